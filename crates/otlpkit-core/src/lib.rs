@@ -1,0 +1,1 @@
+//! otlpkit-core: configuration, errors and shared types.

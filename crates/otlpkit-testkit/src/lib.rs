@@ -1,0 +1,1 @@
+//! otlpkit-testkit: an in-process OTLP receiver.
