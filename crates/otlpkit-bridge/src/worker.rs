@@ -1,0 +1,412 @@
+//! The export worker runtime: one named thread that owns a small tokio runtime.
+//!
+//! All of otlpkit's network I/O runs here, never on the caller's runtime. This
+//! is what lets a synchronous `fn main()` use gRPC, and what keeps a
+//! `current_thread` caller from deadlocking on flush: the future the caller
+//! waits for is driven by a different thread than the one that waits.
+
+use std::fmt;
+use std::future::Future;
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::{self, JoinHandle, ThreadId};
+use std::time::{Duration, Instant};
+
+use tokio::runtime::Handle;
+use tokio::sync::oneshot;
+
+use crate::error::BridgeError;
+
+/// How long [`Drop`] of the last [`WorkerRuntime`] handle waits for the
+/// worker thread to finish before detaching it.
+const DROP_JOIN_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// A dedicated thread running a single-threaded tokio runtime.
+///
+/// Cloning is cheap and every clone drives the same thread. The thread stops
+/// when [`WorkerRuntime::shutdown`] is called or the last clone is dropped;
+/// both are bounded in time.
+///
+/// # Example
+///
+/// ```
+/// use std::time::Duration;
+/// use otlpkit_bridge::WorkerRuntime;
+///
+/// // No runtime in sight: a plain synchronous caller.
+/// let worker = WorkerRuntime::start("otlpkit-example").unwrap();
+/// let answer = worker
+///     .block_on(async { 40 + 2 }, Some(Duration::from_secs(5)))
+///     .unwrap();
+/// assert_eq!(answer, 42);
+/// worker.shutdown(Duration::from_secs(1)).unwrap();
+/// ```
+#[derive(Clone)]
+pub struct WorkerRuntime {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    name: String,
+    handle: Handle,
+    thread_id: ThreadId,
+    /// Dropping or sending on this ends the worker's `block_on`.
+    stop: Mutex<Option<oneshot::Sender<Duration>>>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl fmt::Debug for WorkerRuntime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WorkerRuntime")
+            .field("name", &self.shared.name)
+            .field("running", &self.is_running())
+            .finish()
+    }
+}
+
+impl WorkerRuntime {
+    /// Starts the worker thread, named `name`, and its runtime (timers and
+    /// I/O enabled).
+    pub fn start(name: impl Into<String>) -> Result<Self, BridgeError> {
+        let name = name.into();
+        let (ready_tx, ready_rx) = mpsc::sync_channel::<Result<Handle, std::io::Error>>(1);
+        let (stop_tx, stop_rx) = oneshot::channel::<Duration>();
+        let thread = thread::Builder::new()
+            .name(name.clone())
+            .spawn(move || run_worker(ready_tx, stop_rx))
+            .map_err(BridgeError::Spawn)?;
+        let thread_id = thread.thread().id();
+        let handle = match ready_rx.recv() {
+            Ok(Ok(handle)) => handle,
+            Ok(Err(io)) => {
+                let _ = thread.join();
+                return Err(BridgeError::Spawn(io));
+            }
+            Err(_) => {
+                let _ = thread.join();
+                return Err(BridgeError::WorkerGone);
+            }
+        };
+        Ok(Self {
+            shared: Arc::new(Shared {
+                name,
+                handle,
+                thread_id,
+                stop: Mutex::new(Some(stop_tx)),
+                thread: Mutex::new(Some(thread)),
+            }),
+        })
+    }
+
+    /// The name of the worker thread.
+    pub fn name(&self) -> &str {
+        &self.shared.name
+    }
+
+    /// True until [`shutdown`](Self::shutdown) has been called.
+    pub fn is_running(&self) -> bool {
+        lock(&self.shared.stop).is_some()
+    }
+
+    /// True when the calling thread is the worker thread itself.
+    pub fn is_worker_thread(&self) -> bool {
+        thread::current().id() == self.shared.thread_id
+    }
+
+    /// The tokio handle of the worker runtime, for components that spawn
+    /// their own tasks or build clients (tonic, reqwest) bound to it.
+    pub fn handle(&self) -> &Handle {
+        &self.shared.handle
+    }
+
+    /// Spawns `future` on the worker. Safe from any thread and any runtime.
+    pub fn spawn<F>(&self, future: F) -> tokio::task::JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.shared.handle.spawn(future)
+    }
+
+    /// Runs `future` on the worker and blocks the calling thread until it
+    /// completes or `deadline` passes (`None` waits without limit).
+    ///
+    /// Works from a plain thread, from inside a multi-thread or
+    /// `current_thread` tokio runtime, and from `spawn_blocking`: the caller
+    /// only waits on a channel, the worker thread drives the future. Calling
+    /// it on the worker thread itself is refused with
+    /// [`BridgeError::OnWorkerThread`] instead of deadlocking. On a deadline
+    /// the future is cancelled.
+    pub fn block_on<F>(
+        &self,
+        future: F,
+        deadline: Option<Duration>,
+    ) -> Result<F::Output, BridgeError>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        if self.is_worker_thread() {
+            return Err(BridgeError::OnWorkerThread);
+        }
+        if !self.is_running() {
+            return Err(BridgeError::WorkerGone);
+        }
+        let (done_tx, done_rx) = mpsc::sync_channel(1);
+        let task = self.shared.handle.spawn(async move {
+            let _ = done_tx.send(future.await);
+        });
+        let received = match deadline {
+            Some(limit) => done_rx.recv_timeout(limit).map_err(|error| match error {
+                mpsc::RecvTimeoutError::Timeout => BridgeError::Timeout(limit),
+                mpsc::RecvTimeoutError::Disconnected => BridgeError::WorkerGone,
+            }),
+            None => done_rx.recv().map_err(|_| BridgeError::WorkerGone),
+        };
+        if received.is_err() {
+            task.abort();
+        }
+        received
+    }
+
+    /// Runs `future` on the worker and awaits its output from any runtime.
+    ///
+    /// The awaiting task only polls a channel, so the caller's runtime never
+    /// drives the worker's I/O.
+    pub async fn run<F>(&self, future: F) -> Result<F::Output, BridgeError>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        if !self.is_running() {
+            return Err(BridgeError::WorkerGone);
+        }
+        self.spawn(future)
+            .await
+            .map_err(|_| BridgeError::WorkerGone)
+    }
+
+    /// Stops the worker: tasks still running get up to `timeout` to finish,
+    /// then are cancelled, and the thread is joined. Returns
+    /// [`BridgeError::Timeout`] if the thread did not exit in time (it is then
+    /// detached, never leaked into a hang). A second call returns `Ok`.
+    pub fn shutdown(&self, timeout: Duration) -> Result<(), BridgeError> {
+        let Some(stop) = lock(&self.shared.stop).take() else {
+            return Ok(());
+        };
+        let started = Instant::now();
+        let _ = stop.send(timeout);
+        if self.is_worker_thread() {
+            // The thread cannot join itself; it exits once this task returns.
+            return Ok(());
+        }
+        let Some(thread) = lock(&self.shared.thread).take() else {
+            return Ok(());
+        };
+        // The runtime gives tasks `timeout`; allow a little scheduling slack
+        // on top before declaring the thread stuck.
+        let join_limit = timeout + Duration::from_millis(500);
+        join_with_timeout(thread, join_limit.saturating_sub(started.elapsed()))
+            .map_err(|()| BridgeError::Timeout(timeout))
+    }
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        if let Some(stop) = self
+            .stop
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+        {
+            let _ = stop.send(DROP_JOIN_TIMEOUT);
+        }
+        let thread = self
+            .thread
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(thread) = thread
+            && thread.thread().id() != thread::current().id()
+        {
+            let _ = join_with_timeout(thread, DROP_JOIN_TIMEOUT + Duration::from_millis(500));
+        }
+    }
+}
+
+fn run_worker(
+    ready: mpsc::SyncSender<Result<Handle, std::io::Error>>,
+    stop: oneshot::Receiver<Duration>,
+) {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(io) => {
+            let _ = ready.send(Err(io));
+            return;
+        }
+    };
+    if ready.send(Ok(runtime.handle().clone())).is_err() {
+        return;
+    }
+    // A dropped sender (every handle gone without shutdown) counts as a stop
+    // with the default grace period.
+    let grace = runtime.block_on(stop).unwrap_or(DROP_JOIN_TIMEOUT);
+    runtime.shutdown_timeout(grace);
+}
+
+/// Joins `thread` if it exits within `limit`; otherwise leaves it detached.
+fn join_with_timeout(thread: JoinHandle<()>, limit: Duration) -> Result<(), ()> {
+    let deadline = Instant::now() + limit;
+    while !thread.is_finished() {
+        if Instant::now() >= deadline {
+            return Err(());
+        }
+        thread::sleep(Duration::from_millis(2));
+    }
+    let _ = thread.join();
+    Ok(())
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A panic while holding these locks cannot leave their Option in a torn
+    // state, so a poisoned lock is still safe to use.
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    const WAIT: Option<Duration> = Some(Duration::from_secs(10));
+
+    #[test]
+    fn block_on_from_a_plain_thread_without_any_runtime() {
+        let worker = WorkerRuntime::start("t-plain").unwrap();
+        let value = worker
+            .block_on(
+                async {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                    7
+                },
+                WAIT,
+            )
+            .unwrap();
+        assert_eq!(value, 7);
+    }
+
+    #[test]
+    fn block_on_inside_a_current_thread_runtime_does_not_deadlock_or_panic() {
+        let worker = WorkerRuntime::start("t-current").unwrap();
+        let caller = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let value = caller.block_on(async {
+            // The caller's only thread blocks; the worker still makes progress.
+            worker
+                .block_on(
+                    async {
+                        tokio::time::sleep(Duration::from_millis(5)).await;
+                        "done"
+                    },
+                    WAIT,
+                )
+                .unwrap()
+        });
+        assert_eq!(value, "done");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn block_on_inside_multi_thread_runtime_and_spawn_blocking() {
+        let worker = WorkerRuntime::start("t-multi").unwrap();
+        let direct = worker.block_on(async { 1 }, WAIT).unwrap();
+        let moved = worker.clone();
+        let from_blocking =
+            tokio::task::spawn_blocking(move || moved.block_on(async { 2 }, WAIT).unwrap())
+                .await
+                .unwrap();
+        assert_eq!(direct + from_blocking, 3);
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn run_awaits_from_a_current_thread_runtime() {
+        let worker = WorkerRuntime::start("t-run").unwrap();
+        let on_worker = worker
+            .run(async { thread::current().name().map(str::to_owned) })
+            .await
+            .unwrap();
+        assert_eq!(on_worker.as_deref(), Some("t-run"));
+    }
+
+    #[test]
+    fn block_on_the_worker_thread_itself_is_refused() {
+        let worker = WorkerRuntime::start("t-self").unwrap();
+        let inner = worker.clone();
+        let nested = worker
+            .block_on(
+                async move {
+                    inner
+                        .block_on(async { 1 }, WAIT)
+                        .map_err(|error| error.to_string())
+                },
+                WAIT,
+            )
+            .unwrap();
+        assert_eq!(nested, Err(BridgeError::OnWorkerThread.to_string()));
+    }
+
+    #[test]
+    fn block_on_deadline_returns_timeout_and_cancels_the_future() {
+        let worker = WorkerRuntime::start("t-deadline").unwrap();
+        let completed = Arc::new(AtomicUsize::new(0));
+        let flag = completed.clone();
+        let limit = Duration::from_millis(50);
+        let result = worker.block_on(
+            async move {
+                tokio::time::sleep(Duration::from_secs(60)).await;
+                flag.fetch_add(1, Ordering::SeqCst);
+            },
+            Some(limit),
+        );
+        assert!(
+            matches!(result, Err(BridgeError::Timeout(d)) if d == limit),
+            "{result:?}"
+        );
+        worker.shutdown(Duration::from_secs(1)).unwrap();
+        assert_eq!(completed.load(Ordering::SeqCst), 0);
+    }
+
+    #[test]
+    fn shutdown_is_bounded_with_a_task_that_never_finishes() {
+        let worker = WorkerRuntime::start("t-stuck").unwrap();
+        worker.spawn(std::future::pending::<()>());
+        worker.shutdown(Duration::from_millis(100)).unwrap();
+        assert!(!worker.is_running());
+        assert!(matches!(
+            worker.block_on(async {}, WAIT),
+            Err(BridgeError::WorkerGone)
+        ));
+        // A second shutdown is a no-op.
+        worker.shutdown(Duration::from_millis(100)).unwrap();
+    }
+
+    #[test]
+    fn dropping_the_last_handle_stops_the_thread() {
+        let worker = WorkerRuntime::start("t-drop").unwrap();
+        let (tx, rx) = mpsc::channel::<()>();
+        // The task holds a sender; it is dropped when the runtime shuts down.
+        worker.spawn(async move {
+            let _keep = tx;
+            std::future::pending::<()>().await;
+        });
+        drop(worker);
+        assert_eq!(
+            rx.recv_timeout(Duration::from_secs(10)),
+            Err(mpsc::RecvTimeoutError::Disconnected)
+        );
+    }
+}
