@@ -1,0 +1,254 @@
+//! The whole configuration, resolved at once from one environment.
+
+use crate::Signal;
+use crate::batch::{BatchConfig, BatchConfigBuilder, BatchKind};
+use crate::env::{EnvPolicy, EnvSource};
+use crate::error::ConfigError;
+use crate::exporter::{ExporterConfig, ExporterConfigBuilder};
+use crate::metrics::{MetricReaderConfig, MetricReaderConfigBuilder};
+use crate::parse::EnvReader;
+use crate::resource::{ResourceConfig, ResourceConfigBuilder};
+use crate::sdk::{SdkConfig, SdkConfigBuilder};
+use crate::source::Resolved;
+
+/// Every otlpkit setting: the OTLP exporter of each signal, both batch
+/// processors, the metric reader, the resource and the general SDK settings.
+///
+/// ```
+/// use otlpkit_core::{MapEnv, OtlpConfig, Protocol, Signal};
+///
+/// let env = MapEnv::from([
+///     ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+///     ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4317"),
+///     ("OTEL_SERVICE_NAME", "checkout"),
+/// ]);
+/// let config = OtlpConfig::from_env(&env)?.into_value();
+/// assert_eq!(config.exporter(Signal::Logs).protocol(), Protocol::Grpc);
+/// assert_eq!(config.resource().service_name(), "checkout");
+/// # Ok::<(), otlpkit_core::ConfigError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct OtlpConfig {
+    exporters: [ExporterConfig; 3],
+    span_batch: BatchConfig,
+    log_batch: BatchConfig,
+    metric_reader: MetricReaderConfig,
+    resource: ResourceConfig,
+    sdk: SdkConfig,
+}
+
+impl OtlpConfig {
+    /// A builder.
+    pub fn builder() -> OtlpConfigBuilder {
+        OtlpConfigBuilder::default()
+    }
+
+    /// Resolves everything from `env` and defaults only.
+    pub fn from_env<E: EnvSource + ?Sized>(env: &E) -> Result<Resolved<OtlpConfig>, ConfigError> {
+        Self::builder().build(env)
+    }
+
+    /// The OTLP exporter of `signal`.
+    pub fn exporter(&self, signal: Signal) -> &ExporterConfig {
+        &self.exporters[signal.index()]
+    }
+
+    /// The batch span processor.
+    pub fn span_batch(&self) -> &BatchConfig {
+        &self.span_batch
+    }
+
+    /// The batch log record processor.
+    pub fn log_batch(&self) -> &BatchConfig {
+        &self.log_batch
+    }
+
+    /// The periodic metric reader.
+    pub fn metric_reader(&self) -> &MetricReaderConfig {
+        &self.metric_reader
+    }
+
+    /// The resource attributes.
+    pub fn resource(&self) -> &ResourceConfig {
+        &self.resource
+    }
+
+    /// General SDK settings.
+    pub fn sdk(&self) -> &SdkConfig {
+        &self.sdk
+    }
+}
+
+/// Builds an [`OtlpConfig`] from one builder per part.
+///
+/// [`EnvPolicy::Strict`] applies to the whole configuration when set here or
+/// on any part's builder.
+#[derive(Debug, Clone)]
+pub struct OtlpConfigBuilder {
+    exporters: [ExporterConfigBuilder; 3],
+    span_batch: BatchConfigBuilder,
+    log_batch: BatchConfigBuilder,
+    metric_reader: MetricReaderConfigBuilder,
+    resource: ResourceConfigBuilder,
+    sdk: SdkConfigBuilder,
+    policy: EnvPolicy,
+}
+
+impl Default for OtlpConfigBuilder {
+    fn default() -> Self {
+        Self {
+            exporters: [
+                ExporterConfig::builder(Signal::Traces),
+                ExporterConfig::builder(Signal::Metrics),
+                ExporterConfig::builder(Signal::Logs),
+            ],
+            span_batch: BatchConfig::spans(),
+            log_batch: BatchConfig::logs(),
+            metric_reader: MetricReaderConfig::builder(),
+            resource: ResourceConfig::builder(),
+            sdk: SdkConfig::builder(),
+            policy: EnvPolicy::default(),
+        }
+    }
+}
+
+impl OtlpConfigBuilder {
+    /// The exporter settings for the builder's signal.
+    #[must_use]
+    pub fn with_exporter(mut self, exporter: ExporterConfigBuilder) -> Self {
+        let index = exporter.signal().index();
+        self.exporters[index] = exporter;
+        self
+    }
+
+    /// The batch processor settings for the builder's kind.
+    #[must_use]
+    pub fn with_batch(mut self, batch: BatchConfigBuilder) -> Self {
+        match batch.kind() {
+            BatchKind::Spans => self.span_batch = batch,
+            BatchKind::Logs => self.log_batch = batch,
+        }
+        self
+    }
+
+    /// The metric reader settings.
+    #[must_use]
+    pub fn with_metric_reader(mut self, reader: MetricReaderConfigBuilder) -> Self {
+        self.metric_reader = reader;
+        self
+    }
+
+    /// The resource settings.
+    #[must_use]
+    pub fn with_resource(mut self, resource: ResourceConfigBuilder) -> Self {
+        self.resource = resource;
+        self
+    }
+
+    /// The general SDK settings.
+    #[must_use]
+    pub fn with_sdk(mut self, sdk: SdkConfigBuilder) -> Self {
+        self.sdk = sdk;
+        self
+    }
+
+    /// How warnings are treated.
+    #[must_use]
+    pub fn with_env_policy(mut self, policy: EnvPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// Resolves everything with one pass over `env`; each warning appears once.
+    pub fn build<E: EnvSource + ?Sized>(
+        self,
+        env: &E,
+    ) -> Result<Resolved<OtlpConfig>, ConfigError> {
+        let env: &dyn EnvSource = &env;
+        let strict = self.policy == EnvPolicy::Strict
+            || self
+                .exporters
+                .iter()
+                .any(|e| e.env_policy() == EnvPolicy::Strict)
+            || self.span_batch.env_policy() == EnvPolicy::Strict
+            || self.log_batch.env_policy() == EnvPolicy::Strict
+            || self.metric_reader.env_policy() == EnvPolicy::Strict
+            || self.resource.env_policy() == EnvPolicy::Strict
+            || self.sdk.env_policy() == EnvPolicy::Strict;
+        let policy = if strict {
+            EnvPolicy::Strict
+        } else {
+            EnvPolicy::Lenient
+        };
+
+        let mut reader = EnvReader::new(env);
+        let [traces, metrics, logs] = self.exporters;
+        let exporters = [
+            traces.resolve(&mut reader)?,
+            metrics.resolve(&mut reader)?,
+            logs.resolve(&mut reader)?,
+        ];
+        let config = OtlpConfig {
+            exporters,
+            span_batch: self.span_batch.resolve(&mut reader)?,
+            log_batch: self.log_batch.resolve(&mut reader)?,
+            metric_reader: self.metric_reader.resolve(&mut reader)?,
+            resource: self.resource.resolve(&mut reader)?,
+            sdk: self.sdk.resolve(&mut reader)?,
+        };
+        reader.finish(config, policy)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{ConfigWarning, MapEnv, Source};
+
+    #[test]
+    fn builders_are_placed_by_signal_and_kind() {
+        let config = OtlpConfig::builder()
+            .with_exporter(ExporterConfig::builder(Signal::Metrics).with_endpoint("http://m:1/x"))
+            .with_batch(BatchConfig::logs().with_max_queue_size(7))
+            .build(&MapEnv::new())
+            .unwrap()
+            .value;
+        assert_eq!(
+            config.exporter(Signal::Metrics).endpoint().as_str(),
+            "http://m:1/x"
+        );
+        assert_eq!(
+            config.exporter(Signal::Traces).endpoint().as_str(),
+            "http://localhost:4318/v1/traces"
+        );
+        assert_eq!(config.log_batch().max_queue_size(), 7);
+        assert_eq!(config.span_batch().max_queue_size(), 2048);
+        assert_eq!(config.exporter(Signal::Logs).signal(), Signal::Logs);
+    }
+
+    #[test]
+    fn a_warning_about_a_shared_variable_is_reported_once() {
+        let env = MapEnv::from([("OTEL_EXPORTER_OTLP_TIMEOUT", "soon")]);
+        let resolved = OtlpConfig::from_env(&env).unwrap();
+        assert_eq!(resolved.warnings.len(), 1);
+        assert!(matches!(
+            resolved.warnings[0],
+            ConfigWarning::InvalidValue {
+                var: "OTEL_EXPORTER_OTLP_TIMEOUT",
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn strict_on_one_part_makes_the_whole_build_strict() {
+        let env = MapEnv::from([("OTEL_LOG_LEVEL", "loud")]);
+        let error = OtlpConfig::builder()
+            .with_batch(BatchConfig::spans().with_env_policy(EnvPolicy::Strict))
+            .build(&env)
+            .unwrap_err();
+        assert!(matches!(error, ConfigError::Strict { .. }));
+        let resolved = OtlpConfig::from_env(&env).unwrap();
+        assert_eq!(resolved.value.sdk().sources().log_level, Source::Default);
+    }
+}

@@ -1,0 +1,363 @@
+//! Configuration errors and warnings.
+//!
+//! Where the specification says "warn and ignore", resolution records a
+//! [`ConfigWarning`] and carries on; everything else that is invalid is a
+//! [`ConfigError`]. [`EnvPolicy::Strict`](crate::EnvPolicy::Strict) turns
+//! warnings into [`ConfigError::Strict`].
+//!
+//! Header values are secret: no warning or error ever contains one.
+
+use std::fmt;
+
+use crate::Protocol;
+
+/// Where an invalid value came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Origin {
+    /// The named environment variable.
+    Env(&'static str),
+    /// The named builder method (e.g. `ExporterConfigBuilder::with_endpoint`).
+    Builder(&'static str),
+    /// The specification default.
+    Default,
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Origin::Env(var) => write!(f, "environment variable {var}"),
+            Origin::Builder(method) => write!(f, "builder method {method}"),
+            Origin::Default => f.write_str("the default"),
+        }
+    }
+}
+
+/// A value that resolution ignored, as the specification asks, instead of failing.
+///
+/// Every warning names the variable ([`var`](ConfigWarning::var)) and, except
+/// for header variables, the offending value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigWarning {
+    /// The value is not one the variable accepts (unknown enum value,
+    /// unparseable number); it was ignored, as if the variable were unset.
+    #[error("{var}={value:?} is not valid (expected {expected}); ignored")]
+    InvalidValue {
+        /// The variable.
+        var: &'static str,
+        /// The value as given.
+        value: String,
+        /// What the variable accepts.
+        expected: &'static str,
+    },
+    /// A number outside the valid range (e.g. negative, above 2³¹−1, zero where
+    /// only positive values make sense); ignored, as if the variable were unset.
+    #[error("{var}={value:?} is out of range (expected {expected}); ignored")]
+    OutOfRange {
+        /// The variable.
+        var: &'static str,
+        /// The value as given.
+        value: String,
+        /// The valid range.
+        expected: &'static str,
+    },
+    /// A Boolean variable set to something other than `true`/`false`; it was
+    /// taken as `false`, as the specification requires.
+    #[error("{var}={value:?} is not a Boolean (`true` or `false`); taken as false")]
+    NotBoolean {
+        /// The variable.
+        var: &'static str,
+        /// The value as given.
+        value: String,
+    },
+    /// The variable's value is not valid Unicode; ignored.
+    #[error("{var} is not valid Unicode; ignored")]
+    NotUnicode {
+        /// The variable.
+        var: &'static str,
+    },
+    /// One entry of a header list was malformed and skipped. The value is
+    /// never shown; `key` is the key, or the part of it before the first
+    /// character that is not allowed in a header name.
+    #[error("{var}: header entry #{index}{} skipped: {reason}", key_suffix(.key))]
+    MalformedHeader {
+        /// The variable.
+        var: &'static str,
+        /// Position of the entry in the comma-separated list (0-based).
+        index: usize,
+        /// The (sanitized) key, if one could be read.
+        key: Option<String>,
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// `OTEL_RESOURCE_ATTRIBUTES` could not be decoded; the whole variable
+    /// was dropped (checklist 4.2).
+    #[error("{var}={value:?} could not be decoded ({reason}); the whole variable is ignored")]
+    InvalidResourceAttributes {
+        /// The variable.
+        var: &'static str,
+        /// The value as given.
+        value: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A value the specification defines but otlpkit does not implement
+    /// (e.g. the `zipkin` exporter); the entry was ignored.
+    #[error("{var}: `{value}` is recognised but not supported by otlpkit ({reason}); ignored")]
+    Unsupported {
+        /// The variable.
+        var: &'static str,
+        /// The value as given.
+        value: String,
+        /// Why, or what to use instead.
+        reason: &'static str,
+    },
+    /// A variable that was set but has no effect in this configuration.
+    #[error("{var} is ignored: {reason}")]
+    Ignored {
+        /// The variable.
+        var: &'static str,
+        /// Why.
+        reason: &'static str,
+    },
+    /// A declarative configuration file was named; otlpkit does not support
+    /// file configuration yet, and (as the specification requires) every other
+    /// environment variable was ignored: the configuration comes from code and
+    /// defaults only.
+    #[error(
+        "{var}={path:?}: file configuration is not supported yet; all other environment variables are ignored and only code settings and defaults apply"
+    )]
+    ConfigFileUnsupported {
+        /// The variable.
+        var: &'static str,
+        /// The file named.
+        path: String,
+    },
+}
+
+fn key_suffix(key: &Option<String>) -> String {
+    match key {
+        Some(key) => format!(" (key `{key}`)"),
+        None => String::new(),
+    }
+}
+
+impl ConfigWarning {
+    /// The variable the warning is about.
+    pub fn var(&self) -> &'static str {
+        match self {
+            ConfigWarning::InvalidValue { var, .. }
+            | ConfigWarning::OutOfRange { var, .. }
+            | ConfigWarning::NotBoolean { var, .. }
+            | ConfigWarning::NotUnicode { var }
+            | ConfigWarning::MalformedHeader { var, .. }
+            | ConfigWarning::InvalidResourceAttributes { var, .. }
+            | ConfigWarning::Unsupported { var, .. }
+            | ConfigWarning::Ignored { var, .. }
+            | ConfigWarning::ConfigFileUnsupported { var, .. } => var,
+        }
+    }
+}
+
+/// An invalid configuration.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The endpoint is not a valid URL (any user:password part is redacted).
+    #[error("invalid endpoint {value:?} from {origin}: {reason}")]
+    InvalidEndpoint {
+        /// Where the endpoint came from.
+        origin: Origin,
+        /// The endpoint as given (credentials redacted).
+        value: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The endpoint's scheme cannot be used with the protocol.
+    #[error(
+        "endpoint {value:?} from {origin} has scheme `{scheme}`, but {protocol} needs `http://` or `https://`"
+    )]
+    UnsupportedScheme {
+        /// Where the endpoint came from.
+        origin: Origin,
+        /// The endpoint as given (credentials redacted).
+        value: String,
+        /// The scheme found.
+        scheme: String,
+        /// The protocol in use.
+        protocol: Protocol,
+    },
+    /// A header set in code is invalid (the value is never shown).
+    #[error("invalid header `{key}` from {origin}: {reason}")]
+    InvalidHeader {
+        /// Where the header came from.
+        origin: Origin,
+        /// The (sanitized) key.
+        key: String,
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// A value is outside what the option accepts.
+    #[error("invalid value {value} from {origin}: {reason}")]
+    InvalidValue {
+        /// Where the value came from.
+        origin: Origin,
+        /// The value, formatted.
+        value: String,
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// The maximum export batch size is larger than the queue.
+    #[error(
+        "max export batch size {batch} (from {batch_origin}) is larger than max queue size {queue} (from {queue_origin})"
+    )]
+    BatchLargerThanQueue {
+        /// The batch size.
+        batch: usize,
+        /// Where the batch size came from.
+        batch_origin: Origin,
+        /// The queue size.
+        queue: usize,
+        /// Where the queue size came from.
+        queue_origin: Origin,
+    },
+    /// Only one half of the mTLS pair (client key, client certificate) is set.
+    #[error("{present} is set by {origin} but the client {missing} is not; mTLS needs both")]
+    IncompleteClientTls {
+        /// The half that is set (`client key` or `client certificate`).
+        present: &'static str,
+        /// Where it was set.
+        origin: Origin,
+        /// The half that is missing.
+        missing: &'static str,
+    },
+    /// [`EnvPolicy::Strict`](crate::EnvPolicy::Strict) is in force and resolution produced warnings.
+    #[error("strict configuration: {}", join_warnings(.warnings))]
+    Strict {
+        /// Every warning, in the order found.
+        warnings: Vec<ConfigWarning>,
+    },
+}
+
+fn join_warnings(warnings: &[ConfigWarning]) -> String {
+    warnings
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// An unknown value given to a `FromStr` implementation of this crate's enums.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown {what} {value:?} (expected {expected})")]
+pub struct ParseEnumError {
+    what: &'static str,
+    value: String,
+    expected: &'static str,
+}
+
+impl ParseEnumError {
+    pub(crate) fn new(what: &'static str, value: &str, expected: &'static str) -> Self {
+        Self {
+            what,
+            value: value.to_owned(),
+            expected,
+        }
+    }
+
+    /// What was being parsed (e.g. `protocol`).
+    pub fn what(&self) -> &'static str {
+        self.what
+    }
+
+    /// The rejected value.
+    pub fn value(&self) -> &str {
+        &self.value
+    }
+
+    /// The accepted values.
+    pub fn expected(&self) -> &'static str {
+        self.expected
+    }
+}
+
+/// Redacts a `user:password@` part of a URL-like string so it can be shown.
+pub(crate) fn redact_userinfo(value: &str) -> String {
+    let Some(scheme_end) = value.find("://") else {
+        return value.to_owned();
+    };
+    let authority_start = scheme_end + 3;
+    let rest = &value[authority_start..];
+    let authority_len = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority = &rest[..authority_len];
+    match authority.rfind('@') {
+        Some(at) => format!(
+            "{}<redacted>{}",
+            &value[..authority_start],
+            &value[authority_start + at..]
+        ),
+        None => value.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn userinfo_is_redacted_and_everything_else_kept() {
+        assert_eq!(
+            redact_userinfo("https://user:pw@host:4318/v1"),
+            "https://<redacted>@host:4318/v1"
+        );
+        assert_eq!(
+            redact_userinfo("http://host:4318/a@b"),
+            "http://host:4318/a@b"
+        );
+        assert_eq!(redact_userinfo("host:4317"), "host:4317");
+        assert_eq!(redact_userinfo("http://a@"), "http://<redacted>@");
+    }
+
+    #[test]
+    fn malformed_header_warning_names_variable_and_key_only() {
+        let warning = ConfigWarning::MalformedHeader {
+            var: "OTEL_EXPORTER_OTLP_HEADERS",
+            index: 1,
+            key: Some("authorization".into()),
+            reason: "value is not valid UTF-8 after percent-decoding",
+        };
+        let text = warning.to_string();
+        assert!(text.contains("OTEL_EXPORTER_OTLP_HEADERS"), "{text}");
+        assert!(text.contains("authorization"), "{text}");
+        assert_eq!(warning.var(), "OTEL_EXPORTER_OTLP_HEADERS");
+    }
+
+    #[test]
+    fn strict_error_lists_every_warning() {
+        let error = ConfigError::Strict {
+            warnings: vec![
+                ConfigWarning::NotUnicode { var: "A" },
+                ConfigWarning::Ignored {
+                    var: "B",
+                    reason: "because",
+                },
+            ],
+        };
+        let text = error.to_string();
+        assert!(text.contains("A is not valid Unicode"), "{text}");
+        assert!(text.contains("B is ignored: because"), "{text}");
+    }
+
+    #[test]
+    fn origin_display_names_variable_or_method() {
+        assert_eq!(
+            Origin::Env("OTEL_X").to_string(),
+            "environment variable OTEL_X"
+        );
+        assert_eq!(
+            Origin::Builder("with_endpoint").to_string(),
+            "builder method with_endpoint"
+        );
+    }
+}
