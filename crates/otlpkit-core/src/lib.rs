@@ -54,7 +54,12 @@
 //!   and [`OtlpConfig`] for all of them at once;
 //! - [`Source`], recording where every option came from, and [`Resolved`],
 //!   carrying the warnings;
-//! - [`RetryPolicy`] and [`USER_AGENT`] for the transports.
+//! - [`RetryPolicy`] and [`USER_AGENT`] for the transports;
+//! - [`export`]: what every transport shares when it sends a batch — the
+//!   opaque [`ExportError`](export::ExportError) with its retry
+//!   classification, the retry loop, `Retry-After` parsing, partial-success
+//!   handling, and the [`ExportStats`](export::ExportStats) counters that
+//!   account for every item.
 //!
 //! The specification's rules and otlpkit's decisions on its gaps are listed
 //! in `docs/CONFIGURATION.md`.
@@ -68,7 +73,9 @@
 //!
 //! # Feature flags
 //!
-//! This crate has no feature flags.
+//! - `internal-logs` (default): the toolkit's own warnings (partial success,
+//!   for example) go to `tracing` under the `otlpkit` target, rate-limited.
+//!   Without it they compile away.
 //!
 //! # Supported Rust versions
 //!
@@ -81,9 +88,11 @@ mod config;
 mod endpoint;
 mod env;
 mod error;
+pub mod export;
 mod exporter;
 mod headers;
 mod identity;
+mod internal_log;
 mod metrics;
 mod parse;
 mod protocol;

@@ -1,0 +1,291 @@
+//! Counters that account for every item: delivered, or dropped under a
+//! reason. The invariant the pipeline keeps is
+//! `enqueued = exported + Σ dropped(reason)` once everything has settled.
+
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::Signal;
+
+/// Why items (spans, log records, metric data points) were not delivered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum DropReason {
+    /// The queue was full and the new item was refused (drop-newest policy).
+    QueueFull,
+    /// The queue was full and the oldest item was evicted for the new one.
+    EvictedOldest,
+    /// The producer waited for room longer than the block timeout.
+    BlockTimeout,
+    /// The server (or the client) failed the export with an error the
+    /// specification says must not be retried (checklist 2.10).
+    NonRetryable,
+    /// Retries were exhausted: attempts used up or the time budget spent.
+    RetriesExhausted,
+    /// The server accepted the request but rejected these items as a
+    /// partial success (checklist 2.11).
+    RejectedByServer,
+    /// The encoded batch was over the maximum request size and was not sent
+    /// (checklist 1.14).
+    Oversized,
+    /// The item arrived after shutdown.
+    AfterShutdown,
+    /// The item was still queued or in flight when the shutdown deadline
+    /// passed.
+    ShutdownDeadline,
+}
+
+impl DropReason {
+    /// Every reason, in a stable order.
+    pub const ALL: [DropReason; 9] = [
+        DropReason::QueueFull,
+        DropReason::EvictedOldest,
+        DropReason::BlockTimeout,
+        DropReason::NonRetryable,
+        DropReason::RetriesExhausted,
+        DropReason::RejectedByServer,
+        DropReason::Oversized,
+        DropReason::AfterShutdown,
+        DropReason::ShutdownDeadline,
+    ];
+
+    /// A stable snake_case name, used as a metric attribute value.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            DropReason::QueueFull => "queue_full",
+            DropReason::EvictedOldest => "evicted_oldest",
+            DropReason::BlockTimeout => "block_timeout",
+            DropReason::NonRetryable => "non_retryable",
+            DropReason::RetriesExhausted => "retries_exhausted",
+            DropReason::RejectedByServer => "rejected_by_server",
+            DropReason::Oversized => "oversized",
+            DropReason::AfterShutdown => "after_shutdown",
+            DropReason::ShutdownDeadline => "shutdown_deadline",
+        }
+    }
+
+    const fn index(self) -> usize {
+        match self {
+            DropReason::QueueFull => 0,
+            DropReason::EvictedOldest => 1,
+            DropReason::BlockTimeout => 2,
+            DropReason::NonRetryable => 3,
+            DropReason::RetriesExhausted => 4,
+            DropReason::RejectedByServer => 5,
+            DropReason::Oversized => 6,
+            DropReason::AfterShutdown => 7,
+            DropReason::ShutdownDeadline => 8,
+        }
+    }
+}
+
+impl fmt::Display for DropReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Live counters of one signal's pipeline. All methods are lock-free.
+#[derive(Debug, Default)]
+pub struct SignalStats {
+    enqueued: AtomicU64,
+    exported: AtomicU64,
+    dropped: [AtomicU64; DropReason::ALL.len()],
+    requests: AtomicU64,
+    retries: AtomicU64,
+    failed_attempts: AtomicU64,
+    throttled: AtomicU64,
+    partial_successes: AtomicU64,
+    bytes_sent: AtomicU64,
+}
+
+impl SignalStats {
+    /// `n` items entered the pipeline.
+    pub fn record_enqueued(&self, n: u64) {
+        self.enqueued.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// `n` items were accepted by the server.
+    pub fn record_exported(&self, n: u64) {
+        self.exported.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// `n` items were dropped for `reason`.
+    pub fn record_dropped(&self, reason: DropReason, n: u64) {
+        self.dropped[reason.index()].fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// One request (attempt) of `bytes` bytes, as sent on the wire, was made.
+    pub fn record_request(&self, bytes: u64) {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        self.bytes_sent.fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    /// An attempt failed; `retrying` says whether another one follows, and
+    /// `throttled` whether the server sent a throttling hint.
+    pub fn record_failed_attempt(&self, retrying: bool, throttled: bool) {
+        self.failed_attempts.fetch_add(1, Ordering::Relaxed);
+        if retrying {
+            self.retries.fetch_add(1, Ordering::Relaxed);
+        }
+        if throttled {
+            self.throttled.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// The server answered with a partial success (checklist 2.11). The
+    /// rejected items are recorded separately with
+    /// [`DropReason::RejectedByServer`].
+    pub fn record_partial_success(&self) {
+        self.partial_successes.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A point-in-time copy of the counters.
+    pub fn snapshot(&self) -> SignalStatsSnapshot {
+        let load = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+        SignalStatsSnapshot {
+            enqueued: load(&self.enqueued),
+            exported: load(&self.exported),
+            dropped: std::array::from_fn(|index| load(&self.dropped[index])),
+            requests: load(&self.requests),
+            retries: load(&self.retries),
+            failed_attempts: load(&self.failed_attempts),
+            throttled: load(&self.throttled),
+            partial_successes: load(&self.partial_successes),
+            bytes_sent: load(&self.bytes_sent),
+        }
+    }
+}
+
+/// A copy of one signal's counters at one instant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct SignalStatsSnapshot {
+    /// Items that entered the pipeline.
+    pub enqueued: u64,
+    /// Items accepted by the server.
+    pub exported: u64,
+    dropped: [u64; DropReason::ALL.len()],
+    /// Requests (attempts) sent.
+    pub requests: u64,
+    /// Attempts that were followed by a retry.
+    pub retries: u64,
+    /// Attempts that failed, retried or not.
+    pub failed_attempts: u64,
+    /// Failed attempts that carried a server throttling hint.
+    pub throttled: u64,
+    /// Responses that reported a partial success.
+    pub partial_successes: u64,
+    /// Bytes sent on the wire (after compression), over all attempts.
+    pub bytes_sent: u64,
+}
+
+impl SignalStatsSnapshot {
+    /// Items dropped for `reason`.
+    pub fn dropped(&self, reason: DropReason) -> u64 {
+        self.dropped[reason.index()]
+    }
+
+    /// Items dropped for any reason.
+    pub fn dropped_total(&self) -> u64 {
+        self.dropped.iter().sum()
+    }
+
+    /// `(reason, count)` for every reason with a non-zero count.
+    pub fn drops(&self) -> impl Iterator<Item = (DropReason, u64)> + '_ {
+        DropReason::ALL
+            .into_iter()
+            .map(|reason| (reason, self.dropped(reason)))
+            .filter(|&(_, count)| count > 0)
+    }
+}
+
+/// Counters for all three signals, shared by everything in one pipeline.
+/// Cloning shares the same counters.
+///
+/// ```
+/// use otlpkit_core::Signal;
+/// use otlpkit_core::export::{DropReason, ExportStats};
+///
+/// let stats = ExportStats::new();
+/// stats.signal(Signal::Traces).record_exported(7);
+/// stats.signal(Signal::Traces).record_dropped(DropReason::RejectedByServer, 3);
+/// let traces = stats.snapshot().signal(Signal::Traces);
+/// assert_eq!((traces.exported, traces.dropped_total()), (7, 3));
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct ExportStats {
+    signals: Arc<[SignalStats; 3]>,
+}
+
+impl ExportStats {
+    /// Fresh counters, all zero.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The counters of one signal.
+    pub fn signal(&self, signal: Signal) -> &SignalStats {
+        &self.signals[signal.index()]
+    }
+
+    /// A copy of all counters.
+    pub fn snapshot(&self) -> StatsSnapshot {
+        StatsSnapshot {
+            signals: std::array::from_fn(|index| self.signals[index].snapshot()),
+        }
+    }
+}
+
+/// A copy of the counters of all signals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct StatsSnapshot {
+    signals: [SignalStatsSnapshot; 3],
+}
+
+impl StatsSnapshot {
+    /// The counters of one signal.
+    pub fn signal(&self, signal: Signal) -> SignalStatsSnapshot {
+        self.signals[signal.index()]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reasons_have_distinct_slots_and_names() {
+        let stats = SignalStats::default();
+        for (n, reason) in DropReason::ALL.into_iter().enumerate() {
+            stats.record_dropped(reason, n as u64 + 1);
+        }
+        let snapshot = stats.snapshot();
+        for (n, reason) in DropReason::ALL.into_iter().enumerate() {
+            assert_eq!(snapshot.dropped(reason), n as u64 + 1, "{reason}");
+        }
+        assert_eq!(snapshot.dropped_total(), (1..=9).sum::<u64>());
+        let names: std::collections::HashSet<_> =
+            DropReason::ALL.iter().map(|r| r.as_str()).collect();
+        assert_eq!(names.len(), DropReason::ALL.len());
+    }
+
+    #[test]
+    fn signals_are_counted_separately_and_clones_share() {
+        let stats = ExportStats::new();
+        let clone = stats.clone();
+        clone.signal(Signal::Logs).record_request(100);
+        clone.signal(Signal::Logs).record_failed_attempt(true, true);
+        let snapshot = stats.snapshot();
+        let logs = snapshot.signal(Signal::Logs);
+        assert_eq!(
+            (logs.requests, logs.bytes_sent, logs.retries, logs.throttled),
+            (1, 100, 1, 1)
+        );
+        assert_eq!(
+            snapshot.signal(Signal::Traces),
+            SignalStatsSnapshot::default()
+        );
+    }
+}
