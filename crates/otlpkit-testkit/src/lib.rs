@@ -1,1 +1,103 @@
-//! otlpkit-testkit: an in-process OTLP receiver.
+//! An in-process OTLP receiver for tests: a real gRPC and HTTP server on loopback ports that
+//! decodes what exporters send, records every request, answers with scripted faults, and
+//! offers assertions on the received spans, metrics and logs.
+//!
+//! This crate provides:
+//!
+//! - [`Receiver`]: OTLP/gRPC (the `Export` services of `opentelemetry-proto`, gzip and zstd
+//!   accepted) and OTLP/HTTP (`POST /v1/traces|metrics|logs`, protobuf or JSON, gzip or zstd
+//!   bodies, HTTP/1.1 and h2c) on its own thread with its own tokio runtime, so it behaves
+//!   the same in sync tests and in async tests on any runtime flavour;
+//! - queries and waits: [`Receiver::wait_for_spans`] (and `_async`), spans by name,
+//!   [`SpanTree`], resource and scope of every item ([`ReceivedSpan`], [`ReceivedMetric`],
+//!   [`ReceivedLog`]), every [`RecordedRequest`] with headers, encoding, sizes and answer;
+//! - fault injection, request by request ([`Fault`]): gRPC statuses with `RetryInfo`, HTTP
+//!   statuses with `Retry-After`, partial success, delays, dropped connections, and
+//!   [`Receiver::stop`] / [`Receiver::restart`];
+//! - [`json`]: a tolerant OTLP/JSON decoder;
+//! - [`Summary`]: the one-request report printed by the `otlpkit-receiver` binary.
+//!
+//! The decoded `opentelemetry_proto` types stay accessible everywhere; [`proto`] re-exports
+//! them.
+//!
+//! # Usage
+//!
+//! Tests (and the project's benchmarks) depend on this crate as a dev-dependency; it is not
+//! meant for production code. All tests in the project bind to `127.0.0.1` only.
+//!
+//! ```
+//! use std::time::Duration;
+//! use otlpkit_testkit::{Receiver, WaitError};
+//!
+//! let receiver = Receiver::start()?;
+//! println!("gRPC endpoint: {}", receiver.grpc_endpoint());
+//! println!("HTTP endpoint: {}", receiver.http_endpoint());
+//!
+//! // Point an exporter at it, then:
+//! let err = receiver.wait_for_spans(1, Duration::from_millis(10)).unwrap_err();
+//! assert!(matches!(err, WaitError::Timeout { expected: 1, arrived: 0, .. }));
+//! # Ok::<(), otlpkit_testkit::StartError>(())
+//! ```
+//!
+//! Scripted faults, applied to requests in arrival order:
+//!
+//! ```
+//! use std::time::Duration;
+//! use otlpkit_testkit::{Code, Fault, Receiver, Signal, StatusCode};
+//!
+//! let receiver = Receiver::start()?;
+//! receiver.push_fault(Signal::Traces, Fault::grpc_status(Code::Unavailable, "restarting")
+//!     .with_retry_info(Duration::from_millis(100)));
+//! receiver.push_fault(Signal::Logs, Fault::http_status(StatusCode::TOO_MANY_REQUESTS)
+//!     .with_retry_after_secs(1));
+//! receiver.push_fault_any(Fault::drop_connection());
+//! assert_eq!(receiver.pending_faults(), 3);
+//! # Ok::<(), otlpkit_testkit::StartError>(())
+//! ```
+//!
+//! # Feature flags
+//!
+//! None: the crate always serves both protocols and all three signals.
+//!
+//! # Supported Rust versions
+//!
+//! The workspace's `rust-version` (1.95): the newest stable and the three minors before it;
+//! raising it is not a breaking change.
+
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod error;
+mod fault;
+mod grpc_server;
+mod http_server;
+mod items;
+pub mod json;
+mod receiver;
+mod request;
+mod server;
+mod shared;
+mod store;
+mod summary;
+mod tree;
+
+pub use error::{BodyError, ItemKind, JsonError, Listener, StartError, WaitError};
+pub use fault::{Fault, FaultKind, RetryAfter};
+pub use items::{
+    DataPoints, DisplayValue, Origin, ReceivedLog, ReceivedMetric, ReceivedSpan, attribute,
+    attribute_str, hex,
+};
+pub use receiver::{DEFAULT_MAX_BODY_SIZE, Receiver, ReceiverBuilder};
+pub use request::{Answer, Headers, Payload, Protocol, RecordedRequest, Signal};
+pub use summary::Summary;
+pub use tree::{SpanNode, SpanTree};
+
+/// The generated OTLP types (`opentelemetry_proto::tonic`).
+pub use opentelemetry_proto::tonic as proto;
+
+/// gRPC status codes, for [`Fault::grpc_status`].
+#[doc(no_inline)]
+pub use tonic::Code;
+
+/// HTTP status codes, for [`Fault::http_status`].
+#[doc(no_inline)]
+pub use http::StatusCode;

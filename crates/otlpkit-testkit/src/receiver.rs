@@ -1,0 +1,663 @@
+//! The receiver: its own thread and runtime, its listeners, and the query API.
+
+use std::fmt;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use tokio::runtime::Handle;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::error::{ItemKind, Listener, StartError, WaitError};
+use crate::fault::Fault;
+use crate::items::{ReceivedLog, ReceivedMetric, ReceivedSpan, logs_of, metrics_of, spans_of};
+use crate::request::{RecordedRequest, Signal};
+use crate::server::{Generation, accept_loop, bind};
+use crate::shared::Shared;
+use crate::store::OnRequest;
+use crate::tree::SpanTree;
+
+/// How long `stop()` and `Drop` wait for connections and the runtime thread to finish.
+const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// OTLP's largest request (64 MiB, checklist 1.14): the default body limit.
+pub const DEFAULT_MAX_BODY_SIZE: usize = 64 * 1024 * 1024;
+
+/// Configures a [`Receiver`].
+///
+/// ```
+/// use otlpkit_testkit::Receiver;
+///
+/// let receiver = Receiver::builder()
+///     .grpc_addr("127.0.0.1:0".parse().unwrap())
+///     .max_body_size(1024 * 1024)
+///     .start()
+///     .unwrap();
+/// assert_ne!(receiver.grpc_addr().port(), 0);
+/// ```
+#[must_use]
+pub struct ReceiverBuilder {
+    grpc_addr: SocketAddr,
+    http_addr: SocketAddr,
+    max_body_size: usize,
+    worker_threads: usize,
+    on_request: Option<OnRequest>,
+}
+
+impl fmt::Debug for ReceiverBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ReceiverBuilder")
+            .field("grpc_addr", &self.grpc_addr)
+            .field("http_addr", &self.http_addr)
+            .field("max_body_size", &self.max_body_size)
+            .field("worker_threads", &self.worker_threads)
+            .field("on_request", &self.on_request.is_some())
+            .finish()
+    }
+}
+
+impl Default for ReceiverBuilder {
+    fn default() -> Self {
+        let any_port = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
+        ReceiverBuilder {
+            grpc_addr: any_port,
+            http_addr: any_port,
+            max_body_size: DEFAULT_MAX_BODY_SIZE,
+            worker_threads: 1,
+            on_request: None,
+        }
+    }
+}
+
+impl ReceiverBuilder {
+    /// The gRPC listener's address (default `127.0.0.1:0`, an ephemeral port).
+    pub fn grpc_addr(mut self, addr: SocketAddr) -> Self {
+        self.grpc_addr = addr;
+        self
+    }
+
+    /// The HTTP listener's address (default `127.0.0.1:0`, an ephemeral port).
+    pub fn http_addr(mut self, addr: SocketAddr) -> Self {
+        self.http_addr = addr;
+        self
+    }
+
+    /// The largest request body accepted, before and after decompression, for both
+    /// protocols (default [`DEFAULT_MAX_BODY_SIZE`]). Larger HTTP bodies get `413`, larger
+    /// gRPC messages `RESOURCE_EXHAUSTED` from tonic (those are not recorded).
+    pub fn max_body_size(mut self, bytes: usize) -> Self {
+        self.max_body_size = bytes;
+        self
+    }
+
+    /// Runtime threads (default 1: a current-thread runtime on the receiver's thread; more
+    /// gives a multi-thread runtime, useful for throughput measurements).
+    pub fn worker_threads(mut self, threads: usize) -> Self {
+        self.worker_threads = threads.max(1);
+        self
+    }
+
+    /// Calls `callback` with every recorded request, on the receiver's thread, right after
+    /// it is recorded. It must not block for long (it delays that connection's answer).
+    pub fn on_request(
+        mut self,
+        callback: impl Fn(&RecordedRequest) + Send + Sync + 'static,
+    ) -> Self {
+        self.on_request = Some(Arc::new(callback));
+        self
+    }
+
+    /// Spawns the receiver thread and binds both listeners.
+    pub fn start(self) -> Result<Receiver, StartError> {
+        let runtime = RuntimeThread::spawn(self.worker_threads)?;
+        let shared = Arc::new(Shared::new(self.max_body_size, self.on_request));
+        let (generation, grpc_addr, http_addr) =
+            start_servers(&runtime, &shared, self.grpc_addr, self.http_addr)?;
+        Ok(Receiver {
+            shared,
+            grpc_addr,
+            http_addr,
+            servers: Mutex::new(Some(generation)),
+            runtime,
+        })
+    }
+}
+
+/// The thread that owns the receiver's tokio runtime.
+struct RuntimeThread {
+    handle: Handle,
+    shutdown: CancellationToken,
+    thread: Option<JoinHandle<()>>,
+    done: Mutex<mpsc::Receiver<()>>,
+}
+
+impl RuntimeThread {
+    fn spawn(worker_threads: usize) -> Result<RuntimeThread, StartError> {
+        let (handle_tx, handle_rx) = mpsc::channel();
+        let (done_tx, done_rx) = mpsc::channel();
+        let shutdown = CancellationToken::new();
+        let until = shutdown.clone();
+        let thread = std::thread::Builder::new()
+            .name("otlpkit-receiver".to_owned())
+            .spawn(move || {
+                let runtime = if worker_threads <= 1 {
+                    tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                } else {
+                    tokio::runtime::Builder::new_multi_thread()
+                        .worker_threads(worker_threads)
+                        .thread_name("otlpkit-receiver-worker")
+                        .enable_all()
+                        .build()
+                };
+                match runtime {
+                    Err(err) => {
+                        let _ = handle_tx.send(Err(err));
+                    }
+                    Ok(runtime) => {
+                        let _ = handle_tx.send(Ok(runtime.handle().clone()));
+                        runtime.block_on(until.cancelled());
+                        runtime.shutdown_timeout(SHUTDOWN_TIMEOUT / 2);
+                    }
+                }
+                let _ = done_tx.send(());
+            })
+            .map_err(StartError::Thread)?;
+        match handle_rx.recv() {
+            Ok(Ok(handle)) => Ok(RuntimeThread {
+                handle,
+                shutdown,
+                thread: Some(thread),
+                done: Mutex::new(done_rx),
+            }),
+            Ok(Err(err)) => {
+                let _ = thread.join();
+                Err(StartError::Runtime(err))
+            }
+            Err(_) => {
+                let _ = thread.join();
+                Err(StartError::ThreadExited)
+            }
+        }
+    }
+}
+
+impl Drop for RuntimeThread {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+        // Join only if the thread said it is done, so dropping never hangs (for instance
+        // when dropped from the receiver's own thread).
+        if self.done.get_mut().recv_timeout(SHUTDOWN_TIMEOUT).is_ok()
+            && let Some(thread) = self.thread.take()
+        {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Binds both listeners and spawns their accept loops.
+fn start_servers(
+    runtime: &RuntimeThread,
+    shared: &Arc<Shared>,
+    grpc_addr: SocketAddr,
+    http_addr: SocketAddr,
+) -> Result<(Generation, SocketAddr, SocketAddr), StartError> {
+    let _context = runtime.handle.enter();
+    let grpc = bind(grpc_addr, Listener::Grpc)?;
+    let http = bind(http_addr, Listener::Http)?;
+    let local = |listener: &tokio::net::TcpListener, addr, kind| {
+        listener.local_addr().map_err(|source| StartError::Bind {
+            listener: kind,
+            addr,
+            source,
+        })
+    };
+    let grpc_local = local(&grpc, grpc_addr, Listener::Grpc)?;
+    let http_local = local(&http, http_addr, Listener::Http)?;
+    let generation = Generation {
+        token: runtime.shutdown.child_token(),
+        tracker: TaskTracker::new(),
+    };
+    for (listener, kind) in [(grpc, Listener::Grpc), (http, Listener::Http)] {
+        generation.tracker.spawn(accept_loop(
+            listener,
+            kind,
+            Arc::clone(shared),
+            generation.token.clone(),
+            generation.tracker.clone(),
+        ));
+    }
+    Ok((generation, grpc_local, http_local))
+}
+
+/// Aborts a task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// An OTLP receiver (gRPC and HTTP) running on its own thread with its own tokio runtime.
+///
+/// Works the same from sync tests and from async tests on any runtime flavour: `start()`
+/// and the queries are synchronous and never need the caller's runtime; each `wait_for_*`
+/// has an `_async` twin that needs no particular executor (its timer runs on the receiver's
+/// runtime). Use the `_async` variants in async tests: the blocking ones block the calling
+/// thread, which on a current-thread runtime also stops the client you are waiting for.
+///
+/// Dropping the receiver closes its listeners and connections and joins its thread (within
+/// about two seconds at most).
+///
+/// Items (spans, metric data points, log records) count as received only when the request
+/// was answered with success or partial success; every request, whatever the answer, is
+/// in [`Receiver::requests`].
+pub struct Receiver {
+    shared: Arc<Shared>,
+    grpc_addr: SocketAddr,
+    http_addr: SocketAddr,
+    servers: Mutex<Option<Generation>>,
+    // Last: dropped after the fields above, it shuts the runtime down.
+    runtime: RuntimeThread,
+}
+
+impl fmt::Debug for Receiver {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Receiver")
+            .field("grpc_addr", &self.grpc_addr)
+            .field("http_addr", &self.http_addr)
+            .field("running", &self.is_running())
+            .field("store", &self.shared.store)
+            .field("pending_faults", &self.pending_faults())
+            .finish()
+    }
+}
+
+impl Receiver {
+    /// Starts a receiver on ephemeral `127.0.0.1` ports for gRPC and HTTP.
+    pub fn start() -> Result<Receiver, StartError> {
+        Receiver::builder().start()
+    }
+
+    /// A builder for other addresses and settings.
+    pub fn builder() -> ReceiverBuilder {
+        ReceiverBuilder::default()
+    }
+
+    // --- Endpoints ------------------------------------------------------------------------
+
+    /// The gRPC listener's address.
+    pub fn grpc_addr(&self) -> SocketAddr {
+        self.grpc_addr
+    }
+
+    /// The HTTP listener's address.
+    pub fn http_addr(&self) -> SocketAddr {
+        self.http_addr
+    }
+
+    /// The gRPC endpoint, e.g. `http://127.0.0.1:43171`.
+    pub fn grpc_endpoint(&self) -> String {
+        format!("http://{}", self.grpc_addr)
+    }
+
+    /// The HTTP base endpoint, e.g. `http://127.0.0.1:43172`.
+    pub fn http_endpoint(&self) -> String {
+        format!("http://{}", self.http_addr)
+    }
+
+    /// The full OTLP/HTTP URL of a signal, e.g. `http://127.0.0.1:43172/v1/traces`.
+    pub fn http_url(&self, signal: Signal) -> String {
+        format!("http://{}{}", self.http_addr, signal.http_path())
+    }
+
+    // --- Lifecycle ------------------------------------------------------------------------
+
+    /// Whether the listeners are running (false between [`stop`](Self::stop) and
+    /// [`restart`](Self::restart)).
+    pub fn is_running(&self) -> bool {
+        self.servers.lock().is_some()
+    }
+
+    /// Closes both listeners and every open connection (requests in flight are recorded as
+    /// [`Answer::Abandoned`](crate::Answer::Abandoned)). Recorded data and scripted faults
+    /// are kept. Returns once the sockets are closed (bounded by a two-second timeout).
+    pub fn stop(&self) {
+        let Some(generation) = self.servers.lock().take() else {
+            return;
+        };
+        generation.token.cancel();
+        generation.tracker.close();
+        let (tx, rx) = mpsc::channel();
+        let tracker = generation.tracker.clone();
+        self.runtime.handle.spawn(async move {
+            tracker.wait().await;
+            let _ = tx.send(());
+        });
+        let _ = rx.recv_timeout(SHUTDOWN_TIMEOUT);
+    }
+
+    /// Starts the listeners again on the same addresses (the ports chosen at start, also for
+    /// ephemeral ones), stopping them first if they are running.
+    pub fn restart(&self) -> Result<(), StartError> {
+        self.stop();
+        let mut servers = self.servers.lock();
+        let (generation, _, _) =
+            start_servers(&self.runtime, &self.shared, self.grpc_addr, self.http_addr)?;
+        *servers = Some(generation);
+        Ok(())
+    }
+
+    // --- Fault injection ------------------------------------------------------------------
+
+    /// Appends `fault` to the script of `signal`. Each request of that signal takes the
+    /// next fault from its own script, then from the any-signal script; with both empty it
+    /// succeeds.
+    pub fn push_fault(&self, signal: Signal, fault: Fault) {
+        self.shared.faults.lock().push(Some(signal), fault);
+    }
+
+    /// Appends `fault` to the script shared by all signals.
+    pub fn push_fault_any(&self, fault: Fault) {
+        self.shared.faults.lock().push(None, fault);
+    }
+
+    /// Appends `count` copies of `fault` to the script of `signal`.
+    pub fn push_faults(&self, signal: Signal, fault: Fault, count: usize) {
+        let mut scripts = self.shared.faults.lock();
+        for _ in 0..count {
+            scripts.push(Some(signal), fault.clone());
+        }
+    }
+
+    /// Number of scripted faults not used yet.
+    pub fn pending_faults(&self) -> usize {
+        self.shared.faults.lock().len()
+    }
+
+    /// Forgets all scripted faults.
+    pub fn clear_faults(&self) {
+        self.shared.faults.lock().clear();
+    }
+
+    // --- Queries --------------------------------------------------------------------------
+
+    /// Every recorded request, in arrival order.
+    pub fn requests(&self) -> Vec<Arc<RecordedRequest>> {
+        self.shared.store.requests()
+    }
+
+    /// The recorded requests of one signal.
+    pub fn requests_for(&self, signal: Signal) -> Vec<Arc<RecordedRequest>> {
+        let mut requests = self.requests();
+        requests.retain(|r| r.signal == signal);
+        requests
+    }
+
+    /// Number of recorded requests.
+    pub fn request_count(&self) -> usize {
+        self.shared.store.counts().requests
+    }
+
+    /// Number of decoded requests waiting for their answer right now (held by a delay
+    /// fault, for instance). Lets a test act while a request is in flight.
+    pub fn in_flight(&self) -> usize {
+        self.shared.store.in_flight()
+    }
+
+    /// Number of received spans.
+    pub fn span_count(&self) -> usize {
+        self.shared.store.counts().spans
+    }
+
+    /// Number of received metric data points (of every kind).
+    pub fn data_point_count(&self) -> usize {
+        self.shared.store.counts().data_points
+    }
+
+    /// Number of received log records.
+    pub fn log_count(&self) -> usize {
+        self.shared.store.counts().log_records
+    }
+
+    fn accepted(&self) -> impl Iterator<Item = Arc<RecordedRequest>> {
+        self.requests().into_iter().filter(|r| r.accepted())
+    }
+
+    /// Every received span, in arrival order.
+    pub fn spans(&self) -> Vec<ReceivedSpan> {
+        let mut out = Vec::new();
+        for request in self.accepted() {
+            spans_of(&request, &mut out);
+        }
+        out
+    }
+
+    /// The received spans named `name`.
+    pub fn spans_named(&self, name: &str) -> Vec<ReceivedSpan> {
+        let mut spans = self.spans();
+        spans.retain(|s| s.span.name == name);
+        spans
+    }
+
+    /// The first received span named `name`.
+    pub fn span(&self, name: &str) -> Option<ReceivedSpan> {
+        self.spans().into_iter().find(|s| s.span.name == name)
+    }
+
+    /// The tree of the spans received for one trace (pass the 16-byte id, e.g.
+    /// `span_context.trace_id().to_bytes()`).
+    pub fn span_tree(&self, trace_id: impl AsRef<[u8]>) -> SpanTree {
+        let trace_id = trace_id.as_ref();
+        let mut spans = self.spans();
+        spans.retain(|s| s.span.trace_id == trace_id);
+        SpanTree::from_spans(spans)
+    }
+
+    /// The forest of all received spans, grouped by trace.
+    pub fn span_forest(&self) -> SpanTree {
+        SpanTree::from_spans(self.spans())
+    }
+
+    /// Every received log record, in arrival order.
+    pub fn logs(&self) -> Vec<ReceivedLog> {
+        let mut out = Vec::new();
+        for request in self.accepted() {
+            logs_of(&request, &mut out);
+        }
+        out
+    }
+
+    /// Every received metric, in arrival order (a metric exported periodically appears
+    /// once per export).
+    pub fn metrics(&self) -> Vec<ReceivedMetric> {
+        let mut out = Vec::new();
+        for request in self.accepted() {
+            metrics_of(&request, &mut out);
+        }
+        out
+    }
+
+    /// The received metrics named `name`, in arrival order.
+    pub fn metrics_named(&self, name: &str) -> Vec<ReceivedMetric> {
+        let mut metrics = self.metrics();
+        metrics.retain(|m| m.metric.name == name);
+        metrics
+    }
+
+    /// The most recently received metric named `name`.
+    pub fn latest_metric(&self, name: &str) -> Option<ReceivedMetric> {
+        self.metrics_named(name).pop()
+    }
+
+    /// Forgets all recorded requests and items (sequence numbers keep counting; faults are
+    /// kept).
+    pub fn clear(&self) {
+        self.shared.store.clear();
+    }
+
+    // --- Waiting --------------------------------------------------------------------------
+
+    /// Blocks until at least `count` spans were received, then returns all spans.
+    pub fn wait_for_spans(
+        &self,
+        count: usize,
+        timeout: Duration,
+    ) -> Result<Vec<ReceivedSpan>, WaitError> {
+        self.shared
+            .store
+            .wait_blocking(ItemKind::Spans, count, timeout)?;
+        Ok(self.spans())
+    }
+
+    /// Blocks until at least `count` metric data points were received, then returns all
+    /// metrics.
+    pub fn wait_for_data_points(
+        &self,
+        count: usize,
+        timeout: Duration,
+    ) -> Result<Vec<ReceivedMetric>, WaitError> {
+        self.shared
+            .store
+            .wait_blocking(ItemKind::DataPoints, count, timeout)?;
+        Ok(self.metrics())
+    }
+
+    /// Blocks until at least `count` log records were received, then returns all of them.
+    pub fn wait_for_logs(
+        &self,
+        count: usize,
+        timeout: Duration,
+    ) -> Result<Vec<ReceivedLog>, WaitError> {
+        self.shared
+            .store
+            .wait_blocking(ItemKind::LogRecords, count, timeout)?;
+        Ok(self.logs())
+    }
+
+    /// Blocks until at least `count` requests were recorded (whatever the answer), then
+    /// returns all of them.
+    pub fn wait_for_requests(
+        &self,
+        count: usize,
+        timeout: Duration,
+    ) -> Result<Vec<Arc<RecordedRequest>>, WaitError> {
+        self.shared
+            .store
+            .wait_blocking(ItemKind::Requests, count, timeout)?;
+        Ok(self.requests())
+    }
+
+    async fn wait_async(
+        &self,
+        kind: ItemKind,
+        count: usize,
+        timeout: Duration,
+    ) -> Result<(), WaitError> {
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let timer = AbortOnDrop(self.runtime.handle.spawn(async move {
+            tokio::time::sleep(timeout).await;
+            let _ = tx.send(());
+        }));
+        let deadline = async move {
+            // Err: the timer task is gone (runtime shutting down); give up as well.
+            let _ = rx.await;
+        };
+        let result = self
+            .shared
+            .store
+            .wait_async(kind, count, timeout, deadline)
+            .await;
+        drop(timer);
+        result
+    }
+
+    /// Async twin of [`wait_for_spans`](Self::wait_for_spans).
+    pub async fn wait_for_spans_async(
+        &self,
+        count: usize,
+        timeout: Duration,
+    ) -> Result<Vec<ReceivedSpan>, WaitError> {
+        self.wait_async(ItemKind::Spans, count, timeout).await?;
+        Ok(self.spans())
+    }
+
+    /// Async twin of [`wait_for_data_points`](Self::wait_for_data_points).
+    pub async fn wait_for_data_points_async(
+        &self,
+        count: usize,
+        timeout: Duration,
+    ) -> Result<Vec<ReceivedMetric>, WaitError> {
+        self.wait_async(ItemKind::DataPoints, count, timeout)
+            .await?;
+        Ok(self.metrics())
+    }
+
+    /// Async twin of [`wait_for_logs`](Self::wait_for_logs).
+    pub async fn wait_for_logs_async(
+        &self,
+        count: usize,
+        timeout: Duration,
+    ) -> Result<Vec<ReceivedLog>, WaitError> {
+        self.wait_async(ItemKind::LogRecords, count, timeout)
+            .await?;
+        Ok(self.logs())
+    }
+
+    /// Async twin of [`wait_for_requests`](Self::wait_for_requests).
+    pub async fn wait_for_requests_async(
+        &self,
+        count: usize,
+        timeout: Duration,
+    ) -> Result<Vec<Arc<RecordedRequest>>, WaitError> {
+        self.wait_async(ItemKind::Requests, count, timeout).await?;
+        Ok(self.requests())
+    }
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        // Cancel the servers first so connections close even if the runtime is slow to stop.
+        if let Some(generation) = self.servers.get_mut().take() {
+            generation.token.cancel();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send_sync<T: Send + Sync>(_: &T) {}
+    fn assert_send<T: Send>(_: &T) {}
+
+    #[test]
+    fn receiver_and_its_wait_futures_can_move_between_threads() {
+        let receiver = Receiver::start().unwrap();
+        assert_send_sync(&receiver);
+        let wait = receiver.wait_for_spans_async(1, Duration::from_millis(1));
+        assert_send(&wait);
+        let requests = receiver.wait_for_requests_async(1, Duration::from_millis(1));
+        assert_send(&requests);
+    }
+
+    #[test]
+    fn a_taken_port_is_a_typed_bind_error_naming_the_address() {
+        let first = Receiver::start().unwrap();
+        let taken = first.http_addr();
+        let err = Receiver::builder().http_addr(taken).start().unwrap_err();
+        match &err {
+            StartError::Bind { listener, addr, .. } => {
+                assert_eq!((*listener, *addr), (Listener::Http, taken));
+            }
+            other => panic!("unexpected error {other:?}"),
+        }
+        assert!(err.to_string().contains(&taken.to_string()), "{err}");
+    }
+}

@@ -1,0 +1,173 @@
+//! The accept loop shared by the gRPC and HTTP listeners: every accepted connection is
+//! served by its own task, which can be told to drop the connection on the floor.
+
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::error::{Listener, StartError};
+use crate::grpc_server::GrpcRouter;
+use crate::shared::{ConnCtx, Shared};
+
+/// The connection went away while a request on it was being handled.
+#[derive(Debug, thiserror::Error)]
+#[error("connection {0} closed")]
+pub(crate) struct ConnectionClosed(u64);
+
+/// One run of the servers, from start (or restart) to stop.
+#[derive(Debug)]
+pub(crate) struct Generation {
+    pub(crate) token: CancellationToken,
+    pub(crate) tracker: TaskTracker,
+}
+
+/// Spawns hyper's per-stream HTTP/2 tasks on the generation's tracker, so `stop()` can wait
+/// for them.
+#[derive(Debug, Clone)]
+struct TrackedExecutor(TaskTracker);
+
+impl<F> hyper::rt::Executor<F> for TrackedExecutor
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    fn execute(&self, fut: F) {
+        self.0.spawn(fut);
+    }
+}
+
+/// Binds `addr` with `SO_REUSEADDR`, so a restart can take the same port again. Must run
+/// inside the receiver's runtime context.
+pub(crate) fn bind(addr: SocketAddr, listener: Listener) -> Result<TcpListener, StartError> {
+    let err = |source: io::Error| StartError::Bind {
+        listener,
+        addr,
+        source,
+    };
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()
+    } else {
+        TcpSocket::new_v6()
+    }
+    .map_err(err)?;
+    socket.set_reuseaddr(true).map_err(err)?;
+    socket.bind(addr).map_err(err)?;
+    socket.listen(1024).map_err(err)
+}
+
+/// Accepts connections until the generation is cancelled.
+pub(crate) async fn accept_loop(
+    listener: TcpListener,
+    kind: Listener,
+    shared: Arc<Shared>,
+    token: CancellationToken,
+    tracker: TaskTracker,
+) {
+    loop {
+        let accepted = tokio::select! {
+            biased;
+            () = token.cancelled() => return,
+            accepted = listener.accept() => accepted,
+        };
+        let (stream, peer) = match accepted {
+            Ok(pair) => pair,
+            Err(_) => {
+                // Out of file descriptors or an aborted handshake: try again shortly.
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                continue;
+            }
+        };
+        // Small writes (responses) should leave at once; failure only costs latency.
+        let _ = stream.set_nodelay(true);
+        let conn = ConnCtx {
+            id: shared.next_connection_id(),
+            peer,
+            cancel: token.child_token(),
+            closed: CancellationToken::new(),
+        };
+        tracker.spawn(serve_connection(
+            stream,
+            kind,
+            Arc::clone(&shared),
+            conn,
+            tracker.clone(),
+        ));
+    }
+}
+
+/// Runs `fut` unless the connection closes first.
+async fn guarded<F: Future>(
+    closed: CancellationToken,
+    id: u64,
+    fut: F,
+) -> Result<F::Output, ConnectionClosed> {
+    tokio::select! {
+        biased;
+        () = closed.cancelled() => Err(ConnectionClosed(id)),
+        out = fut => Ok(out),
+    }
+}
+
+async fn serve_connection(
+    stream: TcpStream,
+    kind: Listener,
+    shared: Arc<Shared>,
+    conn: ConnCtx,
+    tracker: TaskTracker,
+) {
+    let io = TokioIo::new(stream);
+    let mut builder = auto::Builder::new(TrackedExecutor(tracker));
+    builder.http1().timer(TokioTimer::new());
+    builder.http2().timer(TokioTimer::new());
+    let cancel = conn.cancel.clone();
+    let closed = conn.closed.clone();
+    match kind {
+        Listener::Http => {
+            let svc = service_fn({
+                let conn = conn.clone();
+                move |req: http::Request<Incoming>| {
+                    let fut = crate::http_server::handle(Arc::clone(&shared), conn.clone(), req);
+                    guarded(conn.closed.clone(), conn.id, fut)
+                }
+            });
+            let connection = builder.serve_connection(io, svc);
+            tokio::select! {
+                biased;
+                () = cancel.cancelled() => {}
+                _ = connection => {}
+            }
+        }
+        Listener::Grpc => {
+            let builder = builder.http2_only();
+            let router = GrpcRouter::new(Arc::clone(&shared));
+            let svc = service_fn({
+                let conn = conn.clone();
+                move |req: http::Request<Incoming>| {
+                    let router = router.clone();
+                    let conn = conn.clone();
+                    let closed = conn.closed.clone();
+                    let id = conn.id;
+                    guarded(closed, id, async move { router.call(conn, req).await })
+                }
+            });
+            let connection = builder.serve_connection(io, svc);
+            tokio::select! {
+                biased;
+                () = cancel.cancelled() => {}
+                _ = connection => {}
+            }
+        }
+    }
+    // The connection (and the socket) is dropped by now.
+    closed.cancel();
+}
