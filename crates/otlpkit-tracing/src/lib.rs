@@ -1,0 +1,132 @@
+//! otlpkit's `tracing` integration: one call turns `tracing` spans and events
+//! into OpenTelemetry traces and logs, and the W3C headers carry the trace
+//! from service to service.
+//!
+//! This crate provides:
+//!
+//! - [`TracingSetup`]: a builder taking the tracer and logger providers you
+//!   made, composing the OpenTelemetry span layer (`tracing-opentelemetry`),
+//!   the log bridge (`opentelemetry-appender-tracing`: events become log
+//!   records with the trace and span ids of the span they happen in), an
+//!   `EnvFilter` (`RUST_LOG`, with default directives) and an optional fmt
+//!   layer ([`Fmt`]: full, compact, pretty or JSON). [`try_init`](TracingSetup::try_init)
+//!   installs it globally, [`layer`](TracingSetup::layer) returns it for your
+//!   own subscriber. The toolkit's own targets (`otlpkit`, `opentelemetry*`,
+//!   `h2`, `hyper`, `tonic`, `reqwest`, `tower`) never reach the
+//!   OpenTelemetry layers, so exporting cannot feed itself;
+//! - [`Exception`], [`record_error`]: an error recorded as the semantic
+//!   conventions say (status `Error` with a description, an `exception`
+//!   event with `exception.type`, `exception.message` and optionally
+//!   `exception.stacktrace`);
+//! - [`propagation`]: W3C `traceparent`, `tracestate` and `baggage` for an
+//!   [`http::HeaderMap`] ([`inject`](propagation::inject),
+//!   [`extract`](propagation::extract)) and as a
+//!   [`TextMapPropagator`](opentelemetry::propagation::TextMapPropagator),
+//!   validated as the specifications say (the module documents where it
+//!   departs from `opentelemetry_sdk`'s propagators, and why);
+//! - [`server::HttpServerLayer`]: a tower layer that gives axum/hyper/tonic
+//!   servers a server span continuing the caller's trace;
+//! - [`client`]: injection for `reqwest` and for tonic metadata (a client
+//!   interceptor), behind features.
+//!
+//! # Usage
+//!
+//! Applications call [`TracingSetup`] once at start-up; libraries only use
+//! `tracing` and, where they make or serve requests, the propagation helpers.
+//! Spans and events from `tracing` macros then reach OpenTelemetry, with
+//! parent links across threads and tasks when the hops go through
+//! `otlpkit-bridge`.
+//!
+//! A synchronous program:
+//!
+//! ```no_run
+//! use opentelemetry_sdk::logs::SdkLoggerProvider;
+//! use opentelemetry_sdk::trace::SdkTracerProvider;
+//! use otlpkit_tracing::{Fmt, TracingSetup};
+//!
+//! fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     // Add your exporters (otlpkit-grpc, otlpkit-http, ...) to the providers.
+//!     let tracer_provider = SdkTracerProvider::builder().build();
+//!     let logger_provider = SdkLoggerProvider::builder().build();
+//!     TracingSetup::builder()
+//!         .with_tracer_provider(&tracer_provider)
+//!         .with_logger_provider(&logger_provider)
+//!         .with_fmt(Fmt::Compact)
+//!         .try_init()?;
+//!
+//!     tracing::info_span!("import").in_scope(|| tracing::info!(rows = 3, "imported"));
+//!
+//!     tracer_provider.shutdown()?;
+//!     logger_provider.shutdown()?;
+//!     Ok(())
+//! }
+//! ```
+//!
+//! An async one, with a server span per request and the context sent along
+//! with a downstream call:
+//!
+//! ```no_run
+//! use opentelemetry_sdk::logs::SdkLoggerProvider;
+//! use opentelemetry_sdk::trace::SdkTracerProvider;
+//! use otlpkit_tracing::TracingSetup;
+//! use otlpkit_tracing::server::HttpServerLayer;
+//!
+//! #[tokio::main]
+//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     let tracer_provider = SdkTracerProvider::builder().build();
+//!     let logger_provider = SdkLoggerProvider::builder().build();
+//!     TracingSetup::builder()
+//!         .with_tracer_provider(&tracer_provider)
+//!         .with_logger_provider(&logger_provider)
+//!         .try_init()?;
+//!
+//!     let app = axum::Router::new()
+//!         .route("/", axum::routing::get(|| async {
+//!             let mut headers = http::HeaderMap::new();
+//!             otlpkit_tracing::propagation::inject_current(&mut headers);
+//!             tracing::info!(?headers, "would call downstream with these");
+//!             "ok"
+//!         }))
+//!         .layer(HttpServerLayer::new());
+//!     let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+//!     axum::serve(listener, app).await?;
+//!
+//!     tracer_provider.shutdown()?;
+//!     logger_provider.shutdown()?;
+//!     Ok(())
+//! }
+//! ```
+//!
+//! # Feature flags
+//!
+//! None is on by default.
+//!
+//! - `json`: [`Fmt::Json`].
+//! - `axum`: `http.route` from axum's `MatchedPath` in
+//!   [`server::HttpServerLayer`].
+//! - `reqwest`: [`client::RequestBuilderExt`].
+//! - `tonic`: injection into and extraction from tonic metadata, and
+//!   [`client::ContextInterceptor`].
+//!
+//! # Supported Rust versions
+//!
+//! The workspace's `rust-version` (1.95): the newest stable and the three
+//! minors before it; raising it is not a breaking change.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+pub mod client;
+mod error;
+mod exception;
+mod filter;
+pub mod propagation;
+pub mod server;
+mod setup;
+
+pub use error::SetupError;
+pub use exception::{
+    EXCEPTION_EVENT, EXCEPTION_MESSAGE, EXCEPTION_STACKTRACE, EXCEPTION_TYPE, Exception,
+    record_error, record_error_on_current,
+};
+pub use setup::{
+    DEFAULT_DIRECTIVES, DEFAULT_EXCLUDED_TARGETS, DEFAULT_FILTER_ENV, Fmt, TracingSetup,
+};

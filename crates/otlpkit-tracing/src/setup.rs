@@ -1,0 +1,413 @@
+//! The one-call subscriber: OpenTelemetry span layer, log bridge, `EnvFilter`
+//! and an optional fmt layer.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::io::IsTerminal as _;
+use std::sync::Arc;
+
+use opentelemetry::InstrumentationScope;
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_appender_tracing::layer::OpenTelemetryTracingBridge;
+use opentelemetry_sdk::logs::SdkLoggerProvider;
+use opentelemetry_sdk::trace::SdkTracerProvider;
+use tracing::Subscriber;
+use tracing_subscriber::filter::{EnvFilter, FilterExt as _};
+use tracing_subscriber::fmt::writer::BoxMakeWriter;
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::{Layer, Registry};
+
+use crate::error::SetupError;
+use crate::filter::SelfFilter;
+
+/// The filter used when neither code nor the environment gives one.
+pub const DEFAULT_DIRECTIVES: &str = "info";
+
+/// The environment variable read for filter directives unless changed with
+/// [`TracingSetup::with_env_var`].
+pub const DEFAULT_FILTER_ENV: &str = "RUST_LOG";
+
+/// Target prefixes kept away from the OpenTelemetry layers by default: the
+/// toolkit itself and the crates that carry its exports. Their spans and
+/// events still reach the fmt layer.
+///
+/// A prefix matches the target itself and any target that continues it with
+/// `::`, `_` or `-` (`hyper` covers `hyper::proto` and `hyper_util`, not
+/// `hyperion`).
+pub const DEFAULT_EXCLUDED_TARGETS: &[&str] = &[
+    "otlpkit",
+    "opentelemetry",
+    "h2",
+    "hyper",
+    "tonic",
+    "reqwest",
+    "tower",
+];
+
+/// How the optional fmt layer prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Fmt {
+    /// No fmt layer (the default): telemetry goes to OpenTelemetry only.
+    #[default]
+    Off,
+    /// `tracing-subscriber`'s default, one line per event.
+    Full,
+    /// Shorter lines.
+    Compact,
+    /// Multi-line, human-oriented output.
+    Pretty,
+    /// One JSON object per line.
+    #[cfg(feature = "json")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "json")))]
+    Json,
+}
+
+/// Builds and installs a `tracing` subscriber that sends spans and events to
+/// OpenTelemetry.
+///
+/// The subscriber is composed of:
+///
+/// - the OpenTelemetry span layer (`tracing-opentelemetry`) on the given
+///   tracer provider: `tracing` spans become OpenTelemetry spans, and
+///   entering one makes its OpenTelemetry context current;
+/// - the log bridge (`opentelemetry-appender-tracing`) on the given logger
+///   provider: events become log records carrying the trace and span ids of
+///   the span they happen in;
+/// - an [`EnvFilter`] in front of every layer: directives given in code win,
+///   then the environment variable ([`DEFAULT_FILTER_ENV`]), then the default
+///   directives ([`DEFAULT_DIRECTIVES`]);
+/// - an optional fmt layer ([`Fmt`]) writing to stderr.
+///
+/// The OpenTelemetry layers also ignore [`DEFAULT_EXCLUDED_TARGETS`], so the
+/// export path never feeds itself.
+///
+/// The providers stay the caller's: flush and shut them down as usual.
+///
+/// # Example
+///
+/// ```no_run
+/// use opentelemetry_sdk::logs::SdkLoggerProvider;
+/// use opentelemetry_sdk::trace::SdkTracerProvider;
+/// use otlpkit_tracing::{Fmt, TracingSetup};
+///
+/// let tracer_provider = SdkTracerProvider::builder().build();
+/// let logger_provider = SdkLoggerProvider::builder().build();
+/// TracingSetup::builder()
+///     .with_tracer_provider(&tracer_provider)
+///     .with_logger_provider(&logger_provider)
+///     .with_fmt(Fmt::Compact)
+///     .try_init()?;
+/// # Ok::<(), otlpkit_tracing::SetupError>(())
+/// ```
+pub struct TracingSetup {
+    tracer_provider: Option<SdkTracerProvider>,
+    logger_provider: Option<SdkLoggerProvider>,
+    scope_name: Cow<'static, str>,
+    directives: Option<String>,
+    default_directives: String,
+    env_var: Option<String>,
+    fmt: Fmt,
+    writer: Option<BoxMakeWriter>,
+    excluded: Vec<String>,
+}
+
+impl fmt::Debug for TracingSetup {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TracingSetup")
+            .field("tracer_provider", &self.tracer_provider.is_some())
+            .field("logger_provider", &self.logger_provider.is_some())
+            .field("scope_name", &self.scope_name)
+            .field("directives", &self.directives)
+            .field("default_directives", &self.default_directives)
+            .field("env_var", &self.env_var)
+            .field("fmt", &self.fmt)
+            .field("custom_writer", &self.writer.is_some())
+            .field("excluded", &self.excluded)
+            .finish()
+    }
+}
+
+impl Default for TracingSetup {
+    fn default() -> Self {
+        Self::builder()
+    }
+}
+
+impl TracingSetup {
+    /// A setup with no providers, the default filter and no fmt layer.
+    pub fn builder() -> Self {
+        Self {
+            tracer_provider: None,
+            logger_provider: None,
+            scope_name: Cow::Borrowed(env!("CARGO_PKG_NAME")),
+            directives: None,
+            default_directives: DEFAULT_DIRECTIVES.to_owned(),
+            env_var: Some(DEFAULT_FILTER_ENV.to_owned()),
+            fmt: Fmt::Off,
+            writer: None,
+            excluded: DEFAULT_EXCLUDED_TARGETS
+                .iter()
+                .map(|t| (*t).to_owned())
+                .collect(),
+        }
+    }
+
+    /// Sends `tracing` spans to this provider (the handle is cloned).
+    pub fn with_tracer_provider(mut self, provider: &SdkTracerProvider) -> Self {
+        self.tracer_provider = Some(provider.clone());
+        self
+    }
+
+    /// Sends `tracing` events to this provider as log records (the handle is
+    /// cloned).
+    pub fn with_logger_provider(mut self, provider: &SdkLoggerProvider) -> Self {
+        self.logger_provider = Some(provider.clone());
+        self
+    }
+
+    /// The instrumentation scope name of the spans (default
+    /// `otlpkit-tracing`).
+    pub fn with_scope_name(mut self, name: impl Into<Cow<'static, str>>) -> Self {
+        self.scope_name = name.into();
+        self
+    }
+
+    /// Filter directives (`RUST_LOG` syntax) that win over the environment.
+    pub fn with_directives(mut self, directives: impl Into<String>) -> Self {
+        self.directives = Some(directives.into());
+        self
+    }
+
+    /// The directives used when neither [`with_directives`](Self::with_directives)
+    /// nor the environment variable gives any (default [`DEFAULT_DIRECTIVES`]).
+    pub fn with_default_directives(mut self, directives: impl Into<String>) -> Self {
+        self.default_directives = directives.into();
+        self
+    }
+
+    /// Reads filter directives from `variable` instead of
+    /// [`DEFAULT_FILTER_ENV`]. An unset or empty variable means the defaults.
+    pub fn with_env_var(mut self, variable: impl Into<String>) -> Self {
+        self.env_var = Some(variable.into());
+        self
+    }
+
+    /// Ignores the environment: only directives given in code apply.
+    pub fn without_env(mut self) -> Self {
+        self.env_var = None;
+        self
+    }
+
+    /// Adds a fmt layer (default [`Fmt::Off`]).
+    pub fn with_fmt(mut self, fmt: Fmt) -> Self {
+        self.fmt = fmt;
+        self
+    }
+
+    /// Where the fmt layer writes (default: stderr, colored when it is a
+    /// terminal). Output to a custom writer is never colored.
+    pub fn with_fmt_writer<W>(mut self, writer: W) -> Self
+    where
+        W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+    {
+        self.writer = Some(BoxMakeWriter::new(writer));
+        self
+    }
+
+    /// Keeps targets starting with `prefix` away from the OpenTelemetry
+    /// layers too (matched like [`DEFAULT_EXCLUDED_TARGETS`]).
+    pub fn with_excluded_target(mut self, prefix: impl Into<String>) -> Self {
+        self.excluded.push(prefix.into());
+        self
+    }
+
+    /// Drops the default exclusions: every target reaches the OpenTelemetry
+    /// layers. Only safe when the export path itself emits no telemetry.
+    pub fn without_default_exclusions(mut self) -> Self {
+        self.excluded
+            .retain(|t| !DEFAULT_EXCLUDED_TARGETS.contains(&t.as_str()));
+        self
+    }
+
+    /// The filter directives that apply, by precedence: code, environment,
+    /// defaults.
+    ///
+    /// # Errors
+    ///
+    /// When the chosen directives do not parse, or the variable is not
+    /// Unicode.
+    pub fn resolved_directives(&self) -> Result<String, SetupError> {
+        if let Some(directives) = &self.directives {
+            return checked(directives, None);
+        }
+        if let Some(variable) = &self.env_var {
+            match std::env::var(variable) {
+                Ok(value) if !value.trim().is_empty() => return checked(&value, Some(variable)),
+                Ok(_) | Err(std::env::VarError::NotPresent) => {}
+                Err(std::env::VarError::NotUnicode(_)) => {
+                    return Err(SetupError::EnvNotUnicode {
+                        variable: variable.clone(),
+                    });
+                }
+            }
+        }
+        checked(&self.default_directives, None)
+    }
+
+    /// Builds the composed layer, for a subscriber the caller assembles.
+    ///
+    /// ```no_run
+    /// use tracing_subscriber::layer::SubscriberExt as _;
+    /// use tracing_subscriber::util::SubscriberInitExt as _;
+    ///
+    /// # let tracer_provider = opentelemetry_sdk::trace::SdkTracerProvider::builder().build();
+    /// let otel = otlpkit_tracing::TracingSetup::builder()
+    ///     .with_tracer_provider(&tracer_provider)
+    ///     .layer()?;
+    /// tracing_subscriber::registry().with(otel).init();
+    /// # Ok::<(), otlpkit_tracing::SetupError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// See [`resolved_directives`](Self::resolved_directives).
+    pub fn layer<S>(self) -> Result<Box<dyn Layer<S> + Send + Sync + 'static>, SetupError>
+    where
+        S: Subscriber + for<'a> LookupSpan<'a> + Send + Sync,
+    {
+        let directives = self.resolved_directives()?;
+        let filter = || -> Result<EnvFilter, SetupError> { checked_filter(&directives) };
+        let excluded = SelfFilter::new(Arc::from(self.excluded));
+        let mut layers: Vec<Box<dyn Layer<S> + Send + Sync>> = Vec::new();
+
+        if let Some(provider) = &self.tracer_provider {
+            let scope = InstrumentationScope::builder(self.scope_name.clone())
+                .with_version(env!("CARGO_PKG_VERSION"))
+                .build();
+            let tracer = provider.tracer_with_scope(scope);
+            layers.push(
+                tracing_opentelemetry::layer()
+                    .with_tracer(tracer)
+                    .with_filter(filter()?.and(excluded.clone()))
+                    .boxed(),
+            );
+        }
+        if let Some(provider) = &self.logger_provider {
+            layers.push(
+                OpenTelemetryTracingBridge::new(provider)
+                    .with_filter(filter()?.and(excluded))
+                    .boxed(),
+            );
+        }
+        let custom_writer = self.writer.is_some();
+        let writer = self
+            .writer
+            .unwrap_or_else(|| BoxMakeWriter::new(std::io::stderr));
+        let ansi = !custom_writer && std::io::stderr().is_terminal();
+        let fmt = tracing_subscriber::fmt::layer()
+            .with_writer(writer)
+            .with_ansi(ansi);
+        match self.fmt {
+            Fmt::Off => {}
+            Fmt::Full => layers.push(fmt.with_filter(filter()?).boxed()),
+            Fmt::Compact => layers.push(fmt.compact().with_filter(filter()?).boxed()),
+            Fmt::Pretty => layers.push(fmt.pretty().with_filter(filter()?).boxed()),
+            #[cfg(feature = "json")]
+            Fmt::Json => layers.push(fmt.json().with_filter(filter()?).boxed()),
+        }
+        Ok(Box::new(layers))
+    }
+
+    /// Installs the subscriber as the global default.
+    ///
+    /// # Errors
+    ///
+    /// [`SetupError::AlreadyInstalled`] when a global subscriber exists, and
+    /// the errors of [`layer`](Self::layer).
+    pub fn try_init(self) -> Result<(), SetupError> {
+        let subscriber = tracing_subscriber::registry().with(self.layer::<Registry>()?);
+        tracing::subscriber::set_global_default(subscriber).map_err(SetupError::AlreadyInstalled)
+    }
+
+    /// [`try_init`](Self::try_init) for programs that want no error handling:
+    /// a failure is reported on stderr and leaves the process without this
+    /// subscriber, never panics.
+    pub fn init(self) {
+        if let Err(error) = self.try_init() {
+            eprintln!("otlpkit-tracing: the tracing subscriber was not installed: {error}");
+        }
+    }
+}
+
+/// Checks that `directives` parse; names the variable they came from.
+fn checked(directives: &str, variable: Option<&str>) -> Result<String, SetupError> {
+    match EnvFilter::builder().parse(directives) {
+        Ok(_) => Ok(directives.to_owned()),
+        Err(source) => Err(match variable {
+            Some(variable) => SetupError::InvalidEnvFilter {
+                variable: variable.to_owned(),
+                value: directives.to_owned(),
+                source,
+            },
+            None => SetupError::InvalidDirectives {
+                directives: directives.to_owned(),
+                source,
+            },
+        }),
+    }
+}
+
+fn checked_filter(directives: &str) -> Result<EnvFilter, SetupError> {
+    EnvFilter::builder()
+        .parse(directives)
+        .map_err(|source| SetupError::InvalidDirectives {
+            directives: directives.to_owned(),
+            source,
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn code_directives_win_and_bad_ones_name_the_value() {
+        let setup = TracingSetup::builder()
+            .with_env_var("OTLPKIT_TRACING_TEST_UNSET_VARIABLE")
+            .with_directives("warn,my_app=debug");
+        assert_eq!(setup.resolved_directives().unwrap(), "warn,my_app=debug");
+
+        let error = TracingSetup::builder()
+            .with_directives("my_app=notalevel")
+            .resolved_directives()
+            .unwrap_err();
+        assert!(
+            matches!(&error, SetupError::InvalidDirectives { directives, .. } if directives == "my_app=notalevel"),
+            "{error:?}"
+        );
+        assert!(error.to_string().contains("my_app=notalevel"), "{error}");
+    }
+
+    #[test]
+    fn an_unset_variable_falls_back_to_the_default_directives() {
+        let setup = TracingSetup::builder()
+            .with_env_var("OTLPKIT_TRACING_TEST_UNSET_VARIABLE")
+            .with_default_directives("debug");
+        assert_eq!(setup.resolved_directives().unwrap(), "debug");
+        let bad_default = TracingSetup::builder()
+            .without_env()
+            .with_default_directives("x=[");
+        assert!(bad_default.resolved_directives().is_err());
+    }
+
+    #[test]
+    fn exclusions_can_be_extended_and_dropped() {
+        let setup = TracingSetup::builder()
+            .with_excluded_target("noisy")
+            .without_default_exclusions();
+        assert_eq!(setup.excluded, ["noisy"]);
+        assert!(format!("{setup:?}").contains("noisy"));
+    }
+}
