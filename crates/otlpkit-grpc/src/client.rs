@@ -1,0 +1,469 @@
+//! One gRPC channel per exporter, one unary `Export` call per attempt, and
+//! the classification of its outcome (checklist 2.1–2.4, 2.8, 2.11).
+
+use std::error::Error as StdError;
+use std::time::Duration;
+
+use bytes::Bytes;
+use otlpkit_core::export::{Accepted, Attempt, ExportError, GrpcCode, SignalStats};
+use otlpkit_core::{Compression, ExporterConfig, Url};
+use tonic::client::Grpc;
+use tonic::codec::CompressionEncoding;
+use tonic::codegen::http::uri::PathAndQuery;
+use tonic::metadata::MetadataMap;
+use tonic::transport::Endpoint;
+use tonic::{Extensions, Status};
+use tonic_types::StatusExt as _;
+
+use crate::BuildError;
+use crate::codec::{CountingChannel, PreEncodedCodec, ResponseDecodeError, WireBytes};
+
+/// Longest wait for a TCP connection (and, separately, a TLS handshake).
+/// Capped by the export timeout.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// TCP keep-alive probes on idle connections.
+const TCP_KEEPALIVE: Duration = Duration::from_secs(60);
+/// HTTP/2 PING interval while requests are in flight, and how long to wait
+/// for the answer before the connection counts as dead.
+const HTTP2_KEEPALIVE_INTERVAL: Duration = Duration::from_secs(30);
+const HTTP2_KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Longest server message kept in an error.
+const MAX_MESSAGE_LEN: usize = 1024;
+/// Shortest header value that is scrubbed from messages.
+const MIN_SECRET_LEN: usize = 4;
+
+/// `scheme://host:port` of an endpoint: no user info, no path.
+pub(crate) fn origin(url: &Url) -> String {
+    let host = url.host_str().unwrap_or_default();
+    match url.port_or_known_default() {
+        Some(port) => format!("{}://{host}:{port}", url.scheme()),
+        None => format!("{}://{host}", url.scheme()),
+    }
+}
+
+/// The channel and everything needed to send one attempt.
+pub(crate) struct GrpcClient {
+    grpc: Grpc<CountingChannel>,
+    path: PathAndQuery,
+    metadata: MetadataMap,
+    max_response_size: usize,
+    origin: String,
+    uses_tls: bool,
+    /// Configured header values, scrubbed from any message we keep.
+    secrets: Vec<String>,
+}
+
+impl std::fmt::Debug for GrpcClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GrpcClient")
+            .field("origin", &self.origin)
+            .field("path", &self.path)
+            .field("metadata_keys", &self.metadata.keys().count())
+            .field("max_response_size", &self.max_response_size)
+            .finish_non_exhaustive()
+    }
+}
+
+impl GrpcClient {
+    /// Builds the lazily connecting channel. Must run inside the worker
+    /// runtime's context: tonic spawns the channel's background task there.
+    pub(crate) fn new(config: &ExporterConfig, metadata: MetadataMap) -> Result<Self, BuildError> {
+        let origin = origin(config.endpoint());
+        let invalid = |reason: String| BuildError::Endpoint {
+            endpoint: origin.clone(),
+            reason,
+        };
+        let connect_timeout = config
+            .timeout()
+            .map_or(CONNECT_TIMEOUT, |timeout| timeout.min(CONNECT_TIMEOUT));
+        #[allow(unused_mut)] // Reassigned only with the `tls` feature.
+        let mut endpoint = Endpoint::from_shared(origin.clone())
+            .map_err(|error| invalid(error_chain(&error)))?
+            .user_agent(config.user_agent())
+            .map_err(|error| invalid(error_chain(&error)))?
+            .connect_timeout(connect_timeout)
+            .tcp_nodelay(true)
+            .tcp_keepalive(Some(TCP_KEEPALIVE))
+            .http2_keep_alive_interval(HTTP2_KEEPALIVE_INTERVAL)
+            .keep_alive_timeout(HTTP2_KEEPALIVE_TIMEOUT)
+            .keep_alive_while_idle(false);
+        #[cfg(feature = "tls")]
+        if config.uses_tls() {
+            let tls = crate::tls::client_tls(config, connect_timeout)?;
+            endpoint = endpoint
+                .tls_config(tls)
+                .map_err(|error| invalid(error_chain(&error)))?;
+        }
+        let channel = endpoint.connect_lazy();
+
+        let mut grpc = Grpc::new(CountingChannel::new(channel))
+            .accept_compressed(CompressionEncoding::Gzip)
+            .accept_compressed(CompressionEncoding::Zstd)
+            .max_decoding_message_size(config.max_response_size());
+        match config.compression() {
+            Compression::Gzip => grpc = grpc.send_compressed(CompressionEncoding::Gzip),
+            Compression::Zstd => grpc = grpc.send_compressed(CompressionEncoding::Zstd),
+            // `Compression` is non-exhaustive: anything else is sent as is.
+            _ => {}
+        }
+        let secrets = config
+            .headers()
+            .iter()
+            .flat_map(|(_, value)| {
+                // The whole value, and the credential of a `Scheme credential` value.
+                let credential = value.split_once(' ').map(|(_, rest)| rest.trim());
+                std::iter::once(value).chain(credential)
+            })
+            .filter(|secret| secret.len() >= MIN_SECRET_LEN)
+            .map(str::to_owned)
+            .collect();
+        Ok(Self {
+            grpc,
+            path: PathAndQuery::from_static(config.signal().grpc_path()),
+            metadata,
+            max_response_size: config.max_response_size(),
+            origin,
+            uses_tls: config.uses_tls(),
+            secrets,
+        })
+    }
+
+    /// The endpoint this client sends to (`scheme://host:port`).
+    pub(crate) fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// Sends `body` once, within `attempt.timeout`, and classifies the result.
+    pub(crate) async fn send(
+        &self,
+        body: Bytes,
+        attempt: Attempt,
+        stats: &SignalStats,
+    ) -> Result<Accepted, ExportError> {
+        if let Some(timeout) = attempt.timeout
+            && timeout.is_zero()
+        {
+            return Err(ExportError::timeout(timeout));
+        }
+        let wire = WireBytes::default();
+        let len = body.len();
+        let mut extensions = Extensions::new();
+        extensions.insert(wire.clone());
+        let mut request = tonic::Request::from_parts(self.metadata.clone(), extensions, body);
+        if let Some(timeout) = attempt.timeout {
+            // `grpc-timeout`: the server may give up when the client does.
+            request.set_timeout(timeout);
+        }
+        let mut grpc = self.grpc.clone();
+        let path = self.path.clone();
+        let call = async move {
+            grpc.ready().await.map_err(|error| {
+                ExportError::connect(format!(
+                    "the channel to {} is closed: {}",
+                    self.origin,
+                    error_chain(&error)
+                ))
+            })?;
+            grpc.unary(request, path, PreEncodedCodec::new(len))
+                .await
+                .map_err(|status| self.classify(&status))
+        };
+        let result = match attempt.timeout {
+            Some(timeout) => match tokio::time::timeout(timeout, call).await {
+                Ok(result) => result,
+                Err(_elapsed) => Err(ExportError::timeout(timeout)),
+            },
+            None => call.await,
+        };
+        stats.record_request(wire.get());
+        let response = result?.into_inner();
+        Ok(match response.partial_success {
+            Some(partial) if partial.rejected > 0 || !partial.error_message.is_empty() => {
+                Accepted::partial(
+                    u64::try_from(partial.rejected).unwrap_or(0),
+                    self.scrub(&partial.error_message),
+                )
+            }
+            _ => Accepted::full(),
+        })
+    }
+
+    /// Maps a failed call to an [`ExportError`].
+    pub(crate) fn classify(&self, status: &Status) -> ExportError {
+        if is_local_size_limit(status, self.max_response_size) {
+            // checklist 2.4, 1.14: tonic refused a response over the limit.
+            return ExportError::response_too_large(self.max_response_size);
+        }
+        match StdError::source(status) {
+            Some(source) => self.classify_local(source),
+            None => {
+                // A status the server (or a proxy) sent: checklist 2.2, 2.3.
+                let code = GrpcCode::from_i32(status.code() as i32);
+                let retry_info = status
+                    .get_details_retry_info()
+                    .map(|info| info.retry_delay.unwrap_or(Duration::ZERO));
+                ExportError::grpc(code, self.scrub(status.message()), retry_info)
+            }
+        }
+    }
+
+    /// A status tonic made up from a local failure: connecting, TLS, a lost
+    /// connection, a timeout or an undecodable response.
+    fn classify_local(&self, source: &(dyn StdError + 'static)) -> ExportError {
+        let mut during_connect = false;
+        let mut network_io = false;
+        let mut current = Some(source);
+        while let Some(error) = current {
+            if error.downcast_ref::<ResponseDecodeError>().is_some() {
+                return ExportError::encoding(self.scrub(&error_chain(error)));
+            }
+            if error.downcast_ref::<tonic::TimeoutExpired>().is_some() {
+                return ExportError::connect(format!("{}: request timed out", self.origin));
+            }
+            if error.downcast_ref::<tonic::ConnectError>().is_some() {
+                during_connect = true;
+            }
+            if let Some(io) = error.downcast_ref::<std::io::Error>() {
+                #[cfg(feature = "tls")]
+                if let Some(tls) = io
+                    .get_ref()
+                    .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+                {
+                    return self.tls_error(tls);
+                }
+                network_io |= is_network_error(io.kind());
+            }
+            #[cfg(feature = "tls")]
+            if let Some(tls) = error.downcast_ref::<rustls::Error>() {
+                return self.tls_error(tls);
+            }
+            current = error.source();
+        }
+        let detail = self.scrub(&error_chain(source));
+        if during_connect && self.uses_tls && !network_io && !detail.contains("timeout") {
+            // tonic's own TLS checks (ALPN `h2` not negotiated, ...).
+            return ExportError::tls(format!(
+                "TLS connection to {} failed: {detail}",
+                self.origin
+            ));
+        }
+        if during_connect {
+            // checklist 2.8: connection failures are retried.
+            return ExportError::connect(format!("cannot connect to {}: {detail}", self.origin));
+        }
+        let hint = if self.uses_tls {
+            " (over TLS this is also how a server refuses a missing or untrusted client \
+             certificate: check OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE and _CLIENT_KEY)"
+        } else {
+            " (if the collector expects TLS, use an https:// endpoint)"
+        };
+        ExportError::connect(format!(
+            "connection to {} lost before a response: {detail}{hint}",
+            self.origin
+        ))
+    }
+
+    #[cfg(feature = "tls")]
+    fn tls_error(&self, error: &rustls::Error) -> ExportError {
+        let hint = match error {
+            rustls::Error::InvalidMessage(_) => {
+                " (the server did not answer with TLS: is it a plaintext endpoint that needs http://?)"
+            }
+            rustls::Error::InvalidCertificate(_) => {
+                " (check the CA certificate, OTEL_EXPORTER_OTLP_CERTIFICATE)"
+            }
+            _ => "",
+        };
+        ExportError::tls(format!(
+            "TLS handshake with {} failed: {error}{hint}",
+            self.origin
+        ))
+    }
+
+    /// Replaces every configured header value in `message` with
+    /// `<redacted>`, and bounds its length.
+    fn scrub(&self, message: &str) -> String {
+        let mut text = message.to_owned();
+        for secret in &self.secrets {
+            if text.contains(secret.as_str()) {
+                text = text.replace(secret.as_str(), "<redacted>");
+            }
+        }
+        if text.len() > MAX_MESSAGE_LEN {
+            let mut end = MAX_MESSAGE_LEN;
+            while !text.is_char_boundary(end) {
+                end -= 1;
+            }
+            text.truncate(end);
+            text.push('…');
+        }
+        text
+    }
+}
+
+/// Whether tonic itself refused the response for exceeding
+/// `max_decoding_message_size` (tonic 0.14 reports it as `OUT_OF_RANGE`,
+/// or `RESOURCE_EXHAUSTED` when decompression overflows the limit). The
+/// message names our own limit; a server refusing our request over its own
+/// limit names that one. (Were both limits equal, the request would be
+/// dropped as not retryable either way.)
+fn is_local_size_limit(status: &Status, limit: usize) -> bool {
+    let message = status.message();
+    message.contains(&format!(" {limit} bytes"))
+        && ((status.code() == tonic::Code::OutOfRange
+            && message.starts_with("Error, decoded message length too large"))
+            || (status.code() == tonic::Code::ResourceExhausted
+                && message.starts_with("Error decompressing: size limit")))
+}
+
+fn is_network_error(kind: std::io::ErrorKind) -> bool {
+    use std::io::ErrorKind::*;
+    matches!(
+        kind,
+        ConnectionRefused
+            | ConnectionReset
+            | ConnectionAborted
+            | NotConnected
+            | AddrInUse
+            | AddrNotAvailable
+            | BrokenPipe
+            | TimedOut
+            | UnexpectedEof
+            | HostUnreachable
+            | NetworkUnreachable
+            | NetworkDown
+    )
+}
+
+/// `error: source: source…`, without repeating a message its source repeats.
+fn error_chain(error: &(dyn StdError + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut current = error.source();
+    while let Some(source) = current {
+        let next = source.to_string();
+        if !text.contains(&next) {
+            text.push_str(": ");
+            text.push_str(&next);
+        }
+        current = source.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use otlpkit_core::export::ExportErrorKind;
+    use otlpkit_core::{MapEnv, Protocol, Signal};
+    use tonic_types::ErrorDetails;
+
+    fn client() -> GrpcClient {
+        let config = ExporterConfig::builder(Signal::Traces)
+            .with_protocol(Protocol::Grpc)
+            .with_endpoint("http://127.0.0.1:4317")
+            .with_header("authorization", "Bearer s3cr3t-token")
+            .with_max_response_size(1024)
+            .build(&MapEnv::new())
+            .unwrap()
+            .into_value();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let _context = runtime.enter();
+        GrpcClient::new(&config, MetadataMap::new()).unwrap()
+    }
+
+    // checklist 2.2, 2.3: server statuses keep their code and RetryInfo.
+    #[test]
+    fn server_statuses_map_by_number_with_retry_info() {
+        let client = client();
+        for number in 1..=16 {
+            let status = Status::new(tonic::Code::from_i32(number), "from the server");
+            let error = client.classify(&status);
+            assert_eq!(
+                error.kind(),
+                ExportErrorKind::Grpc {
+                    code: GrpcCode::from_i32(number)
+                }
+            );
+            assert_eq!(error.retry_after(), None);
+        }
+        let throttled = Status::with_error_details(
+            tonic::Code::ResourceExhausted,
+            "slow down",
+            ErrorDetails::with_retry_info(Some(Duration::from_millis(1500))),
+        );
+        let error = client.classify(&throttled);
+        assert!(error.is_retryable());
+        assert_eq!(error.retry_after(), Some(Duration::from_millis(1500)));
+        let quota = Status::resource_exhausted("quota exceeded");
+        assert!(!client.classify(&quota).is_retryable());
+    }
+
+    // checklist 2.4: tonic's local size-limit statuses are non-retryable.
+    #[test]
+    fn local_response_size_limit_is_response_too_large() {
+        let client = client();
+        for status in [
+            Status::out_of_range(
+                "Error, decoded message length too large: found 5000 bytes, the limit is: 1024 bytes",
+            ),
+            Status::resource_exhausted(
+                "Error decompressing: size limit, of 1024 bytes, exceeded while decompressing message",
+            ),
+        ] {
+            let error = client.classify(&status);
+            assert_eq!(
+                error.kind(),
+                ExportErrorKind::ResponseTooLarge { limit: 1024 }
+            );
+            assert!(!error.is_retryable());
+        }
+        // The same code sent by a server is an ordinary status, also with tonic's
+        // message when a server refuses our request over its own limit.
+        let remote = client.classify(&Status::out_of_range("offset past the end"));
+        assert!(matches!(remote.kind(), ExportErrorKind::Grpc { .. }));
+        let server_limit = Status::out_of_range(
+            "Error, decoded message length too large: found 5000 bytes, the limit is: 2048 bytes",
+        );
+        assert_eq!(
+            client.classify(&server_limit).kind(),
+            ExportErrorKind::Grpc {
+                code: GrpcCode::OutOfRange
+            }
+        );
+    }
+
+    #[test]
+    fn server_messages_never_echo_configured_header_values() {
+        let client = client();
+        let status =
+            Status::unauthenticated("token s3cr3t-token is not valid for Bearer s3cr3t-token");
+        let text = client.classify(&status).to_string();
+        assert!(!text.contains("s3cr3t"), "{text}");
+        assert!(text.contains("<redacted>"), "{text}");
+        let long = "x".repeat(5000);
+        assert!(client.scrub(&long).len() < 1100);
+    }
+
+    #[test]
+    fn an_undecodable_response_is_an_encoding_error() {
+        let client = client();
+        let garbage: &[u8] = &[0x0a, 0xff];
+        let decode_error =
+            <crate::codec::ExportResponse as prost::Message>::decode(garbage).unwrap_err();
+        let status = Status::from_error(Box::new(ResponseDecodeError(decode_error)));
+        let error = client.classify(&status);
+        assert_eq!(error.kind(), ExportErrorKind::Encoding);
+        assert!(!error.is_retryable());
+    }
+
+    #[test]
+    fn origin_drops_user_info_and_path() {
+        let url = Url::parse("https://user:pw@collector:4317/ignored").unwrap();
+        assert_eq!(origin(&url), "https://collector:4317");
+        let url = Url::parse("http://[::1]/").unwrap();
+        assert_eq!(origin(&url), "http://[::1]:80");
+    }
+}
