@@ -1,0 +1,370 @@
+//! One OTLP/HTTP request: the reqwest client, the `POST`, and the
+//! classification of its outcome (checklist 1.13–1.17, 2.5–2.8).
+
+use std::error::Error as StdError;
+use std::fmt;
+use std::time::{Duration, SystemTime};
+
+use bytes::{Bytes, BytesMut};
+use http::header::{
+    AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, RETRY_AFTER,
+    USER_AGENT,
+};
+use otlpkit_core::export::{Accepted, ExportError, parse_retry_after};
+use otlpkit_core::{ExporterConfig, Signal, Url};
+
+use crate::compress::Codec;
+use crate::encode::{self, Encoding};
+use crate::error::BuildError;
+use crate::log::RateLimited;
+
+/// Redirects followed at most (307/308 only; see [`redirect_policy`]).
+const MAX_REDIRECTS: usize = 5;
+
+/// The HTTP side of an exporter: a client bound to one endpoint, with every
+/// header of the request already set.
+pub(crate) struct Transport {
+    signal: Signal,
+    client: reqwest::Client,
+    url: Url,
+    endpoint: String,
+    encoding: Encoding,
+    max_response_size: usize,
+    /// Header values, to scrub from anything the server says back.
+    secrets: Vec<String>,
+    rejected_log: RateLimited,
+    undecodable_log: RateLimited,
+}
+
+impl fmt::Debug for Transport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Transport")
+            .field("endpoint", &self.endpoint)
+            .field("encoding", &self.encoding)
+            .field("max_response_size", &self.max_response_size)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `scheme://host:port/path` of a URL: no credentials, no query, no fragment.
+pub(crate) fn display_endpoint(url: &Url) -> String {
+    let host = url.host_str().unwrap_or_default();
+    match url.port_or_known_default() {
+        Some(port) => format!("{}://{host}:{port}{}", url.scheme(), url.path()),
+        None => format!("{}://{host}{}", url.scheme(), url.path()),
+    }
+}
+
+impl Transport {
+    /// Builds the client. Must run inside the worker runtime's context: the
+    /// client's connection pool belongs to the runtime it was created on.
+    pub(crate) fn new(
+        config: &ExporterConfig,
+        encoding: Encoding,
+        codec: Codec,
+    ) -> Result<Transport, BuildError> {
+        let mut url = config.endpoint().clone();
+        let endpoint = display_endpoint(&url);
+
+        let mut headers = HeaderMap::new();
+        let mut secrets = Vec::new();
+        for (key, value) in config.headers().iter() {
+            let name = HeaderName::from_bytes(key.as_bytes()).map_err(|_| {
+                BuildError::InvalidHeaderName {
+                    key: key.to_owned(),
+                }
+            })?;
+            let mut header_value =
+                HeaderValue::from_str(value).map_err(|_| BuildError::InvalidHeaderValue {
+                    key: key.to_owned(),
+                })?;
+            // Never indexed by HTTP/2 HPACK, shown as "Sensitive" by Debug.
+            header_value.set_sensitive(true);
+            headers.insert(name, header_value);
+            if value.len() >= 4 {
+                secrets.push(value.to_owned());
+            }
+        }
+        // Credentials in the URL become Basic authentication; a configured
+        // `authorization` header wins over them.
+        if headers.contains_key(AUTHORIZATION) {
+            let _ = url.set_username("");
+            let _ = url.set_password(None);
+        }
+        // The protocol's own headers win over configured ones.
+        headers.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static(encoding.content_type()),
+        );
+        headers.remove(CONTENT_ENCODING);
+        if let Some(token) = codec.content_encoding() {
+            headers.insert(CONTENT_ENCODING, HeaderValue::from_static(token));
+        }
+        if !headers.contains_key(USER_AGENT) {
+            headers.insert(USER_AGENT, HeaderValue::from_static(config.user_agent()));
+        }
+
+        let https = url.scheme() == "https";
+        let builder = reqwest::Client::builder()
+            .default_headers(headers)
+            .redirect(redirect_policy())
+            .https_only(https)
+            .pool_idle_timeout(Duration::from_secs(90))
+            .tcp_nodelay(true);
+        let builder = with_tls(builder, config, https)?;
+        let client = builder.build().map_err(|error| BuildError::Client {
+            message: error.to_string(),
+            source: Box::new(error.without_url()),
+        })?;
+        Ok(Transport {
+            signal: config.signal(),
+            client,
+            url,
+            endpoint,
+            encoding,
+            max_response_size: config.max_response_size(),
+            secrets,
+            rejected_log: RateLimited::new(Duration::from_secs(10)),
+            undecodable_log: RateLimited::new(Duration::from_secs(60)),
+        })
+    }
+
+    /// The endpoint, without credentials or query.
+    pub(crate) fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    /// Sends one attempt and classifies its outcome.
+    pub(crate) async fn send(&self, body: Bytes) -> Result<Accepted, ExportError> {
+        let response = self
+            .client
+            .post(self.url.clone())
+            .body(body)
+            .send()
+            .await
+            .map_err(|error| self.classify(error))?;
+        let status = response.status();
+        let headers = response.headers();
+        let content_type = headers
+            .get(CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .map(encode::media_type);
+        let retry_after = headers
+            .get(RETRY_AFTER)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| parse_retry_after(value, SystemTime::now()));
+        let body = self.read_body(response).await?;
+
+        if status.is_success() {
+            return match encode::decode_success(
+                self.signal,
+                content_type.as_deref(),
+                self.encoding,
+                &body,
+            ) {
+                Ok(accepted) => Ok(accepted),
+                Err(error) => {
+                    // The status says the data was accepted; an unreadable
+                    // body does not make it a failure.
+                    if self.undecodable_log.ready() {
+                        tracing::warn!(
+                            target: "otlpkit",
+                            "otlpkit: {} accepted the {} export but its response body is unreadable: {error}",
+                            self.endpoint,
+                            self.signal
+                        );
+                    }
+                    Ok(Accepted::full())
+                }
+            };
+        }
+
+        let message = encode::error_message(content_type.as_deref(), self.encoding, &body)
+            .map(|message| self.scrub(message))
+            .unwrap_or_default();
+        let error = ExportError::http(status.as_u16(), message, retry_after);
+        if !error.is_retryable() && self.rejected_log.ready() {
+            // checklist 2.6: log the google.rpc.Status message.
+            tracing::warn!(
+                target: "otlpkit",
+                "otlpkit: {} rejected the {} export, the data is dropped: {error}",
+                self.endpoint,
+                self.signal
+            );
+        }
+        Err(error)
+    }
+
+    /// Reads the response body, at most `max_response_size` bytes (checklist
+    /// 1.14: over the limit is a non-retryable error).
+    async fn read_body(&self, mut response: reqwest::Response) -> Result<Bytes, ExportError> {
+        let limit = self.max_response_size;
+        if response
+            .content_length()
+            .is_some_and(|length| length > limit as u64)
+        {
+            return Err(ExportError::response_too_large(limit));
+        }
+        let mut body = BytesMut::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|error| self.classify(error))?
+        {
+            if body.len() + chunk.len() > limit {
+                return Err(ExportError::response_too_large(limit));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body.freeze())
+    }
+
+    /// Replaces every configured header value in a server message.
+    fn scrub(&self, mut message: String) -> String {
+        for secret in &self.secrets {
+            if message.contains(secret.as_str()) {
+                message = message.replace(secret.as_str(), "<redacted>");
+            }
+        }
+        message
+    }
+
+    /// Maps a client error to the export error the retry loop understands.
+    /// The URL is stripped from the error before it is kept as the source;
+    /// messages name no endpoint (the exporter's report does, redacted).
+    fn classify(&self, error: reqwest::Error) -> ExportError {
+        let error = error.without_url();
+        #[cfg(feature = "tls")]
+        if let Some(tls) = find_in_chain::<rustls::Error>(&error) {
+            return ExportError::tls(tls.to_string()).with_source(error);
+        }
+        if let Some(hyper) = find_in_chain::<hyper::Error>(&error)
+            && hyper.is_parse()
+        {
+            let hint = if self.url.scheme() == "http" {
+                " (is it a TLS endpoint? then use https://)"
+            } else {
+                ""
+            };
+            return ExportError::tls(format!("the server's answer is not HTTP{hint}"))
+                .with_source(error);
+        }
+        if error.is_builder() || error.is_redirect() {
+            return ExportError::config("the request cannot be sent").with_source(error);
+        }
+        let io = find_in_chain::<std::io::Error>(&error).map(std::io::Error::kind);
+        let what = match io {
+            Some(std::io::ErrorKind::ConnectionRefused) => "connection refused",
+            Some(std::io::ErrorKind::ConnectionReset) => "connection reset",
+            Some(std::io::ErrorKind::ConnectionAborted) => "connection aborted",
+            Some(std::io::ErrorKind::TimedOut) => "connection timed out",
+            Some(std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::UnexpectedEof) => {
+                "connection closed"
+            }
+            _ if error.is_timeout() => "connection timed out",
+            _ if error.is_connect() => "cannot connect",
+            // Anything else happened on an established connection before a
+            // complete answer arrived (checklist 2.8).
+            _ => "connection lost before a complete answer",
+        };
+        ExportError::connect(what).with_source(error)
+    }
+}
+
+#[cfg(feature = "tls")]
+fn with_tls(
+    builder: reqwest::ClientBuilder,
+    config: &ExporterConfig,
+    https: bool,
+) -> Result<reqwest::ClientBuilder, BuildError> {
+    let tls = if https {
+        crate::tls::client_config(config.tls())?
+    } else {
+        crate::tls::plaintext_only_config()?
+    };
+    Ok(builder.tls_backend_preconfigured(tls))
+}
+
+/// Without TLS an `https` endpoint is refused: never plaintext instead.
+#[cfg(not(feature = "tls"))]
+fn with_tls(
+    builder: reqwest::ClientBuilder,
+    config: &ExporterConfig,
+    https: bool,
+) -> Result<reqwest::ClientBuilder, BuildError> {
+    if https {
+        return Err(BuildError::TlsNotCompiled {
+            endpoint: display_endpoint(config.endpoint()),
+        });
+    }
+    Ok(builder)
+}
+
+/// Follows only `307`/`308` (which keep the method and the body), never from
+/// `https` to `http`, at most [`MAX_REDIRECTS`] times. Any other `3xx` is
+/// returned as is and fails the export as a non-retryable status.
+fn redirect_policy() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let downgrade = attempt.previous().last().is_some_and(|previous| {
+            previous.scheme() == "https" && attempt.url().scheme() != "https"
+        });
+        let keeps_body = matches!(attempt.status().as_u16(), 307 | 308);
+        if downgrade || !keeps_body || attempt.previous().len() > MAX_REDIRECTS {
+            attempt.stop()
+        } else {
+            attempt.follow()
+        }
+    })
+}
+
+/// The first error of type `E` in the source chain, looking inside
+/// `io::Error`s too (whose `source()` skips the error they wrap).
+fn find_in_chain<'a, E: StdError + 'static>(error: &'a (dyn StdError + 'static)) -> Option<&'a E> {
+    let mut current: Option<&'a (dyn StdError + 'static)> = Some(error);
+    while let Some(error) = current {
+        if let Some(found) = error.downcast_ref::<E>() {
+            return Some(found);
+        }
+        if let Some(io) = error.downcast_ref::<std::io::Error>()
+            && let Some(inner) = io.get_ref()
+            && let Some(found) = find_in_chain::<E>(inner)
+        {
+            return Some(found);
+        }
+        current = error.source();
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn displayed_endpoints_carry_no_credentials_or_query() {
+        let url =
+            Url::parse("https://user:hunter2@collector.example/v1/traces?token=abc#x").unwrap();
+        assert_eq!(
+            display_endpoint(&url),
+            "https://collector.example:443/v1/traces"
+        );
+        let url = Url::parse("http://[::1]:4318/").unwrap();
+        assert_eq!(display_endpoint(&url), "http://[::1]:4318/");
+    }
+
+    #[test]
+    fn errors_are_found_inside_io_errors() {
+        #[derive(Debug)]
+        struct Inner;
+        impl fmt::Display for Inner {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("inner")
+            }
+        }
+        impl StdError for Inner {}
+        let io = std::io::Error::other(Inner);
+        assert!(find_in_chain::<Inner>(&io).is_some());
+        let plain = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
+        assert!(find_in_chain::<Inner>(&plain).is_none());
+    }
+}

@@ -1,0 +1,346 @@
+//! OTLP/JSON serialization (checklist 2.15).
+//!
+//! `opentelemetry-proto`'s `with-serde` derives already write what OTLP/JSON
+//! asks for: lowercase hex trace and span ids everywhere (spans, links, log
+//! records, exemplars), enums as integers, lowerCamelCase keys, 64-bit
+//! integers as decimal strings and `bytesValue` in base64. One departure
+//! remains: a non-finite `double` (an attribute's `doubleValue`, a data
+//! point's `asDouble`, a histogram's `sum`/`min`/`max`, ...) comes out of
+//! `serde_json` as `null`, where proto3 JSON writes `"NaN"`, `"Infinity"` or
+//! `"-Infinity"`. [`SpecialFloats`] wraps the serializer and fixes exactly
+//! that, at no cost for finite values: every other call is forwarded.
+
+use serde::ser::{
+    Serialize, SerializeMap, SerializeSeq, SerializeStruct, SerializeStructVariant, SerializeTuple,
+    SerializeTupleStruct, SerializeTupleVariant, Serializer,
+};
+
+/// Writes `value` as compact OTLP/JSON into `out`.
+pub(crate) fn write<T: Serialize + ?Sized>(
+    value: &T,
+    out: &mut Vec<u8>,
+) -> Result<(), serde_json::Error> {
+    let mut serializer = serde_json::Serializer::new(out);
+    value.serialize(SpecialFloats(&mut serializer))
+}
+
+/// The proto3 JSON spelling of a non-finite double, `None` for a finite one.
+fn special(value: f64) -> Option<&'static str> {
+    if value.is_nan() {
+        Some("NaN")
+    } else if value.is_infinite() {
+        Some(if value > 0.0 { "Infinity" } else { "-Infinity" })
+    } else {
+        None
+    }
+}
+
+/// A serializer that writes non-finite floats as proto3 JSON strings and
+/// forwards everything else to the inner serializer.
+pub(crate) struct SpecialFloats<S>(pub(crate) S);
+
+/// A value whose serialization goes through [`SpecialFloats`].
+struct Wrapped<'a, T: ?Sized>(&'a T);
+
+impl<T: Serialize + ?Sized> Serialize for Wrapped<'_, T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(SpecialFloats(serializer))
+    }
+}
+
+impl<S: Serializer> Serializer for SpecialFloats<S> {
+    type Ok = S::Ok;
+    type Error = S::Error;
+    type SerializeSeq = SpecialFloats<S::SerializeSeq>;
+    type SerializeTuple = SpecialFloats<S::SerializeTuple>;
+    type SerializeTupleStruct = SpecialFloats<S::SerializeTupleStruct>;
+    type SerializeTupleVariant = SpecialFloats<S::SerializeTupleVariant>;
+    type SerializeMap = SpecialFloats<S::SerializeMap>;
+    type SerializeStruct = SpecialFloats<S::SerializeStruct>;
+    type SerializeStructVariant = SpecialFloats<S::SerializeStructVariant>;
+
+    fn serialize_f64(self, v: f64) -> Result<S::Ok, S::Error> {
+        match special(v) {
+            Some(text) => self.0.serialize_str(text),
+            None => self.0.serialize_f64(v),
+        }
+    }
+
+    fn serialize_f32(self, v: f32) -> Result<S::Ok, S::Error> {
+        match special(f64::from(v)) {
+            Some(text) => self.0.serialize_str(text),
+            None => self.0.serialize_f32(v),
+        }
+    }
+
+    fn serialize_bool(self, v: bool) -> Result<S::Ok, S::Error> {
+        self.0.serialize_bool(v)
+    }
+    fn serialize_i8(self, v: i8) -> Result<S::Ok, S::Error> {
+        self.0.serialize_i8(v)
+    }
+    fn serialize_i16(self, v: i16) -> Result<S::Ok, S::Error> {
+        self.0.serialize_i16(v)
+    }
+    fn serialize_i32(self, v: i32) -> Result<S::Ok, S::Error> {
+        self.0.serialize_i32(v)
+    }
+    fn serialize_i64(self, v: i64) -> Result<S::Ok, S::Error> {
+        self.0.serialize_i64(v)
+    }
+    fn serialize_i128(self, v: i128) -> Result<S::Ok, S::Error> {
+        self.0.serialize_i128(v)
+    }
+    fn serialize_u8(self, v: u8) -> Result<S::Ok, S::Error> {
+        self.0.serialize_u8(v)
+    }
+    fn serialize_u16(self, v: u16) -> Result<S::Ok, S::Error> {
+        self.0.serialize_u16(v)
+    }
+    fn serialize_u32(self, v: u32) -> Result<S::Ok, S::Error> {
+        self.0.serialize_u32(v)
+    }
+    fn serialize_u64(self, v: u64) -> Result<S::Ok, S::Error> {
+        self.0.serialize_u64(v)
+    }
+    fn serialize_u128(self, v: u128) -> Result<S::Ok, S::Error> {
+        self.0.serialize_u128(v)
+    }
+    fn serialize_char(self, v: char) -> Result<S::Ok, S::Error> {
+        self.0.serialize_char(v)
+    }
+    fn serialize_str(self, v: &str) -> Result<S::Ok, S::Error> {
+        self.0.serialize_str(v)
+    }
+    fn serialize_bytes(self, v: &[u8]) -> Result<S::Ok, S::Error> {
+        self.0.serialize_bytes(v)
+    }
+    fn serialize_none(self) -> Result<S::Ok, S::Error> {
+        self.0.serialize_none()
+    }
+    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<S::Ok, S::Error> {
+        self.0.serialize_some(&Wrapped(value))
+    }
+    fn serialize_unit(self) -> Result<S::Ok, S::Error> {
+        self.0.serialize_unit()
+    }
+    fn serialize_unit_struct(self, name: &'static str) -> Result<S::Ok, S::Error> {
+        self.0.serialize_unit_struct(name)
+    }
+    fn serialize_unit_variant(
+        self,
+        name: &'static str,
+        index: u32,
+        variant: &'static str,
+    ) -> Result<S::Ok, S::Error> {
+        self.0.serialize_unit_variant(name, index, variant)
+    }
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(
+        self,
+        name: &'static str,
+        value: &T,
+    ) -> Result<S::Ok, S::Error> {
+        self.0.serialize_newtype_struct(name, &Wrapped(value))
+    }
+    fn serialize_newtype_variant<T: Serialize + ?Sized>(
+        self,
+        name: &'static str,
+        index: u32,
+        variant: &'static str,
+        value: &T,
+    ) -> Result<S::Ok, S::Error> {
+        self.0
+            .serialize_newtype_variant(name, index, variant, &Wrapped(value))
+    }
+    fn serialize_seq(self, len: Option<usize>) -> Result<Self::SerializeSeq, S::Error> {
+        self.0.serialize_seq(len).map(SpecialFloats)
+    }
+    fn serialize_tuple(self, len: usize) -> Result<Self::SerializeTuple, S::Error> {
+        self.0.serialize_tuple(len).map(SpecialFloats)
+    }
+    fn serialize_tuple_struct(
+        self,
+        name: &'static str,
+        len: usize,
+    ) -> Result<Self::SerializeTupleStruct, S::Error> {
+        self.0.serialize_tuple_struct(name, len).map(SpecialFloats)
+    }
+    fn serialize_tuple_variant(
+        self,
+        name: &'static str,
+        index: u32,
+        variant: &'static str,
+        len: usize,
+    ) -> Result<Self::SerializeTupleVariant, S::Error> {
+        self.0
+            .serialize_tuple_variant(name, index, variant, len)
+            .map(SpecialFloats)
+    }
+    fn serialize_map(self, len: Option<usize>) -> Result<Self::SerializeMap, S::Error> {
+        self.0.serialize_map(len).map(SpecialFloats)
+    }
+    fn serialize_struct(
+        self,
+        name: &'static str,
+        len: usize,
+    ) -> Result<Self::SerializeStruct, S::Error> {
+        self.0.serialize_struct(name, len).map(SpecialFloats)
+    }
+    fn serialize_struct_variant(
+        self,
+        name: &'static str,
+        index: u32,
+        variant: &'static str,
+        len: usize,
+    ) -> Result<Self::SerializeStructVariant, S::Error> {
+        self.0
+            .serialize_struct_variant(name, index, variant, len)
+            .map(SpecialFloats)
+    }
+    fn is_human_readable(&self) -> bool {
+        self.0.is_human_readable()
+    }
+}
+
+impl<S: SerializeSeq> SerializeSeq for SpecialFloats<S> {
+    type Ok = S::Ok;
+    type Error = S::Error;
+    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), S::Error> {
+        self.0.serialize_element(&Wrapped(value))
+    }
+    fn end(self) -> Result<S::Ok, S::Error> {
+        self.0.end()
+    }
+}
+
+impl<S: SerializeTuple> SerializeTuple for SpecialFloats<S> {
+    type Ok = S::Ok;
+    type Error = S::Error;
+    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), S::Error> {
+        self.0.serialize_element(&Wrapped(value))
+    }
+    fn end(self) -> Result<S::Ok, S::Error> {
+        self.0.end()
+    }
+}
+
+impl<S: SerializeTupleStruct> SerializeTupleStruct for SpecialFloats<S> {
+    type Ok = S::Ok;
+    type Error = S::Error;
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), S::Error> {
+        self.0.serialize_field(&Wrapped(value))
+    }
+    fn end(self) -> Result<S::Ok, S::Error> {
+        self.0.end()
+    }
+}
+
+impl<S: SerializeTupleVariant> SerializeTupleVariant for SpecialFloats<S> {
+    type Ok = S::Ok;
+    type Error = S::Error;
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), S::Error> {
+        self.0.serialize_field(&Wrapped(value))
+    }
+    fn end(self) -> Result<S::Ok, S::Error> {
+        self.0.end()
+    }
+}
+
+impl<S: SerializeMap> SerializeMap for SpecialFloats<S> {
+    type Ok = S::Ok;
+    type Error = S::Error;
+    fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), S::Error> {
+        self.0.serialize_key(key)
+    }
+    fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), S::Error> {
+        self.0.serialize_value(&Wrapped(value))
+    }
+    fn serialize_entry<K: Serialize + ?Sized, V: Serialize + ?Sized>(
+        &mut self,
+        key: &K,
+        value: &V,
+    ) -> Result<(), S::Error> {
+        self.0.serialize_entry(key, &Wrapped(value))
+    }
+    fn end(self) -> Result<S::Ok, S::Error> {
+        self.0.end()
+    }
+}
+
+impl<S: SerializeStruct> SerializeStruct for SpecialFloats<S> {
+    type Ok = S::Ok;
+    type Error = S::Error;
+    fn serialize_field<T: Serialize + ?Sized>(
+        &mut self,
+        key: &'static str,
+        value: &T,
+    ) -> Result<(), S::Error> {
+        self.0.serialize_field(key, &Wrapped(value))
+    }
+    fn skip_field(&mut self, key: &'static str) -> Result<(), S::Error> {
+        self.0.skip_field(key)
+    }
+    fn end(self) -> Result<S::Ok, S::Error> {
+        self.0.end()
+    }
+}
+
+impl<S: SerializeStructVariant> SerializeStructVariant for SpecialFloats<S> {
+    type Ok = S::Ok;
+    type Error = S::Error;
+    fn serialize_field<T: Serialize + ?Sized>(
+        &mut self,
+        key: &'static str,
+        value: &T,
+    ) -> Result<(), S::Error> {
+        self.0.serialize_field(key, &Wrapped(value))
+    }
+    fn skip_field(&mut self, key: &'static str) -> Result<(), S::Error> {
+        self.0.skip_field(key)
+    }
+    fn end(self) -> Result<S::Ok, S::Error> {
+        self.0.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    fn json<T: Serialize>(value: &T) -> String {
+        let mut out = Vec::new();
+        write(value, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn non_finite_doubles_become_proto3_strings_everywhere() {
+        // checklist 2.15 e
+        assert_eq!(json(&f64::NAN), r#""NaN""#);
+        assert_eq!(json(&f64::INFINITY), r#""Infinity""#);
+        assert_eq!(json(&f64::NEG_INFINITY), r#""-Infinity""#);
+        assert_eq!(json(&1.5f64), "1.5");
+        assert_eq!(json(&f32::NAN), r#""NaN""#);
+        assert_eq!(
+            json(&vec![Some(f64::NAN), None, Some(2.0)]),
+            r#"["NaN",null,2.0]"#
+        );
+        let map = BTreeMap::from([("a", f64::NEG_INFINITY)]);
+        assert_eq!(json(&map), r#"{"a":"-Infinity"}"#);
+        assert_eq!(json(&(1u8, f64::INFINITY)), r#"[1,"Infinity"]"#);
+    }
+
+    #[test]
+    fn everything_else_is_plain_compact_serde_json() {
+        let value = (
+            "text",
+            true,
+            -3i64,
+            u64::MAX,
+            Option::<u8>::None,
+            vec![1u32, 2],
+        );
+        assert_eq!(json(&value), serde_json::to_string(&value).unwrap());
+    }
+}

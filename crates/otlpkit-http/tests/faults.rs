@@ -1,0 +1,629 @@
+//! Request/response semantics against scripted faults (checklist §2, 1.14,
+//! 3.8): what the receiver saw, and how every item, attempt and retry was
+//! counted. Also: reconnection after a restart, and secrets never leaking
+//! into `Debug`, errors or logs.
+
+mod support;
+
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, SystemTime};
+
+use opentelemetry_sdk::error::OTelSdkError;
+use opentelemetry_sdk::trace::SpanExporter as _;
+use otlpkit_core::export::DropReason;
+use otlpkit_core::{Compression, Protocol, RetryPolicy, Signal};
+use otlpkit_http::{HttpExporterBuilder, HttpSpanExporter};
+use otlpkit_testkit::{Answer, Fault, Receiver, RetryAfter, StatusCode};
+use support::{CapturedLogs, RawServer, block_on, configure, fast_retry, response, sdk_spans};
+
+/// Everything logged by any thread of this test binary (the exporter logs
+/// from its worker thread, so the subscriber must be global).
+fn logs() -> &'static CapturedLogs {
+    static LOGS: OnceLock<CapturedLogs> = OnceLock::new();
+    LOGS.get_or_init(|| {
+        let logs = CapturedLogs::default();
+        tracing::subscriber::set_global_default(logs.subscriber()).unwrap();
+        logs
+    })
+}
+
+fn traces_url(receiver: &Receiver) -> String {
+    receiver.http_url(otlpkit_testkit::Signal::Traces)
+}
+
+fn span_builder(url: &str, protocol: Protocol) -> HttpExporterBuilder<HttpSpanExporter> {
+    logs();
+    configure(
+        HttpSpanExporter::builder(),
+        url,
+        protocol,
+        Compression::None,
+    )
+}
+
+fn span_exporter(url: &str) -> HttpSpanExporter {
+    span_builder(url, Protocol::HttpProtobuf).build().unwrap()
+}
+
+fn export(exporter: &HttpSpanExporter, spans: usize) -> Result<(), OTelSdkError> {
+    block_on(exporter.export(sdk_spans(spans)))
+}
+
+fn traces(exporter: &HttpSpanExporter) -> otlpkit_core::export::SignalStatsSnapshot {
+    exporter.stats().snapshot().signal(Signal::Traces)
+}
+
+// --- checklist 2.5, 2.11: success and partial success ----------------------------------------
+
+#[test]
+fn success_bodies_empty_null_or_unreadable_count_as_exported() {
+    // checklist 2.5: 200 is success; an empty body, `{"partialSuccess":null}`
+    // (rotel) and an unreadable body do not turn it into a failure.
+    let server = RawServer::start();
+    server.push(Some(response(200, "application/x-protobuf", b"", &[])));
+    server.push(Some(response(
+        200,
+        "application/json",
+        br#"{"partialSuccess":null}"#,
+        &[],
+    )));
+    server.push(Some(response(
+        200,
+        "application/x-protobuf",
+        b"\xff\xff\xff",
+        &[],
+    )));
+    let exporter = span_exporter(&server.url("/v1/traces"));
+    for _ in 0..3 {
+        export(&exporter, 2).unwrap();
+    }
+    assert_eq!(server.requests().len(), 3);
+    let stats = traces(&exporter);
+    assert_eq!(
+        (stats.exported, stats.dropped_total(), stats.retries),
+        (6, 0, 0)
+    );
+    assert_eq!(stats.partial_successes, 0);
+}
+
+#[test]
+fn partial_success_is_counted_logged_and_never_retried() {
+    // checklist 2.11, for both encodings of the response.
+    for protocol in support::protocols() {
+        let receiver = Receiver::start().unwrap();
+        receiver.push_fault(
+            otlpkit_testkit::Signal::Traces,
+            Fault::partial_success(2, "two spans had no name"),
+        );
+        let exporter = span_builder(&traces_url(&receiver), protocol)
+            .build()
+            .unwrap();
+        export(&exporter, 5).unwrap();
+        assert_eq!(receiver.request_count(), 1, "{protocol}");
+        assert!(matches!(
+            receiver.requests()[0].answer,
+            Answer::PartialSuccess { rejected: 2, .. }
+        ));
+        let stats = traces(&exporter);
+        assert_eq!(stats.exported, 3, "{protocol}");
+        assert_eq!(stats.dropped(DropReason::RejectedByServer), 2, "{protocol}");
+        assert_eq!(stats.partial_successes, 1, "{protocol}");
+        assert_eq!((stats.requests, stats.retries), (1, 0), "{protocol}");
+    }
+    assert!(
+        logs().text().contains("two spans had no name"),
+        "{}",
+        logs().text()
+    );
+}
+
+// --- checklist 2.6, 2.10: status classes ----------------------------------------------------
+
+#[test]
+fn retryable_statuses_are_retried_until_success() {
+    // checklist 2.6: 429, 502, 503 and 504 are retried.
+    for status in [429u16, 502, 503, 504] {
+        let receiver = Receiver::start().unwrap();
+        receiver.push_fault(
+            otlpkit_testkit::Signal::Traces,
+            Fault::http_status(StatusCode::from_u16(status).unwrap()),
+        );
+        let exporter = span_exporter(&traces_url(&receiver));
+        export(&exporter, 4).unwrap();
+        let answers: Vec<Answer> = receiver
+            .requests()
+            .iter()
+            .map(|r| r.answer.clone())
+            .collect();
+        assert_eq!(answers.len(), 2, "{status}: {answers:?}");
+        assert!(matches!(answers[0], Answer::HttpStatus { status: s, .. } if s == status));
+        assert_eq!(answers[1], Answer::Ok, "{status}");
+        let stats = traces(&exporter);
+        assert_eq!(stats.exported, 4, "{status}");
+        assert_eq!(
+            (stats.requests, stats.failed_attempts, stats.retries),
+            (2, 1, 1),
+            "{status}"
+        );
+        assert_eq!(stats.dropped_total(), 0, "{status}");
+    }
+}
+
+#[test]
+fn other_statuses_are_dropped_counted_and_their_message_logged() {
+    // checklist 2.6, 2.10: every other 4xx/5xx is not retried; the data is
+    // dropped and counted; the google.rpc.Status message is kept and logged.
+    for status in [400u16, 401, 403, 404, 413, 500, 501] {
+        let receiver = Receiver::start().unwrap();
+        let message = format!("refused with {status} on purpose");
+        receiver.push_fault(
+            otlpkit_testkit::Signal::Traces,
+            Fault::http_status(StatusCode::from_u16(status).unwrap()).with_message(&message),
+        );
+        let exporter = span_exporter(&traces_url(&receiver));
+        let error = export(&exporter, 3).unwrap_err().to_string();
+        assert!(error.contains(&format!("HTTP status {status}")), "{error}");
+        assert!(error.contains(&message), "{error}");
+        assert_eq!(receiver.request_count(), 1, "{status}");
+        let stats = traces(&exporter);
+        assert_eq!(stats.dropped(DropReason::NonRetryable), 3, "{status}");
+        assert_eq!(
+            (stats.exported, stats.requests, stats.retries),
+            (0, 1, 0),
+            "{status}"
+        );
+        assert!(
+            logs().text().contains(&message),
+            "{status}: {}",
+            logs().text()
+        );
+    }
+}
+
+#[cfg(feature = "json")]
+#[test]
+fn a_json_exporter_reads_the_json_status_body() {
+    // checklist 2.6 with an OTLP/JSON error body.
+    let receiver = Receiver::start().unwrap();
+    receiver.push_fault(
+        otlpkit_testkit::Signal::Traces,
+        Fault::http_status(StatusCode::BAD_REQUEST).with_message("json says no"),
+    );
+    let exporter = span_builder(&traces_url(&receiver), Protocol::HttpJson)
+        .build()
+        .unwrap();
+    let error = export(&exporter, 1).unwrap_err().to_string();
+    assert!(error.contains("json says no"), "{error}");
+}
+
+// --- checklist 2.7: Retry-After ----------------------------------------------------------------
+
+#[test]
+fn retry_after_in_seconds_is_obeyed() {
+    // checklist 2.7 (delay-seconds). A 1 s hint fits the budget: retried
+    // once, counted as throttled. A one-hour hint does not: the exporter
+    // gives up at once instead of retrying after its 10 ms backoff.
+    let receiver = Receiver::start().unwrap();
+    receiver.push_fault(
+        otlpkit_testkit::Signal::Traces,
+        Fault::http_status(StatusCode::SERVICE_UNAVAILABLE).with_retry_after_secs(1),
+    );
+    let exporter = span_exporter(&traces_url(&receiver));
+    export(&exporter, 2).unwrap();
+    let stats = traces(&exporter);
+    assert_eq!((stats.exported, stats.requests, stats.throttled), (2, 2, 1));
+    assert_eq!(
+        receiver.requests()[0].answer,
+        Answer::HttpStatus {
+            status: 503,
+            retry_after: Some("1".into()),
+            message: "Service Unavailable".into()
+        }
+    );
+
+    let receiver = Receiver::start().unwrap();
+    receiver.push_fault(
+        otlpkit_testkit::Signal::Traces,
+        Fault::http_status(StatusCode::TOO_MANY_REQUESTS).with_retry_after_secs(3600),
+    );
+    let exporter = span_exporter(&traces_url(&receiver));
+    let error = export(&exporter, 2).unwrap_err().to_string();
+    assert!(error.contains("time budget exhausted"), "{error}");
+    assert_eq!(receiver.request_count(), 1);
+    let stats = traces(&exporter);
+    assert_eq!(stats.dropped(DropReason::RetriesExhausted), 2);
+    assert_eq!((stats.requests, stats.throttled, stats.retries), (1, 1, 0));
+}
+
+#[test]
+fn retry_after_as_an_http_date_is_obeyed() {
+    // checklist 2.7 (HTTP-date): a date in the past means "now"; a date an
+    // hour ahead is past the budget.
+    let receiver = Receiver::start().unwrap();
+    let past = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000_000);
+    receiver.push_fault(
+        otlpkit_testkit::Signal::Traces,
+        Fault::http_status(StatusCode::BAD_GATEWAY).with_retry_after(RetryAfter::Date(past)),
+    );
+    let exporter = span_exporter(&traces_url(&receiver));
+    export(&exporter, 1).unwrap();
+    assert_eq!(traces(&exporter).throttled, 1);
+    assert_eq!(receiver.request_count(), 2);
+
+    let receiver = Receiver::start().unwrap();
+    let later = SystemTime::now() + Duration::from_secs(3600);
+    receiver.push_fault(
+        otlpkit_testkit::Signal::Traces,
+        Fault::http_status(StatusCode::GATEWAY_TIMEOUT).with_retry_after(RetryAfter::Date(later)),
+    );
+    let exporter = span_exporter(&traces_url(&receiver));
+    export(&exporter, 1).unwrap_err();
+    assert_eq!(receiver.request_count(), 1);
+    assert_eq!(traces(&exporter).dropped(DropReason::RetriesExhausted), 1);
+}
+
+// --- checklist 2.8, 2.9, 2.14: connections, backoff, time budget ---------------------------------
+
+#[test]
+fn a_connection_dropped_without_response_is_retried() {
+    // checklist 2.8
+    let receiver = Receiver::start().unwrap();
+    receiver.push_fault(otlpkit_testkit::Signal::Traces, Fault::drop_connection());
+    let exporter = span_exporter(&traces_url(&receiver));
+    export(&exporter, 3).unwrap();
+    let answers: Vec<Answer> = receiver
+        .requests()
+        .iter()
+        .map(|r| r.answer.clone())
+        .collect();
+    assert_eq!(answers, [Answer::ConnectionDropped, Answer::Ok]);
+    let stats = traces(&exporter);
+    assert_eq!((stats.exported, stats.requests, stats.retries), (3, 2, 1));
+}
+
+#[test]
+fn connection_refused_is_retried_then_counted() {
+    // checklist 2.8, 2.9, 2.10: every attempt is made, then the items are dropped.
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let exporter = span_exporter(&format!("http://127.0.0.1:{port}/v1/traces"));
+    let error = export(&exporter, 2).unwrap_err().to_string();
+    assert!(error.contains("attempts exhausted"), "{error}");
+    assert!(error.contains("connection failed"), "{error}");
+    let stats = traces(&exporter);
+    assert_eq!(stats.dropped(DropReason::RetriesExhausted), 2);
+    assert_eq!(
+        (stats.requests, stats.failed_attempts, stats.retries),
+        (3, 3, 2)
+    );
+}
+
+#[test]
+fn retries_stay_inside_the_export_timeout() {
+    // checklist 2.9, 2.14: an endless run of 503s ends when the export's time
+    // budget is spent, long before the policy's 1000 attempts.
+    let receiver = Receiver::start().unwrap();
+    receiver.push_faults(
+        otlpkit_testkit::Signal::Traces,
+        Fault::http_status(StatusCode::SERVICE_UNAVAILABLE),
+        1000,
+    );
+    let policy = RetryPolicy::builder()
+        .with_initial_backoff(Duration::from_millis(20))
+        .with_max_backoff(Duration::from_millis(50))
+        .with_max_attempts(1000)
+        .build()
+        .unwrap();
+    let exporter = span_builder(&traces_url(&receiver), Protocol::HttpProtobuf)
+        .with_retry_policy(policy)
+        .with_timeout(Some(Duration::from_millis(400)))
+        .build()
+        .unwrap();
+    let error = export(&exporter, 2).unwrap_err().to_string();
+    assert!(
+        error.contains("time budget exhausted") || error.contains("timed out"),
+        "{error}"
+    );
+    let stats = traces(&exporter);
+    assert_eq!(stats.dropped(DropReason::RetriesExhausted), 2);
+    assert!(stats.requests >= 2 && stats.requests < 1000, "{stats:?}");
+    assert_eq!(stats.requests, receiver.request_count() as u64);
+}
+
+#[test]
+fn an_attempt_never_outlives_the_export_timeout() {
+    // checklist 2.14: a server that does not answer in time is a timeout.
+    let receiver = Receiver::start().unwrap();
+    receiver.push_faults(
+        otlpkit_testkit::Signal::Traces,
+        Fault::delay(Duration::from_secs(30)),
+        5,
+    );
+    let exporter = span_builder(&traces_url(&receiver), Protocol::HttpProtobuf)
+        .with_timeout(Some(Duration::from_millis(300)))
+        .build()
+        .unwrap();
+    let error = export(&exporter, 2).unwrap_err().to_string();
+    assert!(error.contains("export timed out"), "{error}");
+    let stats = traces(&exporter);
+    assert_eq!(stats.dropped(DropReason::RetriesExhausted), 2);
+    assert_eq!(stats.exported, 0);
+}
+
+#[test]
+fn reconnects_after_the_collector_restarts_on_the_same_port() {
+    let receiver = Receiver::start().unwrap();
+    let exporter = span_exporter(&traces_url(&receiver));
+    export(&exporter, 1).unwrap();
+    receiver.stop();
+    // Down: every attempt fails, the items are counted.
+    export(&exporter, 1).unwrap_err();
+    receiver.restart().unwrap();
+    export(&exporter, 1).unwrap();
+    let requests = receiver.requests();
+    let accepted: Vec<_> = requests.iter().filter(|r| r.accepted()).collect();
+    assert_eq!(accepted.len(), 2);
+    assert_ne!(accepted[0].connection_id, accepted[1].connection_id);
+    let stats = traces(&exporter);
+    assert_eq!(stats.exported, 2);
+    assert_eq!(stats.dropped(DropReason::RetriesExhausted), 1);
+}
+
+// --- checklist 1.14, 2.12: sizes and empty batches ----------------------------------------------
+
+#[test]
+fn an_oversized_request_is_not_sent_and_is_counted() {
+    // checklist 1.14
+    let receiver = Receiver::start().unwrap();
+    let exporter = span_builder(&traces_url(&receiver), Protocol::HttpProtobuf)
+        .with_max_request_size(200)
+        .with_compression(Compression::Gzip)
+        .build()
+        .unwrap();
+    let error = export(&exporter, 20).unwrap_err().to_string();
+    assert!(error.contains("over the 200-byte limit"), "{error}");
+    assert_eq!(receiver.request_count(), 0);
+    let stats = traces(&exporter);
+    assert_eq!(stats.dropped(DropReason::Oversized), 20);
+    assert_eq!(stats.requests, 0);
+    // A small batch still goes through.
+    export(&exporter, 1).unwrap();
+    assert_eq!(receiver.request_count(), 1);
+}
+
+#[test]
+fn an_oversized_response_fails_without_retry() {
+    // checklist 1.14: over the maximum response size is non-retryable, whether
+    // announced by Content-Length or only found while reading.
+    let server = RawServer::start();
+    let big = vec![b'x'; 4096];
+    server.push(Some(response(200, "application/x-protobuf", &big, &[])));
+    let chunked = {
+        let mut bytes =
+            b"HTTP/1.1 200 OK\r\ncontent-type: application/x-protobuf\r\ntransfer-encoding: chunked\r\n\r\n"
+                .to_vec();
+        for _ in 0..4 {
+            bytes.extend_from_slice(b"400\r\n");
+            bytes.extend_from_slice(&[b'y'; 1024]);
+            bytes.extend_from_slice(b"\r\n");
+        }
+        bytes.extend_from_slice(b"0\r\n\r\n");
+        bytes
+    };
+    server.push(Some(chunked));
+    let exporter = span_builder(&server.url("/v1/traces"), Protocol::HttpProtobuf)
+        .with_max_response_size(1024)
+        .build()
+        .unwrap();
+    for _ in 0..2 {
+        let error = export(&exporter, 2).unwrap_err().to_string();
+        assert!(error.contains("exceeds the 1024-byte limit"), "{error}");
+    }
+    assert_eq!(server.requests().len(), 2);
+    let stats = traces(&exporter);
+    assert_eq!(stats.dropped(DropReason::NonRetryable), 4);
+    assert_eq!(stats.retries, 0);
+}
+
+#[test]
+fn an_empty_batch_is_not_sent() {
+    // checklist 2.12
+    let receiver = Receiver::start().unwrap();
+    let exporter = span_exporter(&traces_url(&receiver));
+    block_on(exporter.export(Vec::new())).unwrap();
+    assert_eq!(receiver.request_count(), 0);
+    assert_eq!(traces(&exporter).requests, 0);
+}
+
+#[test]
+fn only_redirects_that_keep_the_body_are_followed() {
+    // checklist 2.8 ("other statuses per HTTP semantics"): 307/308 keep the
+    // method and body and are followed; 301 is a non-retryable status.
+    let server = RawServer::start();
+    server.push(Some(response(
+        308,
+        "text/plain",
+        b"",
+        &[("location", "/moved/v1/traces")],
+    )));
+    server.push(None.or(Some(response(200, "application/x-protobuf", b"", &[]))));
+    server.push(Some(response(
+        301,
+        "text/plain",
+        b"gone",
+        &[("location", "/elsewhere")],
+    )));
+    let exporter = span_exporter(&server.url("/v1/traces"));
+    export(&exporter, 1).unwrap();
+    let error = export(&exporter, 1).unwrap_err().to_string();
+    assert!(error.contains("HTTP status 301"), "{error}");
+    let requests = server.requests();
+    assert_eq!(requests.len(), 3, "{requests:?}");
+    assert!(
+        requests[1].head.starts_with("POST /moved/v1/traces"),
+        "{requests:?}"
+    );
+    assert_eq!(requests[1].body, requests[0].body);
+    let stats = traces(&exporter);
+    assert_eq!(
+        (stats.exported, stats.dropped(DropReason::NonRetryable)),
+        (1, 1)
+    );
+}
+
+// --- checklist 3.8: shutdown --------------------------------------------------------------------
+
+#[test]
+fn exports_after_shutdown_fail_and_are_counted() {
+    // checklist 3.8
+    let receiver = Receiver::start().unwrap();
+    let exporter = span_exporter(&traces_url(&receiver));
+    export(&exporter, 1).unwrap();
+    exporter
+        .shutdown_with_timeout(Duration::from_secs(5))
+        .unwrap();
+    assert!(matches!(
+        export(&exporter, 4),
+        Err(OTelSdkError::AlreadyShutdown)
+    ));
+    // A second shutdown is harmless.
+    exporter.shutdown().unwrap();
+    assert_eq!(receiver.request_count(), 1);
+    let stats = traces(&exporter);
+    assert_eq!(
+        (stats.exported, stats.dropped(DropReason::AfterShutdown)),
+        (1, 4)
+    );
+}
+
+#[test]
+fn shutdown_is_bounded_while_an_export_hangs() {
+    // checklist 3.8, 2.14: a collector that never answers cannot hold the
+    // shutdown past its timeout; the items in flight are counted.
+    let receiver = Receiver::start().unwrap();
+    receiver.push_fault(
+        otlpkit_testkit::Signal::Traces,
+        Fault::delay(Duration::from_secs(60)),
+    );
+    let exporter = Arc::new(span_exporter(&traces_url(&receiver)));
+    let exporting = {
+        let exporter = exporter.clone();
+        std::thread::spawn(move || export(&exporter, 3))
+    };
+    let deadline = std::time::Instant::now() + support::WAIT;
+    while receiver.in_flight() == 0 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(receiver.in_flight(), 1);
+    let result = exporter.shutdown_with_timeout(Duration::from_millis(200));
+    assert!(
+        matches!(result, Err(OTelSdkError::Timeout(_))),
+        "{result:?}"
+    );
+    let error = exporting.join().unwrap().unwrap_err().to_string();
+    assert!(error.contains("3 item(s) dropped"), "{error}");
+    let stats = traces(&exporter);
+    assert_eq!(stats.dropped(DropReason::ShutdownDeadline), 3);
+    assert_eq!(stats.exported, 0);
+}
+
+// --- Secrets ------------------------------------------------------------------------------------
+
+#[test]
+fn secrets_never_appear_in_debug_errors_or_logs() {
+    const TOKEN: &str = "Bearer s3cr3t";
+    let server = RawServer::start();
+    // A server that echoes the credential back in its error message.
+    let status = {
+        use prost::Message as _;
+        #[derive(Clone, PartialEq, prost::Message)]
+        struct RpcStatus {
+            #[prost(int32, tag = "1")]
+            code: i32,
+            #[prost(string, tag = "2")]
+            message: String,
+        }
+        RpcStatus {
+            code: 16,
+            message: format!("invalid credential {TOKEN}"),
+        }
+        .encode_to_vec()
+    };
+    server.push(Some(response(401, "application/x-protobuf", &status, &[])));
+    let url = server
+        .url("/v1/traces?api_key=hunter2")
+        .replace("http://", "http://user:hunter2@");
+
+    let builder = span_builder(&url, Protocol::HttpProtobuf).with_header("authorization", TOKEN);
+    let builder_debug = format!("{builder:?}");
+    let exporter = builder.build().unwrap();
+    let exporter_debug = format!("{exporter:?}");
+    for text in [&builder_debug, &exporter_debug] {
+        assert!(
+            !text.contains("s3cr3t") && !text.contains("hunter2"),
+            "{text}"
+        );
+        assert!(text.contains("authorization"), "{text}");
+    }
+    assert!(
+        !exporter.endpoint().contains("hunter2"),
+        "{}",
+        exporter.endpoint()
+    );
+
+    // The request carried the secret; nothing the exporter says does.
+    let error = export(&exporter, 1).unwrap_err();
+    let requests = server.requests();
+    assert_eq!(requests[0].header("authorization"), Some(TOKEN));
+    assert!(requests[0].head.contains("api_key=hunter2"));
+    for text in [error.to_string(), format!("{error:?}")] {
+        assert!(
+            !text.contains("s3cr3t") && !text.contains("hunter2"),
+            "{text}"
+        );
+        assert!(text.contains("invalid credential <redacted>"), "{text}");
+    }
+
+    // A connection failure names the endpoint without credentials or query.
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let exporter = span_builder(
+        &format!("http://user:hunter2@127.0.0.1:{closed}/v1/traces?api_key=hunter2"),
+        Protocol::HttpProtobuf,
+    )
+    .with_header("authorization", TOKEN)
+    .with_retry_policy(fast_retry(1))
+    .build()
+    .unwrap();
+    let error = export(&exporter, 1).unwrap_err();
+    for text in [error.to_string(), format!("{error:?}")] {
+        assert!(
+            !text.contains("s3cr3t") && !text.contains("hunter2"),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!("127.0.0.1:{closed}/v1/traces")),
+            "{text}"
+        );
+    }
+
+    // A header value that is not valid in HTTP is refused without showing it.
+    let error = span_builder(&server.url("/v1/traces"), Protocol::HttpProtobuf)
+        .with_header("authorization", "Bearer s3cr3t\u{7f}")
+        .build()
+        .unwrap_err();
+    for text in [error.to_string(), format!("{error:?}")] {
+        assert!(!text.contains("s3cr3t"), "{text}");
+    }
+
+    let logged = logs().text();
+    assert!(logged.contains("invalid credential <redacted>"), "{logged}");
+    assert!(
+        !logged.contains("s3cr3t") && !logged.contains("hunter2"),
+        "{logged}"
+    );
+}
