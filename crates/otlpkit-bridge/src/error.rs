@@ -20,6 +20,10 @@ pub enum BridgeError {
     /// deadlock; await the future instead.
     #[error("blocking on the otlpkit worker thread itself would deadlock")]
     OnWorkerThread,
+    /// The work panicked on the worker (a bug, possibly in a library the
+    /// work called); the worker itself keeps running.
+    #[error("the work panicked on the otlpkit worker: {0}")]
+    Panicked(String),
 }
 
 /// Why [`block_on`](crate::block_on) or [`block_on_local`](crate::block_on_local)

@@ -181,9 +181,13 @@ impl WorkerRuntime {
         if !self.is_running() {
             return Err(BridgeError::WorkerGone);
         }
-        self.spawn(future)
-            .await
-            .map_err(|_| BridgeError::WorkerGone)
+        self.spawn(future).await.map_err(|error| {
+            if error.is_panic() {
+                BridgeError::Panicked(panic_message(error.into_panic()))
+            } else {
+                BridgeError::WorkerGone
+            }
+        })
     }
 
     /// Stops the worker: tasks still running get up to `timeout` to finish,
@@ -255,6 +259,17 @@ fn run_worker(
     // with the default grace period.
     let grace = runtime.block_on(stop).unwrap_or(DROP_JOIN_TIMEOUT);
     runtime.shutdown_timeout(grace);
+}
+
+/// The text of a panic payload, when it is a string.
+fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
+    match payload.downcast::<String>() {
+        Ok(message) => *message,
+        Err(payload) => payload.downcast_ref::<&str>().map_or_else(
+            || "non-string panic payload".to_owned(),
+            |message| (*message).to_owned(),
+        ),
+    }
 }
 
 /// Joins `thread` if it exits within `limit`; otherwise leaves it detached.
@@ -340,6 +355,17 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(on_worker.as_deref(), Some("t-run"));
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_panicking_task_is_reported_and_the_worker_survives() {
+        let worker = WorkerRuntime::start("t-panic").unwrap();
+        let result = worker.run(async { panic!("boom") }).await;
+        assert!(
+            matches!(&result, Err(BridgeError::Panicked(message)) if message == "boom"),
+            "{result:?}"
+        );
+        assert_eq!(worker.run(async { 5 }).await.unwrap(), 5);
     }
 
     #[test]

@@ -12,7 +12,7 @@
 
 use url::Url;
 
-use crate::error::{ConfigError, Origin, redact_userinfo};
+use crate::error::{ConfigError, Origin, redact_url_secrets};
 use crate::{Protocol, Signal};
 
 /// How the endpoint string is to be treated.
@@ -46,7 +46,7 @@ pub(crate) fn resolve_endpoint(
 
     let mut url = Url::parse(text).map_err(|e| ConfigError::InvalidEndpoint {
         origin,
-        value: redact_userinfo(raw),
+        value: redact_url_secrets(raw),
         reason: match e {
             url::ParseError::RelativeUrlWithoutBase => {
                 "no scheme; write it as http://host:port or https://host:port".to_owned()
@@ -60,7 +60,7 @@ pub(crate) fn resolve_endpoint(
         scheme => {
             return Err(ConfigError::UnsupportedScheme {
                 origin,
-                value: redact_userinfo(raw),
+                value: redact_url_secrets(raw),
                 scheme: scheme.to_owned(),
                 protocol,
             });
@@ -69,7 +69,7 @@ pub(crate) fn resolve_endpoint(
     if url.host_str().is_none_or(str::is_empty) {
         return Err(ConfigError::InvalidEndpoint {
             origin,
-            value: redact_userinfo(raw),
+            value: redact_url_secrets(raw),
             reason: "no host".to_owned(),
         });
     }

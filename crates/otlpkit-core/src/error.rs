@@ -282,22 +282,33 @@ impl ParseEnumError {
     }
 }
 
-/// Redacts a `user:password@` part of a URL-like string so it can be shown.
-pub(crate) fn redact_userinfo(value: &str) -> String {
-    let Some(scheme_end) = value.find("://") else {
-        return value.to_owned();
+/// Redacts the parts of a URL-like string that can carry credentials — a
+/// `user:password@` authority prefix and the query string (API keys are often
+/// passed as `?api_key=…`) — so the rest can be shown.
+pub(crate) fn redact_url_secrets(value: &str) -> String {
+    let without_query = match value.find('?') {
+        Some(query) => {
+            let fragment = value[query..]
+                .find('#')
+                .map_or("", |at| &value[query + at..]);
+            format!("{}?<redacted>{fragment}", &value[..query])
+        }
+        None => value.to_owned(),
+    };
+    let Some(scheme_end) = without_query.find("://") else {
+        return without_query;
     };
     let authority_start = scheme_end + 3;
-    let rest = &value[authority_start..];
+    let rest = &without_query[authority_start..];
     let authority_len = rest.find(['/', '?', '#']).unwrap_or(rest.len());
     let authority = &rest[..authority_len];
     match authority.rfind('@') {
         Some(at) => format!(
             "{}<redacted>{}",
-            &value[..authority_start],
-            &value[authority_start + at..]
+            &without_query[..authority_start],
+            &without_query[authority_start + at..]
         ),
-        None => value.to_owned(),
+        None => without_query,
     }
 }
 
@@ -306,17 +317,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn userinfo_is_redacted_and_everything_else_kept() {
+    fn userinfo_and_query_are_redacted_and_everything_else_kept() {
         assert_eq!(
-            redact_userinfo("https://user:pw@host:4318/v1"),
+            redact_url_secrets("https://h:4318/v1/traces?api_key=s3cr3t#frag"),
+            "https://h:4318/v1/traces?<redacted>#frag"
+        );
+        assert_eq!(
+            redact_url_secrets("https://u:pw@h/x?k=v"),
+            "https://<redacted>@h/x?<redacted>"
+        );
+        assert_eq!(
+            redact_url_secrets("https://user:pw@host:4318/v1"),
             "https://<redacted>@host:4318/v1"
         );
         assert_eq!(
-            redact_userinfo("http://host:4318/a@b"),
+            redact_url_secrets("http://host:4318/a@b"),
             "http://host:4318/a@b"
         );
-        assert_eq!(redact_userinfo("host:4317"), "host:4317");
-        assert_eq!(redact_userinfo("http://a@"), "http://<redacted>@");
+        assert_eq!(redact_url_secrets("host:4317"), "host:4317");
+        assert_eq!(redact_url_secrets("http://a@"), "http://<redacted>@");
     }
 
     #[test]

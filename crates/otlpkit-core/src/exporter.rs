@@ -8,7 +8,7 @@ use url::Url;
 
 use crate::endpoint::{EndpointKind, resolve_endpoint};
 use crate::env::{EnvPolicy, EnvSource};
-use crate::error::{ConfigError, ConfigWarning, Origin, redact_userinfo};
+use crate::error::{ConfigError, ConfigWarning, Origin, redact_url_secrets};
 use crate::parse::{EnvReader, check_code_timeout};
 use crate::source::{Resolved, Source};
 use crate::{Compression, Headers, Protocol, RetryPolicy, Signal, vars};
@@ -290,7 +290,7 @@ impl fmt::Debug for ExporterConfig {
         f.debug_struct("ExporterConfig")
             .field("signal", &self.signal)
             .field("protocol", &self.protocol)
-            .field("endpoint", &redact_userinfo(self.endpoint.as_str()))
+            .field("endpoint", &redact_url_secrets(self.endpoint.as_str()))
             .field("headers", &self.headers)
             .field("timeout", &self.timeout)
             .field("compression", &self.compression)
@@ -344,7 +344,10 @@ impl fmt::Debug for ExporterConfigBuilder {
         f.debug_struct("ExporterConfigBuilder")
             .field("signal", &self.signal)
             .field("protocol", &self.protocol)
-            .field("endpoint", &self.endpoint.as_deref().map(redact_userinfo))
+            .field(
+                "endpoint",
+                &self.endpoint.as_deref().map(redact_url_secrets),
+            )
             .field("headers", &self.headers)
             .field("timeout", &self.timeout)
             .field("compression", &self.compression)

@@ -328,9 +328,14 @@ impl ExporterCore {
             match outcome {
                 Ok(result) => result,
                 Err(error) => {
-                    // The worker stopped before the batch was settled, so
-                    // none of its items has been counted yet.
-                    stats.record_dropped(DropReason::ShutdownDeadline, items);
+                    // The batch was never settled (the worker stopped at the
+                    // shutdown deadline, or the send panicked inside a
+                    // library), so none of its items has been counted yet.
+                    let reason = match error {
+                        BridgeError::Panicked(_) => DropReason::Internal,
+                        _ => DropReason::ShutdownDeadline,
+                    };
+                    stats.record_dropped(reason, items);
                     Err(OTelSdkError::InternalFailure(format!(
                         "otlpkit: {} export abandoned: {error}",
                         inner.signal

@@ -318,8 +318,9 @@ struct Lifecycle {
     abort: CancellationToken,
 }
 
-/// Counts a batch's items as dropped at the shutdown deadline unless the
-/// export path accounted for them (it always does once it returns).
+/// Counts a batch's items as dropped at the shutdown deadline (or as
+/// [`DropReason::Internal`] if the send panicked) unless the export path
+/// accounted for them (it always does once it returns).
 struct Unsettled {
     stats: ExportStats,
     signal: Signal,
@@ -330,9 +331,16 @@ struct Unsettled {
 impl Drop for Unsettled {
     fn drop(&mut self) {
         if !self.settled {
+            // Dropped while unwinding: the send panicked inside a library.
+            // Otherwise the task was cancelled at the shutdown deadline.
+            let reason = if std::thread::panicking() {
+                DropReason::Internal
+            } else {
+                DropReason::ShutdownDeadline
+            };
             self.stats
                 .signal(self.signal)
-                .record_dropped(DropReason::ShutdownDeadline, self.items);
+                .record_dropped(reason, self.items);
         }
     }
 }

@@ -34,11 +34,14 @@ pub enum DropReason {
     /// The item was still queued or in flight when the shutdown deadline
     /// passed.
     ShutdownDeadline,
+    /// The export failed unexpectedly inside otlpkit or a library it calls
+    /// (a panic caught on the worker): a bug to report, never a silent loss.
+    Internal,
 }
 
 impl DropReason {
     /// Every reason, in a stable order.
-    pub const ALL: [DropReason; 9] = [
+    pub const ALL: [DropReason; 10] = [
         DropReason::QueueFull,
         DropReason::EvictedOldest,
         DropReason::BlockTimeout,
@@ -48,6 +51,7 @@ impl DropReason {
         DropReason::Oversized,
         DropReason::AfterShutdown,
         DropReason::ShutdownDeadline,
+        DropReason::Internal,
     ];
 
     /// A stable snake_case name, used as a metric attribute value.
@@ -62,6 +66,7 @@ impl DropReason {
             DropReason::Oversized => "oversized",
             DropReason::AfterShutdown => "after_shutdown",
             DropReason::ShutdownDeadline => "shutdown_deadline",
+            DropReason::Internal => "internal",
         }
     }
 
@@ -76,6 +81,7 @@ impl DropReason {
             DropReason::Oversized => 6,
             DropReason::AfterShutdown => 7,
             DropReason::ShutdownDeadline => 8,
+            DropReason::Internal => 9,
         }
     }
 }
@@ -265,7 +271,7 @@ mod tests {
         for (n, reason) in DropReason::ALL.into_iter().enumerate() {
             assert_eq!(snapshot.dropped(reason), n as u64 + 1, "{reason}");
         }
-        assert_eq!(snapshot.dropped_total(), (1..=9).sum::<u64>());
+        assert_eq!(snapshot.dropped_total(), (1..=10).sum::<u64>());
         let names: std::collections::HashSet<_> =
             DropReason::ALL.iter().map(|r| r.as_str()).collect();
         assert_eq!(names.len(), DropReason::ALL.len());
