@@ -170,10 +170,6 @@ fn wire_bytes(receiver: &Receiver, export: &dyn Fn(Vec<SpanData>), spans: &[Span
 }
 
 fn bench(c: &mut Criterion) {
-    // otlpkit-http enables reqwest's `rustls-no-provider`; the official
-    // exporter's blocking client builds reqwest's default TLS stack, which
-    // then needs a process-wide provider.
-    let _ = rustls::crypto::ring::default_provider().install_default();
     let receiver = Receiver::builder()
         .worker_threads(1)
         .start()

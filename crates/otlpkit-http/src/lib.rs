@@ -113,11 +113,10 @@
 //!   endpoint is a [`BuildError::TlsNotCompiled`] — never plaintext.
 //!   The exporters always hand reqwest a complete rustls configuration built
 //!   on the ring provider, so they never need a process-wide rustls
-//!   provider. Note that this feature turns on reqwest's `rustls-no-provider`
-//!   for the whole binary: other code that builds a reqwest client with
-//!   reqwest's default rustls setup and no TLS feature of its own (for
-//!   example `opentelemetry-otlp`'s reqwest client) must then install a
-//!   provider first, e.g. `rustls::crypto::ring::default_provider().install_default()`.
+//!   provider. The feature enables reqwest's own `rustls` feature (not
+//!   `rustls-no-provider`), so any other reqwest client in the same program
+//!   keeps a working default TLS stack instead of panicking for want of a
+//!   process-wide provider.
 //! - `tls-system-roots`: also trust the operating system's certificate store.
 //! - `json` (default): the `http/json` protocol. Without it selecting
 //!   `http/json` is a [`BuildError::JsonNotCompiled`].

@@ -23,15 +23,12 @@ impl SelfFilter {
     }
 }
 
-/// `prefix` itself, or `prefix` followed by `::`, `_` or `-`.
+/// `prefix` itself, or a module below it (`prefix::…`). A crate that only
+/// shares a name prefix (`tonic_service`, `hyperion`) is not matched: it may
+/// be the application's own.
 pub(crate) fn matches_prefix(target: &str, prefix: &str) -> bool {
     match target.strip_prefix(prefix) {
-        Some(rest) => {
-            rest.is_empty()
-                || rest.starts_with("::")
-                || rest.starts_with('_')
-                || rest.starts_with('-')
-        }
+        Some(rest) => rest.is_empty() || rest.starts_with("::"),
         None => false,
     }
 }
@@ -68,9 +65,10 @@ mod tests {
         for excluded in [
             "otlpkit",
             "otlpkit_grpc::exporter",
-            "otlpkit-batch",
+            "otlpkit_batch::engine",
             "opentelemetry_sdk",
             "opentelemetry-otlp",
+            "opentelemetry_otlp::exporter",
             "opentelemetry",
             "h2::codec::framed_read",
             "hyper::proto::h1",
@@ -88,6 +86,10 @@ mod tests {
             "tonics",
             "http.server",
             "otlpkitten",
+            "tonic_service",
+            "tower_app::routes",
+            "otlpkit_example",
+            "hyper_server",
         ] {
             assert!(filter.allows(allowed), "{allowed} should pass");
         }

@@ -32,17 +32,40 @@ pub const DEFAULT_FILTER_ENV: &str = "RUST_LOG";
 /// toolkit itself and the crates that carry its exports. Their spans and
 /// events still reach the fmt layer.
 ///
-/// A prefix matches the target itself and any target that continues it with
-/// `::`, `_` or `-` (`hyper` covers `hyper::proto` and `hyper_util`, not
-/// `hyperion`).
+/// An entry matches the target itself and its modules (`hyper` covers
+/// `hyper::proto`), never a crate that merely shares the prefix
+/// (`tonic_service` or `hyperion` stay visible: they may be the
+/// application's own).
 pub const DEFAULT_EXCLUDED_TARGETS: &[&str] = &[
+    // The toolkit's own crates (module-path targets use underscores).
     "otlpkit",
+    "otlpkit_core",
+    "otlpkit_bridge",
+    "otlpkit_batch",
+    "otlpkit_grpc",
+    "otlpkit_http",
+    "otlpkit_tracing",
+    // The OpenTelemetry crates; their internal logs use the package name,
+    // hyphens included, as the target.
     "opentelemetry",
+    "opentelemetry_sdk",
+    "opentelemetry_otlp",
+    "opentelemetry-otlp",
+    "opentelemetry_http",
+    "opentelemetry-http",
+    "opentelemetry_proto",
+    "opentelemetry-proto",
+    "opentelemetry_appender_tracing",
+    "opentelemetry-appender-tracing",
+    // The network stack the exporters run on.
     "h2",
     "hyper",
+    "hyper_util",
+    "hyper_rustls",
     "tonic",
     "reqwest",
     "tower",
+    "rustls",
 ];
 
 /// How the optional fmt layer prints.
