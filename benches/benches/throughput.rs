@@ -1,0 +1,98 @@
+//! Scenario 2, delivered throughput: spans per second reaching the testkit
+//! receiver with nothing dropped, for a burst of 200,000 spans (20,000 with
+//! `OTLPKIT_BENCH_QUICK=1`) from one producer, over gRPC and HTTP/protobuf.
+//!
+//! - the official pipeline: `BatchSpanProcessor` with a queue that holds the
+//!   whole burst (so nothing drops) and batch 512, `opentelemetry-otlp`;
+//! - otlpkit: its engine with the `Block` policy at the default queue (2048)
+//!   and batch (512), otlpkit's exporter, with one export at a time (the
+//!   default) and with two concurrent exports (the opt-in otlpkit's
+//!   exporters allow);
+//! - otlpkit's engine over the official exporter, to separate the engine's
+//!   share from the transport's.
+//!
+//! Time runs from the first span to the last one counted by the receiver.
+//! After the criterion groups, the CPU time of the pipeline's threads (all
+//! threads but the receiver's, producer included) per delivered span is
+//! printed for each pipeline.
+//!
+//! `cargo bench -p otlpkit-benches --bench throughput`
+
+use std::time::Duration;
+
+use criterion::{
+    BenchmarkId, Criterion, SamplingMode, Throughput, criterion_group, criterion_main,
+};
+use otlpkit_benches::proc::pipeline_cpu;
+use otlpkit_benches::{Exporter, Pipeline, Sink, Spec, burst, quick, size};
+
+const WAIT: Duration = Duration::from_secs(120);
+
+fn specs(n: usize) -> Vec<Spec> {
+    vec![
+        Spec::official(Exporter::OfficialGrpc).queue(n),
+        Spec::otlpkit(Exporter::OtlpkitGrpc).blocking(),
+        Spec::otlpkit(Exporter::OtlpkitGrpc)
+            .blocking()
+            .concurrency(2),
+        Spec::otlpkit(Exporter::OfficialGrpc).blocking(),
+        Spec::official(Exporter::OfficialHttp).queue(n),
+        Spec::otlpkit(Exporter::OtlpkitHttp).blocking(),
+        Spec::otlpkit(Exporter::OtlpkitHttp)
+            .blocking()
+            .concurrency(2),
+        Spec::otlpkit(Exporter::OfficialHttp).blocking(),
+    ]
+}
+
+fn throughput(c: &mut Criterion) {
+    let n = size(200_000, 20_000);
+    let sink = Sink::start();
+    let mut cpu_report = Vec::new();
+    let mut group = c.benchmark_group("delivered_throughput");
+    group
+        .sampling_mode(SamplingMode::Flat)
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(if quick() { 100 } else { 500 }))
+        .measurement_time(Duration::from_secs(if quick() { 1 } else { 5 }))
+        .throughput(Throughput::Elements(n));
+    for spec in specs(n as usize) {
+        let mut cpu = Duration::ZERO;
+        let mut delivered = 0u64;
+        group.bench_function(BenchmarkId::from_parameter(spec.label()), |b| {
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    sink.reset();
+                    let pipeline = Pipeline::build(&spec, Some(sink.receiver()));
+                    let cpu_before = pipeline_cpu();
+                    let start = std::time::Instant::now();
+                    burst(pipeline.tracer(), n);
+                    let Some(_) = sink.wait_for(n, WAIT) else {
+                        panic!(
+                            "{}: only {} of {n} spans arrived",
+                            spec.label(),
+                            sink.delivered()
+                        );
+                    };
+                    total += start.elapsed();
+                    cpu += pipeline_cpu().saturating_sub(cpu_before);
+                    delivered += n;
+                    let _ = pipeline.shutdown(Duration::from_secs(10));
+                }
+                total
+            });
+        });
+        if delivered > 0 {
+            cpu_report.push((spec.label(), cpu.as_nanos() as f64 / delivered as f64));
+        }
+    }
+    group.finish();
+    eprintln!("\ndelivered_throughput: CPU of the pipeline's threads per delivered span");
+    for (label, ns) in cpu_report {
+        eprintln!("  {label:<48} {:>8.0} ns/span", ns);
+    }
+}
+
+criterion_group!(benches, throughput);
+criterion_main!(benches);

@@ -1,0 +1,290 @@
+//! The options both processor builders share, and their resolution into
+//! the engine's settings.
+
+use std::time::Duration;
+
+use otlpkit_bridge::WorkerRuntime;
+use otlpkit_core::export::ExportStats;
+use otlpkit_core::{BatchConfig, BatchKind, EnvSource, OverflowPolicy};
+
+use crate::diag;
+use crate::engine::Settings;
+use crate::error::BuildError;
+
+/// Who records the outcome of each export in the shared
+/// [`ExportStats`]: the engine, or the exporter itself.
+///
+/// The accounting invariant (`received = exported + Σ dropped`) needs every
+/// export outcome counted exactly once. otlpkit's own exporters
+/// (`otlpkit-grpc`, `otlpkit-http`) record delivered, rejected
+/// (partial success), oversized and failed items themselves, with more
+/// detail than an exporter's `Result` can carry; any other exporter (the
+/// official `opentelemetry-otlp` ones, an in-memory exporter) records
+/// nothing, so the engine must.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum ExporterAccounting {
+    /// The engine counts each batch: `Ok` as exported, `Err` as dropped
+    /// (`retries_exhausted` for timeouts and transient-looking errors,
+    /// `non_retryable` otherwise). The default; right for any exporter that
+    /// does not record into the processor's [`ExportStats`].
+    #[default]
+    Engine,
+    /// The exporter records every item of every batch it is given into the
+    /// same [`ExportStats`] (pass it to both builders), exactly once —
+    /// including when the engine stops waiting for an export call (export
+    /// timeout, shutdown deadline): the exporter must then settle the batch
+    /// itself, as otlpkit's exporters do (each batch runs to its own outcome
+    /// on their worker, and their shutdown counts what is still in flight as
+    /// `shutdown_deadline`). The engine counts only the queue's drops and
+    /// exporter panics (as `internal`).
+    ///
+    /// Right after a shutdown that hit its deadline, the exporter may still
+    /// be settling the last batches for a few milliseconds.
+    Exporter,
+}
+
+/// Code settings of a processor, resolved at `build`.
+#[derive(Debug)]
+pub(crate) struct Options {
+    kind: BatchKind,
+    base: Option<BatchConfig>,
+    pub(crate) schedule_delay: Option<Duration>,
+    pub(crate) export_timeout: Option<Option<Duration>>,
+    pub(crate) max_queue_size: Option<usize>,
+    pub(crate) max_export_batch_size: Option<usize>,
+    pub(crate) overflow_policy: Option<OverflowPolicy>,
+    pub(crate) max_queue_bytes: Option<usize>,
+    pub(crate) max_concurrent_exports: usize,
+    pub(crate) accounting: ExporterAccounting,
+    pub(crate) stats: Option<ExportStats>,
+    pub(crate) worker: Option<WorkerRuntime>,
+    pub(crate) default_timeout: Duration,
+    pub(crate) blocking_exports: bool,
+}
+
+/// The timeout of `force_flush()`, of the SDK's `shutdown()` default and of
+/// `Drop`: 5 s, the SDK's own default.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+
+impl Options {
+    pub(crate) fn new(kind: BatchKind) -> Self {
+        Self {
+            kind,
+            base: None,
+            schedule_delay: None,
+            export_timeout: None,
+            max_queue_size: None,
+            max_export_batch_size: None,
+            overflow_policy: None,
+            max_queue_bytes: None,
+            max_concurrent_exports: 1,
+            accounting: ExporterAccounting::Engine,
+            stats: None,
+            worker: None,
+            default_timeout: DEFAULT_TIMEOUT,
+            blocking_exports: false,
+        }
+    }
+
+    pub(crate) fn with_config(&mut self, config: BatchConfig) {
+        self.base = Some(config);
+    }
+
+    /// Resolves the options: explicit setters > the given configuration >
+    /// the `OTEL_BSP_*` / `OTEL_BLRP_*` variables of `env` > defaults.
+    pub(crate) fn resolve<E: EnvSource + ?Sized>(self, env: &E) -> Result<Settings, BuildError> {
+        if self.max_concurrent_exports == 0 {
+            return Err(BuildError::ZeroConcurrency(0));
+        }
+        if self.max_queue_bytes == Some(0) {
+            return Err(BuildError::ZeroQueueBytes(0));
+        }
+        if self.default_timeout.is_zero() {
+            return Err(BuildError::ZeroTimeout(self.default_timeout));
+        }
+        let mut builder = BatchConfig::builder(self.kind);
+        if let Some(base) = &self.base {
+            if base.kind() != self.kind {
+                return Err(BuildError::WrongConfigKind {
+                    expected: self.kind,
+                    given: base.kind(),
+                });
+            }
+            builder = builder
+                .with_schedule_delay(base.schedule_delay())
+                .with_export_timeout(base.export_timeout())
+                .with_max_queue_size(base.max_queue_size())
+                .with_max_export_batch_size(base.max_export_batch_size())
+                .with_overflow_policy(base.overflow_policy());
+        }
+        if let Some(delay) = self.schedule_delay {
+            builder = builder.with_schedule_delay(delay);
+        }
+        if let Some(timeout) = self.export_timeout {
+            builder = builder.with_export_timeout(timeout);
+        }
+        if let Some(size) = self.max_queue_size {
+            builder = builder.with_max_queue_size(size);
+        }
+        if let Some(size) = self.max_export_batch_size {
+            builder = builder.with_max_export_batch_size(size);
+        }
+        if let Some(policy) = self.overflow_policy {
+            builder = builder.with_overflow_policy(policy);
+        }
+        let resolved = builder.build(env)?;
+        for warning in &resolved.warnings {
+            diag::warn(format_args!("otlpkit: {warning}"));
+        }
+        Ok(Settings {
+            config: resolved.value,
+            max_queue_bytes: self.max_queue_bytes,
+            max_concurrent_exports: self.max_concurrent_exports,
+            accounting: self.accounting,
+            stats: self.stats.unwrap_or_default(),
+            worker: self.worker,
+            default_timeout: self.default_timeout,
+            blocking_exports: self.blocking_exports,
+        })
+    }
+}
+
+/// The setters both builders share.
+macro_rules! builder_methods {
+    ($vars:literal) => {
+        /// Uses this configuration (for instance one resolved once for the
+        /// whole pipeline by `otlpkit_core::OtlpConfig`) instead of reading
+        #[doc = concat!("the `", $vars, "` variables; setters still override it.")]
+        #[must_use]
+        pub fn with_config(mut self, config: otlpkit_core::BatchConfig) -> Self {
+            self.options.with_config(config);
+            self
+        }
+
+        /// Delay between two exports of a partial batch; the timer restarts
+        /// after each export (checklist 3.4). Zero exports as soon as items
+        /// arrive.
+        #[must_use]
+        pub fn with_schedule_delay(mut self, delay: std::time::Duration) -> Self {
+            self.options.schedule_delay = Some(delay);
+            self
+        }
+
+        /// Time before an export call is cancelled (`None`: no limit). Its
+        /// items are then dropped as `retries_exhausted`.
+        #[must_use]
+        pub fn with_export_timeout(mut self, timeout: Option<std::time::Duration>) -> Self {
+            self.options.export_timeout = Some(timeout);
+            self
+        }
+
+        /// The queue's item bound (positive). The queue's slots are
+        /// allocated up front.
+        #[must_use]
+        pub fn with_max_queue_size(mut self, size: usize) -> Self {
+            self.options.max_queue_size = Some(size);
+            self
+        }
+
+        /// The largest batch per export call (positive, at most the queue
+        /// size); a full batch wakes the worker at once.
+        #[must_use]
+        pub fn with_max_export_batch_size(mut self, size: usize) -> Self {
+            self.options.max_export_batch_size = Some(size);
+            self
+        }
+
+        /// What a full queue does with a new item: drop it (the
+        /// specification's default), evict the oldest, or block the
+        /// producer for at most a timeout.
+        ///
+        /// `Block` parks the producing thread on a condition variable that
+        /// the export worker signals when it takes items out. That is safe
+        /// even on a `current_thread` tokio runtime: the export runs on the
+        /// worker's own thread, never on the runtime that is blocked, so the
+        /// queue always drains. It does stall every task of that runtime
+        /// while it waits, so keep the timeout short there.
+        #[must_use]
+        pub fn with_overflow_policy(mut self, policy: otlpkit_core::OverflowPolicy) -> Self {
+            self.options.overflow_policy = Some(policy);
+            self
+        }
+
+        /// A byte bound beside the item bound: the estimated in-memory size
+        /// of the queued items (structs, names, attributes, events, links,
+        /// bodies) may not exceed `bytes`. The overflow policy applies to
+        /// both bounds. A single item larger than the bound is still
+        /// accepted into an empty queue.
+        #[must_use]
+        pub fn with_max_queue_bytes(mut self, bytes: usize) -> Self {
+            self.options.max_queue_bytes = Some(bytes);
+            self
+        }
+
+        /// Allows up to `n` export calls at once (default 1).
+        ///
+        /// The specification forbids concurrent `Export` calls on one
+        /// exporter (checklist 3.5), so this is an explicit opt-in: only
+        /// raise it for an exporter that documents that it is safe to call
+        /// concurrently, as otlpkit's gRPC and HTTP exporters do. With `n`
+        /// > 1 the batches of one processor may arrive out of order.
+        #[must_use]
+        pub fn with_max_concurrent_exports(mut self, n: usize) -> Self {
+            self.options.max_concurrent_exports = n;
+            self
+        }
+
+        /// Who records export outcomes: the engine (the default, for any
+        /// exporter) or an exporter that records into the same
+        /// [`ExportStats`](otlpkit_core::export::ExportStats) given to
+        /// [`with_stats`](Self::with_stats).
+        #[must_use]
+        pub fn with_exporter_accounting(mut self, accounting: $crate::ExporterAccounting) -> Self {
+            self.options.accounting = accounting;
+            self
+        }
+
+        /// Records into these shared counters (by default, fresh ones).
+        /// Give the same counters to otlpkit's exporters and select
+        /// [`ExporterAccounting::Exporter`](crate::ExporterAccounting::Exporter).
+        #[must_use]
+        pub fn with_stats(mut self, stats: otlpkit_core::export::ExportStats) -> Self {
+            self.options.stats = Some(stats);
+            self
+        }
+
+        /// Runs the export worker on this runtime, for instance the one an
+        /// exporter's client was built on. By default the processor starts
+        /// its own and stops it at shutdown; a runtime given here is left
+        /// running.
+        #[must_use]
+        pub fn with_worker_runtime(mut self, worker: otlpkit_bridge::WorkerRuntime) -> Self {
+            self.options.worker = Some(worker);
+            self
+        }
+
+        /// Declares that the exporter blocks its thread inside `export`
+        /// instead of awaiting, as `opentelemetry-otlp`'s HTTP exporter with
+        /// reqwest's blocking client does. Each export call then runs on a
+        /// blocking thread of the worker runtime, so the worker stays
+        /// responsive and deadlines hold. A call the worker stops waiting for
+        /// (export timeout, shutdown deadline) is counted as dropped and
+        /// left to finish in the background, where it may still deliver.
+        #[must_use]
+        pub fn with_blocking_exports(mut self, blocking: bool) -> Self {
+            self.options.blocking_exports = blocking;
+            self
+        }
+
+        /// The timeout of the SDK's `force_flush()` and of `Drop`
+        /// (default [`DEFAULT_TIMEOUT`](crate::DEFAULT_TIMEOUT), 5 s).
+        #[must_use]
+        pub fn with_default_timeout(mut self, timeout: std::time::Duration) -> Self {
+            self.options.default_timeout = timeout;
+            self
+        }
+    };
+}
+
+pub(crate) use builder_methods;

@@ -1,0 +1,140 @@
+//! otlpkit's batch and backpressure engine: a span processor and a log
+//! processor for `opentelemetry_sdk` that work with any SDK exporter
+//! (otlpkit's, `opentelemetry-otlp`'s, an in-memory one), never block the
+//! hot path under the drop policies, never deadlock on flush or shutdown,
+//! and account for every item.
+//!
+//! This crate provides:
+//!
+//! - [`BatchSpanProcessor`] and [`BatchLogProcessor`], built with
+//!   [`BatchSpanProcessor::builder`] / [`BatchLogProcessor::builder`] from
+//!   code and the `OTEL_BSP_*` / `OTEL_BLRP_*` variables (checklist 3.1,
+//!   3.2), export timeout included;
+//! - the hot path: ending a span or emitting a record pushes into a bounded
+//!   lock-free queue (crossbeam's `ArrayQueue`); no async runtime, no lock
+//!   that an export holds, one notification per full batch;
+//! - the overflow policies of [`OverflowPolicy`](otlpkit_core::OverflowPolicy):
+//!   `DropNewest` (the specification's default), `DropOldest`,
+//!   `Block { timeout }`, plus an optional byte bound
+//!   (`with_max_queue_bytes`);
+//! - the export worker: a dedicated thread owning a small tokio runtime
+//!   ([`otlpkit_bridge::WorkerRuntime`]); batches by size and schedule delay;
+//!   the queue keeps accepting while an export is running or backing off;
+//!   one export call at a time unless you opt in (see below);
+//! - flush and shutdown with deadlines, from a plain thread, a multi-thread
+//!   or `current_thread` runtime, `spawn_blocking` or `Drop`, with `async`
+//!   twins ([`ProcessorHandle`]); they return by their deadline even with a
+//!   hung collector, and report exactly what could not be sent
+//!   ([`FlushReport`], [`ShutdownReport`]);
+//! - self-observability: [`ProcessorStats`] (delivered, dropped by reason,
+//!   queue depth, exports in flight, export durations) and OpenTelemetry
+//!   metrics named after the Collector's exporterhelper metrics
+//!   ([`ProcessorHandle::register_metrics`], [`MetricNames`]). Exports run
+//!   with telemetry suppressed, so the engine never feeds itself.
+//!
+//! # Example
+//!
+//! ```
+//! use std::time::Duration;
+//! use opentelemetry::trace::{Tracer as _, TracerProvider as _};
+//! use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider};
+//! use otlpkit_batch::BatchSpanProcessor;
+//! use otlpkit_core::OverflowPolicy;
+//! use otlpkit_core::export::DropReason;
+//!
+//! let exporter = InMemorySpanExporter::default();
+//! let processor = BatchSpanProcessor::builder(exporter.clone())
+//!     .with_overflow_policy(OverflowPolicy::Block { timeout: Duration::from_millis(200) })
+//!     .build()?;
+//! let handle = processor.handle();
+//! let provider = SdkTracerProvider::builder().with_span_processor(processor).build();
+//!
+//! let tracer = provider.tracer("example");
+//! for _ in 0..100 {
+//!     tracer.in_span("work", |_| {});
+//! }
+//!
+//! let flush = handle.flush_within(Duration::from_secs(5))?;
+//! assert!(flush.is_complete(), "{flush}");
+//! assert_eq!(exporter.get_finished_spans()?.len(), 100);
+//!
+//! let report = handle.shutdown_within(Duration::from_secs(5))?;
+//! assert!(report.is_complete(), "{report}");
+//! let totals = report.totals;
+//! assert_eq!(totals.received(), 100);
+//! assert_eq!(totals.exported() + totals.dropped_total(), 100);
+//! assert_eq!(totals.dropped(DropReason::BlockTimeout), 0);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Accounting
+//!
+//! Every item ends up in exactly one counter of the shared
+//! [`ExportStats`](otlpkit_core::export::ExportStats): exported, or dropped
+//! under a [`DropReason`](otlpkit_core::export::DropReason). The engine
+//! records what it decides (queue full, evicted, block timeout, after
+//! shutdown, shutdown deadline, export calls it cancels); export outcomes
+//! are recorded either by the engine (any exporter) or by otlpkit's
+//! exporters themselves, which know about partial success and retries —
+//! see [`ExporterAccounting`]. Once a processor is idle or shut down,
+//! `received = exported + Σ dropped` exactly.
+//!
+//! # Concurrent exports and the specification
+//!
+//! The specification forbids calling `Export` concurrently on one exporter
+//! (checklist 3.5), and so does this engine by default: one export call at
+//! a time, the next one started when the previous has returned. Network
+//! I/O is still asynchronous, and the queue keeps accepting items during an
+//! export. [`with_max_concurrent_exports`](BatchSpanProcessorBuilder::with_max_concurrent_exports)
+//! raises the limit for exporters that document they are safe to call
+//! concurrently (otlpkit's gRPC and HTTP exporters are): it is an explicit
+//! opt-in, never a default.
+//!
+//! # Flush, shutdown and runtimes
+//!
+//! The caller of `flush_within` / `shutdown_within` (and of the SDK's
+//! `force_flush` / `shutdown`) only waits on a channel with a timeout; the
+//! work runs on the export worker's thread. So a `current_thread` runtime
+//! that calls them cannot deadlock the export, and a hung collector cannot
+//! hold the caller beyond its deadline: the worker cancels what is still
+//! running at the deadline and counts it as `shutdown_deadline`. The async
+//! twins await the same reply without blocking the thread.
+//!
+//! An exporter that *blocks its thread* inside `export` (rather than
+//! awaiting) blocks the worker; the blocking calls still return by their
+//! deadline ([`FlushError::Unresponsive`]), and the worker accounts for the
+//! items once it gets control back.
+//!
+//! # Feature flags
+//!
+//! - `internal-logs` (default): the engine's own warnings (the first drop of
+//!   each kind, the first failed export, the totals at shutdown) go to
+//!   `tracing` under the `otlpkit` target. Without it they compile away.
+//!
+//! # Supported Rust versions
+//!
+//! The minimum supported Rust version is 1.95, the workspace's
+//! `rust-version`; raising it is not a breaking change.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod builder;
+mod diag;
+mod engine;
+mod error;
+mod exporter;
+mod handle;
+mod logs;
+mod metrics;
+mod queue;
+mod report;
+mod span;
+mod stats;
+
+pub use builder::{DEFAULT_TIMEOUT, ExporterAccounting};
+pub use error::{BuildError, FlushError, ShutdownError};
+pub use handle::ProcessorHandle;
+pub use logs::{BatchLogProcessor, BatchLogProcessorBuilder};
+pub use metrics::MetricNames;
+pub use report::{FlushReport, ShutdownReport};
+pub use span::{BatchSpanProcessor, BatchSpanProcessorBuilder};
+pub use stats::{EXPORT_DURATION_BOUNDS, ExportDurations, ProcessorStats};

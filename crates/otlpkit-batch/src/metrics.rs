@@ -1,0 +1,210 @@
+//! The engine's statistics as OpenTelemetry metrics, named after the
+//! Collector's `exporterhelper` metrics under an `otlpkit.` prefix.
+
+use opentelemetry::KeyValue;
+use opentelemetry::metrics::Meter;
+use otlpkit_core::Signal;
+use otlpkit_core::export::DropReason;
+
+use crate::handle::ProcessorHandle;
+
+/// Drop reasons that happen before an item is handed to the exporter
+/// (reported under `enqueue_failed`); the others are reported under
+/// `send_failed`.
+const ENQUEUE_REASONS: [DropReason; 4] = [
+    DropReason::QueueFull,
+    DropReason::EvictedOldest,
+    DropReason::BlockTimeout,
+    DropReason::AfterShutdown,
+];
+
+const SEND_REASONS: [DropReason; 6] = [
+    DropReason::NonRetryable,
+    DropReason::RetriesExhausted,
+    DropReason::RejectedByServer,
+    DropReason::Oversized,
+    DropReason::ShutdownDeadline,
+    DropReason::Internal,
+];
+
+/// The metric names for one signal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct MetricNames {
+    /// Items delivered: `otlpkit.exporter.sent_spans` /
+    /// `otlpkit.exporter.sent_log_records`.
+    pub sent: &'static str,
+    /// Items dropped after they left the queue (export failed after
+    /// retries, non-retryable, rejected as partial success, oversized,
+    /// shutdown deadline, internal error), with a `reason` attribute:
+    /// `otlpkit.exporter.send_failed_spans` / `…_log_records`.
+    pub send_failed: &'static str,
+    /// Items the queue refused or evicted (queue full, evicted oldest, block
+    /// timeout, after shutdown), with a `reason` attribute:
+    /// `otlpkit.exporter.enqueue_failed_spans` / `…_log_records`.
+    pub enqueue_failed: &'static str,
+    /// Items in the queue: `otlpkit.exporter.queue_size` (with a `signal`
+    /// attribute, as the queue metrics of the Collector have none per item
+    /// kind).
+    pub queue_size: &'static str,
+    /// The queue's item bound: `otlpkit.exporter.queue_capacity`.
+    pub queue_capacity: &'static str,
+    /// Export calls running: `otlpkit.exporter.in_flight_exports`.
+    pub in_flight: &'static str,
+    /// Finished export calls, with an `outcome` attribute (`success`,
+    /// `failure`): `otlpkit.exporter.exports`.
+    pub exports: &'static str,
+    /// Total time spent in export calls, in seconds:
+    /// `otlpkit.exporter.export_duration`.
+    pub export_duration: &'static str,
+}
+
+impl MetricNames {
+    /// The names used for `signal` (traces or logs).
+    pub const fn for_signal(signal: Signal) -> MetricNames {
+        let (sent, send_failed, enqueue_failed) = match signal {
+            Signal::Logs => (
+                "otlpkit.exporter.sent_log_records",
+                "otlpkit.exporter.send_failed_log_records",
+                "otlpkit.exporter.enqueue_failed_log_records",
+            ),
+            Signal::Metrics => (
+                "otlpkit.exporter.sent_metric_points",
+                "otlpkit.exporter.send_failed_metric_points",
+                "otlpkit.exporter.enqueue_failed_metric_points",
+            ),
+            _ => (
+                "otlpkit.exporter.sent_spans",
+                "otlpkit.exporter.send_failed_spans",
+                "otlpkit.exporter.enqueue_failed_spans",
+            ),
+        };
+        MetricNames {
+            sent,
+            send_failed,
+            enqueue_failed,
+            queue_size: "otlpkit.exporter.queue_size",
+            queue_capacity: "otlpkit.exporter.queue_capacity",
+            in_flight: "otlpkit.exporter.in_flight_exports",
+            exports: "otlpkit.exporter.exports",
+            export_duration: "otlpkit.exporter.export_duration",
+        }
+    }
+}
+
+impl ProcessorHandle {
+    /// Registers observable instruments on `meter` that report this
+    /// processor's statistics at every collection (see [`MetricNames`]).
+    /// The gauges and the export counters carry a `signal` attribute
+    /// (`traces`, `logs`), so both processors can register on one meter.
+    ///
+    /// The callbacks only read atomic counters; they live as long as the
+    /// meter provider.
+    pub fn register_metrics(&self, meter: &Meter) {
+        let stats = self.stats();
+        let signal = stats.signal;
+        let names = MetricNames::for_signal(signal);
+        let unit = match signal {
+            Signal::Logs => "{log_record}",
+            Signal::Metrics => "{data_point}",
+            _ => "{span}",
+        };
+        let signal_attr = KeyValue::new("signal", signal.to_string());
+
+        let handle = self.clone();
+        meter
+            .u64_observable_counter(names.sent)
+            .with_unit(unit)
+            .with_description("Items successfully delivered to the destination.")
+            .with_callback(move |observer| observer.observe(handle.stats().exported(), &[]))
+            .build();
+
+        for (name, reasons, description) in [
+            (
+                names.send_failed,
+                &SEND_REASONS[..],
+                "Items that could not be delivered, by reason.",
+            ),
+            (
+                names.enqueue_failed,
+                &ENQUEUE_REASONS[..],
+                "Items the queue refused or evicted, by reason.",
+            ),
+        ] {
+            let handle = self.clone();
+            meter
+                .u64_observable_counter(name)
+                .with_unit(unit)
+                .with_description(description)
+                .with_callback(move |observer| {
+                    let stats = handle.stats();
+                    for reason in reasons {
+                        observer.observe(
+                            stats.dropped(*reason),
+                            &[KeyValue::new("reason", reason.as_str())],
+                        );
+                    }
+                })
+                .build();
+        }
+
+        let handle = self.clone();
+        let attrs = [signal_attr.clone()];
+        meter
+            .u64_observable_gauge(names.queue_size)
+            .with_unit(unit)
+            .with_description("Items in the queue.")
+            .with_callback(move |observer| {
+                observer.observe(handle.stats().queue_len as u64, &attrs);
+            })
+            .build();
+
+        let attrs = [signal_attr.clone()];
+        let capacity = stats.queue_capacity as u64;
+        meter
+            .u64_observable_gauge(names.queue_capacity)
+            .with_unit(unit)
+            .with_description("The queue's item bound.")
+            .with_callback(move |observer| observer.observe(capacity, &attrs))
+            .build();
+
+        let handle = self.clone();
+        let attrs = [signal_attr.clone()];
+        meter
+            .u64_observable_gauge(names.in_flight)
+            .with_unit("{export}")
+            .with_description("Export calls running.")
+            .with_callback(move |observer| {
+                observer.observe(handle.stats().in_flight_exports as u64, &attrs);
+            })
+            .build();
+
+        let handle = self.clone();
+        let success = [signal_attr.clone(), KeyValue::new("outcome", "success")];
+        let failure = [signal_attr.clone(), KeyValue::new("outcome", "failure")];
+        meter
+            .u64_observable_counter(names.exports)
+            .with_unit("{export}")
+            .with_description("Finished export calls, by outcome.")
+            .with_callback(move |observer| {
+                let stats = handle.stats();
+                let failed = stats.failed_exports;
+                let total = stats.export_durations.count;
+                observer.observe(total.saturating_sub(failed), &success);
+                observer.observe(failed, &failure);
+            })
+            .build();
+
+        let handle = self.clone();
+        let attrs = [signal_attr];
+        meter
+            .f64_observable_counter(names.export_duration)
+            .with_unit("s")
+            .with_description("Total time spent in export calls.")
+            .with_callback(move |observer| {
+                let total = handle.stats().export_durations.total;
+                observer.observe(total.as_secs_f64(), &attrs);
+            })
+            .build();
+    }
+}

@@ -1,0 +1,558 @@
+//! The hot path: a bounded lock-free queue with an overflow policy, an
+//! optional byte bound, and a wake-up for the export worker that costs a
+//! syscall only once per batch.
+//!
+//! # Accounting
+//!
+//! Every item is counted exactly once, by whoever removes it from the queue
+//! or refuses it at the door:
+//!
+//! - refused at the door (queue full, block timeout, after shutdown): the
+//!   producer records `enqueued` and the drop;
+//! - evicted as the oldest (drop-oldest policy): the evicting producer records
+//!   `enqueued` and [`DropReason::EvictedOldest`];
+//! - taken by the worker for an export: the worker records `enqueued` for the
+//!   whole batch; the export's outcome is recorded later;
+//! - left in the queue at the shutdown deadline: the worker records `enqueued`
+//!   and [`DropReason::ShutdownDeadline`];
+//! - pushed while shutdown was closing the queue: the producer takes one item
+//!   back out and records it as [`DropReason::AfterShutdown`] (see
+//!   [`Queue::push`]).
+//!
+//! So the producers never touch a shared counter on the fast path, and
+//! `enqueued` lags behind by the items sitting in the queue
+//! ([`Queue::len`]).
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering, fence};
+use std::time::{Duration, Instant};
+
+use crossbeam_queue::ArrayQueue;
+use otlpkit_core::OverflowPolicy;
+use otlpkit_core::Signal;
+use otlpkit_core::export::{DropReason, ExportStats, SignalStats};
+use parking_lot::{Condvar, Mutex};
+use tokio::sync::Notify;
+
+use crate::diag::WarnOnce;
+
+/// One queued item and the bytes it was charged (0 without a byte bound).
+struct Entry<I> {
+    item: I,
+    bytes: usize,
+}
+
+/// The bounded queue shared by the producers and the export worker.
+pub(crate) struct Queue<I> {
+    slots: ArrayQueue<Entry<I>>,
+    policy: OverflowPolicy,
+    max_bytes: Option<usize>,
+    bytes: AtomicUsize,
+    batch_size: usize,
+    /// Set by `close` (shutdown): new items are refused and counted.
+    closed: AtomicBool,
+    /// True while a wake-up is pending for the worker, so that only the
+    /// first producer that fills a batch pays for the notification.
+    wake_pending: AtomicBool,
+    wake: Notify,
+    /// Producers parked by the block policy, and what wakes them.
+    blocked: AtomicUsize,
+    space: Mutex<()>,
+    space_freed: Condvar,
+    stats: ExportStats,
+    signal: Signal,
+    warned: WarnOnce,
+}
+
+impl<I> std::fmt::Debug for Queue<I> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Queue")
+            .field("len", &self.len())
+            .field("capacity", &self.capacity())
+            .field("policy", &self.policy)
+            .field("bytes", &self.bytes())
+            .field("max_bytes", &self.max_bytes)
+            .field("closed", &self.is_closed())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<I> Queue<I> {
+    /// A queue of `capacity` items (at least 1).
+    pub(crate) fn new(
+        capacity: usize,
+        batch_size: usize,
+        policy: OverflowPolicy,
+        max_bytes: Option<usize>,
+        stats: ExportStats,
+        signal: Signal,
+    ) -> Self {
+        Self {
+            slots: ArrayQueue::new(capacity.max(1)),
+            policy,
+            max_bytes,
+            bytes: AtomicUsize::new(0),
+            batch_size: batch_size.clamp(1, capacity.max(1)),
+            closed: AtomicBool::new(false),
+            wake_pending: AtomicBool::new(false),
+            wake: Notify::new(),
+            blocked: AtomicUsize::new(0),
+            space: Mutex::new(()),
+            space_freed: Condvar::new(),
+            stats,
+            signal,
+            warned: WarnOnce::default(),
+        }
+    }
+
+    fn counters(&self) -> &SignalStats {
+        self.stats.signal(self.signal)
+    }
+
+    /// Items in the queue now.
+    pub(crate) fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// The item bound.
+    pub(crate) fn capacity(&self) -> usize {
+        self.slots.capacity()
+    }
+
+    /// Bytes charged to the queued items (0 without a byte bound).
+    pub(crate) fn bytes(&self) -> usize {
+        self.bytes.load(Ordering::Relaxed)
+    }
+
+    /// The byte bound, if any.
+    pub(crate) fn max_bytes(&self) -> Option<usize> {
+        self.max_bytes
+    }
+
+    /// Whether a byte bound is configured (callers skip sizing items otherwise).
+    pub(crate) fn has_byte_bound(&self) -> bool {
+        self.max_bytes.is_some()
+    }
+
+    /// Whether `close` has been called.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    /// The notification the worker waits on.
+    pub(crate) fn wake(&self) -> &Notify {
+        &self.wake
+    }
+
+    /// Counts an item refused at the door.
+    fn refuse(&self, reason: DropReason, n: u64) {
+        let counters = self.counters();
+        counters.record_enqueued(n);
+        counters.record_dropped(reason, n);
+        self.warned.dropped(item_name(self.signal), reason);
+    }
+
+    /// Counts an item that was not even offered because the queue is closed.
+    pub(crate) fn refuse_after_shutdown(&self) {
+        self.refuse(DropReason::AfterShutdown, 1);
+    }
+
+    /// Adds an item (the hot path). `bytes` is the item's estimated size,
+    /// used only with a byte bound.
+    ///
+    /// Never awaits and never takes a lock that an export holds; only the
+    /// block policy waits, on a condition variable the worker signals when it
+    /// takes items out.
+    pub(crate) fn push(&self, item: I, bytes: usize) {
+        if self.closed.load(Ordering::Relaxed) {
+            drop(item);
+            self.refuse(DropReason::AfterShutdown, 1);
+            return;
+        }
+        let entry = Entry {
+            item,
+            bytes: if self.max_bytes.is_some() { bytes } else { 0 },
+        };
+        let refused = match self.policy {
+            OverflowPolicy::DropOldest => {
+                self.push_evicting(entry);
+                None
+            }
+            OverflowPolicy::Block { timeout } => self.push_blocking(entry, timeout),
+            // DropNewest, and any policy added later: the spec behaviour.
+            _ => self.try_push(entry).err().map(|_| DropReason::QueueFull),
+        };
+        if let Some(reason) = refused {
+            self.refuse(reason, 1);
+            return;
+        }
+        // Pairs with the fences in `close` and `clear_wake`: either this
+        // producer sees the queue closed / the wake flag cleared, or the
+        // worker sees this item.
+        fence(Ordering::SeqCst);
+        if self.closed.load(Ordering::Relaxed) {
+            // Shutdown closed the queue while this item went in, and its final
+            // drain may already be over. Take one item back out and count it
+            // as refused: every push made after the close is matched by one
+            // removal, so nothing is stranded and nothing counted twice. (If
+            // the drain took this item already, the queue may be empty and
+            // the item was exported normally.)
+            if let Some(entry) = self.slots.pop() {
+                self.release_bytes(entry.bytes);
+                self.refuse(DropReason::AfterShutdown, 1);
+            }
+            return;
+        }
+        if self.slots.len() >= self.batch_size {
+            self.wake_worker();
+        }
+    }
+
+    /// Notifies the worker unless a notification is already pending.
+    fn wake_worker(&self) {
+        if !self.wake_pending.load(Ordering::Relaxed)
+            && !self.wake_pending.swap(true, Ordering::AcqRel)
+        {
+            self.wake.notify_one();
+        }
+    }
+
+    /// Called by the worker before it looks at the queue length: the next
+    /// producer that fills a batch notifies again.
+    pub(crate) fn clear_wake(&self) {
+        self.wake_pending.store(false, Ordering::SeqCst);
+        fence(Ordering::SeqCst);
+    }
+
+    /// Reserves `bytes` against the byte bound. A single item larger than
+    /// the bound is accepted into an empty queue, so it cannot be refused
+    /// forever.
+    fn reserve_bytes(&self, bytes: usize) -> bool {
+        let Some(max) = self.max_bytes else {
+            return true;
+        };
+        let before = self.bytes.fetch_add(bytes, Ordering::AcqRel);
+        if before == 0 || before.saturating_add(bytes) <= max {
+            true
+        } else {
+            self.bytes.fetch_sub(bytes, Ordering::AcqRel);
+            false
+        }
+    }
+
+    fn release_bytes(&self, bytes: usize) {
+        if bytes > 0 {
+            self.bytes.fetch_sub(bytes, Ordering::AcqRel);
+        }
+    }
+
+    /// One attempt: fails when the item or byte bound is reached.
+    fn try_push(&self, entry: Entry<I>) -> Result<(), Entry<I>> {
+        if !self.reserve_bytes(entry.bytes) {
+            return Err(entry);
+        }
+        self.slots.push(entry).inspect_err(|entry| {
+            self.release_bytes(entry.bytes);
+        })
+    }
+
+    /// Drop-oldest: evicts queued items until the new one fits.
+    fn push_evicting(&self, entry: Entry<I>) {
+        if let Some(max) = self.max_bytes {
+            self.bytes.fetch_add(entry.bytes, Ordering::AcqRel);
+            // Evict from the front until the bytes fit (or only the new item
+            // would be left over the bound).
+            while self.bytes.load(Ordering::Acquire) > max
+                && self.bytes.load(Ordering::Acquire) > entry.bytes
+            {
+                match self.slots.pop() {
+                    Some(old) => self.evict(old),
+                    None => break,
+                }
+            }
+        }
+        if let Some(old) = self.slots.force_push(entry) {
+            self.evict(old);
+        }
+    }
+
+    fn evict(&self, old: Entry<I>) {
+        self.release_bytes(old.bytes);
+        drop(old);
+        self.refuse(DropReason::EvictedOldest, 1);
+    }
+
+    /// Block: parks the producer until the worker frees room, the queue is
+    /// closed or `timeout` passes. Returns the reason if the item was refused.
+    fn push_blocking(&self, entry: Entry<I>, timeout: Duration) -> Option<DropReason> {
+        let mut entry = match self.try_push(entry) {
+            Ok(()) => return None,
+            Err(entry) => entry,
+        };
+        // A full queue is at least one batch: make sure the worker knows.
+        self.wake_worker();
+        let deadline = crate::engine::later(Instant::now(), timeout);
+        self.blocked.fetch_add(1, Ordering::SeqCst);
+        fence(Ordering::SeqCst);
+        let mut guard = self.space.lock();
+        let outcome = loop {
+            // Closed first: a producer woken by shutdown gives its item up
+            // instead of taking room the shutdown drain has just freed.
+            if self.closed.load(Ordering::SeqCst) {
+                break Some(DropReason::AfterShutdown);
+            }
+            entry = match self.try_push(entry) {
+                Ok(()) => break None,
+                Err(entry) => entry,
+            };
+            if self
+                .space_freed
+                .wait_until(&mut guard, deadline)
+                .timed_out()
+            {
+                break match self.try_push(entry) {
+                    Ok(()) => None,
+                    Err(_) => Some(DropReason::BlockTimeout),
+                };
+            }
+        };
+        drop(guard);
+        self.blocked.fetch_sub(1, Ordering::SeqCst);
+        outcome
+    }
+
+    /// Wakes producers parked by the block policy, if any.
+    fn wake_blocked(&self) {
+        fence(Ordering::SeqCst);
+        if self.blocked.load(Ordering::SeqCst) > 0 {
+            let _guard = self.space.lock();
+            self.space_freed.notify_all();
+        }
+    }
+
+    /// Takes up to `max` items for an export (the worker side) and counts
+    /// them as enqueued.
+    pub(crate) fn pop_batch(&self, max: usize, into: &mut Vec<I>) -> usize {
+        let mut taken = 0;
+        let mut bytes = 0;
+        while taken < max {
+            let Some(entry) = self.slots.pop() else {
+                break;
+            };
+            bytes += entry.bytes;
+            into.push(entry.item);
+            taken += 1;
+        }
+        if taken > 0 {
+            self.release_bytes(bytes);
+            self.counters().record_enqueued(taken as u64);
+            self.wake_blocked();
+        }
+        taken
+    }
+
+    /// Removes every queued item and counts it as dropped for `reason`
+    /// (shutdown deadline). Returns how many there were.
+    pub(crate) fn discard_all(&self, reason: DropReason) -> u64 {
+        let mut discarded = 0u64;
+        while let Some(entry) = self.slots.pop() {
+            self.release_bytes(entry.bytes);
+            discarded += 1;
+        }
+        if discarded > 0 {
+            self.refuse(reason, discarded);
+            self.wake_blocked();
+        }
+        discarded
+    }
+
+    /// Refuses new items from now on and wakes parked producers, which give
+    /// their items up as [`DropReason::AfterShutdown`]. Returns false if the
+    /// queue was already closed.
+    pub(crate) fn close(&self) -> bool {
+        let first = !self.closed.swap(true, Ordering::SeqCst);
+        fence(Ordering::SeqCst);
+        let _guard = self.space.lock();
+        self.space_freed.notify_all();
+        first
+    }
+}
+
+/// What the items of `signal` are called in messages.
+pub(crate) fn item_name(signal: Signal) -> &'static str {
+    match signal {
+        Signal::Traces => "spans",
+        Signal::Logs => "log records",
+        _ => "items",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    fn queue(capacity: usize, policy: OverflowPolicy, max_bytes: Option<usize>) -> Queue<u32> {
+        Queue::new(
+            capacity,
+            capacity,
+            policy,
+            max_bytes,
+            ExportStats::new(),
+            Signal::Traces,
+        )
+    }
+
+    fn drain(q: &Queue<u32>) -> Vec<u32> {
+        let mut out = Vec::new();
+        q.pop_batch(usize::MAX, &mut out);
+        out
+    }
+
+    fn stats(q: &Queue<u32>) -> otlpkit_core::export::SignalStatsSnapshot {
+        q.stats.snapshot().signal(Signal::Traces)
+    }
+
+    #[test]
+    fn drop_newest_refuses_the_new_item_and_counts_it() {
+        // checklist 3.3
+        let q = queue(2, OverflowPolicy::DropNewest, None);
+        for i in 0..5 {
+            q.push(i, 0);
+        }
+        assert_eq!(drain(&q), vec![0, 1]);
+        let s = stats(&q);
+        assert_eq!(s.enqueued, 5);
+        assert_eq!(s.dropped(DropReason::QueueFull), 3);
+    }
+
+    #[test]
+    fn drop_oldest_evicts_the_front_and_counts_it() {
+        let q = queue(2, OverflowPolicy::DropOldest, None);
+        for i in 0..5 {
+            q.push(i, 0);
+        }
+        assert_eq!(drain(&q), vec![3, 4]);
+        let s = stats(&q);
+        assert_eq!(s.enqueued, 5);
+        assert_eq!(s.dropped(DropReason::EvictedOldest), 3);
+    }
+
+    #[test]
+    fn byte_bound_refuses_or_evicts_by_size() {
+        let q = queue(100, OverflowPolicy::DropNewest, Some(10));
+        q.push(1, 6);
+        q.push(2, 6); // 12 > 10: refused
+        q.push(3, 4); // 10: fits
+        assert_eq!(q.bytes(), 10);
+        assert_eq!(drain(&q), vec![1, 3]);
+        assert_eq!(q.bytes(), 0);
+        assert_eq!(stats(&q).dropped(DropReason::QueueFull), 1);
+
+        // A single item over the bound still goes into an empty queue.
+        q.push(4, 50);
+        assert_eq!(drain(&q), vec![4]);
+
+        let q = queue(100, OverflowPolicy::DropOldest, Some(10));
+        q.push(1, 4);
+        q.push(2, 4);
+        q.push(3, 4); // 12 > 10: evicts 1
+        assert_eq!(q.bytes(), 8);
+        assert_eq!(drain(&q), vec![2, 3]);
+        assert_eq!(stats(&q).dropped(DropReason::EvictedOldest), 1);
+    }
+
+    #[test]
+    fn block_times_out_and_counts_block_timeout() {
+        let q = queue(
+            1,
+            OverflowPolicy::Block {
+                timeout: Duration::from_millis(20),
+            },
+            None,
+        );
+        q.push(1, 0);
+        q.push(2, 0); // nobody drains: times out
+        assert_eq!(stats(&q).dropped(DropReason::BlockTimeout), 1);
+        assert_eq!(drain(&q), vec![1]);
+    }
+
+    #[test]
+    fn block_is_woken_by_the_consumer_and_loses_nothing() {
+        let q = Arc::new(queue(
+            4,
+            OverflowPolicy::Block {
+                timeout: Duration::from_secs(30),
+            },
+            None,
+        ));
+        let producer = {
+            let q = Arc::clone(&q);
+            std::thread::spawn(move || {
+                for i in 0..2000 {
+                    q.push(i, 0);
+                }
+            })
+        };
+        let mut seen = Vec::new();
+        while seen.len() < 2000 {
+            if q.pop_batch(3, &mut seen) == 0 {
+                std::thread::yield_now();
+            }
+        }
+        producer.join().unwrap();
+        assert_eq!(seen, (0..2000).collect::<Vec<_>>());
+        let s = stats(&q);
+        assert_eq!((s.enqueued, s.dropped_total()), (2000, 0));
+    }
+
+    #[test]
+    fn closing_refuses_new_items_and_wakes_parked_producers() {
+        let q = Arc::new(queue(
+            1,
+            OverflowPolicy::Block {
+                timeout: Duration::from_secs(60),
+            },
+            None,
+        ));
+        q.push(1, 0);
+        let parked = {
+            let q = Arc::clone(&q);
+            std::thread::spawn(move || q.push(2, 0))
+        };
+        // Wait until the producer is parked, then close.
+        while q.blocked.load(Ordering::SeqCst) == 0 {
+            std::thread::yield_now();
+        }
+        assert!(q.close());
+        assert!(!q.close());
+        parked.join().unwrap();
+        q.push(3, 0);
+        assert_eq!(q.discard_all(DropReason::ShutdownDeadline), 1);
+        let s = stats(&q);
+        assert_eq!(s.dropped(DropReason::AfterShutdown), 2);
+        assert_eq!(s.dropped(DropReason::ShutdownDeadline), 1);
+        assert_eq!(s.enqueued, 3);
+    }
+
+    #[test]
+    fn the_worker_is_woken_once_per_filled_batch() {
+        let q = Queue::new(
+            100,
+            4,
+            OverflowPolicy::DropNewest,
+            None,
+            ExportStats::new(),
+            Signal::Logs,
+        );
+        for i in 0..3 {
+            q.push(i, 0);
+        }
+        assert!(!q.wake_pending.load(Ordering::SeqCst));
+        q.push(3, 0);
+        assert!(q.wake_pending.load(Ordering::SeqCst));
+        q.clear_wake();
+        assert!(!q.wake_pending.load(Ordering::SeqCst));
+        q.push(4, 0);
+        assert!(q.wake_pending.load(Ordering::SeqCst));
+    }
+}
