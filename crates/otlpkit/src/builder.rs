@@ -1,0 +1,661 @@
+//! [`Builder`]: everything the `OTEL_*` environment can say, in code.
+
+use std::time::Duration;
+
+use otlpkit_core::{
+    BatchConfig, BatchConfigBuilder, BatchKind, Compression, EnvPolicy, EnvSource, ExporterConfig,
+    ExporterConfigBuilder, ExporterKind, LimitKind, LogLevel, MetricReaderConfig,
+    MetricReaderConfigBuilder, OtlpConfig, OtlpConfigBuilder, ProcessEnv, Propagator, Protocol,
+    Resolved, ResourceConfig, ResourceConfigBuilder, SamplerConfig, SdkConfig, SdkConfigBuilder,
+    Signal, TemporalityPreference,
+};
+
+use crate::error::InitError;
+use crate::guard::OtlpGuard;
+use crate::pipeline;
+
+/// How long [`OtlpGuard`]'s `Drop` (and [`OtlpGuard::shutdown`]) may take to
+/// flush and stop everything, unless [`Builder::with_shutdown_timeout`] says
+/// otherwise: 5 s.
+pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// One value per signal.
+#[derive(Debug, Clone)]
+pub(crate) struct PerSignal<T> {
+    pub(crate) traces: T,
+    pub(crate) metrics: T,
+    pub(crate) logs: T,
+}
+
+impl<T> PerSignal<T> {
+    pub(crate) fn new(mut make: impl FnMut(Signal) -> T) -> Self {
+        Self {
+            traces: make(Signal::Traces),
+            metrics: make(Signal::Metrics),
+            logs: make(Signal::Logs),
+        }
+    }
+
+    pub(crate) fn get_mut(&mut self, signal: Signal) -> Option<&mut T> {
+        match signal {
+            Signal::Traces => Some(&mut self.traces),
+            Signal::Metrics => Some(&mut self.metrics),
+            Signal::Logs => Some(&mut self.logs),
+            // `Signal` is non-exhaustive; otlpkit exports these three.
+            _ => None,
+        }
+    }
+}
+
+impl PerSignal<ExporterConfigBuilder> {
+    /// Applies `change` to the builder of every signal.
+    pub(crate) fn update(
+        &mut self,
+        mut change: impl FnMut(ExporterConfigBuilder) -> ExporterConfigBuilder,
+    ) {
+        for signal in [Signal::Traces, Signal::Metrics, Signal::Logs] {
+            if let Some(slot) = self.get_mut(signal) {
+                let current = std::mem::replace(slot, ExporterConfig::builder(signal));
+                *slot = change(current);
+            }
+        }
+    }
+}
+
+/// Configures and installs the pipeline. Every `OTEL_*` variable otlpkit
+/// reads has a method here, and **code wins**: a value set here replaces
+/// the variable (signal-specific or general) and the default.
+///
+/// Start with [`otlpkit::builder()`](crate::builder), end with
+/// [`init`](Self::init) (reads the process environment and installs the
+/// global providers, propagator and `tracing` subscriber) or
+/// [`build`](Self::build) (installs nothing global: the providers are on the
+/// guard).
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use otlpkit::core::{Protocol, Sampler, SamplerConfig};
+///
+/// let telemetry = otlpkit::builder()
+///     .with_service_name("checkout")
+///     .with_resource_attribute("deployment.environment.name", "staging")
+///     .with_protocol(Protocol::Grpc)
+///     .with_endpoint("http://127.0.0.1:4317")
+///     .with_sampler(SamplerConfig::ratio(Sampler::ParentBasedTraceIdRatio, 0.25))
+///     .with_metric_interval(Duration::from_secs(10))
+///     .init()?;
+/// # drop(telemetry);
+/// # Ok::<(), otlpkit::InitError>(())
+/// ```
+///
+/// The part builders of `otlpkit-core` are available for the rarer
+/// settings: [`with_exporter_config`](Self::with_exporter_config),
+/// [`with_batch_config`](Self::with_batch_config),
+/// [`with_metric_reader_config`](Self::with_metric_reader_config),
+/// [`with_resource_config`](Self::with_resource_config) and
+/// [`with_sdk_config`](Self::with_sdk_config). Each replaces that part as a
+/// whole, so call them before the convenience methods that touch the same
+/// part.
+///
+/// `Debug` never shows header values.
+#[derive(Debug)]
+#[must_use]
+pub struct Builder {
+    pub(crate) exporters: PerSignal<ExporterConfigBuilder>,
+    pub(crate) endpoint: Option<String>,
+    pub(crate) span_batch: BatchConfigBuilder,
+    pub(crate) log_batch: BatchConfigBuilder,
+    pub(crate) metric_reader: MetricReaderConfigBuilder,
+    pub(crate) resource: ResourceConfigBuilder,
+    pub(crate) sdk: SdkConfigBuilder,
+    pub(crate) env_policy: EnvPolicy,
+    pub(crate) shutdown_timeout: Duration,
+    pub(crate) self_metrics: bool,
+    #[cfg(feature = "tracing")]
+    pub(crate) tracing: Option<otlpkit_tracing::TracingSetup>,
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Self {
+            exporters: PerSignal::new(ExporterConfig::builder),
+            endpoint: None,
+            span_batch: BatchConfig::spans(),
+            log_batch: BatchConfig::logs(),
+            metric_reader: MetricReaderConfig::builder(),
+            resource: ResourceConfig::builder(),
+            sdk: SdkConfig::builder(),
+            env_policy: EnvPolicy::default(),
+            shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
+            self_metrics: true,
+            #[cfg(feature = "tracing")]
+            tracing: Some(otlpkit_tracing::TracingSetup::builder()),
+        }
+    }
+}
+
+impl Builder {
+    // ----- where and how to export -------------------------------------------------------
+
+    /// The collector for every signal, like `OTEL_EXPORTER_OTLP_ENDPOINT`:
+    /// used as-is for gRPC; for OTLP/HTTP, `v1/traces`, `v1/metrics` or
+    /// `v1/logs` is appended (checklist 1.5). It wins over every endpoint
+    /// variable; [`with_signal_endpoint`](Self::with_signal_endpoint) wins
+    /// over it.
+    pub fn with_endpoint(mut self, endpoint: impl Into<String>) -> Self {
+        self.endpoint = Some(endpoint.into());
+        self
+    }
+
+    /// The full endpoint of one signal, used as-is, like
+    /// `OTEL_EXPORTER_OTLP_<SIGNAL>_ENDPOINT` (for OTLP/HTTP, e.g.
+    /// `http://collector:4318/v1/traces`).
+    pub fn with_signal_endpoint(mut self, signal: Signal, endpoint: impl Into<String>) -> Self {
+        let endpoint = endpoint.into();
+        self.change_exporter(signal, |b| b.with_endpoint(endpoint));
+        self
+    }
+
+    /// The protocol of every signal (`OTEL_EXPORTER_OTLP_PROTOCOL`); each
+    /// needs its cargo feature (`grpc`, `http`, `http-json`).
+    pub fn with_protocol(mut self, protocol: Protocol) -> Self {
+        self.exporters.update(|b| b.with_protocol(protocol));
+        self
+    }
+
+    /// The protocol of one signal (`OTEL_EXPORTER_OTLP_<SIGNAL>_PROTOCOL`).
+    pub fn with_signal_protocol(mut self, signal: Signal, protocol: Protocol) -> Self {
+        self.change_exporter(signal, |b| b.with_protocol(protocol));
+        self
+    }
+
+    /// Adds a request header for every signal (`OTEL_EXPORTER_OTLP_HEADERS`);
+    /// headers set in code replace those of the environment. Values are
+    /// secret: never logged, never in `Debug`.
+    pub fn with_header(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        let (key, value) = (key.into(), value.into());
+        self.exporters
+            .update(|b| b.with_header(key.clone(), value.clone()));
+        self
+    }
+
+    /// The time allowed for one export, retries included, for every signal
+    /// (`OTEL_EXPORTER_OTLP_TIMEOUT`); `None` for no limit.
+    pub fn with_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.exporters.update(|b| b.with_timeout(timeout));
+        self
+    }
+
+    /// Request compression for every signal (`OTEL_EXPORTER_OTLP_COMPRESSION`).
+    pub fn with_compression(mut self, compression: Compression) -> Self {
+        self.exporters.update(|b| b.with_compression(compression));
+        self
+    }
+
+    /// Every exporter setting of one signal at once (TLS files, retry
+    /// policy, size limits, ...), replacing what was set for that signal
+    /// before; [`with_endpoint`](Self::with_endpoint) still applies on top.
+    pub fn with_exporter_config(mut self, exporter: ExporterConfigBuilder) -> Self {
+        let signal = exporter.signal();
+        if let Some(slot) = self.exporters.get_mut(signal) {
+            *slot = exporter;
+        }
+        self
+    }
+
+    /// Which exporters a signal uses (`OTEL_TRACES_EXPORTER`,
+    /// `OTEL_METRICS_EXPORTER`, `OTEL_LOGS_EXPORTER`): `otlp`, `console`,
+    /// both, or none (an empty list).
+    pub fn with_exporters(
+        mut self,
+        signal: Signal,
+        exporters: impl IntoIterator<Item = ExporterKind>,
+    ) -> Self {
+        self.sdk = self.sdk.with_exporters(signal, exporters);
+        self
+    }
+
+    // ----- what is exported ---------------------------------------------------------------
+
+    /// `service.name` (`OTEL_SERVICE_NAME`).
+    pub fn with_service_name(mut self, name: impl Into<String>) -> Self {
+        self.resource = self.resource.with_service_name(name);
+        self
+    }
+
+    /// A resource attribute (`OTEL_RESOURCE_ATTRIBUTES`); code wins per key.
+    pub fn with_resource_attribute(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<String>,
+    ) -> Self {
+        self.resource = self.resource.with_attribute(key, value);
+        self
+    }
+
+    /// The trace sampler and its argument (`OTEL_TRACES_SAMPLER`,
+    /// `OTEL_TRACES_SAMPLER_ARG`).
+    pub fn with_sampler(mut self, sampler: SamplerConfig) -> Self {
+        self.sdk = self.sdk.with_sampler(sampler);
+        self
+    }
+
+    /// The propagators installed as the global text map propagator
+    /// (`OTEL_PROPAGATORS`); an empty list propagates nothing.
+    pub fn with_propagators(mut self, propagators: impl IntoIterator<Item = Propagator>) -> Self {
+        self.sdk = self.sdk.with_propagators(propagators);
+        self
+    }
+
+    /// One attribute, event, link or log record limit (`OTEL_*_LIMIT`);
+    /// `None` means no limit.
+    pub fn with_limit(mut self, kind: LimitKind, limit: Option<u32>) -> Self {
+        self.sdk = self.sdk.with_limit(kind, limit);
+        self
+    }
+
+    /// Turns the whole SDK off (`OTEL_SDK_DISABLED=true`): the guard is a
+    /// no-op; the propagators are still installed.
+    pub fn with_disabled(mut self, disabled: bool) -> Self {
+        self.sdk = self.sdk.with_disabled(disabled);
+        self
+    }
+
+    /// The level of otlpkit's own start-up warnings on stderr
+    /// (`OTEL_LOG_LEVEL`): printed at `warn` and above (the default is
+    /// `info`).
+    pub fn with_log_level(mut self, level: LogLevel) -> Self {
+        self.sdk = self.sdk.with_log_level(level);
+        self
+    }
+
+    // ----- batching and metrics -----------------------------------------------------------
+
+    /// A batch processor's settings (`OTEL_BSP_*` for spans, `OTEL_BLRP_*`
+    /// for logs), placed by the builder's kind.
+    pub fn with_batch_config(mut self, batch: BatchConfigBuilder) -> Self {
+        match batch.kind() {
+            BatchKind::Spans => self.span_batch = batch,
+            BatchKind::Logs => self.log_batch = batch,
+            // `BatchKind` is non-exhaustive; otlpkit batches spans and logs.
+            _ => {}
+        }
+        self
+    }
+
+    /// The periodic metric reader's settings (`OTEL_METRIC_EXPORT_*`,
+    /// temporality preference, histogram aggregation, cardinality limit).
+    pub fn with_metric_reader_config(mut self, reader: MetricReaderConfigBuilder) -> Self {
+        self.metric_reader = reader;
+        self
+    }
+
+    /// Time between two metric exports (`OTEL_METRIC_EXPORT_INTERVAL`).
+    pub fn with_metric_interval(mut self, interval: Duration) -> Self {
+        self.metric_reader = self.metric_reader.with_interval(interval);
+        self
+    }
+
+    /// The metric temporality preference
+    /// (`OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE`).
+    pub fn with_temporality_preference(mut self, preference: TemporalityPreference) -> Self {
+        self.metric_reader = self.metric_reader.with_temporality_preference(preference);
+        self
+    }
+
+    // ----- the whole configuration --------------------------------------------------------
+
+    /// The resource settings as a whole.
+    pub fn with_resource_config(mut self, resource: ResourceConfigBuilder) -> Self {
+        self.resource = resource;
+        self
+    }
+
+    /// The general SDK settings as a whole (disabled, sampler, propagators,
+    /// exporter selection, limits, log level).
+    pub fn with_sdk_config(mut self, sdk: SdkConfigBuilder) -> Self {
+        self.sdk = sdk;
+        self
+    }
+
+    /// How configuration warnings are treated: logged and ignored (the
+    /// specification's behaviour, the default) or, with
+    /// [`EnvPolicy::Strict`], an error.
+    pub fn with_env_policy(mut self, policy: EnvPolicy) -> Self {
+        self.env_policy = policy;
+        self
+    }
+
+    // ----- otlpkit's own settings ---------------------------------------------------------
+
+    /// How long the guard's shutdown (and its `Drop`) may take, at most
+    /// (default [`DEFAULT_SHUTDOWN_TIMEOUT`]). A zero timeout is replaced by
+    /// the default.
+    pub fn with_shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.shutdown_timeout = if timeout.is_zero() {
+            DEFAULT_SHUTDOWN_TIMEOUT
+        } else {
+            timeout
+        };
+        self
+    }
+
+    /// Whether the batch processors report their own statistics as metrics
+    /// (`otlpkit.exporter.*`, see [`otlpkit_batch::MetricNames`]) through the
+    /// pipeline's meter provider (default: yes, when metrics are exported).
+    pub fn with_self_metrics(mut self, enabled: bool) -> Self {
+        self.self_metrics = enabled;
+        self
+    }
+
+    /// The `tracing` subscriber [`init`](Self::init) installs: fmt layer,
+    /// filter directives, scope name, ... (the providers are added by
+    /// otlpkit). Without this call, the default [`TracingSetup`]: the
+    /// OpenTelemetry span layer and log bridge, `RUST_LOG` (default `info`),
+    /// no fmt layer. No subscriber is installed when neither traces nor logs
+    /// are exported (SDK disabled, or both exporters `none`).
+    ///
+    /// [`TracingSetup`]: otlpkit_tracing::TracingSetup
+    #[cfg(feature = "tracing")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tracing")))]
+    pub fn with_tracing_setup(mut self, setup: otlpkit_tracing::TracingSetup) -> Self {
+        self.tracing = Some(setup);
+        self
+    }
+
+    /// Installs no `tracing` subscriber: for programs that compose their own
+    /// (with [`TracingSetup::layer`](otlpkit_tracing::TracingSetup::layer))
+    /// or use the OpenTelemetry API only.
+    #[cfg(feature = "tracing")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tracing")))]
+    pub fn without_tracing_subscriber(mut self) -> Self {
+        self.tracing = None;
+        self
+    }
+
+    // ----- terminal methods ---------------------------------------------------------------
+
+    /// Resolves the configuration against the process environment, builds
+    /// the pipeline and installs it globally: the tracer and meter
+    /// providers (`opentelemetry::global`), the text map propagator and,
+    /// with the `tracing` feature, the `tracing` subscriber.
+    ///
+    /// # Errors
+    ///
+    /// See [`InitError`]; nothing stays installed after an error.
+    pub fn init(self) -> Result<OtlpGuard, InitError> {
+        self.init_with_env(&ProcessEnv)
+    }
+
+    /// [`init`](Self::init), reading the `OTEL_*` variables from `env`.
+    ///
+    /// # Errors
+    ///
+    /// See [`InitError`].
+    pub fn init_with_env<E: EnvSource + ?Sized>(self, env: &E) -> Result<OtlpGuard, InitError> {
+        pipeline::start(self, env, true)
+    }
+
+    /// Builds the pipeline against the process environment without
+    /// installing anything global: use the providers on the guard
+    /// ([`OtlpGuard::tracer_provider`], ...). Several such pipelines can live
+    /// in one process.
+    ///
+    /// # Errors
+    ///
+    /// See [`InitError`].
+    pub fn build(self) -> Result<OtlpGuard, InitError> {
+        self.build_with_env(&ProcessEnv)
+    }
+
+    /// [`build`](Self::build), reading the `OTEL_*` variables from `env`.
+    ///
+    /// # Errors
+    ///
+    /// See [`InitError`].
+    pub fn build_with_env<E: EnvSource + ?Sized>(self, env: &E) -> Result<OtlpGuard, InitError> {
+        pipeline::start(self, env, false)
+    }
+
+    /// Only resolves the configuration, as [`init`](Self::init) would, for
+    /// inspection.
+    ///
+    /// # Errors
+    ///
+    /// [`InitError::Config`].
+    pub fn resolve<E: EnvSource + ?Sized>(
+        &self,
+        env: &E,
+    ) -> Result<Resolved<OtlpConfig>, InitError> {
+        Ok(self.config_builder(env).build(env)?)
+    }
+
+    fn change_exporter(
+        &mut self,
+        signal: Signal,
+        change: impl FnOnce(ExporterConfigBuilder) -> ExporterConfigBuilder,
+    ) {
+        if let Some(slot) = self.exporters.get_mut(signal) {
+            let current = std::mem::replace(slot, ExporterConfig::builder(signal));
+            *slot = change(current);
+        }
+    }
+
+    /// The core builder for this configuration. The general endpoint becomes
+    /// each signal's endpoint here, with the `v1/<signal>` path for the
+    /// signals that use OTLP/HTTP; the protocol is the one the signal's own
+    /// settings resolve to.
+    pub(crate) fn config_builder<E: EnvSource + ?Sized>(&self, env: &E) -> OtlpConfigBuilder {
+        let mut builder = OtlpConfig::builder()
+            .with_batch(self.span_batch.clone())
+            .with_batch(self.log_batch.clone())
+            .with_metric_reader(self.metric_reader.clone())
+            .with_resource(self.resource.clone())
+            .with_sdk(self.sdk.clone())
+            .with_env_policy(self.env_policy);
+        for exporter in [
+            &self.exporters.traces,
+            &self.exporters.metrics,
+            &self.exporters.logs,
+        ] {
+            let mut exporter = exporter.clone();
+            if let Some(base) = &self.endpoint
+                && !has_code_endpoint(&exporter)
+            {
+                // A configuration that does not resolve is reported by the
+                // real resolution below; here it only leaves the endpoint as is.
+                if let Ok(resolved) = exporter.clone().build(env) {
+                    let protocol = resolved.value.protocol();
+                    exporter = exporter.with_endpoint(signal_endpoint(
+                        base,
+                        protocol,
+                        resolved.value.signal(),
+                    ));
+                }
+            }
+            builder = builder.with_exporter(exporter);
+        }
+        builder
+    }
+}
+
+/// Whether the exporter builder has an endpoint set in code.
+fn has_code_endpoint(exporter: &ExporterConfigBuilder) -> bool {
+    // The builder has no getter; an empty environment shows whether the
+    // endpoint came from code.
+    exporter
+        .clone()
+        .build(&otlpkit_core::MapEnv::new())
+        .is_ok_and(|resolved| resolved.value.sources().endpoint == otlpkit_core::Source::Code)
+}
+
+/// The endpoint of `signal` for a general `base`: as-is for gRPC, with
+/// `v1/<signal>` appended for OTLP/HTTP (checklist 1.5).
+pub(crate) fn signal_endpoint(base: &str, protocol: Protocol, signal: Signal) -> String {
+    if protocol.is_http() {
+        let separator = if base.ends_with('/') { "" } else { "/" };
+        format!("{base}{separator}{}", signal.http_path())
+    } else {
+        base.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use otlpkit_core::{MapEnv, Source};
+
+    // checklist 1.5
+    #[test]
+    fn the_general_endpoint_gets_the_signal_path_for_http_only() {
+        assert_eq!(
+            signal_endpoint("http://c:4318", Protocol::HttpProtobuf, Signal::Traces),
+            "http://c:4318/v1/traces"
+        );
+        assert_eq!(
+            signal_endpoint("http://c:4318/base/", Protocol::HttpJson, Signal::Logs),
+            "http://c:4318/base/v1/logs"
+        );
+        assert_eq!(
+            signal_endpoint("http://c:4317", Protocol::Grpc, Signal::Metrics),
+            "http://c:4317"
+        );
+    }
+
+    // checklist 1.19: code wins over every endpoint variable.
+    #[test]
+    fn code_endpoint_and_protocol_win_over_the_environment_per_signal() {
+        let env = MapEnv::from([
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://env:4318"),
+            (
+                "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+                "http://env-traces:4318/t",
+            ),
+            ("OTEL_EXPORTER_OTLP_LOGS_PROTOCOL", "grpc"),
+        ]);
+        let builder = Builder::default()
+            .with_endpoint("http://code:4318")
+            .with_signal_endpoint(Signal::Metrics, "http://metrics:9/m");
+        let config = builder.resolve(&env).unwrap().into_value();
+        let traces = config.exporter(Signal::Traces);
+        assert_eq!(traces.endpoint().as_str(), "http://code:4318/v1/traces");
+        assert_eq!(traces.sources().endpoint, Source::Code);
+        assert_eq!(
+            config.exporter(Signal::Metrics).endpoint().as_str(),
+            "http://metrics:9/m"
+        );
+        let logs = config.exporter(Signal::Logs);
+        assert_eq!(logs.protocol(), Protocol::Grpc);
+        assert_eq!(logs.endpoint().as_str(), "http://code:4318/");
+
+        let grpc = Builder::default()
+            .with_protocol(Protocol::Grpc)
+            .with_endpoint("http://code:4317")
+            .resolve(&env)
+            .unwrap()
+            .into_value();
+        for signal in Signal::ALL {
+            assert_eq!(grpc.exporter(*signal).protocol(), Protocol::Grpc);
+            assert_eq!(
+                grpc.exporter(*signal).endpoint().as_str(),
+                "http://code:4317/"
+            );
+        }
+    }
+
+    // checklist 1.19: every builder method wins over its variable.
+    #[test]
+    fn convenience_methods_win_over_their_variables() {
+        let env = MapEnv::from([
+            ("OTEL_SERVICE_NAME", "from-env"),
+            ("OTEL_RESOURCE_ATTRIBUTES", "team=env,region=eu"),
+            ("OTEL_TRACES_SAMPLER", "always_off"),
+            ("OTEL_PROPAGATORS", "b3"),
+            ("OTEL_SPAN_EVENT_COUNT_LIMIT", "9"),
+            ("OTEL_SDK_DISABLED", "true"),
+            ("OTEL_LOG_LEVEL", "error"),
+            ("OTEL_LOGS_EXPORTER", "none"),
+            ("OTEL_METRIC_EXPORT_INTERVAL", "1000"),
+            (
+                "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE",
+                "cumulative",
+            ),
+            ("OTEL_EXPORTER_OTLP_TIMEOUT", "1000"),
+            ("OTEL_EXPORTER_OTLP_COMPRESSION", "none"),
+            ("OTEL_EXPORTER_OTLP_HEADERS", "a=env"),
+            ("OTEL_BSP_MAX_QUEUE_SIZE", "10"),
+        ]);
+        let config = Builder::default()
+            .with_service_name("from-code")
+            .with_resource_attribute("team", "code")
+            .with_sampler(SamplerConfig::new(otlpkit_core::Sampler::AlwaysOn))
+            .with_propagators([Propagator::TraceContext])
+            .with_limit(LimitKind::SpanEventCount, Some(4))
+            .with_disabled(false)
+            .with_log_level(LogLevel::Debug)
+            .with_exporters(Signal::Logs, [ExporterKind::Console])
+            .with_metric_interval(Duration::from_millis(250))
+            .with_temporality_preference(TemporalityPreference::Delta)
+            .with_timeout(Some(Duration::from_secs(3)))
+            .with_compression(Compression::Gzip)
+            .with_header("a", "code")
+            .with_batch_config(otlpkit_core::BatchConfig::spans().with_max_queue_size(64))
+            .resolve(&env)
+            .unwrap()
+            .into_value();
+        assert_eq!(config.resource().service_name(), "from-code");
+        assert_eq!(config.resource().get("team"), Some("code"));
+        assert_eq!(config.resource().get("region"), Some("eu"));
+        assert_eq!(
+            config.sdk().sampler().sampler(),
+            otlpkit_core::Sampler::AlwaysOn
+        );
+        assert_eq!(config.sdk().propagators(), [Propagator::TraceContext]);
+        assert_eq!(config.sdk().limits().span_event_count(), Some(4));
+        assert!(!config.sdk().disabled());
+        assert_eq!(config.sdk().log_level(), LogLevel::Debug);
+        assert_eq!(
+            config.sdk().exporters(Signal::Logs),
+            [ExporterKind::Console]
+        );
+        assert_eq!(
+            config.metric_reader().interval(),
+            Duration::from_millis(250)
+        );
+        assert_eq!(
+            config.metric_reader().temporality_preference(),
+            TemporalityPreference::Delta
+        );
+        for signal in Signal::ALL {
+            let exporter = config.exporter(*signal);
+            assert_eq!(exporter.timeout(), Some(Duration::from_secs(3)));
+            assert_eq!(exporter.compression(), Compression::Gzip);
+            assert_eq!(exporter.headers().get("a"), Some("code"));
+        }
+        assert_eq!(config.span_batch().max_queue_size(), 64);
+        assert_eq!(config.log_batch().max_queue_size(), 2048);
+    }
+
+    #[test]
+    fn strict_policy_turns_warnings_into_an_error_naming_the_variable() {
+        let env = MapEnv::from([("OTEL_BSP_SCHEDULE_DELAY", "soon")]);
+        let error = Builder::default()
+            .with_env_policy(EnvPolicy::Strict)
+            .resolve(&env)
+            .unwrap_err();
+        assert!(
+            error.to_string().contains("OTEL_BSP_SCHEDULE_DELAY"),
+            "{error}"
+        );
+        let lenient = Builder::default().resolve(&env).unwrap();
+        assert_eq!(lenient.warnings().len(), 1);
+    }
+
+    #[test]
+    fn debug_never_shows_header_values() {
+        let builder = Builder::default().with_header("authorization", "Bearer s3cr3t");
+        let debug = format!("{builder:?}");
+        assert!(debug.contains("authorization"), "{debug}");
+        assert!(!debug.contains("s3cr3t"), "{debug}");
+    }
+}

@@ -1,0 +1,654 @@
+//! [`OtlpGuard`]: the running pipeline, its statistics, and its bounded
+//! flush and shutdown.
+
+use std::fmt;
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::logs::SdkLoggerProvider;
+use opentelemetry_sdk::metrics::SdkMeterProvider;
+use opentelemetry_sdk::trace::SdkTracerProvider;
+use otlpkit_batch::{ProcessorHandle, ProcessorStats};
+use otlpkit_bridge::WorkerRuntime;
+use otlpkit_core::export::{DropReason, ExportStats, StatsSnapshot};
+use otlpkit_core::{LogLevel, OtlpConfig, Signal};
+
+use crate::error::InitWarning;
+use crate::metrics::ShutdownDeadline;
+
+/// Extra time, beyond a deadline, given to a part that reports its outcome
+/// (its own work is bounded by the deadline itself).
+const REPORT_SLACK: Duration = Duration::from_millis(100);
+
+/// The shortest time the export worker gets to stop after everything else.
+const WORKER_MIN_STOP: Duration = Duration::from_millis(100);
+
+/// The parts of a running pipeline.
+#[derive(Debug, Default)]
+pub(crate) struct Pipeline {
+    pub(crate) tracer_provider: Option<SdkTracerProvider>,
+    pub(crate) meter_provider: Option<SdkMeterProvider>,
+    pub(crate) logger_provider: Option<SdkLoggerProvider>,
+    pub(crate) span_handle: Option<ProcessorHandle>,
+    pub(crate) log_handle: Option<ProcessorHandle>,
+    pub(crate) metric_deadline: ShutdownDeadline,
+    pub(crate) worker: Option<WorkerRuntime>,
+}
+
+/// The installed pipeline. Keep it for the life of the program: dropping it
+/// flushes and shuts everything down within the shutdown timeout
+/// ([`Builder::with_shutdown_timeout`](crate::Builder::with_shutdown_timeout),
+/// 5 s by default), and so do [`shutdown`](Self::shutdown) (which also
+/// returns a [`ShutdownReport`]) and [`shutdown_async`](Self::shutdown_async).
+///
+/// None of them can hang on a dead collector or deadlock on a
+/// `current_thread` runtime: the exports run on otlpkit's own worker thread,
+/// and every wait is bounded. The three signals shut down side by side, each
+/// with the whole timeout; the export worker then gets what is left (at
+/// least 100 ms). A part that has not reported shortly after the deadline
+/// is left behind and named in the report, so the whole call overruns the
+/// timeout by well under a second at worst.
+#[must_use = "dropping the guard shuts the telemetry pipeline down; keep it alive until the program ends"]
+pub struct OtlpGuard {
+    pipeline: Option<Pipeline>,
+    config: OtlpConfig,
+    warnings: Vec<InitWarning>,
+    stats: ExportStats,
+    shutdown_timeout: Duration,
+}
+
+impl fmt::Debug for OtlpGuard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let pipeline = self.pipeline.as_ref();
+        f.debug_struct("OtlpGuard")
+            .field("disabled", &self.config.sdk().disabled())
+            .field("shut_down", &pipeline.is_none())
+            .field(
+                "traces",
+                &pipeline.is_some_and(|p| p.tracer_provider.is_some()),
+            )
+            .field(
+                "metrics",
+                &pipeline.is_some_and(|p| p.meter_provider.is_some()),
+            )
+            .field(
+                "logs",
+                &pipeline.is_some_and(|p| p.logger_provider.is_some()),
+            )
+            .field("warnings", &self.warnings)
+            .field("stats", &self.stats.snapshot())
+            .field("shutdown_timeout", &self.shutdown_timeout)
+            .finish()
+    }
+}
+
+impl OtlpGuard {
+    pub(crate) fn new(
+        pipeline: Pipeline,
+        config: OtlpConfig,
+        warnings: Vec<InitWarning>,
+        stats: ExportStats,
+        shutdown_timeout: Duration,
+    ) -> Self {
+        Self {
+            pipeline: Some(pipeline),
+            config,
+            warnings,
+            stats,
+            shutdown_timeout,
+        }
+    }
+
+    /// The counters of every signal now: items exported, dropped by reason,
+    /// requests, retries, bytes. They account for the OTLP exporters (not
+    /// the console ones).
+    pub fn stats(&self) -> StatsSnapshot {
+        self.stats.snapshot()
+    }
+
+    /// The live counters, shared by every exporter and processor of the
+    /// pipeline (cheap to clone; reading them later gives later values).
+    pub fn export_stats(&self) -> &ExportStats {
+        &self.stats
+    }
+
+    /// The statistics of the span (`Signal::Traces`) or log record
+    /// (`Signal::Logs`) batch processor: queue depth, items in flight,
+    /// export durations. `None` for metrics, for a signal that does not
+    /// export over OTLP, and after shutdown.
+    pub fn processor_stats(&self, signal: Signal) -> Option<ProcessorStats> {
+        let pipeline = self.pipeline.as_ref()?;
+        let handle = match signal {
+            Signal::Traces => pipeline.span_handle.as_ref(),
+            Signal::Logs => pipeline.log_handle.as_ref(),
+            _ => None,
+        };
+        handle.map(ProcessorHandle::stats)
+    }
+
+    /// What the configuration asked for that could not be honoured,
+    /// already reported once at start-up.
+    pub fn warnings(&self) -> &[InitWarning] {
+        &self.warnings
+    }
+
+    /// The configuration the pipeline was built from.
+    pub fn config(&self) -> &OtlpConfig {
+        &self.config
+    }
+
+    /// Whether the SDK is disabled (`OTEL_SDK_DISABLED=true`): nothing is
+    /// recorded or exported (the propagators still work).
+    pub fn is_disabled(&self) -> bool {
+        self.config.sdk().disabled()
+    }
+
+    /// The tracer provider, unless traces are disabled (`none`, or the SDK
+    /// is off) or the guard was shut down.
+    pub fn tracer_provider(&self) -> Option<&SdkTracerProvider> {
+        self.pipeline.as_ref()?.tracer_provider.as_ref()
+    }
+
+    /// The meter provider, unless metrics are disabled or the guard was shut
+    /// down.
+    pub fn meter_provider(&self) -> Option<&SdkMeterProvider> {
+        self.pipeline.as_ref()?.meter_provider.as_ref()
+    }
+
+    /// The logger provider, unless logs are disabled or the guard was shut
+    /// down. With the `tracing` feature, `tracing` events already reach it.
+    pub fn logger_provider(&self) -> Option<&SdkLoggerProvider> {
+        self.pipeline.as_ref()?.logger_provider.as_ref()
+    }
+
+    /// Exports everything recorded so far (and collects and exports the
+    /// metrics), waiting at most the shutdown timeout.
+    ///
+    /// # Errors
+    ///
+    /// [`FlushError`] lists the signals that did not flush completely.
+    pub fn flush(&self) -> Result<(), FlushError> {
+        self.flush_within(self.shutdown_timeout)
+    }
+
+    /// [`flush`](Self::flush) with an explicit timeout: the batch processors
+    /// export what they hold and the metric reader collects and exports,
+    /// side by side, and the call returns by the deadline.
+    ///
+    /// # Errors
+    ///
+    /// [`FlushError`] lists the signals that did not flush completely.
+    pub fn flush_within(&self, timeout: Duration) -> Result<(), FlushError> {
+        let Some(pipeline) = &self.pipeline else {
+            return Ok(());
+        };
+        let deadline = Instant::now() + timeout;
+        let mut pending = Vec::new();
+        // The console exporters run in simple processors, which hold nothing
+        // back: only the batch processors and the metric reader have
+        // anything to flush.
+        for (signal, handle) in [
+            (Signal::Traces, &pipeline.span_handle),
+            (Signal::Logs, &pipeline.log_handle),
+        ] {
+            if let Some(handle) = handle.clone() {
+                pending.push(spawn_bounded(signal, move || {
+                    match handle.flush_within(timeout) {
+                        Ok(report) if report.is_complete() => Ok(()),
+                        Ok(report) => Err(report.to_string()),
+                        Err(error) => Err(error.to_string()),
+                    }
+                }));
+            }
+        }
+        if let Some(provider) = pipeline.meter_provider.clone() {
+            pending.push(spawn_bounded(Signal::Metrics, move || {
+                provider.force_flush().map_err(|error| error.to_string())
+            }));
+        }
+        let mut failures = Vec::new();
+        for (signal, outcome) in pending {
+            match outcome.wait(deadline + REPORT_SLACK) {
+                Some(Ok(())) => {}
+                Some(Err(message)) => failures.push((signal, message)),
+                None => failures.push((signal, format!("did not finish within {timeout:?}"))),
+            }
+        }
+        if failures.is_empty() {
+            Ok(())
+        } else {
+            Err(FlushError { failures })
+        }
+    }
+
+    /// Flushes and shuts everything down within the shutdown timeout
+    /// (blocking), and says what could not be sent.
+    ///
+    /// Safe anywhere: a plain thread, any tokio runtime flavour,
+    /// `spawn_blocking`. In async code prefer
+    /// [`shutdown_async`](Self::shutdown_async), which does not block the
+    /// executor's thread.
+    pub fn shutdown(self) -> ShutdownReport {
+        let timeout = self.shutdown_timeout;
+        self.shutdown_within(timeout)
+    }
+
+    /// [`shutdown`](Self::shutdown) with an explicit timeout.
+    pub fn shutdown_within(mut self, timeout: Duration) -> ShutdownReport {
+        let pipeline = self.pipeline.take().unwrap_or_default();
+        shutdown_pipeline(pipeline, &self.stats, timeout)
+    }
+
+    /// [`shutdown`](Self::shutdown) for async callers: the work runs on a
+    /// helper thread and this future only waits for its report, so it never
+    /// blocks the executor; it works on any executor.
+    pub async fn shutdown_async(mut self) -> ShutdownReport {
+        let pipeline = self.pipeline.take().unwrap_or_default();
+        let stats = self.stats.clone();
+        let timeout = self.shutdown_timeout;
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let pipeline = std::sync::Arc::new(std::sync::Mutex::new(Some(pipeline)));
+        let shared = std::sync::Arc::clone(&pipeline);
+        let spawned = thread::Builder::new()
+            .name("otlpkit-shutdown".to_owned())
+            .spawn(move || {
+                let pipeline = take(&shared);
+                let _ = tx.send(shutdown_pipeline(pipeline, &stats, timeout));
+            });
+        match spawned {
+            Ok(_) => match rx.await {
+                Ok(report) => report,
+                // The helper thread panicked: nothing more can be done, and
+                // the counters say what was sent.
+                Err(_) => ShutdownReport::new(&self.stats, Duration::ZERO, Vec::new()),
+            },
+            // No thread could be started: shut down right here (bounded).
+            Err(_) => shutdown_pipeline(take(&pipeline), &self.stats, timeout),
+        }
+    }
+}
+
+fn take(pipeline: &std::sync::Mutex<Option<Pipeline>>) -> Pipeline {
+    pipeline
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .take()
+        .unwrap_or_default()
+}
+
+impl Drop for OtlpGuard {
+    fn drop(&mut self) {
+        let Some(pipeline) = self.pipeline.take() else {
+            return;
+        };
+        let report = shutdown_pipeline(pipeline, &self.stats, self.shutdown_timeout);
+        if !report.is_complete() && self.config.sdk().log_level() >= LogLevel::Warn {
+            eprintln!("otlpkit: at shutdown: {}", report.summary());
+        }
+    }
+}
+
+/// A blocking operation running on its own thread, reporting through a
+/// channel.
+struct Bounded<T> {
+    receiver: Option<mpsc::Receiver<T>>,
+    inline: Option<T>,
+}
+
+impl<T> Bounded<T> {
+    /// The outcome, or `None` if it did not arrive by `deadline` (the thread
+    /// is then left to finish on its own).
+    fn wait(self, deadline: Instant) -> Option<T> {
+        if let Some(value) = self.inline {
+            return Some(value);
+        }
+        let receiver = self.receiver?;
+        receiver
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .ok()
+    }
+}
+
+/// Runs `work` on a new thread; if no thread can be started, runs it here.
+fn spawn_bounded<T: Send + 'static>(
+    signal: Signal,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> (Signal, Bounded<T>) {
+    let (tx, rx) = mpsc::channel();
+    let work = std::sync::Arc::new(std::sync::Mutex::new(Some(work)));
+    let shared = std::sync::Arc::clone(&work);
+    let spawned = thread::Builder::new()
+        .name(format!("otlpkit-{signal}"))
+        .spawn(move || {
+            let work = shared
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .take();
+            if let Some(work) = work {
+                let _ = tx.send(work());
+            }
+        });
+    let bounded = match spawned {
+        Ok(_) => Bounded {
+            receiver: Some(rx),
+            inline: None,
+        },
+        Err(_) => {
+            let work = work
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .take();
+            Bounded {
+                receiver: None,
+                inline: work.map(|work| work()),
+            }
+        }
+    };
+    (signal, bounded)
+}
+
+/// What one signal's shutdown came to.
+type SignalOutcome = Vec<ShutdownProblem>;
+
+fn shutdown_pipeline(pipeline: Pipeline, stats: &ExportStats, timeout: Duration) -> ShutdownReport {
+    let started = Instant::now();
+    let deadline = started + timeout;
+    let Pipeline {
+        tracer_provider,
+        meter_provider,
+        logger_provider,
+        span_handle,
+        log_handle,
+        metric_deadline,
+        worker,
+    } = pipeline;
+    let span_totals = span_handle.clone();
+    let log_totals = log_handle.clone();
+
+    // The three signals shut down side by side, each with the whole budget.
+    let mut pending = Vec::new();
+    if tracer_provider.is_some() || span_handle.is_some() {
+        pending.push(spawn_bounded(Signal::Traces, move || {
+            shut_down_signal(Signal::Traces, span_handle, timeout, move |left| {
+                tracer_provider.map(|p| p.shutdown_with_timeout(left))
+            })
+        }));
+    }
+    if logger_provider.is_some() || log_handle.is_some() {
+        pending.push(spawn_bounded(Signal::Logs, move || {
+            shut_down_signal(Signal::Logs, log_handle, timeout, move |left| {
+                logger_provider.map(|p| p.shutdown_with_timeout(left))
+            })
+        }));
+    }
+    if let Some(provider) = meter_provider {
+        metric_deadline.set(deadline);
+        pending.push(spawn_bounded(Signal::Metrics, move || {
+            shut_down_signal(Signal::Metrics, None, timeout, move |left| {
+                Some(provider.shutdown_with_timeout(left))
+            })
+        }));
+    }
+
+    let mut problems = Vec::new();
+    for (signal, outcome) in pending {
+        match outcome.wait(deadline + REPORT_SLACK) {
+            Some(found) => problems.extend(found),
+            None => problems.push(ShutdownProblem::DidNotFinish { signal, timeout }),
+        }
+    }
+
+    if let Some(worker) = worker {
+        let left = deadline
+            .saturating_duration_since(Instant::now())
+            .max(WORKER_MIN_STOP);
+        if let Err(error) = worker.shutdown(left) {
+            problems.push(ShutdownProblem::Worker {
+                message: error.to_string(),
+            });
+        }
+    }
+
+    let mut report = ShutdownReport::new(stats, started.elapsed(), problems);
+    report.traces = span_totals.map(|h| h.stats());
+    report.logs = log_totals.map(|h| h.stats());
+    report
+}
+
+/// Shuts one signal down: its batch processor first (for the typed report),
+/// then its provider (the other processors, and no more spans or records).
+fn shut_down_signal(
+    signal: Signal,
+    handle: Option<ProcessorHandle>,
+    timeout: Duration,
+    provider: impl FnOnce(Duration) -> Option<OTelSdkResult>,
+) -> SignalOutcome {
+    let started = Instant::now();
+    let mut problems = Vec::new();
+    if let Some(handle) = handle {
+        match handle.shutdown_within(timeout) {
+            Ok(report) => {
+                if report.unsent() > 0 || report.flush.timed_out {
+                    problems.push(ShutdownProblem::DeadlinePassed {
+                        signal,
+                        unsent: report.unsent(),
+                        timeout,
+                    });
+                }
+                if let Some(message) = report.flush.exporter_error {
+                    problems.push(ShutdownProblem::Exporter { signal, message });
+                }
+            }
+            Err(otlpkit_batch::ShutdownError::AlreadyShutdown) => {}
+            Err(error) => problems.push(ShutdownProblem::Processor { signal, error }),
+        }
+    }
+    let left = timeout
+        .saturating_sub(started.elapsed())
+        .max(WORKER_MIN_STOP);
+    if let Some(Err(error)) = provider(left) {
+        problems.push(ShutdownProblem::Provider {
+            signal,
+            message: error.to_string(),
+        });
+    }
+    problems
+}
+
+/// Why [`OtlpGuard::flush`] did not flush everything.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("otlpkit flush incomplete: {}", describe(.failures))]
+pub struct FlushError {
+    failures: Vec<(Signal, String)>,
+}
+
+fn describe(failures: &[(Signal, String)]) -> String {
+    failures
+        .iter()
+        .map(|(signal, message)| format!("{signal}: {message}"))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+impl FlushError {
+    /// Each signal that did not flush completely, with the reason.
+    pub fn failures(&self) -> &[(Signal, String)] {
+        &self.failures
+    }
+}
+
+/// Something that went wrong during [`OtlpGuard::shutdown`]. Items that
+/// were not delivered are in the report's statistics under their
+/// [`DropReason`]; these say why a part did not finish cleanly.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ShutdownProblem {
+    /// The deadline passed with items of `signal` still queued or in flight;
+    /// they were dropped as `shutdown_deadline`.
+    #[error(
+        "{signal}: {unsent} items were still unsent when the {timeout:?} shutdown deadline passed"
+    )]
+    DeadlinePassed {
+        /// The signal.
+        signal: Signal,
+        /// Items dropped at the deadline.
+        unsent: u64,
+        /// The shutdown timeout.
+        timeout: Duration,
+    },
+    /// The batch processor refused or could not complete the shutdown.
+    #[error("{signal}: the batch processor's shutdown failed: {error}")]
+    Processor {
+        /// The signal.
+        signal: Signal,
+        /// The processor's error.
+        #[source]
+        error: otlpkit_batch::ShutdownError,
+    },
+    /// The exporter reported an error when it was shut down.
+    #[error("{signal}: the exporter's shutdown failed: {message}")]
+    Exporter {
+        /// The signal.
+        signal: Signal,
+        /// The exporter's message.
+        message: String,
+    },
+    /// The provider (its other processors, or the metric reader) reported
+    /// an error.
+    #[error("{signal}: the provider's shutdown failed: {message}")]
+    Provider {
+        /// The signal.
+        signal: Signal,
+        /// The provider's message.
+        message: String,
+    },
+    /// A signal's shutdown did not report back by the deadline; it goes on in
+    /// the background.
+    #[error("{signal}: the shutdown did not finish within {timeout:?}")]
+    DidNotFinish {
+        /// The signal.
+        signal: Signal,
+        /// The shutdown timeout.
+        timeout: Duration,
+    },
+    /// The export worker thread did not stop in time (it was detached).
+    #[error("the export worker did not stop: {message}")]
+    Worker {
+        /// What the worker reported.
+        message: String,
+    },
+}
+
+/// What [`OtlpGuard::shutdown`] achieved: the final counters of every
+/// signal (what was delivered, what was dropped and why) and the problems
+/// met on the way.
+///
+/// `Display` prints one accounting line per signal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ShutdownReport {
+    /// The counters after the shutdown.
+    pub stats: StatsSnapshot,
+    /// The span batch processor's totals, when traces were exported over OTLP.
+    pub traces: Option<ProcessorStats>,
+    /// The log batch processor's totals, when logs were exported over OTLP.
+    pub logs: Option<ProcessorStats>,
+    /// How long the shutdown took.
+    pub elapsed: Duration,
+    /// What went wrong, if anything.
+    pub problems: Vec<ShutdownProblem>,
+}
+
+impl ShutdownReport {
+    fn new(stats: &ExportStats, elapsed: Duration, problems: Vec<ShutdownProblem>) -> Self {
+        Self {
+            stats: stats.snapshot(),
+            traces: None,
+            logs: None,
+            elapsed,
+            problems,
+        }
+    }
+
+    /// True when every item was delivered and every part shut down cleanly.
+    pub fn is_complete(&self) -> bool {
+        self.problems.is_empty() && Signal::ALL.iter().all(|s| self.dropped(*s) == 0)
+    }
+
+    /// Items of `signal` produced: for spans and log records, what entered
+    /// the batch processor; for metrics, the data points exported or dropped.
+    pub fn produced(&self, signal: Signal) -> u64 {
+        let processor = match signal {
+            Signal::Traces => self.traces.as_ref(),
+            Signal::Logs => self.logs.as_ref(),
+            _ => None,
+        };
+        processor.map_or_else(
+            || self.delivered(signal) + self.dropped(signal),
+            ProcessorStats::received,
+        )
+    }
+
+    /// Items of `signal` the collector accepted.
+    pub fn delivered(&self, signal: Signal) -> u64 {
+        self.stats.signal(signal).exported
+    }
+
+    /// Items of `signal` that could not be sent, for any reason.
+    pub fn dropped(&self, signal: Signal) -> u64 {
+        self.stats.signal(signal).dropped_total()
+    }
+
+    /// Items of `signal` dropped for `reason`.
+    pub fn dropped_for(&self, signal: Signal, reason: DropReason) -> u64 {
+        self.stats.signal(signal).dropped(reason)
+    }
+
+    /// One line: delivered and dropped per signal, and the problems.
+    pub fn summary(&self) -> String {
+        let mut parts: Vec<String> = Signal::ALL
+            .iter()
+            .map(|s| {
+                format!(
+                    "{s} {} delivered, {} dropped",
+                    self.delivered(*s),
+                    self.dropped(*s)
+                )
+            })
+            .collect();
+        parts.extend(self.problems.iter().map(ToString::to_string));
+        parts.join("; ")
+    }
+}
+
+impl fmt::Display for ShutdownReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for signal in Signal::ALL {
+            // `Signal`'s `Display` ignores width, so pad its text.
+            let name = signal.to_string();
+            write!(
+                f,
+                "{name:<8} produced {:>5}  delivered {:>5}  dropped {:>5}",
+                self.produced(*signal),
+                self.delivered(*signal),
+                self.dropped(*signal)
+            )?;
+            let reasons: Vec<String> = self
+                .stats
+                .signal(*signal)
+                .drops()
+                .map(|(reason, count)| format!("{reason} {count}"))
+                .collect();
+            if !reasons.is_empty() {
+                write!(f, " ({})", reasons.join(", "))?;
+            }
+            writeln!(f)?;
+        }
+        for problem in &self.problems {
+            writeln!(f, "problem: {problem}")?;
+        }
+        write!(f, "shutdown took {:?}", self.elapsed)
+    }
+}

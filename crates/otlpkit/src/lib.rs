@@ -1,0 +1,207 @@
+//! OpenTelemetry traces, metrics and logs out of any Rust program, delivered
+//! over OTLP, in one call.
+//!
+//! [`init()`] reads the standard `OTEL_*` environment, builds the tracer,
+//! meter and logger providers with otlpkit's transports and batch engine,
+//! installs them (with the propagators and, with the `tracing` feature, a
+//! `tracing` subscriber), and returns an [`OtlpGuard`]. Dropping the guard
+//! flushes and shuts everything down within a deadline. It works the same
+//! from a plain `fn main()` with no async runtime and from `#[tokio::main]`
+//! on either runtime flavour: all network I/O runs on one export worker
+//! thread that otlpkit owns.
+//!
+//! A synchronous program:
+//!
+//! ```no_run
+//! fn main() -> Result<(), otlpkit::InitError> {
+//!     let _telemetry = otlpkit::init()?;
+//!     tracing::info_span!("import").in_scope(|| tracing::info!(rows = 3, "imported"));
+//!     Ok(())
+//! } // the guard flushes and shuts down here, within its 5 s shutdown timeout
+//! ```
+//!
+//! An asynchronous one (`current_thread` works too):
+//!
+//! ```no_run
+//! #[tokio::main]
+//! async fn main() -> Result<(), otlpkit::InitError> {
+//!     let telemetry = otlpkit::init()?;
+//!     async { tracing::info!("serving") }.await;
+//!     println!("{}", telemetry.shutdown_async().await);
+//!     Ok(())
+//! }
+//! ```
+//!
+//! Point it at a collector with the usual variables
+//! (`OTEL_EXPORTER_OTLP_ENDPOINT`, `OTEL_EXPORTER_OTLP_PROTOCOL`,
+//! `OTEL_SERVICE_NAME`, ...), or say it in code with [`builder()`]; code
+//! wins over the environment. Here with otlpkit's test receiver, checking
+//! what arrived:
+//!
+//! ```
+//! use opentelemetry::trace::{Tracer as _, TracerProvider as _};
+//! use otlpkit::core::Signal;
+//!
+//! let receiver = otlpkit_testkit::Receiver::start()?;
+//! let telemetry = otlpkit::builder()
+//!     .with_service_name("docs")
+//!     .with_endpoint(receiver.http_endpoint())
+//!     .build()?; // `build` installs nothing global; `init` would.
+//! let tracer = telemetry.tracer_provider().unwrap().tracer("docs");
+//! tracer.in_span("checkout", |_| tracer.in_span("charge card", |_| {}));
+//!
+//! let report = telemetry.shutdown();
+//! assert!(report.is_complete(), "{report}");
+//! assert_eq!(report.delivered(Signal::Traces), 2);
+//! assert_eq!(receiver.span("charge card").unwrap().origin.resource_attribute_str("service.name"), Some("docs"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # This crate provides
+//!
+//! - [`init()`] and [`builder()`] ([`Builder`]): the whole pipeline from the
+//!   environment, or from code with the environment filling in the rest;
+//! - [`OtlpGuard`]: the providers, the statistics ([`OtlpGuard::stats`]),
+//!   [`flush`](OtlpGuard::flush), and a bounded
+//!   [`shutdown`](OtlpGuard::shutdown) / [`shutdown_async`](OtlpGuard::shutdown_async)
+//!   returning a [`ShutdownReport`];
+//! - [`console`]: the `console` exporters;
+//! - the sub-crates, re-exported behind their features: [`core`], [`bridge`],
+//!   [`batch`], [`grpc`], [`http`], [`tracing`]; and the `opentelemetry`
+//!   and `opentelemetry_sdk` crates the providers come from.
+//!
+//! # What `init` applies
+//!
+//! Everything `otlpkit-core` resolves ([`core::OtlpConfig`]), with code
+//! settings winning over signal-specific variables, over general variables,
+//! over the specification's defaults:
+//!
+//! - the resource: `service.name`, `OTEL_RESOURCE_ATTRIBUTES`, attributes set
+//!   in code, `telemetry.distro.*` and the SDK's `telemetry.sdk.*`;
+//! - the sampler and its argument (`jaeger_remote` and `xray` fall back to
+//!   the default with a warning);
+//! - the propagators, as the global text map propagator (W3C `tracecontext`
+//!   and `baggage`; the others are skipped with a warning), also when the SDK
+//!   is disabled;
+//! - span limits (counts by the SDK, value lengths by otlpkit);
+//! - per signal: the exporters (`otlp`, `console`, `none`), the protocol
+//!   (gRPC, HTTP/protobuf, HTTP/JSON), endpoint, headers, timeout,
+//!   compression, TLS files;
+//! - the batch processors of `otlpkit-batch` for spans and log records, with
+//!   one shared export worker and one shared [`ExportStats`](core::export::ExportStats)
+//!   for all signals;
+//! - the periodic metric reader: interval, export timeout, temporality
+//!   preference, histogram aggregation, cardinality limit;
+//! - `OTEL_SDK_DISABLED=true`: a no-op guard (only the propagators are set);
+//! - `OTEL_LOG_LEVEL`: configuration warnings are printed once on stderr at
+//!   start-up (unless the level is `error` or `off`) and kept on the guard
+//!   ([`OtlpGuard::warnings`]).
+//!
+//! # Nothing lost silently
+//!
+//! [`OtlpGuard::stats`] counts, per signal, what was exported and what was
+//! dropped and why (queue full, retries exhausted, rejected by the server,
+//! shutdown deadline, ...). [`OtlpGuard::shutdown`] returns a
+//! [`ShutdownReport`] with the final counts and what went wrong; the batch
+//! processors also report their statistics as `otlpkit.exporter.*` metrics.
+//!
+//! # Feature flags
+//!
+//! | feature | default | enables |
+//! |---|---|---|
+//! | `grpc` | yes | OTLP/gRPC (`OTEL_EXPORTER_OTLP_PROTOCOL=grpc`), [`grpc`] |
+//! | `http` | yes | OTLP/HTTP with protobuf bodies (`http/protobuf`, the specification's default), [`http`] |
+//! | `tracing` | yes | [`init`] installs a `tracing` subscriber: spans become OpenTelemetry spans, events become log records correlated with them; [`tracing`] |
+//! | `http-json` | no | OTLP/HTTP with JSON bodies (`http/json`) |
+//! | `tls` | no | `https://` endpoints for every enabled transport: rustls with ring, the webpki roots, custom CA and client certificates |
+//! | `axum` | no | `http.route` from axum in [`tracing::server::HttpServerLayer`] |
+//! | `reqwest` | no | W3C context injection for reqwest requests |
+//! | `tonic` | no | W3C context injection and extraction for tonic metadata |
+//! | `rayon` | no | context-carrying rayon wrappers in [`bridge`] |
+//! | `full` | no | all of the above |
+//!
+//! A protocol whose feature is off is an [`InitError::ProtocolNotCompiled`]
+//! naming the feature; an `https://` endpoint without `tls` is refused, never
+//! sent in plaintext.
+//!
+//! # In libraries and applications
+//!
+//! Libraries instrument with `tracing` or the `opentelemetry` API and depend
+//! on neither this crate nor a transport. Applications call [`init`] once,
+//! at start-up, and keep the guard until the end of `main`.
+//!
+//! # Supported Rust versions
+//!
+//! The minimum supported Rust version is 1.95, the workspace's
+//! `rust-version`: the newest stable and the three minors before it;
+//! raising it is not a breaking change.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod builder;
+pub mod console;
+mod error;
+mod guard;
+mod metrics;
+mod pipeline;
+mod sdk;
+
+pub use builder::{Builder, DEFAULT_SHUTDOWN_TIMEOUT};
+pub use error::{InitError, InitWarning};
+pub use guard::{FlushError, OtlpGuard, ShutdownProblem, ShutdownReport};
+pub use pipeline::WORKER_THREAD_NAME;
+
+/// Configuration, the shared export types and the statistics (`otlpkit-core`).
+#[doc(inline)]
+pub use otlpkit_core as core;
+
+/// Context propagation across threads, tasks, futures and streams, and
+/// `block_on` anywhere (`otlpkit-bridge`).
+#[doc(inline)]
+pub use otlpkit_bridge as bridge;
+
+/// The batch and backpressure engine (`otlpkit-batch`).
+#[doc(inline)]
+pub use otlpkit_batch as batch;
+
+/// The OTLP/gRPC exporters (`otlpkit-grpc`).
+#[cfg(feature = "grpc")]
+#[cfg_attr(docsrs, doc(cfg(feature = "grpc")))]
+#[doc(inline)]
+pub use otlpkit_grpc as grpc;
+
+/// The OTLP/HTTP exporters (`otlpkit-http`).
+#[cfg(feature = "http")]
+#[cfg_attr(docsrs, doc(cfg(feature = "http")))]
+#[doc(inline)]
+pub use otlpkit_http as http;
+
+/// The `tracing` integration: subscriber, error recording, W3C propagation
+/// for http, tower, tonic and reqwest (`otlpkit-tracing`).
+#[cfg(feature = "tracing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tracing")))]
+#[doc(inline)]
+pub use otlpkit_tracing as tracing;
+
+#[doc(no_inline)]
+pub use opentelemetry;
+#[doc(no_inline)]
+pub use opentelemetry_sdk;
+
+/// Installs traces, metrics and logs as the `OTEL_*` environment
+/// configures them, and returns the guard that shuts them down.
+///
+/// The same as `otlpkit::builder().init()`; see [`Builder::init`].
+///
+/// # Errors
+///
+/// [`InitError`]: an invalid configuration (naming the variable and the
+/// value), a protocol this build does not contain, an exporter that cannot
+/// be built (TLS files, ...), invalid `RUST_LOG` directives.
+pub fn init() -> Result<OtlpGuard, InitError> {
+    builder().init()
+}
+
+/// A [`Builder`] for everything the environment can say, in code.
+pub fn builder() -> Builder {
+    Builder::default()
+}

@@ -1,0 +1,368 @@
+//! The metric side of the pipeline: the export timeout of the periodic
+//! reader, and the view that applies the histogram aggregation and the
+//! cardinality limit.
+
+use std::future::{Future, poll_fn};
+use std::pin::pin;
+use std::sync::{Arc, OnceLock};
+use std::task::Poll;
+use std::time::{Duration, Instant};
+
+use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
+use opentelemetry_sdk::metrics::data::ResourceMetrics;
+use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
+use opentelemetry_sdk::metrics::{Aggregation, Instrument, InstrumentKind, Stream, Temporality};
+use otlpkit_bridge::WorkerRuntime;
+use otlpkit_core::{ExemplarFilter, HistogramAggregation, MetricReaderConfig, Source, vars};
+
+use crate::error::InitWarning;
+
+/// A metric exporter whose `export` returns by `timeout`
+/// (`OTEL_METRIC_EXPORT_TIMEOUT`, checklist 3.10), which the SDK's periodic
+/// reader does not enforce itself.
+///
+/// The timer runs on the shared export worker, so the future still needs
+/// no runtime of its own. When it fires, the reader gets
+/// [`OTelSdkError::Timeout`] and goes on with its schedule; otlpkit's
+/// exporters settle the abandoned request on their own (delivered, or
+/// counted as dropped by their own timeout).
+///
+/// Once the guard's shutdown has begun, exports also return by its deadline
+/// ([`ShutdownDeadline`]), since the SDK's meter provider ignores the
+/// shutdown timeout it is given.
+#[derive(Debug)]
+pub(crate) struct TimeoutExporter<E> {
+    inner: E,
+    timeout: Option<Duration>,
+    deadline: ShutdownDeadline,
+    worker: WorkerRuntime,
+}
+
+impl<E> TimeoutExporter<E> {
+    pub(crate) fn new(
+        inner: E,
+        timeout: Option<Duration>,
+        deadline: ShutdownDeadline,
+        worker: WorkerRuntime,
+    ) -> Self {
+        Self {
+            inner,
+            timeout,
+            deadline,
+            worker,
+        }
+    }
+
+    /// The time the next export may take.
+    fn limit(&self) -> Option<Duration> {
+        match (self.timeout, self.deadline.remaining()) {
+            (Some(timeout), Some(left)) => Some(timeout.min(left)),
+            (timeout, left) => timeout.or(left),
+        }
+    }
+}
+
+/// The guard's shutdown deadline, once its shutdown has begun; shared with
+/// the metric exporters.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ShutdownDeadline(Arc<OnceLock<Instant>>);
+
+impl ShutdownDeadline {
+    pub(crate) fn set(&self, deadline: Instant) {
+        // Only the first shutdown sets it; later calls change nothing.
+        let _ = self.0.set(deadline);
+    }
+
+    fn remaining(&self) -> Option<Duration> {
+        self.0
+            .get()
+            .map(|deadline| deadline.saturating_duration_since(Instant::now()))
+    }
+}
+
+/// Aborts the timer task when the export finishes first, so no sleeping
+/// task keeps the worker busy at shutdown.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+impl<E: PushMetricExporter> PushMetricExporter for TimeoutExporter<E> {
+    fn export(&self, metrics: &ResourceMetrics) -> impl Future<Output = OTelSdkResult> + Send {
+        let export = self.inner.export(metrics);
+        let timeout = self.limit();
+        let worker = self.worker.clone();
+        async move {
+            let Some(timeout) = timeout else {
+                return export.await;
+            };
+            // The sleep is created on the worker: it needs the worker's timer.
+            let mut timer =
+                AbortOnDrop(worker.spawn(async move { tokio::time::sleep(timeout).await }));
+            let mut export = pin!(export);
+            poll_fn(|cx| {
+                if let Poll::Ready(result) = export.as_mut().poll(cx) {
+                    return Poll::Ready(result);
+                }
+                match std::pin::Pin::new(&mut timer.0).poll(cx) {
+                    // The timer fired, or the worker is gone: either way the
+                    // reader must not wait any longer.
+                    Poll::Ready(_) => Poll::Ready(Err(OTelSdkError::Timeout(timeout))),
+                    Poll::Pending => Poll::Pending,
+                }
+            })
+            .await
+        }
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.inner.force_flush()
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.inner.shutdown_with_timeout(timeout)
+    }
+
+    fn temporality(&self) -> Temporality {
+        self.inner.temporality()
+    }
+}
+
+/// Warnings for reader settings `opentelemetry_sdk` 0.33 cannot apply: it
+/// records no exemplars, so only the `always_off` exemplar filter is
+/// honoured.
+pub(crate) fn unsupported_settings(config: &MetricReaderConfig, warnings: &mut Vec<InitWarning>) {
+    let filter = config.exemplar_filter();
+    if filter != ExemplarFilter::AlwaysOff && config.sources().exemplar_filter != Source::Default {
+        warnings.push(InitWarning::Unsupported {
+            setting: vars::OTEL_METRICS_EXEMPLAR_FILTER,
+            value: filter.to_string(),
+            instead: "opentelemetry_sdk records no exemplars, so metrics are exported without them",
+        });
+    }
+}
+
+/// The SDK view implementing the reader configuration's histogram
+/// aggregation (checklist 3.11b) and cardinality limit (3.12), or `None`
+/// when both are the SDK's defaults.
+///
+/// It is one view for every instrument: the SDK makes one stream per
+/// matching view, so two views would duplicate the metrics.
+pub(crate) fn view(
+    config: &MetricReaderConfig,
+) -> Option<impl Fn(&Instrument) -> Option<Stream> + Send + Sync + 'static> {
+    let exponential =
+        config.histogram_aggregation() == HistogramAggregation::Base2ExponentialBucketHistogram;
+    let limit = config.cardinality_limit();
+    if !exponential && limit == MetricReaderConfig::DEFAULT_CARDINALITY_LIMIT {
+        return None;
+    }
+    Some(move |instrument: &Instrument| {
+        let mut stream = Stream::builder().with_cardinality_limit(limit);
+        if exponential && instrument.kind() == InstrumentKind::Histogram {
+            stream = stream.with_aggregation(Aggregation::Base2ExponentialHistogram {
+                max_size: 160,
+                max_scale: 20,
+                record_min_max: true,
+            });
+        }
+        // Only a zero limit fails to build, and core rejects it; `None`
+        // keeps the SDK's default stream should that ever change.
+        stream.build().ok()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::console::{ConsoleMetricExporter, SharedBuffer};
+    use opentelemetry::metrics::MeterProvider as _;
+    use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// Runs `f` on a thread; fails the test if it has not returned after a
+    /// minute (it would hang forever without the timeout under test).
+    fn returns_within_a_minute<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || tx.send(f()));
+        rx.recv_timeout(Duration::from_secs(60))
+            .expect("the export did not return")
+    }
+
+    /// An exporter whose export never finishes.
+    #[derive(Debug, Default)]
+    struct Stuck {
+        calls: Arc<AtomicUsize>,
+    }
+
+    impl PushMetricExporter for Stuck {
+        fn export(&self, _: &ResourceMetrics) -> impl Future<Output = OTelSdkResult> + Send {
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            std::future::pending()
+        }
+        fn force_flush(&self) -> OTelSdkResult {
+            Ok(())
+        }
+        fn shutdown_with_timeout(&self, _: Duration) -> OTelSdkResult {
+            Ok(())
+        }
+        fn temporality(&self) -> Temporality {
+            Temporality::Cumulative
+        }
+    }
+
+    // checklist 3.10
+    #[test]
+    fn a_stuck_export_returns_a_timeout_by_the_reader_deadline() {
+        let worker = WorkerRuntime::start("otlpkit-test-timer").unwrap();
+        let stuck = Stuck::default();
+        let calls = Arc::clone(&stuck.calls);
+        let exporter = TimeoutExporter::new(
+            stuck,
+            Some(Duration::from_millis(50)),
+            ShutdownDeadline::default(),
+            worker.clone(),
+        );
+        let provider = SdkMeterProvider::builder()
+            .with_reader(PeriodicReader::builder(exporter).build())
+            .build();
+        provider.meter("m").u64_counter("c").build().add(1, &[]);
+        let flushing = provider.clone();
+        let result = returns_within_a_minute(move || flushing.force_flush());
+        assert!(result.is_err(), "{result:?}");
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        let _ = provider.shutdown();
+        worker.shutdown(Duration::from_secs(1)).unwrap();
+    }
+
+    #[test]
+    fn once_shutdown_began_a_stuck_export_returns_by_its_deadline() {
+        let worker = WorkerRuntime::start("otlpkit-test-timer").unwrap();
+        let deadline = ShutdownDeadline::default();
+        let exporter =
+            TimeoutExporter::new(Stuck::default(), None, deadline.clone(), worker.clone());
+        assert_eq!(exporter.limit(), None);
+        deadline.set(Instant::now() + Duration::from_millis(50));
+        assert!(
+            exporter
+                .limit()
+                .is_some_and(|left| left <= Duration::from_millis(50))
+        );
+        // A later deadline does not move the first one.
+        deadline.set(Instant::now() + Duration::from_secs(3600));
+        assert!(
+            exporter
+                .limit()
+                .is_some_and(|left| left <= Duration::from_millis(50))
+        );
+        let provider = SdkMeterProvider::builder()
+            .with_reader(PeriodicReader::builder(exporter).build())
+            .build();
+        provider.meter("m").u64_counter("c").build().add(1, &[]);
+        let flushing = provider.clone();
+        assert!(returns_within_a_minute(move || flushing.force_flush()).is_err());
+        let _ = provider.shutdown();
+        worker.shutdown(Duration::from_secs(1)).unwrap();
+    }
+
+    #[test]
+    fn without_a_timeout_the_export_result_passes_through() {
+        let worker = WorkerRuntime::start("otlpkit-test-timer").unwrap();
+        let buffer = SharedBuffer::default();
+        let exporter = TimeoutExporter::new(
+            ConsoleMetricExporter::to_writer(buffer.clone()),
+            None,
+            ShutdownDeadline::default(),
+            worker.clone(),
+        );
+        let provider = SdkMeterProvider::builder()
+            .with_reader(PeriodicReader::builder(exporter).build())
+            .build();
+        provider.meter("m").u64_counter("c").build().add(5, &[]);
+        provider.force_flush().unwrap();
+        assert!(
+            buffer.contents().contains("metric c {} 5"),
+            "{}",
+            buffer.contents()
+        );
+        provider.shutdown().unwrap();
+        worker.shutdown(Duration::from_secs(1)).unwrap();
+    }
+
+    #[test]
+    fn an_exemplar_filter_other_than_always_off_is_reported() {
+        use otlpkit_core::MapEnv;
+        let warn = |value: Option<&str>| {
+            let env: MapEnv = value
+                .map(|v| ("OTEL_METRICS_EXEMPLAR_FILTER", v))
+                .into_iter()
+                .collect();
+            let config = MetricReaderConfig::builder()
+                .build(&env)
+                .unwrap()
+                .into_value();
+            let mut warnings = Vec::new();
+            unsupported_settings(&config, &mut warnings);
+            warnings
+        };
+        assert!(warn(None).is_empty());
+        assert!(warn(Some("always_off")).is_empty());
+        let warnings = warn(Some("always_on"));
+        assert!(
+            matches!(&warnings[..], [InitWarning::Unsupported { setting: "OTEL_METRICS_EXEMPLAR_FILTER", value, .. }] if value == "always_on"),
+            "{warnings:?}"
+        );
+    }
+
+    // checklist 3.11b, 3.12
+    #[test]
+    fn the_view_applies_exponential_histograms_and_the_cardinality_limit() {
+        use otlpkit_core::MapEnv;
+        let default = MetricReaderConfig::builder().build(&MapEnv::new()).unwrap();
+        assert!(view(default.value()).is_none());
+
+        let env = MapEnv::from([(
+            "OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION",
+            "base2_exponential_bucket_histogram",
+        )]);
+        let config = MetricReaderConfig::builder()
+            .with_cardinality_limit(2)
+            .build(&env)
+            .unwrap()
+            .into_value();
+        let buffer = SharedBuffer::default();
+        let mut builder = SdkMeterProvider::builder().with_reader(
+            PeriodicReader::builder(ConsoleMetricExporter::to_writer(buffer.clone())).build(),
+        );
+        if let Some(view) = view(&config) {
+            builder = builder.with_view(view);
+        }
+        let provider = builder.build();
+        let meter = provider.meter("m");
+        let histogram = meter.f64_histogram("latency").build();
+        histogram.record(1.0, &[]);
+        let counter = meter.u64_counter("hits").build();
+        for user in ["a", "b", "c", "d"] {
+            counter.add(1, &[opentelemetry::KeyValue::new("user", user)]);
+        }
+        provider.shutdown().unwrap();
+        let text = buffer.contents();
+        // The exponential histogram prints no min/max range line form of
+        // explicit buckets: count and sum only.
+        assert!(text.contains("metric latency {} count=1 sum=1\n"), "{text}");
+        // Four attribute sets under a limit of 2: the SDK keeps two and
+        // folds the rest into the overflow series.
+        let hits = text
+            .lines()
+            .filter(|l| l.starts_with("metric hits "))
+            .count();
+        assert_eq!(hits, 3, "{text}");
+        assert!(
+            text.contains("metric hits {otel.metric.overflow=true} 2\n"),
+            "{text}"
+        );
+    }
+}

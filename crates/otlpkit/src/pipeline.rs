@@ -1,0 +1,443 @@
+//! Builds the pipeline from the resolved configuration and installs it.
+
+use opentelemetry::InstrumentationScope;
+use opentelemetry::metrics::MeterProvider as _;
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::logs::{SdkLoggerProvider, SimpleLogProcessor};
+use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
+use opentelemetry_sdk::metrics::{
+    MeterProviderBuilder, PeriodicReader, SdkMeterProvider, Temporality,
+};
+use opentelemetry_sdk::trace::{SdkTracerProvider, SimpleSpanProcessor};
+use otlpkit_batch::{
+    BatchLogProcessor, BatchLogProcessorBuilder, BatchSpanProcessor, BatchSpanProcessorBuilder,
+    ExporterAccounting,
+};
+use otlpkit_bridge::WorkerRuntime;
+use otlpkit_core::export::ExportStats;
+use otlpkit_core::{
+    EnvSource, ExporterKind, LogLevel, MapEnv, OtlpConfig, Protocol, Resolved, Signal,
+    TemporalityPreference, vars,
+};
+
+use crate::builder::Builder;
+use crate::console::{ConsoleLogExporter, ConsoleMetricExporter, ConsoleSpanExporter};
+use crate::error::{InitError, InitWarning};
+use crate::guard::{OtlpGuard, Pipeline};
+use crate::metrics::{ShutdownDeadline, TimeoutExporter, view};
+use crate::sdk::{self, GuardedLogProcessor, GuardedSpanProcessor};
+
+/// The name of the export worker thread every signal shares.
+pub const WORKER_THREAD_NAME: &str = "otlpkit-export";
+
+/// The instrumentation scope of otlpkit's own metrics.
+const SELF_METRICS_SCOPE: &str = "otlpkit";
+
+/// What every OTLP exporter and batch processor of one pipeline shares.
+struct Shared<'a> {
+    config: &'a OtlpConfig,
+    worker: WorkerRuntime,
+    stats: ExportStats,
+    builder: &'a Builder,
+}
+
+pub(crate) fn start<E: EnvSource + ?Sized>(
+    builder: Builder,
+    env: &E,
+    global: bool,
+) -> Result<OtlpGuard, InitError> {
+    #[cfg(feature = "tracing")]
+    let (tracing, builder) = {
+        let mut builder = builder;
+        (builder.tracing.take(), builder)
+    };
+    let Resolved {
+        value: config,
+        warnings: config_warnings,
+    } = builder.config_builder(env).build(env)?;
+    let mut warnings: Vec<InitWarning> = config_warnings.into_iter().map(Into::into).collect();
+    let propagator = sdk::propagator(config.sdk().propagators(), &mut warnings);
+    let stats = ExportStats::new();
+
+    let pipeline = if config.sdk().disabled() {
+        Pipeline::default()
+    } else {
+        sdk::unsupported_limits(config.sdk().limits(), &mut warnings);
+        crate::metrics::unsupported_settings(config.metric_reader(), &mut warnings);
+        let worker = WorkerRuntime::start(WORKER_THREAD_NAME)?;
+        let shared = Shared {
+            config: &config,
+            worker,
+            stats: stats.clone(),
+            builder: &builder,
+        };
+        build(&shared, &mut warnings)?
+    };
+
+    // The subscriber first: its only failure that is not a warning (invalid
+    // filter directives) must leave nothing global behind. It is skipped
+    // when neither traces nor logs are exported (the SDK is disabled, or
+    // both exporters are `none`).
+    #[cfg(feature = "tracing")]
+    if let Some(setup) = tracing
+        && global
+        && (pipeline.tracer_provider.is_some() || pipeline.logger_provider.is_some())
+    {
+        match tracing_setup(setup, &pipeline)?.try_init() {
+            Ok(()) => {}
+            Err(otlpkit_tracing::SetupError::AlreadyInstalled(_)) => {
+                warnings.push(InitWarning::SubscriberAlreadyInstalled);
+            }
+            Err(error) => return Err(InitError::Tracing(error)),
+        }
+    }
+
+    if global {
+        opentelemetry::global::set_text_map_propagator(propagator);
+        if let Some(provider) = &pipeline.tracer_provider {
+            opentelemetry::global::set_tracer_provider(provider.clone());
+        }
+        if let Some(provider) = &pipeline.meter_provider {
+            opentelemetry::global::set_meter_provider(provider.clone());
+        }
+    }
+
+    if config.sdk().log_level() >= LogLevel::Warn {
+        for warning in &warnings {
+            eprintln!("otlpkit: warning: {warning}");
+        }
+    }
+    let shutdown_timeout = builder.shutdown_timeout;
+    Ok(OtlpGuard::new(
+        pipeline,
+        config,
+        warnings,
+        stats,
+        shutdown_timeout,
+    ))
+}
+
+/// The subscriber `init` installs: the configured setup with the pipeline's
+/// providers, its filter directives checked.
+#[cfg(feature = "tracing")]
+fn tracing_setup(
+    mut setup: otlpkit_tracing::TracingSetup,
+    pipeline: &Pipeline,
+) -> Result<otlpkit_tracing::TracingSetup, InitError> {
+    if let Some(provider) = &pipeline.tracer_provider {
+        setup = setup.with_tracer_provider(provider);
+    }
+    if let Some(provider) = &pipeline.logger_provider {
+        setup = setup.with_logger_provider(provider);
+    }
+    setup.resolved_directives().map_err(InitError::Tracing)?;
+    Ok(setup)
+}
+
+fn build(shared: &Shared<'_>, warnings: &mut Vec<InitWarning>) -> Result<Pipeline, InitError> {
+    let config = shared.config;
+    let resource = sdk::resource(config.resource());
+    let mut pipeline = Pipeline {
+        worker: Some(shared.worker.clone()),
+        ..Pipeline::default()
+    };
+
+    let kinds = config.sdk().exporters(Signal::Traces);
+    if !kinds.is_empty() {
+        pipeline.tracer_provider = Some(traces(shared, &resource, &mut pipeline, warnings)?);
+    }
+    let kinds = config.sdk().exporters(Signal::Logs);
+    if !kinds.is_empty() {
+        pipeline.logger_provider = Some(logs(shared, &resource, &mut pipeline, warnings)?);
+    }
+    let kinds = config.sdk().exporters(Signal::Metrics);
+    if !kinds.is_empty() {
+        let provider = metrics(shared, &resource, &pipeline.metric_deadline, warnings)?;
+        if shared.builder.self_metrics {
+            let meter = provider.meter_with_scope(
+                InstrumentationScope::builder(SELF_METRICS_SCOPE)
+                    .with_version(env!("CARGO_PKG_VERSION"))
+                    .build(),
+            );
+            for handle in [&pipeline.span_handle, &pipeline.log_handle]
+                .into_iter()
+                .flatten()
+            {
+                handle.register_metrics(&meter);
+            }
+        }
+        pipeline.meter_provider = Some(provider);
+    }
+    Ok(pipeline)
+}
+
+fn unsupported(signal: Signal, kind: ExporterKind, warnings: &mut Vec<InitWarning>) {
+    let setting = match signal {
+        Signal::Metrics => vars::OTEL_METRICS_EXPORTER,
+        Signal::Logs => vars::OTEL_LOGS_EXPORTER,
+        _ => vars::OTEL_TRACES_EXPORTER,
+    };
+    warnings.push(InitWarning::Unsupported {
+        setting,
+        value: kind.to_string(),
+        instead: "that exporter is skipped",
+    });
+}
+
+fn not_compiled(signal: Signal, protocol: Protocol) -> InitError {
+    let feature = match protocol {
+        Protocol::Grpc => "grpc",
+        Protocol::HttpJson => "http-json",
+        _ => "http",
+    };
+    InitError::ProtocolNotCompiled {
+        signal,
+        protocol,
+        feature,
+    }
+}
+
+fn traces(
+    shared: &Shared<'_>,
+    resource: &Resource,
+    pipeline: &mut Pipeline,
+    warnings: &mut Vec<InitWarning>,
+) -> Result<SdkTracerProvider, InitError> {
+    let config = shared.config;
+    let limit = config.sdk().limits().span_attribute_value_length();
+    let mut builder = SdkTracerProvider::builder()
+        .with_resource(resource.clone())
+        .with_sampler(sdk::sampler(config.sdk().sampler(), warnings))
+        .with_span_limits(sdk::span_limits(config.sdk().limits()));
+    for kind in config.sdk().exporters(Signal::Traces) {
+        match kind {
+            ExporterKind::Otlp => {
+                let processor = span_processor(shared)?;
+                pipeline.span_handle = Some(processor.handle());
+                builder = builder.with_span_processor(GuardedSpanProcessor::new(processor, limit));
+            }
+            ExporterKind::Console => {
+                builder = builder.with_span_processor(GuardedSpanProcessor::new(
+                    SimpleSpanProcessor::new(ConsoleSpanExporter::new()),
+                    limit,
+                ));
+            }
+            other => unsupported(Signal::Traces, *other, warnings),
+        }
+    }
+    Ok(builder.build())
+}
+
+// Without a transport feature every protocol is an error.
+#[cfg_attr(
+    not(any(feature = "grpc", feature = "http")),
+    allow(unreachable_code, unused_variables)
+)]
+fn span_processor(shared: &Shared<'_>) -> Result<BatchSpanProcessor, InitError> {
+    let signal = Signal::Traces;
+    let exporter = shared.config.exporter(signal);
+    let builder: BatchSpanProcessorBuilder = match exporter.protocol() {
+        #[cfg(feature = "grpc")]
+        Protocol::Grpc => BatchSpanProcessor::builder(
+            otlpkit_grpc::SpanExporter::builder()
+                .with_config(exporter.clone())
+                .with_worker(shared.worker.clone())
+                .with_stats(shared.stats.clone())
+                .build()
+                .map_err(|source| InitError::Grpc { signal, source })?,
+        ),
+        #[cfg(feature = "http")]
+        protocol @ (Protocol::HttpProtobuf | Protocol::HttpJson) => {
+            if protocol == Protocol::HttpJson && !cfg!(feature = "http-json") {
+                return Err(not_compiled(signal, protocol));
+            }
+            BatchSpanProcessor::builder(
+                otlpkit_http::HttpSpanExporter::builder()
+                    .with_config(exporter.clone())
+                    .with_worker(shared.worker.clone())
+                    .with_stats(shared.stats.clone())
+                    .build()
+                    .map_err(|source| InitError::Http { signal, source })?,
+            )
+        }
+        other => return Err(not_compiled(signal, other)),
+    };
+    builder
+        .with_config(shared.config.span_batch().clone())
+        .with_worker_runtime(shared.worker.clone())
+        .with_stats(shared.stats.clone())
+        .with_exporter_accounting(ExporterAccounting::Exporter)
+        .with_default_timeout(shared.builder.shutdown_timeout)
+        // Everything comes from the configuration resolved once for the
+        // whole pipeline: no variable is read again.
+        .build_with_env(&MapEnv::new())
+        .map_err(|source| InitError::Batch { signal, source })
+}
+
+fn logs(
+    shared: &Shared<'_>,
+    resource: &Resource,
+    pipeline: &mut Pipeline,
+    warnings: &mut Vec<InitWarning>,
+) -> Result<SdkLoggerProvider, InitError> {
+    let mut builder = SdkLoggerProvider::builder().with_resource(resource.clone());
+    for kind in shared.config.sdk().exporters(Signal::Logs) {
+        match kind {
+            ExporterKind::Otlp => {
+                let processor = log_processor(shared)?;
+                pipeline.log_handle = Some(processor.handle());
+                builder = builder.with_log_processor(GuardedLogProcessor::new(processor));
+            }
+            ExporterKind::Console => {
+                builder = builder.with_log_processor(GuardedLogProcessor::new(
+                    SimpleLogProcessor::new(ConsoleLogExporter::new()),
+                ));
+            }
+            other => unsupported(Signal::Logs, *other, warnings),
+        }
+    }
+    Ok(builder.build())
+}
+
+#[cfg_attr(
+    not(any(feature = "grpc", feature = "http")),
+    allow(unreachable_code, unused_variables)
+)]
+fn log_processor(shared: &Shared<'_>) -> Result<BatchLogProcessor, InitError> {
+    let signal = Signal::Logs;
+    let exporter = shared.config.exporter(signal);
+    let builder: BatchLogProcessorBuilder = match exporter.protocol() {
+        #[cfg(feature = "grpc")]
+        Protocol::Grpc => BatchLogProcessor::builder(
+            otlpkit_grpc::LogExporter::builder()
+                .with_config(exporter.clone())
+                .with_worker(shared.worker.clone())
+                .with_stats(shared.stats.clone())
+                .build()
+                .map_err(|source| InitError::Grpc { signal, source })?,
+        ),
+        #[cfg(feature = "http")]
+        protocol @ (Protocol::HttpProtobuf | Protocol::HttpJson) => {
+            if protocol == Protocol::HttpJson && !cfg!(feature = "http-json") {
+                return Err(not_compiled(signal, protocol));
+            }
+            BatchLogProcessor::builder(
+                otlpkit_http::HttpLogExporter::builder()
+                    .with_config(exporter.clone())
+                    .with_worker(shared.worker.clone())
+                    .with_stats(shared.stats.clone())
+                    .build()
+                    .map_err(|source| InitError::Http { signal, source })?,
+            )
+        }
+        other => return Err(not_compiled(signal, other)),
+    };
+    builder
+        .with_config(shared.config.log_batch().clone())
+        .with_worker_runtime(shared.worker.clone())
+        .with_stats(shared.stats.clone())
+        .with_exporter_accounting(ExporterAccounting::Exporter)
+        .with_default_timeout(shared.builder.shutdown_timeout)
+        // Everything comes from the configuration resolved once for the
+        // whole pipeline: no variable is read again.
+        .build_with_env(&MapEnv::new())
+        .map_err(|source| InitError::Batch { signal, source })
+}
+
+/// The SDK temporality for a preference (the SDK's `LowMemory` is the
+/// specification's `lowmemory` column).
+fn temporality(preference: TemporalityPreference) -> Temporality {
+    match preference {
+        TemporalityPreference::Delta => Temporality::Delta,
+        TemporalityPreference::LowMemory => Temporality::LowMemory,
+        _ => Temporality::Cumulative,
+    }
+}
+
+fn metrics(
+    shared: &Shared<'_>,
+    resource: &Resource,
+    deadline: &ShutdownDeadline,
+    warnings: &mut Vec<InitWarning>,
+) -> Result<SdkMeterProvider, InitError> {
+    let reader = shared.config.metric_reader();
+    let mut builder = SdkMeterProvider::builder().with_resource(resource.clone());
+    if let Some(view) = view(reader) {
+        builder = builder.with_view(view);
+    }
+    for kind in shared.config.sdk().exporters(Signal::Metrics) {
+        match kind {
+            ExporterKind::Otlp => builder = otlp_metric_reader(shared, deadline, builder)?,
+            ExporterKind::Console => {
+                let exporter = ConsoleMetricExporter::new()
+                    .with_temporality(temporality(reader.temporality_preference()));
+                builder = builder.with_reader(periodic(shared, deadline, exporter));
+            }
+            other => unsupported(Signal::Metrics, *other, warnings),
+        }
+    }
+    Ok(builder.build())
+}
+
+/// A periodic reader with the configured interval and export timeout.
+fn periodic<X: PushMetricExporter>(
+    shared: &Shared<'_>,
+    deadline: &ShutdownDeadline,
+    exporter: X,
+) -> PeriodicReader<TimeoutExporter<X>> {
+    let reader = shared.config.metric_reader();
+    PeriodicReader::builder(TimeoutExporter::new(
+        exporter,
+        reader.timeout(),
+        deadline.clone(),
+        shared.worker.clone(),
+    ))
+    .with_interval(reader.interval())
+    .build()
+}
+
+#[cfg_attr(
+    not(any(feature = "grpc", feature = "http")),
+    allow(unreachable_code, unused_variables)
+)]
+fn otlp_metric_reader(
+    shared: &Shared<'_>,
+    deadline: &ShutdownDeadline,
+    builder: MeterProviderBuilder,
+) -> Result<MeterProviderBuilder, InitError> {
+    let signal = Signal::Metrics;
+    let exporter = shared.config.exporter(signal);
+    let preference = shared.config.metric_reader().temporality_preference();
+    Ok(match exporter.protocol() {
+        #[cfg(feature = "grpc")]
+        Protocol::Grpc => builder.with_reader(periodic(
+            shared,
+            deadline,
+            otlpkit_grpc::MetricExporter::builder()
+                .with_config(exporter.clone())
+                .with_worker(shared.worker.clone())
+                .with_stats(shared.stats.clone())
+                .with_temporality_preference(preference)
+                .build()
+                .map_err(|source| InitError::Grpc { signal, source })?,
+        )),
+        #[cfg(feature = "http")]
+        protocol @ (Protocol::HttpProtobuf | Protocol::HttpJson) => {
+            if protocol == Protocol::HttpJson && !cfg!(feature = "http-json") {
+                return Err(not_compiled(signal, protocol));
+            }
+            builder.with_reader(periodic(
+                shared,
+                deadline,
+                otlpkit_http::HttpMetricExporter::builder()
+                    .with_config(exporter.clone())
+                    .with_worker(shared.worker.clone())
+                    .with_stats(shared.stats.clone())
+                    .with_temporality_preference(preference)
+                    .build()
+                    .map_err(|source| InitError::Http { signal, source })?,
+            ))
+        }
+        other => return Err(not_compiled(signal, other)),
+    })
+}

@@ -1,0 +1,941 @@
+//! `otlpkit::init()` and the builder, checked by what the testkit receiver
+//! got on the wire.
+//!
+//! `init()` installs process-wide state (global providers, the propagator,
+//! the `tracing` subscriber) and reads the real process environment, so each
+//! of those tests runs as its own process, exactly as an application's
+//! `main` would: this binary (`harness = false`) starts itself again with
+//! `--child <scenario>` and the `OTEL_*` variables of the scenario, then
+//! checks the receiver and the child's output. Tests that need no global
+//! state use `build_with_env` in this process.
+//!
+//! Accepts the arguments of the standard harness that matter here: a name
+//! filter, `--exact`, `--skip`, `--list` and `--ignored` (there are no ignored tests).
+
+use std::io::{Read as _, Write as _};
+use std::net::TcpListener;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::process::{Command, ExitCode, Stdio};
+use std::time::{Duration, Instant};
+
+use opentelemetry::KeyValue;
+use opentelemetry::logs::{LogRecord as _, Logger as _, LoggerProvider as _, Severity};
+use opentelemetry::metrics::MeterProvider as _;
+use opentelemetry::trace::{TraceContextExt as _, Tracer as _, TracerProvider as _};
+use otlpkit::core::export::DropReason;
+use otlpkit::core::{ConfigWarning, MapEnv, Signal};
+use otlpkit::{InitError, InitWarning};
+use otlpkit_testkit::proto::metrics::v1::number_data_point;
+use otlpkit_testkit::proto::metrics::v1::{AggregationTemporality, NumberDataPoint};
+use otlpkit_testkit::{Protocol, ReceivedSpan, Receiver, hex};
+
+/// Longest wait for a child process or for data to arrive.
+const WAIT: Duration = Duration::from_secs(60);
+
+type Test = (&'static str, fn());
+
+const TESTS: &[Test] = &[
+    (
+        "sync_main_exports_all_three_signals",
+        sync_main_exports_all_three_signals,
+    ),
+    (
+        "multi_thread_runtime_with_shutdown_async",
+        multi_thread_runtime_with_shutdown_async,
+    ),
+    (
+        "current_thread_runtime_dropping_the_guard",
+        current_thread_runtime_dropping_the_guard,
+    ),
+    (
+        "grpc_protocol_from_the_environment",
+        grpc_protocol_from_the_environment,
+    ),
+    (
+        "http_json_protocol_from_the_environment",
+        http_json_protocol_from_the_environment,
+    ),
+    (
+        "sdk_disabled_is_a_no_op_that_keeps_the_propagator",
+        sdk_disabled_is_a_no_op_that_keeps_the_propagator,
+    ),
+    (
+        "console_exporters_print_and_send_nothing",
+        console_exporters_print_and_send_nothing,
+    ),
+    (
+        "dead_collector_shutdown_is_bounded_and_reports_the_drops",
+        dead_collector_shutdown_is_bounded_and_reports_the_drops,
+    ),
+    (
+        "invalid_rust_log_is_an_error_naming_the_variable",
+        invalid_rust_log_is_an_error_naming_the_variable,
+    ),
+    (
+        "an_existing_subscriber_is_kept_with_a_warning",
+        an_existing_subscriber_is_kept_with_a_warning,
+    ),
+    (
+        "resource_sampler_and_limits_are_applied",
+        resource_sampler_and_limits_are_applied,
+    ),
+    (
+        "always_off_sampler_exports_no_span",
+        always_off_sampler_exports_no_span,
+    ),
+    (
+        "delta_temporality_and_the_metric_reader",
+        delta_temporality_and_the_metric_reader,
+    ),
+    (
+        "exporter_none_leaves_the_signal_out",
+        exporter_none_leaves_the_signal_out,
+    ),
+    (
+        "config_warnings_are_returned_on_the_guard",
+        config_warnings_are_returned_on_the_guard,
+    ),
+    (
+        "invalid_configuration_is_an_error_naming_the_variable",
+        invalid_configuration_is_an_error_naming_the_variable,
+    ),
+    (
+        "flush_delivers_without_shutting_down",
+        flush_delivers_without_shutting_down,
+    ),
+    (
+        "flush_to_a_dead_collector_reports_the_signals_that_failed",
+        flush_to_a_dead_collector_reports_the_signals_that_failed,
+    ),
+];
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if let Some(position) = args.iter().position(|a| a == "--child") {
+        let scenario = args.get(position + 1).map(String::as_str).unwrap_or("");
+        return child::run(scenario);
+    }
+    let options = Options::parse(&args);
+    let selected: Vec<&Test> = TESTS
+        .iter()
+        .filter(|(name, _)| options.selects(name))
+        .collect();
+    let mut out = std::io::stdout();
+    if options.list {
+        for (name, _) in &selected {
+            let _ = writeln!(out, "{name}: test");
+        }
+        return ExitCode::SUCCESS;
+    }
+    let _ = writeln!(out, "\nrunning {} tests", selected.len());
+    let mut failed = Vec::new();
+    for (name, test) in &selected {
+        let outcome = catch_unwind(AssertUnwindSafe(test));
+        let verdict = if outcome.is_ok() { "ok" } else { "FAILED" };
+        let _ = writeln!(out, "test {name} ... {verdict}");
+        if outcome.is_err() {
+            failed.push(*name);
+        }
+    }
+    let _ = writeln!(
+        out,
+        "\ntest result: {}. {} passed; {} failed\n",
+        if failed.is_empty() { "ok" } else { "FAILED" },
+        selected.len() - failed.len(),
+        failed.len()
+    );
+    if failed.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        for name in failed {
+            let _ = writeln!(out, "failed: {name}");
+        }
+        ExitCode::FAILURE
+    }
+}
+
+/// The arguments of the standard test harness that matter here.
+#[derive(Debug, Default)]
+struct Options {
+    filters: Vec<String>,
+    skip: Vec<String>,
+    exact: bool,
+    list: bool,
+    /// `--ignored`: run (or list) only ignored tests, of which there are none.
+    ignored_only: bool,
+}
+
+impl Options {
+    fn parse(args: &[String]) -> Self {
+        let mut options = Options::default();
+        let mut args = args.iter();
+        while let Some(arg) = args.next() {
+            match arg.as_str() {
+                "--exact" => options.exact = true,
+                "--list" => options.list = true,
+                "--ignored" => options.ignored_only = true,
+                "--skip" => options.skip.extend(args.next().cloned()),
+                // Options that take a value, which is not a filter.
+                "--test-threads" | "--format" | "--color" | "--logfile" | "-Z" => {
+                    args.next();
+                }
+                flag if flag.starts_with('-') => {}
+                filter => options.filters.push(filter.to_owned()),
+            }
+        }
+        options
+    }
+
+    fn selects(&self, name: &str) -> bool {
+        let matches = |filter: &String| {
+            if self.exact {
+                name == filter
+            } else {
+                name.contains(filter.as_str())
+            }
+        };
+        !self.ignored_only
+            && (self.filters.is_empty() || self.filters.iter().any(matches))
+            && !self.skip.iter().any(matches)
+    }
+}
+
+/// What a child process printed and how it ended.
+struct ChildOutput {
+    success: bool,
+    stdout: String,
+    stderr: String,
+}
+
+impl std::fmt::Debug for ChildOutput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "success: {}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            self.success, self.stdout, self.stderr
+        )
+    }
+}
+
+/// Runs `scenario` in a child process with exactly the given `OTEL_*`
+/// variables (and `RUST_LOG`): those of this process are removed.
+fn run_child(scenario: &str, vars: &[(&str, &str)]) -> ChildOutput {
+    let mut command = Command::new(std::env::current_exe().unwrap());
+    command
+        .args(["--child", scenario])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (key, _) in std::env::vars_os() {
+        let key_text = key.to_string_lossy();
+        if key_text.starts_with("OTEL_") || key_text == "RUST_LOG" {
+            command.env_remove(&key);
+        }
+    }
+    command.envs(vars.iter().copied());
+    let mut child = command.spawn().unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let out = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stdout.read_to_string(&mut text);
+        text
+    });
+    let err = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stderr.read_to_string(&mut text);
+        text
+    });
+    let deadline = Instant::now() + WAIT;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "child `{scenario}` did not exit within {WAIT:?}; stderr:\n{}",
+                err.join().unwrap()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    ChildOutput {
+        success: status.success(),
+        stdout: out.join().unwrap(),
+        stderr: err.join().unwrap(),
+    }
+}
+
+fn span(receiver: &Receiver, name: &str) -> ReceivedSpan {
+    receiver
+        .span(name)
+        .unwrap_or_else(|| panic!("no span `{name}`; got {:?}", names(receiver)))
+}
+
+fn names(receiver: &Receiver) -> Vec<String> {
+    receiver
+        .spans()
+        .iter()
+        .map(|s| s.name().to_owned())
+        .collect()
+}
+
+fn number(point: &NumberDataPoint) -> f64 {
+    match point.value {
+        Some(number_data_point::Value::AsInt(v)) => v as f64,
+        Some(number_data_point::Value::AsDouble(v)) => v,
+        None => f64::NAN,
+    }
+}
+
+fn metric_total(receiver: &Receiver, name: &str) -> f64 {
+    let metric = receiver
+        .latest_metric(name)
+        .unwrap_or_else(|| panic!("no metric `{name}`"));
+    metric.number_points().iter().map(number).sum()
+}
+
+/// A port on 127.0.0.1 that nothing listens on.
+fn closed_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+/// The boundaries the synchronous scenario crosses.
+const SYNC_HOPS: &[&str] = &["thread", "future", "stream"];
+/// The boundaries the asynchronous scenarios cross.
+const ASYNC_HOPS: &[&str] = &["thread", "blocking", "task"];
+
+/// The checks shared by the three runtime setups: every boundary kept its
+/// parent link, the log record carries the span's ids, the metric arrived,
+/// the resource is the configured one, and the accounting is exact.
+fn check_boundaries(
+    receiver: &Receiver,
+    prefix: &str,
+    hops: &[&str],
+    child: &ChildOutput,
+    protocol: Protocol,
+) {
+    assert!(child.success, "{child:?}");
+    let root = span(receiver, &format!("{prefix}.root"));
+    assert_eq!(root.parent_span_id_hex(), None);
+    assert_eq!(root.origin.protocol, protocol);
+    assert_eq!(
+        root.origin.resource_attribute_str("service.name"),
+        Some("facade-test")
+    );
+    assert_eq!(
+        root.origin.resource_attribute_str("telemetry.distro.name"),
+        Some("otlpkit")
+    );
+    for hop in hops {
+        let name = format!("{prefix}.{hop}");
+        let child_span = span(receiver, &name);
+        assert_eq!(child_span.trace_id_hex(), root.trace_id_hex(), "{name}");
+        assert_eq!(
+            child_span.parent_span_id_hex(),
+            Some(root.span_id_hex()),
+            "{name} is not a child of the root"
+        );
+    }
+    let body = format!("{prefix}.event");
+    let log = receiver
+        .logs()
+        .into_iter()
+        .find(|log| log.body_str() == Some(body.as_str()))
+        .unwrap_or_else(|| panic!("no log `{body}`; {child:?}"));
+    assert_eq!(hex(&log.record.trace_id), root.trace_id_hex());
+    assert_eq!(hex(&log.record.span_id), root.span_id_hex());
+    assert_eq!(metric_total(receiver, &format!("{prefix}.items")), 3.0);
+    // The batch processors report on themselves through the meter provider.
+    assert!(
+        receiver
+            .latest_metric("otlpkit.exporter.sent_spans")
+            .is_some(),
+        "no self-metrics"
+    );
+    assert!(
+        child.stdout.contains("complete: true"),
+        "the shutdown report is not complete: {child:?}"
+    );
+}
+
+fn base_env<'a>(receiver_endpoint: &'a str, protocol: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", receiver_endpoint),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol),
+        ("OTEL_SERVICE_NAME", "facade-test"),
+    ]
+}
+
+fn sync_main_exports_all_three_signals() {
+    let receiver = Receiver::start().unwrap();
+    let endpoint = receiver.http_endpoint();
+    let child = run_child("sync", &base_env(&endpoint, "http/protobuf"));
+    check_boundaries(&receiver, "sync", SYNC_HOPS, &child, Protocol::HttpProtobuf);
+}
+
+fn multi_thread_runtime_with_shutdown_async() {
+    let receiver = Receiver::start().unwrap();
+    let endpoint = receiver.http_endpoint();
+    let child = run_child("multi_thread", &base_env(&endpoint, "http/protobuf"));
+    check_boundaries(
+        &receiver,
+        "multi",
+        ASYNC_HOPS,
+        &child,
+        Protocol::HttpProtobuf,
+    );
+}
+
+fn current_thread_runtime_dropping_the_guard() {
+    let receiver = Receiver::start().unwrap();
+    let endpoint = receiver.http_endpoint();
+    let child = run_child("current_thread", &base_env(&endpoint, "http/protobuf"));
+    // Dropping the guard inside the runtime prints no report; the counts
+    // are checked on the receiver instead.
+    assert!(child.success, "{child:?}");
+    let root = span(&receiver, "current.root");
+    for hop in ASYNC_HOPS {
+        let hop = span(&receiver, &format!("current.{hop}"));
+        assert_eq!(hop.parent_span_id_hex(), Some(root.span_id_hex()));
+    }
+    assert_eq!(metric_total(&receiver, "current.items"), 3.0);
+    assert!(
+        receiver
+            .logs()
+            .iter()
+            .any(|l| l.body_str() == Some("current.event"))
+    );
+}
+
+fn grpc_protocol_from_the_environment() {
+    let receiver = Receiver::start().unwrap();
+    let endpoint = receiver.grpc_endpoint();
+    let child = run_child("sync", &base_env(&endpoint, "grpc"));
+    check_boundaries(&receiver, "sync", SYNC_HOPS, &child, Protocol::Grpc);
+}
+
+fn http_json_protocol_from_the_environment() {
+    let receiver = Receiver::start().unwrap();
+    let endpoint = receiver.http_endpoint();
+    let child = run_child("sync", &base_env(&endpoint, "http/json"));
+    check_boundaries(&receiver, "sync", SYNC_HOPS, &child, Protocol::HttpJson);
+}
+
+// checklist 4.4
+fn sdk_disabled_is_a_no_op_that_keeps_the_propagator() {
+    let receiver = Receiver::start().unwrap();
+    let endpoint = receiver.http_endpoint();
+    let mut vars = base_env(&endpoint, "http/protobuf");
+    vars.push(("OTEL_SDK_DISABLED", "true"));
+    let child = run_child("disabled", &vars);
+    assert!(child.success, "{child:?}");
+    assert!(
+        child
+            .stdout
+            .contains("traceparent=00-0000000000000000000000000000abcd-00000000000000ef-01"),
+        "{child:?}"
+    );
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(receiver.request_count(), 0);
+}
+
+// checklist 4.7
+fn console_exporters_print_and_send_nothing() {
+    let receiver = Receiver::start().unwrap();
+    let endpoint = receiver.http_endpoint();
+    let mut vars = base_env(&endpoint, "http/protobuf");
+    vars.extend([
+        ("OTEL_TRACES_EXPORTER", "console"),
+        ("OTEL_LOGS_EXPORTER", "console"),
+        ("OTEL_METRICS_EXPORTER", "console"),
+    ]);
+    let child = run_child("sync", &vars);
+    assert!(child.success, "{child:?}");
+    assert!(
+        child.stdout.contains("span sync.thread trace="),
+        "{child:?}"
+    );
+    assert!(
+        child.stdout.contains("log INFO sync.event trace="),
+        "{child:?}"
+    );
+    assert!(child.stdout.contains("metric sync.items {} 3"), "{child:?}");
+    assert_eq!(receiver.request_count(), 0);
+}
+
+fn dead_collector_shutdown_is_bounded_and_reports_the_drops() {
+    let endpoint = format!("http://127.0.0.1:{}", closed_port());
+    let mut vars = base_env(&endpoint, "http/protobuf");
+    vars.push(("OTEL_EXPORTER_OTLP_TIMEOUT", "300"));
+    // `run_child` fails the test if the child does not exit in time.
+    let child = run_child("sync", &vars);
+    // The child exits non-zero when its report is incomplete, as here.
+    assert!(!child.success, "{child:?}");
+    assert!(child.stdout.contains("complete: false"), "{child:?}");
+    let dropped = child
+        .stdout
+        .lines()
+        .find_map(|line| line.strip_prefix("dropped traces: "))
+        .and_then(|n| n.trim().parse::<u64>().ok())
+        .unwrap_or(0);
+    assert!(dropped >= 4, "{child:?}");
+    assert!(child.stdout.contains("retries_exhausted"), "{child:?}");
+}
+
+fn invalid_rust_log_is_an_error_naming_the_variable() {
+    let receiver = Receiver::start().unwrap();
+    let endpoint = receiver.http_endpoint();
+    let mut vars = base_env(&endpoint, "http/protobuf");
+    vars.push(("RUST_LOG", "my_app=loudest"));
+    let child = run_child("invalid_rust_log", &vars);
+    assert!(child.success, "{child:?}");
+    assert!(child.stdout.contains("RUST_LOG"), "{child:?}");
+    assert!(child.stdout.contains("my_app=loudest"), "{child:?}");
+}
+
+fn an_existing_subscriber_is_kept_with_a_warning() {
+    let receiver = Receiver::start().unwrap();
+    let endpoint = receiver.http_endpoint();
+    let child = run_child("subscriber_exists", &base_env(&endpoint, "http/protobuf"));
+    assert!(child.success, "{child:?}");
+    assert!(
+        child
+            .stderr
+            .contains("otlpkit: warning: a global tracing subscriber was already installed"),
+        "{child:?}"
+    );
+}
+
+// ----- in this process: `build_with_env`, nothing global ------------------------------------
+
+fn env_for(receiver: &Receiver, extra: &[(&str, &str)]) -> MapEnv {
+    let mut env = MapEnv::from([
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.http_endpoint()),
+        ("OTEL_SERVICE_NAME", "in-process".to_owned()),
+    ]);
+    for (key, value) in extra {
+        env.set(*key, *value);
+    }
+    env
+}
+
+// checklist 4.1, 4.2, 4.5, 4.8
+fn resource_sampler_and_limits_are_applied() {
+    let receiver = Receiver::start().unwrap();
+    let env = env_for(
+        &receiver,
+        &[
+            (
+                "OTEL_RESOURCE_ATTRIBUTES",
+                "team=payments,service.name=ignored",
+            ),
+            ("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"),
+            ("OTEL_TRACES_SAMPLER_ARG", "1.0"),
+            ("OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT", "2"),
+            ("OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT", "4"),
+        ],
+    );
+    let telemetry = otlpkit::builder()
+        .with_resource_attribute("region", "eu")
+        .build_with_env(&env)
+        .unwrap();
+    assert!(
+        telemetry.warnings().is_empty(),
+        "{:?}",
+        telemetry.warnings()
+    );
+    let tracer = telemetry.tracer_provider().unwrap().tracer("limits");
+    tracer.in_span("limited", |cx| {
+        let span = cx.span();
+        span.set_attribute(KeyValue::new("first", "abcdefgh"));
+        span.set_attribute(KeyValue::new("second", 2_i64));
+        span.set_attribute(KeyValue::new("third", "dropped"));
+    });
+    let report = telemetry.shutdown();
+    assert!(report.is_complete(), "{report}");
+    let limited = span(&receiver, "limited");
+    assert_eq!(limited.span.attributes.len(), 2);
+    assert_eq!(limited.attribute_str("first"), Some("abcd"));
+    assert_eq!(limited.span.dropped_attributes_count, 1);
+    let resource = &limited.origin;
+    assert_eq!(
+        resource.resource_attribute_str("service.name"),
+        Some("in-process")
+    );
+    assert_eq!(resource.resource_attribute_str("team"), Some("payments"));
+    assert_eq!(resource.resource_attribute_str("region"), Some("eu"));
+    assert_eq!(
+        resource.resource_attribute_str("telemetry.sdk.name"),
+        Some("opentelemetry")
+    );
+}
+
+// checklist 4.5
+fn always_off_sampler_exports_no_span() {
+    let receiver = Receiver::start().unwrap();
+    let env = env_for(&receiver, &[("OTEL_TRACES_SAMPLER", "always_off")]);
+    let telemetry = otlpkit::builder().build_with_env(&env).unwrap();
+    let tracer = telemetry.tracer_provider().unwrap().tracer("sampler");
+    let sampled = tracer.in_span("never", |cx| cx.span().span_context().is_sampled());
+    assert!(!sampled);
+    let report = telemetry.shutdown();
+    assert!(report.is_complete(), "{report}");
+    assert_eq!(report.produced(Signal::Traces), 0);
+    assert_eq!(receiver.span_count(), 0);
+}
+
+// checklist 3.10, 3.11
+fn delta_temporality_and_the_metric_reader() {
+    let receiver = Receiver::start().unwrap();
+    let env = env_for(
+        &receiver,
+        &[
+            ("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE", "delta"),
+            ("OTEL_METRIC_EXPORT_INTERVAL", "100"),
+        ],
+    );
+    let telemetry = otlpkit::builder()
+        .with_self_metrics(false)
+        .build_with_env(&env)
+        .unwrap();
+    let counter = telemetry
+        .meter_provider()
+        .unwrap()
+        .meter("reader")
+        .u64_counter("ticks")
+        .build();
+    counter.add(2, &[]);
+    // The 100 ms interval exports without any flush.
+    let deadline = Instant::now() + WAIT;
+    while receiver.latest_metric("ticks").is_none() {
+        assert!(Instant::now() < deadline, "no periodic export");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let ticks = receiver.latest_metric("ticks").unwrap();
+    let Some(otlpkit_testkit::proto::metrics::v1::metric::Data::Sum(sum)) = &ticks.metric.data
+    else {
+        panic!("not a sum: {ticks:?}");
+    };
+    assert_eq!(
+        sum.aggregation_temporality,
+        AggregationTemporality::Delta as i32
+    );
+    assert!(
+        receiver
+            .latest_metric("otlpkit.exporter.sent_spans")
+            .is_none()
+    );
+    let report = telemetry.shutdown();
+    assert!(report.is_complete(), "{report}");
+    assert!(report.delivered(Signal::Metrics) >= 1);
+}
+
+// checklist 4.7
+fn exporter_none_leaves_the_signal_out() {
+    let receiver = Receiver::start().unwrap();
+    let env = env_for(
+        &receiver,
+        &[
+            ("OTEL_TRACES_EXPORTER", "none"),
+            ("OTEL_METRICS_EXPORTER", "none"),
+        ],
+    );
+    let telemetry = otlpkit::builder().build_with_env(&env).unwrap();
+    assert!(telemetry.tracer_provider().is_none());
+    assert!(telemetry.meter_provider().is_none());
+    let logger = telemetry.logger_provider().unwrap().logger("only-logs");
+    let mut record = logger.create_log_record();
+    record.set_severity_number(Severity::Info);
+    record.set_body("only logs".into());
+    logger.emit(record);
+    let report = telemetry.shutdown();
+    assert!(report.is_complete(), "{report}");
+    assert_eq!(report.delivered(Signal::Logs), 1);
+    assert_eq!(receiver.span_count(), 0);
+    assert_eq!(receiver.logs()[0].body_str(), Some("only logs"));
+}
+
+fn config_warnings_are_returned_on_the_guard() {
+    let receiver = Receiver::start().unwrap();
+    let env = env_for(
+        &receiver,
+        &[
+            ("OTEL_BSP_SCHEDULE_DELAY", "soon"),
+            ("OTEL_PROPAGATORS", "tracecontext,xray"),
+            ("OTEL_TRACES_SAMPLER", "jaeger_remote"),
+            ("OTEL_LOG_LEVEL", "off"),
+        ],
+    );
+    let telemetry = otlpkit::builder().build_with_env(&env).unwrap();
+    let warnings = telemetry.warnings();
+    assert!(
+        warnings.iter().any(|w| matches!(
+            w,
+            InitWarning::Config(ConfigWarning::InvalidValue {
+                var: "OTEL_BSP_SCHEDULE_DELAY",
+                ..
+            })
+        )),
+        "{warnings:?}"
+    );
+    for (setting, value) in [
+        ("OTEL_PROPAGATORS", "xray"),
+        ("OTEL_TRACES_SAMPLER", "jaeger_remote"),
+    ] {
+        assert!(
+            warnings.iter().any(|w| matches!(
+                w,
+                InitWarning::Unsupported { setting: s, value: v, .. } if *s == setting && v == value
+            )),
+            "{setting}: {warnings:?}"
+        );
+    }
+    drop(telemetry);
+}
+
+fn invalid_configuration_is_an_error_naming_the_variable() {
+    let env = MapEnv::from([("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://[::1")]);
+    let error = otlpkit::builder().build_with_env(&env).unwrap_err();
+    assert!(matches!(error, InitError::Config(_)), "{error:?}");
+    let message = error.to_string();
+    assert!(
+        message.contains("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"),
+        "{message}"
+    );
+    assert!(message.contains("http://[::1"), "{message}");
+}
+
+fn flush_delivers_without_shutting_down() {
+    let receiver = Receiver::start().unwrap();
+    let env = env_for(&receiver, &[("OTEL_BSP_SCHEDULE_DELAY", "60000")]);
+    let telemetry = otlpkit::builder().build_with_env(&env).unwrap();
+    let tracer = telemetry.tracer_provider().unwrap().tracer("flush");
+    tracer.in_span("flushed", |_| {});
+    telemetry.flush().unwrap();
+    assert_eq!(receiver.span_count(), 1);
+    let stats = telemetry.stats().signal(Signal::Traces);
+    assert_eq!((stats.exported, stats.dropped_total()), (1, 0));
+    tracer.in_span("after flush", |_| {});
+    let report = telemetry.shutdown();
+    assert!(report.is_complete(), "{report}");
+    assert_eq!(report.delivered(Signal::Traces), 2);
+    assert_eq!(report.dropped_for(Signal::Traces, DropReason::QueueFull), 0);
+    // After shutdown, the providers are gone from the guard's view and new
+    // spans count as dropped after shutdown, never silently.
+    tracer.in_span("too late", |_| {});
+    assert_eq!(receiver.span_count(), 2);
+}
+
+fn flush_to_a_dead_collector_reports_the_signals_that_failed() {
+    let endpoint = format!("http://127.0.0.1:{}", closed_port());
+    let env = MapEnv::from([
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
+        ("OTEL_EXPORTER_OTLP_TIMEOUT", "200"),
+        ("OTEL_METRICS_EXPORTER", "none"),
+    ]);
+    let telemetry = otlpkit::builder().build_with_env(&env).unwrap();
+    let tracer = telemetry.tracer_provider().unwrap().tracer("flush");
+    tracer.in_span("lost", |_| {});
+    let error = telemetry.flush().unwrap_err();
+    assert_eq!(error.failures().len(), 1, "{error}");
+    assert_eq!(error.failures()[0].0, Signal::Traces, "{error}");
+    assert!(error.to_string().contains("traces"), "{error}");
+    let report = telemetry.shutdown();
+    assert!(!report.is_complete());
+    assert_eq!(
+        report.dropped_for(Signal::Traces, DropReason::RetriesExhausted),
+        1
+    );
+    assert_eq!(report.produced(Signal::Traces), 1);
+}
+
+/// The child side: one `fn main`-like scenario per name.
+mod child {
+    use std::io::Write as _;
+    use std::process::ExitCode;
+
+    use futures_util::StreamExt as _;
+    use opentelemetry::global;
+    use otlpkit::bridge::FutureContextExt as _;
+    use otlpkit::core::Signal;
+    use tracing::Instrument as _;
+
+    pub(super) fn run(scenario: &str) -> ExitCode {
+        match scenario {
+            "sync" => sync(),
+            "multi_thread" => {
+                let runtime = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                runtime.block_on(async_main("multi", true))
+            }
+            "current_thread" => {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                runtime.block_on(async_main("current", false))
+            }
+            "disabled" => disabled(),
+            "invalid_rust_log" => invalid_rust_log(),
+            "subscriber_exists" => subscriber_exists(),
+            other => {
+                eprintln!("unknown scenario {other}");
+                ExitCode::FAILURE
+            }
+        }
+    }
+
+    fn report(report: &otlpkit::ShutdownReport) -> ExitCode {
+        let mut out = std::io::stdout();
+        let _ = writeln!(out, "{report}");
+        let _ = writeln!(out, "dropped traces: {}", report.dropped(Signal::Traces));
+        let _ = writeln!(out, "complete: {}", report.is_complete());
+        if report.is_complete() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        }
+    }
+
+    /// A plain `fn main`: no runtime anywhere in user code.
+    fn sync() -> ExitCode {
+        let telemetry = otlpkit::init().unwrap();
+        let items = global::meter("facade-test")
+            .u64_counter("sync.items")
+            .build();
+        tracing::info_span!("sync.root").in_scope(|| {
+            tracing::info!("sync.event");
+            otlpkit::bridge::thread::spawn(|| tracing::info_span!("sync.thread").in_scope(|| {}))
+                .join()
+                .unwrap();
+            // Sync code calling async code.
+            otlpkit::bridge::block_on(
+                async { tracing::info_span!("sync.future").in_scope(|| {}) }.in_current_context(),
+            )
+            .unwrap();
+            otlpkit::bridge::block_on(
+                futures_util::stream::iter(0..3)
+                    .for_each(|_| {
+                        items.add(1, &[]);
+                        std::future::ready(())
+                    })
+                    .instrument(tracing::info_span!("sync.stream")),
+            )
+            .unwrap();
+        });
+        report(&telemetry.shutdown())
+    }
+
+    /// `#[tokio::main]`, either flavour.
+    async fn async_main(prefix: &'static str, shutdown_async: bool) -> ExitCode {
+        let telemetry = otlpkit::init().unwrap();
+        let items = global::meter("facade-test")
+            .u64_counter(format!("{prefix}.items"))
+            .build();
+        let root = tracing::info_span!("root", otel.name = format!("{prefix}.root"));
+        async {
+            tracing::info!("{prefix}.event");
+            otlpkit::bridge::thread::spawn(move || {
+                tracing::info_span!("thread", otel.name = format!("{prefix}.thread"))
+                    .in_scope(|| {})
+            })
+            .join()
+            .unwrap();
+            otlpkit::bridge::spawn_blocking(move || {
+                tracing::info_span!("blocking", otel.name = format!("{prefix}.blocking"))
+                    .in_scope(|| {})
+            })
+            .await
+            .unwrap();
+            let items = items.clone();
+            tokio::spawn(
+                futures_util::stream::iter(0..3)
+                    .for_each(move |_| {
+                        items.add(1, &[]);
+                        std::future::ready(())
+                    })
+                    .instrument(tracing::info_span!(
+                        "task",
+                        otel.name = format!("{prefix}.task")
+                    ))
+                    .in_current_context(),
+            )
+            .await
+            .unwrap();
+        }
+        .instrument(root)
+        .await;
+        if shutdown_async {
+            report(&telemetry.shutdown_async().await)
+        } else {
+            // The guard's `Drop` on the runtime's only thread: bounded, and
+            // no deadlock, since the exports run on otlpkit's worker.
+            drop(telemetry);
+            ExitCode::SUCCESS
+        }
+    }
+
+    fn disabled() -> ExitCode {
+        use opentelemetry::trace::{
+            SpanContext, SpanId, TraceContextExt as _, TraceFlags, TraceId, TraceState,
+        };
+        let telemetry = otlpkit::init().unwrap();
+        assert!(telemetry.is_disabled());
+        assert!(telemetry.tracer_provider().is_none());
+        tracing::info_span!("disabled.span").in_scope(|| tracing::info!("nothing"));
+        let cx = opentelemetry::Context::new().with_remote_span_context(SpanContext::new(
+            TraceId::from(0xabcd_u128),
+            SpanId::from(0xef_u64),
+            TraceFlags::SAMPLED,
+            true,
+            TraceState::default(),
+        ));
+        let mut carrier = std::collections::HashMap::new();
+        global::get_text_map_propagator(|p| p.inject_context(&cx, &mut carrier));
+        let _ = writeln!(
+            std::io::stdout(),
+            "traceparent={}",
+            carrier.get("traceparent").map_or("", String::as_str)
+        );
+        let report = telemetry.shutdown();
+        assert_eq!(report.produced(Signal::Traces), 0);
+        ExitCode::SUCCESS
+    }
+
+    fn invalid_rust_log() -> ExitCode {
+        match otlpkit::init() {
+            Ok(_) => ExitCode::FAILURE,
+            Err(error) => {
+                assert!(matches!(error, otlpkit::InitError::Tracing(_)), "{error:?}");
+                let _ = writeln!(std::io::stdout(), "{error}");
+                ExitCode::SUCCESS
+            }
+        }
+    }
+
+    fn subscriber_exists() -> ExitCode {
+        tracing::subscriber::set_global_default(tracing_subscriber::registry()).unwrap();
+        let telemetry = otlpkit::init().unwrap();
+        assert!(
+            telemetry
+                .warnings()
+                .contains(&otlpkit::InitWarning::SubscriberAlreadyInstalled)
+        );
+        // The providers still work through the OpenTelemetry API.
+        use opentelemetry::trace::Tracer as _;
+        global::tracer("api").in_span("api.span", |_| {});
+        let report = telemetry.shutdown();
+        if report.delivered(Signal::Traces) == 1 {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,366 @@
+//! Runs every example program, as built for `cargo run`, and checks what the
+//! receiver got: span names, parent links across each boundary, log records
+//! correlated with their spans, metric values. The examples send to the
+//! test's receiver through `OTEL_EXPORTER_OTLP_ENDPOINT`, except the one
+//! test that runs the quickstart on its embedded receiver and checks what it
+//! prints.
+
+use std::io::Read as _;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use otlpkit_testkit::proto::metrics::v1::number_data_point;
+use otlpkit_testkit::proto::trace::v1::span::SpanKind;
+use otlpkit_testkit::proto::trace::v1::status::StatusCode;
+use otlpkit_testkit::{Protocol, ReceivedLog, ReceivedSpan, Receiver, hex};
+
+/// Longest time an example may run.
+const WAIT: Duration = Duration::from_secs(60);
+
+#[derive(Debug)]
+struct Run {
+    success: bool,
+    stdout: String,
+    stderr: String,
+}
+
+/// Runs an example with exactly the given `OTEL_*` variables.
+fn run(binary: &str, vars: &[(&str, &str)]) -> Run {
+    let mut command = Command::new(binary);
+    command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (key, _) in std::env::vars_os() {
+        let text = key.to_string_lossy();
+        if text.starts_with("OTEL_") || text == "RUST_LOG" {
+            command.env_remove(&key);
+        }
+    }
+    command.envs(vars.iter().copied());
+    let mut child = command.spawn().unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let out = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stdout.read_to_string(&mut text);
+        text
+    });
+    let err = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stderr.read_to_string(&mut text);
+        text
+    });
+    let deadline = Instant::now() + WAIT;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{binary} did not exit within {WAIT:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    Run {
+        success: status.success(),
+        stdout: out.join().unwrap(),
+        stderr: err.join().unwrap(),
+    }
+}
+
+/// The run succeeded and otlpkit printed no configuration warning.
+fn assert_clean(run: &Run) {
+    assert!(run.success, "{run:?}");
+    assert!(!run.stderr.contains("otlpkit: warning"), "{run:?}");
+}
+
+fn spans_named(receiver: &Receiver, name: &str) -> Vec<ReceivedSpan> {
+    let spans = receiver.spans_named(name);
+    assert!(
+        !spans.is_empty(),
+        "no span `{name}`; got {:?}",
+        receiver
+            .spans()
+            .iter()
+            .map(|s| s.name().to_owned())
+            .collect::<Vec<_>>()
+    );
+    spans
+}
+
+fn one(receiver: &Receiver, name: &str) -> ReceivedSpan {
+    let mut spans = spans_named(receiver, name);
+    assert_eq!(spans.len(), 1, "{name}: {spans:?}");
+    spans.remove(0)
+}
+
+fn children_of<'a>(
+    spans: &'a [ReceivedSpan],
+    parent: &ReceivedSpan,
+    name: &str,
+) -> Vec<&'a ReceivedSpan> {
+    spans
+        .iter()
+        .filter(|s| s.name() == name && s.parent_span_id_hex() == Some(parent.span_id_hex()))
+        .collect()
+}
+
+fn log(receiver: &Receiver, body: &str) -> ReceivedLog {
+    receiver
+        .logs()
+        .into_iter()
+        .find(|l| l.body_str() == Some(body))
+        .unwrap_or_else(|| panic!("no log `{body}`"))
+}
+
+/// Whether the log record carries the ids of `span`.
+fn correlated(log: &ReceivedLog, span: &ReceivedSpan) -> bool {
+    hex(&log.record.trace_id) == span.trace_id_hex()
+        && hex(&log.record.span_id) == span.span_id_hex()
+}
+
+fn metric_sum(receiver: &Receiver, name: &str) -> f64 {
+    let metric = receiver
+        .latest_metric(name)
+        .unwrap_or_else(|| panic!("no metric `{name}`"));
+    let numbers: f64 = metric
+        .number_points()
+        .iter()
+        .map(|p| match p.value {
+            Some(number_data_point::Value::AsInt(v)) => v as f64,
+            Some(number_data_point::Value::AsDouble(v)) => v,
+            None => 0.0,
+        })
+        .sum();
+    let histogram: u64 = metric.histogram_points().iter().map(|p| p.count).sum();
+    numbers + histogram as f64
+}
+
+fn service(span: &ReceivedSpan) -> Option<&str> {
+    span.origin.resource_attribute_str("service.name")
+}
+
+#[test]
+fn quickstart_exports_its_trace_logs_and_metrics_to_the_configured_collector() {
+    let receiver = Receiver::start().unwrap();
+    let run = run(
+        env!("CARGO_BIN_EXE_quickstart"),
+        &[("OTEL_EXPORTER_OTLP_ENDPOINT", &receiver.http_endpoint())],
+    );
+    assert_clean(&run);
+    // An external collector: nothing is printed about the embedded one.
+    assert!(!run.stdout.contains("== traces received"), "{run:?}");
+
+    let spans = receiver.spans();
+    let root = one(&receiver, "place orders");
+    assert_eq!(root.parent_span_id_hex(), None);
+    assert_eq!(service(&root), Some("quickstart"));
+    assert_eq!(root.origin.protocol, Protocol::HttpProtobuf);
+    let checkouts = children_of(&spans, &root, "checkout");
+    assert_eq!(checkouts.len(), 2);
+    for checkout in checkouts {
+        // A stream (one span per item), spawn_blocking, a thread, a task.
+        let prices = children_of(&spans, checkout, "price items");
+        assert_eq!(prices.len(), 1);
+        assert_eq!(children_of(&spans, prices[0], "price item").len(), 3);
+        assert_eq!(children_of(&spans, checkout, "render receipt").len(), 1);
+        let audit = children_of(&spans, checkout, "audit");
+        assert_eq!(audit.len(), 1);
+        let charges = children_of(&spans, checkout, "charge card");
+        assert_eq!(charges.len(), 2);
+        let failed: Vec<_> = charges
+            .iter()
+            .filter(|c| c.status_code() == StatusCode::Error)
+            .collect();
+        assert_eq!(failed.len(), 1, "one declined attempt per order");
+        assert!(failed[0].event("exception").is_some());
+        // The log from the thread carries the thread's span.
+        assert!(
+            receiver
+                .logs()
+                .iter()
+                .any(|l| l.body_str() == Some("receipt archived") && correlated(l, audit[0]))
+        );
+    }
+    assert!(correlated(&log(&receiver, "order complete"), &root));
+    assert_eq!(metric_sum(&receiver, "orders.processed"), 2.0);
+    assert_eq!(metric_sum(&receiver, "orders.amount"), 2.0);
+}
+
+#[test]
+fn quickstart_on_its_embedded_receiver_prints_the_tree_and_zero_drops() {
+    let run = run(env!("CARGO_BIN_EXE_quickstart"), &[]);
+    assert_clean(&run);
+    let out = &run.stdout;
+    assert!(
+        out.contains("exporting traces, metrics and logs to the embedded OTLP receiver"),
+        "{out}"
+    );
+    // The tree: the root, then its children indented one more level.
+    assert!(out.contains("\n  place orders  "), "{out}");
+    assert!(out.contains("\n    checkout  "), "{out}");
+    assert!(out.contains("\n      price items  "), "{out}");
+    assert!(out.contains("\n        price item  "), "{out}");
+    assert!(out.contains("\n      charge card  "), "{out}");
+    assert!(out.contains("ERROR card declined for order 1001"), "{out}");
+    assert!(
+        out.contains("WARN  charge failed, retrying  (in span `charge card`)"),
+        "{out}"
+    );
+    assert!(out.contains("orders.processed = 2"), "{out}");
+    for signal in ["traces", "metrics", "logs"] {
+        let line = out
+            .lines()
+            .find(|l| l.starts_with(signal) && l.contains("produced"))
+            .unwrap_or_else(|| panic!("no accounting line for {signal}: {out}"));
+        assert!(line.ends_with("dropped     0"), "{line}");
+    }
+    assert!(
+        out.contains("traces   produced    19  delivered    19"),
+        "{out}"
+    );
+}
+
+#[test]
+fn axum_server_continues_the_trace_through_server_client_and_server_again() {
+    let receiver = Receiver::start().unwrap();
+    let run = run(
+        env!("CARGO_BIN_EXE_axum_server"),
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", &receiver.http_endpoint()),
+            ("OTEL_SERVICE_NAME", "shop"),
+        ],
+    );
+    assert_clean(&run);
+    assert_eq!(run.stdout.matches("-> 200 OK").count(), 3, "{run:?}");
+
+    let spans = receiver.spans();
+    let of_kind = |name: &str, kind: SpanKind| -> Vec<&ReceivedSpan> {
+        spans
+            .iter()
+            .filter(|s| s.name() == name && s.kind() == kind)
+            .collect()
+    };
+    let clients = of_kind("GET /checkout/{order}", SpanKind::Client);
+    assert_eq!(clients.len(), 3);
+    for client in clients {
+        assert_eq!(client.parent_span_id_hex(), None);
+        assert_eq!(service(client), Some("shop"));
+        let servers: Vec<_> = of_kind("GET /checkout/{order}", SpanKind::Server)
+            .into_iter()
+            .filter(|s| s.parent_span_id_hex() == Some(client.span_id_hex()))
+            .collect();
+        assert_eq!(
+            servers.len(),
+            1,
+            "the server span continues the caller's trace"
+        );
+        let server = servers[0];
+        assert_eq!(
+            server.attribute_str("http.route"),
+            Some("/checkout/{order}")
+        );
+        let downstream: Vec<_> = of_kind("GET /prices/{order}", SpanKind::Client)
+            .into_iter()
+            .filter(|s| s.parent_span_id_hex() == Some(server.span_id_hex()))
+            .collect();
+        assert_eq!(downstream.len(), 1);
+        let prices: Vec<_> = of_kind("GET /prices/{order}", SpanKind::Server)
+            .into_iter()
+            .filter(|s| s.parent_span_id_hex() == Some(downstream[0].span_id_hex()))
+            .collect();
+        assert_eq!(prices.len(), 1, "reqwest carried the trace downstream");
+        assert_eq!(prices[0].trace_id_hex(), client.trace_id_hex());
+        assert!(
+            receiver
+                .logs()
+                .iter()
+                .any(|l| l.body_str() == Some("checkout priced") && correlated(l, server))
+        );
+        assert!(
+            receiver
+                .logs()
+                .iter()
+                .any(|l| l.body_str() == Some("price computed") && correlated(l, prices[0]))
+        );
+    }
+    // Two requests served per checkout: the checkout and its prices call.
+    assert_eq!(metric_sum(&receiver, "http.server.requests"), 6.0);
+    assert_eq!(metric_sum(&receiver, "http.server.request.duration"), 6.0);
+}
+
+#[test]
+fn tonic_service_carries_the_trace_in_grpc_metadata() {
+    let receiver = Receiver::start().unwrap();
+    let run = run(
+        env!("CARGO_BIN_EXE_tonic_service"),
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", &receiver.grpc_endpoint()),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+        ],
+    );
+    assert_clean(&run);
+    let spans = receiver.spans();
+    let root = one(&receiver, "place orders");
+    assert_eq!(root.origin.protocol, Protocol::Grpc);
+    assert_eq!(service(&root), Some("tonic-service"));
+    let calls = children_of(&spans, &root, "inventory.v1.Inventory/Reserve");
+    assert_eq!(calls.len(), 3);
+    let mut refused = 0;
+    for call in calls {
+        assert_eq!(call.kind(), SpanKind::Client);
+        assert_eq!(call.attribute_str("rpc.system"), Some("grpc"));
+        let servers = children_of(&spans, call, "inventory.v1.Inventory/Reserve");
+        assert_eq!(servers.len(), 1, "the server continues the client's trace");
+        let server = servers[0];
+        assert_eq!(server.kind(), SpanKind::Server);
+        let checks = children_of(&spans, server, "check stock");
+        assert_eq!(checks.len(), 1);
+        if call.status_code() == StatusCode::Error {
+            refused += 1;
+            assert_eq!(server.status_code(), StatusCode::Error);
+            assert!(correlated(&log(&receiver, "insufficient stock"), checks[0]));
+        }
+    }
+    assert_eq!(refused, 1);
+    assert_eq!(metric_sum(&receiver, "inventory.reservations"), 3.0);
+    assert_eq!(metric_sum(&receiver, "rpc.client.duration"), 3.0);
+}
+
+#[test]
+fn sync_cli_exports_over_grpc_from_plain_threads() {
+    let receiver = Receiver::start().unwrap();
+    let run = run(
+        env!("CARGO_BIN_EXE_sync_cli"),
+        &[("OTEL_EXPORTER_OTLP_ENDPOINT", &receiver.grpc_endpoint())],
+    );
+    assert_clean(&run);
+    assert!(
+        run.stdout.contains("indexed 4 entries: 16 words, 1 failed"),
+        "{run:?}"
+    );
+    let spans = receiver.spans();
+    let root = one(&receiver, "index directory");
+    assert_eq!(root.origin.protocol, Protocol::Grpc);
+    assert_eq!(service(&root), Some("sync-cli"));
+    assert_eq!(children_of(&spans, &root, "write files").len(), 1);
+    let files = children_of(&spans, &root, "index file");
+    assert_eq!(
+        files.len(),
+        4,
+        "one span per scoped thread, each a child of the root"
+    );
+    let failed: Vec<_> = files
+        .iter()
+        .filter(|f| f.status_code() == StatusCode::Error)
+        .collect();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0].attribute_str("file"), Some("delta.txt"));
+    assert!(correlated(&log(&receiver, "cannot index"), failed[0]));
+    let summarize = children_of(&spans, &root, "summarize");
+    assert!(correlated(&log(&receiver, "index complete"), summarize[0]));
+    assert_eq!(metric_sum(&receiver, "files.indexed"), 3.0);
+    assert_eq!(metric_sum(&receiver, "words.indexed"), 16.0);
+}
