@@ -1,11 +1,12 @@
 //! Support code for the end-to-end tests against the [rotel] collector.
 //!
-//! The tests in `e2e/tests/rotel.rs` send telemetry to a real rotel process
-//! and check what rotel says it received; `e2e/tests/rotel_support.rs` tests
-//! this crate's own code. `cargo xtask e2e` installs the pinned rotel
-//! ([`ROTEL_VERSION`]), starts it on free `127.0.0.1` ports with a detailed
-//! debug log of everything it receives, and runs this crate's tests with three
-//! environment variables:
+//! The tests in `e2e/tests/rotel.rs` (the official exporter) and
+//! `e2e/tests/transports.rs` (otlpkit's own exporters) send telemetry to a
+//! real rotel process and check what rotel says it received;
+//! `e2e/tests/rotel_support.rs` tests this crate's own code. `cargo xtask e2e`
+//! installs the pinned rotel ([`ROTEL_VERSION`]), starts it on free
+//! `127.0.0.1` ports with a detailed debug log of everything it receives, and
+//! runs this crate's tests with three environment variables:
 //!
 //! - [`GRPC_ENDPOINT_VAR`]: rotel's OTLP/gRPC endpoint, `http://127.0.0.1:<port>`;
 //! - [`HTTP_ENDPOINT_VAR`]: rotel's OTLP/HTTP base endpoint, `http://127.0.0.1:<port>`;
@@ -19,7 +20,8 @@
 //!   it: the suite never passes without a collector, in CI or not;
 //! - [`Report`], rotel's debug log parsed into what a test asserts on: per
 //!   signal, the trace ids, span ids, parents and names of the spans, the
-//!   names of the metrics and the bodies and ids of the log records;
+//!   names and data points of the metrics and the bodies, severities and ids
+//!   of the log records;
 //! - [`Rotel::wait_for_spans`] and [`Rotel::wait_for`], which poll the report
 //!   until the expected data arrived or a deadline passed.
 //!
@@ -358,6 +360,12 @@ pub struct ReceivedSpan {
     pub attributes: Vec<(String, String)>,
     /// Attributes of the resource the span came with, in the same form.
     pub resource: Vec<(String, String)>,
+    /// Start time in nanoseconds since the Unix epoch, as rotel prints it;
+    /// empty when the report shows none.
+    pub start_time: String,
+    /// End time in nanoseconds since the Unix epoch, as rotel prints it;
+    /// empty when the report shows none.
+    pub end_time: String,
 }
 
 impl ReceivedSpan {
@@ -384,12 +392,56 @@ pub struct ReceivedMetric {
     pub scope: String,
     /// Attributes of the resource the metric came with.
     pub resource: Vec<(String, String)>,
+    /// The metric's data points, in the order rotel reported them.
+    pub data_points: Vec<ReceivedDataPoint>,
 }
 
 impl ReceivedMetric {
     /// The resource's `service.name`, if it is a string.
     pub fn service_name(&self) -> Option<&str> {
         service_name(&self.resource)
+    }
+}
+
+/// One data point of a metric as rotel reported it. Values are kept as rotel
+/// prints them (`7`, `2.5`), fields rotel did not print stay `None` or empty.
+///
+/// rotel prints a number data point's `Value` and a histogram data point's
+/// `Count`, `Sum`, `Min`, `Max`, `ExplicitBounds` and bucket counts; of
+/// exponential histogram and summary points only the kind, attributes and
+/// timestamps are collected.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ReceivedDataPoint {
+    /// The kind as rotel names it: `NumberDataPoints`, `HistogramDataPoints`,
+    /// `ExponentialHistogramDataPoints` or `SummaryDataPoints`.
+    pub kind: String,
+    /// Data point attributes as `(key, value)`, values as rotel prints them.
+    pub attributes: Vec<(String, String)>,
+    /// Start time in nanoseconds since the Unix epoch, as printed.
+    pub start_timestamp: String,
+    /// Time in nanoseconds since the Unix epoch, as printed.
+    pub timestamp: String,
+    /// The value of a number data point.
+    pub value: Option<String>,
+    /// The count of a histogram data point.
+    pub count: Option<String>,
+    /// The sum of a histogram data point.
+    pub sum: Option<String>,
+    /// The minimum of a histogram data point.
+    pub min: Option<String>,
+    /// The maximum of a histogram data point.
+    pub max: Option<String>,
+    /// The explicit bucket boundaries of a histogram data point, in order.
+    pub explicit_bounds: Vec<String>,
+    /// The bucket counts of a histogram data point, in order.
+    pub bucket_counts: Vec<String>,
+}
+
+impl ReceivedDataPoint {
+    /// The value of a data point attribute as rotel prints it, e.g. `Str(v)`.
+    pub fn attribute(&self, key: &str) -> Option<&str> {
+        find(&self.attributes, key)
     }
 }
 
@@ -402,6 +454,19 @@ pub struct ReceivedLog {
     pub body: String,
     /// Severity text, empty when unset.
     pub severity_text: String,
+    /// Severity number as rotel prints it, e.g. `SEVERITY_NUMBER_WARN(13)`;
+    /// empty when the report shows none.
+    pub severity_number: String,
+    /// Event name, empty when unset.
+    pub event_name: String,
+    /// Time of the event in nanoseconds since the Unix epoch, as printed
+    /// (`0` when unset).
+    pub timestamp: String,
+    /// Time the record was observed, in nanoseconds since the Unix epoch, as
+    /// printed (`0` when unset).
+    pub observed_timestamp: String,
+    /// Trace flags as printed, e.g. `1` for a record of a sampled span.
+    pub flags: String,
     /// Trace id of the record's span context, `None` when absent.
     pub trace_id: Option<String>,
     /// Span id of the record's span context, `None` when absent.
@@ -446,8 +511,8 @@ fn service_name(resource: &[(String, String)]) -> Option<&str> {
 /// in the layout of the OpenTelemetry Collector's debug exporter
 /// (`ResourceSpans #0`, `Span #0`, `    Trace ID       : ...`, ...). Lines
 /// that are not part of that layout (rotel's own log lines) are ignored, and so
-/// are span events, links and metric data points. The lines of a multi-line
-/// attribute value or log body are joined with `\n`.
+/// are span events and links. The lines of a multi-line attribute value or log
+/// body are joined with `\n`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Report {
     spans: Vec<ReceivedSpan>,
@@ -491,6 +556,30 @@ impl Report {
     pub fn logs(&self) -> &[ReceivedLog] {
         &self.logs
     }
+
+    /// The metrics whose resource has the attribute `key` printed as `value`
+    /// (e.g. `Str(checkout)`), in the order rotel reported them.
+    pub fn metrics_with_resource<'a>(
+        &'a self,
+        key: &'a str,
+        value: &'a str,
+    ) -> impl Iterator<Item = &'a ReceivedMetric> + 'a {
+        self.metrics
+            .iter()
+            .filter(move |metric| find(&metric.resource, key) == Some(value))
+    }
+
+    /// The log records whose resource has the attribute `key` printed as
+    /// `value` (e.g. `Str(checkout)`), in the order rotel reported them.
+    pub fn logs_with_resource<'a>(
+        &'a self,
+        key: &'a str,
+        value: &'a str,
+    ) -> impl Iterator<Item = &'a ReceivedLog> + 'a {
+        self.logs
+            .iter()
+            .filter(move |log| find(&log.resource, key) == Some(value))
+    }
 }
 
 /// What the lines being read belong to.
@@ -501,6 +590,7 @@ enum Section {
     ResourceAttributes,
     ItemAttributes,
     MetricDescriptor,
+    DataPointAttributes,
     LogBody,
 }
 
@@ -566,6 +656,8 @@ impl Parser {
                 scope: self.scope.clone(),
                 attributes: Vec::new(),
                 resource: self.resource.clone(),
+                start_time: String::new(),
+                end_time: String::new(),
             }));
         } else if line.starts_with("Metric #") {
             self.start(Item::Metric(ReceivedMetric {
@@ -573,11 +665,17 @@ impl Parser {
                 data_type: String::new(),
                 scope: self.scope.clone(),
                 resource: self.resource.clone(),
+                data_points: Vec::new(),
             }));
         } else if line.starts_with("LogRecord #") {
             self.start(Item::Log(ReceivedLog {
                 body: String::new(),
                 severity_text: String::new(),
+                severity_number: String::new(),
+                event_name: String::new(),
+                timestamp: String::new(),
+                observed_timestamp: String::new(),
+                flags: String::new(),
                 trace_id: None,
                 span_id: None,
                 scope: self.scope.clone(),
@@ -608,10 +706,81 @@ impl Parser {
         {
             text.clone_into(&mut log.severity_text);
             self.section = Section::Other;
+        } else if self.detail(line) {
+            // A data point, a log record field or a span's time.
         } else if !self.continue_value(line) {
-            // `Events:`, `Links:`, timestamps, data points, rotel's own log
-            // lines: none of it is collected.
+            // `Events:`, `Links:`, rotel's own log lines: none of it is
+            // collected.
             self.section = Section::Other;
+        }
+    }
+
+    /// An unindented `Key: value` line of the current item: a data point
+    /// header or field, a log record field (other than the body and the
+    /// severity text), or a span's start or end time. Returns whether it was
+    /// one.
+    fn detail(&mut self, line: &str) -> bool {
+        match self.item.as_mut() {
+            Some(Item::Metric(metric)) => {
+                if let Some((kind, _)) = line.split_once(" #").filter(|(kind, _)| {
+                    [
+                        "NumberDataPoints",
+                        "HistogramDataPoints",
+                        "ExponentialHistogramDataPoints",
+                        "SummaryDataPoints",
+                    ]
+                    .contains(kind)
+                }) {
+                    metric.data_points.push(ReceivedDataPoint {
+                        kind: kind.to_owned(),
+                        ..ReceivedDataPoint::default()
+                    });
+                    self.section = Section::Other;
+                    return true;
+                }
+                let Some(point) = metric.data_points.last_mut() else {
+                    return false;
+                };
+                if line == "Data point attributes:" {
+                    self.section = Section::DataPointAttributes;
+                    return true;
+                }
+                let recognised = data_point_field(point, line);
+                if recognised {
+                    self.section = Section::Other;
+                }
+                recognised
+            }
+            Some(Item::Log(log)) => {
+                let Some((key, value)) = line.split_once(": ") else {
+                    return false;
+                };
+                let field = match key {
+                    "SeverityNumber" => &mut log.severity_number,
+                    "EventName" => &mut log.event_name,
+                    "Timestamp" => &mut log.timestamp,
+                    "ObservedTimestamp" => &mut log.observed_timestamp,
+                    "Flags" => &mut log.flags,
+                    _ => return false,
+                };
+                value.clone_into(field);
+                self.section = Section::Other;
+                true
+            }
+            Some(Item::Span(span)) => {
+                let Some((key, value)) = line.split_once(": ") else {
+                    return false;
+                };
+                let field = match key {
+                    "Start time" => &mut span.start_time,
+                    "End time" => &mut span.end_time,
+                    _ => return false,
+                };
+                value.clone_into(field);
+                self.section = Section::Other;
+                true
+            }
+            None => false,
         }
     }
 
@@ -630,6 +799,11 @@ impl Parser {
             (Section::ItemAttributes, Some(Item::Log(log))) => {
                 log.attributes.last_mut().map(|(_, value)| value)
             }
+            (Section::DataPointAttributes, Some(Item::Metric(metric))) => metric
+                .data_points
+                .last_mut()
+                .and_then(|point| point.attributes.last_mut())
+                .map(|(_, value)| value),
             _ => None,
         };
         let Some(value) = value else {
@@ -653,6 +827,11 @@ impl Parser {
             (Section::ResourceAttributes, _) => self.resource.push(pair),
             (Section::ItemAttributes, Some(Item::Span(span))) => span.attributes.push(pair),
             (Section::ItemAttributes, Some(Item::Log(log))) => log.attributes.push(pair),
+            (Section::DataPointAttributes, Some(Item::Metric(metric))) => {
+                if let Some(point) = metric.data_points.last_mut() {
+                    point.attributes.push(pair);
+                }
+            }
             (Section::MetricDescriptor, Some(Item::Metric(metric))) => match key {
                 "Name" => metric.name = pair.1,
                 "DataType" => metric.data_type = pair.1,
@@ -711,4 +890,37 @@ fn is_log_field(line: &str) -> bool {
     ]
     .iter()
     .any(|prefix| line.starts_with(prefix))
+}
+
+/// Reads one `Key: value` line of a data point into `point`; returns whether
+/// it was one. Timestamps, `Value`, the histogram fields, `ExplicitBounds #i:
+/// bound` and `Buckets #i, Count: count`.
+fn data_point_field(point: &mut ReceivedDataPoint, line: &str) -> bool {
+    if let Some(rest) = line.strip_prefix("ExplicitBounds #")
+        && let Some((_, bound)) = rest.split_once(": ")
+    {
+        point.explicit_bounds.push(bound.to_owned());
+        return true;
+    }
+    if let Some(rest) = line.strip_prefix("Buckets #")
+        && let Some((_, count)) = rest.split_once(", Count: ")
+    {
+        point.bucket_counts.push(count.to_owned());
+        return true;
+    }
+    let Some((key, value)) = line.split_once(": ") else {
+        return false;
+    };
+    let value = value.to_owned();
+    match key {
+        "StartTimestamp" => point.start_timestamp = value,
+        "Timestamp" => point.timestamp = value,
+        "Value" => point.value = Some(value),
+        "Count" => point.count = Some(value),
+        "Sum" => point.sum = Some(value),
+        "Min" => point.min = Some(value),
+        "Max" => point.max = Some(value),
+        _ => return false,
+    }
+    true
 }

@@ -358,3 +358,276 @@ fn waiting_in_vain_reports_what_was_seen() {
         )
     );
 }
+
+/// Output of rotel 0.0.1a15 for metrics sent over OTLP/protobuf and over
+/// OTLP/JSON, and for log records with every field set; trimmed from real
+/// runs of `tests/transports.rs`, with a multi-line data point attribute
+/// added.
+const DETAILS: &str = "\
+ResourceMetrics #0
+Resource SchemaURL: 
+Resource attributes:
+     -> e2e.run: Str(grpc-1)
+     -> service.name: Str(svc)
+ScopeMetrics #0
+ScopeMetrics SchemaURL: 
+InstrumentationScope meter 
+Metric #0
+Descriptor:
+     -> Name: e2e.grpc.requests
+     -> Description: 
+     -> Unit: 
+     -> DataType: Sum
+     -> IsMonotonic: true
+     -> AggregationTemporality: AGGREGATION_TEMPORALITY_CUMULATIVE
+NumberDataPoints #0
+Data point attributes:
+     -> route: Str(/orders)
+     -> note: Str(two
+lines)
+StartTimestamp: 1795569636859791749
+Timestamp: 1795569636866871920
+Value: 7
+NumberDataPoints #1
+StartTimestamp: 1795569636859791749
+Timestamp: 1795569636866871920
+Value: 2.5
+Metric #1
+Descriptor:
+     -> Name: e2e.grpc.latency
+     -> Description: 
+     -> Unit: 
+     -> DataType: Histogram
+     -> AggregationTemporality: AGGREGATION_TEMPORALITY_CUMULATIVE
+HistogramDataPoints #0
+Data point attributes:
+     -> method: Str(GET)
+StartTimestamp: 1795569636859859215
+Timestamp: 1795569636866903730
+Count: 3
+Sum: 20.5
+Min: 1.5
+Max: 12
+ExplicitBounds #0: 5
+ExplicitBounds #1: 10
+Buckets #0, Count: 1
+Buckets #1, Count: 0
+Buckets #2, Count: 2
+ResourceMetrics #0
+Resource SchemaURL: 
+Resource attributes:
+     -> e2e.run: Str(json-1)
+ScopeMetrics #0
+ScopeMetrics SchemaURL: 
+InstrumentationScope meter 
+Metric #0
+Descriptor:
+     -> Name: e2e.json.requests
+     -> Description: 
+     -> Unit: 
+     -> DataType: Sum
+     -> IsMonotonic: true
+     -> AggregationTemporality: AGGREGATION_TEMPORALITY_CUMULATIVE
+NumberDataPoints #0
+Data point attributes:
+     -> route: Str(/orders)
+StartTimestamp: 1795569636844434581
+Timestamp: 1795569636853209251
+Metric #1
+Descriptor:
+     -> Name: e2e.json.latency
+     -> Description: 
+     -> Unit: 
+     -> DataType: Empty
+ResourceLog #0
+Resource SchemaURL: 
+Resource attributes:
+     -> e2e.run: Str(grpc-1)
+ScopeLogs #0
+ScopeLogs SchemaURL: 
+InstrumentationScope app 
+LogRecord #0
+ObservedTimestamp: 1795569631849294000
+Timestamp: 1795569631848294000
+SeverityText: INFO
+SeverityNumber: SEVERITY_NUMBER_INFO(9)
+EventName: e2e.accepted
+Body: Str(request accepted)
+Attributes:
+     -> e2e.sequence: Int(0)
+    Trace ID       : f9fe22771b2c82162955e2d8c5c4f1a1
+    Span ID        : f7be115752b9f209
+Flags: 1
+ResourceLog #0
+Resource SchemaURL: 
+Resource attributes:
+     -> e2e.run: Str(json-1)
+ScopeLogs #0
+ScopeLogs SchemaURL: 
+InstrumentationScope app 
+LogRecord #0
+ObservedTimestamp: 0
+Timestamp: 0
+SeverityText: 
+SeverityNumber: SEVERITY_NUMBER_UNSPECIFIED(0)
+Body: Str(first
+second: a colon does not end the body)
+    Trace ID       : 
+    Span ID        : 
+Flags: 0
+";
+
+#[test]
+fn parses_number_data_points_with_attributes_and_values() {
+    let report = Report::parse(DETAILS);
+    let requests = &report.metrics()[0];
+    assert_eq!(requests.name, "e2e.grpc.requests");
+    assert_eq!(requests.data_points.len(), 2);
+    let point = &requests.data_points[0];
+    assert_eq!(point.kind, "NumberDataPoints");
+    assert_eq!(point.attribute("route"), Some("Str(/orders)"));
+    assert_eq!(point.attribute("note"), Some("Str(two\nlines)"));
+    assert_eq!(point.attributes.len(), 2);
+    assert_eq!(point.start_timestamp, "1795569636859791749");
+    assert_eq!(point.timestamp, "1795569636866871920");
+    assert_eq!(point.value.as_deref(), Some("7"));
+    assert_eq!(point.count, None);
+    assert!(point.explicit_bounds.is_empty());
+    let second = &requests.data_points[1];
+    assert!(second.attributes.is_empty());
+    assert_eq!(second.value.as_deref(), Some("2.5"));
+
+    // The data points of the first sample: attributes, and a gauge's value.
+    let report = Report::parse(SAMPLE);
+    let points = &report.metrics()[0].data_points;
+    assert_eq!(points.len(), 1);
+    assert_eq!(points[0].attribute("Name"), Some("not-a-metric-name"));
+    assert_eq!(points[0].value, None);
+    assert_eq!(
+        report.metrics()[1].data_points[0].value.as_deref(),
+        Some("1.5")
+    );
+}
+
+#[test]
+fn parses_histogram_data_points() {
+    let report = Report::parse(DETAILS);
+    let latency = &report.metrics()[1];
+    assert_eq!(
+        (latency.name.as_str(), latency.data_type.as_str()),
+        ("e2e.grpc.latency", "Histogram")
+    );
+    assert_eq!(latency.data_points.len(), 1);
+    let point = &latency.data_points[0];
+    assert_eq!(point.kind, "HistogramDataPoints");
+    assert_eq!(point.attribute("method"), Some("Str(GET)"));
+    assert_eq!(point.count.as_deref(), Some("3"));
+    assert_eq!(point.sum.as_deref(), Some("20.5"));
+    assert_eq!(point.min.as_deref(), Some("1.5"));
+    assert_eq!(point.max.as_deref(), Some("12"));
+    assert_eq!(point.value, None);
+    assert_eq!(point.explicit_bounds, ["5", "10"]);
+    assert_eq!(point.bucket_counts, ["1", "0", "2"]);
+    assert_eq!(point.timestamp, "1795569636866903730");
+}
+
+#[test]
+fn keeps_what_rotel_could_not_decode_visible() {
+    // Over OTLP/JSON rotel 0.0.1a15 shows no value for an integer point and
+    // no data at all for a histogram: the parser reports exactly that.
+    let report = Report::parse(DETAILS);
+    let json: Vec<_> = report
+        .metrics_with_resource("e2e.run", "Str(json-1)")
+        .collect();
+    assert_eq!(json.len(), 2);
+    assert_eq!(json[0].name, "e2e.json.requests");
+    assert_eq!(json[0].data_points.len(), 1);
+    assert_eq!(json[0].data_points[0].value, None);
+    assert_eq!(
+        json[0].data_points[0].attribute("route"),
+        Some("Str(/orders)")
+    );
+    assert_eq!(
+        (json[1].name.as_str(), json[1].data_type.as_str()),
+        ("e2e.json.latency", "Empty")
+    );
+    assert!(json[1].data_points.is_empty());
+}
+
+#[test]
+fn filters_metrics_and_logs_by_resource_attribute() {
+    let report = Report::parse(DETAILS);
+    let names: Vec<&str> = report
+        .metrics_with_resource("e2e.run", "Str(grpc-1)")
+        .map(|metric| metric.name.as_str())
+        .collect();
+    assert_eq!(names, ["e2e.grpc.requests", "e2e.grpc.latency"]);
+    assert_eq!(
+        report
+            .metrics_with_resource("e2e.run", "Str(grpc-2)")
+            .count(),
+        0
+    );
+    assert_eq!(
+        report
+            .metrics_with_resource("service.name", "Str(svc)")
+            .count(),
+        2
+    );
+    let bodies: Vec<&str> = report
+        .logs_with_resource("e2e.run", "Str(grpc-1)")
+        .map(|log| log.body.as_str())
+        .collect();
+    assert_eq!(bodies, ["Str(request accepted)"]);
+    assert_eq!(
+        report.logs_with_resource("e2e.run", "Str(json-1)").count(),
+        1
+    );
+}
+
+#[test]
+fn parses_log_severity_numbers_event_names_timestamps_and_flags() {
+    let report = Report::parse(DETAILS);
+    let logs = report.logs();
+    assert_eq!(logs.len(), 2);
+    let log = &logs[0];
+    assert_eq!(log.severity_text, "INFO");
+    assert_eq!(log.severity_number, "SEVERITY_NUMBER_INFO(9)");
+    assert_eq!(log.event_name, "e2e.accepted");
+    assert_eq!(log.timestamp, "1795569631848294000");
+    assert_eq!(log.observed_timestamp, "1795569631849294000");
+    assert_eq!(log.flags, "1");
+    assert_eq!(log.body, "Str(request accepted)");
+    assert_eq!(log.attribute("e2e.sequence"), Some("Int(0)"));
+    assert_eq!(log.span_id.as_deref(), Some("f7be115752b9f209"));
+
+    let bare = &logs[1];
+    assert_eq!(bare.severity_number, "SEVERITY_NUMBER_UNSPECIFIED(0)");
+    assert_eq!(bare.event_name, "");
+    assert_eq!((bare.timestamp.as_str(), bare.flags.as_str()), ("0", "0"));
+    assert_eq!(
+        bare.body,
+        "Str(first\nsecond: a colon does not end the body)"
+    );
+    assert_eq!(bare.trace_id, None);
+
+    // The first sample's records.
+    let report = Report::parse(SAMPLE);
+    let logs = report.logs();
+    assert_eq!(logs[0].severity_number, "SEVERITY_NUMBER_INFO(9)");
+    assert_eq!(logs[0].timestamp, "1544712660000000000");
+    assert_eq!(logs[0].observed_timestamp, "0");
+    assert_eq!(logs[1].severity_number, "SEVERITY_NUMBER_ERROR(17)");
+    assert_eq!(logs[1].body, "Str(second\nline)");
+}
+
+#[test]
+fn parses_span_start_and_end_times() {
+    let report = Report::parse(SAMPLE);
+    let spans = report.spans();
+    assert_eq!(spans[0].start_time, "1544712660000000000");
+    assert_eq!(spans[0].end_time, "1544712661000000000");
+    assert_eq!(spans[1].start_time, "1544712660000000000");
+    // Status lines after the times still belong to the span.
+    assert_eq!(spans[1].status_code, "STATUS_CODE_ERROR");
+}

@@ -12,8 +12,10 @@
 //!    report") go to `.tools/e2e/rotel-report.log`; its own log and pid files
 //!    are kept in `.tools/e2e/` as well. The command waits until both ports
 //!    accept connections.
-//! 3. `test`: runs the test targets of `otlpkit-e2e` (`rotel`, the live suite,
-//!    and `rotel_support`, the tests of its support code) with
+//! 3. `test`: runs the test targets of `otlpkit-e2e` (`rotel`: the official
+//!    exporter; `transports`: otlpkit's gRPC and HTTP exporters, 3 signals ×
+//!    3 protocols; `setups`: `otlpkit::init` from sync and async programs;
+//!    `rotel_support`: the tests of its support code) with
 //!    [`GRPC_ENDPOINT_VAR`], [`HTTP_ENDPOINT_VAR`] and [`REPORT_VAR`] telling
 //!    the tests where rotel listens and where its report is. They are built
 //!    with the workspace-wide feature selection of `cargo xtask ci`, so the
@@ -84,10 +86,10 @@ impl flags::E2e {
         // that build is reused: only the e2e crate compiles here.
         // (`cargo test -p otlpkit-e2e` would resolve features for that crate
         // alone and rebuild some twenty dependencies, tokio, hyper, tonic and
-        // reqwest among them.) `--test` then picks the e2e crate's two targets.
+        // reqwest among them.) `--test` then picks the e2e crate's test targets.
         let result = cmd!(
             sh,
-            "cargo test --workspace --all-features --test rotel --test rotel_support"
+            "cargo test --workspace --all-features --test rotel --test rotel_support --test setups --test transports"
         )
         .env(GRPC_ENDPOINT_VAR, format!("http://{}", rotel.grpc))
         .env(HTTP_ENDPOINT_VAR, format!("http://{}", rotel.http))

@@ -1,0 +1,423 @@
+//! The two setups users write — a plain `fn main()` with no runtime, and a
+//! `#[tokio::main]` program (both runtime flavours) — through
+//! `otlpkit::init()` against a real rotel collector. Each produces one trace
+//! that crosses every boundary (a thread, `spawn_blocking`, `tokio::spawn`,
+//! a future, a stream with one span per item) and rotel's report must show
+//! every span with the right parent, and the log record with the root
+//! span's ids.
+//!
+//! `init()` installs process-wide state and reads the real environment, so
+//! each setup runs in its own process, as a real `main` would: this binary
+//! (`harness = false`) starts itself again with `--child <setup>` and the
+//! `OTEL_*` variables pointing at rotel, then reads rotel's report.
+//!
+//! Needs a running rotel: run `cargo xtask e2e` (see `otlpkit_e2e`). Without
+//! it every test fails with instructions; none passes silently.
+
+use std::io::{Read as _, Write as _};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::process::{Command, ExitCode, Stdio};
+use std::time::{Duration, Instant};
+
+use otlpkit_e2e::{ReceivedSpan, Rotel};
+
+/// How long rotel may take to report, and a child to finish.
+const WAIT: Duration = Duration::from_secs(60);
+
+/// The spans each setup creates under its root, `(name, parent)` with the
+/// setup's prefix left out.
+const HOPS: &[(&str, &str)] = &[
+    ("thread", "root"),
+    ("spawn_blocking", "root"),
+    ("task", "root"),
+    ("future", "root"),
+    ("stream", "root"),
+    ("stream.item", "stream"),
+];
+/// Items the stream yields, each in its own span.
+const STREAM_ITEMS: usize = 3;
+
+type Test = (&'static str, fn());
+
+const TESTS: &[Test] = &[
+    ("sync_main_over_grpc", sync_main_over_grpc),
+    (
+        "tokio_multi_thread_over_http_protobuf",
+        tokio_multi_thread_over_http_protobuf,
+    ),
+    (
+        "tokio_current_thread_over_http_json",
+        tokio_current_thread_over_http_json,
+    ),
+];
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if let Some(position) = args.iter().position(|a| a == "--child") {
+        return child::run(args.get(position + 1).map_or("", String::as_str));
+    }
+    let options = Options::parse(&args);
+    let selected: Vec<&Test> = TESTS
+        .iter()
+        .filter(|(name, _)| options.selects(name))
+        .collect();
+    let mut out = std::io::stdout();
+    if options.list {
+        for (name, _) in &selected {
+            let _ = writeln!(out, "{name}: test");
+        }
+        return ExitCode::SUCCESS;
+    }
+    let _ = writeln!(out, "\nrunning {} tests", selected.len());
+    let mut failed = 0;
+    for (name, test) in &selected {
+        let ok = catch_unwind(AssertUnwindSafe(test)).is_ok();
+        let _ = writeln!(out, "test {name} ... {}", if ok { "ok" } else { "FAILED" });
+        failed += usize::from(!ok);
+    }
+    let _ = writeln!(
+        out,
+        "\ntest result: {}. {} passed; {failed} failed\n",
+        if failed == 0 { "ok" } else { "FAILED" },
+        selected.len() - failed
+    );
+    if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// The arguments of the standard test harness that matter here.
+#[derive(Debug, Default)]
+struct Options {
+    filters: Vec<String>,
+    skip: Vec<String>,
+    exact: bool,
+    list: bool,
+    /// `--ignored`: run (or list) only ignored tests, of which there are none.
+    ignored_only: bool,
+}
+
+impl Options {
+    fn parse(args: &[String]) -> Self {
+        let mut options = Options::default();
+        let mut args = args.iter();
+        while let Some(arg) = args.next() {
+            match arg.as_str() {
+                "--exact" => options.exact = true,
+                "--list" => options.list = true,
+                "--ignored" => options.ignored_only = true,
+                "--skip" => options.skip.extend(args.next().cloned()),
+                // Options that take a value, which is not a filter.
+                "--test-threads" | "--format" | "--color" | "--logfile" | "-Z" => {
+                    args.next();
+                }
+                flag if flag.starts_with('-') => {}
+                filter => options.filters.push(filter.to_owned()),
+            }
+        }
+        options
+    }
+
+    fn selects(&self, name: &str) -> bool {
+        let matches = |filter: &String| {
+            if self.exact {
+                name == filter
+            } else {
+                name.contains(filter.as_str())
+            }
+        };
+        !self.ignored_only
+            && (self.filters.is_empty() || self.filters.iter().any(matches))
+            && !self.skip.iter().any(matches)
+    }
+}
+
+fn rotel() -> Rotel {
+    Rotel::from_env().unwrap_or_else(|error| panic!("{error}"))
+}
+
+/// Runs one setup in a child process against rotel and returns the trace id
+/// it printed.
+fn run_setup(setup: &str, endpoint: &str, protocol: &str, service: &str) -> String {
+    let mut command = Command::new(std::env::current_exe().unwrap());
+    command
+        .args(["--child", setup])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (key, _) in std::env::vars_os() {
+        let text = key.to_string_lossy();
+        if text.starts_with("OTEL_") || text == "RUST_LOG" {
+            command.env_remove(&key);
+        }
+    }
+    command.envs([
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol),
+        ("OTEL_SERVICE_NAME", service),
+    ]);
+    let mut child = command.spawn().unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let out = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stdout.read_to_string(&mut text);
+        text
+    });
+    let err = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stderr.read_to_string(&mut text);
+        text
+    });
+    let deadline = Instant::now() + WAIT;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("setup `{setup}` did not exit within {WAIT:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let (stdout, stderr) = (out.join().unwrap(), err.join().unwrap());
+    assert!(
+        status.success(),
+        "setup `{setup}` failed ({status})\n--- stdout ---\n{stdout}\n--- stderr ---\n{stderr}"
+    );
+    stdout
+        .lines()
+        .find_map(|line| line.strip_prefix("trace_id="))
+        .map(str::to_owned)
+        .unwrap_or_else(|| panic!("setup `{setup}` printed no trace id:\n{stdout}"))
+}
+
+/// Waits for the whole trace in rotel's report and checks every parent link.
+fn check_trace(rotel: &Rotel, prefix: &str, trace_id: &str, service: &str) {
+    let expected = 1 + HOPS.len() - 1 + STREAM_ITEMS;
+    let spans = rotel
+        .wait_for_spans(trace_id, expected, WAIT)
+        .unwrap_or_else(|error| panic!("{error}"));
+    assert_eq!(spans.len(), expected, "{spans:#?}");
+    let named = |name: &str| -> Vec<&ReceivedSpan> {
+        let full = format!("{prefix}.{name}");
+        spans.iter().filter(|s| s.name == full).collect()
+    };
+    let root = named("root");
+    assert_eq!(root.len(), 1, "{spans:#?}");
+    let root = root[0];
+    assert_eq!(root.parent_span_id, None, "the root has no parent");
+    for span in &spans {
+        assert_eq!(span.service_name(), Some(service), "{span:?}");
+    }
+    for (name, parent_name) in HOPS {
+        let parent = named(parent_name);
+        assert_eq!(parent.len(), 1, "{prefix}.{parent_name}: {spans:#?}");
+        let children = named(name);
+        let count = if *name == "stream.item" {
+            STREAM_ITEMS
+        } else {
+            1
+        };
+        assert_eq!(children.len(), count, "{prefix}.{name}: {spans:#?}");
+        for child in children {
+            assert_eq!(
+                child.parent_span_id.as_deref(),
+                Some(parent[0].span_id.as_str()),
+                "{prefix}.{name} must be a child of its parent: {spans:#?}"
+            );
+        }
+    }
+
+    // The event logged inside the root became a log record with its ids.
+    let body = format!("Str({prefix}.event)");
+    let report = rotel
+        .wait_for(
+            WAIT,
+            &format!("the log record `{prefix}.event`"),
+            |report| {
+                report
+                    .logs()
+                    .iter()
+                    .any(|log| log.body == body && log.trace_id.as_deref() == Some(trace_id))
+            },
+            |report| format!("{} log records", report.logs().len()),
+        )
+        .unwrap_or_else(|error| panic!("{error}"));
+    let log = report
+        .logs()
+        .iter()
+        // Match on the trace too: a report shared by earlier runs holds
+        // records with the same body from other traces.
+        .find(|log| log.body == body && log.trace_id.as_deref() == Some(trace_id))
+        .unwrap_or_else(|| panic!("no log record {body}"));
+    assert_eq!(log.trace_id.as_deref(), Some(trace_id));
+    assert_eq!(log.span_id.as_deref(), Some(root.span_id.as_str()));
+    assert_eq!(log.service_name(), Some(service));
+}
+
+// checklist 1.1 (gRPC), 2.1
+fn sync_main_over_grpc() {
+    let rotel = rotel();
+    let service = "otlpkit-e2e-setup-sync";
+    let trace_id = run_setup("sync", rotel.grpc_endpoint(), "grpc", service);
+    check_trace(&rotel, "sync", &trace_id, service);
+}
+
+// checklist 1.1 (http/protobuf), 1.5 (`v1/traces` appended to the general endpoint)
+fn tokio_multi_thread_over_http_protobuf() {
+    let rotel = rotel();
+    let service = "otlpkit-e2e-setup-multi";
+    let trace_id = run_setup(
+        "multi_thread",
+        rotel.http_endpoint(),
+        "http/protobuf",
+        service,
+    );
+    check_trace(&rotel, "multi", &trace_id, service);
+}
+
+// checklist 2.15a (hex ids in OTLP/JSON)
+fn tokio_current_thread_over_http_json() {
+    let rotel = rotel();
+    let service = "otlpkit-e2e-setup-current";
+    let trace_id = run_setup(
+        "current_thread",
+        rotel.http_endpoint(),
+        "http/json",
+        service,
+    );
+    check_trace(&rotel, "current", &trace_id, service);
+}
+
+/// The setups, as an application's `main` would write them.
+mod child {
+    use std::io::Write as _;
+    use std::process::ExitCode;
+
+    use futures_util::StreamExt as _;
+    use otlpkit::bridge::{FutureContextExt as _, StreamContextExt as _};
+    use otlpkit::opentelemetry::trace::TraceContextExt as _;
+    use tracing::Instrument as _;
+
+    pub(super) fn run(setup: &str) -> ExitCode {
+        match setup {
+            "sync" => sync_main(),
+            "multi_thread" => tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .map_or(ExitCode::FAILURE, |rt| rt.block_on(async_main("multi"))),
+            "current_thread" => tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_or(ExitCode::FAILURE, |rt| rt.block_on(async_main("current"))),
+            other => {
+                eprintln!("unknown setup `{other}`");
+                ExitCode::FAILURE
+            }
+        }
+    }
+
+    /// The trace id of the current span (the root, where it is called).
+    fn print_trace_id() {
+        let trace_id = otlpkit::opentelemetry::Context::map_current(|cx| {
+            cx.span().span_context().trace_id().to_string()
+        });
+        let _ = writeln!(std::io::stdout(), "trace_id={trace_id}");
+    }
+
+    fn finish(report: &otlpkit::ShutdownReport) -> ExitCode {
+        let _ = writeln!(std::io::stdout(), "{report}");
+        if report.is_complete() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        }
+    }
+
+    fn span(prefix: &str, hop: &str) -> tracing::Span {
+        tracing::info_span!("hop", otel.name = format!("{prefix}.{hop}"))
+    }
+
+    /// The five-line synchronous setup, then every boundary from sync code:
+    /// the async ones through `otlpkit::bridge::block_on`.
+    fn sync_main() -> ExitCode {
+        let telemetry = match otlpkit::init() {
+            Ok(telemetry) => telemetry,
+            Err(error) => {
+                eprintln!("{error}");
+                return ExitCode::FAILURE;
+            }
+        };
+        let prefix = "sync";
+        span(prefix, "root").in_scope(|| {
+            print_trace_id();
+            tracing::info!("sync.event");
+            let _ =
+                otlpkit::bridge::thread::spawn(|| span("sync", "thread").in_scope(|| {})).join();
+            let _ = otlpkit::bridge::block_on(
+                async {
+                    let _ = otlpkit::bridge::spawn_blocking(|| {
+                        span("sync", "spawn_blocking").in_scope(|| {});
+                    })
+                    .await;
+                    let _ = tokio::spawn(
+                        async { span("sync", "task").in_scope(|| {}) }.in_current_context(),
+                    )
+                    .await;
+                    async {}.instrument(span("sync", "future")).await;
+                    stream(prefix).await;
+                }
+                .in_current_context(),
+            );
+        });
+        finish(&telemetry.shutdown())
+    }
+
+    /// The five-line asynchronous setup, then every boundary from async code.
+    async fn async_main(prefix: &'static str) -> ExitCode {
+        let telemetry = match otlpkit::init() {
+            Ok(telemetry) => telemetry,
+            Err(error) => {
+                eprintln!("{error}");
+                return ExitCode::FAILURE;
+            }
+        };
+        async move {
+            print_trace_id();
+            tracing::info!("{prefix}.event");
+            let _ = otlpkit::bridge::thread::spawn(move || span(prefix, "thread").in_scope(|| {}))
+                .join();
+            let _ = otlpkit::bridge::spawn_blocking(move || {
+                span(prefix, "spawn_blocking").in_scope(|| {});
+            })
+            .await;
+            let _ = tokio::spawn(
+                async move { span(prefix, "task").in_scope(|| {}) }.in_current_context(),
+            )
+            .await;
+            async {}.instrument(span(prefix, "future")).await;
+            stream(prefix).await;
+        }
+        .instrument(span(prefix, "root"))
+        .await;
+        finish(&telemetry.shutdown_async().await)
+    }
+
+    /// A stream consumed inside its own span, one child span per item.
+    async fn stream(prefix: &'static str) {
+        async move {
+            let items = futures_util::stream::iter(0..super::STREAM_ITEMS)
+                .with_item_spans(move |_| span(prefix, "stream.item"))
+                .count()
+                .await;
+            tracing::debug!(items, "stream consumed");
+        }
+        .instrument(span(prefix, "stream"))
+        .await;
+    }
+}
