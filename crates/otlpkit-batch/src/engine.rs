@@ -467,8 +467,11 @@ fn on_blocking_thread(call: ExportFuture, suppressed: Context) -> ExportFuture {
         });
         match task.await {
             Ok(result) => result,
+            // Re-raised in the export task, whose join error the worker
+            // counts as `internal`, like a panic on the worker itself.
+            Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
             Err(error) => Err(OTelSdkError::InternalFailure(format!(
-                "the export call panicked: {error}"
+                "the blocking export thread was cancelled: {error}"
             ))),
         }
     })
