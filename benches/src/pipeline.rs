@@ -75,7 +75,7 @@ pub struct Spec {
     /// Concurrent exports (otlpkit only).
     pub concurrency: usize,
     /// otlpkit's exporters' retry policy; `None` for their default
-    /// (`otlpkit_core::RetryPolicy::default()`: 1 s initial backoff, ×1.5,
+    /// (`otlpkit_core::RetryPolicy::default()`: 200 ms initial backoff, ×2,
     /// 5 attempts).
     pub retry: Option<otlpkit_core::RetryPolicy>,
 }

@@ -12,9 +12,13 @@ use crate::error::{ConfigError, Origin};
 
 /// Exponential backoff with jitter, bounded by attempts and by the export timeout.
 ///
-/// Defaults: first retry after 1 s, each next delay ×1.5, at most 30 s
-/// between attempts, ±20 % jitter, at most 5 attempts including the first;
-/// the total time is bounded by the exporter timeout.
+/// Defaults: first retry after 200 ms, each next delay ×2, at most 5 s
+/// between attempts, ±20 % jitter, at most 5 attempts including the first
+/// (retries after ≈ 0.2, 0.6, 1.4 and 3 s); the total time is bounded by the
+/// exporter timeout. Short first delays matter more than long ones: a
+/// batch that is sleeping when the collector comes back holds up the whole
+/// pipeline while its queue overflows, so the last gap (≈ 1.6 s) bounds how
+/// long a recovered collector waits for data.
 ///
 /// ```
 /// use std::time::Duration;
@@ -26,7 +30,7 @@ use crate::error::{ConfigError, Origin};
 ///     .build()
 ///     .unwrap();
 /// assert_eq!(policy.backoff(1), Duration::from_millis(100));
-/// assert_eq!(policy.backoff(2), Duration::from_millis(150));
+/// assert_eq!(policy.backoff(2), Duration::from_millis(200));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RetryPolicy {
@@ -50,12 +54,12 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
-    /// Delay before the first retry: 1 s.
-    pub const DEFAULT_INITIAL_BACKOFF: Duration = Duration::from_secs(1);
-    /// Largest delay between two attempts: 30 s.
-    pub const DEFAULT_MAX_BACKOFF: Duration = Duration::from_secs(30);
-    /// Growth factor of the delay: 1.5.
-    pub const DEFAULT_MULTIPLIER: f64 = 1.5;
+    /// Delay before the first retry: 200 ms.
+    pub const DEFAULT_INITIAL_BACKOFF: Duration = Duration::from_millis(200);
+    /// Largest delay between two attempts: 5 s.
+    pub const DEFAULT_MAX_BACKOFF: Duration = Duration::from_secs(5);
+    /// Growth factor of the delay: 2.
+    pub const DEFAULT_MULTIPLIER: f64 = 2.0;
     /// Jitter: each delay is drawn from ±20 % around the nominal delay.
     pub const DEFAULT_JITTER: f64 = 0.2;
     /// Attempts including the first: 5.
@@ -242,9 +246,9 @@ mod tests {
     fn defaults_are_the_documented_numbers() {
         // checklist 2.9 (spec gap: numbers decided in docs/CONFIGURATION.md)
         let policy = RetryPolicy::default();
-        assert_eq!(policy.initial_backoff(), Duration::from_secs(1));
-        assert_eq!(policy.max_backoff(), Duration::from_secs(30));
-        assert_eq!(policy.multiplier(), 1.5);
+        assert_eq!(policy.initial_backoff(), Duration::from_millis(200));
+        assert_eq!(policy.max_backoff(), Duration::from_secs(5));
+        assert_eq!(policy.multiplier(), 2.0);
         assert_eq!(policy.jitter(), 0.2);
         assert_eq!(policy.max_attempts(), 5);
         assert_eq!(RetryPolicy::disabled().max_attempts(), 1);
@@ -253,27 +257,32 @@ mod tests {
     #[test]
     fn backoff_grows_exponentially_and_is_capped() {
         let policy = RetryPolicy::default();
-        assert_eq!(policy.backoff(1), Duration::from_secs(1));
-        assert_eq!(policy.backoff(2), Duration::from_millis(1500));
-        assert_eq!(policy.backoff(3), Duration::from_millis(2250));
-        assert_eq!(policy.backoff(100), Duration::from_secs(30));
-        assert_eq!(policy.backoff(u32::MAX), Duration::from_secs(30));
+        assert_eq!(policy.backoff(1), Duration::from_millis(200));
+        assert_eq!(policy.backoff(2), Duration::from_millis(400));
+        assert_eq!(policy.backoff(3), Duration::from_millis(800));
+        assert_eq!(policy.backoff(4), Duration::from_millis(1600));
+        // The four retries of the default policy fit in about 3 s.
+        let total: Duration = (1..policy.max_attempts()).map(|r| policy.backoff(r)).sum();
+        assert_eq!(total, Duration::from_millis(3000));
+        assert_eq!(policy.backoff(100), Duration::from_secs(5));
+        assert_eq!(policy.backoff(u32::MAX), Duration::from_secs(5));
     }
 
     #[test]
     fn jitter_spreads_the_delay_and_a_server_hint_is_a_floor() {
         let policy = RetryPolicy::default();
-        assert_eq!(policy.delay(1, 0.0, None), Duration::from_millis(800));
-        assert_eq!(policy.delay(1, 0.5, None), Duration::from_secs(1));
-        assert_eq!(policy.delay(1, 1.0, None), Duration::from_millis(1200));
-        assert_eq!(policy.delay(1, f64::NAN, None), Duration::from_secs(1));
+        let millis = |d: Duration| d.as_secs_f64() * 1000.0;
+        assert!((millis(policy.delay(1, 0.0, None)) - 160.0).abs() < 1e-6);
+        assert_eq!(policy.delay(1, 0.5, None), Duration::from_millis(200));
+        assert!((millis(policy.delay(1, 1.0, None)) - 240.0).abs() < 1e-6);
+        assert_eq!(policy.delay(1, f64::NAN, None), Duration::from_millis(200));
         assert_eq!(
             policy.delay(1, 0.5, Some(Duration::from_secs(7))),
             Duration::from_secs(7)
         );
         assert_eq!(
             policy.delay(1, 0.5, Some(Duration::from_millis(10))),
-            Duration::from_secs(1)
+            Duration::from_millis(200)
         );
     }
 
