@@ -76,7 +76,7 @@ pub struct Spec {
     pub concurrency: usize,
     /// otlpkit's exporters' retry policy; `None` for their default
     /// (`otlpkit_core::RetryPolicy::default()`: 200 ms initial backoff, ×2,
-    /// 5 attempts).
+    /// at most 1 s apart, 10 attempts).
     pub retry: Option<otlpkit_core::RetryPolicy>,
 }
 
