@@ -1,0 +1,3 @@
+//! Code shared by several bench binaries.
+
+pub(crate) mod hot_path;
