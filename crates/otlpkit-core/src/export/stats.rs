@@ -108,6 +108,13 @@ pub struct SignalStats {
 
 impl SignalStats {
     /// `n` items entered the pipeline.
+    ///
+    /// A queueing processor records items here when it accounts for them:
+    /// otlpkit-batch does so when an item leaves its queue (for an export)
+    /// or is refused, never on the producer's thread, so that the hot path
+    /// touches no counter shared by every producer. Until then `enqueued`
+    /// lags by the queue's depth; `otlpkit_batch::ProcessorStats::received`
+    /// adds the queued items back.
     pub fn record_enqueued(&self, n: u64) {
         self.enqueued.fetch_add(n, Ordering::Relaxed);
     }
@@ -168,7 +175,9 @@ impl SignalStats {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub struct SignalStatsSnapshot {
-    /// Items that entered the pipeline.
+    /// Items that entered the pipeline (for a queueing processor: the ones
+    /// that left its queue or were refused; see
+    /// [`SignalStats::record_enqueued`]).
     pub enqueued: u64,
     /// Items accepted by the server.
     pub exported: u64,
