@@ -3,7 +3,7 @@
 //! It runs every bench target of the workspace packages, and only those:
 //!
 //! ```text
-//! cargo bench --workspace --all-features --bench '*' [-- <filter>]
+//! cargo bench --locked --workspace --all-features --bench '*' [-- <filter>]
 //! ```
 //!
 //! Bench targets are criterion benches (`[[bench]]` with `harness = false`,
@@ -58,7 +58,7 @@ impl flags::Bench {
         };
         cmd!(
             sh,
-            "cargo bench --workspace --all-features --bench * {filter...}"
+            "cargo bench --locked --workspace --all-features --bench * {filter...}"
         )
         .run()
         .context("bench step `cargo bench` failed")?;

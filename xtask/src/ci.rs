@@ -1,9 +1,9 @@
 //! `cargo xtask ci`: the checks CI runs, in order, failing fast.
 //!
 //! 1. `fmt`: `cargo fmt --all -- --check`
-//! 2. `clippy`: `cargo clippy --workspace --all-targets --all-features -- -D warnings`
-//! 3. `test`: `cargo test --workspace --all-features --exclude otlpkit-e2e`
-//! 4. `doc`: `cargo doc --workspace --no-deps --all-features` with
+//! 2. `clippy`: `cargo clippy --locked --workspace --all-targets --all-features -- -D warnings`
+//! 3. `test`: `cargo test --locked --workspace --all-features --exclude otlpkit-e2e`
+//! 4. `doc`: `cargo doc --locked --workspace --no-deps --all-features` with
 //!    `RUSTDOCFLAGS=-D warnings`
 //!
 //! `test` and `doc` use the same feature selection (`--all-features`) so the
@@ -31,7 +31,7 @@ const STEPS: &[Step] = &[
         run: |sh| {
             cmd!(
                 sh,
-                "cargo clippy --workspace --all-targets --all-features -- -D warnings"
+                "cargo clippy --locked --workspace --all-targets --all-features -- -D warnings"
             )
             .run()
         },
@@ -43,7 +43,7 @@ const STEPS: &[Step] = &[
         run: |sh| {
             cmd!(
                 sh,
-                "cargo test --workspace --all-features --exclude otlpkit-e2e"
+                "cargo test --locked --workspace --all-features --exclude otlpkit-e2e"
             )
             .run()
         },
@@ -51,9 +51,12 @@ const STEPS: &[Step] = &[
     Step {
         name: "doc",
         run: |sh| {
-            cmd!(sh, "cargo doc --workspace --no-deps --all-features")
-                .env("RUSTDOCFLAGS", "-D warnings")
-                .run()
+            cmd!(
+                sh,
+                "cargo doc --locked --workspace --no-deps --all-features"
+            )
+            .env("RUSTDOCFLAGS", "-D warnings")
+            .run()
         },
     },
 ];

@@ -89,7 +89,7 @@ impl flags::E2e {
         // reqwest among them.) `--test` then picks the e2e crate's test targets.
         let result = cmd!(
             sh,
-            "cargo test --workspace --all-features --test rotel --test rotel_support --test setups --test transports"
+            "cargo test --locked --workspace --all-features --test rotel --test rotel_support --test setups --test transports"
         )
         .env(GRPC_ENDPOINT_VAR, format!("http://{}", rotel.grpc))
         .env(HTTP_ENDPOINT_VAR, format!("http://{}", rotel.http))
