@@ -5,16 +5,13 @@ use std::future::Future;
 use std::time::Duration;
 
 use bytes::Bytes;
-use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
-use opentelemetry_proto::transform::common::tonic::ResourceAttributesWithSchema;
-use opentelemetry_proto::transform::logs::tonic::group_logs_by_resource_and_scope;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::logs::LogBatch;
 use otlpkit_core::ExporterConfig;
 use otlpkit_core::Signal;
 use otlpkit_core::export::ExportStats;
-use prost::Message as _;
+use otlpkit_wire::{EncodedResource, encode_logs};
 
 use crate::BuildError;
 use crate::exporter::{ExporterBuilder, ExporterCore, builder_methods};
@@ -27,7 +24,8 @@ use crate::exporter::{ExporterBuilder, ExporterCore, builder_methods};
 /// the exporter is safe to call concurrently.
 pub struct LogExporter {
     core: ExporterCore,
-    resource: ResourceAttributesWithSchema,
+    /// Encoded once, in `set_resource`.
+    resource: EncodedResource,
 }
 
 impl fmt::Debug for LogExporter {
@@ -64,10 +62,10 @@ impl opentelemetry_sdk::logs::LogExporter for LogExporter {
         let body = if self.core.is_shut_down() || items == 0 {
             Bytes::new()
         } else {
-            let request = ExportLogsServiceRequest {
-                resource_logs: group_logs_by_resource_and_scope(&batch, &self.resource),
-            };
-            Bytes::from(request.encode_to_vec())
+            // Protobuf straight from the records, without intermediate messages.
+            let mut body = Vec::new();
+            encode_logs(&batch, &self.resource, &mut body);
+            Bytes::from(body)
         };
         self.core.export(items, body)
     }
@@ -77,7 +75,7 @@ impl opentelemetry_sdk::logs::LogExporter for LogExporter {
     }
 
     fn set_resource(&mut self, resource: &Resource) {
-        self.resource = resource.into();
+        self.resource = EncodedResource::new(resource);
     }
 }
 
@@ -96,7 +94,7 @@ impl LogExporterBuilder {
     pub fn build(self) -> Result<LogExporter, BuildError> {
         Ok(LogExporter {
             core: self.inner.build()?,
-            resource: ResourceAttributesWithSchema::default(),
+            resource: EncodedResource::default(),
         })
     }
 }

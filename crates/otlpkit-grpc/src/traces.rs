@@ -5,16 +5,13 @@ use std::future::Future;
 use std::time::Duration;
 
 use bytes::Bytes;
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::transform::common::tonic::ResourceAttributesWithSchema;
-use opentelemetry_proto::transform::trace::tonic::group_spans_by_resource_and_scope;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::SpanData;
 use otlpkit_core::ExporterConfig;
 use otlpkit_core::Signal;
 use otlpkit_core::export::ExportStats;
-use prost::Message as _;
+use otlpkit_wire::{EncodedResource, encode_spans};
 
 use crate::BuildError;
 use crate::exporter::{ExporterBuilder, ExporterCore, builder_methods};
@@ -28,7 +25,8 @@ use crate::exporter::{ExporterBuilder, ExporterCore, builder_methods};
 /// none. The exporter is safe to call concurrently; each call is one request.
 pub struct SpanExporter {
     core: ExporterCore,
-    resource: ResourceAttributesWithSchema,
+    /// Encoded once, in `set_resource`.
+    resource: EncodedResource,
 }
 
 impl fmt::Debug for SpanExporter {
@@ -66,10 +64,10 @@ impl opentelemetry_sdk::trace::SpanExporter for SpanExporter {
         let body = if self.core.is_shut_down() || batch.is_empty() {
             Bytes::new()
         } else {
-            let request = ExportTraceServiceRequest {
-                resource_spans: group_spans_by_resource_and_scope(batch, &self.resource),
-            };
-            Bytes::from(request.encode_to_vec())
+            // Protobuf straight from the spans, without intermediate messages.
+            let mut body = Vec::new();
+            encode_spans(&batch, &self.resource, &mut body);
+            Bytes::from(body)
         };
         self.core.export(items, body)
     }
@@ -84,7 +82,7 @@ impl opentelemetry_sdk::trace::SpanExporter for SpanExporter {
     }
 
     fn set_resource(&mut self, resource: &Resource) {
-        self.resource = resource.into();
+        self.resource = EncodedResource::new(resource);
     }
 }
 
@@ -103,7 +101,7 @@ impl SpanExporterBuilder {
     pub fn build(self) -> Result<SpanExporter, BuildError> {
         Ok(SpanExporter {
             core: self.inner.build()?,
-            resource: ResourceAttributesWithSchema::default(),
+            resource: EncodedResource::default(),
         })
     }
 }

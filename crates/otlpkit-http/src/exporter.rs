@@ -439,6 +439,12 @@ impl ExporterCore {
         self.lifecycle.shut_down.load(Ordering::Acquire)
     }
 
+    /// Whether request bodies are protobuf (`http/protobuf`), the encoding
+    /// [`prepare_protobuf`](Self::prepare_protobuf) is for.
+    pub(crate) fn is_protobuf(&self) -> bool {
+        self.encoding == Encoding::Protobuf
+    }
+
     /// Prepares the export of one batch of `items` items: `request` builds
     /// the OTLP request, which is encoded and compressed here, on the
     /// caller's thread, so that [`Prepared::run`] owns everything it needs.
@@ -448,13 +454,36 @@ impl ExporterCore {
         items: u64,
         request: impl FnOnce() -> T,
     ) -> Prepared {
-        Prepared(self.prepare_job(items, request))
+        let encoding = self.encoding;
+        Prepared(self.prepare_job(items, || {
+            let request = request();
+            let body = encode::encode(&request, encoding)?;
+            Ok((body, Box::new(request) as Box<dyn Send>))
+        }))
     }
 
-    fn prepare_job<T: OtlpRequest>(
+    /// Like [`prepare`](Self::prepare), for a protobuf exporter whose body
+    /// `encode` writes directly from `data` (otlpkit-wire); `data` is freed
+    /// while the worker sends, as `prepare`'s request is.
+    pub(crate) fn prepare_protobuf<D: Send + 'static>(
         &self,
         items: u64,
-        request: impl FnOnce() -> T,
+        data: D,
+        encode: impl FnOnce(&D) -> Vec<u8>,
+    ) -> Prepared {
+        debug_assert!(self.is_protobuf(), "prepare_protobuf on a JSON exporter");
+        Prepared(self.prepare_job(items, || {
+            let body = encode(&data);
+            Ok((body, Box::new(data) as Box<dyn Send>))
+        }))
+    }
+
+    /// The checks, the size limit and the compression around `encode`, which
+    /// returns the encoded body and what to free while the worker sends it.
+    fn prepare_job(
+        &self,
+        items: u64,
+        encode: impl FnOnce() -> Result<(Vec<u8>, Box<dyn Send>), ExportError>,
     ) -> Result<Job, OTelSdkResult> {
         let signal_stats = self.stats.signal(self.signal);
         if self.is_shut_down() {
@@ -466,8 +495,7 @@ impl ExporterCore {
             // checklist 2.12: no empty envelopes.
             return Err(Ok(()));
         }
-        let request = request();
-        let encoded = encode::encode(&request, self.encoding).and_then(|body| {
+        let encoded = encode().and_then(|(body, request)| {
             let encoded_len = body.len();
             // An oversized body is never sent (checklist 1.14): skip the
             // compression, export_batch counts it.
@@ -476,9 +504,9 @@ impl ExporterCore {
             } else {
                 compress::compress(self.codec, body)?
             };
-            Ok((body, encoded_len))
+            Ok((body, encoded_len, request))
         });
-        let (body, encoded_len) = match encoded {
+        let (body, encoded_len, request) = match encoded {
             Ok(encoded) => encoded,
             Err(error) => {
                 signal_stats.record_dropped(DropReason::NonRetryable, items);
@@ -493,7 +521,7 @@ impl ExporterCore {
             items,
             encoded_len,
             body,
-            request: Box::new(request),
+            request,
             timeout: self.timeout,
             max_request_size: self.max_request_size,
             retry_policy: self.retry_policy,

@@ -12,6 +12,7 @@ use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::logs::{LogBatch, LogExporter};
 use otlpkit_core::Signal;
 use otlpkit_core::export::ExportStats;
+use otlpkit_wire::{EncodedResource, encode_logs};
 
 use crate::error::BuildError;
 use crate::exporter::{ExporterCore, HttpExporterBuilder};
@@ -37,6 +38,9 @@ use crate::exporter::{ExporterCore, HttpExporterBuilder};
 /// ```
 pub struct HttpLogExporter {
     core: ExporterCore,
+    /// The resource for `http/protobuf`, encoded once (otlpkit-wire).
+    encoded_resource: EncodedResource,
+    /// The resource for `http/json`, which goes through `opentelemetry-proto`.
     resource: ResourceAttributesWithSchema,
 }
 
@@ -69,6 +73,7 @@ impl HttpExporterBuilder<HttpLogExporter> {
     pub fn build(self) -> Result<HttpLogExporter, BuildError> {
         Ok(HttpLogExporter {
             core: self.build_core()?,
+            encoded_resource: EncodedResource::default(),
             resource: ResourceAttributesWithSchema::default(),
         })
     }
@@ -77,11 +82,19 @@ impl HttpExporterBuilder<HttpLogExporter> {
 impl LogExporter for HttpLogExporter {
     fn export(&self, batch: LogBatch<'_>) -> impl Future<Output = OTelSdkResult> + Send {
         let items = batch.iter().count() as u64;
-        self.core
-            .prepare(items, || ExportLogsServiceRequest {
+        let prepared = if self.core.is_protobuf() {
+            // Protobuf straight from the records, without intermediate messages.
+            self.core.prepare_protobuf(items, (), |()| {
+                let mut body = Vec::new();
+                encode_logs(&batch, &self.encoded_resource, &mut body);
+                body
+            })
+        } else {
+            self.core.prepare(items, || ExportLogsServiceRequest {
                 resource_logs: group_logs_by_resource_and_scope(&batch, &self.resource),
             })
-            .run()
+        };
+        prepared.run()
     }
 
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
@@ -89,6 +102,10 @@ impl LogExporter for HttpLogExporter {
     }
 
     fn set_resource(&mut self, resource: &Resource) {
-        self.resource = resource.into();
+        if self.core.is_protobuf() {
+            self.encoded_resource = EncodedResource::new(resource);
+        } else {
+            self.resource = resource.into();
+        }
     }
 }

@@ -12,6 +12,7 @@ use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use otlpkit_core::Signal;
 use otlpkit_core::export::ExportStats;
+use otlpkit_wire::{EncodedResource, encode_spans};
 
 use crate::error::BuildError;
 use crate::exporter::{ExporterCore, HttpExporterBuilder};
@@ -39,6 +40,9 @@ use crate::exporter::{ExporterCore, HttpExporterBuilder};
 /// ```
 pub struct HttpSpanExporter {
     core: ExporterCore,
+    /// The resource for `http/protobuf`, encoded once (otlpkit-wire).
+    encoded_resource: EncodedResource,
+    /// The resource for `http/json`, which goes through `opentelemetry-proto`.
     resource: ResourceAttributesWithSchema,
 }
 
@@ -72,6 +76,7 @@ impl HttpExporterBuilder<HttpSpanExporter> {
     pub fn build(self) -> Result<HttpSpanExporter, BuildError> {
         Ok(HttpSpanExporter {
             core: self.build_core()?,
+            encoded_resource: EncodedResource::default(),
             resource: ResourceAttributesWithSchema::default(),
         })
     }
@@ -80,11 +85,20 @@ impl HttpExporterBuilder<HttpSpanExporter> {
 impl SpanExporter for HttpSpanExporter {
     fn export(&self, batch: Vec<SpanData>) -> impl Future<Output = OTelSdkResult> + Send {
         let items = batch.len() as u64;
-        self.core
-            .prepare(items, || ExportTraceServiceRequest {
+        let prepared = if self.core.is_protobuf() {
+            // Protobuf straight from the spans, without intermediate messages;
+            // the batch is freed while the worker sends.
+            self.core.prepare_protobuf(items, batch, |batch| {
+                let mut body = Vec::new();
+                encode_spans(batch, &self.encoded_resource, &mut body);
+                body
+            })
+        } else {
+            self.core.prepare(items, || ExportTraceServiceRequest {
                 resource_spans: group_spans_by_resource_and_scope(batch, &self.resource),
             })
-            .run()
+        };
+        prepared.run()
     }
 
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
@@ -97,6 +111,10 @@ impl SpanExporter for HttpSpanExporter {
     }
 
     fn set_resource(&mut self, resource: &Resource) {
-        self.resource = resource.into();
+        if self.core.is_protobuf() {
+            self.encoded_resource = EncodedResource::new(resource);
+        } else {
+            self.resource = resource.into();
+        }
     }
 }

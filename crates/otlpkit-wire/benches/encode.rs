@@ -1,0 +1,163 @@
+//! Encoding 512 spans to `ExportTraceServiceRequest` bytes: the reference
+//! (`opentelemetry-proto`'s `group_spans_by_resource_and_scope` on an owned
+//! batch, then prost's `encode_to_vec`) against `otlpkit_wire::encode_spans`
+//! on the borrowed batch, for small spans (3 attributes) and rich spans (10
+//! attributes, 2 events, 1 link).
+//!
+//! The reference consumes its batch, as an exporter's `export(Vec<SpanData>)`
+//! does: the clone it gets is made outside the measurement.
+//!
+//! Run: `cargo bench -p otlpkit-wire`.
+#![allow(missing_docs)]
+
+use std::hint::black_box;
+use std::time::{Duration, SystemTime};
+
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use opentelemetry::trace::{
+    Event, Link, SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceId, TraceState,
+};
+use opentelemetry::{InstrumentationScope, KeyValue};
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::transform::common::tonic::ResourceAttributesWithSchema;
+use opentelemetry_proto::transform::trace::tonic::group_spans_by_resource_and_scope;
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
+use otlpkit_wire::{EncodedResource, encode_spans};
+use prost::Message as _;
+
+const BATCH: usize = 512;
+
+fn resource() -> Resource {
+    Resource::builder_empty()
+        .with_service_name("bench-service")
+        .with_attributes([
+            KeyValue::new("service.version", "1.4.2"),
+            KeyValue::new("deployment.environment.name", "bench"),
+            KeyValue::new("host.name", "bench-host-01"),
+            KeyValue::new("process.pid", 4242_i64),
+        ])
+        .build()
+}
+
+fn context(i: usize, salt: u64) -> SpanContext {
+    let seed = (i as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ salt;
+    SpanContext::new(
+        TraceId::from(u128::from(seed) << 64 | u128::from(seed.rotate_left(17))),
+        SpanId::from(seed | 1),
+        TraceFlags::SAMPLED,
+        false,
+        TraceState::default(),
+    )
+}
+
+fn span(i: usize, rich: bool, scope: &InstrumentationScope) -> SpanData {
+    let start =
+        SystemTime::UNIX_EPOCH + Duration::from_nanos(1_700_000_000_000_000_000 + i as u64 * 1_000);
+    let mut attributes = vec![
+        KeyValue::new("http.request.method", "GET"),
+        KeyValue::new("url.path", format!("/api/v1/items/{i}")),
+        KeyValue::new("http.response.status_code", 200_i64),
+    ];
+    let mut events = SpanEvents::default();
+    let mut links = SpanLinks::default();
+    if rich {
+        attributes.extend([
+            KeyValue::new("server.address", "api.example.com"),
+            KeyValue::new("server.port", 443_i64),
+            KeyValue::new("network.protocol.version", "1.1"),
+            KeyValue::new("user_agent.original", "bench-client/1.0 (linux; x86_64)"),
+            KeyValue::new("client.address", "10.1.2.3"),
+            KeyValue::new("http.route", "/api/v1/items/{id}"),
+            KeyValue::new("app.cache.hit", i.is_multiple_of(3)),
+        ]);
+        events.events = vec![
+            Event::new(
+                "cache.lookup",
+                start + Duration::from_micros(10),
+                vec![KeyValue::new("cache.key", format!("item:{i}"))],
+                0,
+            ),
+            Event::new(
+                "db.query",
+                start + Duration::from_micros(200),
+                vec![
+                    KeyValue::new("db.statement", "SELECT * FROM items WHERE id = $1"),
+                    KeyValue::new("db.rows", 1_i64),
+                ],
+                0,
+            ),
+        ];
+        links.links = vec![Link::new(
+            context(i, 0x5555),
+            vec![KeyValue::new("link.kind", "follows_from")],
+            0,
+        )];
+    }
+    SpanData {
+        span_context: context(i, 0),
+        parent_span_id: if i.is_multiple_of(4) {
+            SpanId::INVALID
+        } else {
+            SpanId::from(i as u64)
+        },
+        parent_span_is_remote: i.is_multiple_of(8),
+        span_kind: SpanKind::Server,
+        name: "GET /api/v1/items/{id}".into(),
+        start_time: start,
+        end_time: start + Duration::from_millis(3),
+        attributes,
+        dropped_attributes_count: 0,
+        events,
+        links,
+        status: Status::Unset,
+        instrumentation_scope: scope.clone(),
+    }
+}
+
+fn bench(c: &mut Criterion) {
+    let scope = InstrumentationScope::builder("bench-app")
+        .with_version("0.1.0")
+        .build();
+    let resource = resource();
+    let reference_resource = ResourceAttributesWithSchema::from(&resource);
+    let encoded_resource = EncodedResource::new(&resource);
+
+    for (label, rich) in [("3attr", false), ("10attr_2ev_1link", true)] {
+        let batch: Vec<SpanData> = (0..BATCH).map(|i| span(i, rich, &scope)).collect();
+        let mut group = c.benchmark_group(format!("encode_512_spans/{label}"));
+        group.throughput(Throughput::Elements(BATCH as u64));
+        group.bench_function("transform+encode_to_vec", |b| {
+            b.iter_batched(
+                || batch.clone(),
+                |batch| {
+                    ExportTraceServiceRequest {
+                        resource_spans: group_spans_by_resource_and_scope(
+                            batch,
+                            &reference_resource,
+                        ),
+                    }
+                    .encode_to_vec()
+                },
+                BatchSize::LargeInput,
+            );
+        });
+        group.bench_function("otlpkit_wire::encode_spans", |b| {
+            b.iter(|| {
+                let mut out = Vec::new();
+                encode_spans(black_box(&batch), &encoded_resource, &mut out);
+                out
+            });
+        });
+        group.finish();
+    }
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
+    targets = bench
+}
+criterion_main!(benches);

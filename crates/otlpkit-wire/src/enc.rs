@@ -1,0 +1,166 @@
+//! Field-level helpers over `prost::encoding`.
+//!
+//! Every `*_len` function returns the bytes the matching `put_*` function
+//! writes, so a message's length can be computed before it is written. The
+//! scalar helpers follow proto3 (and prost): a field holding its default value
+//! (0, empty string, empty bytes) is not written at all. Oneof members and
+//! message fields that are present are always written, even when empty.
+
+use prost::encoding::{WireType, encode_key, encode_varint, encoded_len_varint, key_len};
+
+/// Bytes of a length-delimited field (key, length, payload) whose payload is
+/// `len` bytes long.
+#[inline]
+pub(crate) fn delimited_len(tag: u32, len: usize) -> usize {
+    key_len(tag) + encoded_len_varint(len as u64) + len
+}
+
+/// Writes the key and the length of a length-delimited field; the caller
+/// writes the `len` payload bytes next.
+#[inline]
+pub(crate) fn put_delimited_header(tag: u32, len: usize, out: &mut Vec<u8>) {
+    encode_key(tag, WireType::LengthDelimited, out);
+    encode_varint(len as u64, out);
+}
+
+/// A length-delimited field with this payload, always written.
+#[inline]
+pub(crate) fn put_delimited(tag: u32, payload: &[u8], out: &mut Vec<u8>) {
+    put_delimited_header(tag, payload.len(), out);
+    out.extend_from_slice(payload);
+}
+
+/// A proto3 `string`/`bytes` field: absent when empty.
+#[inline]
+pub(crate) fn opt_bytes_len(tag: u32, payload: &[u8]) -> usize {
+    if payload.is_empty() {
+        0
+    } else {
+        delimited_len(tag, payload.len())
+    }
+}
+
+/// Writes a proto3 `string`/`bytes` field unless it is empty.
+#[inline]
+pub(crate) fn put_opt_bytes(tag: u32, payload: &[u8], out: &mut Vec<u8>) {
+    if !payload.is_empty() {
+        put_delimited(tag, payload, out);
+    }
+}
+
+/// A proto3 `uint32` field: absent when 0.
+#[inline]
+pub(crate) fn uint32_len(tag: u32, value: u32) -> usize {
+    if value == 0 {
+        0
+    } else {
+        prost::encoding::uint32::encoded_len(tag, &value)
+    }
+}
+
+/// Writes a proto3 `uint32` field unless it is 0.
+#[inline]
+pub(crate) fn put_uint32(tag: u32, value: u32, out: &mut Vec<u8>) {
+    if value != 0 {
+        prost::encoding::uint32::encode(tag, &value, out);
+    }
+}
+
+/// A proto3 `int32`/enum field: absent when 0.
+#[inline]
+pub(crate) fn int32_len(tag: u32, value: i32) -> usize {
+    if value == 0 {
+        0
+    } else {
+        prost::encoding::int32::encoded_len(tag, &value)
+    }
+}
+
+/// Writes a proto3 `int32`/enum field unless it is 0.
+#[inline]
+pub(crate) fn put_int32(tag: u32, value: i32, out: &mut Vec<u8>) {
+    if value != 0 {
+        prost::encoding::int32::encode(tag, &value, out);
+    }
+}
+
+/// A proto3 `fixed64` field: absent when 0.
+#[inline]
+pub(crate) fn fixed64_len(tag: u32, value: u64) -> usize {
+    if value == 0 {
+        0
+    } else {
+        prost::encoding::fixed64::encoded_len(tag, &value)
+    }
+}
+
+/// Writes a proto3 `fixed64` field unless it is 0.
+#[inline]
+pub(crate) fn put_fixed64(tag: u32, value: u64, out: &mut Vec<u8>) {
+    if value != 0 {
+        prost::encoding::fixed64::encode(tag, &value, out);
+    }
+}
+
+/// A proto3 `fixed32` field: absent when 0.
+#[inline]
+pub(crate) fn fixed32_len(tag: u32, value: u32) -> usize {
+    if value == 0 {
+        0
+    } else {
+        prost::encoding::fixed32::encoded_len(tag, &value)
+    }
+}
+
+/// Writes a proto3 `fixed32` field unless it is 0.
+#[inline]
+pub(crate) fn put_fixed32(tag: u32, value: u32, out: &mut Vec<u8>) {
+    if value != 0 {
+        prost::encoding::fixed32::encode(tag, &value, out);
+    }
+}
+
+/// A oneof `bool` member (always written).
+#[inline]
+pub(crate) fn bool_len(tag: u32, value: bool) -> usize {
+    prost::encoding::bool::encoded_len(tag, &value)
+}
+
+/// Writes a oneof `bool` member.
+#[inline]
+pub(crate) fn put_bool(tag: u32, value: bool, out: &mut Vec<u8>) {
+    prost::encoding::bool::encode(tag, &value, out);
+}
+
+/// A oneof `int64` member (always written).
+#[inline]
+pub(crate) fn int64_len(tag: u32, value: i64) -> usize {
+    prost::encoding::int64::encoded_len(tag, &value)
+}
+
+/// Writes a oneof `int64` member.
+#[inline]
+pub(crate) fn put_int64(tag: u32, value: i64, out: &mut Vec<u8>) {
+    prost::encoding::int64::encode(tag, &value, out);
+}
+
+/// A oneof `double` member (always written).
+#[inline]
+pub(crate) fn double_len(tag: u32, value: f64) -> usize {
+    prost::encoding::double::encoded_len(tag, &value)
+}
+
+/// Writes a oneof `double` member (the bits as they are, NaN payloads too).
+#[inline]
+pub(crate) fn put_double(tag: u32, value: f64, out: &mut Vec<u8>) {
+    prost::encoding::double::encode(tag, &value, out);
+}
+
+/// Nanoseconds since the Unix epoch, exactly as `opentelemetry-proto`
+/// computes them: 0 before the epoch, truncated to 64 bits.
+#[inline]
+pub(crate) fn to_nanos(time: std::time::SystemTime) -> u64 {
+    time.duration_since(std::time::UNIX_EPOCH)
+        .map(|elapsed| elapsed.as_nanos() as u64)
+        .unwrap_or(0)
+}

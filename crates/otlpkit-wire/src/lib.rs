@@ -1,0 +1,242 @@
+//! OTLP protobuf encoding straight from OpenTelemetry SDK data.
+//!
+//! # Why
+//!
+//! The official path from a batch of `SpanData` to request bytes is
+//! `opentelemetry_proto::transform` followed by prost's `encode_to_vec`: every
+//! string, id and attribute is cloned into an intermediate prost message, the
+//! spans are grouped through a `HashMap` keyed (and SipHashed) by scope, and
+//! the tree is then walked twice more to size and write it. In otlpkit's
+//! export worker that was most of the CPU per delivered span, dominated by
+//! `malloc`/`free`.
+//!
+//! This crate writes the same protobuf bytes directly from `&[SpanData]` and
+//! from a [`LogBatch`], into one caller-owned `Vec<u8>`:
+//!
+//! - a sizing pass computes every envelope's length, then the output is
+//!   reserved once and written in a second pass (protobuf needs each nested
+//!   message's length before its bytes);
+//! - nothing is allocated per span or log record: two small per-batch vectors
+//!   (the distinct scopes, and each item's scope and length) and the growth of
+//!   `out` are all. The one exception is a rare scope comparison (two scopes
+//!   with the same name, version, schema URL and attribute count whose
+//!   attributes differ in order or value), which sorts copies of the lists
+//!   just as `InstrumentationScope`'s `PartialEq` does;
+//! - the resource is encoded once per exporter ([`EncodedResource`]).
+//!
+//! Varints, keys and fixed-width values are written with `prost::encoding`.
+//!
+//! # Equivalence with `opentelemetry-proto`
+//!
+//! The bytes decode to exactly what `opentelemetry-proto` 0.33.1's
+//! `group_spans_by_resource_and_scope` / `group_logs_by_resource_and_scope`
+//! produce, field for field: one `ResourceSpans`/`ResourceLogs` with the
+//! resource attributes and schema URL; one `ScopeSpans`/`ScopeLogs` per
+//! distinct scope (the reference's grouping key and equality; for logs a
+//! record's target replaces the scope name); ids, `trace_state` in header
+//! form, an empty parent span id for a root span, the span kind, timestamps
+//! (0 before the epoch), flags with the `is_remote` bits for spans and links,
+//! status code and message (always present), events, links, dropped counts,
+//! and for logs severity, body (`AnyValue` lists, maps and bytes included),
+//! event name and trace context. Fields are written in field-number order and
+//! proto3 defaults are skipped, as prost does, so the bytes are identical to
+//! `encode_to_vec` of the reference messages: always for spans (the
+//! reference also keeps scopes in first-seen order), and for logs whenever the
+//! reference happens to order the scopes the same way (always for a batch
+//! with one scope).
+//!
+//! Deliberate differences, none reachable with the 0.33 SDK:
+//!
+//! - log scopes are written in first-seen order, records in batch order
+//!   within a scope; the reference's order across log scopes comes from
+//!   iterating a `HashMap` and is random;
+//! - a log record without an observed timestamp (the SDK always sets one) gets
+//!   0 where the reference panics;
+//! - a value kind added to the `#[non_exhaustive]` `Value`, `Array` or log
+//!   `AnyValue` enums after 0.33 is written as an empty `AnyValue` (or empty
+//!   array) where the reference panics.
+//!
+//! # How it is tested
+//!
+//! `tests/equivalence.rs` compares against the reference: byte for byte for
+//! batches built with the SDK types (every field and value kind, unicode and
+//! empty strings, `i64` extremes, NaN and infinities, scope grouping), and
+//! with proptest on random spans and log records (random attribute kinds,
+//! arrays, nested log bodies, events, links, statuses, kinds, remote parents,
+//! several scopes with and without version, schema URL and attributes,
+//! resources with a schema URL). Spans are compared byte for byte; logs too
+//! when there is one scope, and otherwise after sorting both requests' scopes
+//! the same way. Comparing bytes compares NaN doubles by their bits. Our
+//! output is also decoded with prost and re-encoded to the same bytes.
+//!
+//! # Example
+//!
+//! ```
+//! use opentelemetry_sdk::Resource;
+//! use opentelemetry_sdk::trace::SpanData;
+//! use otlpkit_wire::{EncodedResource, encode_spans};
+//!
+//! // Once per exporter, in `set_resource`:
+//! let resource = EncodedResource::new(&Resource::builder_empty().with_service_name("api").build());
+//!
+//! // Per batch; `out` may hold earlier bytes, the request is appended.
+//! let batch: Vec<SpanData> = Vec::new();
+//! let mut out = Vec::new();
+//! encode_spans(&batch, &resource, &mut out);
+//! assert!(!out.is_empty()); // an empty batch still has its resource envelope
+//! ```
+//!
+//! [`LogBatch`]: opentelemetry_sdk::logs::LogBatch
+
+mod common;
+mod enc;
+mod envelope;
+mod logs;
+mod trace;
+
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::logs::LogBatch;
+use opentelemetry_sdk::trace::SpanData;
+
+/// A resource, encoded once: the bytes of its `Resource` message (the
+/// attributes, in the resource's iteration order; `dropped_attributes_count`
+/// 0; no entity references) and its schema URL.
+///
+/// Exporters build one in `set_resource` and pass it to every
+/// [`encode_spans`] / [`encode_logs`] call. The default is the empty resource
+/// (no attributes, no schema URL), as `ResourceAttributesWithSchema::default()`.
+///
+/// ```
+/// use opentelemetry::KeyValue;
+/// use opentelemetry_sdk::Resource;
+/// use otlpkit_wire::EncodedResource;
+///
+/// let resource = Resource::builder_empty()
+///     .with_schema_url([KeyValue::new("service.name", "api")], "https://opentelemetry.io/schemas/1.26.0")
+///     .build();
+/// let encoded = EncodedResource::new(&resource);
+/// assert_eq!(encoded.schema_url(), "https://opentelemetry.io/schemas/1.26.0");
+/// assert!(encoded.encoded_len() > 0);
+/// assert_eq!(EncodedResource::default().encoded_len(), 0);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EncodedResource {
+    message: Vec<u8>,
+    schema_url: String,
+}
+
+impl EncodedResource {
+    /// Encodes `resource`.
+    pub fn new(resource: &Resource) -> EncodedResource {
+        EncodedResource {
+            message: common::encode_resource(resource),
+            schema_url: resource.schema_url().unwrap_or_default().to_owned(),
+        }
+    }
+
+    /// The length of the encoded `Resource` message body.
+    pub fn encoded_len(&self) -> usize {
+        self.message.len()
+    }
+
+    /// The resource's schema URL; empty when it has none.
+    pub fn schema_url(&self) -> &str {
+        &self.schema_url
+    }
+}
+
+/// Appends to `out` the bytes of an `ExportTraceServiceRequest` carrying
+/// `spans`: one `ResourceSpans` for `resource`, one `ScopeSpans` per distinct
+/// instrumentation scope (in first-seen order), the spans in input order
+/// within their scope.
+///
+/// The bytes equal `ExportTraceServiceRequest { resource_spans:
+/// group_spans_by_resource_and_scope(spans, resource) }.encode_to_vec()` from
+/// `opentelemetry-proto` 0.33.1. Nothing is allocated per span; `out` is
+/// reserved once to the exact length.
+///
+/// **Empty batch:** like the reference, an empty `spans` still yields one
+/// `ResourceSpans` holding the resource and no `ScopeSpans` (a few bytes, or
+/// two for an empty resource). OTLP exporters should not send empty
+/// envelopes; otlpkit's exporters skip empty batches before encoding.
+///
+/// ```
+/// use std::time::{Duration, UNIX_EPOCH};
+/// use opentelemetry::trace::{SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceId, TraceState};
+/// use opentelemetry::{InstrumentationScope, KeyValue};
+/// use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
+/// use otlpkit_wire::{EncodedResource, encode_spans};
+///
+/// let span = SpanData {
+///     span_context: SpanContext::new(
+///         TraceId::from(1),
+///         SpanId::from(2),
+///         TraceFlags::SAMPLED,
+///         false,
+///         TraceState::default(),
+///     ),
+///     parent_span_id: SpanId::INVALID,
+///     parent_span_is_remote: false,
+///     span_kind: SpanKind::Server,
+///     name: "GET /".into(),
+///     start_time: UNIX_EPOCH + Duration::from_secs(1),
+///     end_time: UNIX_EPOCH + Duration::from_secs(2),
+///     attributes: vec![KeyValue::new("http.response.status_code", 200)],
+///     dropped_attributes_count: 0,
+///     events: SpanEvents::default(),
+///     links: SpanLinks::default(),
+///     status: Status::Ok,
+///     instrumentation_scope: InstrumentationScope::builder("my-crate").build(),
+/// };
+/// let mut out = Vec::new();
+/// encode_spans(&[span], &EncodedResource::default(), &mut out);
+/// // The span name is in there, once.
+/// assert_eq!(out.windows(5).filter(|w| *w == b"GET /").count(), 1);
+/// ```
+pub fn encode_spans(spans: &[SpanData], resource: &EncodedResource, out: &mut Vec<u8>) {
+    envelope::encode_request(|| spans.iter(), resource, out);
+}
+
+/// Appends to `out` the bytes of an `ExportLogsServiceRequest` carrying the
+/// records of `batch`: one `ResourceLogs` for `resource`, one `ScopeLogs` per
+/// distinct scope (a record's target, when set, replaces its scope's name),
+/// in first-seen order, records in batch order within their scope.
+///
+/// The bytes equal `ExportLogsServiceRequest { resource_logs:
+/// group_logs_by_resource_and_scope(batch, resource) }.encode_to_vec()` from
+/// `opentelemetry-proto` 0.33.1 up to the order of scopes, which the
+/// reference takes from a `HashMap` (identical for a single scope). Nothing
+/// is allocated per record; `out` is reserved once to the exact length.
+///
+/// **Empty batch:** like the reference, one `ResourceLogs` with the resource
+/// and no `ScopeLogs`.
+///
+/// ```
+/// use opentelemetry::InstrumentationScope;
+/// use opentelemetry::logs::{AnyValue, LogRecord as _, Logger as _, LoggerProvider as _, Severity};
+/// use opentelemetry_sdk::logs::{LogBatch, SdkLoggerProvider};
+/// use otlpkit_wire::{EncodedResource, encode_logs};
+///
+/// let provider = SdkLoggerProvider::builder().build();
+/// let mut record = provider.logger("my-crate").create_log_record();
+/// record.set_severity_number(Severity::Warn);
+/// record.set_body(AnyValue::from("disk almost full"));
+/// record.set_observed_timestamp(std::time::SystemTime::now());
+/// let scope = InstrumentationScope::builder("my-crate").build();
+///
+/// let records = [(&record, &scope)];
+/// let mut out = Vec::new();
+/// encode_logs(&LogBatch::new(&records), &EncodedResource::default(), &mut out);
+/// assert_eq!(out.windows(16).filter(|w| *w == b"disk almost full").count(), 1);
+/// ```
+pub fn encode_logs(batch: &LogBatch<'_>, resource: &EncodedResource, out: &mut Vec<u8>) {
+    envelope::encode_request(
+        || {
+            batch
+                .iter()
+                .map(|(record, scope)| logs::LogItem(record, scope))
+        },
+        resource,
+        out,
+    );
+}
