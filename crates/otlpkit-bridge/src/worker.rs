@@ -172,22 +172,55 @@ impl WorkerRuntime {
     /// Runs `future` on the worker and awaits its output from any runtime.
     ///
     /// The awaiting task only polls a channel, so the caller's runtime never
-    /// drives the worker's I/O.
+    /// drives the worker's I/O. The future starts when this call is first
+    /// polled; [`submit`](Self::submit) starts it at once.
     pub async fn run<F>(&self, future: F) -> Result<F::Output, BridgeError>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        if !self.is_running() {
-            return Err(BridgeError::WorkerGone);
+        self.submit(future).await
+    }
+
+    /// Starts `future` on the worker now and returns what to await for its
+    /// output, from any runtime.
+    ///
+    /// Between the two the caller is free to do other work while the worker
+    /// runs the future: an exporter frees the batch it has just encoded while
+    /// the worker sends the bytes. If the worker has stopped, `future` is
+    /// dropped and the output is [`BridgeError::WorkerGone`].
+    ///
+    /// ```
+    /// use otlpkit_bridge::WorkerRuntime;
+    ///
+    /// let worker = WorkerRuntime::start("otlpkit-example").unwrap();
+    /// let pending = worker.submit(async { 6 * 7 });
+    /// // ... the worker is already running the future ...
+    /// assert_eq!(otlpkit_bridge::block_on(pending).unwrap().unwrap(), 42);
+    ///
+    /// worker.shutdown(std::time::Duration::from_secs(1)).unwrap();
+    /// let refused = worker.submit(async { 0 });
+    /// assert!(otlpkit_bridge::block_on(refused).unwrap().is_err());
+    /// ```
+    pub fn submit<F>(
+        &self,
+        future: F,
+    ) -> impl Future<Output = Result<F::Output, BridgeError>> + Send + 'static
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let task = self.is_running().then(|| self.spawn(future));
+        async move {
+            let task = task.ok_or(BridgeError::WorkerGone)?;
+            task.await.map_err(|error| {
+                if error.is_panic() {
+                    BridgeError::Panicked(panic_message(error.into_panic()))
+                } else {
+                    BridgeError::WorkerGone
+                }
+            })
         }
-        self.spawn(future).await.map_err(|error| {
-            if error.is_panic() {
-                BridgeError::Panicked(panic_message(error.into_panic()))
-            } else {
-                BridgeError::WorkerGone
-            }
-        })
     }
 
     /// Stops the worker: tasks still running get up to `timeout` to finish,

@@ -300,10 +300,15 @@ impl ExporterCore {
     /// Sends one encoded request of `items` items on the worker runtime,
     /// with retries, and accounts for every item. The returned future only
     /// waits for the worker: it needs no runtime of its own.
-    pub(crate) fn export(
+    ///
+    /// `encoded_from` is what `body` was encoded from (a span batch): it is
+    /// dropped by the caller's thread while the worker sends, not before the
+    /// send starts, so that freeing the batch overlaps with the network.
+    pub(crate) fn export<Spent: Send + 'static>(
         &self,
         items: u64,
         body: Bytes,
+        encoded_from: Spent,
     ) -> impl Future<Output = OTelSdkResult> + Send + 'static {
         let inner = Arc::clone(&self.inner);
         async move {
@@ -318,13 +323,12 @@ impl ExporterCore {
             }
             let guard = InFlight::enter(&inner);
             let task = Arc::clone(&inner);
-            let outcome = inner
-                .worker
-                .run(async move {
-                    let _guard = guard;
-                    task.send_batch(items, body).await
-                })
-                .await;
+            let pending = inner.worker.submit(async move {
+                let _guard = guard;
+                task.send_batch(items, body).await
+            });
+            drop(encoded_from);
+            let outcome = pending.await;
             match outcome {
                 Ok(result) => result,
                 Err(error) => {

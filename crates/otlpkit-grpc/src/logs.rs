@@ -67,7 +67,8 @@ impl opentelemetry_sdk::logs::LogExporter for LogExporter {
             encode_logs(&batch, &self.resource, &mut body);
             Bytes::from(body)
         };
-        self.core.export(items, body)
+        // The records are borrowed from the caller: nothing of ours to free.
+        self.core.export(items, body, ())
     }
 
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {

@@ -74,7 +74,7 @@ impl opentelemetry_sdk::metrics::exporter::PushMetricExporter for MetricExporter
         } else {
             Bytes::from(request.encode_to_vec())
         };
-        self.core.export(items, body)
+        self.core.export(items, body, request)
     }
 
     /// A no-op: the exporter holds no buffer.

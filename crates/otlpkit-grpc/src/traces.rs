@@ -69,7 +69,7 @@ impl opentelemetry_sdk::trace::SpanExporter for SpanExporter {
             encode_spans(&batch, &self.resource, &mut body);
             Bytes::from(body)
         };
-        self.core.export(items, body)
+        self.core.export(items, body, batch)
     }
 
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {

@@ -10,6 +10,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use opentelemetry::trace::{Tracer as _, TracerProvider as _};
+use opentelemetry::{KeyValue, StringValue};
 use opentelemetry_sdk::error::OTelSdkError;
 use opentelemetry_sdk::trace::{SdkTracerProvider, SpanExporter as _};
 use otlpkit_core::export::DropReason;
@@ -163,6 +164,41 @@ fn shutdown_is_bounded_and_cancels_an_export_in_flight() {
     let stats = traces(exporter.stats());
     assert_eq!(stats.dropped(DropReason::ShutdownDeadline), 6);
     assert_eq!(stats.exported, 0);
+}
+
+// The batch a request was encoded from is freed while the request is in
+// flight: memory is not held for the answer, nor through retries.
+#[test]
+fn the_encoded_batch_is_freed_while_its_request_is_in_flight() {
+    let receiver = Receiver::start().unwrap();
+    receiver.push_fault(Signal::Traces, Fault::delay(Duration::from_secs(60)));
+    let exporter = Arc::new(spans_to(&receiver).build().unwrap());
+    let marker: Arc<str> = Arc::from("held only by the batch");
+    let mut batch = spans("held", 3);
+    batch[1].attributes.push(KeyValue::new(
+        "marker",
+        StringValue::from(Arc::clone(&marker)),
+    ));
+    let (done_tx, done_rx) = mpsc::channel();
+    let exporting = Arc::clone(&exporter);
+    std::thread::spawn(move || {
+        let _ = done_tx.send(block_on(exporting.export(batch)));
+    });
+    let waiting_since = std::time::Instant::now();
+    while Arc::strong_count(&marker) > 1 {
+        assert!(waiting_since.elapsed() < WAIT, "the batch was never freed");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert!(
+        matches!(done_rx.try_recv(), Err(mpsc::TryRecvError::Empty)),
+        "the export must still be waiting for its answer"
+    );
+    exporter
+        .shutdown_with_timeout(Duration::from_millis(100))
+        .unwrap_err();
+    assert!(done_rx.recv_timeout(WAIT).unwrap().is_err());
+    let stats = traces(exporter.stats());
+    assert_eq!(stats.dropped(DropReason::ShutdownDeadline), 3);
 }
 
 #[test]
