@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use opentelemetry::Context;
 use opentelemetry::context::FutureExt as _;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
-use otlpkit_bridge::{BridgeError, WorkerRuntime};
+use otlpkit_bridge::WorkerRuntime;
 use otlpkit_core::export::{
     Attempt, BatchLimits, BatchRequest, DropReason, ExportError, ExportStats, export_batch,
 };
@@ -668,14 +668,11 @@ impl Job {
             .tracker
             .track_future(task)
             .with_context(Context::new().with_telemetry_suppressed());
-        // Spawn first, then free the request on this thread while the worker
-        // sends it: the deallocation is off the export's critical path.
-        let running = worker.is_running().then(|| worker.spawn(task));
+        // Start the send first, then free the request on this thread while
+        // the worker sends it: the deallocation is off the critical path.
+        let pending = worker.submit(task);
         drop(request);
-        let outcome = match running {
-            Some(handle) => handle.await.map_err(|_| BridgeError::WorkerGone),
-            None => Err(BridgeError::WorkerGone),
-        };
+        let outcome = pending.await;
         match outcome {
             Ok(Some(Ok(_accepted))) => Ok(()),
             Ok(Some(Err(failure))) => Err(OTelSdkError::InternalFailure(format!(
