@@ -14,16 +14,20 @@ use std::hint::black_box;
 use std::time::{Duration, SystemTime};
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use opentelemetry::logs::{AnyValue, LogRecord as _, Logger as _, LoggerProvider as _, Severity};
 use opentelemetry::trace::{
     Event, Link, SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceId, TraceState,
 };
 use opentelemetry::{InstrumentationScope, KeyValue};
+use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::transform::common::tonic::ResourceAttributesWithSchema;
+use opentelemetry_proto::transform::logs::tonic::group_logs_by_resource_and_scope;
 use opentelemetry_proto::transform::trace::tonic::group_spans_by_resource_and_scope;
 use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::logs::{LogBatch, SdkLogRecord, SdkLoggerProvider};
 use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
-use otlpkit_wire::{EncodedResource, encode_spans};
+use otlpkit_wire::{EncodedResource, encode_logs, encode_spans};
 use prost::Message as _;
 
 const BATCH: usize = 512;
@@ -115,6 +119,29 @@ fn span(i: usize, rich: bool, scope: &InstrumentationScope) -> SpanData {
     }
 }
 
+/// A log record as the tracing bridge emits one: a message body, a severity,
+/// three attributes and the trace context of the span it was logged in.
+fn log_record(i: usize, provider: &SdkLoggerProvider) -> SdkLogRecord {
+    let time =
+        SystemTime::UNIX_EPOCH + Duration::from_nanos(1_700_000_000_000_000_000 + i as u64 * 1_000);
+    let mut record = provider.logger("bench-app").create_log_record();
+    record.set_timestamp(time);
+    record.set_observed_timestamp(time + Duration::from_micros(3));
+    record.set_severity_number(Severity::Info);
+    record.set_severity_text("INFO");
+    record.set_body(AnyValue::from(format!("item {i} served from cache")));
+    record.add_attribute("http.request.method", "GET");
+    record.add_attribute("url.path", format!("/api/v1/items/{i}"));
+    record.add_attribute("http.response.status_code", 200_i64);
+    let context = context(i, 0);
+    record.set_trace_context(
+        context.trace_id(),
+        context.span_id(),
+        Some(context.trace_flags()),
+    );
+    record
+}
+
 fn bench(c: &mut Criterion) {
     let scope = InstrumentationScope::builder("bench-app")
         .with_version("0.1.0")
@@ -151,6 +178,36 @@ fn bench(c: &mut Criterion) {
         });
         group.finish();
     }
+
+    let provider = SdkLoggerProvider::builder().build();
+    let records: Vec<SdkLogRecord> = (0..BATCH).map(|i| log_record(i, &provider)).collect();
+    let pairs: Vec<(&SdkLogRecord, &InstrumentationScope)> =
+        records.iter().map(|record| (record, &scope)).collect();
+    let mut group = c.benchmark_group("encode_512_logs/3attr");
+    group.throughput(Throughput::Elements(BATCH as u64));
+    group.bench_function("transform+encode_to_vec", |b| {
+        b.iter(|| {
+            ExportLogsServiceRequest {
+                resource_logs: group_logs_by_resource_and_scope(
+                    &LogBatch::new(black_box(&pairs)),
+                    &reference_resource,
+                ),
+            }
+            .encode_to_vec()
+        });
+    });
+    group.bench_function("otlpkit_wire::encode_logs", |b| {
+        b.iter(|| {
+            let mut out = Vec::new();
+            encode_logs(
+                &LogBatch::new(black_box(&pairs)),
+                &encoded_resource,
+                &mut out,
+            );
+            out
+        });
+    });
+    group.finish();
 }
 
 criterion_group! {

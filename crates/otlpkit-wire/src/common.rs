@@ -280,6 +280,14 @@ pub(crate) fn put_scope(scope: &InstrumentationScope, name: &str, out: &mut Vec<
     put_attributes(SCOPE_ATTRIBUTES, scope.attributes(), out);
 }
 
+/// String equality that skips the byte comparison when both sides are the
+/// same string in memory: scope names and versions are usually `&'static`
+/// or shared, and every item of a batch is compared with its group's scope.
+#[inline]
+pub(crate) fn same_str(a: &str, b: &str) -> bool {
+    (a.as_ptr() == b.as_ptr() && a.len() == b.len()) || a == b
+}
+
 /// Whether two scopes' attributes are equal the way
 /// `InstrumentationScope`'s `PartialEq` decides it: as lists sorted by key.
 pub(crate) fn scope_attributes_equal(a: &InstrumentationScope, b: &InstrumentationScope) -> bool {

@@ -5,7 +5,9 @@
 use opentelemetry::InstrumentationScope;
 use opentelemetry_sdk::logs::SdkLogRecord;
 
-use crate::common::{AnyValueSource, key_value_len, put_key_value, scope_attributes_equal};
+use crate::common::{
+    AnyValueSource, key_value_len, put_key_value, same_str, scope_attributes_equal,
+};
 use crate::enc::{
     delimited_len, fixed32_len, fixed64_len, int32_len, opt_bytes_len, put_delimited,
     put_delimited_header, put_fixed32, put_fixed64, put_int32, put_opt_bytes, to_nanos,
@@ -83,9 +85,15 @@ impl<'a> Item<'a> for LogItem<'a> {
     /// `Some(version or "")`, `Some(schema_url or "")`, then compared with
     /// `InstrumentationScope`'s `PartialEq`.
     fn same_scope(a: ScopeRef<'a>, b: ScopeRef<'a>) -> bool {
-        a.name == b.name
-            && a.scope.version().unwrap_or_default() == b.scope.version().unwrap_or_default()
-            && a.scope.schema_url().unwrap_or_default() == b.scope.schema_url().unwrap_or_default()
+        same_str(a.name, b.name)
+            && same_str(
+                a.scope.version().unwrap_or_default(),
+                b.scope.version().unwrap_or_default(),
+            )
+            && same_str(
+                a.scope.schema_url().unwrap_or_default(),
+                b.scope.schema_url().unwrap_or_default(),
+            )
             && scope_attributes_equal(a.scope, b.scope)
     }
 

@@ -4,7 +4,7 @@
 use opentelemetry::trace::{SpanContext, SpanId, SpanKind, Status, TraceState};
 use opentelemetry_sdk::trace::SpanData;
 
-use crate::common::{attributes_len, put_attributes, scope_attributes_equal};
+use crate::common::{attributes_len, put_attributes, same_str, scope_attributes_equal};
 use crate::enc::{
     delimited_len, fixed32_len, fixed64_len, int32_len, opt_bytes_len, put_delimited,
     put_delimited_header, put_fixed32, put_fixed64, put_int32, put_opt_bytes, put_uint32, to_nanos,
@@ -180,9 +180,17 @@ impl<'a> Item<'a> for &'a SpanData {
 
     /// `InstrumentationScope`'s `PartialEq`, the reference's grouping key.
     fn same_scope(a: ScopeRef<'a>, b: ScopeRef<'a>) -> bool {
-        a.scope.name() == b.scope.name()
-            && a.scope.version() == b.scope.version()
-            && a.scope.schema_url() == b.scope.schema_url()
+        same_str(a.scope.name(), b.scope.name())
+            && a.scope.version().is_some() == b.scope.version().is_some()
+            && same_str(
+                a.scope.version().unwrap_or_default(),
+                b.scope.version().unwrap_or_default(),
+            )
+            && a.scope.schema_url().is_some() == b.scope.schema_url().is_some()
+            && same_str(
+                a.scope.schema_url().unwrap_or_default(),
+                b.scope.schema_url().unwrap_or_default(),
+            )
             && scope_attributes_equal(a.scope, b.scope)
     }
 
