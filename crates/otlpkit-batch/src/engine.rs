@@ -145,7 +145,6 @@ pub(crate) struct Engine<I: Send + 'static> {
     control: mpsc::UnboundedSender<Control>,
     worker: WorkerRuntime,
     default_timeout: Duration,
-    size_of: fn(&I) -> usize,
 }
 
 impl<I: Send + 'static> std::fmt::Debug for Engine<I> {
@@ -190,6 +189,7 @@ impl<I: Send + 'static> Engine<I> {
                 wake_at,
                 config.overflow_policy(),
                 settings.max_queue_bytes,
+                size_of,
                 settings.stats.clone(),
                 signal,
             ),
@@ -226,19 +226,13 @@ impl<I: Send + 'static> Engine<I> {
             control: control_tx,
             worker,
             default_timeout: settings.default_timeout,
-            size_of,
         })
     }
 
     /// The hot path.
     #[inline]
     pub(crate) fn push(&self, item: I) {
-        let bytes = if self.shared.queue.has_byte_bound() {
-            (self.size_of)(&item)
-        } else {
-            0
-        };
-        self.shared.queue.push(item, bytes);
+        self.shared.queue.push(item);
     }
 
     /// Counts an item refused because the processor is shut down.

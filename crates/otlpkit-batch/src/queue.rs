@@ -35,17 +35,21 @@ use tokio::sync::Notify;
 
 use crate::diag::WarnOnce;
 
-/// One queued item and the bytes it was charged (0 without a byte bound).
-struct Entry<I> {
-    item: I,
-    bytes: usize,
+/// The optional byte bound: the limit and how an item is sized. An item's
+/// size is computed when it goes in and again when it comes out; the sizing
+/// function only reads the item, which nobody can change while it is queued,
+/// so both give the same charge. Not storing the charge beside the item keeps
+/// the slot the size of the item itself, and the hot path one copy shorter.
+struct ByteBound<I> {
+    max: usize,
+    size_of: fn(&I) -> usize,
 }
 
 /// The bounded queue shared by the producers and the export worker.
 pub(crate) struct Queue<I> {
-    slots: ArrayQueue<Entry<I>>,
+    slots: ArrayQueue<I>,
     policy: OverflowPolicy,
-    max_bytes: Option<usize>,
+    byte_bound: Option<ByteBound<I>>,
     bytes: AtomicUsize,
     batch_size: usize,
     /// Set by `close` (shutdown): new items are refused and counted.
@@ -70,26 +74,28 @@ impl<I> std::fmt::Debug for Queue<I> {
             .field("capacity", &self.capacity())
             .field("policy", &self.policy)
             .field("bytes", &self.bytes())
-            .field("max_bytes", &self.max_bytes)
+            .field("max_bytes", &self.max_bytes())
             .field("closed", &self.is_closed())
             .finish_non_exhaustive()
     }
 }
 
 impl<I> Queue<I> {
-    /// A queue of `capacity` items (at least 1).
+    /// A queue of `capacity` items (at least 1). With `max_bytes`, items are
+    /// also bounded by their total `size_of`.
     pub(crate) fn new(
         capacity: usize,
         batch_size: usize,
         policy: OverflowPolicy,
         max_bytes: Option<usize>,
+        size_of: fn(&I) -> usize,
         stats: ExportStats,
         signal: Signal,
     ) -> Self {
         Self {
             slots: ArrayQueue::new(capacity.max(1)),
             policy,
-            max_bytes,
+            byte_bound: max_bytes.map(|max| ByteBound { max, size_of }),
             bytes: AtomicUsize::new(0),
             batch_size: batch_size.clamp(1, capacity.max(1)),
             closed: AtomicBool::new(false),
@@ -125,12 +131,15 @@ impl<I> Queue<I> {
 
     /// The byte bound, if any.
     pub(crate) fn max_bytes(&self) -> Option<usize> {
-        self.max_bytes
+        self.byte_bound.as_ref().map(|bound| bound.max)
     }
 
-    /// Whether a byte bound is configured (callers skip sizing items otherwise).
-    pub(crate) fn has_byte_bound(&self) -> bool {
-        self.max_bytes.is_some()
+    /// The bytes `item` is charged: 0 without a byte bound.
+    #[inline]
+    fn charge(&self, item: &I) -> usize {
+        self.byte_bound
+            .as_ref()
+            .map_or(0, |bound| (bound.size_of)(item))
     }
 
     /// Whether `close` has been called.
@@ -156,30 +165,29 @@ impl<I> Queue<I> {
         self.refuse(DropReason::AfterShutdown, 1);
     }
 
-    /// Adds an item (the hot path). `bytes` is the item's estimated size,
-    /// used only with a byte bound.
+    /// Adds an item (the hot path).
     ///
     /// Never awaits and never takes a lock that an export holds; only the
     /// block policy waits, on a condition variable the worker signals when it
     /// takes items out.
-    pub(crate) fn push(&self, item: I, bytes: usize) {
+    #[inline]
+    pub(crate) fn push(&self, item: I) {
         if self.closed.load(Ordering::Relaxed) {
             drop(item);
             self.refuse(DropReason::AfterShutdown, 1);
             return;
         }
-        let entry = Entry {
-            item,
-            bytes: if self.max_bytes.is_some() { bytes } else { 0 },
-        };
-        let refused = match self.policy {
-            OverflowPolicy::DropOldest => {
-                self.push_evicting(entry);
-                None
+        // The common case, no byte bound and room in the queue, moves the
+        // item straight into its slot (a span is a few hundred bytes, and
+        // every extra move of it shows on the hot path); the policy only
+        // matters when the queue is full.
+        let refused = if self.byte_bound.is_none() {
+            match self.slots.push(item) {
+                Ok(()) => None,
+                Err(item) => self.push_by_policy(item),
             }
-            OverflowPolicy::Block { timeout } => self.push_blocking(entry, timeout),
-            // DropNewest, and any policy added later: the spec behaviour.
-            _ => self.try_push(entry).err().map(|_| DropReason::QueueFull),
+        } else {
+            self.push_by_policy(item)
         };
         if let Some(reason) = refused {
             self.refuse(reason, 1);
@@ -196,14 +204,29 @@ impl<I> Queue<I> {
             // removal, so nothing is stranded and nothing counted twice. (If
             // the drain took this item already, the queue may be empty and
             // the item was exported normally.)
-            if let Some(entry) = self.slots.pop() {
-                self.release_bytes(entry.bytes);
+            if let Some(item) = self.slots.pop() {
+                self.release(&item);
                 self.refuse(DropReason::AfterShutdown, 1);
             }
             return;
         }
         if self.slots.len() >= self.batch_size {
             self.wake_worker();
+        }
+    }
+
+    /// Adds an item as the overflow policy says. Returns the reason if it
+    /// was refused.
+    #[inline(never)]
+    fn push_by_policy(&self, item: I) -> Option<DropReason> {
+        match self.policy {
+            OverflowPolicy::DropOldest => {
+                self.push_evicting(item);
+                None
+            }
+            OverflowPolicy::Block { timeout } => self.push_blocking(item, timeout),
+            // DropNewest, and any policy added later: the spec behaviour.
+            _ => self.try_push(item).err().map(|_| DropReason::QueueFull),
         }
     }
 
@@ -223,20 +246,27 @@ impl<I> Queue<I> {
         fence(Ordering::SeqCst);
     }
 
-    /// Reserves `bytes` against the byte bound. A single item larger than
-    /// the bound is accepted into an empty queue, so it cannot be refused
-    /// forever.
-    fn reserve_bytes(&self, bytes: usize) -> bool {
-        let Some(max) = self.max_bytes else {
+    /// Charges `item` against the byte bound. A single item larger than the
+    /// bound is accepted into an empty queue, so it cannot be refused forever.
+    #[inline]
+    fn reserve(&self, item: &I) -> bool {
+        let Some(bound) = &self.byte_bound else {
             return true;
         };
+        let bytes = (bound.size_of)(item);
         let before = self.bytes.fetch_add(bytes, Ordering::AcqRel);
-        if before == 0 || before.saturating_add(bytes) <= max {
+        if before == 0 || before.saturating_add(bytes) <= bound.max {
             true
         } else {
             self.bytes.fetch_sub(bytes, Ordering::AcqRel);
             false
         }
+    }
+
+    /// Gives back what `item` was charged when it went in.
+    #[inline]
+    fn release(&self, item: &I) {
+        self.release_bytes(self.charge(item));
     }
 
     fn release_bytes(&self, bytes: usize) {
@@ -246,23 +276,23 @@ impl<I> Queue<I> {
     }
 
     /// One attempt: fails when the item or byte bound is reached.
-    fn try_push(&self, entry: Entry<I>) -> Result<(), Entry<I>> {
-        if !self.reserve_bytes(entry.bytes) {
-            return Err(entry);
+    #[inline]
+    fn try_push(&self, item: I) -> Result<(), I> {
+        if !self.reserve(&item) {
+            return Err(item);
         }
-        self.slots.push(entry).inspect_err(|entry| {
-            self.release_bytes(entry.bytes);
-        })
+        self.slots.push(item).inspect_err(|item| self.release(item))
     }
 
     /// Drop-oldest: evicts queued items until the new one fits.
-    fn push_evicting(&self, entry: Entry<I>) {
-        if let Some(max) = self.max_bytes {
-            self.bytes.fetch_add(entry.bytes, Ordering::AcqRel);
+    fn push_evicting(&self, item: I) {
+        if let Some(bound) = &self.byte_bound {
+            let bytes = (bound.size_of)(&item);
+            self.bytes.fetch_add(bytes, Ordering::AcqRel);
             // Evict from the front until the bytes fit (or only the new item
             // would be left over the bound).
-            while self.bytes.load(Ordering::Acquire) > max
-                && self.bytes.load(Ordering::Acquire) > entry.bytes
+            while self.bytes.load(Ordering::Acquire) > bound.max
+                && self.bytes.load(Ordering::Acquire) > bytes
             {
                 match self.slots.pop() {
                     Some(old) => self.evict(old),
@@ -270,23 +300,23 @@ impl<I> Queue<I> {
                 }
             }
         }
-        if let Some(old) = self.slots.force_push(entry) {
+        if let Some(old) = self.slots.force_push(item) {
             self.evict(old);
         }
     }
 
-    fn evict(&self, old: Entry<I>) {
-        self.release_bytes(old.bytes);
+    fn evict(&self, old: I) {
+        self.release(&old);
         drop(old);
         self.refuse(DropReason::EvictedOldest, 1);
     }
 
     /// Block: parks the producer until the worker frees room, the queue is
     /// closed or `timeout` passes. Returns the reason if the item was refused.
-    fn push_blocking(&self, entry: Entry<I>, timeout: Duration) -> Option<DropReason> {
-        let mut entry = match self.try_push(entry) {
+    fn push_blocking(&self, item: I, timeout: Duration) -> Option<DropReason> {
+        let mut item = match self.try_push(item) {
             Ok(()) => return None,
-            Err(entry) => entry,
+            Err(item) => item,
         };
         // A full queue is at least one batch: make sure the worker knows.
         self.wake_worker();
@@ -300,16 +330,16 @@ impl<I> Queue<I> {
             if self.closed.load(Ordering::SeqCst) {
                 break Some(DropReason::AfterShutdown);
             }
-            entry = match self.try_push(entry) {
+            item = match self.try_push(item) {
                 Ok(()) => break None,
-                Err(entry) => entry,
+                Err(item) => item,
             };
             if self
                 .space_freed
                 .wait_until(&mut guard, deadline)
                 .timed_out()
             {
-                break match self.try_push(entry) {
+                break match self.try_push(item) {
                     Ok(()) => None,
                     Err(_) => Some(DropReason::BlockTimeout),
                 };
@@ -332,18 +362,16 @@ impl<I> Queue<I> {
     /// Takes up to `max` items for an export (the worker side) and counts
     /// them as enqueued.
     pub(crate) fn pop_batch(&self, max: usize, into: &mut Vec<I>) -> usize {
-        let mut taken = 0;
-        let mut bytes = 0;
-        while taken < max {
-            let Some(entry) = self.slots.pop() else {
-                break;
-            };
-            bytes += entry.bytes;
-            into.push(entry.item);
-            taken += 1;
-        }
+        let before = into.len();
+        // `extend` writes each popped item straight into the vector; a
+        // `while let` + `push` loop moved every item once more.
+        into.extend(std::iter::from_fn(|| self.slots.pop()).take(max));
+        let taken = into.len() - before;
         if taken > 0 {
-            self.release_bytes(bytes);
+            if self.byte_bound.is_some() {
+                let bytes = into[before..].iter().map(|item| self.charge(item)).sum();
+                self.release_bytes(bytes);
+            }
             self.counters().record_enqueued(taken as u64);
             self.wake_blocked();
         }
@@ -354,8 +382,8 @@ impl<I> Queue<I> {
     /// (shutdown deadline). Returns how many there were.
     pub(crate) fn discard_all(&self, reason: DropReason) -> u64 {
         let mut discarded = 0u64;
-        while let Some(entry) = self.slots.pop() {
-            self.release_bytes(entry.bytes);
+        while let Some(item) = self.slots.pop() {
+            self.release(&item);
             discarded += 1;
         }
         if discarded > 0 {
@@ -391,24 +419,33 @@ mod tests {
     use super::*;
     use std::sync::Arc;
 
-    fn queue(capacity: usize, policy: OverflowPolicy, max_bytes: Option<usize>) -> Queue<u32> {
+    /// A test item: its number and the bytes it claims to take.
+    type Item = (u32, usize);
+
+    fn size_of(item: &Item) -> usize {
+        item.1
+    }
+
+    fn queue(capacity: usize, policy: OverflowPolicy, max_bytes: Option<usize>) -> Queue<Item> {
         Queue::new(
             capacity,
             capacity,
             policy,
             max_bytes,
+            size_of,
             ExportStats::new(),
             Signal::Traces,
         )
     }
 
-    fn drain(q: &Queue<u32>) -> Vec<u32> {
+    /// Takes everything queued; returns the items' numbers.
+    fn drain(q: &Queue<Item>) -> Vec<u32> {
         let mut out = Vec::new();
         q.pop_batch(usize::MAX, &mut out);
-        out
+        out.into_iter().map(|(n, _)| n).collect()
     }
 
-    fn stats(q: &Queue<u32>) -> otlpkit_core::export::SignalStatsSnapshot {
+    fn stats(q: &Queue<Item>) -> otlpkit_core::export::SignalStatsSnapshot {
         q.stats.snapshot().signal(Signal::Traces)
     }
 
@@ -417,7 +454,7 @@ mod tests {
         // checklist 3.3
         let q = queue(2, OverflowPolicy::DropNewest, None);
         for i in 0..5 {
-            q.push(i, 0);
+            q.push((i, 0));
         }
         assert_eq!(drain(&q), vec![0, 1]);
         let s = stats(&q);
@@ -429,7 +466,7 @@ mod tests {
     fn drop_oldest_evicts_the_front_and_counts_it() {
         let q = queue(2, OverflowPolicy::DropOldest, None);
         for i in 0..5 {
-            q.push(i, 0);
+            q.push((i, 0));
         }
         assert_eq!(drain(&q), vec![3, 4]);
         let s = stats(&q);
@@ -440,22 +477,22 @@ mod tests {
     #[test]
     fn byte_bound_refuses_or_evicts_by_size() {
         let q = queue(100, OverflowPolicy::DropNewest, Some(10));
-        q.push(1, 6);
-        q.push(2, 6); // 12 > 10: refused
-        q.push(3, 4); // 10: fits
+        q.push((1, 6));
+        q.push((2, 6)); // 12 > 10: refused
+        q.push((3, 4)); // 10: fits
         assert_eq!(q.bytes(), 10);
         assert_eq!(drain(&q), vec![1, 3]);
         assert_eq!(q.bytes(), 0);
         assert_eq!(stats(&q).dropped(DropReason::QueueFull), 1);
 
         // A single item over the bound still goes into an empty queue.
-        q.push(4, 50);
+        q.push((4, 50));
         assert_eq!(drain(&q), vec![4]);
 
         let q = queue(100, OverflowPolicy::DropOldest, Some(10));
-        q.push(1, 4);
-        q.push(2, 4);
-        q.push(3, 4); // 12 > 10: evicts 1
+        q.push((1, 4));
+        q.push((2, 4));
+        q.push((3, 4)); // 12 > 10: evicts 1
         assert_eq!(q.bytes(), 8);
         assert_eq!(drain(&q), vec![2, 3]);
         assert_eq!(stats(&q).dropped(DropReason::EvictedOldest), 1);
@@ -470,8 +507,8 @@ mod tests {
             },
             None,
         );
-        q.push(1, 0);
-        q.push(2, 0); // nobody drains: times out
+        q.push((1, 0));
+        q.push((2, 0)); // nobody drains: times out
         assert_eq!(stats(&q).dropped(DropReason::BlockTimeout), 1);
         assert_eq!(drain(&q), vec![1]);
     }
@@ -489,7 +526,7 @@ mod tests {
             let q = Arc::clone(&q);
             std::thread::spawn(move || {
                 for i in 0..2000 {
-                    q.push(i, 0);
+                    q.push((i, 0));
                 }
             })
         };
@@ -500,7 +537,7 @@ mod tests {
             }
         }
         producer.join().unwrap();
-        assert_eq!(seen, (0..2000).collect::<Vec<_>>());
+        assert_eq!(seen, (0..2000).map(|n| (n, 0)).collect::<Vec<_>>());
         let s = stats(&q);
         assert_eq!((s.enqueued, s.dropped_total()), (2000, 0));
     }
@@ -514,10 +551,10 @@ mod tests {
             },
             None,
         ));
-        q.push(1, 0);
+        q.push((1, 0));
         let parked = {
             let q = Arc::clone(&q);
-            std::thread::spawn(move || q.push(2, 0))
+            std::thread::spawn(move || q.push((2, 0)))
         };
         // Wait until the producer is parked, then close.
         while q.blocked.load(Ordering::SeqCst) == 0 {
@@ -526,7 +563,7 @@ mod tests {
         assert!(q.close());
         assert!(!q.close());
         parked.join().unwrap();
-        q.push(3, 0);
+        q.push((3, 0));
         assert_eq!(q.discard_all(DropReason::ShutdownDeadline), 1);
         let s = stats(&q);
         assert_eq!(s.dropped(DropReason::AfterShutdown), 2);
@@ -541,18 +578,19 @@ mod tests {
             4,
             OverflowPolicy::DropNewest,
             None,
+            size_of,
             ExportStats::new(),
             Signal::Logs,
         );
         for i in 0..3 {
-            q.push(i, 0);
+            q.push((i, 0));
         }
         assert!(!q.wake_pending.load(Ordering::SeqCst));
-        q.push(3, 0);
+        q.push((3, 0));
         assert!(q.wake_pending.load(Ordering::SeqCst));
         q.clear_wake();
         assert!(!q.wake_pending.load(Ordering::SeqCst));
-        q.push(4, 0);
+        q.push((4, 0));
         assert!(q.wake_pending.load(Ordering::SeqCst));
     }
 }
