@@ -6,15 +6,19 @@
 //!   whole burst (so nothing drops) and batch 512, `opentelemetry-otlp`;
 //! - otlpkit: its engine with the `Block` policy at the default queue (2048)
 //!   and batch (512), otlpkit's exporter, with one export at a time (the
-//!   default) and with two concurrent exports (the opt-in otlpkit's
-//!   exporters allow);
+//!   default) — on a worker of its own and on the engine's worker, as
+//!   `otlpkit::init()` builds them — and with two concurrent exports (the
+//!   opt-in otlpkit's exporters allow);
 //! - otlpkit's engine over the official exporter, to separate the engine's
 //!   share from the transport's.
 //!
 //! Time runs from the first span to the last one counted by the receiver.
-//! After the criterion groups, the CPU time of the pipeline's threads (all
-//! threads but the receiver's, producer included) per delivered span is
-//! printed for each pipeline.
+//! After the criterion groups, the CPU time per delivered span of the
+//! pipeline's threads (all threads but the receiver's, producer included)
+//! and of the receiver's thread is printed for each pipeline. With one
+//! export at a time the receiver decodes one request at a time, so its CPU
+//! per span bounds the throughput: at most 10⁹ / (receiver ns per span)
+//! spans per second.
 //!
 //! `cargo bench -p otlpkit-benches --bench throughput`
 
@@ -23,7 +27,7 @@ use std::time::Duration;
 use criterion::{
     BenchmarkId, Criterion, SamplingMode, Throughput, criterion_group, criterion_main,
 };
-use otlpkit_benches::proc::pipeline_cpu;
+use otlpkit_benches::proc::{pipeline_cpu, receiver_cpu};
 use otlpkit_benches::{Exporter, Pipeline, Sink, Spec, burst, quick, size};
 
 const WAIT: Duration = Duration::from_secs(120);
@@ -34,10 +38,16 @@ fn specs(n: usize) -> Vec<Spec> {
         Spec::otlpkit(Exporter::OtlpkitGrpc).blocking(),
         Spec::otlpkit(Exporter::OtlpkitGrpc)
             .blocking()
+            .shared_worker(),
+        Spec::otlpkit(Exporter::OtlpkitGrpc)
+            .blocking()
             .concurrency(2),
         Spec::otlpkit(Exporter::OfficialGrpc).blocking(),
         Spec::official(Exporter::OfficialHttp).queue(n),
         Spec::otlpkit(Exporter::OtlpkitHttp).blocking(),
+        Spec::otlpkit(Exporter::OtlpkitHttp)
+            .blocking()
+            .shared_worker(),
         Spec::otlpkit(Exporter::OtlpkitHttp)
             .blocking()
             .concurrency(2),
@@ -58,6 +68,7 @@ fn throughput(c: &mut Criterion) {
         .throughput(Throughput::Elements(n));
     for spec in specs(n as usize) {
         let mut cpu = Duration::ZERO;
+        let mut receiver = Duration::ZERO;
         let mut delivered = 0u64;
         group.bench_function(BenchmarkId::from_parameter(spec.label()), |b| {
             b.iter_custom(|iters| {
@@ -66,6 +77,7 @@ fn throughput(c: &mut Criterion) {
                     sink.reset();
                     let pipeline = Pipeline::build(&spec, Some(sink.receiver()));
                     let cpu_before = pipeline_cpu();
+                    let receiver_before = receiver_cpu();
                     let start = std::time::Instant::now();
                     burst(pipeline.tracer(), n);
                     let Some(_) = sink.wait_for(n, WAIT) else {
@@ -77,6 +89,7 @@ fn throughput(c: &mut Criterion) {
                     };
                     total += start.elapsed();
                     cpu += pipeline_cpu().saturating_sub(cpu_before);
+                    receiver += receiver_cpu().saturating_sub(receiver_before);
                     delivered += n;
                     let _ = pipeline.shutdown(Duration::from_secs(10));
                 }
@@ -84,13 +97,17 @@ fn throughput(c: &mut Criterion) {
             });
         });
         if delivered > 0 {
-            cpu_report.push((spec.label(), cpu.as_nanos() as f64 / delivered as f64));
+            let per_span = |cpu: Duration| cpu.as_nanos() as f64 / delivered as f64;
+            cpu_report.push((spec.label(), per_span(cpu), per_span(receiver)));
         }
     }
     group.finish();
-    eprintln!("\ndelivered_throughput: CPU of the pipeline's threads per delivered span");
-    for (label, ns) in cpu_report {
-        eprintln!("  {label:<48} {:>8.0} ns/span", ns);
+    eprintln!(
+        "\ndelivered_throughput: CPU per delivered span of the pipeline's threads \
+         and of the receiver's"
+    );
+    for (label, pipeline, receiver) in cpu_report {
+        eprintln!("  {label:<52} {pipeline:>6.0} ns/span   receiver {receiver:>6.0} ns/span");
     }
 }
 

@@ -78,6 +78,9 @@ pub struct Spec {
     /// (`otlpkit_core::RetryPolicy::default()`: 200 ms initial backoff, ×2,
     /// at most 1 s apart, 10 attempts).
     pub retry: Option<otlpkit_core::RetryPolicy>,
+    /// otlpkit's exporter runs on the engine's worker thread, as
+    /// `otlpkit::init()` builds them, instead of a worker of its own.
+    pub shared_worker: bool,
 }
 
 impl Spec {
@@ -92,6 +95,7 @@ impl Spec {
             policy: OverflowPolicy::DropNewest,
             concurrency: 1,
             retry: None,
+            shared_worker: false,
         }
     }
 
@@ -158,6 +162,14 @@ impl Spec {
         self
     }
 
+    /// otlpkit's exporter on the engine's worker, as `otlpkit::init()`
+    /// builds it.
+    #[must_use]
+    pub fn shared_worker(mut self) -> Spec {
+        self.shared_worker = true;
+        self
+    }
+
     /// With this many concurrent exports.
     #[must_use]
     pub fn concurrency(mut self, n: usize) -> Spec {
@@ -188,6 +200,9 @@ impl Spec {
             }
             if self.retry.is_some() {
                 label.push_str(", official retry schedule");
+            }
+            if self.shared_worker {
+                label.push_str(", one worker");
             }
         }
         label
@@ -386,6 +401,9 @@ impl Pipeline {
                             let mut exporter = otlpkit_grpc::SpanExporter::builder()
                                 .with_endpoint(receiver().grpc_endpoint())
                                 .with_stats(stats.clone());
+                            if spec.shared_worker {
+                                exporter = exporter.with_worker(worker.clone());
+                            }
                             if let Some(retry) = &spec.retry {
                                 exporter = exporter.with_retry_policy(*retry);
                             }
@@ -399,6 +417,9 @@ impl Pipeline {
                                 .with_endpoint(receiver().http_url(Signal::Traces))
                                 .with_protocol(Protocol::HttpProtobuf)
                                 .with_stats(stats.clone());
+                            if spec.shared_worker {
+                                exporter = exporter.with_worker(worker.clone());
+                            }
                             if let Some(retry) = &spec.retry {
                                 exporter = exporter.with_retry_policy(*retry);
                             }

@@ -8,11 +8,11 @@ use std::time::Duration;
 pub const RECEIVER_THREADS: &[&str] = &["otlpkit-receive"];
 
 /// CPU time spent on a processor by the threads of this process whose name
-/// does not start with one of `excluded`, from each thread's
-/// `/proc/self/task/<tid>/schedstat` (nanoseconds). Threads that have
-/// exited are not counted, so take both readings of a measurement while the
-/// pipeline's threads are alive.
-pub fn cpu_time_excluding(excluded: &[&str]) -> Duration {
+/// starts with one of `prefixes` (`matching == true`) or with none of them
+/// (`matching == false`), from each thread's `/proc/self/task/<tid>/schedstat`
+/// (nanoseconds). Threads that have exited are not counted, so take both
+/// readings of a measurement while the threads are alive.
+fn cpu_time(prefixes: &[&str], matching: bool) -> Duration {
     let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
         return Duration::ZERO;
     };
@@ -20,10 +20,10 @@ pub fn cpu_time_excluding(excluded: &[&str]) -> Duration {
     for task in tasks.flatten() {
         let path = task.path();
         let name = std::fs::read_to_string(path.join("comm")).unwrap_or_default();
-        if excluded
+        let matches = prefixes
             .iter()
-            .any(|prefix| name.trim_end().starts_with(prefix))
-        {
+            .any(|prefix| name.trim_end().starts_with(prefix));
+        if matches != matching {
             continue;
         }
         let on_cpu = std::fs::read_to_string(path.join("schedstat"))
@@ -41,7 +41,12 @@ pub fn cpu_time_excluding(excluded: &[&str]) -> Duration {
 
 /// CPU time of the pipeline (every thread but the receiver's).
 pub fn pipeline_cpu() -> Duration {
-    cpu_time_excluding(RECEIVER_THREADS)
+    cpu_time(RECEIVER_THREADS, false)
+}
+
+/// CPU time of the receiver's threads.
+pub fn receiver_cpu() -> Duration {
+    cpu_time(RECEIVER_THREADS, true)
 }
 
 /// Peak resident set size of this process (`VmHWM`), in bytes.
