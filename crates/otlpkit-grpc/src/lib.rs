@@ -38,8 +38,10 @@
 //! where the tonic channel lives. The SDK's `export` future only waits for
 //! that worker, so it can be polled by any executor — the SDK's processors
 //! use a plain `futures` executor on their own threads — and never needs a
-//! reactor of its own. Each request is encoded once (prost, on the calling
-//! thread) and the same bytes are sent on every attempt.
+//! reactor of its own. Each request is encoded once (`otlpkit-wire`, on the
+//! calling thread) and the same bytes are sent on every attempt. Handing the
+//! exporter the worker of the batch processor that calls it (as
+//! `otlpkit::init()` does) keeps a batch on one thread from queue to wire.
 //!
 //! The channel connects lazily on the first export and reconnects by itself
 //! after the collector restarts; a failed attempt is retried as the
