@@ -156,6 +156,26 @@ pub(crate) fn put_double(tag: u32, value: f64, out: &mut Vec<u8>) {
     prost::encoding::double::encode(tag, &value, out);
 }
 
+/// The length of a timestamp field, `fixed64_len(tag, to_nanos(time))`,
+/// without computing the nanoseconds in the sizing pass: up to 2⁶⁴ - 1 ns
+/// after the epoch (the year 2554) the field is present exactly when `time`
+/// is after the epoch, which two comparisons tell; later times, which wrap
+/// when truncated to 64 bits, take the long way.
+#[inline]
+pub(crate) fn time_len(tag: u32, time: std::time::SystemTime) -> usize {
+    static LAST_UNWRAPPED: std::sync::LazyLock<Option<std::time::SystemTime>> =
+        std::sync::LazyLock::new(|| {
+            std::time::UNIX_EPOCH.checked_add(std::time::Duration::from_nanos(u64::MAX))
+        });
+    if time <= std::time::UNIX_EPOCH {
+        0
+    } else if LAST_UNWRAPPED.is_some_and(|last| time <= last) {
+        prost::encoding::fixed64::encoded_len(tag, &1)
+    } else {
+        fixed64_len(tag, to_nanos(time))
+    }
+}
+
 /// Nanoseconds since the Unix epoch, exactly as `opentelemetry-proto`
 /// computes them: 0 before the epoch, truncated to 64 bits.
 #[inline]

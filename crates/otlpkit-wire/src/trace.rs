@@ -6,9 +6,8 @@ use opentelemetry_sdk::trace::SpanData;
 
 use crate::common::{attributes_len, put_attributes, same_str, scope_attributes_equal};
 use crate::enc::{
-    delimited_len, fixed32_len, fixed64_len, int32_len, opt_bytes_len, put_delimited,
-    put_delimited_header, put_fixed32, put_fixed64, put_int32, put_opt_bytes, put_uint32, to_nanos,
-    uint32_len,
+    delimited_len, fixed32_len, int32_len, opt_bytes_len, put_delimited, put_delimited_header,
+    put_fixed32, put_fixed64, put_int32, put_opt_bytes, put_uint32, time_len, to_nanos, uint32_len,
 };
 use crate::envelope::{Item, ScopeRef};
 
@@ -122,7 +121,7 @@ fn put_trace_state_field(tag: u32, state: &TraceState, out: &mut Vec<u8>) {
 }
 
 fn event_len(event: &opentelemetry::trace::Event) -> usize {
-    fixed64_len(EVENT_TIME, to_nanos(event.timestamp))
+    time_len(EVENT_TIME, event.timestamp)
         + opt_bytes_len(EVENT_NAME, event.name.as_bytes())
         + attributes_len(EVENT_ATTRIBUTES, event.attributes.iter())
         + uint32_len(EVENT_DROPPED_ATTRIBUTES, event.dropped_attributes_count)
@@ -203,8 +202,8 @@ impl<'a> Item<'a> for &'a SpanData {
             + parent_id(span).map_or(0, |_| delimited_len(SPAN_PARENT_SPAN_ID, 8))
             + opt_bytes_len(SPAN_NAME, span.name.as_bytes())
             + int32_len(SPAN_KIND, kind_number(&span.span_kind))
-            + fixed64_len(SPAN_START, to_nanos(span.start_time))
-            + fixed64_len(SPAN_END, to_nanos(span.end_time))
+            + time_len(SPAN_START, span.start_time)
+            + time_len(SPAN_END, span.end_time)
             + attributes_len(SPAN_ATTRIBUTES, span.attributes.iter())
             + uint32_len(SPAN_DROPPED_ATTRIBUTES, span.dropped_attributes_count)
             + span

@@ -172,6 +172,14 @@ fn rich_span(scope: &InstrumentationScope) -> SpanData {
             vec![KeyValue::new("k", "v")],
             0,
         ),
+        // 2⁶⁴ ns after the epoch: the truncated nanoseconds wrap to 0, and
+        // the reference leaves the field out.
+        Event::new(
+            "wraps",
+            EPOCH_PLUS(u64::MAX) + Duration::from_nanos(1),
+            vec![],
+            0,
+        ),
     ];
     events.dropped_count = 7;
     let mut links = SpanLinks::default();
@@ -619,6 +627,9 @@ fn time() -> impl Strategy<Value = SystemTime> {
         Just(UNIX_EPOCH),
         any::<u64>().prop_map(EPOCH_PLUS),
         (1..u32::MAX as u64).prop_map(|secs| UNIX_EPOCH - Duration::from_secs(secs)),
+        // Around 2⁶⁴ ns after the epoch, where the truncated nanoseconds wrap
+        // (to 0 at exactly 2⁶⁴).
+        (0..4u64).prop_map(|past| EPOCH_PLUS(u64::MAX) + Duration::from_nanos(past)),
     ]
 }
 
