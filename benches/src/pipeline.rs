@@ -448,6 +448,12 @@ impl Pipeline {
         &self.tracer
     }
 
+    /// Exports everything ended so far (the provider's `force_flush`), as
+    /// an application does at the end of a unit of work.
+    pub fn flush(&self) {
+        let _ = self.provider.force_flush();
+    }
+
     /// Shuts the pipeline down with `timeout`, as an application would:
     /// otlpkit through its handle (to get the report), the official one
     /// through the provider.
