@@ -10,9 +10,9 @@ use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{
     BatchConfigBuilder, SdkTracer, SdkTracerProvider, SpanData, SpanExporter,
 };
-use otlpkit_batch::{BatchSpanProcessor, ExporterAccounting, ProcessorHandle};
+use otlpkit_batch::{BatchSpanProcessor, ProcessorHandle};
 use otlpkit_bridge::WorkerRuntime;
-use otlpkit_core::export::ExportStats;
+use otlpkit_core::stats::ExportStats;
 use otlpkit_core::{OverflowPolicy, Protocol};
 use otlpkit_testkit::{Receiver, Signal};
 
@@ -396,37 +396,31 @@ impl Pipeline {
                         BatchSpanProcessor::builder(official_http(receiver()))
                             .with_blocking_exports(true),
                     ),
-                    Exporter::OtlpkitGrpc => ours(
-                        BatchSpanProcessor::builder({
-                            let mut exporter = otlpkit_grpc::SpanExporter::builder()
-                                .with_endpoint(receiver().grpc_endpoint())
-                                .with_stats(stats.clone());
-                            if spec.shared_worker {
-                                exporter = exporter.with_worker(worker.clone());
-                            }
-                            if let Some(retry) = &spec.retry {
-                                exporter = exporter.with_retry_policy(*retry);
-                            }
-                            exporter.build().expect("otlpkit's gRPC exporter")
-                        })
-                        .with_exporter_accounting(ExporterAccounting::Exporter),
-                    ),
-                    Exporter::OtlpkitHttp => ours(
-                        BatchSpanProcessor::builder({
-                            let mut exporter = otlpkit_http::HttpSpanExporter::builder()
-                                .with_endpoint(receiver().http_url(Signal::Traces))
-                                .with_protocol(Protocol::HttpProtobuf)
-                                .with_stats(stats.clone());
-                            if spec.shared_worker {
-                                exporter = exporter.with_worker(worker.clone());
-                            }
-                            if let Some(retry) = &spec.retry {
-                                exporter = exporter.with_retry_policy(*retry);
-                            }
-                            exporter.build().expect("otlpkit's HTTP exporter")
-                        })
-                        .with_exporter_accounting(ExporterAccounting::Exporter),
-                    ),
+                    Exporter::OtlpkitGrpc => ours(BatchSpanProcessor::builder({
+                        let mut exporter = otlpkit_grpc::SpanExporter::builder()
+                            .with_endpoint(receiver().grpc_endpoint())
+                            .with_stats(stats.clone());
+                        if spec.shared_worker {
+                            exporter = exporter.with_worker(worker.clone());
+                        }
+                        if let Some(retry) = &spec.retry {
+                            exporter = exporter.with_retry_policy(*retry);
+                        }
+                        exporter.build().expect("otlpkit's gRPC exporter")
+                    })),
+                    Exporter::OtlpkitHttp => ours(BatchSpanProcessor::builder({
+                        let mut exporter = otlpkit_http::HttpSpanExporter::builder()
+                            .with_endpoint(receiver().http_url(Signal::Traces))
+                            .with_protocol(Protocol::HttpProtobuf)
+                            .with_stats(stats.clone());
+                        if spec.shared_worker {
+                            exporter = exporter.with_worker(worker.clone());
+                        }
+                        if let Some(retry) = &spec.retry {
+                            exporter = exporter.with_retry_policy(*retry);
+                        }
+                        exporter.build().expect("otlpkit's HTTP exporter")
+                    })),
                 };
                 handle = Some(processor.handle());
                 builder.with_span_processor(processor).build()

@@ -34,7 +34,7 @@ use opentelemetry_sdk::logs::{LogExporter, SdkLogger, SdkLoggerProvider};
 use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
 use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider, SpanExporter};
-use otlpkit_core::export::{ExportStats, SignalStatsSnapshot};
+use otlpkit_core::stats::{ExportStats, SignalStatsSnapshot};
 use otlpkit_core::{MapEnv, Protocol, Signal};
 use otlpkit_e2e::{ReceivedDataPoint, ReceivedLog, ReceivedMetric, Report, Rotel};
 use otlpkit_http::{HttpLogExporter, HttpMetricExporter, HttpSpanExporter};

@@ -4,45 +4,12 @@
 use std::time::Duration;
 
 use otlpkit_bridge::WorkerRuntime;
-use otlpkit_core::export::ExportStats;
+use otlpkit_core::stats::ExportStats;
 use otlpkit_core::{BatchConfig, BatchKind, EnvSource, OverflowPolicy};
 
 use crate::diag;
 use crate::engine::Settings;
 use crate::error::BuildError;
-
-/// Who records the outcome of each export in the shared
-/// [`ExportStats`]: the engine, or the exporter itself.
-///
-/// The accounting invariant (`received = exported + Σ dropped`) needs every
-/// export outcome counted exactly once. otlpkit's own exporters
-/// (`otlpkit-grpc`, `otlpkit-http`) record delivered, rejected
-/// (partial success), oversized and failed items themselves, with more
-/// detail than an exporter's `Result` can carry; any other exporter (the
-/// official `opentelemetry-otlp` ones, an in-memory exporter) records
-/// nothing, so the engine must.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub enum ExporterAccounting {
-    /// The engine counts each batch: `Ok` as exported, `Err` as dropped
-    /// (`retries_exhausted` for timeouts and transient-looking errors,
-    /// `non_retryable` otherwise). The default; right for any exporter that
-    /// does not record into the processor's [`ExportStats`].
-    #[default]
-    Engine,
-    /// The exporter records every item of every batch it is given into the
-    /// same [`ExportStats`] (pass it to both builders), exactly once —
-    /// including when the engine stops waiting for an export call (export
-    /// timeout, shutdown deadline): the exporter must then settle the batch
-    /// itself, as otlpkit's exporters do (each batch runs to its own outcome
-    /// on their worker, and their shutdown counts what is still in flight as
-    /// `shutdown_deadline`). The engine counts only the queue's drops and
-    /// exporter panics (as `internal`).
-    ///
-    /// Right after a shutdown that hit its deadline, the exporter may still
-    /// be settling the last batches for a few milliseconds.
-    Exporter,
-}
 
 /// Code settings of a processor, resolved at `build`.
 #[derive(Debug)]
@@ -56,7 +23,6 @@ pub(crate) struct Options {
     pub(crate) overflow_policy: Option<OverflowPolicy>,
     pub(crate) max_queue_bytes: Option<usize>,
     pub(crate) max_concurrent_exports: usize,
-    pub(crate) accounting: ExporterAccounting,
     pub(crate) stats: Option<ExportStats>,
     pub(crate) worker: Option<WorkerRuntime>,
     pub(crate) default_timeout: Duration,
@@ -79,7 +45,6 @@ impl Options {
             overflow_policy: None,
             max_queue_bytes: None,
             max_concurrent_exports: 1,
-            accounting: ExporterAccounting::Engine,
             stats: None,
             worker: None,
             default_timeout: DEFAULT_TIMEOUT,
@@ -135,13 +100,12 @@ impl Options {
         }
         let resolved = builder.build(env)?;
         for warning in &resolved.warnings {
-            diag::warn(format_args!("otlpkit: {warning}"));
+            diag::warn(format_args!("{warning}"));
         }
         Ok(Settings {
             config: resolved.value,
             max_queue_bytes: self.max_queue_bytes,
             max_concurrent_exports: self.max_concurrent_exports,
-            accounting: self.accounting,
             stats: self.stats.unwrap_or_default(),
             worker: self.worker,
             default_timeout: self.default_timeout,
@@ -235,21 +199,11 @@ macro_rules! builder_methods {
             self
         }
 
-        /// Who records export outcomes: the engine (the default, for any
-        /// exporter) or an exporter that records into the same
-        /// [`ExportStats`](otlpkit_core::export::ExportStats) given to
-        /// [`with_stats`](Self::with_stats).
-        #[must_use]
-        pub fn with_exporter_accounting(mut self, accounting: $crate::ExporterAccounting) -> Self {
-            self.options.accounting = accounting;
-            self
-        }
-
         /// Records into these shared counters (by default, fresh ones).
-        /// Give the same counters to otlpkit's exporters and select
-        /// [`ExporterAccounting::Exporter`](crate::ExporterAccounting::Exporter).
+        /// otlpkit's exporters count the batches this processor hands them
+        /// into these counters too (see the crate docs, "Accounting").
         #[must_use]
-        pub fn with_stats(mut self, stats: otlpkit_core::export::ExportStats) -> Self {
+        pub fn with_stats(mut self, stats: otlpkit_core::stats::ExportStats) -> Self {
             self.options.stats = Some(stats);
             self
         }

@@ -1,23 +1,17 @@
 //! The engine's own diagnostics: a warning the first time items are dropped
-//! for each reason, and the totals at shutdown. They go to `tracing` under the
-//! `otlpkit` target with the `internal-logs` feature (the default) and compile
-//! away otherwise. Nothing here runs per item once a reason has been logged.
+//! for each reason, and the totals at shutdown. They go to otlpkit's
+//! diagnostic output ([`otlpkit_core::diag`]: standard error by default).
+//! Nothing here runs per item once a reason has been logged.
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use otlpkit_core::export::DropReason;
+use otlpkit_core::LogLevel;
+use otlpkit_core::stats::DropReason;
 
-/// Logs a warning about the engine's own operation.
-#[cfg(feature = "internal-logs")]
+/// Reports a warning about the engine's own operation.
 pub(crate) fn warn(message: fmt::Arguments<'_>) {
-    tracing::warn!(target: "otlpkit", "{message}");
-}
-
-/// Logs a warning about the engine's own operation (disabled build: no-op).
-#[cfg(not(feature = "internal-logs"))]
-pub(crate) fn warn(message: fmt::Arguments<'_>) {
-    let _ = message;
+    otlpkit_core::diag::emit(LogLevel::Warn, message);
 }
 
 /// One flag per drop reason: the first drop of each kind is logged, later
@@ -37,7 +31,7 @@ impl WarnOnce {
         let flag = &self.logged[index];
         if !flag.load(Ordering::Relaxed) && !flag.swap(true, Ordering::Relaxed) {
             warn(format_args!(
-                "otlpkit: dropping {what} ({reason}); further drops of this kind are counted, \
+                "dropping {what} ({reason}); further drops of this kind are counted, \
                  not logged, and reported at shutdown"
             ));
         }
@@ -49,7 +43,7 @@ impl WarnOnce {
             && !self.export_failed.swap(true, Ordering::Relaxed)
         {
             warn(format_args!(
-                "otlpkit: exporting {what} failed: {error}; further failures are counted, \
+                "exporting {what} failed: {error}; further failures are counted, \
                  not logged"
             ));
         }

@@ -20,12 +20,13 @@ use opentelemetry::context::FutureExt as _;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::OTelSdkError;
 use otlpkit_bridge::WorkerRuntime;
-use otlpkit_core::export::{DropReason, ExportStats, SignalStats};
+use otlpkit_core::stats::{
+    BatchAccounting, DropReason, ExportErrorRecord, ExportStats, SignalStats,
+};
 use otlpkit_core::{BatchConfig, Signal};
 use tokio::sync::{Notify, mpsc, oneshot};
 use tokio::task::{Id, JoinError, JoinSet};
 
-use crate::ExporterAccounting;
 use crate::diag::{self, WarnOnce};
 use crate::error::{FlushError, ShutdownError};
 use crate::exporter::{DynExporter, ExportFuture, classify_failure};
@@ -38,7 +39,6 @@ pub(crate) struct Settings {
     pub(crate) config: BatchConfig,
     pub(crate) max_queue_bytes: Option<usize>,
     pub(crate) max_concurrent_exports: usize,
-    pub(crate) accounting: ExporterAccounting,
     pub(crate) stats: ExportStats,
     pub(crate) worker: Option<WorkerRuntime>,
     pub(crate) default_timeout: Duration,
@@ -211,7 +211,6 @@ impl<I: Send + 'static> Engine<I> {
             schedule_delay: config.schedule_delay(),
             export_timeout: config.export_timeout(),
             max_concurrent: settings.max_concurrent_exports.max(1),
-            accounting: settings.accounting,
             default_timeout: settings.default_timeout,
             blocking_exports: settings.blocking_exports,
             tally: Tally::default(),
@@ -550,7 +549,8 @@ struct Worker<I: Send + 'static> {
     exporter: Arc<dyn DynExporter<I>>,
     control: mpsc::UnboundedReceiver<Control>,
     in_flight: JoinSet<ExportDone>,
-    in_flight_items: HashMap<Id, u64>,
+    /// Items of each export in flight, and how its counting was handed over.
+    in_flight_items: HashMap<Id, (u64, BatchAccounting)>,
     next_timer: Instant,
     /// Whether the last export took a full batch: the next one may then be
     /// partial (see `pump`).
@@ -559,7 +559,6 @@ struct Worker<I: Send + 'static> {
     schedule_delay: Duration,
     export_timeout: Option<Duration>,
     max_concurrent: usize,
-    accounting: ExporterAccounting,
     default_timeout: Duration,
     /// Run each export call on a blocking thread (exporters that block).
     blocking_exports: bool,
@@ -658,7 +657,11 @@ impl<I: Send + 'static> Worker<I> {
         self.shared.counters.export_started(taken);
         let exporter = Arc::clone(&self.exporter);
         let timeout = self.export_timeout;
-        let blocking = self.blocking_exports.then(|| self.suppressed.clone());
+        // An exporter that counts better than the engine (otlpkit's) finds
+        // this in the context of its export call and takes the counting over.
+        let accounting = BatchAccounting::new(self.shared.stats.clone());
+        let context = self.suppressed.with_value(accounting.clone());
+        let blocking = self.blocking_exports.then(|| context.clone());
         let export = async move {
             let started = Instant::now();
             let call = match blocking {
@@ -678,27 +681,29 @@ impl<I: Send + 'static> Worker<I> {
             }
         }
         // The export never feeds the pipeline it belongs to.
-        .with_context(self.suppressed.clone());
+        .with_context(context);
         let handle = self.in_flight.spawn(export);
-        self.in_flight_items.insert(handle.id(), taken);
+        self.in_flight_items
+            .insert(handle.id(), (taken, accounting));
         self.next_timer = later(Instant::now(), self.schedule_delay);
         taken
     }
 
     /// Accounts for a finished (or cancelled) export.
     ///
-    /// With [`ExporterAccounting::Exporter`] the exporter records the outcome
-    /// of every item it was handed, even when the engine stops waiting for
-    /// it (otlpkit's exporters settle each batch on their worker, and their
-    /// shutdown settles what is still in flight), so the engine records
-    /// nothing for a call it handed over, except when the exporter panicked.
+    /// An exporter that claimed the batch's [`BatchAccounting`] records the
+    /// outcome of every item itself, whatever becomes of the call (a panic
+    /// or a cancellation included), so the engine then records nothing.
     fn settle(&mut self, joined: Result<(Id, ExportDone), JoinError>) {
         let (id, done) = match joined {
             Ok((id, done)) => (id, Ok(done)),
             Err(error) => (error.id(), Err(error)),
         };
-        let items = self.in_flight_items.remove(&id).unwrap_or(0);
-        let engine_counts = self.accounting == ExporterAccounting::Engine;
+        let (items, accounting) = self
+            .in_flight_items
+            .remove(&id)
+            .unwrap_or_else(|| (0, BatchAccounting::new(ExportStats::new())));
+        let engine_counts = !accounting.is_claimed();
         let counters = &self.shared.counters;
         counters.export_settled(items);
         let stats = self.shared.signal_stats();
@@ -726,10 +731,24 @@ impl<I: Send + 'static> Worker<I> {
                 };
                 if engine_counts {
                     stats.record_dropped(reason, items);
-                }
-                self.warned.dropped(what, reason);
-                if let Failure::Exporter(error) = &failure {
-                    self.warned.export_failed(what, error);
+                    let message = match &failure {
+                        Failure::Timeout => format!(
+                            "the export call did not return within the {:?} export timeout",
+                            self.export_timeout.unwrap_or_default()
+                        ),
+                        Failure::Exporter(error) => error.to_string(),
+                    };
+                    stats.record_error(ExportErrorRecord::new(
+                        "exporter",
+                        reason,
+                        format!("the {} exporter", self.shared.signal),
+                        message,
+                        items,
+                    ));
+                    self.warned.dropped(what, reason);
+                    if let Failure::Exporter(error) = &failure {
+                        self.warned.export_failed(what, error);
+                    }
                 }
                 self.tally.failed += items;
             }
@@ -741,13 +760,14 @@ impl<I: Send + 'static> Worker<I> {
                 self.tally.unsent += items;
             }
             Err(error) => {
-                // The exporter panicked; it cannot have recorded the batch.
+                // The exporter panicked. One that claimed the batch counted
+                // it while unwinding; any other cannot have.
                 counters.export_finished(Duration::ZERO, true);
-                stats.record_dropped(DropReason::Internal, items);
-                self.warned.dropped(what, DropReason::Internal);
-                diag::warn(format_args!(
-                    "otlpkit: the {what} exporter panicked: {error}"
-                ));
+                if engine_counts {
+                    stats.record_dropped(DropReason::Internal, items);
+                    self.warned.dropped(what, DropReason::Internal);
+                }
+                diag::warn(format_args!("the {what} exporter panicked: {error}"));
                 self.tally.failed += items;
             }
         }
@@ -857,7 +877,10 @@ impl<I: Send + 'static> Worker<I> {
             // Cancel what is still running; on this single-threaded runtime
             // none of it is being polled now, so a cancelled export has
             // recorded nothing and is counted here, once (by the engine, or
-            // by an exporter that accounts for itself when it shuts down).
+            // by an exporter that claimed it, under the reason given here).
+            for (_, accounting) in self.in_flight_items.values() {
+                accounting.cancel(DropReason::ShutdownDeadline);
+            }
             self.in_flight.abort_all();
             while let Some(joined) = self.in_flight.join_next_with_id().await {
                 self.settle(joined);
@@ -900,7 +923,7 @@ impl<I: Send + 'static> Worker<I> {
         report.elapsed = started.elapsed();
         let totals = self.shared.snapshot();
         if totals.dropped_total() > 0 {
-            diag::warn(format_args!("otlpkit: batch processor shut down; {totals}"));
+            diag::warn(format_args!("batch processor shut down; {totals}"));
         }
         report
     }
@@ -926,7 +949,7 @@ impl<I: Send + 'static> Worker<I> {
         match Arc::get_mut(&mut self.exporter) {
             Some(exporter) => exporter.set_resource(&resource),
             None => diag::warn(format_args!(
-                "otlpkit: could not pass the resource to the exporter while it was in use"
+                "could not pass the resource to the exporter while it was in use"
             )),
         }
     }
@@ -938,9 +961,10 @@ impl<I: Send + 'static> Drop for Worker<I> {
         // runtime was shut down under it), account for everything it held:
         // exports it started were cancelled with it.
         let stats = self.shared.signal_stats();
-        for (_, items) in self.in_flight_items.drain() {
+        for (_, (items, accounting)) in self.in_flight_items.drain() {
             self.shared.counters.export_settled(items);
-            if self.accounting == ExporterAccounting::Engine {
+            accounting.cancel(DropReason::ShutdownDeadline);
+            if !accounting.is_claimed() {
                 stats.record_dropped(DropReason::ShutdownDeadline, items);
             }
         }

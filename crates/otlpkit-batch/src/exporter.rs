@@ -14,7 +14,7 @@ use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::logs::{LogBatch, LogExporter, SdkLogRecord};
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
-use otlpkit_core::export::DropReason;
+use otlpkit_core::stats::DropReason;
 
 /// A log record as the log processor queues it: the record and its scope.
 pub(crate) type LogItem = (SdkLogRecord, InstrumentationScope);

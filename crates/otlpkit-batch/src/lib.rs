@@ -40,7 +40,7 @@
 //! use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider};
 //! use otlpkit_batch::BatchSpanProcessor;
 //! use otlpkit_core::OverflowPolicy;
-//! use otlpkit_core::export::DropReason;
+//! use otlpkit_core::stats::DropReason;
 //!
 //! let exporter = InMemorySpanExporter::default();
 //! let processor = BatchSpanProcessor::builder(exporter.clone())
@@ -70,13 +70,19 @@
 //! # Accounting
 //!
 //! Every item ends up in exactly one counter of the shared
-//! [`ExportStats`](otlpkit_core::export::ExportStats): exported, or dropped
-//! under a [`DropReason`](otlpkit_core::export::DropReason). The engine
+//! [`ExportStats`](otlpkit_core::stats::ExportStats): exported, or dropped
+//! under a [`DropReason`](otlpkit_core::stats::DropReason). The engine
 //! records what it decides (queue full, evicted, block timeout, after
-//! shutdown, shutdown deadline, export calls it cancels); export outcomes
-//! are recorded either by the engine (any exporter) or by otlpkit's
-//! exporters themselves, which know about partial success and retries —
-//! see [`ExporterAccounting`]. Once a processor is idle or shut down,
+//! shutdown, shutdown deadline, export calls it cancels). Export outcomes
+//! are recorded once, by whoever knows them best, with nothing to
+//! configure: each export call runs in an OpenTelemetry context that
+//! carries a [`BatchAccounting`](otlpkit_core::stats::BatchAccounting) for
+//! the batch. otlpkit's exporters claim it and count every item themselves
+//! (they know about partial success, retries and their own shutdown
+//! deadline) into this processor's counters; for any other exporter the
+//! engine counts the call's result (`Ok` as exported, an error as dropped,
+//! `retries_exhausted` for timeouts and transient-looking errors,
+//! `non_retryable` otherwise). Once a processor is idle or shut down,
 //! `received = exported + Σ dropped` exactly.
 //!
 //! # Concurrent exports and the specification
@@ -167,7 +173,7 @@ mod report;
 mod span;
 mod stats;
 
-pub use builder::{DEFAULT_TIMEOUT, ExporterAccounting};
+pub use builder::DEFAULT_TIMEOUT;
 pub use error::{BuildError, FlushError, ShutdownError};
 pub use handle::ProcessorHandle;
 pub use logs::{BatchLogProcessor, BatchLogProcessorBuilder};

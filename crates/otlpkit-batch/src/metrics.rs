@@ -4,7 +4,7 @@
 use opentelemetry::KeyValue;
 use opentelemetry::metrics::Meter;
 use otlpkit_core::Signal;
-use otlpkit_core::export::DropReason;
+use otlpkit_core::stats::DropReason;
 
 use crate::handle::ProcessorHandle;
 

@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 use crossbeam_queue::ArrayQueue;
 use otlpkit_core::OverflowPolicy;
 use otlpkit_core::Signal;
-use otlpkit_core::export::{DropReason, ExportStats, SignalStats};
+use otlpkit_core::stats::{DropReason, ExportStats, SignalStats};
 use parking_lot::{Condvar, Mutex};
 use tokio::sync::Notify;
 
@@ -445,7 +445,7 @@ mod tests {
         out.into_iter().map(|(n, _)| n).collect()
     }
 
-    fn stats(q: &Queue<Item>) -> otlpkit_core::export::SignalStatsSnapshot {
+    fn stats(q: &Queue<Item>) -> otlpkit_core::stats::SignalStatsSnapshot {
         q.stats.snapshot().signal(Signal::Traces)
     }
 

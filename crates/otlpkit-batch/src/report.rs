@@ -61,7 +61,7 @@ impl fmt::Display for FlushReport {
 #[non_exhaustive]
 pub struct ShutdownReport {
     /// The final flush. Its `unsent` items were dropped as
-    /// [`DropReason::ShutdownDeadline`](otlpkit_core::export::DropReason::ShutdownDeadline).
+    /// [`DropReason::ShutdownDeadline`](otlpkit_core::stats::DropReason::ShutdownDeadline).
     pub flush: FlushReport,
     /// The processor's statistics after the shutdown.
     pub totals: ProcessorStats,

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use otlpkit_core::Signal;
-use otlpkit_core::export::{DropReason, SignalStatsSnapshot};
+use otlpkit_core::stats::{DropReason, SignalStatsSnapshot};
 
 /// Upper bounds of the export duration buckets (the last bucket is
 /// unbounded).
@@ -115,14 +115,14 @@ impl ExportDurations {
 
 /// A point-in-time view of one processor.
 ///
-/// `counters` are the shared [`ExportStats`](otlpkit_core::export::ExportStats)
+/// `counters` are the shared [`ExportStats`](otlpkit_core::stats::ExportStats)
 /// counters of the processor's signal. The engine counts an item as
 /// `enqueued` when it leaves the queue (taken for an export, evicted,
 /// discarded at shutdown) or is refused at the door, so that producers never
 /// touch a shared counter; items still in the queue are in `queue_len`. Once
 /// the processor is idle or shut down,
 /// `received() == exported() + dropped_total()` exactly.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ProcessorStats {
     /// The signal.

@@ -6,10 +6,11 @@
 //!
 //! Exporters, picked at random per case:
 //! - the official `opentelemetry-otlp` gRPC exporter (a short retry
-//!   policy), accounted by the engine (`ExporterAccounting::Engine`);
-//! - otlpkit's gRPC and HTTP/protobuf exporters, which record every outcome
-//!   themselves into the shared counters (`ExporterAccounting::Exporter`),
-//!   partial success included, with up to two concurrent exports.
+//!   policy), accounted by the engine;
+//! - otlpkit's gRPC and HTTP/protobuf exporters, which take the counting
+//!   over (the batch's `BatchAccounting`) and record every outcome
+//!   themselves, partial success included, with up to two concurrent
+//!   exports.
 
 mod support;
 
@@ -17,11 +18,11 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use opentelemetry_otlp::{WithExportConfig as _, WithTonicConfig as _};
-use otlpkit_batch::{BatchSpanProcessor, BatchSpanProcessorBuilder, ExporterAccounting};
+use otlpkit_batch::{BatchSpanProcessor, BatchSpanProcessorBuilder};
 use otlpkit_bridge::WorkerRuntime;
 use otlpkit_core::OverflowPolicy;
-use otlpkit_core::export::DropReason;
-use otlpkit_core::export::ExportStats;
+use otlpkit_core::stats::DropReason;
+use otlpkit_core::stats::ExportStats;
 use otlpkit_core::{Protocol, RetryPolicy};
 use otlpkit_testkit::{Code, Fault, Receiver, Signal};
 use proptest::prelude::*;
@@ -231,7 +232,6 @@ fn builder(case: &Case, receiver: &Receiver, stats: &ExportStats) -> BatchSpanPr
     builder
         .with_worker_runtime(worker)
         .with_stats(stats.clone())
-        .with_exporter_accounting(ExporterAccounting::Exporter)
         .with_max_concurrent_exports(case.concurrency)
 }
 
@@ -273,7 +273,7 @@ fn run(case: &Case) {
 
     let report = handle.shutdown_within(WAIT).unwrap();
     let produced = (case.producers * case.per_producer * if case.restart { 2 } else { 1 }) as u64;
-    let totals = report.totals;
+    let totals = report.totals.clone();
     assert!(!report.flush.timed_out, "{report}");
     assert_eq!(totals.received(), produced, "{totals}");
     assert_eq!(totals.pending(), 0, "{totals}");

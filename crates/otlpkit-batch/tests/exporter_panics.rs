@@ -12,9 +12,9 @@ use std::time::Duration;
 
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SpanData, SpanExporter};
-use otlpkit_batch::{BatchSpanProcessor, ExporterAccounting};
+use otlpkit_batch::BatchSpanProcessor;
 use otlpkit_core::Signal;
-use otlpkit_core::export::{DropReason, ExportStats};
+use otlpkit_core::stats::{DropReason, ExportStats};
 use support::{WAIT, produce, provider};
 
 /// Where the scripted panic happens.
@@ -69,7 +69,6 @@ fn second_batch_panics(site: PanicSite, blocking_exports: bool) {
         .with_max_queue_size(64)
         .with_max_export_batch_size(4)
         .with_schedule_delay(Duration::from_secs(60))
-        .with_exporter_accounting(ExporterAccounting::Engine)
         .with_blocking_exports(blocking_exports)
         .with_stats(stats.clone())
         .build()

@@ -11,7 +11,7 @@ use std::time::Duration;
 use opentelemetry_sdk::trace::SpanProcessor as _;
 use otlpkit_batch::{BatchSpanProcessor, FlushError, ShutdownError};
 use otlpkit_core::MapEnv;
-use otlpkit_core::export::DropReason;
+use otlpkit_core::stats::DropReason;
 use otlpkit_testkit::{Fault, Receiver, Signal};
 use support::{WAIT, grpc_processor, produce, provider, received_names, returns};
 
@@ -45,7 +45,7 @@ fn assert_all_unsent(report: &otlpkit_batch::ShutdownReport, n: u64) {
     assert!(report.flush.timed_out, "{report}");
     assert_eq!(report.unsent(), n, "{report}");
     assert_eq!(report.flush.exported, 0, "{report}");
-    let totals = report.totals;
+    let totals = &report.totals;
     assert_eq!(totals.received(), n);
     assert_eq!(totals.dropped(DropReason::ShutdownDeadline), n);
     assert_eq!(totals.exported() + totals.dropped_total(), n);
@@ -415,15 +415,13 @@ fn durations_meaning_no_limit_do_not_overflow() {
 
 /// otlpkit's gRPC exporter recording into the processor's counters.
 fn otlpkit_grpc_processor(receiver: &Receiver) -> otlpkit_batch::BatchSpanProcessorBuilder {
-    let stats = otlpkit_core::export::ExportStats::new();
+    let stats = otlpkit_core::stats::ExportStats::new();
     let exporter = otlpkit_grpc::SpanExporter::builder()
         .with_endpoint(receiver.grpc_endpoint())
         .with_stats(stats.clone())
         .build()
         .unwrap();
-    BatchSpanProcessor::builder(exporter)
-        .with_stats(stats)
-        .with_exporter_accounting(otlpkit_batch::ExporterAccounting::Exporter)
+    BatchSpanProcessor::builder(exporter).with_stats(stats)
 }
 
 #[test]

@@ -13,7 +13,7 @@ use opentelemetry_sdk::logs::{LogProcessor as _, SdkLoggerProvider};
 use otlpkit_batch::{BatchLogProcessor, BatchLogProcessorBuilder, FlushError};
 use otlpkit_bridge::WorkerRuntime;
 use otlpkit_core::MapEnv;
-use otlpkit_core::export::DropReason;
+use otlpkit_core::stats::DropReason;
 use otlpkit_testkit::{Fault, Receiver, Signal};
 use support::{WAIT, resource, returns, wait_in_flight};
 

@@ -10,7 +10,7 @@ use opentelemetry::KeyValue;
 use opentelemetry::trace::{Span as _, Tracer as _, TracerProvider as _};
 use opentelemetry_sdk::trace::{SdkTracerProvider, SpanProcessor as _};
 use otlpkit_core::OverflowPolicy;
-use otlpkit_core::export::DropReason;
+use otlpkit_core::stats::DropReason;
 use otlpkit_testkit::{Fault, Receiver, Signal};
 use support::{WAIT, grpc_processor, produce, provider, received_names, returns, wait_in_flight};
 

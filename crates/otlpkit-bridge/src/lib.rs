@@ -110,4 +110,4 @@ pub use captured::{
 };
 pub use error::{BlockOnError, BridgeError};
 pub use spawn::{spawn, spawn_blocking, spawn_blocking_on, spawn_on, thread};
-pub use worker::WorkerRuntime;
+pub use worker::{EXPORT_WORKER_NAME, WorkerRuntime};

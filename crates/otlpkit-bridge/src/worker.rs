@@ -17,6 +17,10 @@ use tokio::sync::oneshot;
 
 use crate::error::BridgeError;
 
+/// The name of the worker thread that otlpkit's exporters (and the
+/// `otlpkit` facade's pipeline) start when they are given none.
+pub const EXPORT_WORKER_NAME: &str = "otlpkit-export";
+
 /// How long [`Drop`] of the last [`WorkerRuntime`] handle waits for the
 /// worker thread to finish before detaching it.
 const DROP_JOIN_TIMEOUT: Duration = Duration::from_secs(2);

@@ -88,7 +88,7 @@ pub(crate) fn resolve_endpoint(
 
 /// Whether `raw` looks like `host`, `host:port` or `[v6]:port` without a
 /// scheme (as opposed to `scheme:rest`).
-fn is_scheme_less_authority(raw: &str) -> bool {
+pub(crate) fn is_scheme_less_authority(raw: &str) -> bool {
     if raw.contains("://") {
         return false;
     }

@@ -285,6 +285,20 @@ impl ParseEnumError {
 /// Redacts the parts of a URL-like string that can carry credentials — a
 /// `user:password@` authority prefix and the query string (API keys are often
 /// passed as `?api_key=…`) — so the rest can be shown.
+/// A URL (or anything that looks like one) with its user information and
+/// query replaced by `<redacted>`: what otlpkit shows of an endpoint in
+/// `Debug` output, errors and diagnostics.
+///
+/// ```
+/// assert_eq!(
+///     otlpkit_core::redact_url("https://user:pw@collector:4318/v1/traces?api_key=k"),
+///     "https://<redacted>@collector:4318/v1/traces?<redacted>"
+/// );
+/// ```
+pub fn redact_url(value: &str) -> String {
+    redact_url_secrets(value)
+}
+
 pub(crate) fn redact_url_secrets(value: &str) -> String {
     let without_query = match value.find('?') {
         Some(query) => {

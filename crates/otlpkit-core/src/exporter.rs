@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use url::Url;
 
-use crate::endpoint::{EndpointKind, resolve_endpoint};
+use crate::endpoint::{EndpointKind, is_scheme_less_authority, resolve_endpoint};
 use crate::env::{EnvPolicy, EnvSource};
 use crate::error::{ConfigError, ConfigWarning, Origin, redact_url_secrets};
 use crate::parse::{EnvReader, check_code_timeout};
@@ -184,6 +184,8 @@ pub struct ExporterConfig {
     compression: Compression,
     tls: TlsConfig,
     insecure: bool,
+    /// The gRPC endpoint was given without a scheme; `insecure` chose it.
+    scheme_assumed: bool,
     max_request_size: usize,
     max_response_size: usize,
     retry_policy: RetryPolicy,
@@ -230,6 +232,13 @@ impl ExporterConfig {
     /// Whether the connection uses TLS (the endpoint scheme is `https`).
     pub fn uses_tls(&self) -> bool {
         self.endpoint.scheme() == "https"
+    }
+
+    /// Whether the (gRPC) endpoint was given without a scheme, so that the
+    /// scheme of [`endpoint`](Self::endpoint) was chosen by the `insecure`
+    /// flag: `https` unless `OTEL_EXPORTER_OTLP_INSECURE=true` (checklist 1.9).
+    pub fn endpoint_scheme_assumed(&self) -> bool {
+        self.scheme_assumed
     }
 
     /// Request headers (values are secret).
@@ -326,6 +335,7 @@ pub struct ExporterConfigBuilder {
     signal: Signal,
     protocol: Option<Protocol>,
     endpoint: Option<String>,
+    base_endpoint: Option<String>,
     headers: Option<Headers>,
     timeout: Option<Option<Duration>>,
     compression: Option<Compression>,
@@ -348,6 +358,10 @@ impl fmt::Debug for ExporterConfigBuilder {
                 "endpoint",
                 &self.endpoint.as_deref().map(redact_url_secrets),
             )
+            .field(
+                "base_endpoint",
+                &self.base_endpoint.as_deref().map(redact_url_secrets),
+            )
             .field("headers", &self.headers)
             .field("timeout", &self.timeout)
             .field("compression", &self.compression)
@@ -369,6 +383,7 @@ impl ExporterConfigBuilder {
             signal,
             protocol: None,
             endpoint: None,
+            base_endpoint: None,
             headers: None,
             timeout: None,
             compression: None,
@@ -401,6 +416,18 @@ impl ExporterConfigBuilder {
     #[must_use]
     pub fn with_endpoint(mut self, endpoint: impl Into<String>) -> Self {
         self.endpoint = Some(endpoint.into());
+        self
+    }
+
+    /// Base URL of the collector, like the general
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT` but set in code: for OTLP/HTTP
+    /// `v1/<signal>` is appended (checklist 1.5), for gRPC it is used as is.
+    /// It wins over every endpoint variable;
+    /// [`with_endpoint`](Self::with_endpoint) wins over it. This is how one
+    /// endpoint set in code serves every signal whatever their protocols.
+    #[must_use]
+    pub fn with_base_endpoint(mut self, endpoint: impl Into<String>) -> Self {
+        self.base_endpoint = Some(endpoint.into());
         self
     }
 
@@ -566,9 +593,13 @@ impl ExporterConfigBuilder {
             reader.layered(self.insecure, s, g, || false, |r, v| r.bool(v));
 
         let (s, g) = var(ExporterVar::Endpoint);
-        let (endpoint, endpoint_source) = {
+        let (endpoint, endpoint_source, scheme_assumed) = {
+            let mut method = "ExporterConfigBuilder::with_endpoint";
             let (raw, source, kind) = if let Some(raw) = self.endpoint {
                 (raw, Source::Code, EndpointKind::Full)
+            } else if let Some(raw) = self.base_endpoint {
+                method = "ExporterConfigBuilder::with_base_endpoint";
+                (raw, Source::Code, EndpointKind::Base)
             } else if let Some(raw) = reader.raw(s) {
                 (raw, Source::SignalEnv(s), EndpointKind::Full)
             } else if let Some(raw) = reader.raw(g) {
@@ -580,9 +611,10 @@ impl ExporterConfigBuilder {
                     EndpointKind::Base,
                 )
             };
-            let origin = source.origin("ExporterConfigBuilder::with_endpoint");
+            let origin = source.origin(method);
             let url = resolve_endpoint(&raw, origin, kind, protocol, signal, insecure)?;
-            (url, source)
+            let assumed = protocol == Protocol::Grpc && is_scheme_less_authority(raw.trim());
+            (url, source, assumed)
         };
 
         let (s, g) = var(ExporterVar::Headers);
@@ -674,6 +706,7 @@ impl ExporterConfigBuilder {
                 client_certificate,
             },
             insecure,
+            scheme_assumed,
             max_request_size: self
                 .max_request_size
                 .unwrap_or(ExporterConfig::DEFAULT_MAX_REQUEST_SIZE),

@@ -55,11 +55,12 @@
 //! - [`Source`], recording where every option came from, and [`Resolved`],
 //!   carrying the warnings;
 //! - [`RetryPolicy`] and [`USER_AGENT`] for the transports;
-//! - [`export`]: what every transport shares when it sends a batch — the
-//!   opaque [`ExportError`](export::ExportError) with its retry
-//!   classification, the retry loop, `Retry-After` parsing, partial-success
-//!   handling, and the [`ExportStats`](export::ExportStats) counters that
-//!   account for every item.
+//! - [`stats`]: the [`ExportStats`](stats::ExportStats) counters that
+//!   account for every item (delivered, or dropped under a
+//!   [`DropReason`](stats::DropReason)), and each signal's last export
+//!   failure;
+//! - [`diag`]: where the toolkit's own diagnostics go (standard error by
+//!   default, or `tracing`), filtered by `OTEL_LOG_LEVEL`.
 //!
 //! The specification's rules and otlpkit's decisions on its gaps are listed
 //! in `docs/CONFIGURATION.md`.
@@ -73,9 +74,9 @@
 //!
 //! # Feature flags
 //!
-//! - `internal-logs` (default): the toolkit's own warnings (partial success,
-//!   for example) go to `tracing` under the `otlpkit` target, rate-limited.
-//!   Without it they compile away.
+//! - `internal-logs` (default): [`diag::Output::Tracing`] sends the
+//!   toolkit's diagnostics to `tracing` under the `otlpkit` target. Without
+//!   it that output prints nothing (standard error still works).
 //!
 //! # Supported Rust versions
 //!
@@ -85,14 +86,13 @@
 mod batch;
 mod compression;
 mod config;
+pub mod diag;
 mod endpoint;
 mod env;
 mod error;
-pub mod export;
 mod exporter;
 mod headers;
 mod identity;
-mod internal_log;
 mod metrics;
 mod parse;
 mod protocol;
@@ -101,13 +101,14 @@ mod retry;
 mod sdk;
 mod signal;
 mod source;
+pub mod stats;
 pub mod vars;
 
 pub use batch::{BatchConfig, BatchConfigBuilder, BatchKind, BatchSources, OverflowPolicy};
 pub use compression::Compression;
 pub use config::{OtlpConfig, OtlpConfigBuilder};
 pub use env::{EnvPolicy, EnvSource, Lookup, MapEnv, ProcessEnv};
-pub use error::{ConfigError, ConfigWarning, Origin, ParseEnumError};
+pub use error::{ConfigError, ConfigWarning, Origin, ParseEnumError, redact_url};
 pub use exporter::{
     ExporterConfig, ExporterConfigBuilder, ExporterSources, ExporterVar, TlsConfig,
 };

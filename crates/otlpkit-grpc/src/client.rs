@@ -1,13 +1,16 @@
-//! One gRPC channel per exporter, one unary `Export` call per attempt, and
-//! the classification of its outcome (checklist 2.1–2.4, 2.8, 2.11).
+//! The gRPC transport: one channel per exporter, one unary `Export` call per
+//! attempt, and the classification of its outcome (checklist 2.1–2.4, 2.8,
+//! 2.11).
 
 use std::error::Error as StdError;
 use std::time::Duration;
 
 use bytes::Bytes;
-use otlpkit_core::export::{Accepted, Attempt, ExportError, GrpcCode, SignalStats};
-use otlpkit_core::{Compression, ExporterConfig, Url};
-use tonic::client::Grpc;
+use otlpkit_core::{Compression, ExporterConfig, Protocol, Signal, Url};
+use otlpkit_exporter::{
+    Accepted, Attempt, BoxFuture, BuildError, Connect, ExportError, GrpcCode, Sent, Transport,
+};
+use tonic::client::Grpc as TonicGrpc;
 use tonic::codec::CompressionEncoding;
 use tonic::codegen::http::uri::PathAndQuery;
 use tonic::metadata::MetadataMap;
@@ -15,7 +18,6 @@ use tonic::transport::Endpoint;
 use tonic::{Extensions, Status};
 use tonic_types::StatusExt as _;
 
-use crate::BuildError;
 use crate::codec::{CountingChannel, PreEncodedCodec, ResponseDecodeError, WireBytes};
 
 /// Longest wait for a TCP connection (and, separately, a TLS handshake).
@@ -27,10 +29,6 @@ const TCP_KEEPALIVE: Duration = Duration::from_secs(60);
 /// for the answer before the connection counts as dead.
 const HTTP2_KEEPALIVE_INTERVAL: Duration = Duration::from_secs(30);
 const HTTP2_KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(10);
-/// Longest server message kept in an error.
-const MAX_MESSAGE_LEN: usize = 1024;
-/// Shortest header value that is scrubbed from messages.
-const MIN_SECRET_LEN: usize = 4;
 
 /// `scheme://host:port` of an endpoint: no user info, no path.
 pub(crate) fn origin(url: &Url) -> String {
@@ -41,21 +39,22 @@ pub(crate) fn origin(url: &Url) -> String {
     }
 }
 
-/// The channel and everything needed to send one attempt.
-pub(crate) struct GrpcClient {
-    grpc: Grpc<CountingChannel>,
+/// The OTLP/gRPC transport: a lazily connecting tonic channel to one
+/// collector, with the request metadata already set. Built by the exporter
+/// builders ([`Connect`]); it sends encoded requests and classifies the
+/// outcomes, and the exporter core does the rest.
+pub struct Grpc {
+    grpc: TonicGrpc<CountingChannel>,
     path: PathAndQuery,
     metadata: MetadataMap,
     max_response_size: usize,
     origin: String,
     uses_tls: bool,
-    /// Configured header values, scrubbed from any message we keep.
-    secrets: Vec<String>,
 }
 
-impl std::fmt::Debug for GrpcClient {
+impl std::fmt::Debug for Grpc {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GrpcClient")
+        f.debug_struct("Grpc")
             .field("origin", &self.origin)
             .field("path", &self.path)
             .field("metadata_keys", &self.metadata.keys().count())
@@ -64,10 +63,44 @@ impl std::fmt::Debug for GrpcClient {
     }
 }
 
-impl GrpcClient {
-    /// Builds the lazily connecting channel. Must run inside the worker
+impl Connect for Grpc {
+    const NAME: &'static str = "otlpkit-grpc";
+    const FIXED_PROTOCOL: Option<Protocol> = Some(Protocol::Grpc);
+
+    fn check_protocol(signal: Signal, protocol: Protocol) -> Result<(), BuildError> {
+        if protocol == Protocol::Grpc {
+            Ok(())
+        } else {
+            Err(BuildError::WrongProtocol {
+                signal,
+                protocol,
+                transport: Self::NAME,
+                hint: "use otlpkit-http for http/protobuf and http/json",
+            })
+        }
+    }
+
+    /// Builds the lazily connecting channel. It runs inside the worker
     /// runtime's context: tonic spawns the channel's background task there.
-    pub(crate) fn new(config: &ExporterConfig, metadata: MetadataMap) -> Result<Self, BuildError> {
+    fn connect(config: &ExporterConfig) -> Result<Self, BuildError> {
+        crate::tls::require_tls_support(config, cfg!(feature = "tls"))?;
+        let metadata = crate::metadata::to_metadata(config.headers())?;
+        Self::new(config, metadata)
+    }
+}
+
+impl Transport for Grpc {
+    fn endpoint(&self) -> &str {
+        &self.origin
+    }
+
+    fn send(&self, body: Bytes, attempt: Attempt) -> BoxFuture<'_, Sent> {
+        Box::pin(self.send_once(body, attempt))
+    }
+}
+
+impl Grpc {
+    fn new(config: &ExporterConfig, metadata: MetadataMap) -> Result<Self, BuildError> {
         let origin = origin(config.endpoint());
         let invalid = |reason: String| BuildError::Endpoint {
             endpoint: origin.clone(),
@@ -96,7 +129,7 @@ impl GrpcClient {
         }
         let channel = endpoint.connect_lazy();
 
-        let mut grpc = Grpc::new(CountingChannel::new(channel))
+        let mut grpc = TonicGrpc::new(CountingChannel::new(channel))
             .accept_compressed(CompressionEncoding::Gzip)
             .accept_compressed(CompressionEncoding::Zstd)
             .max_decoding_message_size(config.max_response_size());
@@ -106,17 +139,6 @@ impl GrpcClient {
             // `Compression` is non-exhaustive: anything else is sent as is.
             _ => {}
         }
-        let secrets = config
-            .headers()
-            .iter()
-            .flat_map(|(_, value)| {
-                // The whole value, and the credential of a `Scheme credential` value.
-                let credential = value.split_once(' ').map(|(_, rest)| rest.trim());
-                std::iter::once(value).chain(credential)
-            })
-            .filter(|secret| secret.len() >= MIN_SECRET_LEN)
-            .map(str::to_owned)
-            .collect();
         Ok(Self {
             grpc,
             path: PathAndQuery::from_static(config.signal().grpc_path()),
@@ -124,27 +146,11 @@ impl GrpcClient {
             max_response_size: config.max_response_size(),
             origin,
             uses_tls: config.uses_tls(),
-            secrets,
         })
     }
 
-    /// The endpoint this client sends to (`scheme://host:port`).
-    pub(crate) fn origin(&self) -> &str {
-        &self.origin
-    }
-
     /// Sends `body` once, within `attempt.timeout`, and classifies the result.
-    pub(crate) async fn send(
-        &self,
-        body: Bytes,
-        attempt: Attempt,
-        stats: &SignalStats,
-    ) -> Result<Accepted, ExportError> {
-        if let Some(timeout) = attempt.timeout
-            && timeout.is_zero()
-        {
-            return Err(ExportError::timeout(timeout));
-        }
+    async fn send_once(&self, body: Bytes, attempt: Attempt) -> Sent {
         let wire = WireBytes::default();
         let len = body.len();
         let mut extensions = Extensions::new();
@@ -175,17 +181,17 @@ impl GrpcClient {
             },
             None => call.await,
         };
-        stats.record_request(wire.get());
-        let response = result?.into_inner();
-        Ok(match response.partial_success {
+        let result = result.map(|response| match response.into_inner().partial_success {
             Some(partial) if partial.rejected > 0 || !partial.error_message.is_empty() => {
+                // A negative count (int64 on the wire) rejects nothing.
                 Accepted::partial(
                     u64::try_from(partial.rejected).unwrap_or(0),
-                    self.scrub(&partial.error_message),
+                    partial.error_message,
                 )
             }
             _ => Accepted::full(),
-        })
+        });
+        Sent::new(result, wire.get())
     }
 
     /// Maps a failed call to an [`ExportError`].
@@ -202,7 +208,7 @@ impl GrpcClient {
                 let retry_info = status
                     .get_details_retry_info()
                     .map(|info| info.retry_delay.unwrap_or(Duration::ZERO));
-                ExportError::grpc(code, self.scrub(status.message()), retry_info)
+                ExportError::grpc(code, status.message(), retry_info)
             }
         }
     }
@@ -215,7 +221,7 @@ impl GrpcClient {
         let mut current = Some(source);
         while let Some(error) = current {
             if error.downcast_ref::<ResponseDecodeError>().is_some() {
-                return ExportError::encoding(self.scrub(&error_chain(error)));
+                return ExportError::encoding(error_chain(error));
             }
             if error.downcast_ref::<tonic::TimeoutExpired>().is_some() {
                 return ExportError::connect(format!("{}: request timed out", self.origin));
@@ -239,7 +245,7 @@ impl GrpcClient {
             }
             current = error.source();
         }
-        let detail = self.scrub(&error_chain(source));
+        let detail = error_chain(source);
         if during_connect && self.uses_tls && !network_io && !detail.contains("timeout") {
             // tonic's own TLS checks (ALPN `h2` not negotiated, ...).
             return ExportError::tls(format!(
@@ -278,26 +284,6 @@ impl GrpcClient {
             "TLS handshake with {} failed: {error}{hint}",
             self.origin
         ))
-    }
-
-    /// Replaces every configured header value in `message` with
-    /// `<redacted>`, and bounds its length.
-    fn scrub(&self, message: &str) -> String {
-        let mut text = message.to_owned();
-        for secret in &self.secrets {
-            if text.contains(secret.as_str()) {
-                text = text.replace(secret.as_str(), "<redacted>");
-            }
-        }
-        if text.len() > MAX_MESSAGE_LEN {
-            let mut end = MAX_MESSAGE_LEN;
-            while !text.is_char_boundary(end) {
-                end -= 1;
-            }
-            text.truncate(end);
-            text.push('…');
-        }
-        text
     }
 }
 
@@ -353,11 +339,11 @@ fn error_chain(error: &(dyn StdError + 'static)) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use otlpkit_core::export::ExportErrorKind;
-    use otlpkit_core::{MapEnv, Protocol, Signal};
+    use otlpkit_core::MapEnv;
+    use otlpkit_exporter::ExportErrorKind;
     use tonic_types::ErrorDetails;
 
-    fn client() -> GrpcClient {
+    fn client() -> Grpc {
         let config = ExporterConfig::builder(Signal::Traces)
             .with_protocol(Protocol::Grpc)
             .with_endpoint("http://127.0.0.1:4317")
@@ -371,7 +357,7 @@ mod tests {
             .build()
             .unwrap();
         let _context = runtime.enter();
-        GrpcClient::new(&config, MetadataMap::new()).unwrap()
+        Grpc::new(&config, MetadataMap::new()).unwrap()
     }
 
     // checklist 2.2, 2.3: server statuses keep their code and RetryInfo.
@@ -433,18 +419,6 @@ mod tests {
                 code: GrpcCode::OutOfRange
             }
         );
-    }
-
-    #[test]
-    fn server_messages_never_echo_configured_header_values() {
-        let client = client();
-        let status =
-            Status::unauthenticated("token s3cr3t-token is not valid for Bearer s3cr3t-token");
-        let text = client.classify(&status).to_string();
-        assert!(!text.contains("s3cr3t"), "{text}");
-        assert!(text.contains("<redacted>"), "{text}");
-        let long = "x".repeat(5000);
-        assert!(client.scrub(&long).len() < 1100);
     }
 
     #[test]

@@ -51,7 +51,7 @@
 //! the SDK's processors call them sequentially. `shutdown` is bounded and
 //! idempotent: exports in flight get the shutdown timeout to finish and are
 //! then cancelled, and later exports fail with their items counted as
-//! [`DropReason::AfterShutdown`](otlpkit_core::export::DropReason::AfterShutdown).
+//! [`DropReason::AfterShutdown`](otlpkit_core::stats::DropReason::AfterShutdown).
 //! `force_flush` succeeds at once: the exporter holds no buffer.
 //!
 //! # Usage
@@ -112,9 +112,11 @@
 //!   the exporter never falls back to plaintext.
 //! - `tls-native-roots`: also trust the operating system's roots (implies
 //!   `tls`). A configured CA certificate replaces all built-in roots.
-//! - `internal-logs` (default): the exporter's own warnings (failed exports,
+//! - `internal-logs` (default): lets otlpkit's diagnostics (failed exports,
 //!   rate-limited; configuration warnings) go to `tracing` under the
-//!   `otlpkit` target. They never contain header values.
+//!   `otlpkit` target when [`otlpkit_core::diag::Output::Tracing`] is
+//!   selected; by default they go to standard error. They never contain
+//!   header values.
 //!
 //! # Supported Rust versions
 //!
@@ -125,20 +127,33 @@
 
 mod client;
 mod codec;
-mod error;
-mod exporter;
-mod logs;
 mod metadata;
-mod metrics;
 mod tls;
-mod traces;
 
-pub use error::BuildError;
-pub use logs::{LogExporter, LogExporterBuilder};
-pub use metrics::{MetricExporter, MetricExporterBuilder};
-pub use traces::{SpanExporter, SpanExporterBuilder};
+pub use client::Grpc;
+#[doc(no_inline)]
+pub use otlpkit_exporter::{BuildError, ExporterBuilder, ExporterKind};
+
+/// Exports spans over OTLP/gRPC to
+/// `/opentelemetry.proto.collector.trace.v1.TraceService/Export`; see
+/// [`otlpkit_exporter::SpanExporter`].
+pub type SpanExporter = otlpkit_exporter::SpanExporter<Grpc>;
+/// Exports log records over OTLP/gRPC to
+/// `/opentelemetry.proto.collector.logs.v1.LogsService/Export`; see
+/// [`otlpkit_exporter::LogExporter`].
+pub type LogExporter = otlpkit_exporter::LogExporter<Grpc>;
+/// Exports metrics over OTLP/gRPC to
+/// `/opentelemetry.proto.collector.metrics.v1.MetricsService/Export`; see
+/// [`otlpkit_exporter::MetricExporter`].
+pub type MetricExporter = otlpkit_exporter::MetricExporter<Grpc>;
+/// Builds a [`SpanExporter`].
+pub type SpanExporterBuilder = ExporterBuilder<SpanExporter>;
+/// Builds a [`LogExporter`].
+pub type LogExporterBuilder = ExporterBuilder<LogExporter>;
+/// Builds a [`MetricExporter`].
+pub type MetricExporterBuilder = ExporterBuilder<MetricExporter>;
 
 #[doc(no_inline)]
-pub use otlpkit_bridge::WorkerRuntime;
+pub use otlpkit_bridge::{EXPORT_WORKER_NAME, WorkerRuntime};
 #[doc(no_inline)]
-pub use otlpkit_core::export::ExportStats;
+pub use otlpkit_core::stats::ExportStats;

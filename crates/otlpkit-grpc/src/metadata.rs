@@ -3,7 +3,7 @@
 use otlpkit_core::{Headers, is_valid_grpc_metadata_key, is_valid_grpc_metadata_value};
 use tonic::metadata::{AsciiMetadataKey, AsciiMetadataValue, MetadataMap};
 
-use crate::BuildError;
+use otlpkit_exporter::BuildError;
 
 /// Headers whose meaning belongs to the gRPC protocol itself.
 const PROTOCOL_HEADERS: [&str; 3] = ["content-type", "te", "grpc-timeout"];
@@ -15,7 +15,7 @@ const PROTOCOL_HEADERS: [&str; 3] = ["content-type", "te", "grpc-timeout"];
 pub(crate) fn to_metadata(headers: &Headers) -> Result<MetadataMap, BuildError> {
     let mut metadata = MetadataMap::with_capacity(headers.len());
     for (key, value) in headers.iter() {
-        let invalid = |reason| BuildError::InvalidMetadata {
+        let invalid = |reason| BuildError::InvalidHeader {
             key: key.to_owned(),
             reason,
         };

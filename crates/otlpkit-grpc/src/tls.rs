@@ -2,17 +2,32 @@
 //! the system's with `tls-native-roots`), or only the configured CA
 //! certificate; client certificate and key for mTLS.
 
-use otlpkit_core::Url;
-
-use crate::BuildError;
+use otlpkit_core::ExporterConfig;
+use otlpkit_exporter::BuildError;
 
 /// Refuses an `https` endpoint in a build that cannot do TLS, rather than
 /// letting the transport send in plaintext. `compiled` is
 /// `cfg!(feature = "tls")`, passed in so both branches are testable.
-pub(crate) fn require_tls_support(endpoint: &Url, compiled: bool) -> Result<(), BuildError> {
-    if endpoint.scheme() == "https" && !compiled {
+pub(crate) fn require_tls_support(
+    config: &ExporterConfig,
+    compiled: bool,
+) -> Result<(), BuildError> {
+    if config.uses_tls() && !compiled {
+        let assumed = config.endpoint_scheme_assumed();
         return Err(BuildError::TlsNotCompiled {
-            endpoint: crate::client::origin(endpoint),
+            endpoint: crate::client::origin(config.endpoint()),
+            transport: "otlpkit-grpc",
+            assumed: if assumed {
+                " (it has no scheme, and a gRPC endpoint without one is taken as https)"
+            } else {
+                ""
+            },
+            plaintext: if assumed {
+                ", or write it as http://host:port (or set OTEL_EXPORTER_OTLP_INSECURE=true) \
+                 for plaintext"
+            } else {
+                ""
+            },
         });
     }
     Ok(())
@@ -31,7 +46,7 @@ mod enabled {
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
     use tonic::transport::{Certificate, ClientTlsConfig, Identity};
 
-    use crate::BuildError;
+    use otlpkit_exporter::BuildError;
 
     const CA: &str = "CA certificate";
     const CLIENT_CERTIFICATE: &str = "client certificate";
@@ -58,10 +73,10 @@ mod enabled {
             check_certificates(CLIENT_CERTIFICATE, cert_path, &cert)?;
             let key = read(CLIENT_KEY, key_path)?;
             if PrivateKeyDer::from_pem_slice(&key).is_err() {
-                return Err(BuildError::InvalidPem {
+                return Err(BuildError::InvalidTlsFile {
                     what: CLIENT_KEY,
                     path: key_path.to_owned(),
-                    reason: "holds no PEM private key (PKCS#8, PKCS#1 or SEC1)",
+                    reason: "it holds no PEM private key (PKCS#8, PKCS#1 or SEC1)".to_owned(),
                 });
             }
             client = client.identity(Identity::from_pem(cert, key));
@@ -70,28 +85,28 @@ mod enabled {
     }
 
     fn read(what: &'static str, path: &Path) -> Result<Vec<u8>, BuildError> {
-        std::fs::read(path).map_err(|source| BuildError::ReadFile {
+        std::fs::read(path).map_err(|error| BuildError::ReadFile {
             what,
             path: path.to_owned(),
-            source,
+            error,
         })
     }
 
     /// At least one certificate, and every PEM section well-formed.
     fn check_certificates(what: &'static str, path: &Path, pem: &[u8]) -> Result<(), BuildError> {
-        let invalid = |reason| BuildError::InvalidPem {
+        let invalid = |reason: &str| BuildError::InvalidTlsFile {
             what,
             path: path.to_owned(),
-            reason,
+            reason: reason.to_owned(),
         };
         let mut found = 0usize;
         for certificate in CertificateDer::pem_slice_iter(pem) {
-            certificate.map_err(|_| invalid("is not well-formed PEM"))?;
+            certificate.map_err(|_| invalid("it is not well-formed PEM"))?;
             found += 1;
         }
         if found == 0 {
             return Err(invalid(
-                "holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
+                "it holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
             ));
         }
         Ok(())
@@ -102,17 +117,37 @@ mod enabled {
 mod tests {
     use super::*;
 
+    fn config(endpoint: &str) -> ExporterConfig {
+        ExporterConfig::builder(otlpkit_core::Signal::Traces)
+            .with_protocol(otlpkit_core::Protocol::Grpc)
+            .with_endpoint(endpoint)
+            .build(&otlpkit_core::MapEnv::new())
+            .unwrap()
+            .into_value()
+    }
+
     #[test]
     fn https_without_tls_support_is_refused_never_downgraded() {
         // checklist 1.8: https means TLS; a build without TLS must not send plaintext.
-        let https = Url::parse("https://collector.example:4317").unwrap();
+        let https = config("https://collector.example:4317");
         let error = require_tls_support(&https, false).unwrap_err();
         assert!(matches!(error, BuildError::TlsNotCompiled { .. }));
         let text = error.to_string();
         assert!(text.contains("https://collector.example:4317"), "{text}");
-        assert!(text.contains("`tls` feature"), "{text}");
+        assert!(text.contains("`tls` feature of `otlpkit`"), "{text}");
+        assert!(!text.contains("no scheme"), "{text}");
         require_tls_support(&https, true).unwrap();
-        let http = Url::parse("http://collector.example:4317").unwrap();
-        require_tls_support(&http, false).unwrap();
+        require_tls_support(&config("http://collector.example:4317"), false).unwrap();
+    }
+
+    // checklist 1.9: a scheme-less gRPC endpoint is https; the refusal says so
+    // and how to ask for plaintext.
+    #[test]
+    fn a_scheme_less_endpoint_says_what_was_assumed() {
+        let error = require_tls_support(&config("collector.example:4317"), false).unwrap_err();
+        let text = error.to_string();
+        assert!(text.contains("has no scheme"), "{text}");
+        assert!(text.contains("http://host:port"), "{text}");
+        assert!(text.contains("OTEL_EXPORTER_OTLP_INSECURE=true"), "{text}");
     }
 }

@@ -6,7 +6,7 @@ mod support;
 use std::time::Duration;
 
 use opentelemetry_sdk::trace::SpanExporter as _;
-use otlpkit_core::export::DropReason;
+use otlpkit_core::stats::DropReason;
 use otlpkit_testkit::{Answer, Code, Fault, Receiver, Signal};
 use support::{WAIT, block_on, fast_policy, spans, spans_to, traces};
 

@@ -18,7 +18,7 @@ use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::logs::SdkLoggerProvider;
 use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
 use opentelemetry_sdk::trace::SdkTracerProvider;
-use otlpkit_core::export::ExportStats;
+use otlpkit_core::stats::ExportStats;
 use otlpkit_core::{Compression, TemporalityPreference};
 use otlpkit_testkit::proto::common::v1::any_value;
 use otlpkit_testkit::proto::logs::v1::SeverityNumber;

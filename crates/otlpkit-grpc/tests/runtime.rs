@@ -13,7 +13,7 @@ use opentelemetry::trace::{Tracer as _, TracerProvider as _};
 use opentelemetry::{KeyValue, StringValue};
 use opentelemetry_sdk::error::OTelSdkError;
 use opentelemetry_sdk::trace::{SdkTracerProvider, SpanExporter as _};
-use otlpkit_core::export::DropReason;
+use otlpkit_core::stats::DropReason;
 use otlpkit_grpc::WorkerRuntime;
 use otlpkit_testkit::{Fault, Receiver, Signal};
 use support::{WAIT, block_on, spans, spans_to, traces};

@@ -46,6 +46,9 @@ fn assert_clean(what: &str, text: &str) {
 fn a_bearer_token_never_leaves_the_request() {
     let logs = Captured::default();
     let writer = logs.clone();
+    // otlpkit's own diagnostics too, which go to standard error by default.
+    otlpkit_core::diag::set_output(otlpkit_core::diag::Output::Tracing);
+    otlpkit_core::diag::set_max_level(otlpkit_core::LogLevel::Trace);
     tracing_subscriber::fmt()
         .with_max_level(tracing::Level::TRACE)
         .with_writer(move || writer.clone())
@@ -128,7 +131,7 @@ fn a_bearer_token_never_leaves_the_request() {
     assert!(captured.contains("h2"), "no transport logs captured");
     // checklist 2.11: the partial success is logged, with the echoed token scrubbed.
     assert!(
-        captured.contains("rejected 1 of 2 traces as a partial success: rejected for <redacted>"),
+        captured.contains("rejected 1 of 2 spans as a partial success: rejected for <redacted>"),
         "{captured}"
     );
     assert_clean("log output", &captured);

@@ -8,7 +8,7 @@ mod support;
 use std::time::Duration;
 
 use opentelemetry_sdk::trace::SpanExporter as _;
-use otlpkit_core::export::DropReason;
+use otlpkit_core::stats::DropReason;
 use otlpkit_grpc::BuildError;
 use otlpkit_testkit::Receiver;
 use support::{Pki, TlsProxy, WAIT, block_on, fast_policy, spans, spans_to, traces};
@@ -172,7 +172,10 @@ fn bad_tls_files_are_build_errors_naming_the_path() {
         .with_certificate(&garbage)
         .build()
         .unwrap_err();
-    assert!(matches!(error, BuildError::InvalidPem { .. }), "{error:?}");
+    assert!(
+        matches!(error, BuildError::InvalidTlsFile { .. }),
+        "{error:?}"
+    );
     assert!(error.to_string().contains("garbage-ca.pem"), "{error}");
 
     // A key file that holds no key: the error names the file, not its contents.

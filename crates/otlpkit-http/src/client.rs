@@ -1,4 +1,4 @@
-//! One OTLP/HTTP request: the reqwest client, the `POST`, and the
+//! The OTLP/HTTP transport: the reqwest client, the `POST`, and the
 //! classification of its outcome (checklist 1.13–1.17, 2.5–2.8).
 
 use std::error::Error as StdError;
@@ -10,80 +10,174 @@ use http::header::{
     AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, RETRY_AFTER,
     USER_AGENT,
 };
-use otlpkit_core::export::{Accepted, ExportError, parse_retry_after};
-use otlpkit_core::{ExporterConfig, Signal, Url};
+use otlpkit_core::diag::{self, RateLimit};
+use otlpkit_core::{Compression, ExporterConfig, LogLevel, Protocol, Signal, Url};
+use otlpkit_exporter::{
+    Accepted, Attempt, BoxFuture, BuildError, Connect, ExportError, Payload, Sent, Transport,
+    display_endpoint, parse_retry_after,
+};
 
-use crate::compress::Codec;
+use crate::compress::{self, Codec};
 use crate::encode::{self, Encoding};
-use crate::error::BuildError;
-use crate::log::RateLimited;
 
 /// Redirects followed at most (307/308 only; see [`redirect_policy`]).
 const MAX_REDIRECTS: usize = 5;
 
-/// The HTTP side of an exporter: a client bound to one endpoint, with every
-/// header of the request already set.
-pub(crate) struct Transport {
+/// The OTLP/HTTP transport: a reqwest client bound to one endpoint, with
+/// every header of the request already set, and the body encoding
+/// (`http/protobuf` or `http/json`) and compression of the configuration.
+/// Built by the exporter builders ([`Connect`]); it sends encoded requests
+/// and classifies the outcomes, and the exporter core does the rest.
+pub struct Http {
     signal: Signal,
     client: reqwest::Client,
     url: Url,
     endpoint: String,
     encoding: Encoding,
+    codec: Codec,
     max_response_size: usize,
-    /// Header values, to scrub from anything the server says back.
-    secrets: Vec<String>,
-    rejected_log: RateLimited,
-    undecodable_log: RateLimited,
+    undecodable_log: RateLimit,
 }
 
-impl fmt::Debug for Transport {
+impl fmt::Debug for Http {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Transport")
+        f.debug_struct("Http")
             .field("endpoint", &self.endpoint)
             .field("encoding", &self.encoding)
+            .field("codec", &self.codec)
             .field("max_response_size", &self.max_response_size)
             .finish_non_exhaustive()
     }
 }
 
-/// `scheme://host:port/path` of a URL: no credentials, no query, no fragment.
-pub(crate) fn display_endpoint(url: &Url) -> String {
-    let host = url.host_str().unwrap_or_default();
-    match url.port_or_known_default() {
-        Some(port) => format!("{}://{host}:{port}{}", url.scheme(), url.path()),
-        None => format!("{}://{host}{}", url.scheme(), url.path()),
+impl Connect for Http {
+    const NAME: &'static str = "otlpkit-http";
+    const FIXED_PROTOCOL: Option<Protocol> = None;
+
+    fn check_protocol(signal: Signal, protocol: Protocol) -> Result<(), BuildError> {
+        match protocol {
+            Protocol::HttpProtobuf => Ok(()),
+            Protocol::HttpJson if cfg!(feature = "json") => Ok(()),
+            Protocol::HttpJson => Err(BuildError::NotCompiled {
+                capability: "OTLP/JSON (http/json)",
+                feature: "http-json",
+                transport: Self::NAME,
+            }),
+            protocol => Err(BuildError::WrongProtocol {
+                signal,
+                protocol,
+                transport: Self::NAME,
+                hint: "use otlpkit-grpc for grpc, or select http/protobuf or http/json",
+            }),
+        }
+    }
+
+    /// Builds the client. It runs inside the worker runtime's context: the
+    /// client's connection pool belongs to the runtime it was created on.
+    fn connect(config: &ExporterConfig) -> Result<Self, BuildError> {
+        let encoding = match config.protocol() {
+            #[cfg(feature = "json")]
+            Protocol::HttpJson => Encoding::Json,
+            _ => Encoding::Protobuf,
+        };
+        let codec =
+            Codec::for_compression(config.compression()).ok_or(BuildError::NotCompiled {
+                capability: compression_name(config.compression()),
+                feature: "zstd",
+                transport: Self::NAME,
+            })?;
+        Self::new(config, encoding, codec)
     }
 }
 
-impl Transport {
-    /// Builds the client. Must run inside the worker runtime's context: the
-    /// client's connection pool belongs to the runtime it was created on.
-    pub(crate) fn new(
-        config: &ExporterConfig,
-        encoding: Encoding,
-        codec: Codec,
-    ) -> Result<Transport, BuildError> {
+/// How a compression is named in messages.
+fn compression_name(compression: Compression) -> &'static str {
+    match compression {
+        Compression::Gzip => "gzip compression",
+        Compression::Zstd => "zstd compression",
+        _ => "this compression",
+    }
+}
+
+impl Transport for Http {
+    fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    fn encode(&self, payload: Payload<'_>) -> Option<Result<Vec<u8>, ExportError>> {
+        match self.encoding {
+            Encoding::Protobuf => {
+                // The exporter core writes protobuf straight from SDK data.
+                let _ = payload;
+                None
+            }
+            #[cfg(feature = "json")]
+            Encoding::Json => Some(encode_json(payload)),
+        }
+    }
+
+    fn prepare(&self, body: Vec<u8>) -> Result<Bytes, ExportError> {
+        compress::compress(self.codec, body)
+    }
+
+    fn send(&self, body: Bytes, _attempt: Attempt) -> BoxFuture<'_, Sent> {
+        // The exporter core bounds the attempt by its timeout.
+        let wire = body.len() as u64;
+        Box::pin(async move { Sent::new(self.send_once(body).await, wire) })
+    }
+}
+
+/// The OTLP/JSON body of a payload, through `opentelemetry-proto`'s
+/// messages (the protobuf bodies are written straight from SDK data).
+#[cfg(feature = "json")]
+fn encode_json(payload: Payload<'_>) -> Result<Vec<u8>, ExportError> {
+    use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+    use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+    use opentelemetry_proto::transform::common::tonic::ResourceAttributesWithSchema;
+    use opentelemetry_proto::transform::logs::tonic::group_logs_by_resource_and_scope;
+    use opentelemetry_proto::transform::trace::tonic::group_spans_by_resource_and_scope;
+
+    match payload {
+        Payload::Spans { spans, resource } => encode::json(&ExportTraceServiceRequest {
+            resource_spans: group_spans_by_resource_and_scope(
+                spans.to_vec(),
+                &ResourceAttributesWithSchema::from(resource),
+            ),
+        }),
+        Payload::Logs { logs, resource } => encode::json(&ExportLogsServiceRequest {
+            resource_logs: group_logs_by_resource_and_scope(
+                logs,
+                &ResourceAttributesWithSchema::from(resource),
+            ),
+        }),
+        Payload::Metrics(request) => encode::json(request),
+        // `Payload` is non-exhaustive: a new kind is encoded when supported.
+        _ => Err(ExportError::encoding(
+            "this payload has no OTLP/JSON encoding in otlpkit-http",
+        )),
+    }
+}
+
+impl Http {
+    fn new(config: &ExporterConfig, encoding: Encoding, codec: Codec) -> Result<Self, BuildError> {
         let mut url = config.endpoint().clone();
         let endpoint = display_endpoint(&url);
 
         let mut headers = HeaderMap::new();
-        let mut secrets = Vec::new();
         for (key, value) in config.headers().iter() {
-            let name = HeaderName::from_bytes(key.as_bytes()).map_err(|_| {
-                BuildError::InvalidHeaderName {
+            let name =
+                HeaderName::from_bytes(key.as_bytes()).map_err(|_| BuildError::InvalidHeader {
                     key: key.to_owned(),
-                }
-            })?;
+                    reason: "it is not a valid HTTP header name",
+                })?;
             let mut header_value =
-                HeaderValue::from_str(value).map_err(|_| BuildError::InvalidHeaderValue {
+                HeaderValue::from_str(value).map_err(|_| BuildError::InvalidHeader {
                     key: key.to_owned(),
+                    reason: "its value is not a valid HTTP header value",
                 })?;
             // Never indexed by HTTP/2 HPACK, shown as "Sensitive" by Debug.
             header_value.set_sensitive(true);
             headers.insert(name, header_value);
-            if value.len() >= 4 {
-                secrets.push(value.to_owned());
-            }
         }
         // Credentials in the URL become Basic authentication; a configured
         // `authorization` header wins over them.
@@ -113,29 +207,23 @@ impl Transport {
             .tcp_nodelay(true);
         let builder = with_tls(builder, config, https)?;
         let client = builder.build().map_err(|error| BuildError::Client {
-            message: error.to_string(),
-            source: Box::new(error.without_url()),
+            transport: Self::NAME,
+            message: error.without_url().to_string(),
         })?;
-        Ok(Transport {
+        Ok(Http {
             signal: config.signal(),
             client,
             url,
             endpoint,
             encoding,
+            codec,
             max_response_size: config.max_response_size(),
-            secrets,
-            rejected_log: RateLimited::new(Duration::from_secs(10)),
-            undecodable_log: RateLimited::new(Duration::from_secs(60)),
+            undecodable_log: RateLimit::new(Duration::from_secs(60)),
         })
     }
 
-    /// The endpoint, without credentials or query.
-    pub(crate) fn endpoint(&self) -> &str {
-        &self.endpoint
-    }
-
     /// Sends one attempt and classifies its outcome.
-    pub(crate) async fn send(&self, body: Bytes) -> Result<Accepted, ExportError> {
+    async fn send_once(&self, body: Bytes) -> Result<Accepted, ExportError> {
         let response = self
             .client
             .post(self.url.clone())
@@ -167,11 +255,12 @@ impl Transport {
                     // The status says the data was accepted; an unreadable
                     // body does not make it a failure.
                     if self.undecodable_log.ready() {
-                        tracing::warn!(
-                            target: "otlpkit",
-                            "otlpkit: {} accepted the {} export but its response body is unreadable: {error}",
-                            self.endpoint,
-                            self.signal
+                        diag::emit(
+                            LogLevel::Warn,
+                            format_args!(
+                                "{} accepted the {} export but its response body is unreadable: {error}",
+                                self.endpoint, self.signal
+                            ),
                         );
                     }
                     Ok(Accepted::full())
@@ -179,20 +268,11 @@ impl Transport {
             };
         }
 
+        // checklist 2.6: the google.rpc.Status message goes into the error,
+        // which the exporter core redacts, records and reports.
         let message = encode::error_message(content_type.as_deref(), self.encoding, &body)
-            .map(|message| self.scrub(message))
             .unwrap_or_default();
-        let error = ExportError::http(status.as_u16(), message, retry_after);
-        if !error.is_retryable() && self.rejected_log.ready() {
-            // checklist 2.6: log the google.rpc.Status message.
-            tracing::warn!(
-                target: "otlpkit",
-                "otlpkit: {} rejected the {} export, the data is dropped: {error}",
-                self.endpoint,
-                self.signal
-            );
-        }
-        Err(error)
+        Err(ExportError::http(status.as_u16(), message, retry_after))
     }
 
     /// Reads the response body, at most `max_response_size` bytes (checklist
@@ -217,16 +297,6 @@ impl Transport {
             body.extend_from_slice(&chunk);
         }
         Ok(body.freeze())
-    }
-
-    /// Replaces every configured header value in a server message.
-    fn scrub(&self, mut message: String) -> String {
-        for secret in &self.secrets {
-            if message.contains(secret.as_str()) {
-                message = message.replace(secret.as_str(), "<redacted>");
-            }
-        }
-        message
     }
 
     /// Maps a client error to the export error the retry loop understands.
@@ -295,6 +365,9 @@ fn with_tls(
     if https {
         return Err(BuildError::TlsNotCompiled {
             endpoint: display_endpoint(config.endpoint()),
+            transport: Http::NAME,
+            assumed: "",
+            plaintext: "",
         });
     }
     Ok(builder)
@@ -339,18 +412,6 @@ fn find_in_chain<'a, E: StdError + 'static>(error: &'a (dyn StdError + 'static))
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn displayed_endpoints_carry_no_credentials_or_query() {
-        let url =
-            Url::parse("https://user:hunter2@collector.example/v1/traces?token=abc#x").unwrap();
-        assert_eq!(
-            display_endpoint(&url),
-            "https://collector.example:443/v1/traces"
-        );
-        let url = Url::parse("http://[::1]:4318/").unwrap();
-        assert_eq!(display_endpoint(&url), "http://[::1]:4318/");
-    }
 
     #[test]
     fn errors_are_found_inside_io_errors() {

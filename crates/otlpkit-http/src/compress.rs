@@ -4,7 +4,7 @@ use std::io::Write as _;
 
 use bytes::Bytes;
 use otlpkit_core::Compression;
-use otlpkit_core::export::ExportError;
+use otlpkit_exporter::ExportError;
 
 /// The compressions this transport implements.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -3,13 +3,10 @@
 //! success, checklist 2.11) and `google.rpc.Status` on failure (2.6).
 
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceResponse;
-use opentelemetry_proto::tonic::collector::metrics::v1::{
-    ExportMetricsServiceRequest, ExportMetricsServiceResponse,
-};
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceResponse;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
-use opentelemetry_proto::tonic::metrics::v1::{Metric, metric};
 use otlpkit_core::Signal;
-use otlpkit_core::export::{Accepted, ExportError};
+use otlpkit_exporter::{Accepted, ExportError};
 use prost::Message;
 
 /// The body encoding of an OTLP/HTTP exporter.
@@ -33,67 +30,17 @@ impl Encoding {
     }
 }
 
-/// An OTLP export request: protobuf, and JSON when the feature is on.
+/// Encodes an OTLP request as OTLP/JSON (checklist 2.15), once; the
+/// result is compressed once and reused by every attempt.
 #[cfg(feature = "json")]
-pub(crate) trait OtlpRequest: Message + serde::Serialize + 'static {}
-#[cfg(feature = "json")]
-impl<T: Message + serde::Serialize + 'static> OtlpRequest for T {}
-
-/// An OTLP export request: protobuf, and JSON when the feature is on.
-#[cfg(not(feature = "json"))]
-pub(crate) trait OtlpRequest: Message + 'static {}
-#[cfg(not(feature = "json"))]
-impl<T: Message + 'static> OtlpRequest for T {}
-
-/// Encodes `request` once; the result is compressed once and reused by every
-/// attempt.
-pub(crate) fn encode<T: OtlpRequest>(
-    request: &T,
-    encoding: Encoding,
-) -> Result<Vec<u8>, ExportError> {
-    match encoding {
-        Encoding::Protobuf => Ok(request.encode_to_vec()),
-        #[cfg(feature = "json")]
-        Encoding::Json => {
-            // JSON is roughly twice the protobuf size for typical telemetry;
-            // one traversal to size the buffer saves several reallocations.
-            let mut out = Vec::with_capacity(request.encoded_len().saturating_mul(2));
-            crate::json::write(request, &mut out).map_err(|error| {
-                ExportError::encoding(format!("cannot encode the request as OTLP/JSON: {error}"))
-            })?;
-            Ok(out)
-        }
-    }
-}
-
-/// Data points in one metric, whatever its kind.
-pub(crate) fn data_point_count(metric: &Metric) -> usize {
-    match &metric.data {
-        Some(metric::Data::Gauge(gauge)) => gauge.data_points.len(),
-        Some(metric::Data::Sum(sum)) => sum.data_points.len(),
-        Some(metric::Data::Histogram(histogram)) => histogram.data_points.len(),
-        Some(metric::Data::ExponentialHistogram(histogram)) => histogram.data_points.len(),
-        Some(metric::Data::Summary(summary)) => summary.data_points.len(),
-        None => 0,
-    }
-}
-
-/// Removes metrics without data points and the scope and resource envelopes
-/// left empty (checklist 2.12), and returns the number of data points left.
-pub(crate) fn prune_metrics(request: &mut ExportMetricsServiceRequest) -> u64 {
-    let mut points = 0u64;
-    request.resource_metrics.retain_mut(|resource| {
-        resource.scope_metrics.retain_mut(|scope| {
-            scope.metrics.retain(|metric| {
-                let count = data_point_count(metric);
-                points += count as u64;
-                count > 0
-            });
-            !scope.metrics.is_empty()
-        });
-        !resource.scope_metrics.is_empty()
-    });
-    points
+pub(crate) fn json<T: Message + serde::Serialize>(request: &T) -> Result<Vec<u8>, ExportError> {
+    // JSON is roughly twice the protobuf size for typical telemetry; one
+    // traversal to size the buffer saves several reallocations.
+    let mut out = Vec::with_capacity(request.encoded_len().saturating_mul(2));
+    crate::json::write(request, &mut out).map_err(|error| {
+        ExportError::encoding(format!("cannot encode the request as OTLP/JSON: {error}"))
+    })?;
+    Ok(out)
 }
 
 /// The media type of a `Content-Type` value, lowercased, without parameters.
@@ -266,9 +213,10 @@ fn status_message_json(body: &[u8]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
     use opentelemetry_proto::tonic::collector::trace::v1::ExportTracePartialSuccess;
     use opentelemetry_proto::tonic::metrics::v1::{
-        Gauge, NumberDataPoint, ResourceMetrics, ScopeMetrics,
+        Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics, metric,
     };
 
     #[test]
@@ -423,48 +371,6 @@ mod tests {
     }
 
     #[test]
-    fn empty_metric_envelopes_are_pruned() {
-        // checklist 2.12
-        let point = NumberDataPoint::default();
-        let metric = |name: &str, points: usize| Metric {
-            name: name.into(),
-            data: Some(metric::Data::Gauge(Gauge {
-                data_points: vec![point.clone(); points],
-            })),
-            ..Default::default()
-        };
-        let mut request = ExportMetricsServiceRequest {
-            resource_metrics: vec![
-                ResourceMetrics {
-                    scope_metrics: vec![
-                        ScopeMetrics {
-                            metrics: vec![metric("empty", 0), metric("two", 2)],
-                            ..Default::default()
-                        },
-                        ScopeMetrics {
-                            metrics: vec![metric("empty", 0)],
-                            ..Default::default()
-                        },
-                    ],
-                    ..Default::default()
-                },
-                ResourceMetrics::default(),
-            ],
-        };
-        assert_eq!(prune_metrics(&mut request), 2);
-        assert_eq!(request.resource_metrics.len(), 1);
-        assert_eq!(request.resource_metrics[0].scope_metrics.len(), 1);
-        assert_eq!(
-            request.resource_metrics[0].scope_metrics[0].metrics.len(),
-            1
-        );
-    }
-
-    /// checklist 2.15 on the bytes the encoder produces for a metrics request
-    /// (the SDK makes no exemplars, so this one is built by hand; spans and
-    /// logs are checked end to end in tests/roundtrip.rs).
-    #[cfg(feature = "json")]
-    #[test]
     fn json_metrics_follow_the_otlp_json_rules() {
         use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
         use opentelemetry_proto::tonic::metrics::v1::{
@@ -524,7 +430,7 @@ mod tests {
                 ..Default::default()
             }],
         };
-        let bytes = encode(&request, Encoding::Json).unwrap();
+        let bytes = json(&request).unwrap();
         let text = std::str::from_utf8(&bytes).unwrap();
         // Compact: no pretty-printing.
         assert!(!text.contains('\n') && !text.contains(": "), "{text}");

@@ -16,10 +16,12 @@
 //!   `PushMetricExporter`;
 //! - [`HttpExporterBuilder`], shared by the three: configuration from code and
 //!   the `OTEL_EXPORTER_OTLP_*` environment (resolved by `otlpkit-core`), an
-//!   optional shared [`WorkerRuntime`](otlpkit_bridge::WorkerRuntime) and
-//!   shared [`ExportStats`](otlpkit_core::export::ExportStats);
+//!   optional shared [`WorkerRuntime`] and
+//!   shared [`ExportStats`];
 //! - [`BuildError`], naming the offending value (never a header value or key
-//!   material).
+//!   material);
+//! - [`Http`], the transport itself: the exporters are `otlpkit-exporter`'s,
+//!   which owns the lifecycle, the retry loop and the accounting.
 //!
 //! What the exporters do, per the OTLP specification (numbers from the
 //! project's checklist):
@@ -34,7 +36,7 @@
 //! - retries with exponential backoff and jitter inside the export timeout
 //!   for 429/502/503/504, dropped connections and timeouts, honouring
 //!   `Retry-After` in both forms; every other status is dropped and counted,
-//!   with the server's `google.rpc.Status` message logged (2.6–2.10);
+//!   with the server's `google.rpc.Status` message reported (2.6–2.10);
 //! - partial success decoded from protobuf or JSON, never retried, counted and
 //!   logged at a limited rate (2.11);
 //! - compact OTLP/JSON with hex ids, integer enums, lowerCamelCase keys,
@@ -43,7 +45,7 @@
 //!   client certificate and key (1.10); `https://` always means verified TLS.
 //!
 //! Every item is either exported or counted under a
-//! [`DropReason`](otlpkit_core::export::DropReason), readable with `stats()`.
+//! [`DropReason`](otlpkit_core::stats::DropReason), readable with `stats()`.
 //!
 //! # In libraries and applications
 //!
@@ -119,7 +121,7 @@
 //!   process-wide provider.
 //! - `tls-system-roots`: also trust the operating system's certificate store.
 //! - `json` (default): the `http/json` protocol. Without it selecting
-//!   `http/json` is a [`BuildError::JsonNotCompiled`].
+//!   `http/json` is a [`BuildError::NotCompiled`].
 //!
 //! # Supported Rust versions
 //!
@@ -131,19 +133,28 @@
 mod client;
 mod compress;
 mod encode;
-mod error;
-mod exporter;
 #[cfg(feature = "json")]
 mod json;
-mod log;
-mod logs;
-mod metrics;
 #[cfg(feature = "tls")]
 mod tls;
-mod traces;
 
-pub use error::BuildError;
-pub use exporter::{HttpExporterBuilder, WORKER_THREAD_NAME};
-pub use logs::HttpLogExporter;
-pub use metrics::HttpMetricExporter;
-pub use traces::HttpSpanExporter;
+pub use client::Http;
+#[doc(no_inline)]
+pub use otlpkit_bridge::{EXPORT_WORKER_NAME, WorkerRuntime};
+#[doc(no_inline)]
+pub use otlpkit_core::stats::ExportStats;
+#[doc(no_inline)]
+pub use otlpkit_exporter::{BuildError, ExporterBuilder, ExporterKind};
+
+/// Exports spans over OTLP/HTTP (protobuf or JSON); see
+/// [`otlpkit_exporter::SpanExporter`].
+pub type HttpSpanExporter = otlpkit_exporter::SpanExporter<Http>;
+/// Exports log records over OTLP/HTTP (protobuf or JSON); see
+/// [`otlpkit_exporter::LogExporter`].
+pub type HttpLogExporter = otlpkit_exporter::LogExporter<Http>;
+/// Exports metrics over OTLP/HTTP (protobuf or JSON); see
+/// [`otlpkit_exporter::MetricExporter`].
+pub type HttpMetricExporter = otlpkit_exporter::MetricExporter<Http>;
+/// Builds one of the OTLP/HTTP exporters: `HttpExporterBuilder<HttpSpanExporter>`
+/// is what [`HttpSpanExporter::builder`](otlpkit_exporter::SpanExporter::builder) returns.
+pub type HttpExporterBuilder<E> = ExporterBuilder<E>;

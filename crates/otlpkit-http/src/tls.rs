@@ -10,7 +10,7 @@ use rustls::pki_types::pem::{self, PemObject};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::{ClientConfig, RootCertStore};
 
-use crate::error::BuildError;
+use otlpkit_exporter::BuildError;
 
 const CA_FILE: &str = "CA certificate";
 const CLIENT_CERT_FILE: &str = "client certificate";
@@ -48,7 +48,10 @@ pub(crate) fn client_config(tls: &TlsConfig) -> Result<ClientConfig, BuildError>
             {
                 let native = rustls_native_certs::load_native_certs();
                 for error in &native.errors {
-                    tracing::debug!(target: "otlpkit", "otlpkit: skipping part of the system certificate store: {error}");
+                    otlpkit_core::diag::emit(
+                        otlpkit_core::LogLevel::Debug,
+                        format_args!("skipping part of the system certificate store: {error}"),
+                    );
                 }
                 roots.add_parsable_certificates(native.certs);
             }
@@ -87,7 +90,6 @@ pub(crate) fn plaintext_only_config() -> Result<ClientConfig, BuildError> {
 fn tls_error(error: rustls::Error) -> BuildError {
     BuildError::Tls {
         message: error.to_string(),
-        source: Box::new(error),
     }
 }
 
@@ -100,10 +102,10 @@ fn invalid(what: &'static str, path: &Path, reason: impl Into<String>) -> BuildE
 }
 
 fn read_file(what: &'static str, path: &Path) -> Result<Vec<u8>, BuildError> {
-    std::fs::read(path).map_err(|source| BuildError::ReadTlsFile {
+    std::fs::read(path).map_err(|error| BuildError::ReadFile {
         what,
         path: path.to_owned(),
-        source,
+        error,
     })
 }
 

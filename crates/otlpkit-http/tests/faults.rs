@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime};
 
 use opentelemetry_sdk::error::OTelSdkError;
 use opentelemetry_sdk::trace::SpanExporter as _;
-use otlpkit_core::export::DropReason;
+use otlpkit_core::stats::DropReason;
 use otlpkit_core::{Compression, Protocol, RetryPolicy, Signal};
 use otlpkit_http::{HttpExporterBuilder, HttpSpanExporter};
 use otlpkit_testkit::{Answer, Fault, Receiver, RetryAfter, StatusCode};
@@ -22,6 +22,9 @@ fn logs() -> &'static CapturedLogs {
     static LOGS: OnceLock<CapturedLogs> = OnceLock::new();
     LOGS.get_or_init(|| {
         let logs = CapturedLogs::default();
+        // otlpkit's diagnostics go to standard error by default; here they
+        // go to `tracing`, where the test reads them.
+        otlpkit_core::diag::set_output(otlpkit_core::diag::Output::Tracing);
         tracing::subscriber::set_global_default(logs.subscriber()).unwrap();
         logs
     })
@@ -49,7 +52,7 @@ fn export(exporter: &HttpSpanExporter, spans: usize) -> Result<(), OTelSdkError>
     block_on(exporter.export(sdk_spans(spans)))
 }
 
-fn traces(exporter: &HttpSpanExporter) -> otlpkit_core::export::SignalStatsSnapshot {
+fn traces(exporter: &HttpSpanExporter) -> otlpkit_core::stats::SignalStatsSnapshot {
     exporter.stats().snapshot().signal(Signal::Traces)
 }
 
@@ -523,7 +526,10 @@ fn shutdown_is_bounded_while_an_export_hangs() {
         "{result:?}"
     );
     let error = exporting.join().unwrap().unwrap_err().to_string();
-    assert!(error.contains("3 item(s) dropped"), "{error}");
+    assert!(
+        error.contains("3 spans") && error.contains("dropped (shutdown_deadline)"),
+        "{error}"
+    );
     let stats = traces(&exporter);
     assert_eq!(stats.dropped(DropReason::ShutdownDeadline), 3);
     assert_eq!(stats.exported, 0);

@@ -20,7 +20,7 @@ use opentelemetry_sdk::logs::SdkLoggerProvider;
 use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
 use opentelemetry_sdk::trace::SdkTracerProvider;
 #[cfg(feature = "json")]
-use otlpkit_core::export::DropReason;
+use otlpkit_core::stats::DropReason;
 use otlpkit_core::{Compression, Protocol, Signal, TemporalityPreference};
 use otlpkit_http::{HttpLogExporter, HttpMetricExporter, HttpSpanExporter};
 use otlpkit_testkit::proto::common::v1::any_value;

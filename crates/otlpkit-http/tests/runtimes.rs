@@ -15,10 +15,10 @@ use opentelemetry::trace::{Tracer as _, TracerProvider as _};
 use opentelemetry_sdk::logs::SdkLoggerProvider;
 use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
 use opentelemetry_sdk::trace::{SdkTracerProvider, SpanExporter as _};
-use otlpkit_bridge::WorkerRuntime;
-use otlpkit_core::export::ExportStats;
+use otlpkit_core::stats::ExportStats;
 use otlpkit_core::{Compression, Protocol, Signal};
-use otlpkit_http::{HttpLogExporter, HttpMetricExporter, HttpSpanExporter, WORKER_THREAD_NAME};
+use otlpkit_http::WorkerRuntime;
+use otlpkit_http::{EXPORT_WORKER_NAME, HttpLogExporter, HttpMetricExporter, HttpSpanExporter};
 use otlpkit_testkit::Receiver;
 use support::{WAIT, block_on, configure, sdk_spans};
 
@@ -208,7 +208,7 @@ fn an_exporter_without_a_worker_starts_its_own() {
     let receiver = Receiver::start().unwrap();
     let exporter = span_exporter(&receiver);
     let debug = format!("{exporter:?}");
-    assert!(debug.contains(WORKER_THREAD_NAME), "{debug}");
+    assert!(debug.contains(EXPORT_WORKER_NAME), "{debug}");
     // Its worker stops with the shutdown; later exports fail cleanly.
     exporter.shutdown().unwrap();
     assert!(block_on(exporter.export(sdk_spans(1))).is_err());

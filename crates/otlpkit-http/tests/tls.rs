@@ -12,7 +12,7 @@ use otlpkit_http::BuildError;
 mod with_tls {
     use super::*;
     use opentelemetry_sdk::trace::SpanExporter as _;
-    use otlpkit_core::export::{DropReason, ExportStats};
+    use otlpkit_core::stats::{DropReason, ExportStats};
     use otlpkit_core::{Compression, Signal};
     use otlpkit_http::HttpSpanExporter;
     use otlpkit_testkit::Receiver;
@@ -39,7 +39,7 @@ mod with_tls {
         )
     }
 
-    fn traces(stats: &ExportStats) -> otlpkit_core::export::SignalStatsSnapshot {
+    fn traces(stats: &ExportStats) -> otlpkit_core::stats::SignalStatsSnapshot {
         stats.snapshot().signal(Signal::Traces)
     }
 
@@ -186,7 +186,7 @@ mod with_tls {
         assert!(
             matches!(
                 error,
-                BuildError::ReadTlsFile {
+                BuildError::ReadFile {
                     what: "CA certificate",
                     ..
                 }
@@ -289,7 +289,7 @@ fn grpc_is_not_an_http_protocol() {
     assert!(
         matches!(
             error,
-            BuildError::UnsupportedProtocol {
+            BuildError::WrongProtocol {
                 protocol: Protocol::Grpc,
                 ..
             }
@@ -321,7 +321,7 @@ fn a_resolved_configuration_is_used_as_is_and_checked() {
     assert!(
         matches!(
             error,
-            BuildError::SignalMismatch {
+            BuildError::WrongSignal {
                 expected: Signal::Traces,
                 found: Signal::Logs
             }
@@ -338,7 +338,7 @@ fn a_resolved_configuration_is_used_as_is_and_checked() {
     assert!(
         matches!(
             error,
-            BuildError::ConflictingSettings {
+            BuildError::ConflictingConfig {
                 method: "with_endpoint"
             }
         ),

@@ -102,7 +102,7 @@ impl PerSignal<ExporterConfigBuilder> {
 #[must_use]
 pub struct Builder {
     pub(crate) exporters: PerSignal<ExporterConfigBuilder>,
-    pub(crate) endpoint: Option<String>,
+    pub(crate) endpoint: Option<CodeEndpoint>,
     pub(crate) span_batch: BatchConfigBuilder,
     pub(crate) log_batch: BatchConfigBuilder,
     pub(crate) metric_reader: MetricReaderConfigBuilder,
@@ -143,7 +143,7 @@ impl Builder {
     /// variable; [`with_signal_endpoint`](Self::with_signal_endpoint) wins
     /// over it.
     pub fn with_endpoint(mut self, endpoint: impl Into<String>) -> Self {
-        self.endpoint = Some(endpoint.into());
+        self.endpoint = Some(CodeEndpoint(endpoint.into()));
         self
     }
 
@@ -427,7 +427,7 @@ impl Builder {
         &self,
         env: &E,
     ) -> Result<Resolved<OtlpConfig>, InitError> {
-        Ok(self.config_builder(env).build(env)?)
+        Ok(self.config_builder().build(env)?)
     }
 
     fn change_exporter(
@@ -445,7 +445,7 @@ impl Builder {
     /// each signal's endpoint here, with the `v1/<signal>` path for the
     /// signals that use OTLP/HTTP; the protocol is the one the signal's own
     /// settings resolve to.
-    pub(crate) fn config_builder<E: EnvSource + ?Sized>(&self, env: &E) -> OtlpConfigBuilder {
+    pub(crate) fn config_builder(&self) -> OtlpConfigBuilder {
         let mut builder = OtlpConfig::builder()
             .with_batch(self.span_batch.clone())
             .with_batch(self.log_batch.clone())
@@ -459,19 +459,10 @@ impl Builder {
             &self.exporters.logs,
         ] {
             let mut exporter = exporter.clone();
-            if let Some(base) = &self.endpoint
-                && !has_code_endpoint(&exporter)
-            {
-                // A configuration that does not resolve is reported by the
-                // real resolution below; here it only leaves the endpoint as is.
-                if let Ok(resolved) = exporter.clone().build(env) {
-                    let protocol = resolved.value.protocol();
-                    exporter = exporter.with_endpoint(signal_endpoint(
-                        base,
-                        protocol,
-                        resolved.value.signal(),
-                    ));
-                }
+            if let Some(base) = &self.endpoint {
+                // Core resolves it per signal: `v1/<signal>` for OTLP/HTTP,
+                // as is for gRPC; a signal endpoint set in code wins.
+                exporter = exporter.with_base_endpoint(base.0.clone());
             }
             builder = builder.with_exporter(exporter);
         }
@@ -479,24 +470,14 @@ impl Builder {
     }
 }
 
-/// Whether the exporter builder has an endpoint set in code.
-fn has_code_endpoint(exporter: &ExporterConfigBuilder) -> bool {
-    // The builder has no getter; an empty environment shows whether the
-    // endpoint came from code.
-    exporter
-        .clone()
-        .build(&otlpkit_core::MapEnv::new())
-        .is_ok_and(|resolved| resolved.value.sources().endpoint == otlpkit_core::Source::Code)
-}
+/// An endpoint set in code, which `Debug` shows without its user
+/// information or query (either can carry a credential).
+#[derive(Clone)]
+pub(crate) struct CodeEndpoint(pub(crate) String);
 
-/// The endpoint of `signal` for a general `base`: as-is for gRPC, with
-/// `v1/<signal>` appended for OTLP/HTTP (checklist 1.5).
-pub(crate) fn signal_endpoint(base: &str, protocol: Protocol, signal: Signal) -> String {
-    if protocol.is_http() {
-        let separator = if base.ends_with('/') { "" } else { "/" };
-        format!("{base}{separator}{}", signal.http_path())
-    } else {
-        base.to_owned()
+impl std::fmt::Debug for CodeEndpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&otlpkit_core::redact_url(&self.0), f)
     }
 }
 
@@ -504,23 +485,6 @@ pub(crate) fn signal_endpoint(base: &str, protocol: Protocol, signal: Signal) ->
 mod tests {
     use super::*;
     use otlpkit_core::{MapEnv, Source};
-
-    // checklist 1.5
-    #[test]
-    fn the_general_endpoint_gets_the_signal_path_for_http_only() {
-        assert_eq!(
-            signal_endpoint("http://c:4318", Protocol::HttpProtobuf, Signal::Traces),
-            "http://c:4318/v1/traces"
-        );
-        assert_eq!(
-            signal_endpoint("http://c:4318/base/", Protocol::HttpJson, Signal::Logs),
-            "http://c:4318/base/v1/logs"
-        );
-        assert_eq!(
-            signal_endpoint("http://c:4317", Protocol::Grpc, Signal::Metrics),
-            "http://c:4317"
-        );
-    }
 
     // checklist 1.19: code wins over every endpoint variable.
     #[test]
@@ -657,5 +621,17 @@ mod tests {
         let debug = format!("{builder:?}");
         assert!(debug.contains("authorization"), "{debug}");
         assert!(!debug.contains("s3cr3t"), "{debug}");
+    }
+
+    // Endpoints set in code, general or per signal, show no credentials.
+    #[test]
+    fn debug_never_shows_endpoint_credentials_or_queries() {
+        let builder = Builder::default()
+            .with_endpoint("http://user:SECRET@host:4318/?token=SECRET")
+            .with_signal_endpoint(Signal::Logs, "http://u:SECRET@logs:4318/v1/logs?k=SECRET");
+        let debug = format!("{builder:?}");
+        assert!(!debug.contains("SECRET"), "{debug}");
+        assert!(debug.contains("host:4318"), "{debug}");
+        assert!(debug.contains("logs:4318/v1/logs"), "{debug}");
     }
 }

@@ -5,7 +5,7 @@
 //! They are meant for development. The pipeline runs them through the SDK's
 //! simple processors (traces, logs) and a periodic reader (metrics); what
 //! they print is not counted in the pipeline's
-//! [`ExportStats`](otlpkit_core::export::ExportStats), which account for the
+//! [`ExportStats`](otlpkit_core::stats::ExportStats), which account for the
 //! OTLP exporters only.
 //!
 //! ```

@@ -6,13 +6,20 @@ use otlpkit_core::{ConfigError, ConfigWarning, Protocol, Signal};
 /// Why [`init`](crate::init) (or a [`Builder`](crate::Builder) terminal
 /// method) could not install the pipeline. Nothing is left half-installed:
 /// whatever was built before the failure is shut down again.
-#[derive(Debug, thiserror::Error)]
+///
+/// Each message is complete on one line and says what to change: it names
+/// the variable or builder method, the value, and the `otlpkit` feature
+/// when one is missing. The cause's text is part of the message rather
+/// than a separate `source()`, so nothing is printed twice, and `Debug`
+/// prints the same message: `fn main() -> Result<(), otlpkit::InitError>`
+/// (or `Box<dyn std::error::Error>`) shows it as is.
+#[derive(thiserror::Error)]
 #[non_exhaustive]
 pub enum InitError {
     /// The configuration (builder values and `OTEL_*` variables) is invalid;
     /// the error names the variable or builder method and the value.
     #[error("invalid otlpkit configuration: {0}")]
-    Config(#[from] ConfigError),
+    Config(ConfigError),
 
     /// The configuration selects a protocol whose transport this build of
     /// otlpkit does not contain.
@@ -28,43 +35,27 @@ pub enum InitError {
         feature: &'static str,
     },
 
-    /// An OTLP/gRPC exporter could not be built (TLS files, metadata, ...).
-    #[cfg(feature = "grpc")]
-    #[cfg_attr(docsrs, doc(cfg(feature = "grpc")))]
-    #[error("cannot build the {signal} OTLP/gRPC exporter: {source}")]
-    Grpc {
+    /// An OTLP exporter could not be built (TLS files, headers, ...).
+    #[error("cannot build the {signal} exporter: {error}")]
+    Exporter {
         /// The signal of the exporter.
         signal: Signal,
         /// Why.
-        #[source]
-        source: otlpkit_grpc::BuildError,
-    },
-
-    /// An OTLP/HTTP exporter could not be built (TLS files, headers, ...).
-    #[cfg(feature = "http")]
-    #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
-    #[error("cannot build the {signal} OTLP/HTTP exporter: {source}")]
-    Http {
-        /// The signal of the exporter.
-        signal: Signal,
-        /// Why.
-        #[source]
-        source: otlpkit_http::BuildError,
+        error: otlpkit_exporter::BuildError,
     },
 
     /// A batch processor could not be built.
-    #[error("cannot build the {signal} batch processor: {source}")]
+    #[error("cannot build the {signal} batch processor: {error}")]
     Batch {
         /// The signal of the processor.
         signal: Signal,
         /// Why.
-        #[source]
-        source: otlpkit_batch::BuildError,
+        error: otlpkit_batch::BuildError,
     },
 
     /// The export worker thread could not be started.
     #[error("cannot start the otlpkit export worker: {0}")]
-    Worker(#[from] otlpkit_bridge::BridgeError),
+    Worker(otlpkit_bridge::BridgeError),
 
     /// The `tracing` subscriber could not be built, for instance because
     /// `RUST_LOG` holds directives that do not parse (the error names the
@@ -72,7 +63,25 @@ pub enum InitError {
     #[cfg(feature = "tracing")]
     #[cfg_attr(docsrs, doc(cfg(feature = "tracing")))]
     #[error("cannot install the tracing subscriber: {0}")]
-    Tracing(#[source] otlpkit_tracing::SetupError),
+    Tracing(otlpkit_tracing::SetupError),
+}
+
+impl std::fmt::Debug for InitError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
+    }
+}
+
+impl From<ConfigError> for InitError {
+    fn from(error: ConfigError) -> Self {
+        InitError::Config(error)
+    }
+}
+
+impl From<otlpkit_bridge::BridgeError> for InitError {
+    fn from(error: otlpkit_bridge::BridgeError) -> Self {
+        InitError::Worker(error)
+    }
 }
 
 /// Something the pipeline could not honour as asked, reported once at

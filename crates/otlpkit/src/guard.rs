@@ -12,7 +12,7 @@ use opentelemetry_sdk::metrics::SdkMeterProvider;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use otlpkit_batch::{ProcessorHandle, ProcessorStats};
 use otlpkit_bridge::WorkerRuntime;
-use otlpkit_core::export::{DropReason, ExportStats, StatsSnapshot};
+use otlpkit_core::stats::{DropReason, ExportStats, StatsSnapshot};
 use otlpkit_core::{LogLevel, OtlpConfig, Signal};
 
 use crate::error::InitWarning;
@@ -384,7 +384,7 @@ fn shutdown_pipeline(pipeline: Pipeline, stats: &ExportStats, timeout: Duration)
         }));
     }
     if let Some(provider) = meter_provider {
-        metric_deadline.set(deadline);
+        metric_deadline.set(deadline, timeout);
         pending.push(spawn_bounded(Signal::Metrics, move || {
             shut_down_signal(Signal::Metrics, None, timeout, move |left| {
                 Some(provider.shutdown_with_timeout(left))

@@ -88,7 +88,7 @@
 //!   (gRPC, HTTP/protobuf, HTTP/JSON), endpoint, headers, timeout,
 //!   compression, TLS files;
 //! - the batch processors of `otlpkit-batch` for spans and log records, with
-//!   one shared export worker and one shared [`ExportStats`](core::export::ExportStats)
+//!   one shared export worker and one shared [`ExportStats`](core::stats::ExportStats)
 //!   for all signals;
 //! - the periodic metric reader: interval, export timeout, temporality
 //!   preference, histogram aggregation, cardinality limit;

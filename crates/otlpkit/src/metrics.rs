@@ -23,9 +23,11 @@ use crate::error::InitWarning;
 ///
 /// The timer runs on the shared export worker, so the future still needs
 /// no runtime of its own. When it fires, the reader gets
-/// [`OTelSdkError::Timeout`] and goes on with its schedule; otlpkit's
-/// exporters settle the abandoned request on their own (delivered, or
-/// counted as dropped by their own timeout).
+/// [`OTelSdkError::Timeout`] carrying the budget that ran out (the export
+/// timeout, or the whole shutdown timeout), and goes on with its schedule;
+/// otlpkit's exporters settle the abandoned request on their own: it is
+/// delivered, or its data points are counted as dropped, whatever becomes
+/// of it (the exporter's shutdown deadline, the worker stopping).
 ///
 /// Once the guard's shutdown has begun, exports also return by its deadline
 /// ([`ShutdownDeadline`]), since the SDK's meter provider ignores the
@@ -53,30 +55,49 @@ impl<E> TimeoutExporter<E> {
         }
     }
 
-    /// The time the next export may take.
-    fn limit(&self) -> Option<Duration> {
-        match (self.timeout, self.deadline.remaining()) {
-            (Some(timeout), Some(left)) => Some(timeout.min(left)),
-            (timeout, left) => timeout.or(left),
+    /// The time the next export may take, and the budget to report when
+    /// it runs out: the export timeout, or the whole shutdown timeout once
+    /// the shutdown deadline is the nearer limit.
+    fn limit(&self) -> Option<Limit> {
+        let export = self.timeout.map(|timeout| Limit {
+            wait: timeout,
+            budget: timeout,
+        });
+        let shutdown = self.deadline.remaining().map(|(left, timeout)| Limit {
+            wait: left,
+            budget: timeout,
+        });
+        match (export, shutdown) {
+            (Some(export), Some(shutdown)) if shutdown.wait < export.wait => Some(shutdown),
+            (export, shutdown) => export.or(shutdown),
         }
     }
 }
 
-/// The guard's shutdown deadline, once its shutdown has begun; shared with
-/// the metric exporters.
+/// How long an export may run, and the budget to name when it runs out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Limit {
+    wait: Duration,
+    budget: Duration,
+}
+
+/// The guard's shutdown deadline and timeout, once its shutdown has begun;
+/// shared with the metric exporters.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct ShutdownDeadline(Arc<OnceLock<Instant>>);
+pub(crate) struct ShutdownDeadline(Arc<OnceLock<(Instant, Duration)>>);
 
 impl ShutdownDeadline {
-    pub(crate) fn set(&self, deadline: Instant) {
+    /// The shutdown began with `timeout`, ending at `deadline`.
+    pub(crate) fn set(&self, deadline: Instant, timeout: Duration) {
         // Only the first shutdown sets it; later calls change nothing.
-        let _ = self.0.set(deadline);
+        let _ = self.0.set((deadline, timeout));
     }
 
-    fn remaining(&self) -> Option<Duration> {
-        self.0
-            .get()
-            .map(|deadline| deadline.saturating_duration_since(Instant::now()))
+    /// The time left before the deadline, and the shutdown timeout.
+    fn remaining(&self) -> Option<(Duration, Duration)> {
+        self.0.get().map(|(deadline, timeout)| {
+            (deadline.saturating_duration_since(Instant::now()), *timeout)
+        })
     }
 }
 
@@ -93,15 +114,15 @@ impl Drop for AbortOnDrop {
 impl<E: PushMetricExporter> PushMetricExporter for TimeoutExporter<E> {
     fn export(&self, metrics: &ResourceMetrics) -> impl Future<Output = OTelSdkResult> + Send {
         let export = self.inner.export(metrics);
-        let timeout = self.limit();
+        let limit = self.limit();
         let worker = self.worker.clone();
         async move {
-            let Some(timeout) = timeout else {
+            let Some(Limit { wait, budget }) = limit else {
                 return export.await;
             };
             // The sleep is created on the worker: it needs the worker's timer.
             let mut timer =
-                AbortOnDrop(worker.spawn(async move { tokio::time::sleep(timeout).await }));
+                AbortOnDrop(worker.spawn(async move { tokio::time::sleep(wait).await }));
             let mut export = pin!(export);
             poll_fn(|cx| {
                 if let Poll::Ready(result) = export.as_mut().poll(cx) {
@@ -110,7 +131,7 @@ impl<E: PushMetricExporter> PushMetricExporter for TimeoutExporter<E> {
                 match std::pin::Pin::new(&mut timer.0).poll(cx) {
                     // The timer fired, or the worker is gone: either way the
                     // reader must not wait any longer.
-                    Poll::Ready(_) => Poll::Ready(Err(OTelSdkError::Timeout(timeout))),
+                    Poll::Ready(_) => Poll::Ready(Err(OTelSdkError::Timeout(budget))),
                     Poll::Pending => Poll::Pending,
                 }
             })
@@ -183,6 +204,25 @@ mod tests {
     use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
     use std::sync::atomic::{AtomicUsize, Ordering};
 
+    /// Polls `future` on this thread until it completes.
+    fn block_on_thread<F: Future>(future: F) -> F::Output {
+        struct Unpark(std::thread::Thread);
+        impl std::task::Wake for Unpark {
+            fn wake(self: Arc<Self>) {
+                self.0.unpark();
+            }
+        }
+        let waker = std::task::Waker::from(Arc::new(Unpark(std::thread::current())));
+        let mut context = std::task::Context::from_waker(&waker);
+        let mut future = pin!(future);
+        loop {
+            if let Poll::Ready(output) = future.as_mut().poll(&mut context) {
+                return output;
+            }
+            std::thread::park();
+        }
+    }
+
     /// Runs `f` on a thread; fails the test if it has not returned after a
     /// minute (it would hang forever without the timeout under test).
     fn returns_within_a_minute<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
@@ -245,18 +285,24 @@ mod tests {
         let exporter =
             TimeoutExporter::new(Stuck::default(), None, deadline.clone(), worker.clone());
         assert_eq!(exporter.limit(), None);
-        deadline.set(Instant::now() + Duration::from_millis(50));
+        let budget = Duration::from_millis(50);
+        deadline.set(Instant::now() + budget, budget);
+        // The wait shrinks with the time left; the budget reported is the
+        // shutdown timeout, never the nothing that is left of it.
         assert!(
             exporter
                 .limit()
-                .is_some_and(|left| left <= Duration::from_millis(50))
+                .is_some_and(|limit| limit.wait <= budget && limit.budget == budget)
         );
         // A later deadline does not move the first one.
-        deadline.set(Instant::now() + Duration::from_secs(3600));
+        deadline.set(
+            Instant::now() + Duration::from_secs(3600),
+            Duration::from_secs(3600),
+        );
         assert!(
             exporter
                 .limit()
-                .is_some_and(|left| left <= Duration::from_millis(50))
+                .is_some_and(|limit| limit.wait <= budget && limit.budget == budget)
         );
         let provider = SdkMeterProvider::builder()
             .with_reader(PeriodicReader::builder(exporter).build())
@@ -264,6 +310,17 @@ mod tests {
         provider.meter("m").u64_counter("c").build().add(1, &[]);
         let flushing = provider.clone();
         assert!(returns_within_a_minute(move || flushing.force_flush()).is_err());
+        // The error names the shutdown timeout, not what was left of it.
+        std::thread::sleep(budget);
+        let direct = TimeoutExporter::new(Stuck::default(), None, deadline, worker.clone());
+        let result = returns_within_a_minute(move || {
+            let metrics = ResourceMetrics::default();
+            block_on_thread(direct.export(&metrics))
+        });
+        assert!(
+            matches!(result, Err(OTelSdkError::Timeout(limit)) if limit == budget),
+            "{result:?}"
+        );
         let _ = provider.shutdown();
         worker.shutdown(Duration::from_secs(1)).unwrap();
     }

@@ -11,10 +11,9 @@ use opentelemetry_sdk::metrics::{
 use opentelemetry_sdk::trace::{SdkTracerProvider, SimpleSpanProcessor};
 use otlpkit_batch::{
     BatchLogProcessor, BatchLogProcessorBuilder, BatchSpanProcessor, BatchSpanProcessorBuilder,
-    ExporterAccounting,
 };
-use otlpkit_bridge::WorkerRuntime;
-use otlpkit_core::export::ExportStats;
+use otlpkit_bridge::{EXPORT_WORKER_NAME, WorkerRuntime};
+use otlpkit_core::stats::ExportStats;
 use otlpkit_core::{
     EnvSource, ExporterKind, LogLevel, MapEnv, OtlpConfig, Protocol, Resolved, Signal,
     TemporalityPreference, vars,
@@ -28,7 +27,7 @@ use crate::metrics::{ShutdownDeadline, TimeoutExporter, view};
 use crate::sdk::{self, GuardedLogProcessor, GuardedSpanProcessor};
 
 /// The name of the export worker thread every signal shares.
-pub const WORKER_THREAD_NAME: &str = "otlpkit-export";
+pub const WORKER_THREAD_NAME: &str = EXPORT_WORKER_NAME;
 
 /// The instrumentation scope of otlpkit's own metrics.
 const SELF_METRICS_SCOPE: &str = "otlpkit";
@@ -54,7 +53,7 @@ pub(crate) fn start<E: EnvSource + ?Sized>(
     let Resolved {
         value: config,
         warnings: config_warnings,
-    } = builder.config_builder(env).build(env)?;
+    } = builder.config_builder().build(env)?;
     let mut warnings: Vec<InitWarning> = config_warnings.into_iter().map(Into::into).collect();
     let propagator = sdk::propagator(config.sdk().propagators(), &mut warnings);
     let stats = ExportStats::new();
@@ -228,6 +227,65 @@ fn traces(
     Ok(builder.build())
 }
 
+/// The transport that carries a signal, from its configured protocol.
+#[derive(Debug, Clone, Copy)]
+enum Transport {
+    #[cfg(feature = "grpc")]
+    Grpc,
+    #[cfg(feature = "http")]
+    Http,
+}
+
+/// The transport of `signal`'s OTLP exporter, or the error naming the
+/// feature its protocol needs.
+fn transport(shared: &Shared<'_>, signal: Signal) -> Result<Transport, InitError> {
+    match shared.config.exporter(signal).protocol() {
+        #[cfg(feature = "grpc")]
+        Protocol::Grpc => Ok(Transport::Grpc),
+        #[cfg(feature = "http")]
+        Protocol::HttpProtobuf => Ok(Transport::Http),
+        #[cfg(all(feature = "http", feature = "http-json"))]
+        Protocol::HttpJson => Ok(Transport::Http),
+        other => Err(not_compiled(signal, other)),
+    }
+}
+
+/// Builds `signal`'s OTLP exporter of type `$exporter` from the resolved
+/// configuration, on the pipeline's worker and counters.
+#[cfg_attr(not(any(feature = "grpc", feature = "http")), allow(unused_macros))]
+macro_rules! otlp_exporter {
+    ($shared:expr, $signal:expr, $exporter:ty $(, $setting:ident($value:expr))*) => {
+        <$exporter>::builder()
+            .with_config($shared.config.exporter($signal).clone())
+            .with_worker($shared.worker.clone())
+            .with_stats($shared.stats.clone())
+            $(.$setting($value))*
+            .build()
+            .map_err(|error| InitError::Exporter {
+                signal: $signal,
+                error,
+            })
+    };
+}
+
+/// Finishes a batch processor builder: everything comes from the
+/// configuration resolved once for the whole pipeline (no variable is read
+/// again), on the pipeline's worker and counters.
+macro_rules! batch_processor {
+    ($shared:expr, $signal:expr, $builder:expr, $config:expr) => {
+        $builder
+            .with_config($config.clone())
+            .with_worker_runtime($shared.worker.clone())
+            .with_stats($shared.stats.clone())
+            .with_default_timeout($shared.builder.shutdown_timeout)
+            .build_with_env(&MapEnv::new())
+            .map_err(|error| InitError::Batch {
+                signal: $signal,
+                error,
+            })
+    };
+}
+
 // Without a transport feature every protocol is an error.
 #[cfg_attr(
     not(any(feature = "grpc", feature = "http")),
@@ -235,43 +293,19 @@ fn traces(
 )]
 fn span_processor(shared: &Shared<'_>) -> Result<BatchSpanProcessor, InitError> {
     let signal = Signal::Traces;
-    let exporter = shared.config.exporter(signal);
-    let builder: BatchSpanProcessorBuilder = match exporter.protocol() {
+    let builder: BatchSpanProcessorBuilder = match transport(shared, signal)? {
         #[cfg(feature = "grpc")]
-        Protocol::Grpc => BatchSpanProcessor::builder(
-            otlpkit_grpc::SpanExporter::builder()
-                .with_config(exporter.clone())
-                .with_worker(shared.worker.clone())
-                .with_stats(shared.stats.clone())
-                .build()
-                .map_err(|source| InitError::Grpc { signal, source })?,
-        ),
-        #[cfg(feature = "http")]
-        protocol @ (Protocol::HttpProtobuf | Protocol::HttpJson) => {
-            if protocol == Protocol::HttpJson && !cfg!(feature = "http-json") {
-                return Err(not_compiled(signal, protocol));
-            }
-            BatchSpanProcessor::builder(
-                otlpkit_http::HttpSpanExporter::builder()
-                    .with_config(exporter.clone())
-                    .with_worker(shared.worker.clone())
-                    .with_stats(shared.stats.clone())
-                    .build()
-                    .map_err(|source| InitError::Http { signal, source })?,
-            )
+        Transport::Grpc => {
+            BatchSpanProcessor::builder(otlp_exporter!(shared, signal, otlpkit_grpc::SpanExporter)?)
         }
-        other => return Err(not_compiled(signal, other)),
+        #[cfg(feature = "http")]
+        Transport::Http => BatchSpanProcessor::builder(otlp_exporter!(
+            shared,
+            signal,
+            otlpkit_http::HttpSpanExporter
+        )?),
     };
-    builder
-        .with_config(shared.config.span_batch().clone())
-        .with_worker_runtime(shared.worker.clone())
-        .with_stats(shared.stats.clone())
-        .with_exporter_accounting(ExporterAccounting::Exporter)
-        .with_default_timeout(shared.builder.shutdown_timeout)
-        // Everything comes from the configuration resolved once for the
-        // whole pipeline: no variable is read again.
-        .build_with_env(&MapEnv::new())
-        .map_err(|source| InitError::Batch { signal, source })
+    batch_processor!(shared, signal, builder, shared.config.span_batch())
 }
 
 fn logs(
@@ -299,49 +333,26 @@ fn logs(
     Ok(builder.build())
 }
 
+// Without a transport feature every protocol is an error.
 #[cfg_attr(
     not(any(feature = "grpc", feature = "http")),
     allow(unreachable_code, unused_variables)
 )]
 fn log_processor(shared: &Shared<'_>) -> Result<BatchLogProcessor, InitError> {
     let signal = Signal::Logs;
-    let exporter = shared.config.exporter(signal);
-    let builder: BatchLogProcessorBuilder = match exporter.protocol() {
+    let builder: BatchLogProcessorBuilder = match transport(shared, signal)? {
         #[cfg(feature = "grpc")]
-        Protocol::Grpc => BatchLogProcessor::builder(
-            otlpkit_grpc::LogExporter::builder()
-                .with_config(exporter.clone())
-                .with_worker(shared.worker.clone())
-                .with_stats(shared.stats.clone())
-                .build()
-                .map_err(|source| InitError::Grpc { signal, source })?,
-        ),
-        #[cfg(feature = "http")]
-        protocol @ (Protocol::HttpProtobuf | Protocol::HttpJson) => {
-            if protocol == Protocol::HttpJson && !cfg!(feature = "http-json") {
-                return Err(not_compiled(signal, protocol));
-            }
-            BatchLogProcessor::builder(
-                otlpkit_http::HttpLogExporter::builder()
-                    .with_config(exporter.clone())
-                    .with_worker(shared.worker.clone())
-                    .with_stats(shared.stats.clone())
-                    .build()
-                    .map_err(|source| InitError::Http { signal, source })?,
-            )
+        Transport::Grpc => {
+            BatchLogProcessor::builder(otlp_exporter!(shared, signal, otlpkit_grpc::LogExporter)?)
         }
-        other => return Err(not_compiled(signal, other)),
+        #[cfg(feature = "http")]
+        Transport::Http => BatchLogProcessor::builder(otlp_exporter!(
+            shared,
+            signal,
+            otlpkit_http::HttpLogExporter
+        )?),
     };
-    builder
-        .with_config(shared.config.log_batch().clone())
-        .with_worker_runtime(shared.worker.clone())
-        .with_stats(shared.stats.clone())
-        .with_exporter_accounting(ExporterAccounting::Exporter)
-        .with_default_timeout(shared.builder.shutdown_timeout)
-        // Everything comes from the configuration resolved once for the
-        // whole pipeline: no variable is read again.
-        .build_with_env(&MapEnv::new())
-        .map_err(|source| InitError::Batch { signal, source })
+    batch_processor!(shared, signal, builder, shared.config.log_batch())
 }
 
 /// The SDK temporality for a preference (the SDK's `LowMemory` is the
@@ -396,6 +407,7 @@ fn periodic<X: PushMetricExporter>(
     .build()
 }
 
+// Without a transport feature every protocol is an error.
 #[cfg_attr(
     not(any(feature = "grpc", feature = "http")),
     allow(unreachable_code, unused_variables)
@@ -406,38 +418,29 @@ fn otlp_metric_reader(
     builder: MeterProviderBuilder,
 ) -> Result<MeterProviderBuilder, InitError> {
     let signal = Signal::Metrics;
-    let exporter = shared.config.exporter(signal);
     let preference = shared.config.metric_reader().temporality_preference();
-    Ok(match exporter.protocol() {
+    Ok(match transport(shared, signal)? {
         #[cfg(feature = "grpc")]
-        Protocol::Grpc => builder.with_reader(periodic(
+        Transport::Grpc => builder.with_reader(periodic(
             shared,
             deadline,
-            otlpkit_grpc::MetricExporter::builder()
-                .with_config(exporter.clone())
-                .with_worker(shared.worker.clone())
-                .with_stats(shared.stats.clone())
-                .with_temporality_preference(preference)
-                .build()
-                .map_err(|source| InitError::Grpc { signal, source })?,
+            otlp_exporter!(
+                shared,
+                signal,
+                otlpkit_grpc::MetricExporter,
+                with_temporality_preference(preference)
+            )?,
         )),
         #[cfg(feature = "http")]
-        protocol @ (Protocol::HttpProtobuf | Protocol::HttpJson) => {
-            if protocol == Protocol::HttpJson && !cfg!(feature = "http-json") {
-                return Err(not_compiled(signal, protocol));
-            }
-            builder.with_reader(periodic(
+        Transport::Http => builder.with_reader(periodic(
+            shared,
+            deadline,
+            otlp_exporter!(
                 shared,
-                deadline,
-                otlpkit_http::HttpMetricExporter::builder()
-                    .with_config(exporter.clone())
-                    .with_worker(shared.worker.clone())
-                    .with_stats(shared.stats.clone())
-                    .with_temporality_preference(preference)
-                    .build()
-                    .map_err(|source| InitError::Http { signal, source })?,
-            ))
-        }
-        other => return Err(not_compiled(signal, other)),
+                signal,
+                otlpkit_http::HttpMetricExporter,
+                with_temporality_preference(preference)
+            )?,
+        )),
     })
 }

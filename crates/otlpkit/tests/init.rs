@@ -22,7 +22,7 @@ use opentelemetry::KeyValue;
 use opentelemetry::logs::{LogRecord as _, Logger as _, LoggerProvider as _, Severity};
 use opentelemetry::metrics::MeterProvider as _;
 use opentelemetry::trace::{TraceContextExt as _, Tracer as _, TracerProvider as _};
-use otlpkit::core::export::DropReason;
+use otlpkit::core::stats::DropReason;
 use otlpkit::core::{ConfigWarning, MapEnv, Signal};
 use otlpkit::{InitError, InitWarning};
 use otlpkit_testkit::proto::metrics::v1::number_data_point;

@@ -18,7 +18,7 @@ use opentelemetry::trace::{
 };
 use opentelemetry::{InstrumentationScope, KeyValue};
 use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
-use otlpkit_core::export::{ExportStats, SignalStatsSnapshot};
+use otlpkit_core::stats::{ExportStats, SignalStatsSnapshot};
 use otlpkit_core::{MapEnv, RetryPolicy, Signal};
 use otlpkit_grpc::{LogExporterBuilder, MetricExporterBuilder, SpanExporter, SpanExporterBuilder};
 use otlpkit_testkit::Receiver;

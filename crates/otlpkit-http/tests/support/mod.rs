@@ -48,7 +48,7 @@ pub fn fast_retry(attempts: u32) -> RetryPolicy {
 }
 
 /// A builder isolated from the process environment, pointed at `url`.
-pub fn configure<E>(
+pub fn configure<E: otlpkit_http::ExporterKind>(
     builder: HttpExporterBuilder<E>,
     url: &str,
     protocol: Protocol,

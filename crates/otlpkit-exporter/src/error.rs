@@ -109,6 +109,27 @@ pub enum ExportErrorKind {
     Config,
 }
 
+impl ExportErrorKind {
+    /// A stable snake_case name (`connect`, `timeout`, `grpc_status`,
+    /// `http_status`, `tls`, `request_too_large`, `response_too_large`,
+    /// `encoding`, `shutdown`, `config`), as recorded in
+    /// [`ExportErrorRecord::kind`](otlpkit_core::stats::ExportErrorRecord::kind).
+    pub const fn name(self) -> &'static str {
+        match self {
+            ExportErrorKind::Connect => "connect",
+            ExportErrorKind::Timeout => "timeout",
+            ExportErrorKind::Grpc { .. } => "grpc_status",
+            ExportErrorKind::Http { .. } => "http_status",
+            ExportErrorKind::Tls => "tls",
+            ExportErrorKind::RequestTooLarge { .. } => "request_too_large",
+            ExportErrorKind::ResponseTooLarge { .. } => "response_too_large",
+            ExportErrorKind::Encoding => "encoding",
+            ExportErrorKind::Shutdown => "shutdown",
+            ExportErrorKind::Config => "config",
+        }
+    }
+}
+
 /// An export failure: opaque, classified for retry, carrying its cause.
 ///
 /// Its `Display` never includes header values or credentials: transports
@@ -116,7 +137,7 @@ pub enum ExportErrorKind {
 ///
 /// ```
 /// use std::time::Duration;
-/// use otlpkit_core::export::{ExportError, GrpcCode};
+/// use otlpkit_exporter::{ExportError, GrpcCode};
 ///
 /// let throttled = ExportError::grpc(GrpcCode::ResourceExhausted, "slow down", Some(Duration::from_secs(2)));
 /// assert!(throttled.is_retryable());
@@ -170,7 +191,7 @@ impl ExportError {
     }
 
     /// An HTTP status. `retry_after` is the parsed `Retry-After` header (see
-    /// [`parse_retry_after`](crate::export::parse_retry_after)).
+    /// [`parse_retry_after`](crate::parse_retry_after)).
     pub fn http(status: u16, message: impl Into<String>, retry_after: Option<Duration>) -> Self {
         let mut error = Self::new(ExportErrorKind::Http { status }, message);
         error.inner.retry_after = retry_after;

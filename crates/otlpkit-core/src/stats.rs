@@ -3,8 +3,9 @@
 //! `enqueued = exported + Σ dropped(reason)` once everything has settled.
 
 use std::fmt;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::SystemTime;
 
 use crate::Signal;
 
@@ -104,6 +105,65 @@ pub struct SignalStats {
     throttled: AtomicU64,
     partial_successes: AtomicU64,
     bytes_sent: AtomicU64,
+    last_error: Mutex<Option<ExportErrorRecord>>,
+}
+
+/// The last export failure of a signal: what failed, where, why, and when.
+///
+/// The message is the exporter's own, already redacted: it never carries a
+/// header value, a credential or a query string.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ExportErrorRecord {
+    /// A stable name for the kind of failure (`connect`, `timeout`,
+    /// `grpc_status`, `http_status`, `tls`, `request_too_large`,
+    /// `response_too_large`, `encoding`, `shutdown`, `config`, `internal`).
+    pub kind: &'static str,
+    /// The reason the batch's items were counted under.
+    pub reason: DropReason,
+    /// Where the batch was sent (`scheme://host:port/path`, no credentials).
+    pub endpoint: String,
+    /// What went wrong, redacted.
+    pub message: String,
+    /// Items the failed batch held.
+    pub items: u64,
+    /// When the export gave up.
+    pub at: SystemTime,
+}
+
+impl ExportErrorRecord {
+    /// A record of a failure that happened now.
+    pub fn new(
+        kind: &'static str,
+        reason: DropReason,
+        endpoint: impl Into<String>,
+        message: impl Into<String>,
+        items: u64,
+    ) -> Self {
+        Self {
+            kind,
+            reason,
+            endpoint: endpoint.into(),
+            message: message.into(),
+            items,
+            at: SystemTime::now(),
+        }
+    }
+}
+
+impl fmt::Display for ExportErrorRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} {} to {} dropped ({}) at {}: {}",
+            self.items,
+            if self.items == 1 { "item" } else { "items" },
+            self.endpoint,
+            self.reason,
+            httpdate::fmt_http_date(self.at),
+            self.message
+        )
+    }
 }
 
 impl SignalStats {
@@ -154,6 +214,23 @@ impl SignalStats {
         self.partial_successes.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Records the signal's latest export failure (its items are counted
+    /// separately with [`record_dropped`](Self::record_dropped)).
+    pub fn record_error(&self, error: ExportErrorRecord) {
+        *self
+            .last_error
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(error);
+    }
+
+    /// The signal's latest export failure, if any.
+    pub fn last_error(&self) -> Option<ExportErrorRecord> {
+        self.last_error
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
     /// A point-in-time copy of the counters.
     pub fn snapshot(&self) -> SignalStatsSnapshot {
         let load = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
@@ -167,12 +244,13 @@ impl SignalStats {
             throttled: load(&self.throttled),
             partial_successes: load(&self.partial_successes),
             bytes_sent: load(&self.bytes_sent),
+            last_error: self.last_error(),
         }
     }
 }
 
 /// A copy of one signal's counters at one instant.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub struct SignalStatsSnapshot {
     /// Items that entered the pipeline (for a queueing processor: the ones
@@ -194,6 +272,8 @@ pub struct SignalStatsSnapshot {
     pub partial_successes: u64,
     /// Bytes sent on the wire (after compression), over all attempts.
     pub bytes_sent: u64,
+    /// The latest export failure, if any.
+    pub last_error: Option<ExportErrorRecord>,
 }
 
 impl SignalStatsSnapshot {
@@ -221,7 +301,7 @@ impl SignalStatsSnapshot {
 ///
 /// ```
 /// use otlpkit_core::Signal;
-/// use otlpkit_core::export::{DropReason, ExportStats};
+/// use otlpkit_core::stats::{DropReason, ExportStats};
 ///
 /// let stats = ExportStats::new();
 /// stats.signal(Signal::Traces).record_exported(7);
@@ -254,7 +334,7 @@ impl ExportStats {
 }
 
 /// A copy of the counters of all signals.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct StatsSnapshot {
     signals: [SignalStatsSnapshot; 3],
 }
@@ -262,7 +342,69 @@ pub struct StatsSnapshot {
 impl StatsSnapshot {
     /// The counters of one signal.
     pub fn signal(&self, signal: Signal) -> SignalStatsSnapshot {
-        self.signals[signal.index()]
+        self.signals[signal.index()].clone()
+    }
+}
+
+/// Hands the counting of one export over from a batch processor to an
+/// exporter that can count better than the processor can (it knows about
+/// retries, partial success and the shutdown deadline).
+///
+/// The processor puts a fresh `BatchAccounting` into the OpenTelemetry
+/// context the export call runs in. An exporter that finds it there and
+/// [`claim`](Self::claim)s it counts every item of the batch into
+/// [`stats`](Self::stats), exactly once, whatever becomes of the export;
+/// the processor then counts nothing for that batch. An exporter that
+/// ignores it (any exporter not written for otlpkit) leaves the counting to
+/// the processor, which classifies the export's result. Either way each item
+/// is counted once, with no setting to get wrong.
+#[derive(Debug, Clone)]
+pub struct BatchAccounting {
+    stats: ExportStats,
+    claimed: Arc<AtomicBool>,
+    /// `DropReason::index() + 1` of a cancellation, 0 for none.
+    cancelled_as: Arc<AtomicU8>,
+}
+
+impl BatchAccounting {
+    /// Counting into `stats`, not yet claimed.
+    pub fn new(stats: ExportStats) -> Self {
+        Self {
+            stats,
+            claimed: Arc::new(AtomicBool::new(false)),
+            cancelled_as: Arc::new(AtomicU8::new(0)),
+        }
+    }
+
+    /// Where the batch is counted.
+    pub fn stats(&self) -> &ExportStats {
+        &self.stats
+    }
+
+    /// Takes over the counting; true for the first caller only.
+    pub fn claim(&self) -> bool {
+        !self.claimed.swap(true, Ordering::AcqRel)
+    }
+
+    /// Whether an exporter took over the counting.
+    pub fn is_claimed(&self) -> bool {
+        self.claimed.load(Ordering::Acquire)
+    }
+
+    /// The processor is about to drop the export call for `reason` (its
+    /// shutdown deadline passed): an exporter that claimed the batch and has
+    /// not settled it counts it under this reason.
+    pub fn cancel(&self, reason: DropReason) {
+        self.cancelled_as
+            .store(reason.index() as u8 + 1, Ordering::Release);
+    }
+
+    /// The reason given to [`cancel`](Self::cancel), if any.
+    pub fn cancelled_as(&self) -> Option<DropReason> {
+        match self.cancelled_as.load(Ordering::Acquire) {
+            0 => None,
+            n => DropReason::ALL.get(usize::from(n) - 1).copied(),
+        }
     }
 }
 

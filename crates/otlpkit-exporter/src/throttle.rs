@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime};
 ///
 /// ```
 /// use std::time::{Duration, SystemTime};
-/// use otlpkit_core::export::parse_retry_after;
+/// use otlpkit_exporter::parse_retry_after;
 ///
 /// assert_eq!(parse_retry_after("3", SystemTime::now()), Some(Duration::from_secs(3)));
 /// assert_eq!(parse_retry_after("soon", SystemTime::now()), None);

@@ -4,9 +4,10 @@
 use std::future::Future;
 use std::time::{Duration, Instant};
 
-use super::error::{ExportError, ExportErrorKind};
-use super::stats::{DropReason, SignalStats};
-use crate::RetryPolicy;
+use otlpkit_core::RetryPolicy;
+use otlpkit_core::stats::{DropReason, SignalStats};
+
+use crate::error::{ExportError, ExportErrorKind};
 
 /// What the retry loop tells one attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,7 +23,7 @@ pub struct Attempt {
 /// Why the loop stopped retrying.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum GiveUpReason {
+pub(crate) enum GiveUpReason {
     /// The last error must not be retried.
     NonRetryable,
     /// The policy's maximum number of attempts was reached.
@@ -36,18 +37,18 @@ pub enum GiveUpReason {
 /// loop gave up.
 #[derive(Debug)]
 #[non_exhaustive]
-pub struct ExportFailure {
+pub(crate) struct ExportFailure {
     /// The error of the last attempt.
-    pub error: ExportError,
+    pub(crate) error: ExportError,
     /// Attempts made, the first included.
-    pub attempts: u32,
+    pub(crate) attempts: u32,
     /// Why no further attempt was made.
-    pub reason: GiveUpReason,
+    pub(crate) reason: GiveUpReason,
 }
 
 impl ExportFailure {
     /// The reason under which the batch's items are counted as dropped.
-    pub fn drop_reason(&self) -> DropReason {
+    pub(crate) fn drop_reason(&self) -> DropReason {
         match (self.reason, self.error.kind()) {
             (_, ExportErrorKind::RequestTooLarge { .. }) => DropReason::Oversized,
             (_, ExportErrorKind::Shutdown) => DropReason::AfterShutdown,
@@ -92,40 +93,7 @@ impl std::error::Error for ExportFailure {
 /// knows how many the batch held and counts them with
 /// [`ExportFailure::drop_reason`].
 ///
-/// ```
-/// # futures_executor_stub::block_on(async {
-/// use std::time::Duration;
-/// use otlpkit_core::RetryPolicy;
-/// use otlpkit_core::export::{run_with_retry, ExportError, SignalStats};
-///
-/// let stats = SignalStats::default();
-/// let policy = RetryPolicy::builder().with_initial_backoff(Duration::from_millis(1)).build().unwrap();
-/// let result = run_with_retry(
-///     &policy,
-///     Some(Duration::from_secs(5)),
-///     &stats,
-///     |attempt| async move {
-///         if attempt.number < 3 { Err(ExportError::http(503, "busy", None)) } else { Ok("sent") }
-///     },
-///     |_delay| async {},
-/// )
-/// .await;
-/// assert_eq!(result.unwrap(), "sent");
-/// assert_eq!(stats.snapshot().retries, 2);
-/// # });
-/// # mod futures_executor_stub {
-/// #     pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
-/// #         let mut context = std::task::Context::from_waker(std::task::Waker::noop());
-/// #         let mut future = std::pin::pin!(future);
-/// #         loop {
-/// #             if let std::task::Poll::Ready(output) = future.as_mut().poll(&mut context) {
-/// #                 return output;
-/// #             }
-/// #         }
-/// #     }
-/// # }
-/// ```
-pub async fn run_with_retry<T, A, AFut, S, SFut>(
+pub(crate) async fn run_with_retry<T, A, AFut, S, SFut>(
     policy: &RetryPolicy,
     budget: Option<Duration>,
     stats: &SignalStats,
@@ -176,7 +144,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::export::GrpcCode;
+    use crate::error::GrpcCode;
     use std::cell::RefCell;
 
     /// Polls a future that never waits on anything but the fake sleep below.

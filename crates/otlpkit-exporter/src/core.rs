@@ -1,0 +1,401 @@
+//! The exporter core: one lifecycle for every signal and transport.
+//!
+//! An export is prepared on the caller's thread (encoded once, checked
+//! against the request size limit, compressed once), then sent on the
+//! exporter's worker runtime under the retry loop, and settled: every item
+//! is counted exactly once ([`crate::accounting`]). On the worker thread
+//! itself (otlpkit-batch's export loop, as `otlpkit::init()` builds it) the
+//! send runs inline; from any other thread it is handed to the worker, and
+//! the caller only waits for the result, so no caller needs a runtime.
+
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use opentelemetry::Context;
+use opentelemetry::context::FutureExt as _;
+use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
+use otlpkit_bridge::{BridgeError, WorkerRuntime};
+use otlpkit_core::stats::{BatchAccounting, DropReason, ExportErrorRecord, ExportStats};
+use otlpkit_core::{ExporterConfig, Signal};
+use tokio::sync::watch;
+
+use crate::accounting::{InFlight, Settlement, count_accepted};
+use crate::error::ExportError;
+use crate::health::{Health, item_name};
+use crate::redact::Redactor;
+use crate::retry::{Attempt, ExportFailure, run_with_retry};
+use crate::transport::{Sent, Transport};
+
+/// After the shutdown timeout, how long in-flight sends get to notice the
+/// cancellation before the worker is stopped under them (their items are
+/// already counted by then).
+const CANCEL_GRACE: Duration = Duration::from_millis(200);
+
+/// Where the exporter is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Exports are accepted.
+    Running,
+    /// `shutdown` was called: new exports are refused; those in flight may
+    /// finish until the shutdown timeout.
+    ShuttingDown,
+    /// The shutdown timeout passed: sends still in flight stop.
+    Cancelled,
+}
+
+/// The shared core of one exporter. Cheap to clone, safe to call from any
+/// thread and concurrently (each export is one independent request).
+#[derive(Clone)]
+pub(crate) struct Core {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    signal: Signal,
+    config: ExporterConfig,
+    transport: Arc<dyn Transport>,
+    endpoint: String,
+    worker: WorkerRuntime,
+    owns_worker: bool,
+    stats: ExportStats,
+    in_flight: Arc<InFlight>,
+    phase: watch::Sender<Phase>,
+    redactor: Redactor,
+    health: Health,
+}
+
+impl fmt::Debug for Core {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let inner = &self.inner;
+        // ExporterConfig's Debug redacts header values, credentials and
+        // query strings itself.
+        f.debug_struct("Exporter")
+            .field("signal", &inner.signal)
+            .field("endpoint", &inner.endpoint)
+            .field("config", &inner.config)
+            .field("worker", &inner.worker)
+            .field("owns_worker", &inner.owns_worker)
+            .field("phase", &*inner.phase.borrow())
+            .field("in_flight", &inner.in_flight.len())
+            .field("failing", &inner.health.is_failing())
+            .finish()
+    }
+}
+
+/// An export ready to send, or its result when there is nothing to send
+/// (shut down, empty batch, encoding failure, oversized).
+pub(crate) struct Prepared(Result<Job, OTelSdkResult>);
+
+/// What a prepared export needs on the worker.
+struct Job {
+    settlement: Settlement,
+    body: Bytes,
+}
+
+impl Core {
+    pub(crate) fn new(
+        config: ExporterConfig,
+        transport: Arc<dyn Transport>,
+        worker: WorkerRuntime,
+        owns_worker: bool,
+        stats: ExportStats,
+    ) -> Self {
+        let endpoint = transport.endpoint().to_owned();
+        let (phase, _) = watch::channel(Phase::Running);
+        Self {
+            inner: Arc::new(Inner {
+                signal: config.signal(),
+                redactor: Redactor::new(&config),
+                health: Health::new(config.signal(), &endpoint),
+                config,
+                transport,
+                endpoint,
+                worker,
+                owns_worker,
+                stats,
+                in_flight: Arc::default(),
+                phase,
+            }),
+        }
+    }
+
+    pub(crate) fn config(&self) -> &ExporterConfig {
+        &self.inner.config
+    }
+
+    pub(crate) fn stats(&self) -> &ExportStats {
+        &self.inner.stats
+    }
+
+    pub(crate) fn endpoint(&self) -> &str {
+        &self.inner.endpoint
+    }
+
+    /// Sends a prepared batch. `data`, what the body was encoded from, is
+    /// freed once the send has started, while the worker sends, so that
+    /// freeing it overlaps with the network. The returned future owns
+    /// everything it needs and needs no runtime of its own.
+    pub(crate) fn send<D: Send + 'static>(
+        &self,
+        prepared: Prepared,
+        data: D,
+    ) -> impl Future<Output = OTelSdkResult> + Send + 'static + use<D> {
+        let inner = Arc::clone(&self.inner);
+        let on_worker = inner.worker.is_worker_thread();
+        async move {
+            let job = match prepared.0 {
+                Ok(job) => job,
+                Err(result) => return result,
+            };
+            if on_worker {
+                drop(data);
+                return inner.send(job).await;
+            }
+            let task = Arc::clone(&inner)
+                .send(job)
+                // The exporter's own work never feeds the pipeline.
+                .with_context(Context::new().with_telemetry_suppressed());
+            let pending = inner.worker.submit(task);
+            drop(data);
+            match pending.await {
+                Ok(result) => result,
+                // The batch was settled when the task was dropped (or by the
+                // shutdown deadline): only the message is left to give.
+                Err(BridgeError::Panicked(message)) => Err(OTelSdkError::InternalFailure(format!(
+                    "otlpkit: the {} export panicked: {message}",
+                    inner.signal
+                ))),
+                Err(error) => Err(OTelSdkError::InternalFailure(format!(
+                    "otlpkit: the {} export did not complete: {error}",
+                    inner.signal
+                ))),
+            }
+        }
+    }
+
+    /// Prepares the export of one batch of `items` items held in `data`, on
+    /// the caller's thread: the checks, `encode` (which gives the request
+    /// body), the size limit and the compression.
+    ///
+    /// The items are counted in the stats of the [`BatchAccounting`] found
+    /// in the current OpenTelemetry context (a batch processor that hands
+    /// the counting over), or in the exporter's own.
+    pub(crate) fn prepare<D>(
+        &self,
+        items: u64,
+        data: &D,
+        encode: impl FnOnce(&D, &dyn Transport) -> Result<Vec<u8>, ExportError>,
+    ) -> Prepared {
+        Prepared(self.prepare_job(items, data, encode))
+    }
+
+    fn prepare_job<D>(
+        &self,
+        items: u64,
+        data: &D,
+        encode: impl FnOnce(&D, &dyn Transport) -> Result<Vec<u8>, ExportError>,
+    ) -> Result<Job, OTelSdkResult> {
+        let inner = &self.inner;
+        let handed_over = Context::current()
+            .get::<BatchAccounting>()
+            .filter(|accounting| accounting.claim())
+            .cloned();
+        let stats = handed_over.as_ref().map_or_else(
+            || inner.stats.clone(),
+            |accounting| accounting.stats().clone(),
+        );
+        let running = *inner.phase.borrow() == Phase::Running && inner.worker.is_running();
+        if !running {
+            // checklist 3.8: after shutdown every export fails.
+            stats
+                .signal(inner.signal)
+                .record_dropped(DropReason::AfterShutdown, items);
+            return Err(Err(OTelSdkError::AlreadyShutdown));
+        }
+        if items == 0 {
+            // checklist 2.12: no empty envelopes.
+            return Err(Ok(()));
+        }
+        let settlement =
+            inner
+                .in_flight
+                .begin(stats, handed_over, inner.signal, items, &inner.endpoint);
+        let body = encode(data, &*inner.transport).and_then(|body| {
+            let limit = inner.config.max_request_size();
+            if body.len() > limit {
+                // checklist 1.14: never sent, counted as oversized.
+                return Err(ExportError::request_too_large(body.len(), limit));
+            }
+            inner.transport.prepare(body)
+        });
+        match body {
+            Ok(body) => Ok(Job { settlement, body }),
+            Err(error) => {
+                let reason = match error.kind() {
+                    crate::ExportErrorKind::RequestTooLarge { .. } => DropReason::Oversized,
+                    _ => DropReason::NonRetryable,
+                };
+                Err(Err(inner.fail(&settlement, reason, &error, &error)))
+            }
+        }
+    }
+
+    /// Stops accepting exports (later ones fail and are counted as
+    /// [`DropReason::AfterShutdown`]), lets those in flight finish within
+    /// `timeout`, then counts what is still in flight as
+    /// [`DropReason::ShutdownDeadline`], cancels it, and stops a worker the
+    /// exporter started. A second call returns `Ok` at once.
+    pub(crate) fn shutdown(&self, timeout: Duration) -> OTelSdkResult {
+        let inner = &self.inner;
+        let first = inner.phase.send_if_modified(|phase| {
+            let first = *phase == Phase::Running;
+            if first {
+                *phase = Phase::ShuttingDown;
+            }
+            first
+        });
+        if !first {
+            return Ok(());
+        }
+        inner.in_flight.shutting_down();
+        let started = Instant::now();
+        // On the worker thread, waiting would stop the very sends waited for.
+        let can_wait = !inner.worker.is_worker_thread();
+        let drained = if can_wait {
+            inner.in_flight.wait_idle(timeout)
+        } else {
+            inner.in_flight.len() == 0
+        };
+        if !drained {
+            // Counted now, so that the numbers are right when the caller
+            // reports them, whatever becomes of the sends.
+            inner.in_flight.settle_all(
+                DropReason::ShutdownDeadline,
+                &format!("the {timeout:?} shutdown timeout passed before the export finished"),
+            );
+            inner.phase.send_replace(Phase::Cancelled);
+            if can_wait {
+                inner.in_flight.wait_idle(CANCEL_GRACE);
+            }
+        }
+        if inner.owns_worker {
+            let left = timeout.saturating_sub(started.elapsed()).max(CANCEL_GRACE);
+            // Bounded; a worker that does not stop in time is detached.
+            let _ = inner.worker.shutdown(left);
+        }
+        if drained {
+            Ok(())
+        } else {
+            Err(OTelSdkError::Timeout(timeout))
+        }
+    }
+}
+
+impl Inner {
+    /// Runs on the worker: the retry loop around single attempts, raced
+    /// against a shutdown that ran out of time, then the settlement.
+    async fn send(self: Arc<Self>, job: Job) -> OTelSdkResult {
+        let Job { settlement, body } = job;
+        let stats = settlement.stats();
+        let mut phase = self.phase.subscribe();
+        let attempt = |attempt: Attempt| {
+            let body = body.clone();
+            let transport = &self.transport;
+            async move {
+                let send = transport.send(body, attempt);
+                let sent = match attempt.timeout {
+                    Some(limit) if limit.is_zero() => {
+                        Sent::new(Err(ExportError::timeout(limit)), 0)
+                    }
+                    Some(limit) => tokio::time::timeout(limit, send)
+                        .await
+                        .unwrap_or_else(|_| Sent::new(Err(ExportError::timeout(limit)), 0)),
+                    None => send.await,
+                };
+                stats.record_request(sent.wire_bytes);
+                sent.result
+            }
+        };
+        let export = run_with_retry(
+            self.config.retry_policy(),
+            self.config.timeout(),
+            stats,
+            attempt,
+            tokio::time::sleep,
+        );
+        let outcome = tokio::select! {
+            biased;
+            outcome = export => Some(outcome),
+            _ = phase.wait_for(|phase| *phase == Phase::Cancelled) => None,
+        };
+        match outcome {
+            Some(Ok(accepted)) => {
+                let mut rejected = 0;
+                settlement.settle(|stats, items| {
+                    rejected = count_accepted(stats, items, &accepted);
+                });
+                if accepted.is_partial() {
+                    let message = self.redactor.scrub(&accepted.message);
+                    self.health
+                        .partial_success(settlement.items(), rejected, &message);
+                }
+                self.health.succeeded();
+                Ok(())
+            }
+            Some(Err(failure)) => {
+                let ExportFailure { error, .. } = &failure;
+                // "export failed after N attempt(s), <why>: <error>"
+                Err(self.fail(&settlement, failure.drop_reason(), error, &failure))
+            }
+            None => {
+                // Normally settled by the shutdown deadline already.
+                settlement.settle(|stats, items| {
+                    stats.record_dropped(DropReason::ShutdownDeadline, items);
+                });
+                Err(OTelSdkError::InternalFailure(format!(
+                    "otlpkit: {} {} to {} dropped ({}): the exporter's shutdown timeout passed \
+                     before the export finished",
+                    settlement.items(),
+                    item_name(self.signal),
+                    self.endpoint,
+                    DropReason::ShutdownDeadline
+                )))
+            }
+        }
+    }
+
+    /// Settles a failed batch under `reason`, records the failure (its
+    /// `description`, redacted) as the signal's last error, reports it, and
+    /// gives the SDK's error.
+    fn fail(
+        &self,
+        settlement: &Settlement,
+        reason: DropReason,
+        error: &ExportError,
+        description: &dyn fmt::Display,
+    ) -> OTelSdkError {
+        let message = self.redactor.scrub(&description.to_string());
+        let items = settlement.items();
+        let settled = settlement.settle(|stats, items| {
+            stats.record_dropped(reason, items);
+            stats.record_error(ExportErrorRecord::new(
+                error.kind().name(),
+                reason,
+                self.endpoint.clone(),
+                message.clone(),
+                items,
+            ));
+        });
+        if settled {
+            self.health.failed(items, &message);
+        }
+        OTelSdkError::InternalFailure(format!(
+            "otlpkit: {items} {} to {} dropped ({reason}): {message}",
+            item_name(self.signal),
+            self.endpoint
+        ))
+    }
+}

@@ -1,0 +1,155 @@
+//! Keeping credentials out of everything the exporter says: messages a
+//! server sends back (an error body that echoes the `Authorization` header,
+//! a partial-success message) pass through [`Redactor::scrub`] before they
+//! reach an error, a log line or the statistics.
+
+use otlpkit_core::{ExporterConfig, Url};
+
+/// The shortest value treated as a secret: shorter ones (`1`, `on`) would
+/// blank out ordinary words of every message.
+const MIN_SECRET_LEN: usize = 4;
+
+/// The longest server message kept, in bytes.
+const MAX_MESSAGE_LEN: usize = 1024;
+
+/// What must never appear in a message: every configured header value, the
+/// credential part of `Scheme credential` values (`Bearer s3cr3t`), and the
+/// endpoint's user name, password and query values.
+#[derive(Default)]
+pub(crate) struct Redactor {
+    /// Longest first, so that a value containing another is replaced whole.
+    secrets: Vec<String>,
+}
+
+impl std::fmt::Debug for Redactor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Redactor")
+            .field("secrets", &self.secrets.len())
+            .finish()
+    }
+}
+
+impl Redactor {
+    pub(crate) fn new(config: &ExporterConfig) -> Self {
+        let mut secrets: Vec<String> = Vec::new();
+        for (_, value) in config.headers().iter() {
+            let value = value.trim();
+            secrets.push(value.to_owned());
+            // `Scheme credential`: the credential alone may be echoed.
+            if let Some((_, credential)) = value.split_once(char::is_whitespace) {
+                secrets.push(credential.trim().to_owned());
+            }
+        }
+        secrets.extend(url_secrets(config.endpoint()));
+        secrets.retain(|secret| secret.len() >= MIN_SECRET_LEN);
+        secrets.sort_by_key(|secret| std::cmp::Reverse(secret.len()));
+        secrets.dedup();
+        Self { secrets }
+    }
+
+    /// `message` with every secret replaced by `<redacted>`, at most
+    /// [`MAX_MESSAGE_LEN`] bytes long.
+    pub(crate) fn scrub(&self, message: &str) -> String {
+        let mut text = message.to_owned();
+        for secret in &self.secrets {
+            if text.contains(secret.as_str()) {
+                text = text.replace(secret.as_str(), "<redacted>");
+            }
+        }
+        if text.len() > MAX_MESSAGE_LEN {
+            let mut end = MAX_MESSAGE_LEN;
+            while !text.is_char_boundary(end) {
+                end -= 1;
+            }
+            text.truncate(end);
+            text.push('…');
+        }
+        text
+    }
+}
+
+/// The user name, password and query values of a URL, decoded and as
+/// written.
+fn url_secrets(url: &Url) -> Vec<String> {
+    let mut secrets = vec![url.username().to_owned()];
+    if let Some(password) = url.password() {
+        secrets.push(password.to_owned());
+    }
+    for (_, value) in url.query_pairs() {
+        secrets.push(value.into_owned());
+    }
+    if let Some(query) = url.query() {
+        secrets.extend(
+            query
+                .split('&')
+                .filter_map(|pair| pair.split_once('=').map(|(_, value)| value.to_owned())),
+        );
+    }
+    secrets
+}
+
+/// `scheme://host:port/path` of an endpoint, for messages: no credentials,
+/// no query, no fragment.
+pub fn display_endpoint(url: &Url) -> String {
+    let host = url.host_str().unwrap_or_default();
+    match url.port_or_known_default() {
+        Some(port) => format!("{}://{host}:{port}{}", url.scheme(), url.path()),
+        None => format!("{}://{host}{}", url.scheme(), url.path()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use otlpkit_core::{MapEnv, Signal};
+
+    fn redactor(endpoint: &str, headers: &str) -> Redactor {
+        let env = MapEnv::from([("OTEL_EXPORTER_OTLP_HEADERS", headers)]);
+        let config = ExporterConfig::builder(Signal::Traces)
+            .with_endpoint(endpoint)
+            .build(&env)
+            .unwrap()
+            .into_value();
+        Redactor::new(&config)
+    }
+
+    #[test]
+    fn echoed_credentials_are_redacted_whole_or_in_part() {
+        let redactor = redactor(
+            "http://user:hunter22@collector:4318/v1/traces?api_key=k3y-s3cr3t",
+            "authorization=Bearer%20SECRET123,x-api-key=abcdef,x-short=on",
+        );
+        let echoed = "401: invalid bearer token 'SECRET123' (Bearer SECRET123), key abcdef, \
+                      user hunter22, query k3y-s3cr3t, on";
+        let scrubbed = redactor.scrub(echoed);
+        for secret in ["SECRET123", "abcdef", "hunter22", "k3y-s3cr3t"] {
+            assert!(!scrubbed.contains(secret), "{secret} in {scrubbed}");
+        }
+        assert!(
+            scrubbed.contains("invalid bearer token '<redacted>'"),
+            "{scrubbed}"
+        );
+        // Too short to be told from ordinary words: kept.
+        assert!(scrubbed.ends_with(", on"), "{scrubbed}");
+    }
+
+    #[test]
+    fn long_messages_are_cut_on_a_character_boundary() {
+        let text = "é".repeat(MAX_MESSAGE_LEN);
+        let scrubbed = Redactor::default().scrub(&text);
+        assert!(scrubbed.len() <= MAX_MESSAGE_LEN + '…'.len_utf8());
+        assert!(scrubbed.ends_with('…'));
+    }
+
+    #[test]
+    fn displayed_endpoints_carry_no_credentials_or_query() {
+        let url =
+            Url::parse("https://user:hunter2@collector.example/v1/traces?token=abc#x").unwrap();
+        assert_eq!(
+            display_endpoint(&url),
+            "https://collector.example:443/v1/traces"
+        );
+        let url = Url::parse("http://[::1]:4318/").unwrap();
+        assert_eq!(display_endpoint(&url), "http://[::1]:4318/");
+    }
+}
