@@ -8,6 +8,13 @@
 //! there, and prints what the receiver got: so each one runs on a fresh
 //! machine with nothing but the Rust toolchain.
 //!
+//! Each example has a protocol of its own (gRPC for `sync_cli` and
+//! `tonic_service`, HTTP/protobuf for the others), used only where the
+//! environment names none: `OTEL_EXPORTER_OTLP_PROTOCOL` (or a signal's
+//! `OTEL_EXPORTER_OTLP_<SIGNAL>_PROTOCOL`) always wins. `http/json` needs
+//! this package's `http-json` feature, `https://` collectors its `tls`
+//! feature.
+//!
 //! ```no_run
 //! use otlpkit::core::Protocol;
 //! use otlpkit_examples::Collector;
@@ -35,6 +42,25 @@ use otlpkit_testkit::{DataPoints, Receiver, SpanTree, StartError, hex};
 
 /// The variable that names an external collector.
 pub const ENDPOINT_VAR: &str = "OTEL_EXPORTER_OTLP_ENDPOINT";
+
+/// The variables that choose the protocol; when one is set, the example's
+/// own default protocol is not applied.
+pub const PROTOCOL_VARS: [&str; 4] = [
+    "OTEL_EXPORTER_OTLP_PROTOCOL",
+    "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
+    "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL",
+    "OTEL_EXPORTER_OTLP_LOGS_PROTOCOL",
+];
+
+fn is_set(var: &str) -> bool {
+    std::env::var_os(var).is_some_and(|value| !value.is_empty())
+}
+
+/// The protocol the environment names for every signal
+/// (`OTEL_EXPORTER_OTLP_PROTOCOL`), if it names a valid one.
+fn env_protocol() -> Option<Protocol> {
+    std::env::var(PROTOCOL_VARS[0]).ok()?.parse().ok()
+}
 
 /// Where an example sends its telemetry.
 #[derive(Debug)]
@@ -64,19 +90,26 @@ impl Collector {
         self.embedded.as_ref()
     }
 
-    /// Points `builder` at the embedded receiver with `protocol`; with an
-    /// external collector, returns it unchanged (the environment decides).
-    pub fn configure(&self, builder: otlpkit::Builder, protocol: Protocol) -> otlpkit::Builder {
+    /// Sets `default` as the protocol when no `OTEL_*_PROTOCOL` variable
+    /// names one (the environment wins otherwise), and points `builder` at
+    /// the embedded receiver's port for the protocol in use. With an external
+    /// collector, the endpoint is left to the environment.
+    pub fn configure(&self, builder: otlpkit::Builder, default: Protocol) -> otlpkit::Builder {
+        let env_decides = PROTOCOL_VARS.iter().any(|var| is_set(var));
+        let (builder, protocol) = if env_decides {
+            // An invalid value is reported by `init()` and replaced by the
+            // specification's default, HTTP/protobuf.
+            (builder, env_protocol().unwrap_or_default())
+        } else {
+            (builder.with_protocol(default), default)
+        };
         match &self.embedded {
             None => builder,
-            Some(receiver) => {
-                let endpoint = if protocol.is_http() {
-                    receiver.http_endpoint()
-                } else {
-                    receiver.grpc_endpoint()
-                };
-                builder.with_protocol(protocol).with_endpoint(endpoint)
-            }
+            Some(receiver) => builder.with_endpoint(if protocol.is_http() {
+                receiver.http_endpoint()
+            } else {
+                receiver.grpc_endpoint()
+            }),
         }
     }
 

@@ -9,7 +9,8 @@ use std::io::Read as _;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use otlpkit_testkit::proto::metrics::v1::number_data_point;
+use otlpkit_testkit::proto::common::v1::any_value::Value;
+use otlpkit_testkit::proto::metrics::v1::{HistogramDataPoint, number_data_point};
 use otlpkit_testkit::proto::trace::v1::span::SpanKind;
 use otlpkit_testkit::proto::trace::v1::status::StatusCode;
 use otlpkit_testkit::{Protocol, ReceivedLog, ReceivedSpan, Receiver, hex};
@@ -142,6 +143,38 @@ fn service(span: &ReceivedSpan) -> Option<&str> {
     span.origin.resource_attribute_str("service.name")
 }
 
+fn int(span: &ReceivedSpan, key: &str) -> Option<i64> {
+    match span.attribute(key) {
+        Some(Value::IntValue(value)) => Some(*value),
+        _ => None,
+    }
+}
+
+/// The points of the latest export of histogram `name`, which must use the
+/// semantic conventions' duration buckets and unit.
+fn duration_points(receiver: &Receiver, name: &str) -> Vec<HistogramDataPoint> {
+    let metric = receiver
+        .latest_metric(name)
+        .unwrap_or_else(|| panic!("no metric `{name}`"));
+    assert_eq!(metric.metric.unit, "s", "{name}");
+    let points = metric.histogram_points().to_vec();
+    assert!(!points.is_empty(), "{name}");
+    for point in &points {
+        assert_eq!(
+            point.explicit_bounds,
+            [
+                0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0
+            ],
+            "{name}"
+        );
+    }
+    points
+}
+
+fn point_str<'a>(point: &'a HistogramDataPoint, key: &str) -> Option<&'a str> {
+    otlpkit_testkit::attribute_str(&point.attributes, key)
+}
+
 #[test]
 fn quickstart_exports_its_trace_logs_and_metrics_to_the_configured_collector() {
     let receiver = Receiver::start().unwrap();
@@ -243,35 +276,54 @@ fn axum_server_continues_the_trace_through_server_client_and_server_again() {
             .filter(|s| s.name() == name && s.kind() == kind)
             .collect()
     };
-    let clients = of_kind("GET /checkout/{order}", SpanKind::Client);
+    let child_of = |parent: &ReceivedSpan, kind: SpanKind| -> Vec<&ReceivedSpan> {
+        spans
+            .iter()
+            .filter(|s| s.kind() == kind && s.parent_span_id_hex() == Some(parent.span_id_hex()))
+            .collect()
+    };
+    // `send_traced` names client spans after the method, as the conventions do.
+    let clients: Vec<_> = of_kind("GET", SpanKind::Client)
+        .into_iter()
+        .filter(|s| s.parent_span_id_hex().is_none())
+        .collect();
     assert_eq!(clients.len(), 3);
     for client in clients {
-        assert_eq!(client.parent_span_id_hex(), None);
         assert_eq!(service(client), Some("shop"));
-        let servers: Vec<_> = of_kind("GET /checkout/{order}", SpanKind::Server)
-            .into_iter()
-            .filter(|s| s.parent_span_id_hex() == Some(client.span_id_hex()))
-            .collect();
+        assert!(
+            client.attribute_str("url.full").is_some_and(|url| url
+                .starts_with("http://127.0.0.1:")
+                && url.contains("/checkout/")),
+            "{client:?}"
+        );
+        assert_eq!(client.attribute_str("server.address"), Some("127.0.0.1"));
+        assert!(int(client, "server.port").is_some());
+        assert_eq!(int(client, "http.response.status_code"), Some(200));
+        let servers = child_of(client, SpanKind::Server);
         assert_eq!(
             servers.len(),
             1,
             "the server span continues the caller's trace"
         );
         let server = servers[0];
+        assert_eq!(server.name(), "GET /checkout/{order}");
         assert_eq!(
             server.attribute_str("http.route"),
             Some("/checkout/{order}")
         );
-        let downstream: Vec<_> = of_kind("GET /prices/{order}", SpanKind::Client)
-            .into_iter()
-            .filter(|s| s.parent_span_id_hex() == Some(server.span_id_hex()))
-            .collect();
+        assert_eq!(server.attribute_str("url.scheme"), Some("http"));
+        assert_eq!(int(server, "http.response.status_code"), Some(200));
+        let downstream = child_of(server, SpanKind::Client);
         assert_eq!(downstream.len(), 1);
-        let prices: Vec<_> = of_kind("GET /prices/{order}", SpanKind::Server)
-            .into_iter()
-            .filter(|s| s.parent_span_id_hex() == Some(downstream[0].span_id_hex()))
-            .collect();
+        assert_eq!(downstream[0].name(), "GET");
+        assert!(
+            downstream[0]
+                .attribute_str("url.full")
+                .is_some_and(|url| url.contains("/prices/"))
+        );
+        let prices = child_of(downstream[0], SpanKind::Server);
         assert_eq!(prices.len(), 1, "reqwest carried the trace downstream");
+        assert_eq!(prices[0].name(), "GET /prices/{order}");
         assert_eq!(prices[0].trace_id_hex(), client.trace_id_hex());
         assert!(
             receiver
@@ -286,9 +338,26 @@ fn axum_server_continues_the_trace_through_server_client_and_server_again() {
                 .any(|l| l.body_str() == Some("price computed") && correlated(l, prices[0]))
         );
     }
-    // Two requests served per checkout: the checkout and its prices call.
-    assert_eq!(metric_sum(&receiver, "http.server.requests"), 6.0);
-    assert_eq!(metric_sum(&receiver, "http.server.request.duration"), 6.0);
+    // Two requests served per checkout (the checkout and its prices call),
+    // each also made by a client.
+    let served = duration_points(&receiver, "http.server.request.duration");
+    assert_eq!(served.iter().map(|p| p.count).sum::<u64>(), 6);
+    for route in ["/checkout/{order}", "/prices/{order}"] {
+        let point = served
+            .iter()
+            .find(|p| point_str(p, "http.route") == Some(route))
+            .unwrap_or_else(|| panic!("no point for {route}"));
+        assert_eq!(point.count, 3);
+        assert_eq!(point_str(point, "http.request.method"), Some("GET"));
+        assert_eq!(point_str(point, "url.scheme"), Some("http"));
+    }
+    let made = duration_points(&receiver, "http.client.request.duration");
+    assert_eq!(made.iter().map(|p| p.count).sum::<u64>(), 6);
+    assert!(
+        made.iter()
+            .all(|p| point_str(p, "server.address") == Some("127.0.0.1"))
+    );
+    assert_eq!(metric_sum(&receiver, "shop.checkouts"), 3.0);
 }
 
 #[test]
@@ -312,21 +381,92 @@ fn tonic_service_carries_the_trace_in_grpc_metadata() {
     for call in calls {
         assert_eq!(call.kind(), SpanKind::Client);
         assert_eq!(call.attribute_str("rpc.system"), Some("grpc"));
+        assert_eq!(
+            call.attribute_str("rpc.service"),
+            Some("inventory.v1.Inventory")
+        );
+        assert_eq!(call.attribute_str("rpc.method"), Some("Reserve"));
+        assert_eq!(call.attribute_str("server.address"), Some("127.0.0.1"));
         let servers = children_of(&spans, call, "inventory.v1.Inventory/Reserve");
         assert_eq!(servers.len(), 1, "the server continues the client's trace");
         let server = servers[0];
         assert_eq!(server.kind(), SpanKind::Server);
+        assert_eq!(server.attribute_str("rpc.system"), Some("grpc"));
         let checks = children_of(&spans, server, "check stock");
         assert_eq!(checks.len(), 1);
-        if call.status_code() == StatusCode::Error {
+        let code = int(call, "rpc.grpc.status_code");
+        assert_eq!(int(server, "rpc.grpc.status_code"), code);
+        // A refusal is the client's error; the server did its job.
+        assert_eq!(server.status_code(), StatusCode::Unset);
+        if code == Some(9) {
             refused += 1;
-            assert_eq!(server.status_code(), StatusCode::Error);
+            assert_eq!(call.status_code(), StatusCode::Error);
+            assert_eq!(
+                call.attribute_str("error.type"),
+                Some("FAILED_PRECONDITION")
+            );
             assert!(correlated(&log(&receiver, "insufficient stock"), checks[0]));
+        } else {
+            assert_eq!(code, Some(0));
+            assert_eq!(call.status_code(), StatusCode::Unset);
         }
     }
     assert_eq!(refused, 1);
     assert_eq!(metric_sum(&receiver, "inventory.reservations"), 3.0);
-    assert_eq!(metric_sum(&receiver, "rpc.client.duration"), 3.0);
+}
+
+/// `OTEL_EXPORTER_OTLP_PROTOCOL` wins over the example's own default (gRPC).
+fn sync_cli_exports_with_the_protocol_of_the_environment(protocol: &str, expected: Protocol) {
+    let receiver = Receiver::start().unwrap();
+    let run = run(
+        env!("CARGO_BIN_EXE_sync_cli"),
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", &receiver.http_endpoint()),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol),
+        ],
+    );
+    assert_clean(&run);
+    let root = one(&receiver, "index directory");
+    assert_eq!(root.origin.protocol, expected);
+    assert!(receiver.log_count() > 0);
+    assert_eq!(metric_sum(&receiver, "files.indexed"), 3.0);
+    assert_nothing_dropped(&run);
+}
+
+/// Every signal's accounting line says nothing was dropped (the process
+/// exits with failure otherwise, which `assert_clean` also checks).
+fn assert_nothing_dropped(run: &Run) {
+    let lines: Vec<&str> = run
+        .stdout
+        .lines()
+        .filter(|l| l.contains("produced"))
+        .collect();
+    assert!(!lines.is_empty(), "{run:?}");
+    for line in lines {
+        assert!(line.ends_with("dropped     0"), "{line}");
+    }
+}
+
+#[test]
+fn sync_cli_honours_otel_exporter_otlp_protocol_http_protobuf() {
+    sync_cli_exports_with_the_protocol_of_the_environment("http/protobuf", Protocol::HttpProtobuf);
+}
+
+#[cfg(feature = "http-json")]
+#[test]
+fn sync_cli_honours_otel_exporter_otlp_protocol_http_json() {
+    sync_cli_exports_with_the_protocol_of_the_environment("http/json", Protocol::HttpJson);
+}
+
+#[test]
+fn sync_cli_on_its_embedded_receiver_follows_the_protocol_variable() {
+    let run = run(
+        env!("CARGO_BIN_EXE_sync_cli"),
+        &[("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")],
+    );
+    assert_clean(&run);
+    assert!(run.stdout.contains("\n  index directory  "), "{run:?}");
+    assert_nothing_dropped(&run);
 }
 
 #[test]

@@ -52,6 +52,10 @@
 //! - one builder per part: [`ExporterConfig`] (per signal), [`BatchConfig`]
 //!   (spans, logs), [`MetricReaderConfig`], [`ResourceConfig`], [`SdkConfig`],
 //!   and [`OtlpConfig`] for all of them at once;
+//! - [`detect`]: resource detection (`service.instance.id`, host, OS,
+//!   process, Rust runtime and container attributes, switchable with
+//!   `OTLPKIT_RESOURCE_DETECTION`), and [`service_info!`] for the calling
+//!   crate's `service.version`;
 //! - [`Source`], recording where every option came from, and [`Resolved`],
 //!   carrying the warnings;
 //! - [`RetryPolicy`] and [`USER_AGENT`] for the transports;
@@ -86,6 +90,7 @@
 mod batch;
 mod compression;
 mod config;
+pub mod detect;
 pub mod diag;
 mod endpoint;
 mod env;
@@ -107,6 +112,7 @@ pub mod vars;
 pub use batch::{BatchConfig, BatchConfigBuilder, BatchKind, BatchSources, OverflowPolicy};
 pub use compression::Compression;
 pub use config::{OtlpConfig, OtlpConfigBuilder};
+pub use detect::ResourceDetection;
 pub use env::{EnvPolicy, EnvSource, Lookup, MapEnv, ProcessEnv};
 pub use error::{ConfigError, ConfigWarning, Origin, ParseEnumError, redact_url};
 pub use exporter::{
@@ -123,9 +129,9 @@ pub use metrics::{
 };
 pub use protocol::Protocol;
 pub use resource::{
-    DISTRO_NAME, DISTRO_VERSION, ResourceAttributesError, ResourceConfig, ResourceConfigBuilder,
-    SERVICE_NAME, TELEMETRY_DISTRO_NAME, TELEMETRY_DISTRO_VERSION, default_service_name,
-    parse_resource_attributes,
+    AttributeValue, DISTRO_NAME, DISTRO_VERSION, ResourceAttributesError, ResourceConfig,
+    ResourceConfigBuilder, SERVICE_NAME, ServiceInfo, TELEMETRY_DISTRO_NAME,
+    TELEMETRY_DISTRO_VERSION, default_service_name, parse_resource_attributes,
 };
 pub use retry::{RetryPolicy, RetryPolicyBuilder};
 pub use sdk::{

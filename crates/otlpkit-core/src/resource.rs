@@ -1,12 +1,15 @@
 //! Resource attributes (checklist 4.1–4.3).
 //!
-//! This module produces a plain ordered list of `(key, value)` string
-//! attributes; the facade turns it into an `opentelemetry_sdk::Resource`
-//! (which adds `telemetry.sdk.*` itself: otlpkit builds on the official SDK,
-//! so `telemetry.sdk.name` stays `opentelemetry`).
+//! This module produces a plain ordered list of `(key, value)` attributes
+//! ([`ResourceConfig::attributes`] as text, [`ResourceConfig::typed_attributes`]
+//! with integers where the semantic conventions say so); the facade turns it
+//! into an `opentelemetry_sdk::Resource` (which adds `telemetry.sdk.*` itself:
+//! otlpkit builds on the official SDK, so `telemetry.sdk.name` stays
+//! `opentelemetry`). The detected attributes come from [`crate::detect`].
 
 use std::fmt;
 
+use crate::detect::{self, ResourceDetection, SERVICE_VERSION};
 use crate::env::{EnvPolicy, EnvSource};
 use crate::error::{ConfigError, ConfigWarning, Origin};
 use crate::parse::EnvReader;
@@ -32,6 +35,90 @@ pub struct ResourceAttributesError {
     pub index: usize,
     /// What is wrong.
     pub reason: &'static str,
+}
+
+/// A service's name and version as its crate declares them, made by
+/// [`service_info!`](crate::service_info) at the call site: the fallback for
+/// `service.name` (instead of `unknown_service:<executable>`) and the
+/// `service.version` attribute.
+///
+/// Both stay below the environment: `OTEL_SERVICE_NAME` and
+/// `OTEL_RESOURCE_ATTRIBUTES` (`service.name=…`, `service.version=…`) win,
+/// and so do [`ResourceConfigBuilder::with_service_name`] and
+/// [`ResourceConfigBuilder::with_attribute`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceInfo {
+    name: String,
+    version: String,
+}
+
+impl ServiceInfo {
+    /// A name and version; [`service_info!`](crate::service_info) fills them
+    /// from the calling crate's `Cargo.toml`.
+    pub fn new(name: impl Into<String>, version: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            version: version.into(),
+        }
+    }
+
+    /// The service name (the crate's name).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The service version (the crate's version).
+    pub fn version(&self) -> &str {
+        &self.version
+    }
+}
+
+/// The calling crate's name and version (`CARGO_PKG_NAME`,
+/// `CARGO_PKG_VERSION`, read where the macro is written) as a
+/// [`ServiceInfo`]: one line gives a program its `service.version` and a
+/// better default `service.name`.
+///
+/// ```
+/// use otlpkit_core::{MapEnv, ResourceConfig};
+///
+/// let resource = ResourceConfig::builder()
+///     .with_service_info(otlpkit_core::service_info!())
+///     .build(&MapEnv::new())?
+///     .into_value();
+/// assert_eq!(resource.service_name(), env!("CARGO_PKG_NAME"));
+/// assert_eq!(resource.get("service.version"), Some(env!("CARGO_PKG_VERSION")));
+///
+/// // The environment still wins.
+/// let env = MapEnv::from([
+///     ("OTEL_SERVICE_NAME", "checkout"),
+///     ("OTEL_RESOURCE_ATTRIBUTES", "service.version=2.0.0-rc1"),
+/// ]);
+/// let resource = ResourceConfig::builder()
+///     .with_service_info(otlpkit_core::service_info!())
+///     .build(&env)?
+///     .into_value();
+/// assert_eq!(resource.service_name(), "checkout");
+/// assert_eq!(resource.get("service.version"), Some("2.0.0-rc1"));
+/// # Ok::<(), otlpkit_core::ConfigError>(())
+/// ```
+#[macro_export]
+macro_rules! service_info {
+    () => {
+        $crate::ServiceInfo::new(
+            ::core::env!("CARGO_PKG_NAME"),
+            ::core::env!("CARGO_PKG_VERSION"),
+        )
+    };
+}
+
+/// A resource attribute's value, typed as the semantic conventions type it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AttributeValue<'a> {
+    /// A string (every attribute from code or `OTEL_RESOURCE_ATTRIBUTES`).
+    String(&'a str),
+    /// An integer (detected attributes such as `process.pid`).
+    Int(i64),
 }
 
 /// Parses `OTEL_RESOURCE_ATTRIBUTES` (`k1=v1,k2=v2`, checklist 4.2).
@@ -115,7 +202,10 @@ pub fn default_service_name() -> String {
 #[derive(Clone, PartialEq, Eq)]
 pub struct ResourceConfig {
     attributes: Vec<(String, String)>,
+    /// The detected attributes the conventions type as integers.
+    ints: Vec<(&'static str, i64)>,
     service_name_source: Source,
+    detection: ResourceDetection,
 }
 
 impl ResourceConfig {
@@ -124,11 +214,37 @@ impl ResourceConfig {
         ResourceConfigBuilder::default()
     }
 
-    /// Every attribute in order: `service.name` first, then attributes set in
-    /// code, then those from `OTEL_RESOURCE_ATTRIBUTES`, then the
-    /// `telemetry.distro.*` pair (unless set by the user).
+    /// Every attribute in order, as text: `service.name` first, then
+    /// attributes set in code, then those from `OTEL_RESOURCE_ATTRIBUTES`,
+    /// then `service.version` from a [`ServiceInfo`], then the detected
+    /// attributes, then the `telemetry.distro.*` pair. A key set by an
+    /// earlier source is not repeated by a later one.
+    ///
+    /// Integer attributes (`process.pid`) are given in decimal here; use
+    /// [`typed_attributes`](Self::typed_attributes) to export them typed.
     pub fn attributes(&self) -> &[(String, String)] {
         &self.attributes
+    }
+
+    /// [`attributes`](Self::attributes), with the detected attributes that
+    /// the semantic conventions type as integers (`process.pid`) as
+    /// [`AttributeValue::Int`].
+    pub fn typed_attributes(&self) -> impl Iterator<Item = (&str, AttributeValue<'_>)> {
+        self.attributes.iter().map(|(key, value)| {
+            let int = self
+                .ints
+                .iter()
+                .find(|(int_key, _)| int_key == key)
+                .map(|(_, int)| *int);
+            let value = int.map_or(AttributeValue::String(value), AttributeValue::Int);
+            (key.as_str(), value)
+        })
+    }
+
+    /// Whether the detected attributes were added
+    /// (`OTLPKIT_RESOURCE_DETECTION`, [`ResourceConfigBuilder::with_detection`]).
+    pub fn detection(&self) -> ResourceDetection {
+        self.detection
     }
 
     /// The value of attribute `key`.
@@ -156,12 +272,19 @@ impl fmt::Debug for ResourceConfig {
         f.debug_struct("ResourceConfig")
             .field("attributes", &self.attributes)
             .field("service_name_source", &self.service_name_source)
+            .field("detection", &self.detection)
             .finish()
     }
 }
 
 /// Builds a [`ResourceConfig`]. Code values win over the environment for
-/// every key.
+/// every key, and both win over the detected attributes.
+///
+/// Resource detection ([`crate::detect`]: `service.instance.id`, host, OS,
+/// process, runtime, container) is on unless
+/// `OTLPKIT_RESOURCE_DETECTION=off` or
+/// [`with_detection(ResourceDetection::Off)`](Self::with_detection) says
+/// otherwise; it never fails a build.
 ///
 /// ```
 /// use otlpkit_core::{MapEnv, ResourceConfig};
@@ -179,7 +302,9 @@ impl fmt::Debug for ResourceConfig {
 #[derive(Debug, Clone, Default)]
 pub struct ResourceConfigBuilder {
     service_name: Option<String>,
+    service_info: Option<ServiceInfo>,
     attributes: Vec<(String, String)>,
+    detection: Option<ResourceDetection>,
     policy: EnvPolicy,
 }
 
@@ -195,6 +320,23 @@ impl ResourceConfigBuilder {
     #[must_use]
     pub fn with_attribute(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         upsert(&mut self.attributes, key.into(), value.into());
+        self
+    }
+
+    /// The crate's name and version ([`service_info!`](crate::service_info)):
+    /// `service.version`, and `service.name` when neither code nor the
+    /// environment names the service.
+    #[must_use]
+    pub fn with_service_info(mut self, info: ServiceInfo) -> Self {
+        self.service_info = Some(info);
+        self
+    }
+
+    /// Whether to add the detected attributes (`OTLPKIT_RESOURCE_DETECTION`;
+    /// on by default).
+    #[must_use]
+    pub fn with_detection(mut self, detection: ResourceDetection) -> Self {
+        self.detection = Some(detection);
         self
     }
 
@@ -253,6 +395,12 @@ impl ResourceConfigBuilder {
             },
         };
         let env_service_name = reader.trimmed(vars::OTEL_SERVICE_NAME);
+        let detection = match self.detection {
+            Some(detection) => detection,
+            None => reader
+                .parse_enum(vars::OTLPKIT_RESOURCE_DETECTION)
+                .unwrap_or_default(),
+        };
 
         let code_attr = |key: &str| {
             self.attributes
@@ -275,14 +423,34 @@ impl ResourceConfigBuilder {
             (name, Source::Env(vars::OTEL_SERVICE_NAME))
         } else if let Some(name) = env_attr(SERVICE_NAME) {
             (name, Source::Env(vars::OTEL_RESOURCE_ATTRIBUTES))
+        } else if let Some(info) = self.service_info.as_ref().filter(|i| !i.name.is_empty()) {
+            (info.name.clone(), Source::Code)
         } else {
             (default_service_name(), Source::Default)
         };
 
         let mut attributes = vec![(SERVICE_NAME.to_owned(), service_name)];
-        for (key, value) in self.attributes.iter().chain(&env_attributes) {
+        let mut add = |key: &str, value: &str| {
             if !attributes.iter().any(|(k, _)| k == key) {
-                attributes.push((key.clone(), value.clone()));
+                attributes.push((key.to_owned(), value.to_owned()));
+            }
+        };
+        for (key, value) in self.attributes.iter().chain(&env_attributes) {
+            add(key, value);
+        }
+        if let Some(info) = self.service_info.as_ref().filter(|i| !i.version.is_empty()) {
+            add(SERVICE_VERSION, &info.version);
+        }
+        let mut ints = Vec::new();
+        if detection.is_on() {
+            for detected in detect::detect() {
+                if attributes.iter().any(|(k, _)| k == detected.key) {
+                    continue;
+                }
+                if let Some(int) = detected.int {
+                    ints.push((detected.key, int));
+                }
+                attributes.push((detected.key.to_owned(), detected.value));
             }
         }
         for (key, value) in [
@@ -296,7 +464,9 @@ impl ResourceConfigBuilder {
 
         Ok(ResourceConfig {
             attributes,
+            ints,
             service_name_source,
+            detection,
         })
     }
 }
@@ -442,5 +612,189 @@ mod tests {
                 .build(&MapEnv::new())
                 .is_err()
         );
+    }
+
+    fn keys(resource: &ResourceConfig) -> Vec<&str> {
+        resource
+            .attributes()
+            .iter()
+            .map(|(k, _)| k.as_str())
+            .collect()
+    }
+
+    #[test]
+    fn detected_attributes_come_after_user_values_and_before_the_distro_pair() {
+        let resource = ResourceConfig::builder()
+            .with_attribute("team", "core")
+            .build(&MapEnv::from([("OTEL_RESOURCE_ATTRIBUTES", "region=eu")]))
+            .unwrap()
+            .value;
+        assert_eq!(resource.detection(), ResourceDetection::On);
+        let keys = keys(&resource);
+        let position = |key: &str| keys.iter().position(|k| *k == key).unwrap();
+        assert_eq!(&keys[..3], ["service.name", "team", "region"]);
+        for key in [
+            "service.instance.id",
+            "host.arch",
+            "os.type",
+            "process.pid",
+            "process.executable.name",
+            "process.runtime.name",
+            "process.runtime.version",
+            "process.runtime.description",
+        ] {
+            assert!(position(key) > position("region"), "{key}: {keys:?}");
+            assert!(position(key) < position(TELEMETRY_DISTRO_NAME), "{key}");
+        }
+        assert_eq!(
+            resource.get("process.pid"),
+            Some(std::process::id().to_string().as_str())
+        );
+        assert_eq!(resource.get("process.runtime.name"), Some("rustc"));
+        // One instance id per process, whatever builds the resource.
+        let again = ResourceConfig::builder()
+            .build(&MapEnv::new())
+            .unwrap()
+            .value;
+        let id = resource.get("service.instance.id").unwrap();
+        assert_eq!(again.get("service.instance.id"), Some(id));
+        assert_eq!(id.len(), 36);
+    }
+
+    #[test]
+    fn code_and_the_environment_win_over_detected_values() {
+        let env = MapEnv::from([(
+            "OTEL_RESOURCE_ATTRIBUTES",
+            "host.name=from-env,service.instance.id=pod-7,process.pid=1",
+        )]);
+        let resource = ResourceConfig::builder()
+            .with_attribute("host.arch", "from-code")
+            .build(&env)
+            .unwrap()
+            .value;
+        assert_eq!(resource.get("host.name"), Some("from-env"));
+        assert_eq!(resource.get("service.instance.id"), Some("pod-7"));
+        assert_eq!(resource.get("host.arch"), Some("from-code"));
+        // A user's value is a string, even for a key detection types as int.
+        assert_eq!(resource.get("process.pid"), Some("1"));
+        let typed: Vec<_> = resource.typed_attributes().collect();
+        assert!(typed.contains(&("process.pid", AttributeValue::String("1"))));
+        for key in [
+            "host.name",
+            "host.arch",
+            "service.instance.id",
+            "process.pid",
+        ] {
+            assert_eq!(keys(&resource).iter().filter(|k| **k == key).count(), 1);
+        }
+    }
+
+    #[test]
+    fn process_pid_is_typed_as_an_integer() {
+        let resource = ResourceConfig::builder()
+            .build(&MapEnv::new())
+            .unwrap()
+            .value;
+        let typed: Vec<_> = resource.typed_attributes().collect();
+        assert_eq!(typed.len(), resource.attributes().len());
+        assert!(typed.contains(&(
+            "process.pid",
+            AttributeValue::Int(i64::from(std::process::id()))
+        )));
+        assert!(typed.contains(&(
+            "service.name",
+            AttributeValue::String(resource.service_name())
+        )));
+    }
+
+    #[test]
+    fn detection_is_switched_off_by_the_variable_or_by_code() {
+        let detected = ["service.instance.id", "host.arch", "os.type", "process.pid"];
+        for value in ["off", "OFF", "false", "none"] {
+            let env = MapEnv::from([("OTLPKIT_RESOURCE_DETECTION", value)]);
+            let resolved = ResourceConfig::builder().build(&env).unwrap();
+            assert!(resolved.warnings.is_empty(), "{value}");
+            let resource = resolved.value;
+            assert_eq!(resource.detection(), ResourceDetection::Off);
+            assert_eq!(
+                keys(&resource),
+                [
+                    "service.name",
+                    TELEMETRY_DISTRO_NAME,
+                    TELEMETRY_DISTRO_VERSION
+                ],
+                "{value}"
+            );
+        }
+        // Code wins over the variable, both ways.
+        let off = MapEnv::from([("OTLPKIT_RESOURCE_DETECTION", "off")]);
+        let resource = ResourceConfig::builder()
+            .with_detection(ResourceDetection::On)
+            .build(&off)
+            .unwrap()
+            .value;
+        assert!(detected.iter().all(|key| resource.get(key).is_some()));
+        let resource = ResourceConfig::builder()
+            .with_detection(ResourceDetection::Off)
+            .build(&MapEnv::from([("OTLPKIT_RESOURCE_DETECTION", "on")]))
+            .unwrap()
+            .value;
+        assert!(detected.iter().all(|key| resource.get(key).is_none()));
+    }
+
+    #[test]
+    fn an_unknown_detection_value_warns_and_keeps_detection_on() {
+        let env = MapEnv::from([("OTLPKIT_RESOURCE_DETECTION", "sometimes")]);
+        let resolved = ResourceConfig::builder().build(&env).unwrap();
+        assert_eq!(resolved.value.detection(), ResourceDetection::On);
+        assert!(resolved.value.get("process.pid").is_some());
+        assert!(matches!(
+            &resolved.warnings[..],
+            [ConfigWarning::InvalidValue { var: "OTLPKIT_RESOURCE_DETECTION", value, .. }] if value == "sometimes"
+        ));
+        let strict = ResourceConfig::builder()
+            .with_env_policy(EnvPolicy::Strict)
+            .build(&env);
+        assert!(strict.is_err());
+    }
+
+    #[test]
+    fn service_info_names_and_versions_the_service_below_the_environment() {
+        let info = ServiceInfo::new("billing", "1.4.2");
+        let resource = ResourceConfig::builder()
+            .with_service_info(info.clone())
+            .build(&MapEnv::new())
+            .unwrap()
+            .value;
+        assert_eq!(resource.service_name(), "billing");
+        assert_eq!(resource.service_name_source(), Source::Code);
+        assert_eq!(resource.get("service.version"), Some("1.4.2"));
+
+        let env = MapEnv::from([(
+            "OTEL_RESOURCE_ATTRIBUTES",
+            "service.name=attrs,service.version=9",
+        )]);
+        let resource = ResourceConfig::builder()
+            .with_service_info(info.clone())
+            .build(&env)
+            .unwrap()
+            .value;
+        assert_eq!(resource.service_name(), "attrs");
+        assert_eq!(resource.get("service.version"), Some("9"));
+
+        let resource = ResourceConfig::builder()
+            .with_service_info(info)
+            .with_service_name("explicit")
+            .with_attribute("service.version", "code")
+            .build(&MapEnv::from([("OTEL_SERVICE_NAME", "env")]))
+            .unwrap()
+            .value;
+        assert_eq!(resource.service_name(), "explicit");
+        assert_eq!(resource.get("service.version"), Some("code"));
+
+        // The macro reads the calling crate's manifest.
+        let info = crate::service_info!();
+        assert_eq!(info.name(), "otlpkit-core");
+        assert_eq!(info.version(), env!("CARGO_PKG_VERSION"));
     }
 }

@@ -14,6 +14,9 @@ pub const OTEL_SDK_DISABLED: &str = "OTEL_SDK_DISABLED";
 pub const OTEL_RESOURCE_ATTRIBUTES: &str = "OTEL_RESOURCE_ATTRIBUTES";
 /// The `service.name` resource attribute; wins over `OTEL_RESOURCE_ATTRIBUTES`.
 pub const OTEL_SERVICE_NAME: &str = "OTEL_SERVICE_NAME";
+/// otlpkit extension: `off` leaves the detected host, OS, process, runtime and
+/// container attributes out of the resource (default `on`).
+pub const OTLPKIT_RESOURCE_DETECTION: &str = "OTLPKIT_RESOURCE_DETECTION";
 /// Level of the SDK's own diagnostics (default `info`).
 pub const OTEL_LOG_LEVEL: &str = "OTEL_LOG_LEVEL";
 /// Comma-separated propagators (default `tracecontext,baggage`).
@@ -221,6 +224,7 @@ pub const ALL: &[&str] = &[
     OTEL_SDK_DISABLED,
     OTEL_RESOURCE_ATTRIBUTES,
     OTEL_SERVICE_NAME,
+    OTLPKIT_RESOURCE_DETECTION,
     OTEL_LOG_LEVEL,
     OTEL_PROPAGATORS,
     OTEL_TRACES_SAMPLER,
@@ -313,7 +317,7 @@ mod tests {
             assert!(name.starts_with("OTEL_") || name.starts_with("OTLPKIT_"));
             assert!(seen.insert(*name), "{name} listed twice");
         }
-        assert_eq!(ALL.len(), 77);
+        assert_eq!(ALL.len(), 78);
     }
 
     #[test]

@@ -1,64 +1,24 @@
-//! Client-side injection: the caller's context goes out with the request.
+//! Client side: the caller's context goes out with the request, and, for
+//! reqwest and tonic, each call gets a client span.
+//!
+//! - `reqwest` feature: [`RequestBuilderExt`] (async) and
+//!   [`BlockingRequestBuilderExt`] (`reqwest::blocking`): `send_traced()`
+//!   sends a request in a client span with the HTTP semantic conventions'
+//!   attributes and records `http.client.request.duration`;
+//!   `with_current_context()` only injects the W3C headers.
+//! - `tonic` feature: [`GrpcClientLayer`], a tower layer making a client
+//!   span per call with the `rpc.*` attributes and injecting its context;
+//!   [`ContextInterceptor`] and [`inject_metadata`] only inject.
 
-#[cfg(feature = "reqwest")]
-pub use self::reqwest_ext::RequestBuilderExt;
 #[cfg(feature = "tonic")]
 pub use self::tonic_ext::{
     ContextInterceptor, MetadataExtractor, extract_metadata, extract_metadata_with_context,
     inject_metadata,
 };
-
+#[cfg(feature = "tonic")]
+pub use crate::grpc::{CLIENT_RPC_TARGET, GrpcBody, GrpcClient, GrpcClientLayer, GrpcFuture};
 #[cfg(feature = "reqwest")]
-mod reqwest_ext {
-    use http::HeaderMap;
-    use opentelemetry::Context;
-
-    use crate::propagation::inject;
-
-    mod sealed {
-        pub trait Sealed {}
-        impl Sealed for reqwest::RequestBuilder {}
-    }
-
-    /// Adds `traceparent`, `tracestate` and `baggage` to a reqwest request.
-    ///
-    /// ```no_run
-    /// use otlpkit_tracing::client::RequestBuilderExt as _;
-    ///
-    /// # async fn call(client: reqwest::Client) -> Result<(), reqwest::Error> {
-    /// let span = tracing::info_span!("fetch prices");
-    /// let _entered = span.enter();
-    /// let response = client
-    ///     .get("http://127.0.0.1:8080/prices")
-    ///     .with_current_context()
-    ///     .send()
-    ///     .await?;
-    /// # drop(response);
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub trait RequestBuilderExt: sealed::Sealed + Sized {
-        /// Injects the W3C headers of `cx` (replacing any already set).
-        fn with_context(self, cx: &Context) -> Self;
-
-        /// Injects the W3C headers of the current context.
-        fn with_current_context(self) -> Self {
-            Context::map_current(|cx| self.with_context(cx))
-        }
-    }
-
-    impl RequestBuilderExt for reqwest::RequestBuilder {
-        fn with_context(self, cx: &Context) -> Self {
-            let mut headers = HeaderMap::new();
-            inject(cx, &mut headers);
-            if headers.is_empty() {
-                self
-            } else {
-                self.headers(headers)
-            }
-        }
-    }
-}
+pub use crate::reqwest_client::{BlockingRequestBuilderExt, CLIENT_SPAN_TARGET, RequestBuilderExt};
 
 #[cfg(feature = "tonic")]
 mod tonic_ext {

@@ -24,10 +24,23 @@
 //!   [`TextMapPropagator`](opentelemetry::propagation::TextMapPropagator),
 //!   validated as the specifications say (the module documents where it
 //!   departs from `opentelemetry_sdk`'s propagators, and why);
-//! - [`server::HttpServerLayer`]: a tower layer that gives axum/hyper/tonic
-//!   servers a server span continuing the caller's trace;
-//! - [`client`]: injection for `reqwest` and for tonic metadata (a client
-//!   interceptor), behind features.
+//! - [`server::HttpServerLayer`]: a tower layer that gives axum/hyper
+//!   servers a server span continuing the caller's trace, with the HTTP
+//!   semantic conventions' attributes and the `http.server.request.duration`
+//!   histogram;
+//! - [`client`]: client spans for `reqwest` (async and blocking, with the
+//!   `http.client.request.duration` histogram) and tonic
+//!   ([`client::GrpcClientLayer`]), and plain context injection, behind
+//!   features;
+//! - [`server::GrpcServerLayer`] (`tonic` feature): server spans for tonic
+//!   services with the `rpc.*` attributes, continuing the caller's trace;
+//! - [`metrics`]: the names and bucket boundaries of the duration
+//!   histograms.
+//!
+//! The instrumentation makes ordinary `tracing` spans (kind, name and status
+//! in the `otel.kind`, `otel.name` and `otel.status_code` fields), so they
+//! reach whatever span layer is installed and obey `RUST_LOG`: their
+//! targets are `http.server`, `http.client`, `rpc.server` and `rpc.client`.
 //!
 //! # Usage
 //!
@@ -62,8 +75,8 @@
 //! }
 //! ```
 //!
-//! An async one, with a server span per request and the context sent along
-//! with a downstream call:
+//! An async one, with a server span per request and a client span for a
+//! downstream call, whose context goes along:
 //!
 //! ```no_run
 //! use opentelemetry_sdk::logs::SdkLoggerProvider;
@@ -82,10 +95,12 @@
 //!
 //!     let app = axum::Router::new()
 //!         .route("/", axum::routing::get(|| async {
-//!             let mut headers = http::HeaderMap::new();
-//!             otlpkit_tracing::propagation::inject_current(&mut headers);
-//!             tracing::info!(?headers, "would call downstream with these");
-//!             "ok"
+//!             use otlpkit_tracing::client::RequestBuilderExt as _;
+//!             let prices = reqwest::Client::new()
+//!                 .get("http://127.0.0.1:8081/prices")
+//!                 .send_traced()
+//!                 .await;
+//!             if prices.is_ok() { "ok" } else { "prices unavailable" }
 //!         }))
 //!         .layer(HttpServerLayer::new());
 //!     let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
@@ -104,8 +119,11 @@
 //! - `json`: [`Fmt::Json`].
 //! - `axum`: `http.route` from axum's `MatchedPath` in
 //!   [`server::HttpServerLayer`].
-//! - `reqwest`: [`client::RequestBuilderExt`].
-//! - `tonic`: injection into and extraction from tonic metadata, and
+//! - `reqwest`: [`client::RequestBuilderExt`] and
+//!   [`client::BlockingRequestBuilderExt`] (`send_traced()`, context
+//!   injection); turns on reqwest's `blocking` feature.
+//! - `tonic`: [`client::GrpcClientLayer`], [`server::GrpcServerLayer`],
+//!   injection into and extraction from tonic metadata, and
 //!   [`client::ContextInterceptor`].
 //!
 //! # Supported Rust versions
@@ -118,7 +136,13 @@ pub mod client;
 mod error;
 mod exception;
 mod filter;
+#[cfg(feature = "tonic")]
+mod grpc;
+pub mod metrics;
 pub mod propagation;
+#[cfg(feature = "reqwest")]
+mod reqwest_client;
+mod semconv;
 pub mod server;
 mod setup;
 

@@ -1,20 +1,30 @@
-//! A tower layer that gives HTTP servers (axum, hyper, tonic) a server span
-//! continuing the caller's trace.
+//! Tower layers that give servers a server span continuing the caller's
+//! trace: [`HttpServerLayer`] for HTTP (axum, hyper) with the
+//! `http.server.request.duration` histogram, and, with the `tonic` feature,
+//! [`GrpcServerLayer`] for tonic servers with the `rpc.*` attributes.
 
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll, ready};
+use std::time::Instant;
 
-use http::{Extensions, Method, Request, Response, Version};
-use opentelemetry::trace::Status;
+use http::{Extensions, Request, Response};
+use opentelemetry::KeyValue;
+use opentelemetry::metrics::Meter;
 use pin_project_lite::pin_project;
 use tower::{Layer, Service};
 use tracing::Span;
 use tracing::field::Empty;
 use tracing::instrument::{Instrument as _, Instrumented};
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+
+use crate::metrics::{Instrument, Recorder};
+use crate::semconv::{STATUS_ERROR, known_method, method_attribute, protocol_version};
+
+#[cfg(feature = "tonic")]
+pub use crate::grpc::{GrpcBody, GrpcFuture, GrpcServer, GrpcServerLayer, SERVER_RPC_TARGET};
 
 /// The `tracing` target of server spans (not one of the toolkit's excluded
 /// targets, so the spans reach OpenTelemetry; name it in `RUST_LOG`
@@ -33,14 +43,22 @@ type RouteFn = Arc<Route>;
 ///    ([`propagation::extract`](crate::propagation::extract), validated);
 /// 2. starts a `tracing` span of kind `server`, child of that context, named
 ///    `{method} {route}` (or `{method}` without a route), with
-///    `http.request.method`, `url.path`, `http.route` when known and
-///    `network.protocol.version`;
+///    `http.request.method`, `url.path`, `url.scheme`, `http.route` when
+///    known, `network.protocol.version`, `server.address` and `server.port`
+///    (from the `Host` header) and `user_agent.original`;
 /// 3. makes it current while the inner service runs: the `tracing` span is
 ///    entered on every poll and, through `tracing-opentelemetry`'s context
 ///    activation, its OpenTelemetry context with it (and the caller's
 ///    baggage);
 /// 4. records `http.response.status_code` and, for a 5xx answer or an error
-///    of the service, status `Error` and `error.type`.
+///    of the service, status `Error` and `error.type`;
+/// 5. records the request's duration in the `http.server.request.duration`
+///    histogram ([`metrics`](crate::metrics)), with the method, scheme,
+///    route, status code, `error.type` and protocol version.
+///
+/// Requests reach a server without a scheme in their URI: `url.scheme` is
+/// `http` unless the URI says otherwise or [`with_scheme`](Self::with_scheme)
+/// sets it (a server behind TLS says `https`).
 ///
 /// The route comes from axum's `MatchedPath` when the `axum` feature is on
 /// and the layer is added with `Router::layer` (which runs after routing);
@@ -62,12 +80,16 @@ type RouteFn = Arc<Route>;
 #[derive(Clone)]
 pub struct HttpServerLayer {
     route: Option<RouteFn>,
+    scheme: &'static str,
+    duration: Recorder,
 }
 
 impl fmt::Debug for HttpServerLayer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("HttpServerLayer")
             .field("route", &self.route.is_some())
+            .field("scheme", &self.scheme)
+            .field("duration", &self.duration)
             .finish()
     }
 }
@@ -86,7 +108,24 @@ impl HttpServerLayer {
         let route: Option<RouteFn> = Some(Arc::new(axum_route));
         #[cfg(not(feature = "axum"))]
         let route: Option<RouteFn> = None;
-        Self { route }
+        Self {
+            route,
+            scheme: "http",
+            duration: Recorder::Global(Instrument::Server),
+        }
+    }
+
+    /// `url.scheme` of requests whose URI has none (the default is `http`).
+    pub fn with_scheme(mut self, scheme: &'static str) -> Self {
+        self.scheme = scheme;
+        self
+    }
+
+    /// Records `http.server.request.duration` on `meter` instead of the
+    /// global meter provider's.
+    pub fn with_meter(mut self, meter: &Meter) -> Self {
+        self.duration = Recorder::on_meter(Instrument::Server, meter);
+        self
     }
 
     /// Reads `http.route` (the matched route template, e.g. `/users/{id}`,
@@ -113,6 +152,8 @@ impl<S> Layer<S> for HttpServerLayer {
         HttpServer {
             inner,
             route: self.route.clone(),
+            scheme: self.scheme,
+            duration: self.duration.clone(),
         }
     }
 }
@@ -131,6 +172,8 @@ pub fn axum_route(extensions: &Extensions) -> Option<String> {
 pub struct HttpServer<S> {
     inner: S,
     route: Option<RouteFn>,
+    scheme: &'static str,
+    duration: Recorder,
 }
 
 impl<S: fmt::Debug> fmt::Debug for HttpServer<S> {
@@ -138,6 +181,7 @@ impl<S: fmt::Debug> fmt::Debug for HttpServer<S> {
         f.debug_struct("HttpServer")
             .field("inner", &self.inner)
             .field("route", &self.route.is_some())
+            .field("scheme", &self.scheme)
             .finish()
     }
 }
@@ -156,44 +200,51 @@ where
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
-        let span = server_span(&request, self.route.as_deref());
+        let started = Instant::now();
+        let route = self
+            .route
+            .as_deref()
+            .and_then(|route| route(request.extensions()));
+        let scheme = request.uri().scheme_str().unwrap_or(self.scheme);
+        let mut attributes = vec![
+            KeyValue::new("http.request.method", method_attribute(request.method())),
+            KeyValue::new("url.scheme", scheme.to_owned()),
+        ];
+        if let Some(route) = &route {
+            attributes.push(KeyValue::new("http.route", route.clone()));
+        }
+        if let Some(version) = protocol_version(request.version()) {
+            attributes.push(KeyValue::new("network.protocol.version", version));
+        }
+        let span = server_span(&request, route, scheme);
         let future = span.in_scope(|| self.inner.call(request));
         ResponseFuture {
             inner: future.instrument(span),
+            started,
+            attributes,
+            duration: self.duration.clone(),
         }
     }
 }
 
-/// The semantic-convention name of a method, `None` for others.
-fn known_method(method: &Method) -> Option<&'static str> {
-    Some(match *method {
-        Method::GET => "GET",
-        Method::HEAD => "HEAD",
-        Method::POST => "POST",
-        Method::PUT => "PUT",
-        Method::DELETE => "DELETE",
-        Method::CONNECT => "CONNECT",
-        Method::OPTIONS => "OPTIONS",
-        Method::TRACE => "TRACE",
-        Method::PATCH => "PATCH",
-        _ => return None,
-    })
+/// `server.address` and `server.port` from the `Host` header (or the URI's
+/// authority, in HTTP/2).
+fn host_and_port<B>(request: &Request<B>) -> Option<(String, Option<u16>)> {
+    let authority: http::uri::Authority = match request.uri().authority() {
+        Some(authority) => authority.clone(),
+        None => request
+            .headers()
+            .get(http::header::HOST)?
+            .to_str()
+            .ok()?
+            .parse()
+            .ok()?,
+    };
+    Some((authority.host().to_owned(), authority.port_u16()))
 }
 
-fn protocol_version(version: Version) -> Option<&'static str> {
-    Some(match version {
-        Version::HTTP_09 => "0.9",
-        Version::HTTP_10 => "1.0",
-        Version::HTTP_11 => "1.1",
-        Version::HTTP_2 => "2",
-        Version::HTTP_3 => "3",
-        _ => return None,
-    })
-}
-
-fn server_span<B>(request: &Request<B>, route: Option<&Route>) -> Span {
+fn server_span<B>(request: &Request<B>, route: Option<String>, scheme: &str) -> Span {
     let method = known_method(request.method());
-    let route = route.and_then(|route| route(request.extensions()));
     let name = match (method, &route) {
         (Some(method), Some(route)) => format!("{method} {route}"),
         (Some(method), None) => method.to_owned(),
@@ -208,10 +259,16 @@ fn server_span<B>(request: &Request<B>, route: Option<&Route>) -> Span {
         http.request.method = method.unwrap_or("_OTHER"),
         http.request.method_original = Empty,
         url.path = request.uri().path(),
+        url.scheme = scheme,
         http.route = Empty,
         network.protocol.version = Empty,
+        server.address = Empty,
+        server.port = Empty,
+        user_agent.original = Empty,
         http.response.status_code = Empty,
         "error.type" = Empty,
+        otel.status_code = Empty,
+        otel.status_description = Empty,
     );
     if method.is_none() {
         span.record("http.request.method_original", request.method().as_str());
@@ -222,6 +279,19 @@ fn server_span<B>(request: &Request<B>, route: Option<&Route>) -> Span {
     if let Some(version) = protocol_version(request.version()) {
         span.record("network.protocol.version", version);
     }
+    if let Some((host, port)) = host_and_port(request) {
+        span.record("server.address", host);
+        if let Some(port) = port {
+            span.record("server.port", i64::from(port));
+        }
+    }
+    if let Some(agent) = request
+        .headers()
+        .get(http::header::USER_AGENT)
+        .and_then(|value| value.to_str().ok())
+    {
+        span.record("user_agent.original", agent);
+    }
     let parent = crate::propagation::extract(request.headers());
     // Fails only when no OpenTelemetry layer sees the span: then there is no
     // OpenTelemetry span to attach the caller's trace to.
@@ -231,10 +301,14 @@ fn server_span<B>(request: &Request<B>, route: Option<&Route>) -> Span {
 
 pin_project! {
     /// The response future of [`HttpServer`]: the inner future, polled inside
-    /// the server span, which records the outcome when it completes.
+    /// the server span, which records the outcome and the duration when it
+    /// completes.
     pub struct ResponseFuture<F> {
         #[pin]
         inner: Instrumented<F>,
+        started: Instant,
+        attributes: Vec<KeyValue>,
+        duration: Recorder,
     }
 }
 
@@ -257,21 +331,30 @@ where
         let mut this = self.project();
         let result = ready!(this.inner.as_mut().poll(cx));
         let span = this.inner.span();
+        let attributes = this.attributes;
         match &result {
             Ok(response) => {
                 let status = response.status();
-                span.record("http.response.status_code", i64::from(status.as_u16()));
+                let code = i64::from(status.as_u16());
+                span.record("http.response.status_code", code);
+                attributes.push(KeyValue::new("http.response.status_code", code));
                 if status.is_server_error() {
                     // The status code says why: no description.
                     span.record("error.type", status.as_str());
-                    span.set_status(Status::error(""));
+                    span.record("otel.status_code", STATUS_ERROR);
+                    attributes.push(KeyValue::new("error.type", status.as_str().to_owned()));
                 }
             }
             Err(error) => {
-                span.record("error.type", std::any::type_name::<E>());
-                span.set_status(Status::error(error.to_string()));
+                let kind = std::any::type_name::<E>();
+                span.record("error.type", kind);
+                span.record("otel.status_code", STATUS_ERROR);
+                span.record("otel.status_description", error.to_string());
+                attributes.push(KeyValue::new("error.type", kind));
             }
         }
+        this.duration
+            .record(this.started.elapsed().as_secs_f64(), attributes);
         Poll::Ready(result)
     }
 }
@@ -281,11 +364,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn methods_and_versions_follow_the_semantic_conventions() {
-        assert_eq!(known_method(&Method::GET), Some("GET"));
-        assert_eq!(known_method(&Method::from_bytes(b"PURGE").unwrap()), None);
-        assert_eq!(protocol_version(Version::HTTP_11), Some("1.1"));
-        assert_eq!(protocol_version(Version::HTTP_2), Some("2"));
+    fn host_and_port_come_from_the_uri_or_the_host_header() {
+        let request = Request::get("/x")
+            .header("host", "shop.example:8443")
+            .body(())
+            .unwrap();
+        assert_eq!(
+            host_and_port(&request),
+            Some(("shop.example".to_owned(), Some(8443)))
+        );
+        let request = Request::get("http://[::1]:80/x").body(()).unwrap();
+        assert_eq!(
+            host_and_port(&request),
+            Some(("[::1]".to_owned(), Some(80)))
+        );
+        let request = Request::get("/x").header("host", "a b").body(()).unwrap();
+        assert_eq!(host_and_port(&request), None);
     }
 
     #[test]

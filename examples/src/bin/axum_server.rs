@@ -1,6 +1,8 @@
-//! An axum HTTP service with server spans that continue the caller's trace,
-//! a downstream reqwest call that carries the trace on, a request counter
-//! and a latency histogram.
+//! An axum HTTP service instrumented as the semantic conventions describe:
+//! server spans that continue the caller's trace (`HttpServerLayer`), client
+//! spans for reqwest calls that carry the trace on (`send_traced`), the
+//! `http.server.request.duration` and `http.client.request.duration`
+//! histograms, and a business counter of its own.
 //!
 //! ```text
 //! cargo run -p otlpkit-examples --bin axum_server                 # smoke mode
@@ -18,22 +20,19 @@
 use std::future::IntoFuture as _;
 use std::net::SocketAddr;
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{MatchedPath, Path, Request, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::middleware::{self, Next};
-use axum::response::Response;
 use axum::routing::get;
 use opentelemetry::KeyValue;
-use opentelemetry::metrics::{Counter, Histogram};
+use opentelemetry::metrics::Counter;
 use otlpkit::core::Protocol;
 use otlpkit::opentelemetry;
 use otlpkit::tracing::client::RequestBuilderExt as _;
 use otlpkit::tracing::server::HttpServerLayer;
 use otlpkit_examples::Collector;
-use tracing::Instrument as _;
 
 /// How many requests the smoke mode sends itself.
 const SMOKE_REQUESTS: u64 = 3;
@@ -42,8 +41,7 @@ const SMOKE_REQUESTS: u64 = 3;
 struct AppState {
     client: reqwest::Client,
     base: String,
-    requests: Counter<u64>,
-    duration: Histogram<f64>,
+    checkouts: Counter<u64>,
 }
 
 #[tokio::main]
@@ -108,19 +106,14 @@ async fn serve(addr: Option<SocketAddr>) -> Result<(), String> {
     let local = listener
         .local_addr()
         .map_err(|error| format!("cannot read the local address: {error}"))?;
-    let meter = opentelemetry::global::meter("axum-server");
+    // Created after `init()`, so the counter reaches the installed provider.
     let state = AppState {
         client: reqwest::Client::new(),
         base: format!("http://{local}"),
-        requests: meter
-            .u64_counter("http.server.requests")
-            .with_unit("{request}")
-            .with_description("Requests served, by route and status.")
-            .build(),
-        duration: meter
-            .f64_histogram("http.server.request.duration")
-            .with_unit("s")
-            .with_description("Time to serve a request, by route.")
+        checkouts: opentelemetry::global::meter("axum-server")
+            .u64_counter("shop.checkouts")
+            .with_unit("{checkout}")
+            .with_description("Orders checked out.")
             .build(),
     };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -152,27 +145,21 @@ fn app(state: AppState) -> Router {
     Router::new()
         .route("/checkout/{order}", get(checkout))
         .route("/prices/{order}", get(prices))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            record_metrics,
-        ))
-        // Outermost: every request runs in a server span that continues the
-        // caller's trace (W3C `traceparent`), named after the matched route.
+        // Every request runs in a server span that continues the caller's
+        // trace (W3C `traceparent`), named after the matched route, and its
+        // duration goes to `http.server.request.duration`.
         .layer(HttpServerLayer::new())
         .with_state(state)
 }
 
-/// Sends the smoke requests, each from its own client span.
+/// Sends the smoke requests, each in its own client span (`send_traced`).
 async fn smoke(state: &AppState) -> Result<(), String> {
     for order in 1..=SMOKE_REQUESTS {
-        let span = tracing::info_span!(
-            "GET /checkout/{order}",
-            otel.kind = "client",
-            http.request.method = "GET",
-        );
         let url = format!("{}/checkout/{order}", state.base);
-        let response = async { state.client.get(&url).with_current_context().send().await }
-            .instrument(span)
+        let response = state
+            .client
+            .get(&url)
+            .send_traced()
             .await
             .map_err(|error| format!("GET {url}: {error}"))?;
         let status = response.status();
@@ -192,30 +179,23 @@ async fn checkout(
 ) -> Result<String, StatusCode> {
     tracing::info!(order, "checkout started");
     let url = format!("{}/prices/{order}", state.base);
-    // The client span of the downstream call; its context goes out in the
-    // request's `traceparent`, so the prices route continues this trace.
-    let span = tracing::info_span!(
-        "GET /prices/{order}",
-        otel.kind = "client",
-        http.request.method = "GET",
-        server.address = %state.base,
-    );
-    let price = async {
-        let response = state
-            .client
-            .get(&url)
-            .with_current_context()
-            .send()
-            .await
-            .map_err(|error| {
-                tracing::error!(%error, "prices unreachable");
-                StatusCode::BAD_GATEWAY
-            })?;
-        response.text().await.map_err(|_| StatusCode::BAD_GATEWAY)
-    }
-    .instrument(span)
-    .await?;
+    // A client span for the downstream call, child of this request's server
+    // span; its context goes out in the request's `traceparent`, so the
+    // prices route continues this trace.
+    let response = state
+        .client
+        .get(&url)
+        .send_traced()
+        .await
+        .map_err(|error| {
+            tracing::error!(%error, "prices unreachable");
+            StatusCode::BAD_GATEWAY
+        })?;
+    let price = response.text().await.map_err(|_| StatusCode::BAD_GATEWAY)?;
     tracing::info!(order, price = %price, "checkout priced");
+    state
+        .checkouts
+        .add(1, &[KeyValue::new("outcome", "priced")]);
     Ok(format!("order {order}: {price} EUR"))
 }
 
@@ -225,27 +205,4 @@ async fn prices(Path(order): Path<u64>) -> String {
     let price = 10 + order * 5;
     tracing::info!(order, price, "price computed");
     price.to_string()
-}
-
-/// Counts each request and records its latency, by route and status.
-async fn record_metrics(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
-    let started = Instant::now();
-    let response = next.run(request).await;
-    let status = i64::from(response.status().as_u16());
-    state.requests.add(
-        1,
-        &[
-            KeyValue::new("http.route", route.clone()),
-            KeyValue::new("http.response.status_code", status),
-        ],
-    );
-    state.duration.record(
-        started.elapsed().as_secs_f64(),
-        &[KeyValue::new("http.route", route)],
-    );
-    response
 }

@@ -1,9 +1,12 @@
 //! A synchronous command-line tool: no async runtime anywhere in this file,
-//! threads and blocking file I/O, all telemetry exported over OTLP/gRPC.
+//! threads and blocking file I/O, all telemetry exported over OTLP/gRPC
+//! unless `OTEL_EXPORTER_OTLP_PROTOCOL` says otherwise.
 //!
 //! ```text
 //! cargo run -p otlpkit-examples --bin sync_cli
 //! OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4317 cargo run -p otlpkit-examples --bin sync_cli
+//! OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318 OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf \
+//!     cargo run -p otlpkit-examples --bin sync_cli
 //! ```
 //!
 //! It writes a few files into a temporary directory, indexes them on scoped
@@ -11,8 +14,8 @@
 //! `otlpkit::bridge::thread::scope`), fails on one entry that is a directory
 //! (the error is recorded on its span), and prints a summary. Without
 //! `OTEL_EXPORTER_OTLP_ENDPOINT` it exports to the embedded receiver and
-//! prints what arrived; with it, the variable must name the collector's
-//! OTLP/gRPC endpoint.
+//! prints what arrived; with it, the variable names the collector's
+//! endpoint for the protocol in use (gRPC by default).
 #![allow(clippy::print_stdout, reason = "an example prints what it did")]
 
 use std::fs;
@@ -40,10 +43,8 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    // gRPC in code: it wins over OTEL_EXPORTER_OTLP_PROTOCOL.
-    let mut builder = collector
-        .configure(otlpkit::builder(), Protocol::Grpc)
-        .with_protocol(Protocol::Grpc);
+    // gRPC unless OTEL_EXPORTER_OTLP_PROTOCOL names another protocol.
+    let mut builder = collector.configure(otlpkit::builder(), Protocol::Grpc);
     if std::env::var_os("OTEL_SERVICE_NAME").is_none() {
         builder = builder.with_service_name("sync-cli");
     }
@@ -54,10 +55,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    println!(
-        "sync_cli: exporting over OTLP/gRPC to {}",
-        collector.describe()
-    );
+    println!("sync_cli: exporting to {}", collector.describe());
 
     let outcome = tracing::info_span!("index directory").in_scope(run);
     match &outcome {

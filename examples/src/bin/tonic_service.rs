@@ -1,5 +1,8 @@
-//! A gRPC client and server (tonic) in one process, with the trace carried
-//! from one to the other in the request metadata — built without `protoc`:
+//! A gRPC client and server (tonic) in one process, instrumented as the RPC
+//! semantic conventions describe: `GrpcClientLayer` gives each call a client
+//! span and carries its trace in the request metadata, `GrpcServerLayer`
+//! gives it a server span continuing that trace, both with the `rpc.*`
+//! attributes and the call's status — built without `protoc`:
 //! the two messages are hand-written prost structs and the service uses
 //! tonic's codegen-free building blocks (`tonic::server::Grpc`,
 //! `tonic::client::Grpc`).
@@ -10,7 +13,9 @@
 //!
 //! The client reserves items three times under one `place orders` span; the
 //! third reservation asks for more than is in stock and fails with
-//! `FAILED_PRECONDITION`, recorded on both sides. Without
+//! `FAILED_PRECONDITION`: an error of the client span; the server span keeps
+//! its status unset and records `rpc.grpc.status_code = 9`, as the
+//! conventions say of a refusal. Without
 //! `OTEL_EXPORTER_OTLP_ENDPOINT`, telemetry goes to the embedded receiver and
 //! is printed at the end.
 #![allow(clippy::print_stdout, reason = "an example prints what it did")]
@@ -20,29 +25,28 @@ use std::convert::Infallible;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use opentelemetry::KeyValue;
 use opentelemetry::metrics::Counter;
 use otlpkit::core::Protocol;
 use otlpkit::opentelemetry;
-use otlpkit::tracing::client::{ContextInterceptor, extract_metadata};
+use otlpkit::tracing::client::{GrpcClient, GrpcClientLayer};
+use otlpkit::tracing::server::GrpcServerLayer;
 use otlpkit_examples::Collector;
 use tonic::codegen::http::uri::PathAndQuery;
 use tonic::codegen::{Body, BoxFuture, Service, StdError, http};
 use tonic::server::{NamedService, UnaryService};
-use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, Endpoint};
 use tonic::{Code, Request, Response, Status};
 use tonic_prost::ProstCodec;
+use tower::Layer as _;
 use tracing::Instrument as _;
 
 /// The service's fully qualified name.
 const SERVICE: &str = "inventory.v1.Inventory";
 /// The one method's path.
 const RESERVE_PATH: &str = "/inventory.v1.Inventory/Reserve";
-/// The span name of both sides of a `Reserve` call (`rpc.service/rpc.method`).
-const RESERVE_SPAN: &str = "inventory.v1.Inventory/Reserve";
 /// `inventory.v1.ReserveRequest`, written by hand instead of generated.
 #[derive(Clone, PartialEq, prost::Message)]
 struct ReserveRequest {
@@ -115,6 +119,8 @@ async fn run() -> Result<(), String> {
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(
         tonic::transport::Server::builder()
+            // A server span per call, continuing the caller's trace.
+            .layer(GrpcServerLayer::new())
             .add_service(Inventory::new([("book", 5), ("lamp", 1)]))
             .serve_with_incoming_shutdown(
                 tokio_stream::wrappers::TcpListenerStream::new(listener),
@@ -135,25 +141,22 @@ async fn run() -> Result<(), String> {
 
 /// The client side: three reservations under one span.
 async fn client(address: &str) -> Result<(), String> {
-    let channel = Endpoint::from_shared(address.to_owned())
+    let endpoint = Endpoint::from_shared(address.to_owned())
         .map_err(|error| format!("bad address {address}: {error}"))?
-        .connect_timeout(Duration::from_secs(5))
+        .connect_timeout(Duration::from_secs(5));
+    let uri = endpoint.uri().clone();
+    let channel = endpoint
         .connect()
         .await
         .map_err(|error| format!("cannot connect to {address}: {error}"))?;
-    // The interceptor writes the current trace context into each call's
-    // metadata (`traceparent`, `tracestate`, `baggage`).
-    let mut client = InventoryClient::new(channel);
-    let duration = opentelemetry::global::meter("tonic-client")
-        .f64_histogram("rpc.client.duration")
-        .with_unit("s")
-        .build();
+    // A client span per call; its context goes out in the call's metadata
+    // (`traceparent`, `tracestate`, `baggage`).
+    let mut client = InventoryClient::new(GrpcClientLayer::new().with_server(&uri).layer(channel));
 
     let orders = [("book", 2), ("lamp", 1), ("book", 10)];
     let mut failures = 0;
     async {
         for (item, quantity) in orders {
-            let started = Instant::now();
             match client.reserve(item, quantity).await {
                 Ok(reply) => tracing::info!(
                     item,
@@ -173,10 +176,6 @@ async fn client(address: &str) -> Result<(), String> {
                     );
                 }
             }
-            duration.record(
-                started.elapsed().as_secs_f64(),
-                &[KeyValue::new("rpc.method", "Reserve")],
-            );
         }
     }
     .instrument(tracing::info_span!("place orders"))
@@ -194,53 +193,38 @@ async fn client(address: &str) -> Result<(), String> {
     }
 }
 
-/// A hand-written client for the one method.
+/// A hand-written client for the one method, over the instrumented channel
+/// (a generated client takes it the same way: `InventoryClient::new(service)`).
 struct InventoryClient {
-    grpc: tonic::client::Grpc<InterceptedService<Channel, ContextInterceptor>>,
+    grpc: tonic::client::Grpc<GrpcClient<Channel>>,
 }
 
 impl InventoryClient {
-    fn new(channel: Channel) -> Self {
+    fn new(service: GrpcClient<Channel>) -> Self {
         Self {
-            grpc: tonic::client::Grpc::new(InterceptedService::new(channel, ContextInterceptor)),
+            grpc: tonic::client::Grpc::new(service),
         }
     }
 
-    /// One `Reserve` call inside a client span.
+    /// One `Reserve` call; the layer makes its client span.
     async fn reserve(&mut self, item: &str, quantity: u32) -> Result<ReserveReply, Status> {
-        let span = tracing::info_span!(
-            "rpc client",
-            otel.name = RESERVE_SPAN,
-            otel.kind = "client",
-            rpc.system = "grpc",
-            rpc.service = SERVICE,
-            rpc.method = "Reserve",
-        );
         let request = Request::new(ReserveRequest {
             item: item.to_owned(),
             quantity,
         });
-        let grpc = &mut self.grpc;
-        let result = async {
-            grpc.ready()
-                .await
-                .map_err(|error| Status::unavailable(format!("not ready: {error}")))?;
-            grpc.unary(
+        self.grpc
+            .ready()
+            .await
+            .map_err(|error| Status::unavailable(format!("not ready: {error}")))?;
+        let response = self
+            .grpc
+            .unary(
                 request,
                 PathAndQuery::from_static(RESERVE_PATH),
                 ProstCodec::default(),
             )
-            .await
-        }
-        .instrument(span.clone())
-        .await;
-        match result {
-            Ok(response) => Ok(response.into_inner()),
-            Err(status) => {
-                otlpkit::tracing::record_error(&span, &status);
-                Err(status)
-            }
-        }
+            .await?;
+        Ok(response.into_inner())
     }
 }
 
@@ -264,24 +248,10 @@ impl Inventory {
         }
     }
 
-    /// The method, inside a server span that continues the caller's trace.
+    /// The method; it runs inside the server span of `GrpcServerLayer`.
     async fn reserve(&self, request: Request<ReserveRequest>) -> Result<ReserveReply, Status> {
-        // The caller's context, from the metadata; spans created while it is
-        // attached (and no other span is current) become its children.
-        let parent = extract_metadata(request.metadata());
-        let span = {
-            let _attached = parent.attach();
-            tracing::info_span!(
-                "rpc server",
-                otel.name = RESERVE_SPAN,
-                otel.kind = "server",
-                rpc.system = "grpc",
-                rpc.service = SERVICE,
-                rpc.method = "Reserve",
-            )
-        };
         let ReserveRequest { item, quantity } = request.into_inner();
-        let result = self.take(&item, quantity).instrument(span.clone()).await;
+        let result = self.take(&item, quantity).await;
         let outcome = if result.is_ok() {
             "reserved"
         } else {
@@ -294,9 +264,6 @@ impl Inventory {
                 KeyValue::new("item", item),
             ],
         );
-        if let Err(status) = &result {
-            otlpkit::tracing::record_error(&span, status);
-        }
         result
     }
 
