@@ -223,6 +223,32 @@ impl Builder {
         self
     }
 
+    /// The service's name and version as a fallback: `service.version`, and
+    /// `service.name` unless [`with_service_name`](Self::with_service_name)
+    /// or `OTEL_SERVICE_NAME` / `OTEL_RESOURCE_ATTRIBUTES` say otherwise.
+    /// [`otlpkit::service_info!()`](crate::service_info) reads them from the
+    /// calling crate's `Cargo.toml`:
+    ///
+    /// ```no_run
+    /// let telemetry = otlpkit::builder()
+    ///     .with_service_info(otlpkit::service_info!())
+    ///     .init()?;
+    /// # drop(telemetry);
+    /// # Ok::<(), otlpkit::InitError>(())
+    /// ```
+    pub fn with_service_info(mut self, info: otlpkit_core::ServiceInfo) -> Self {
+        self.resource = self.resource.with_service_info(info);
+        self
+    }
+
+    /// Whether to detect host, OS, process, runtime and container attributes
+    /// (`OTLPKIT_RESOURCE_DETECTION`; on by default). Detected attributes
+    /// never replace ones set in code or in `OTEL_RESOURCE_ATTRIBUTES`.
+    pub fn with_resource_detection(mut self, detection: otlpkit_core::ResourceDetection) -> Self {
+        self.resource = self.resource.with_detection(detection);
+        self
+    }
+
     /// A resource attribute (`OTEL_RESOURCE_ATTRIBUTES`); code wins per key.
     pub fn with_resource_attribute(
         mut self,

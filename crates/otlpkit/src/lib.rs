@@ -154,6 +154,11 @@ pub use pipeline::WORKER_THREAD_NAME;
 #[doc(inline)]
 pub use otlpkit_core as core;
 
+/// The calling crate's name and version, for
+/// [`Builder::with_service_info`]: `otlpkit::service_info!()`.
+#[doc(inline)]
+pub use otlpkit_core::service_info;
+
 /// Context propagation across threads, tasks, futures and streams, and
 /// `block_on` anywhere (`otlpkit-bridge`).
 #[doc(inline)]

@@ -12,7 +12,9 @@ use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::logs::{LogProcessor, SdkLogRecord};
 use opentelemetry_sdk::resource::TelemetryResourceDetector;
 use opentelemetry_sdk::trace::{Sampler, Span, SpanData, SpanLimits, SpanProcessor};
-use otlpkit_core::{LimitKind, Limits, Propagator, ResourceConfig, SamplerConfig, vars};
+use otlpkit_core::{
+    AttributeValue, LimitKind, Limits, Propagator, ResourceConfig, SamplerConfig, vars,
+};
 
 use crate::error::InitWarning;
 
@@ -27,12 +29,15 @@ use crate::error::InitWarning;
 pub(crate) fn resource(config: &ResourceConfig) -> Resource {
     Resource::builder_empty()
         .with_detector(Box::new(TelemetryResourceDetector))
-        .with_attributes(
-            config
-                .attributes()
-                .iter()
-                .map(|(key, value)| KeyValue::new(key.clone(), value.clone())),
-        )
+        .with_attributes(config.typed_attributes().map(|(key, value)| {
+            let key = key.to_owned();
+            match value {
+                AttributeValue::Int(value) => KeyValue::new(key, value),
+                AttributeValue::String(value) => KeyValue::new(key, value.to_owned()),
+                // `AttributeValue` is non-exhaustive: new kinds as text.
+                other => KeyValue::new(key, format!("{other:?}")),
+            }
+        }))
         .build()
 }
 
