@@ -11,8 +11,10 @@
 //!   code and the `OTEL_BSP_*` / `OTEL_BLRP_*` variables (checklist 3.1,
 //!   3.2), export timeout included;
 //! - the hot path: ending a span or emitting a record pushes into a bounded
-//!   lock-free queue (crossbeam's `ArrayQueue`); no async runtime, no lock
-//!   that an export holds, one notification per full batch;
+//!   lock-free queue (crossbeam's `ArrayQueue`, or above 16,384 items a
+//!   `SegQueue` with a counted bound, so no bound is allocated up front); no
+//!   async runtime, no lock that an export holds, one notification per full
+//!   batch;
 //! - the overflow policies of [`OverflowPolicy`](otlpkit_core::OverflowPolicy):
 //!   `DropNewest` (the specification's default), `DropOldest`,
 //!   `Block { timeout }`, plus an optional byte bound
@@ -170,6 +172,7 @@ mod logs;
 mod metrics;
 mod queue;
 mod report;
+mod slots;
 mod span;
 mod stats;
 

@@ -26,7 +26,6 @@
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering, fence};
 use std::time::{Duration, Instant};
 
-use crossbeam_queue::ArrayQueue;
 use otlpkit_core::OverflowPolicy;
 use otlpkit_core::Signal;
 use otlpkit_core::stats::{DropReason, ExportStats, SignalStats};
@@ -34,6 +33,7 @@ use parking_lot::{Condvar, Mutex};
 use tokio::sync::Notify;
 
 use crate::diag::WarnOnce;
+use crate::slots::Slots;
 
 /// The optional byte bound: the limit and how an item is sized. An item's
 /// size is computed when it goes in and again when it comes out; the sizing
@@ -47,7 +47,7 @@ struct ByteBound<I> {
 
 /// The bounded queue shared by the producers and the export worker.
 pub(crate) struct Queue<I> {
-    slots: ArrayQueue<I>,
+    slots: Slots<I>,
     policy: OverflowPolicy,
     byte_bound: Option<ByteBound<I>>,
     bytes: AtomicUsize,
@@ -93,7 +93,7 @@ impl<I> Queue<I> {
         signal: Signal,
     ) -> Self {
         Self {
-            slots: ArrayQueue::new(capacity.max(1)),
+            slots: Slots::new(capacity),
             policy,
             byte_bound: max_bytes.map(|max| ByteBound { max, size_of }),
             bytes: AtomicUsize::new(0),
