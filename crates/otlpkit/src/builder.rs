@@ -287,9 +287,11 @@ impl Builder {
         self
     }
 
-    /// The level of otlpkit's own start-up warnings on stderr
-    /// (`OTEL_LOG_LEVEL`): printed at `warn` and above (the default is
-    /// `info`).
+    /// The level of otlpkit's own diagnostics (`OTEL_LOG_LEVEL`, default
+    /// `info`): start-up warnings, the first failed export of each signal
+    /// and the recovery after failures, printed on standard error;
+    /// `off` silences them (the statistics and the shutdown report still
+    /// say everything).
     pub fn with_log_level(mut self, level: LogLevel) -> Self {
         self.sdk = self.sdk.with_log_level(level);
         self
@@ -306,6 +308,28 @@ impl Builder {
             // `BatchKind` is non-exhaustive; otlpkit batches spans and logs.
             _ => {}
         }
+        self
+    }
+
+    /// Export calls each batch processor may run at once
+    /// (`OTLPKIT_BSP_MAX_CONCURRENT_EXPORTS`, `OTLPKIT_BLRP_MAX_CONCURRENT_EXPORTS`;
+    /// default 1). otlpkit's exporters are safe to call concurrently, and
+    /// with the gRPC transport two concurrent exports roughly double the
+    /// throughput a single one reaches (see `docs/BENCHMARKS.md`); batches
+    /// may then arrive out of order.
+    pub fn with_max_concurrent_exports(mut self, n: usize) -> Self {
+        self.span_batch = self.span_batch.with_max_concurrent_exports(n);
+        self.log_batch = self.log_batch.with_max_concurrent_exports(n);
+        self
+    }
+
+    /// A bound on the estimated bytes each batch processor's queue holds,
+    /// beside the item bound (`OTLPKIT_BSP_MAX_QUEUE_BYTES`,
+    /// `OTLPKIT_BLRP_MAX_QUEUE_BYTES`; default none). The overflow policy
+    /// applies to both bounds.
+    pub fn with_max_queue_bytes(mut self, bytes: Option<usize>) -> Self {
+        self.span_batch = self.span_batch.with_max_queue_bytes(bytes);
+        self.log_batch = self.log_batch.with_max_queue_bytes(bytes);
         self
     }
 

@@ -12,7 +12,7 @@ use opentelemetry_sdk::metrics::SdkMeterProvider;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use otlpkit_batch::{ProcessorHandle, ProcessorStats};
 use otlpkit_bridge::WorkerRuntime;
-use otlpkit_core::stats::{DropReason, ExportStats, StatsSnapshot};
+use otlpkit_core::stats::{DropReason, ExportErrorRecord, ExportStats, StatsSnapshot};
 use otlpkit_core::{LogLevel, OtlpConfig, Signal};
 
 use crate::error::InitWarning;
@@ -284,8 +284,11 @@ impl Drop for OtlpGuard {
             return;
         };
         let report = shutdown_pipeline(pipeline, &self.stats, self.shutdown_timeout);
-        if !report.is_complete() && self.config.sdk().log_level() >= LogLevel::Warn {
-            eprintln!("otlpkit: at shutdown: {}", report.summary());
+        if !report.is_complete() {
+            otlpkit_core::diag::emit(
+                LogLevel::Warn,
+                format_args!("at shutdown: {}", report.summary()),
+            );
         }
     }
 }
@@ -606,16 +609,29 @@ impl ShutdownReport {
         self.stats.signal(signal).dropped(reason)
     }
 
-    /// One line: delivered and dropped per signal, and the problems.
+    /// The last export failure of `signal`, if any: what failed, where,
+    /// why and when (redacted).
+    pub fn last_error(&self, signal: Signal) -> Option<ExportErrorRecord> {
+        self.stats.signal(signal).last_error
+    }
+
+    /// One line: delivered and dropped per signal (with the last failure of
+    /// a signal that dropped items), and the problems.
     pub fn summary(&self) -> String {
         let mut parts: Vec<String> = Signal::ALL
             .iter()
             .map(|s| {
-                format!(
+                let mut part = format!(
                     "{s} {} delivered, {} dropped",
                     self.delivered(*s),
                     self.dropped(*s)
-                )
+                );
+                if self.dropped(*s) > 0
+                    && let Some(error) = self.last_error(*s)
+                {
+                    part.push_str(&format!(" (last failure: {error})"));
+                }
+                part
             })
             .collect();
         parts.extend(self.problems.iter().map(ToString::to_string));
@@ -645,6 +661,9 @@ impl fmt::Display for ShutdownReport {
                 write!(f, " ({})", reasons.join(", "))?;
             }
             writeln!(f)?;
+            if let Some(error) = self.last_error(*signal) {
+                writeln!(f, "         last failure: {error}")?;
+            }
         }
         for problem in &self.problems {
             writeln!(f, "problem: {problem}")?;

@@ -13,6 +13,7 @@ use otlpkit_batch::{
     BatchLogProcessor, BatchLogProcessorBuilder, BatchSpanProcessor, BatchSpanProcessorBuilder,
 };
 use otlpkit_bridge::{EXPORT_WORKER_NAME, WorkerRuntime};
+use otlpkit_core::diag;
 use otlpkit_core::stats::ExportStats;
 use otlpkit_core::{
     EnvSource, ExporterKind, LogLevel, MapEnv, OtlpConfig, Protocol, Resolved, Signal,
@@ -54,7 +55,18 @@ pub(crate) fn start<E: EnvSource + ?Sized>(
         value: config,
         warnings: config_warnings,
     } = builder.config_builder().build(env)?;
+    // OTEL_LOG_LEVEL governs otlpkit's own diagnostics from here on.
+    diag::set_max_level(config.sdk().log_level());
     let mut warnings: Vec<InitWarning> = config_warnings.into_iter().map(Into::into).collect();
+    // Invalid filter directives (RUST_LOG) fail before anything is built,
+    // so that nothing has to be torn down (a meter provider's last export
+    // to an unreachable collector would hold the error for seconds).
+    #[cfg(feature = "tracing")]
+    if let Some(setup) = &tracing
+        && global
+    {
+        setup.resolved_directives().map_err(InitError::Tracing)?;
+    }
     let propagator = sdk::propagator(config.sdk().propagators(), &mut warnings);
     let stats = ExportStats::new();
 
@@ -101,10 +113,8 @@ pub(crate) fn start<E: EnvSource + ?Sized>(
         }
     }
 
-    if config.sdk().log_level() >= LogLevel::Warn {
-        for warning in &warnings {
-            eprintln!("otlpkit: warning: {warning}");
-        }
+    for warning in &warnings {
+        diag::emit(LogLevel::Warn, format_args!("{warning}"));
     }
     let shutdown_timeout = builder.shutdown_timeout;
     Ok(OtlpGuard::new(

@@ -495,6 +495,12 @@ fn invalid_rust_log_is_an_error_naming_the_variable() {
     assert!(child.success, "{child:?}");
     assert!(child.stdout.contains("RUST_LOG"), "{child:?}");
     assert!(child.stdout.contains("my_app=loudest"), "{child:?}");
+    // It fails before anything is built: no export worker was started (one
+    // that was would have had to be torn down, holding the error back).
+    assert!(
+        child.stdout.contains("export worker threads seen: 0"),
+        "{child:?}"
+    );
 }
 
 fn an_existing_subscriber_is_kept_with_a_warning() {
@@ -910,11 +916,36 @@ mod child {
     }
 
     fn invalid_rust_log() -> ExitCode {
-        match otlpkit::init() {
+        // Watches this process's threads for otlpkit's export worker while
+        // `init` runs.
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let watcher = {
+            let stop = std::sync::Arc::clone(&stop);
+            std::thread::spawn(move || {
+                let mut seen = std::collections::HashSet::new();
+                while !stop.load(std::sync::atomic::Ordering::Acquire) {
+                    for task in std::fs::read_dir("/proc/self/task").into_iter().flatten() {
+                        let Ok(task) = task else { continue };
+                        let comm =
+                            std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+                        if comm.trim() == otlpkit::WORKER_THREAD_NAME {
+                            seen.insert(task.file_name());
+                        }
+                    }
+                    std::thread::yield_now();
+                }
+                seen.len()
+            })
+        };
+        let result = otlpkit::init();
+        stop.store(true, std::sync::atomic::Ordering::Release);
+        let workers = watcher.join().unwrap();
+        match result {
             Ok(_) => ExitCode::FAILURE,
             Err(error) => {
                 assert!(matches!(error, otlpkit::InitError::Tracing(_)), "{error:?}");
                 let _ = writeln!(std::io::stdout(), "{error}");
+                let _ = writeln!(std::io::stdout(), "export worker threads seen: {workers}");
                 ExitCode::SUCCESS
             }
         }
