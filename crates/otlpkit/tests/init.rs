@@ -484,6 +484,14 @@ fn dead_collector_shutdown_is_bounded_and_reports_the_drops() {
         .unwrap_or(0);
     assert!(dropped >= 4, "{child:?}");
     assert!(child.stdout.contains("retries_exhausted"), "{child:?}");
+    // Why, where the user looks, with no subscriber printing anything: the
+    // first failure of each exporter on standard error, and the report's
+    // last failure with the endpoint and the cause.
+    let first_failure = format!("otlpkit: warning: traces export to {endpoint}/v1/traces failed");
+    assert!(child.stderr.contains(&first_failure), "{child:?}");
+    assert!(child.stderr.contains("connection refused"), "{child:?}");
+    assert!(child.stdout.contains("last failure:"), "{child:?}");
+    assert!(child.stdout.contains("connection failed"), "{child:?}");
 }
 
 fn invalid_rust_log_is_an_error_naming_the_variable() {
