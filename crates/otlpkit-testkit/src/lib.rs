@@ -66,6 +66,9 @@
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod budget;
+mod cost;
+mod decode;
 mod error;
 mod fault;
 mod grpc_server;
@@ -74,11 +77,13 @@ mod items;
 pub mod json;
 mod receiver;
 mod request;
+mod retention;
 mod server;
 mod shared;
 mod store;
 mod summary;
 mod tree;
+mod ui;
 
 pub use error::{BodyError, ItemKind, JsonError, Listener, StartError, WaitError};
 pub use fault::{Fault, FaultKind, RetryAfter};
@@ -88,8 +93,10 @@ pub use items::{
 };
 pub use receiver::{DEFAULT_MAX_BODY_SIZE, Receiver, ReceiverBuilder};
 pub use request::{Answer, Headers, Payload, Protocol, RecordedRequest, Signal};
+pub use retention::RetentionLimits;
 pub use summary::Summary;
 pub use tree::{SpanNode, SpanTree};
+pub use ui::Ui;
 
 /// The generated OTLP types (`opentelemetry_proto::tonic`).
 pub use opentelemetry_proto::tonic as proto;
