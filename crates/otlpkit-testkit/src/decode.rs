@@ -97,24 +97,47 @@ pub(crate) async fn read_body(
         reservation.grow(length, BUDGET_WAIT).await?;
     }
     let read = async {
-        let mut out = BytesMut::new();
+        // With a known length, one buffer of exactly that size; otherwise the frames as they
+        // came, joined at the end.
+        let mut out = BytesMut::with_capacity(announced.unwrap_or(0));
+        let mut frames: Vec<Bytes> = Vec::new();
+        let mut received = 0usize;
         while let Some(frame) = body.frame().await {
             let frame = frame
                 .map_err(|err| Refused::Invalid(format!("cannot read the request body: {err}")))?;
             let Ok(data) = frame.into_data() else {
                 continue; // trailers
             };
-            if out.len() + data.len() > limit {
+            received += data.len();
+            if received > limit {
                 return Err(too_large());
             }
-            let needed = out.len() + data.len();
-            if needed > reservation.held() {
-                let more = (needed - reservation.held()).max(STEP.min(limit));
+            if received > reservation.held() {
+                let more = (received - reservation.held()).max(STEP.min(limit));
                 reservation.grow(more, BUDGET_WAIT).await?;
             }
-            out.extend_from_slice(&data);
+            if announced.is_some() {
+                out.extend_from_slice(&data);
+            } else {
+                frames.push(data);
+            }
         }
-        Ok(out.freeze())
+        if announced.is_some() {
+            return Ok(out.freeze());
+        }
+        match frames.len() {
+            0 => Ok(Bytes::new()),
+            1 => Ok(frames.remove(0)),
+            _ => {
+                // Joining holds the body twice for a moment.
+                reservation.grow(received, BUDGET_WAIT).await?;
+                let mut joined = BytesMut::with_capacity(received);
+                for frame in frames.drain(..) {
+                    joined.extend_from_slice(&frame);
+                }
+                Ok(joined.freeze())
+            }
+        }
     };
     match deadline {
         None => read.await,

@@ -74,17 +74,11 @@ impl SpanTree {
         let n = spans.len();
         let layout = Layout::of(&spans, |s| &s.span);
         // Building in reverse pre-order puts children first.
-        let Layout {
-            order,
-            children,
-            roots,
-            parent_missing,
-            ..
-        } = layout;
         let mut spans: Vec<Option<ReceivedSpan>> = spans.into_iter().map(Some).collect();
         let mut built: Vec<Option<SpanNode>> = vec![None; n];
-        for &(i, _) in order.iter().rev() {
-            let kids = children[i]
+        for &(i, _) in layout.order.iter().rev() {
+            let kids = layout
+                .children_of(i)
                 .iter()
                 .filter_map(|&c| built[c].take())
                 .collect();
@@ -92,12 +86,16 @@ impl SpanTree {
                 built[i] = Some(SpanNode {
                     span,
                     children: kids,
-                    parent_missing: parent_missing[i],
+                    parent_missing: layout.parent_missing[i],
                 });
             }
         }
         SpanTree {
-            roots: roots.iter().filter_map(|&r| built[r].take()).collect(),
+            roots: layout
+                .roots
+                .iter()
+                .filter_map(|&r| built[r].take())
+                .collect(),
         }
     }
 
@@ -172,8 +170,10 @@ pub(crate) struct Layout {
     /// `(index, depth)` in pre-order: traces ordered by their earliest root, roots of one
     /// trace by start time, children by start time then name.
     pub(crate) order: Vec<(usize, usize)>,
-    /// Children of each span, ordered.
-    pub(crate) children: Vec<Vec<usize>>,
+    /// Children of all spans, ordered, those of span `i` at
+    /// `children[child_start[i]..child_start[i + 1]]` (one allocation, not one per span).
+    children: Vec<usize>,
+    child_start: Vec<usize>,
     /// The roots, ordered.
     pub(crate) roots: Vec<usize>,
     /// The span names a parent that was not given.
@@ -208,22 +208,35 @@ impl Layout {
         drop(first_by_id);
         break_cycles(&mut parent);
 
-        let mut children: Vec<Vec<usize>> = vec![Vec::new(); n];
+        let mut child_start = vec![0usize; n + 1];
         let mut roots: Vec<usize> = Vec::new();
         for (i, p) in parent.iter().enumerate() {
             match p {
-                Some(p) => children[*p].push(i),
+                Some(p) => child_start[*p + 1] += 1,
                 None => roots.push(i),
             }
         }
+        for i in 0..n {
+            child_start[i + 1] += child_start[i];
+        }
+        let mut children = vec![0usize; child_start[n]];
+        let mut next = child_start.clone();
+        for (i, p) in parent.iter().enumerate() {
+            if let Some(p) = p {
+                children[next[*p]] = i;
+                next[*p] += 1;
+            }
+        }
+        drop(next);
+        drop(parent);
         let by_start = |a: &usize, b: &usize| {
             let (sa, sb) = (spans[*a], spans[*b]);
             sa.start_time_unix_nano
                 .cmp(&sb.start_time_unix_nano)
                 .then_with(|| sa.name.cmp(&sb.name))
         };
-        for list in &mut children {
-            list.sort_by(by_start);
+        for i in 0..n {
+            children[child_start[i]..child_start[i + 1]].sort_by(by_start);
         }
         let mut trace_start: HashMap<&[u8], u64> = HashMap::new();
         for &r in &roots {
@@ -246,14 +259,21 @@ impl Layout {
         let mut stack: Vec<(usize, usize)> = roots.iter().rev().map(|&r| (r, 0)).collect();
         while let Some((i, depth)) = stack.pop() {
             order.push((i, depth));
-            stack.extend(children[i].iter().rev().map(|&c| (c, depth + 1)));
+            let kids = &children[child_start[i]..child_start[i + 1]];
+            stack.extend(kids.iter().rev().map(|&c| (c, depth + 1)));
         }
         Layout {
             order,
             children,
+            child_start,
             roots,
             parent_missing,
         }
+    }
+
+    /// The children of span `i`, ordered.
+    pub(crate) fn children_of(&self, i: usize) -> &[usize] {
+        &self.children[self.child_start[i]..self.child_start[i + 1]]
     }
 }
 
