@@ -19,8 +19,8 @@ use crate::request::{Payload, RecordedRequest};
 /// ```
 /// use otlpkit_testkit::RetentionLimits;
 ///
-/// let mut limits = RetentionLimits::default();
-/// limits.traces = 100;
+/// let limits = RetentionLimits::default().with_traces(100);
+/// assert_eq!(limits.traces, 100);
 /// assert_eq!(limits.bytes, 16 * 1024 * 1024);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,6 +48,43 @@ impl Default for RetentionLimits {
             metric_points: 20_000,
             bytes: 16 * 1024 * 1024,
         }
+    }
+}
+
+impl RetentionLimits {
+    /// Keeps the `n` most recent traces.
+    #[must_use]
+    pub fn with_traces(mut self, n: usize) -> Self {
+        self.traces = n;
+        self
+    }
+
+    /// Keeps at most `n` spans per trace.
+    #[must_use]
+    pub fn with_spans_per_trace(mut self, n: usize) -> Self {
+        self.spans_per_trace = n;
+        self
+    }
+
+    /// Keeps the `n` most recent log records.
+    #[must_use]
+    pub fn with_log_records(mut self, n: usize) -> Self {
+        self.log_records = n;
+        self
+    }
+
+    /// Keeps the `n` most recent metric points, over all series.
+    #[must_use]
+    pub fn with_metric_points(mut self, n: usize) -> Self {
+        self.metric_points = n;
+        self
+    }
+
+    /// Keeps at most `bytes` of telemetry, as the store counts it.
+    #[must_use]
+    pub fn with_bytes(mut self, bytes: usize) -> Self {
+        self.bytes = bytes;
+        self
     }
 }
 
@@ -959,9 +996,9 @@ mod tests {
 
     #[test]
     fn keeps_the_most_recent_traces_within_count_and_bytes() {
-        let mut limits = RetentionLimits::default();
-        limits.traces = 10;
-        limits.spans_per_trace = 3;
+        let limits = RetentionLimits::default()
+            .with_traces(10)
+            .with_spans_per_trace(3);
         let mut store = Retention::new(limits);
         for t in 0..25 {
             store.ingest(&request(t + 1, trace(t, 5)));
@@ -981,9 +1018,7 @@ mod tests {
         assert_eq!(status["kept"]["spans"], 30);
 
         // A byte budget smaller than the data keeps only what fits.
-        let mut limits = RetentionLimits::default();
-        limits.bytes = 64 * 1024;
-        let mut store = Retention::new(limits);
+        let mut store = Retention::new(RetentionLimits::default().with_bytes(64 * 1024));
         for t in 0..200 {
             store.ingest(&request(t + 1, trace(t, 20)));
             assert!(store.bytes() <= 64 * 1024, "{}", store.bytes());

@@ -226,7 +226,7 @@ fn query<'a>(req: &'a Request<Incoming>, key: &str) -> Option<&'a str> {
 }
 
 fn hex_id(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 || text.len() > 64 {
+    if !text.len().is_multiple_of(2) || text.len() > 64 {
         return None;
     }
     (0..text.len())

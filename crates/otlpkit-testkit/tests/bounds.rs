@@ -352,9 +352,9 @@ fn a_sustained_stream_keeps_memory_flat() {
 #[test]
 fn the_page_store_keeps_the_most_recent_data_within_its_limits() {
     let receiver = Receiver::builder().keep_requests(false).start().unwrap();
-    let mut limits = RetentionLimits::default();
-    limits.traces = 50;
-    limits.bytes = 256 * 1024;
+    let limits = RetentionLimits::default()
+        .with_traces(50)
+        .with_bytes(256 * 1024);
     let ui = receiver
         .serve_ui("127.0.0.1:0".parse().unwrap(), limits)
         .unwrap();
@@ -523,7 +523,7 @@ async fn each_grpc_refusal_has_the_status_otlp_asks_for() {
     let grpc = [("content-type", "application/grpc"), ("te", "trailers")];
     let path = Signal::Traces.grpc_path();
     let garbage = vec![0, 0, 0, 0, 3, 0xff, 0xff, 0xff];
-    let r = post(receiver.grpc_addr(), Version::HTTP_2, &path, &grpc, garbage)
+    let r = post(receiver.grpc_addr(), Version::HTTP_2, path, &grpc, garbage)
         .await
         .unwrap();
     assert_eq!(
@@ -536,7 +536,7 @@ async fn each_grpc_refusal_has_the_status_otlp_asks_for() {
     let r = post(
         receiver.grpc_addr(),
         Version::HTTP_2,
-        &path,
+        path,
         &json,
         frame.clone(),
     )
@@ -553,7 +553,7 @@ async fn each_grpc_refusal_has_the_status_otlp_asks_for() {
         ("te", "trailers"),
         ("grpc-encoding", "br"),
     ];
-    let r = post(receiver.grpc_addr(), Version::HTTP_2, &path, &brotli, frame)
+    let r = post(receiver.grpc_addr(), Version::HTTP_2, path, &brotli, frame)
         .await
         .unwrap();
     assert_eq!(

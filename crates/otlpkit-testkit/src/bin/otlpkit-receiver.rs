@@ -138,12 +138,12 @@ fn main() -> ExitCode {
     let _ui = match args.ui {
         None => None,
         Some(addr) => {
-            let mut limits = RetentionLimits::default();
-            limits.traces = args.retain_traces;
-            limits.spans_per_trace = args.retain_spans_per_trace;
-            limits.log_records = args.retain_logs;
-            limits.metric_points = args.retain_points;
-            limits.bytes = args.retain_mib.saturating_mul(MIB);
+            let limits = RetentionLimits::default()
+                .with_traces(args.retain_traces)
+                .with_spans_per_trace(args.retain_spans_per_trace)
+                .with_log_records(args.retain_logs)
+                .with_metric_points(args.retain_points)
+                .with_bytes(args.retain_mib.saturating_mul(MIB));
             match receiver.serve_ui(addr, limits) {
                 Ok(ui) => {
                     emit(&format!("otlpkit-receiver web page: {}\n", ui.url()));
