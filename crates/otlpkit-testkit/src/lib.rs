@@ -15,6 +15,12 @@
 //!   statuses with `Retry-After`, partial success, delays, dropped connections, and
 //!   [`Receiver::stop`] / [`Receiver::restart`];
 //! - [`json`]: a tolerant OTLP/JSON decoder;
+//! - bounds for long-running use ([`ReceiverBuilder::keep_requests`],
+//!   [`ReceiverBuilder::in_flight_budget`], timeouts and a connection cap), with the status
+//!   OTLP asks for on every refusal (`413`/`RESOURCE_EXHAUSTED` for too large,
+//!   `400`/`INVALID_ARGUMENT` for undecodable, ...);
+//! - [`Receiver::serve_ui`]: a live web page of the recent traces (waterfalls), log records
+//!   and metrics, kept within [`RetentionLimits`];
 //! - [`Summary`]: the one-request report printed by the `otlpkit-receiver` binary.
 //!
 //! The decoded `opentelemetry_proto` types stay accessible everywhere; [`proto`] re-exports
