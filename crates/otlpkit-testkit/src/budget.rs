@@ -78,6 +78,11 @@ impl Reservation {
         }
     }
 
+    /// Whether there is a budget to hold bytes from.
+    pub(crate) fn is_bounded(&self) -> bool {
+        self.budget.is_some()
+    }
+
     /// Bytes held.
     pub(crate) fn held(&self) -> usize {
         self.permits

@@ -216,7 +216,10 @@ pub(crate) async fn protobuf(
     body: &[u8],
     reservation: &mut Reservation,
 ) -> Result<Payload, Refused> {
-    if let Some(cost) = crate::cost::protobuf(signal, body) {
+    // Without a budget there is nothing to reserve: skip the walk.
+    if reservation.is_bounded()
+        && let Some(cost) = crate::cost::protobuf(signal, body)
+    {
         reservation.grow(cost, BUDGET_WAIT).await?;
     }
     let decoded = match signal {
@@ -240,11 +243,15 @@ fn strict_json(signal: Signal, body: &[u8]) -> Option<Payload> {
 /// decoded size. Documents written as the specification says are decoded in one streaming
 /// pass; the others (snake_case keys, enum names, `"NaN"`, ...) by the tolerant
 /// [`crate::json`] decoder, which builds a JSON tree first and holds budget for it too.
+/// Without a budget, every document goes to the tolerant decoder, as it always did.
 pub(crate) async fn json(
     signal: Signal,
     body: &[u8],
     reservation: &mut Reservation,
 ) -> Result<Payload, Refused> {
+    if !reservation.is_bounded() {
+        return crate::json::decode(signal, body).map_err(Refused::from);
+    }
     let Some(cost) = crate::cost::json(signal, body) else {
         // Not JSON: the tolerant decoder says where.
         return crate::json::decode(signal, body).map_err(Refused::from);
@@ -310,7 +317,8 @@ mod tests {
 
     #[tokio::test]
     async fn json_takes_the_streaming_path_and_falls_back_to_the_tolerant_one() {
-        let mut none = Reservation::new(None);
+        let budget = Budget::new(1 << 20);
+        let mut none = Reservation::new(Some(&budget));
         let strict = br#"{"resourceSpans":[{"scopeSpans":[{"spans":[{
             "traceId":"5b8efff798038103d269b633813fc60c","spanId":"eee19b7ec3c1b174",
             "name":"op","kind":2,"startTimeUnixNano":"1544712660000000000"}]}]}]}"#;
