@@ -179,6 +179,9 @@ async fn read_frame(
                 )));
             }
             reservation.grow(len + 5, decode::BUDGET_WAIT).await?;
+            // One buffer of the final size: growing it by doubling would hold more than
+            // was reserved.
+            buf.reserve((len + 5).saturating_sub(buf.len()));
             declared = Some((compressed, len));
         }
         if let Some((_, len)) = declared
@@ -187,11 +190,6 @@ async fn read_frame(
             return Err(Refused::Invalid(
                 "more than one message in a unary gRPC call".to_owned(),
             ));
-        }
-        if declared.is_none() && buf.len() > 5 + limit {
-            return Err(Refused::TooLarge(format!(
-                "gRPC body larger than the limit of {limit} bytes"
-            )));
         }
     }
     match declared {

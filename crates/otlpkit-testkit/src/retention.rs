@@ -659,26 +659,31 @@ impl Retention {
             .min_by_key(|(_, tick)| *tick)
     }
 
-    fn evict_trace(&mut self) {
-        if let Some((_, id)) = self.trace_order.pop_first()
-            && let Some(trace) = self.traces.remove(&id)
-        {
+    /// Each `evict_*` returns whether it let something go.
+    fn evict_trace(&mut self) -> bool {
+        let Some((_, id)) = self.trace_order.pop_first() else {
+            return false;
+        };
+        if let Some(trace) = self.traces.remove(&id) {
             self.bytes -= trace.bytes;
             self.span_count -= trace.spans.len();
             self.totals.evicted_traces += 1;
         }
+        true
     }
 
-    fn evict_log(&mut self) {
-        if let Some(log) = self.logs.pop_front() {
-            self.bytes -= log.bytes;
-            self.totals.evicted_logs += 1;
-        }
+    fn evict_log(&mut self) -> bool {
+        let Some(log) = self.logs.pop_front() else {
+            return false;
+        };
+        self.bytes -= log.bytes;
+        self.totals.evicted_logs += 1;
+        true
     }
 
-    fn evict_point(&mut self) {
+    fn evict_point(&mut self) -> bool {
         let Some((_, id)) = self.points.pop_front() else {
-            return;
+            return false;
         };
         self.totals.evicted_points += 1;
         let empty = match self.series.get_mut(&id) {
@@ -694,24 +699,22 @@ impl Retention {
             self.bytes -= series.bytes;
             self.series_ids.retain(|_, v| *v != id);
         }
+        true
     }
 
     fn evict(&mut self) {
-        while self.traces.len() > self.limits.traces {
-            self.evict_trace();
-        }
-        while self.logs.len() > self.limits.log_records {
-            self.evict_log();
-        }
-        while self.points.len() > self.limits.metric_points {
-            self.evict_point();
-        }
+        while self.traces.len() > self.limits.traces && self.evict_trace() {}
+        while self.logs.len() > self.limits.log_records && self.evict_log() {}
+        while self.points.len() > self.limits.metric_points && self.evict_point() {}
         while self.bytes > self.limits.bytes {
-            match self.oldest() {
+            let evicted = match self.oldest() {
                 Some((Oldest::Trace, _)) => self.evict_trace(),
                 Some((Oldest::Log, _)) => self.evict_log(),
                 Some((Oldest::Point, _)) => self.evict_point(),
-                None => break,
+                None => false,
+            };
+            if !evicted {
+                break;
             }
         }
     }

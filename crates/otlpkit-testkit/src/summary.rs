@@ -215,6 +215,9 @@ fn write_span(
         cut: false,
     };
     name.write_str(&span.name)?;
+    if name.cut {
+        f.write_str("…")?;
+    }
     f.write_str(" (")?;
     if let Some(kind) = kind_name(span.kind) {
         write!(f, "{kind}, ")?;
