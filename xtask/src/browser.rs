@@ -1,8 +1,8 @@
 //! The `otlpkit-receiver` web page in a real headless browser, the last step of
 //! `cargo xtask e2e` (and all of `cargo xtask e2e --browser-only`).
 //!
-//! 1. Node.js and npm must be on `PATH`. Without them the step is skipped with a message
-//!    outside CI, and fails with an install hint under `CI=true`.
+//! 1. Node.js 20.11 or newer and npm must be on `PATH`. Without them the step is skipped
+//!    with a message outside CI, and fails with an install hint under `CI=true`.
 //! 2. The pinned `@sparticuz/chromium` (a Chromium build inside an npm package, which
 //!    runs offline) and `puppeteer-core` are installed with `npm ci` from
 //!    `xtask/browser/package-lock.json` into `.tools/browser/` (git-ignored), when absent
@@ -39,20 +39,27 @@ const TRACE_ID: &str = "5b8efff798038103d269b633813fc60c";
 /// Files copied from `xtask/browser/` into the scratch directory.
 const FILES: [&str; 3] = ["package.json", "package-lock.json", "receiver-page.mjs"];
 
-/// Runs the browser check; `Ok` also when it was skipped outside CI.
-pub(crate) fn run(sh: &Shell, root: &Path) -> anyhow::Result<()> {
-    if !has_node() {
+/// The oldest Node.js the pinned `@sparticuz/chromium` supports.
+const NODE_MIN: (u32, u32) = (20, 11);
+
+/// Runs the browser check: `Ok(true)` when it ran and passed, `Ok(false)` when it was
+/// skipped (outside CI, without Node.js and npm).
+pub(crate) fn run(sh: &Shell, root: &Path) -> anyhow::Result<bool> {
+    if let Err(missing) = check_node() {
         if crate::is_ci() {
             bail!(
-                "Node.js and npm are needed for the web page test and were not found on PATH; \
-                 install them (on Debian: `apt-get install -y nodejs npm`, Node.js 20.11 or newer)"
+                "the web page test needs {missing}; install Node.js {}.{} or newer with npm \
+                 (on Debian: `apt-get install -y nodejs npm` where that is recent enough)",
+                NODE_MIN.0,
+                NODE_MIN.1
             );
         }
         eprintln!(
-            "    skipped: Node.js and npm not found on PATH (install them, e.g. \
-             `apt-get install -y nodejs npm`, to run the web page test; under CI=true it is required)"
+            "    skipped: the web page test needs {missing} (install Node.js {}.{}+ and npm to \
+             run it; under CI=true it is required)",
+            NODE_MIN.0, NODE_MIN.1
         );
-        return Ok(());
+        return Ok(false);
     }
     let dir = root.join(".tools").join("browser");
     install(sh, root, &dir).context("installing the headless browser failed")?;
@@ -89,18 +96,40 @@ pub(crate) fn run(sh: &Shell, root: &Path) -> anyhow::Result<()> {
         "    the page shows the trace; screenshot: {}",
         screenshot.display()
     );
+    Ok(true)
+}
+
+/// `Err` names what is missing: npm, Node.js, or a recent enough Node.js.
+fn check_node() -> Result<(), String> {
+    let version = |tool: &str| {
+        Command::new(tool)
+            .arg("--version")
+            .stderr(Stdio::null())
+            .output()
+            .ok()
+            .filter(|out| out.status.success())
+            .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+    };
+    let Some(node) = version("node") else {
+        return Err("Node.js (`node`), not found on PATH".to_owned());
+    };
+    if version("npm").is_none() {
+        return Err("npm, not found on PATH".to_owned());
+    }
+    if node_version(&node) < NODE_MIN {
+        return Err(format!(
+            "Node.js {}.{} or newer, and `node` is {node}",
+            NODE_MIN.0, NODE_MIN.1
+        ));
+    }
     Ok(())
 }
 
-fn has_node() -> bool {
-    ["node", "npm"].iter().all(|tool| {
-        Command::new(tool)
-            .arg("--version")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    })
+/// `(major, minor)` of `node --version` output such as `v20.20.2` (`(0, 0)` if unreadable).
+fn node_version(text: &str) -> (u32, u32) {
+    let mut parts = text.trim().trim_start_matches('v').split('.');
+    let mut next = || parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
+    (next(), next())
 }
 
 /// Copies the test's files into `dir` and runs `npm ci` there unless the same lock file
@@ -253,4 +282,19 @@ fn send_telemetry(http: SocketAddr) -> anyhow::Result<()> {
         post(http, "/v1/metrics", &metrics)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn node_versions_compare_by_major_then_minor() {
+        assert_eq!(node_version("v20.20.2\n"), (20, 20));
+        assert!(node_version("v20.11.0") >= NODE_MIN);
+        assert!(node_version("v20.10.9") < NODE_MIN);
+        assert!(node_version("v18.19.0") < NODE_MIN);
+        assert!(node_version("v22.1.0") >= NODE_MIN);
+        assert_eq!(node_version("garbage"), (0, 0));
+    }
 }
