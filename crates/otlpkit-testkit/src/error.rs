@@ -13,6 +13,8 @@ pub enum Listener {
     Grpc,
     /// The OTLP/HTTP listener.
     Http,
+    /// The web page's listener ([`Receiver::serve_ui`](crate::Receiver::serve_ui)).
+    Ui,
 }
 
 impl fmt::Display for Listener {
@@ -20,6 +22,7 @@ impl fmt::Display for Listener {
         f.write_str(match self {
             Listener::Grpc => "gRPC",
             Listener::Http => "HTTP",
+            Listener::Ui => "web page",
         })
     }
 }
