@@ -60,9 +60,9 @@ fn processor(
     receiver: &Receiver,
     stats: &ExportStats,
     configure: impl FnOnce(
-        otlpkit_batch::BatchProcessorBuilder<SpanRecord>,
-    ) -> otlpkit_batch::BatchProcessorBuilder<SpanRecord>,
-) -> BatchProcessor<SpanRecord> {
+        otlpkit_batch::BatchProcessorBuilder<Box<SpanRecord>>,
+    ) -> otlpkit_batch::BatchProcessorBuilder<Box<SpanRecord>>,
+) -> BatchProcessor<Box<SpanRecord>> {
     let exporter = otlpkit_grpc::SpanExporter::builder()
         .with_endpoint(receiver.grpc_endpoint())
         .with_stats(stats.clone())
@@ -514,8 +514,8 @@ fn propagation_injects_the_native_span_and_extracts_into_one() {
 fn with_native<R>(
     configure: impl FnOnce(NativeSpans) -> NativeSpans,
     queue: impl FnOnce(
-        otlpkit_batch::BatchProcessorBuilder<SpanRecord>,
-    ) -> otlpkit_batch::BatchProcessorBuilder<SpanRecord>,
+        otlpkit_batch::BatchProcessorBuilder<Box<SpanRecord>>,
+    ) -> otlpkit_batch::BatchProcessorBuilder<Box<SpanRecord>>,
     body: impl FnOnce() -> R,
 ) -> (R, ProcessorHandle) {
     let pipe = pipeline();

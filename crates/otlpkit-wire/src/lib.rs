@@ -207,7 +207,8 @@ pub fn encode_spans(spans: &[SpanData], resource: &EncodedResource, out: &mut Ve
 }
 
 /// Appends to `out` the bytes of an `ExportTraceServiceRequest` carrying
-/// `records`: exactly the bytes [`encode_spans`] appends for the `SpanData`
+/// `records` (`SpanRecord`s, or the `Box<SpanRecord>`s a native layer
+/// queues): exactly the bytes [`encode_spans`] appends for the `SpanData`
 /// the records convert to ([`SpanRecord::into_span_data`]), without
 /// converting them. One `ResourceSpans` for `resource`, one `ScopeSpans` per
 /// distinct scope in first-seen order (records sharing an interned scope are

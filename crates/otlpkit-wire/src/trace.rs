@@ -255,7 +255,7 @@ impl<'a> Item<'a> for &'a SpanData {
 #[inline]
 fn same_scope(a: ScopeRef<'_>, b: ScopeRef<'_>) -> bool {
     if std::ptr::eq(a.scope, b.scope) {
-        return a.scope.attributes().all(|kv| kv.value == kv.value);
+        return a.scope.attributes().all(|kv| equal_to_itself(&kv.value));
     }
     same_str(a.scope.name(), b.scope.name())
         && a.scope.version().is_some() == b.scope.version().is_some()
@@ -269,6 +269,18 @@ fn same_scope(a: ScopeRef<'_>, b: ScopeRef<'_>) -> bool {
             b.scope.schema_url().unwrap_or_default(),
         )
         && scope_attributes_equal(a.scope, b.scope)
+}
+
+/// Whether `value == value`: false only for a NaN double, alone or in an
+/// array.
+fn equal_to_itself(value: &opentelemetry::Value) -> bool {
+    match value {
+        opentelemetry::Value::F64(value) => !value.is_nan(),
+        opentelemetry::Value::Array(opentelemetry::Array::F64(values)) => {
+            values.iter().all(|value| !value.is_nan())
+        }
+        _ => true,
+    }
 }
 
 fn links_len<'a>(links: impl Iterator<Item = &'a opentelemetry::trace::Link>) -> usize {

@@ -33,12 +33,15 @@ impl<E: SpanExporter> SpanDataExporter<E> {
     }
 }
 
-impl<E: SpanExporter + 'static> BatchExporter<SpanRecord> for SpanDataExporter<E> {
+impl<E: SpanExporter + 'static> BatchExporter<Box<SpanRecord>> for SpanDataExporter<E> {
     fn export(
         &self,
-        batch: Vec<SpanRecord>,
+        batch: Vec<Box<SpanRecord>>,
     ) -> impl std::future::Future<Output = OTelSdkResult> + Send {
-        let spans: Vec<SpanData> = batch.into_iter().map(SpanRecord::into_span_data).collect();
+        let spans: Vec<SpanData> = batch
+            .into_iter()
+            .map(|record| record.into_span_data())
+            .collect();
         self.inner.export(spans)
     }
 

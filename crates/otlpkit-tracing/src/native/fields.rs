@@ -80,6 +80,24 @@ impl fmt::Write for InlineWriter {
     }
 }
 
+/// `value` in decimal, as its `Debug` writes it (20 digits at most: always
+/// inline).
+#[inline]
+pub(crate) fn decimal(mut value: u64) -> AttributeValue {
+    let mut digits = [0_u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (value % 10) as u8;
+        value /= 10;
+        if value == 0 {
+            break;
+        }
+    }
+    // ASCII digits: always valid, always fits.
+    AttributeValue::copied(std::str::from_utf8(&digits[at..]).unwrap_or_default())
+}
+
 /// `format!("{value:?}")` as an attribute value, inline when short.
 pub(crate) fn debug_value(value: &dyn fmt::Debug) -> AttributeValue {
     let mut writer = InlineWriter::new();
@@ -189,6 +207,12 @@ impl Visit for SpanVisitor<'_> {
 
     fn record_i64(&mut self, field: &Field, value: i64) {
         self.push(field.name(), AttributeValue::I64(value));
+    }
+
+    /// `Debug` of a `u64`, as `tracing-opentelemetry` records it (a string),
+    /// without the formatting machinery.
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        self.push(field.name(), decimal(value));
     }
 
     fn record_str(&mut self, field: &Field, value: &str) {
@@ -329,6 +353,13 @@ mod tests {
         let value = debug_value(&long);
         assert!(matches!(value, AttributeValue::String(_)));
         assert_eq!(value.as_str(), Some(format!("{long:?}").as_str()));
+    }
+
+    #[test]
+    fn decimals_are_what_debug_writes() {
+        for value in [0, 7, 10, 42, 999, 1_000_000, u64::MAX] {
+            assert_eq!(decimal(value).as_str(), Some(format!("{value:?}").as_str()));
+        }
     }
 
     #[test]

@@ -60,7 +60,7 @@ pub struct NativeLayer {
     /// Off when `OTEL_SDK_DISABLED` says so: nothing is recorded.
     pub(crate) enabled: bool,
     pub(crate) settings: Settings,
-    pub(crate) processor: BatchProcessor<SpanRecord>,
+    pub(crate) processor: BatchProcessor<Box<SpanRecord>>,
 }
 
 impl fmt::Debug for NativeLayer {
@@ -189,7 +189,7 @@ impl NativeLayer {
     fn start(
         &self,
         parent_cx: &OtelContext,
-        mut record: SpanRecord,
+        mut record: Box<SpanRecord>,
         now: SystemTime,
     ) -> Option<LiveSpan> {
         if parent_cx.is_telemetry_suppressed() {
@@ -239,13 +239,13 @@ where
         };
         let meta = attrs.metadata();
         let now = opentelemetry::time::now();
-        let mut record = SpanRecord::new(
+        let mut record = Box::new(SpanRecord::new(
             opentelemetry::trace::TraceId::INVALID,
             SpanId::INVALID,
             meta.name(),
             self.settings.scope,
             now,
-        );
+        ));
         self.source_attributes(&mut record, meta);
         attrs.record(&mut SpanVisitor {
             record: &mut record,

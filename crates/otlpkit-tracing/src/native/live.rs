@@ -90,6 +90,10 @@ impl Settings {
     #[inline]
     pub(crate) fn push_attribute(&self, record: &mut SpanRecord, attribute: Attribute) {
         if record.attributes.len() < self.limits.max_attributes_per_span as usize {
+            if self.max_value_chars.is_none() {
+                record.attributes.push(attribute);
+                return;
+            }
             let Attribute { key, value } = attribute;
             record.attributes.push(Attribute {
                 key,
@@ -104,6 +108,10 @@ impl Settings {
     #[inline]
     pub(crate) fn push_event_attribute(&self, event: &mut RecordEvent, attribute: Attribute) {
         if event.attributes.len() < self.limits.max_attributes_per_event as usize {
+            if self.max_value_chars.is_none() {
+                event.attributes.push(attribute);
+                return;
+            }
             let Attribute { key, value } = attribute;
             event.attributes.push(Attribute {
                 key,
@@ -246,7 +254,9 @@ impl Timings {
 
 /// An open span, in its registry extensions.
 pub(crate) struct LiveSpan {
-    pub(crate) record: SpanRecord,
+    /// Boxed: the record is about a kilobyte, and on its way from here to
+    /// the queue it would otherwise be copied at every move.
+    pub(crate) record: Box<SpanRecord>,
     /// The span's OpenTelemetry context (the parent's context with this
     /// span), attached while the span is entered; `None` without context
     /// activation.

@@ -98,7 +98,7 @@ use live::Settings;
 /// (code location, thread id and name, target, busy and idle time) and
 /// context activation.
 pub struct NativeSpans {
-    processor: BatchProcessor<SpanRecord>,
+    processor: BatchProcessor<Box<SpanRecord>>,
     sampler: Box<dyn ShouldSample>,
     sampler_reads_attributes: bool,
     id_generator: Box<dyn IdGenerator>,
@@ -130,8 +130,9 @@ impl std::fmt::Debug for NativeSpans {
 impl NativeSpans {
     /// Native spans pushed into `processor` (build it with a
     /// [`SpanDataExporter`] around any SDK span exporter, or with an
-    /// exporter of records).
-    pub fn new(processor: BatchProcessor<SpanRecord>) -> Self {
+    /// exporter of records). Records travel boxed: the hot path moves a
+    /// pointer, not a kilobyte.
+    pub fn new(processor: BatchProcessor<Box<SpanRecord>>) -> Self {
         Self {
             processor,
             sampler: Box::new(Sampler::ParentBased(Box::new(Sampler::AlwaysOn))),
