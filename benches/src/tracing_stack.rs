@@ -153,7 +153,7 @@ fn policy(queue: Queue) -> OverflowPolicy {
 }
 
 /// Discards every batch of records: the native stack's counterpart of
-/// [`NullExporter`](crate::NullExporter).
+/// [`NullExporter`].
 #[derive(Debug, Default, Clone, Copy)]
 pub struct NullRecordExporter;
 
