@@ -6,6 +6,9 @@
 //!
 //! This crate provides:
 //!
+//! - [`BatchProcessor<I>`] with a [`BatchExporter<I>`]: the same engine for
+//!   items of any type (otlpkit-tracing's native span records), pushed
+//!   directly rather than through an SDK provider;
 //! - [`BatchSpanProcessor`] and [`BatchLogProcessor`], built with
 //!   [`BatchSpanProcessor::builder`] / [`BatchLogProcessor::builder`] from
 //!   code and the `OTEL_BSP_*` / `OTEL_BLRP_*` variables (checklist 3.1,
@@ -168,6 +171,7 @@ mod engine;
 mod error;
 mod exporter;
 mod handle;
+mod items;
 mod logs;
 mod metrics;
 mod queue;
@@ -179,6 +183,7 @@ mod stats;
 pub use builder::DEFAULT_TIMEOUT;
 pub use error::{BuildError, FlushError, ShutdownError};
 pub use handle::ProcessorHandle;
+pub use items::{BatchExporter, BatchProcessor, BatchProcessorBuilder};
 pub use logs::{BatchLogProcessor, BatchLogProcessorBuilder};
 pub use metrics::MetricNames;
 pub use report::{FlushReport, ShutdownReport};
