@@ -151,6 +151,15 @@ fn encode_json(payload: Payload<'_>) -> Result<Vec<u8>, ExportError> {
             ),
         }),
         Payload::Metrics(request) => encode::json(request),
+        Payload::SpanRecords { records, resource } => encode::json(&ExportTraceServiceRequest {
+            resource_spans: group_spans_by_resource_and_scope(
+                records
+                    .iter()
+                    .map(|record| (**record).clone().into_span_data())
+                    .collect(),
+                &ResourceAttributesWithSchema::from(resource),
+            ),
+        }),
         // `Payload` is non-exhaustive: a new kind is encoded when supported.
         _ => Err(ExportError::encoding(
             "this payload has no OTLP/JSON encoding in otlpkit-http",

@@ -20,7 +20,7 @@ use tower::{Layer, Service};
 use tracing::Span;
 use tracing::field::Empty;
 use tracing::instrument::{Instrument as _, Instrumented};
-use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+use crate::SpanExt as _;
 
 use crate::semconv::STATUS_ERROR;
 

@@ -231,8 +231,12 @@ pub fn encode_spans(spans: &[SpanData], resource: &EncodedResource, out: &mut Ve
 /// encode_spans(&[record.into_span_data()], &resource, &mut via_span_data);
 /// assert_eq!(ours, via_span_data);
 /// ```
-pub fn encode_span_records(records: &[SpanRecord], resource: &EncodedResource, out: &mut Vec<u8>) {
-    envelope::encode_request(|| records.iter(), resource, out);
+pub fn encode_span_records<R: std::borrow::Borrow<SpanRecord>>(
+    records: &[R],
+    resource: &EncodedResource,
+    out: &mut Vec<u8>,
+) {
+    envelope::encode_request(|| records.iter().map(R::borrow), resource, out);
 }
 
 /// Appends to `out` the bytes of an `ExportLogsServiceRequest` carrying the

@@ -128,6 +128,28 @@ pub struct Builder {
     /// stays as given, whatever the console format says).
     #[cfg(feature = "tracing")]
     pub(crate) tracing_from_code: bool,
+    #[cfg(feature = "tracing")]
+    pub(crate) tracing_path: TracingPath,
+}
+
+/// How `init()` turns `tracing` spans into OTLP spans.
+#[cfg(feature = "tracing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tracing")))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum TracingPath {
+    /// otlpkit's native layer (the default): each span is recorded into a
+    /// compact record and encoded straight to OTLP, without the SDK's
+    /// `SpanData`, at a fraction of the cost (`docs/BENCHMARKS.md`). The
+    /// configured sampler, limits and resource apply as on the SDK path;
+    /// spans made through the OpenTelemetry API still go through the SDK's
+    /// tracer provider, and both kinds nest in each other.
+    #[default]
+    Native,
+    /// `tracing-opentelemetry`: every `tracing` span becomes an SDK span.
+    /// Choose it when span processors of your own
+    /// ([`Builder::with_span_processor`]) must see `tracing` spans.
+    TracingOpenTelemetry,
 }
 
 /// A metric view: an instrument's stream, or `None` to leave it alone.
@@ -176,6 +198,8 @@ impl Default for Builder {
             tracing: Some(otlpkit_tracing::TracingSetup::builder()),
             #[cfg(feature = "tracing")]
             tracing_from_code: false,
+            #[cfg(feature = "tracing")]
+            tracing_path: TracingPath::default(),
         }
     }
 }
@@ -464,8 +488,10 @@ impl Builder {
 
     /// Adds a span processor of your own to the tracer provider, after
     /// otlpkit's (for example one that enriches or redacts spans, or a
-    /// second exporter). It sees spans made through the OpenTelemetry API
-    /// and `tracing` spans on the `tracing-opentelemetry` path.
+    /// second exporter). It sees spans made through the OpenTelemetry API,
+    /// and `tracing` spans only on the `tracing-opentelemetry` path
+    /// ([`TracingPath::TracingOpenTelemetry`], with the `tracing` feature):
+    /// the native path does not build SDK spans.
     ///
     /// ```no_run
     /// use opentelemetry_sdk::trace::{InMemorySpanExporter, SimpleSpanProcessor};
@@ -588,6 +614,15 @@ impl Builder {
     pub fn with_tracing_setup(mut self, setup: otlpkit_tracing::TracingSetup) -> Self {
         self.tracing = Some(setup);
         self.tracing_from_code = true;
+        self
+    }
+
+    /// How `tracing` spans become OTLP spans: otlpkit's native layer (the
+    /// default) or `tracing-opentelemetry`; see [`TracingPath`].
+    #[cfg(feature = "tracing")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tracing")))]
+    pub fn with_tracing_path(mut self, path: TracingPath) -> Self {
+        self.tracing_path = path;
         self
     }
 

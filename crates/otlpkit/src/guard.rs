@@ -31,8 +31,17 @@ pub(crate) struct Pipeline {
     pub(crate) tracer_provider: Option<SdkTracerProvider>,
     pub(crate) meter_provider: Option<SdkMeterProvider>,
     pub(crate) logger_provider: Option<SdkLoggerProvider>,
+    /// The processor of `tracing` spans on the native path, else of every
+    /// span: its statistics are the report's.
     pub(crate) span_handle: Option<ProcessorHandle>,
+    /// On the native path, the tracer provider's processor, which exports
+    /// the spans made through the OpenTelemetry API.
+    pub(crate) api_span_handle: Option<ProcessorHandle>,
     pub(crate) log_handle: Option<ProcessorHandle>,
+    /// The native `tracing` span layer's settings, until the subscriber is
+    /// installed.
+    #[cfg(feature = "tracing")]
+    pub(crate) native: Option<otlpkit_tracing::native::NativeSpans>,
     pub(crate) metric_deadline: ShutdownDeadline,
     pub(crate) worker: Option<WorkerRuntime>,
     /// otlpkit's own metrics are exported: they are collected last at
@@ -195,6 +204,7 @@ impl OtlpGuard {
         // anything to flush.
         for (signal, handle) in [
             (Signal::Traces, &pipeline.span_handle),
+            (Signal::Traces, &pipeline.api_span_handle),
             (Signal::Logs, &pipeline.log_handle),
         ] {
             if let Some(handle) = handle.clone() {
@@ -372,6 +382,7 @@ fn shutdown_pipeline(pipeline: Pipeline, stats: &ExportStats, timeout: Duration)
         worker,
         self_metrics,
         own_metric_points,
+        ..
     } = pipeline;
     let span_totals = span_handle.clone();
     let log_totals = log_handle.clone();
@@ -389,6 +400,8 @@ fn shutdown_pipeline(pipeline: Pipeline, stats: &ExportStats, timeout: Duration)
     if tracer_provider.is_some() || span_handle.is_some() {
         pending.push(spawn_bounded(Signal::Traces, move || {
             shut_down_signal(Signal::Traces, span_handle, timeout_first, move |left| {
+                // On the native path, the provider's own processor (spans
+                // made through the OpenTelemetry API) shuts down with it.
                 tracer_provider.map(|p| p.shutdown_with_timeout(left))
             })
         }));

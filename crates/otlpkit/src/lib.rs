@@ -145,6 +145,9 @@ mod metrics;
 mod pipeline;
 mod sdk;
 
+#[cfg(feature = "tracing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tracing")))]
+pub use builder::TracingPath;
 pub use builder::{Builder, DEFAULT_SHUTDOWN_TIMEOUT};
 pub use error::{InitError, InitWarning};
 pub use guard::{FlushError, OtlpGuard, ShutdownProblem, ShutdownReport};

@@ -44,6 +44,10 @@ struct Shared<'a> {
     worker: WorkerRuntime,
     stats: ExportStats,
     builder: &'a Builder,
+    /// Whether `init()` installs the `tracing` subscriber (the native span
+    /// layer is built only then).
+    #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
+    global: bool,
 }
 
 pub(crate) fn start<E: EnvSource + ?Sized>(
@@ -74,7 +78,8 @@ pub(crate) fn start<E: EnvSource + ?Sized>(
     let propagator = sdk::propagator(config.sdk().propagators(), &mut warnings);
     let stats = ExportStats::new();
 
-    let pipeline = if config.sdk().disabled() {
+    #[cfg_attr(not(feature = "tracing"), allow(unused_mut))]
+    let mut pipeline = if config.sdk().disabled() {
         Pipeline::default()
     } else {
         sdk::unsupported_limits(config.sdk().limits(), &mut warnings);
@@ -85,6 +90,7 @@ pub(crate) fn start<E: EnvSource + ?Sized>(
             worker,
             stats: stats.clone(),
             builder: &builder,
+            global,
         };
         build(&shared, &mut extensions, &mut warnings)?
     };
@@ -99,8 +105,9 @@ pub(crate) fn start<E: EnvSource + ?Sized>(
         && (pipeline.tracer_provider.is_some() || pipeline.logger_provider.is_some())
     {
         let (setup, console) = console(setup, &builder, &config, &mut warnings);
+        let native = pipeline.native.take();
         let mut layers: Vec<BoxedLayer> = vec![
-            tracing_setup(setup, &pipeline)?
+            tracing_setup(setup, &pipeline, native)?
                 .layer::<tracing_subscriber::Registry>()
                 .map_err(InitError::Tracing)?,
         ];
@@ -180,9 +187,13 @@ fn console(
 fn tracing_setup(
     mut setup: otlpkit_tracing::TracingSetup,
     pipeline: &Pipeline,
+    native: Option<otlpkit_tracing::native::NativeSpans>,
 ) -> Result<otlpkit_tracing::TracingSetup, InitError> {
     if let Some(provider) = &pipeline.tracer_provider {
         setup = setup.with_tracer_provider(provider);
+    }
+    if let Some(native) = native {
+        setup = setup.with_native_spans(native);
     }
     if let Some(provider) = &pipeline.logger_provider {
         setup = setup.with_logger_provider(provider);
@@ -207,6 +218,13 @@ fn build(
     if !kinds.is_empty() || !extensions.span_processors.is_empty() {
         let provider = traces(shared, &resource, &mut pipeline, extensions, warnings)?;
         pipeline.tracer_provider = Some(provider);
+        #[cfg(feature = "tracing")]
+        if let Some(native) = native_spans(shared, &resource)? {
+            // The native processor carries the `tracing` spans, most of
+            // them: its statistics are the report's.
+            pipeline.api_span_handle = pipeline.span_handle.replace(native.handle());
+            pipeline.native = Some(native);
+        }
     }
     let kinds = config.sdk().exporters(Signal::Logs);
     if !kinds.is_empty() {
@@ -352,6 +370,83 @@ macro_rules! batch_processor {
                 error,
             })
     };
+}
+
+/// The native `tracing` span layer's settings and processor, when `init()`
+/// installs the subscriber on the native path and the only trace exporter
+/// is OTLP (the console exporter and span processors of the application
+/// need SDK spans).
+#[cfg(feature = "tracing")]
+#[cfg_attr(
+    not(any(feature = "grpc", feature = "http")),
+    allow(unreachable_code, unused_variables)
+)]
+fn native_spans(
+    shared: &Shared<'_>,
+    resource: &Resource,
+) -> Result<Option<otlpkit_tracing::native::NativeSpans>, InitError> {
+    let builder = shared.builder;
+    let otlp_only = shared.config.sdk().exporters(Signal::Traces) == [ExporterKind::Otlp];
+    if !shared.global
+        || builder.tracing.is_none()
+        || builder.tracing_path != crate::TracingPath::Native
+        || !otlp_only
+    {
+        return Ok(None);
+    }
+    let signal = Signal::Traces;
+    let processor: otlpkit_batch::BatchProcessorBuilder<Box<otlpkit_wire::SpanRecord>> =
+        match transport(shared, signal)? {
+            #[cfg(feature = "grpc")]
+            Transport::Grpc => otlpkit_batch::BatchProcessor::builder_for(
+                otlpkit_core::BatchKind::Spans,
+                RecordExporter(otlp_exporter!(shared, signal, otlpkit_grpc::SpanExporter)?),
+            ),
+            #[cfg(feature = "http")]
+            Transport::Http => otlpkit_batch::BatchProcessor::builder_for(
+                otlpkit_core::BatchKind::Spans,
+                RecordExporter(otlp_exporter!(
+                    shared,
+                    signal,
+                    otlpkit_http::HttpSpanExporter
+                )?),
+            ),
+        };
+    let processor = batch_processor!(shared, signal, processor, shared.config.span_batch())?;
+    Ok(Some(
+        otlpkit_tracing::native::NativeSpans::new(processor)
+            .with_sdk_config(shared.config.sdk())
+            .with_resource(resource),
+    ))
+}
+
+/// The exporter of the native span path: otlpkit's span exporter, sending
+/// the records straight to OTLP ([`otlpkit_exporter::SpanExporter::export_records`]).
+#[cfg(feature = "tracing")]
+#[cfg_attr(not(any(feature = "grpc", feature = "http")), allow(dead_code))]
+struct RecordExporter<T>(otlpkit_exporter::SpanExporter<T>);
+
+#[cfg(feature = "tracing")]
+impl<T: otlpkit_exporter::Connect> otlpkit_batch::BatchExporter<Box<otlpkit_wire::SpanRecord>>
+    for RecordExporter<T>
+{
+    fn export(
+        &self,
+        batch: Vec<Box<otlpkit_wire::SpanRecord>>,
+    ) -> impl std::future::Future<Output = opentelemetry_sdk::error::OTelSdkResult> + Send {
+        self.0.export_records(batch)
+    }
+
+    fn shutdown_with_timeout(
+        &self,
+        timeout: std::time::Duration,
+    ) -> opentelemetry_sdk::error::OTelSdkResult {
+        opentelemetry_sdk::trace::SpanExporter::shutdown_with_timeout(&self.0, timeout)
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        opentelemetry_sdk::trace::SpanExporter::set_resource(&mut self.0, resource);
+    }
 }
 
 // Without a transport feature every protocol is an error.
