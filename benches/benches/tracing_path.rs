@@ -24,9 +24,12 @@
 //!   × min(threads, cores) / threads / 10.
 //! - `tracing_delivered`: a burst of trees with nothing dropped (otlpkit
 //!   blocks the producer, the official queue holds the burst), timed until
-//!   the receiver has counted the last span. The native stack exports
-//!   through `SpanDataExporter` (records converted to `SpanData`) until the
-//!   exporter core sends encoded records directly.
+//!   the receiver has counted the last span, with the CPU per delivered
+//!   span of every thread but the receiver's. The native stack exports its
+//!   records straight to OTLP (`SpanExporter::export_records`), as
+//!   `otlpkit::init()` does; the same trees made through the OpenTelemetry
+//!   API on otlpkit's engine and exporter are the path it is measured
+//!   against.
 //!
 //! `cargo bench -p otlpkit-benches --bench tracing_path [-- <filter>]`
 
@@ -37,8 +40,9 @@ use std::time::{Duration, Instant};
 use criterion::{
     BenchmarkId, Criterion, SamplingMode, Throughput, criterion_group, criterion_main,
 };
+use otlpkit_benches::proc::pipeline_cpu;
 use otlpkit_benches::tracing_stack::{
-    Queue, SPANS_PER_TREE, Stack, TracingPipeline, tree_3_fields, tree_10_fields_event,
+    ApiPipeline, Queue, SPANS_PER_TREE, Stack, TracingPipeline, tree_3_fields, tree_10_fields_event,
 };
 use otlpkit_benches::{Sink, quick, size};
 
@@ -210,33 +214,66 @@ fn delivered(c: &mut Criterion) {
         .warm_up_time(Duration::from_millis(if quick() { 100 } else { 500 }))
         .measurement_time(Duration::from_secs(if quick() { 1 } else { 5 }))
         .throughput(Throughput::Elements(spans));
+    // CPU of every thread but the receiver's, per delivered span.
+    let mut cpu_report: Vec<(&'static str, f64)> = Vec::new();
+    let mut measure = |label: &'static str, burst: &mut dyn FnMut(), flush: &dyn Fn()| {
+        let mut cpu = Duration::ZERO;
+        let mut delivered = 0u64;
+        group.bench_function(BenchmarkId::from_parameter(label), |b| {
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    sink.reset();
+                    let cpu_before = pipeline_cpu();
+                    let start = Instant::now();
+                    burst();
+                    flush();
+                    let waited = sink.wait_for(spans, Duration::from_secs(120));
+                    assert!(waited.is_some(), "{label}: not everything arrived");
+                    total += start.elapsed();
+                    cpu += pipeline_cpu().saturating_sub(cpu_before);
+                    delivered += spans;
+                }
+                total
+            });
+        });
+        cpu_report.push((label, cpu.as_nanos() as f64 / delivered.max(1) as f64));
+    };
     for stack in [Stack::Official, Stack::OtlpkitOtel, Stack::Native] {
         let pipeline = TracingPipeline::build(
             stack,
             Queue::Lossless(spans as usize),
             Some(sink.receiver()),
         );
-        group.bench_function(BenchmarkId::from_parameter(stack.label()), |b| {
-            b.iter_custom(|iters| {
-                let mut total = Duration::ZERO;
-                for _ in 0..iters {
-                    sink.reset();
-                    let start = Instant::now();
-                    tracing::dispatcher::with_default(&pipeline.dispatch, || {
-                        for i in 0..trees {
-                            tree_3_fields(i);
-                        }
-                    });
-                    pipeline.flush();
-                    let waited = sink.wait_for(spans, Duration::from_secs(120));
-                    assert!(waited.is_some(), "{stack}: not everything arrived");
-                    total += start.elapsed();
-                }
-                total
-            });
-        });
+        measure(
+            stack.label(),
+            &mut || {
+                tracing::dispatcher::with_default(&pipeline.dispatch, || {
+                    for i in 0..trees {
+                        tree_3_fields(i);
+                    }
+                });
+            },
+            &|| pipeline.flush(),
+        );
     }
+    // The same trees made through the OpenTelemetry API on otlpkit's engine
+    // and exporter: the path the native one is measured against.
+    let api = ApiPipeline::build(Queue::Lossless(spans as usize), sink.receiver());
+    measure(
+        "otlpkit, OpenTelemetry API",
+        &mut || {
+            for i in 0..trees {
+                api.tree_3_attributes(i);
+            }
+        },
+        &|| api.flush(),
+    );
     group.finish();
+    eprintln!("\ntracing_delivered: CPU per delivered span, every thread but the receiver's");
+    for (label, ns) in cpu_report {
+        eprintln!("  {label:<32} {ns:>8.0} ns");
+    }
 }
 
 criterion_group!(benches, producer, delivered);

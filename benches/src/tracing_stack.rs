@@ -20,7 +20,7 @@ use otlpkit_bridge::WorkerRuntime;
 use otlpkit_core::OverflowPolicy;
 use otlpkit_core::stats::ExportStats;
 use otlpkit_testkit::Receiver;
-use otlpkit_tracing::native::{NativeSpans, SpanDataExporter};
+use otlpkit_tracing::native::NativeSpans;
 
 use crate::NullExporter;
 use tracing::Dispatch;
@@ -167,6 +167,28 @@ impl otlpkit_batch::BatchExporter<Box<otlpkit_wire::SpanRecord>> for NullRecordE
     }
 }
 
+/// The native stack's exporter, as `otlpkit::init()` builds it: otlpkit's
+/// gRPC span exporter sending the records straight to OTLP.
+#[derive(Debug)]
+pub struct RecordExporter(otlpkit_grpc::SpanExporter);
+
+impl otlpkit_batch::BatchExporter<Box<otlpkit_wire::SpanRecord>> for RecordExporter {
+    fn export(
+        &self,
+        batch: Vec<Box<otlpkit_wire::SpanRecord>>,
+    ) -> impl std::future::Future<Output = opentelemetry_sdk::error::OTelSdkResult> + Send {
+        self.0.export_records(batch)
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> opentelemetry_sdk::error::OTelSdkResult {
+        opentelemetry_sdk::trace::SpanExporter::shutdown_with_timeout(&self.0, timeout)
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        opentelemetry_sdk::trace::SpanExporter::set_resource(&mut self.0, resource);
+    }
+}
+
 impl TracingPipeline {
     /// Builds `stack`, exporting over gRPC to `receiver`, or discarding
     /// every batch without one (the producer's cost alone: the export
@@ -257,9 +279,9 @@ impl TracingPipeline {
             Stack::Native | Stack::NativeLean => {
                 let worker = WorkerRuntime::start("otlpkit-bench").expect("a worker");
                 let builder = match receiver {
-                    Some(receiver) => BatchProcessor::builder(SpanDataExporter::new(
-                        otlpkit_exporter(receiver, &worker, &stats),
-                    )),
+                    Some(receiver) => BatchProcessor::builder(RecordExporter(otlpkit_exporter(
+                        receiver, &worker, &stats,
+                    ))),
                     None => BatchProcessor::builder(NullRecordExporter),
                 };
                 let processor = builder
@@ -353,5 +375,80 @@ pub fn tree_10_fields_event(i: u64) {
     tracing::info!(answer = 42_i64, "handled");
     for child in 0..SPANS_PER_TREE - 1 {
         span10!("child", child).in_scope(|| tracing::info!(answer = 42_i64, "handled"));
+    }
+}
+
+/// The same trees made through the OpenTelemetry API, on otlpkit's
+/// `BatchSpanProcessor` and gRPC exporter sharing one worker.
+#[derive(Debug)]
+pub struct ApiPipeline {
+    provider: opentelemetry_sdk::trace::SdkTracerProvider,
+    tracer: opentelemetry_sdk::trace::SdkTracer,
+    handle: ProcessorHandle,
+}
+
+impl ApiPipeline {
+    /// Builds the pipeline exporting to `receiver`.
+    pub fn build(queue: Queue, receiver: &Receiver) -> ApiPipeline {
+        use opentelemetry::trace::TracerProvider as _;
+        let stats = ExportStats::new();
+        let worker = WorkerRuntime::start("otlpkit-bench").expect("a worker");
+        let mut builder = BatchSpanProcessor::builder(otlpkit_exporter(receiver, &worker, &stats))
+            .with_worker_runtime(worker)
+            .with_stats(stats)
+            .with_overflow_policy(policy(queue));
+        if let Queue::Lossless(size) = queue {
+            builder = builder.with_max_queue_size(size);
+        }
+        let processor = builder.build().expect("otlpkit's processor");
+        let handle = processor.handle();
+        let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder()
+            .with_resource(resource())
+            .with_span_processor(processor)
+            .build();
+        let tracer = provider.tracer("bench");
+        ApiPipeline {
+            provider,
+            tracer,
+            handle,
+        }
+    }
+
+    /// One tree: a root and nine children, three attributes each.
+    pub fn tree_3_attributes(&self, i: u64) {
+        use opentelemetry::KeyValue;
+        use opentelemetry::trace::{TraceContextExt as _, Tracer as _};
+        let attributes = |index: u64| {
+            vec![
+                KeyValue::new("http.request.method", "GET"),
+                KeyValue::new("http.response.status_code", 200_i64),
+                KeyValue::new("bench.index", index as i64),
+            ]
+        };
+        let root = self
+            .tracer
+            .span_builder("root")
+            .with_attributes(attributes(i))
+            .start(&self.tracer);
+        let cx = opentelemetry::Context::current_with_span(root);
+        for child in 0..SPANS_PER_TREE - 1 {
+            let _child = self
+                .tracer
+                .span_builder("child")
+                .with_attributes(attributes(child))
+                .start_with_context(&self.tracer, &cx);
+        }
+        cx.span().end();
+    }
+
+    /// Exports everything ended so far.
+    pub fn flush(&self) {
+        let _ = self.handle.flush_within(Duration::from_secs(60));
+    }
+}
+
+impl Drop for ApiPipeline {
+    fn drop(&mut self) {
+        let _ = self.provider.shutdown_with_timeout(Duration::from_secs(10));
     }
 }
