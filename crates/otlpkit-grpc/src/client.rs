@@ -440,4 +440,29 @@ mod tests {
         let url = Url::parse("http://[::1]/").unwrap();
         assert_eq!(origin(&url), "http://[::1]:80");
     }
+
+    // checklist 1.8: in a build without TLS an https endpoint (or one
+    // without a scheme, taken as https) is refused, never sent in plaintext.
+    #[cfg(not(feature = "tls"))]
+    #[test]
+    fn a_build_without_tls_refuses_https_endpoints() {
+        for endpoint in ["https://127.0.0.1:4317", "127.0.0.1:4317"] {
+            let error = crate::SpanExporter::builder()
+                .with_env(MapEnv::new())
+                .with_endpoint(endpoint)
+                .build()
+                .unwrap_err();
+            assert!(
+                matches!(error, BuildError::TlsNotCompiled { .. }),
+                "{error}"
+            );
+            let text = error.to_string();
+            assert!(text.contains("`tls` feature of `otlpkit`"), "{text}");
+        }
+        crate::SpanExporter::builder()
+            .with_env(MapEnv::new())
+            .with_endpoint("http://127.0.0.1:4317")
+            .build()
+            .unwrap();
+    }
 }

@@ -437,4 +437,42 @@ mod tests {
         let plain = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
         assert!(find_in_chain::<Inner>(&plain).is_none());
     }
+
+    // In a build without TLS an https endpoint is refused, never sent in
+    // plaintext; without JSON, http/json names the facade's feature.
+    #[cfg(not(feature = "tls"))]
+    #[test]
+    fn a_build_without_tls_refuses_https_endpoints() {
+        let error = crate::HttpSpanExporter::builder()
+            .with_env(otlpkit_core::MapEnv::new())
+            .with_endpoint("https://127.0.0.1:4318/v1/traces")
+            .build()
+            .unwrap_err();
+        assert!(
+            matches!(error, BuildError::TlsNotCompiled { .. }),
+            "{error}"
+        );
+        assert!(
+            error.to_string().contains("`tls` feature of `otlpkit`"),
+            "{error}"
+        );
+    }
+
+    #[cfg(not(feature = "json"))]
+    #[test]
+    fn a_build_without_json_refuses_http_json() {
+        let error = crate::HttpSpanExporter::builder()
+            .with_env(otlpkit_core::MapEnv::new())
+            .with_endpoint("http://127.0.0.1:4318/v1/traces")
+            .with_protocol(otlpkit_core::Protocol::HttpJson)
+            .build()
+            .unwrap_err();
+        assert!(matches!(error, BuildError::NotCompiled { .. }), "{error}");
+        assert!(
+            error
+                .to_string()
+                .contains("`http-json` feature of `otlpkit`"),
+            "{error}"
+        );
+    }
 }

@@ -213,11 +213,7 @@ fn status_message_json(body: &[u8]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
     use opentelemetry_proto::tonic::collector::trace::v1::ExportTracePartialSuccess;
-    use opentelemetry_proto::tonic::metrics::v1::{
-        Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics, metric,
-    };
 
     #[test]
     fn empty_and_absent_partial_success_are_full_success() {
@@ -370,8 +366,13 @@ mod tests {
         );
     }
 
+    #[cfg(feature = "json")]
     #[test]
     fn json_metrics_follow_the_otlp_json_rules() {
+        use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+        use opentelemetry_proto::tonic::metrics::v1::{
+            Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics, metric,
+        };
         use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
         use opentelemetry_proto::tonic::metrics::v1::{
             Exemplar, Histogram, HistogramDataPoint, Sum, exemplar, number_data_point,
