@@ -1,7 +1,6 @@
 //! The OTLP/HTTP transport: the reqwest client, the `POST`, and the
 //! classification of its outcome (checklist 1.13–1.17, 2.5–2.8).
 
-use std::error::Error as StdError;
 use std::fmt;
 use std::time::{Duration, SystemTime};
 
@@ -112,7 +111,7 @@ impl Transport for Http {
                 None
             }
             #[cfg(feature = "json")]
-            Encoding::Json => Some(encode_json(payload)),
+            Encoding::Json => Some(crate::json::encode_payload(payload)),
         }
     }
 
@@ -124,46 +123,6 @@ impl Transport for Http {
         // The exporter core bounds the attempt by its timeout.
         let wire = body.len() as u64;
         Box::pin(async move { Sent::new(self.send_once(body).await, wire) })
-    }
-}
-
-/// The OTLP/JSON body of a payload, through `opentelemetry-proto`'s
-/// messages (the protobuf bodies are written straight from SDK data).
-#[cfg(feature = "json")]
-fn encode_json(payload: Payload<'_>) -> Result<Vec<u8>, ExportError> {
-    use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
-    use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-    use opentelemetry_proto::transform::common::tonic::ResourceAttributesWithSchema;
-    use opentelemetry_proto::transform::logs::tonic::group_logs_by_resource_and_scope;
-    use opentelemetry_proto::transform::trace::tonic::group_spans_by_resource_and_scope;
-
-    match payload {
-        Payload::Spans { spans, resource } => encode::json(&ExportTraceServiceRequest {
-            resource_spans: group_spans_by_resource_and_scope(
-                spans.to_vec(),
-                &ResourceAttributesWithSchema::from(resource),
-            ),
-        }),
-        Payload::Logs { logs, resource } => encode::json(&ExportLogsServiceRequest {
-            resource_logs: group_logs_by_resource_and_scope(
-                logs,
-                &ResourceAttributesWithSchema::from(resource),
-            ),
-        }),
-        Payload::Metrics(request) => encode::json(request),
-        Payload::SpanRecords { records, resource } => encode::json(&ExportTraceServiceRequest {
-            resource_spans: group_spans_by_resource_and_scope(
-                records
-                    .iter()
-                    .map(|record| (**record).clone().into_span_data())
-                    .collect(),
-                &ResourceAttributesWithSchema::from(resource),
-            ),
-        }),
-        // `Payload` is non-exhaustive: a new kind is encoded when supported.
-        _ => Err(ExportError::encoding(
-            "this payload has no OTLP/JSON encoding in otlpkit-http",
-        )),
     }
 }
 
@@ -229,6 +188,11 @@ impl Http {
             max_response_size: config.max_response_size(),
             undecodable_log: RateLimit::new(Duration::from_secs(60)),
         })
+    }
+
+    /// The URL requests are posted to.
+    pub(crate) fn url(&self) -> &Url {
+        &self.url
     }
 
     /// Sends one attempt and classifies its outcome.
@@ -307,47 +271,6 @@ impl Http {
         }
         Ok(body.freeze())
     }
-
-    /// Maps a client error to the export error the retry loop understands.
-    /// The URL is stripped from the error before it is kept as the source;
-    /// messages name no endpoint (the exporter's report does, redacted).
-    fn classify(&self, error: reqwest::Error) -> ExportError {
-        let error = error.without_url();
-        #[cfg(feature = "tls")]
-        if let Some(tls) = find_in_chain::<rustls::Error>(&error) {
-            return ExportError::tls(tls.to_string()).with_source(error);
-        }
-        if let Some(hyper) = find_in_chain::<hyper::Error>(&error)
-            && hyper.is_parse()
-        {
-            let hint = if self.url.scheme() == "http" {
-                " (is it a TLS endpoint? then use https://)"
-            } else {
-                ""
-            };
-            return ExportError::tls(format!("the server's answer is not HTTP{hint}"))
-                .with_source(error);
-        }
-        if error.is_builder() || error.is_redirect() {
-            return ExportError::config("the request cannot be sent").with_source(error);
-        }
-        let io = find_in_chain::<std::io::Error>(&error).map(std::io::Error::kind);
-        let what = match io {
-            Some(std::io::ErrorKind::ConnectionRefused) => "connection refused",
-            Some(std::io::ErrorKind::ConnectionReset) => "connection reset",
-            Some(std::io::ErrorKind::ConnectionAborted) => "connection aborted",
-            Some(std::io::ErrorKind::TimedOut) => "connection timed out",
-            Some(std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::UnexpectedEof) => {
-                "connection closed"
-            }
-            _ if error.is_timeout() => "connection timed out",
-            _ if error.is_connect() => "cannot connect",
-            // Anything else happened on an established connection before a
-            // complete answer arrived (checklist 2.8).
-            _ => "connection lost before a complete answer",
-        };
-        ExportError::connect(what).with_source(error)
-    }
 }
 
 #[cfg(feature = "tls")]
@@ -399,44 +322,10 @@ fn redirect_policy() -> reqwest::redirect::Policy {
     })
 }
 
-/// The first error of type `E` in the source chain, looking inside
-/// `io::Error`s too (whose `source()` skips the error they wrap).
-fn find_in_chain<'a, E: StdError + 'static>(error: &'a (dyn StdError + 'static)) -> Option<&'a E> {
-    let mut current: Option<&'a (dyn StdError + 'static)> = Some(error);
-    while let Some(error) = current {
-        if let Some(found) = error.downcast_ref::<E>() {
-            return Some(found);
-        }
-        if let Some(io) = error.downcast_ref::<std::io::Error>()
-            && let Some(inner) = io.get_ref()
-            && let Some(found) = find_in_chain::<E>(inner)
-        {
-            return Some(found);
-        }
-        current = error.source();
-    }
-    None
-}
-
-#[cfg(test)]
+// Only builds without TLS or JSON have something to test here.
+#[cfg(all(test, not(all(feature = "tls", feature = "json"))))]
 mod tests {
     use super::*;
-
-    #[test]
-    fn errors_are_found_inside_io_errors() {
-        #[derive(Debug)]
-        struct Inner;
-        impl fmt::Display for Inner {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("inner")
-            }
-        }
-        impl StdError for Inner {}
-        let io = std::io::Error::other(Inner);
-        assert!(find_in_chain::<Inner>(&io).is_some());
-        let plain = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
-        assert!(find_in_chain::<Inner>(&plain).is_none());
-    }
 
     // In a build without TLS an https endpoint is refused, never sent in
     // plaintext; without JSON, http/json names the facade's feature.

@@ -273,10 +273,7 @@ fn json_without_the_json_feature_is_a_build_error() {
         .with_protocol(Protocol::HttpJson)
         .build()
         .unwrap_err();
-    assert!(
-        matches!(error, BuildError::JsonNotCompiled { .. }),
-        "{error:?}"
-    );
+    assert!(matches!(error, BuildError::NotCompiled { .. }), "{error:?}");
 }
 
 #[test]
