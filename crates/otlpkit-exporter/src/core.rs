@@ -305,11 +305,12 @@ impl Inner {
             let body = body.clone();
             let transport = &self.transport;
             async move {
+                // No time left: no request is made (nor counted).
+                if let Some(limit) = attempt.timeout.filter(|limit| limit.is_zero()) {
+                    return Err(ExportError::timeout(limit));
+                }
                 let send = transport.send(body, attempt);
                 let sent = match attempt.timeout {
-                    Some(limit) if limit.is_zero() => {
-                        Sent::new(Err(ExportError::timeout(limit)), 0)
-                    }
                     Some(limit) => tokio::time::timeout(limit, send)
                         .await
                         .unwrap_or_else(|_| Sent::new(Err(ExportError::timeout(limit)), 0)),
