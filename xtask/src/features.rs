@@ -79,7 +79,8 @@ const CHECKS: &[Check] = &[
 /// Tests run in a reduced build: `(package, features, test target)`, where
 /// the target is `--lib` or `--test <name>`.
 const TESTS: &[(&str, &str, &[&str])] = &[
-    // An https endpoint is refused, never sent in plaintext.
+    // An https endpoint is refused, never sent in plaintext; a compression
+    // that is not compiled in is an error naming its feature.
     ("otlpkit-grpc", "", &["--lib"]),
     ("otlpkit-http", "", &["--lib"]),
     // A protocol whose transport is not compiled in is an error naming the
@@ -101,7 +102,7 @@ pub(crate) fn run(sh: &Shell) -> xshell::Result<()> {
     }
     // The facade with its default features, as most applications take it.
     cmd!(sh, "cargo check --locked -q -p otlpkit --lib").run()?;
-    for (package, features, target) in TESTS {
+    for &(package, features, target) in TESTS {
         eprintln!("    test -p {package} --no-default-features --features '{features}' {target:?}");
         cmd!(
             sh,

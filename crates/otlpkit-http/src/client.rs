@@ -79,22 +79,24 @@ impl Connect for Http {
             Protocol::HttpJson => Encoding::Json,
             _ => Encoding::Protobuf,
         };
-        let codec =
-            Codec::for_compression(config.compression()).ok_or(BuildError::NotCompiled {
-                capability: compression_name(config.compression()),
-                feature: "zstd",
+        let codec = Codec::for_compression(config.compression()).ok_or_else(|| {
+            let (capability, feature) = compression_name(config.compression());
+            BuildError::NotCompiled {
+                capability,
+                feature,
                 transport: Self::NAME,
-            })?;
+            }
+        })?;
         Self::new(config, encoding, codec)
     }
 }
 
-/// How a compression is named in messages.
-fn compression_name(compression: Compression) -> &'static str {
+/// How a compression is named in messages, and the feature that brings it.
+fn compression_name(compression: Compression) -> (&'static str, &'static str) {
     match compression {
-        Compression::Gzip => "gzip compression",
-        Compression::Zstd => "zstd compression",
-        _ => "this compression",
+        Compression::Gzip => ("gzip compression", "gzip"),
+        Compression::Zstd => ("zstd compression", "zstd"),
+        _ => ("this compression", "a newer otlpkit"),
     }
 }
 
@@ -322,8 +324,11 @@ fn redirect_policy() -> reqwest::redirect::Policy {
     })
 }
 
-// Only builds without TLS or JSON have something to test here.
-#[cfg(all(test, not(all(feature = "tls", feature = "json"))))]
+// Only builds without TLS, JSON or a compression have something to test here.
+#[cfg(all(
+    test,
+    not(all(feature = "tls", feature = "json", feature = "gzip", feature = "zstd"))
+))]
 mod tests {
     use super::*;
 
@@ -361,6 +366,21 @@ mod tests {
             error
                 .to_string()
                 .contains("`http-json` feature of `otlpkit`"),
+            "{error}"
+        );
+    }
+
+    #[cfg(not(feature = "zstd"))]
+    #[test]
+    fn a_build_without_zstd_refuses_zstd() {
+        let error = crate::HttpSpanExporter::builder()
+            .with_env(otlpkit_core::MapEnv::new())
+            .with_endpoint("http://127.0.0.1:4318/v1/traces")
+            .with_compression(otlpkit_core::Compression::Zstd)
+            .build()
+            .unwrap_err();
+        assert!(
+            error.to_string().contains("`zstd` feature of `otlpkit`"),
             "{error}"
         );
     }

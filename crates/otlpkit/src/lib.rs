@@ -128,6 +128,8 @@
 //! | `http` | yes | OTLP/HTTP with protobuf bodies (`http/protobuf`, the specification's default), [`http`] |
 //! | `tracing` | yes | [`init`] installs a `tracing` subscriber: spans become OTLP spans, events become log records correlated with them, a console layer prints them; [`tracing`] |
 //! | `json-logs` | no | `OTLPKIT_LOG_FORMAT=json`: JSON console lines |
+//! | `gzip` | yes | gzip compression (`OTEL_EXPORTER_OTLP_COMPRESSION=gzip`), pure Rust |
+//! | `zstd` | no | zstd compression, an otlpkit extension (builds the zstd C library) |
 //! | `http-json` | no | OTLP/HTTP with JSON bodies (`http/json`) |
 //! | `tls` | no | `https://` endpoints for every enabled transport: rustls with ring, the webpki roots, custom CA and client certificates |
 //! | `axum` | no | `http.route` from axum in [`tracing::server::HttpServerLayer`] |
