@@ -57,6 +57,7 @@ mod with_tls {
         assert_eq!(traces(exporter.stats()).exported, 3);
     }
 
+    #[cfg(feature = "http2")]
     #[test]
     fn http2_is_used_when_the_tls_server_offers_it() {
         // checklist 1.16

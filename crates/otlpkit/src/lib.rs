@@ -124,7 +124,7 @@
 //!
 //! | feature | default | enables |
 //! |---|---|---|
-//! | `grpc` | yes | OTLP/gRPC (`OTEL_EXPORTER_OTLP_PROTOCOL=grpc`), [`grpc`] |
+//! | `grpc` | no | OTLP/gRPC (`OTEL_EXPORTER_OTLP_PROTOCOL=grpc`), [`grpc`] |
 //! | `http` | yes | OTLP/HTTP with protobuf bodies (`http/protobuf`, the specification's default), [`http`] |
 //! | `tracing` | yes | [`init`] installs a `tracing` subscriber: spans become OTLP spans, events become log records correlated with them, a console layer prints them; [`tracing`] |
 //! | `json-logs` | no | `OTLPKIT_LOG_FORMAT=json`: JSON console lines |
