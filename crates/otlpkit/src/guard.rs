@@ -503,6 +503,7 @@ fn shut_down_signal(
 /// Why [`OtlpGuard::flush`] did not flush everything.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("otlpkit flush incomplete: {}", describe(.failures))]
+#[non_exhaustive]
 pub struct FlushError {
     failures: Vec<(Signal, String)>,
 }
