@@ -7,7 +7,7 @@ use otlpkit_core::{
     ExporterConfigBuilder, ExporterKind, LimitKind, LogLevel, MetricReaderConfig,
     MetricReaderConfigBuilder, OtlpConfig, OtlpConfigBuilder, ProcessEnv, Propagator, Protocol,
     Resolved, ResourceConfig, ResourceConfigBuilder, SamplerConfig, SdkConfig, SdkConfigBuilder,
-    Signal, TemporalityPreference,
+    Signal, TailSamplingConfig, TailSamplingConfigBuilder, TemporalityPreference,
 };
 
 use crate::error::InitError;
@@ -108,6 +108,8 @@ pub struct Builder {
     pub(crate) metric_reader: MetricReaderConfigBuilder,
     pub(crate) resource: ResourceConfigBuilder,
     pub(crate) sdk: SdkConfigBuilder,
+    pub(crate) tail_sampling: TailSamplingConfigBuilder,
+    pub(crate) tail_sampling_rules: Vec<otlpkit_batch::tail::AttributeRule>,
     pub(crate) env_policy: EnvPolicy,
     pub(crate) shutdown_timeout: Duration,
     pub(crate) self_metrics: bool,
@@ -125,6 +127,8 @@ impl Default for Builder {
             metric_reader: MetricReaderConfig::builder(),
             resource: ResourceConfig::builder(),
             sdk: SdkConfig::builder(),
+            tail_sampling: TailSamplingConfig::builder(),
+            tail_sampling_rules: Vec::new(),
             env_policy: EnvPolicy::default(),
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
             self_metrics: true,
@@ -353,6 +357,33 @@ impl Builder {
         self
     }
 
+    // ----- tail sampling ------------------------------------------------------------------
+
+    /// Turns the tail-sampling stage in front of the span queue on or off
+    /// (`OTLPKIT_TAIL_SAMPLING`, default off): keep every trace with an
+    /// error or a slow span, whole, and a ratio of the rest (see
+    /// [`otlpkit_batch::tail`] and `docs/CONFIGURATION.md`).
+    pub fn with_tail_sampling(mut self, enabled: bool) -> Self {
+        self.tail_sampling = self.tail_sampling.with_enabled(enabled);
+        self
+    }
+
+    /// The tail-sampling settings as a whole (`OTLPKIT_TAIL_SAMPLING*`:
+    /// latency threshold, ratio, decision wait, caps), replacing what was
+    /// set before; [`with_tail_sampling`](Self::with_tail_sampling) turns it
+    /// on.
+    pub fn with_tail_sampling_config(mut self, config: TailSamplingConfigBuilder) -> Self {
+        self.tail_sampling = config;
+        self
+    }
+
+    /// Also keep the traces with a span matching `rule` when tail sampling
+    /// is on (code only).
+    pub fn with_tail_sampling_rule(mut self, rule: otlpkit_batch::tail::AttributeRule) -> Self {
+        self.tail_sampling_rules.push(rule);
+        self
+    }
+
     // ----- the whole configuration --------------------------------------------------------
 
     /// The resource settings as a whole.
@@ -391,7 +422,8 @@ impl Builder {
     }
 
     /// Whether the batch processors report their own statistics as metrics
-    /// (`otlpkit.exporter.*`, see [`otlpkit_batch::MetricNames`]) through the
+    /// (`otlpkit.exporter.*`, see [`otlpkit_batch::MetricNames`]; and the
+    /// tail-sampling stage, `otlpkit.processor.tail_sampling.*`) through the
     /// pipeline's meter provider (default: yes, when metrics are exported).
     pub fn with_self_metrics(mut self, enabled: bool) -> Self {
         self.self_metrics = enabled;
@@ -502,6 +534,7 @@ impl Builder {
             .with_metric_reader(self.metric_reader.clone())
             .with_resource(self.resource.clone())
             .with_sdk(self.sdk.clone())
+            .with_tail_sampling(self.tail_sampling.clone())
             .with_env_policy(self.env_policy);
         for exporter in [
             &self.exporters.traces,
@@ -648,6 +681,34 @@ mod tests {
         }
         assert_eq!(config.span_batch().max_queue_size(), 64);
         assert_eq!(config.log_batch().max_queue_size(), 2048);
+    }
+
+    #[test]
+    fn tail_sampling_methods_win_over_their_variables() {
+        let env = MapEnv::from([
+            ("OTLPKIT_TAIL_SAMPLING", "off"),
+            ("OTLPKIT_TAIL_SAMPLING_RATIO", "0.5"),
+            ("OTLPKIT_TAIL_SAMPLING_MAX_TRACES", "7"),
+        ]);
+        let config = Builder::default()
+            .with_tail_sampling_config(TailSamplingConfig::builder().with_ratio(0.0))
+            .with_tail_sampling(true)
+            .resolve(&env)
+            .unwrap();
+        assert!(config.warnings().is_empty(), "{:?}", config.warnings());
+        let tail = config.value().tail_sampling();
+        assert!(tail.enabled());
+        assert_eq!(tail.ratio(), 0.0);
+        assert_eq!(tail.max_traces(), 7);
+        assert_eq!(tail.sources().enabled, Source::Code);
+        assert!(
+            !Builder::default()
+                .resolve(&MapEnv::new())
+                .unwrap()
+                .value()
+                .tail_sampling()
+                .enabled()
+        );
     }
 
     #[test]
