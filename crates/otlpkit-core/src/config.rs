@@ -13,7 +13,8 @@ use crate::source::Resolved;
 use crate::tail::{TailSamplingConfig, TailSamplingConfigBuilder};
 
 /// Every otlpkit setting: the OTLP exporter of each signal, both batch
-/// processors, the metric reader, the resource and the general SDK settings.
+/// processors, the metric reader, the resource, the general SDK settings and
+/// the tail-sampling stage.
 ///
 /// ```
 /// use otlpkit_core::{MapEnv, OtlpConfig, Protocol, Signal};

@@ -111,7 +111,10 @@ fn tail_sampling_extremes_resolve_to_bounded_values_or_warnings() {
         tail.latency_threshold(),
         Some(std::time::Duration::from_millis(2_147_483_647))
     );
-    assert_eq!(tail.ratio(), otlpkit_core::TailSamplingConfig::DEFAULT_RATIO);
+    assert_eq!(
+        tail.ratio(),
+        otlpkit_core::TailSamplingConfig::DEFAULT_RATIO
+    );
     assert_eq!(
         tail.decision_wait(),
         otlpkit_core::TailSamplingConfig::DEFAULT_DECISION_WAIT
