@@ -56,11 +56,12 @@ impl<P: SpanProcessor + 'static> SpanSink<SpanData> for Forward<P> {
 /// tracer.in_span("failed", |_| {
 ///     tracer.in_span("deep", |cx| cx.span().set_status(Status::error("boom")))
 /// });
-/// provider.shutdown()?;
+/// provider.force_flush()?;
 ///
 /// let names: Vec<_> = exporter.get_finished_spans()?.into_iter().map(|s| s.name).collect();
 /// assert_eq!(names, ["deep", "failed"]);
 /// assert_eq!(handle.stats().sampled_out, 2);
+/// provider.shutdown()?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct TailSamplingProcessor<P: SpanProcessor + 'static> {

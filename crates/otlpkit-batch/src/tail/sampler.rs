@@ -635,3 +635,106 @@ impl<S: TailSpan> TailSamplerBuilder<S> {
         sampler
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tail::AttributeRef;
+    use opentelemetry::trace::SpanId;
+    use otlpkit_core::MapEnv;
+
+    /// A span representation of its own, as a native span path has: the
+    /// stage needs nothing but the `TailSpan` impl and a sink.
+    #[derive(Debug, Clone, PartialEq)]
+    struct Record {
+        trace: u128,
+        span: u64,
+        parent: u64,
+        remote_parent_sampled: Option<bool>,
+        error: bool,
+    }
+
+    impl TailSpan for Record {
+        fn trace_id(&self) -> TraceId {
+            TraceId::from(self.trace)
+        }
+        fn span_id(&self) -> SpanId {
+            SpanId::from(self.span)
+        }
+        fn parent_span_id(&self) -> SpanId {
+            SpanId::from(self.parent)
+        }
+        fn parent_is_remote(&self) -> bool {
+            self.remote_parent_sampled.is_some()
+        }
+        fn remote_parent_sampled(&self) -> Option<bool> {
+            self.remote_parent_sampled
+        }
+        fn is_error(&self) -> bool {
+            self.error
+        }
+        fn start_time(&self) -> SystemTime {
+            SystemTime::now()
+        }
+        fn end_time(&self) -> SystemTime {
+            SystemTime::now()
+        }
+        fn attribute(&self, _key: &str) -> Option<AttributeRef<'_>> {
+            None
+        }
+    }
+
+    fn record(trace: u128, span: u64, parent: u64) -> Record {
+        Record {
+            trace,
+            span,
+            parent,
+            remote_parent_sampled: None,
+            error: false,
+        }
+    }
+
+    #[test]
+    fn any_span_type_with_a_tail_span_impl_is_tail_sampled() {
+        let kept: Arc<Mutex<Vec<Record>>> = Arc::default();
+        let into = Arc::clone(&kept);
+        let stats = ExportStats::new();
+        let config = TailSamplingConfig::builder()
+            .with_ratio(0.0)
+            .build(&MapEnv::new())
+            .unwrap()
+            .into_value();
+        let sampler = TailSampler::builder()
+            .with_config(config)
+            .with_stats(stats.clone())
+            .build(move |record: Record| into.lock().push(record));
+
+        // Trace 1: an error in a child; trace 2: nothing; trace 3: the
+        // record carries its remote parent's sampled flag.
+        sampler.on_end(record(1, 11, 10));
+        let mut failed = record(1, 12, 10);
+        failed.error = true;
+        sampler.on_end(failed);
+        sampler.on_end(record(1, 10, 0));
+        sampler.on_end(record(2, 21, 20));
+        sampler.on_end(record(2, 20, 0));
+        sampler.on_end(record(3, 31, 30));
+        let mut entry = record(3, 30, 99);
+        entry.remote_parent_sampled = Some(true);
+        sampler.on_end(entry);
+        // A late span of trace 2 follows its decision.
+        sampler.on_end(record(2, 22, 20));
+        let after = sampler.shutdown_within(Duration::from_secs(1));
+
+        let spans: Vec<(u128, u64)> = kept.lock().iter().map(|r| (r.trace, r.span)).collect();
+        assert_eq!(spans, [(1, 11), (1, 12), (1, 10), (3, 31), (3, 30)]);
+        assert_eq!(after.sampled_out, 3);
+        assert_eq!(after.sampling.kept(SamplingPolicy::Error), 1);
+        assert_eq!(after.sampling.kept(SamplingPolicy::ParentSampled), 1);
+        assert_eq!(after.sampling.traces_sampled_out, 1);
+        assert_eq!((after.held_traces, after.held_spans), (0, 0));
+        assert_eq!(stats.snapshot().signal(Signal::Traces).sampled_out, 3);
+        assert!(format!("{sampler:?}").contains("TailSampler"));
+        assert!(after.to_string().contains("error 1"), "{after}");
+    }
+}
