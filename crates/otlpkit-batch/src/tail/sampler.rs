@@ -195,10 +195,10 @@ impl<S: TailSpan> Core<S> {
         } else {
             drop(shard);
         }
-        if before == 0
-            && let Some(sweeper) = self.sweeper()
-        {
-            sweeper.unpark();
+        if before == 0 {
+            // Started with the first held trace; never woken by producers
+            // (it sleeps at most one hold time, see `sweep_until_closed`).
+            let _ = self.sweeper();
         }
         if before >= self.config.max_traces() {
             self.enforce_max_traces(sink);
@@ -457,8 +457,11 @@ fn verdict(keep: bool) -> Verdict {
     if keep { Verdict::Keep } else { Verdict::Drop }
 }
 
-/// The sweeper's loop: decide what is due, sleep until the next is due (or,
-/// with nothing held, until a producer holds a trace).
+/// The sweeper's loop: decide what is due, then sleep until the next trace
+/// is due, or for one hold time when none is held. Producers never wake it:
+/// a trace held while it sleeps is due one hold time after it was first
+/// seen, no earlier than the sweeper wakes, so waking it per trace would only
+/// cost a context switch per trace.
 fn sweep_until_closed<S: TailSpan>(core: &Weak<Core<S>>) {
     loop {
         let Some(core) = core.upgrade() else {
@@ -471,18 +474,11 @@ fn sweep_until_closed<S: TailSpan>(core: &Weak<Core<S>>) {
             Some(sink) => core.sweep(sink.as_ref()),
             None => None,
         };
-        let idle = core.held_traces.load(Ordering::Acquire) == 0;
         let hold = core.hold;
         drop(core);
-        if idle {
-            thread::park();
-        } else {
-            // A trace held while this sweep ran may be in a shard it had
-            // passed: it is due within `hold` at the latest.
-            let now = Instant::now();
-            let wait = next.map_or(hold, |next| next.saturating_duration_since(now).min(hold));
-            thread::park_timeout(wait);
-        }
+        let now = Instant::now();
+        let wait = next.map_or(hold, |next| next.saturating_duration_since(now).min(hold));
+        thread::park_timeout(wait);
     }
 }
 

@@ -93,7 +93,9 @@ impl<S> Shard<S> {
     pub(crate) fn hold(&mut self, trace_id: TraceId, span: S, start: SystemTime, now: Instant) {
         let seq = self.next_seq;
         self.next_seq += 1;
-        let mut spans = Vec::with_capacity(4);
+        // Most traces held have a few spans: room for eight saves the first
+        // regrowths (each one moves every span held so far).
+        let mut spans = Vec::with_capacity(8);
         spans.push(span);
         self.held.insert(
             trace_id,
