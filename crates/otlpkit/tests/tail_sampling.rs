@@ -127,3 +127,50 @@ fn tail_sampling_is_off_by_default_and_then_nothing_is_sampled_out() {
     assert!(!report.to_string().contains("sampled out"), "{report}");
     assert_eq!(receiver.wait_for_spans(3, WAIT).unwrap().len(), 3);
 }
+
+// The guard's shutdown decides the traces the stage still holds before the
+// span queue shuts down: a held trace kept then is delivered.
+#[test]
+fn the_guard_decides_held_traces_before_the_queue_shuts_down() {
+    let receiver = otlpkit_testkit::Receiver::start().unwrap();
+    let env = MapEnv::from([
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.http_endpoint()),
+        ("OTLPKIT_TAIL_SAMPLING", "on".to_owned()),
+        ("OTLPKIT_TAIL_SAMPLING_RATIO", "0".to_owned()),
+        ("OTLPKIT_TAIL_SAMPLING_LATENCY_MS", "3600000".to_owned()),
+    ]);
+    let telemetry = otlpkit::builder()
+        .with_self_metrics(false)
+        .build_with_env(&env)
+        .unwrap();
+    let tracer = telemetry.tracer_provider().unwrap().tracer("tail");
+    let two_hours_ago = SystemTime::now() - Duration::from_secs(7200);
+    // Two open roots: under one, a short step that started two hours ago
+    // (the root, still open, is older than the threshold); under the other,
+    // a step that started now.
+    let old = Context::new().with_span(tracer.start("old job"));
+    tracer
+        .span_builder("old step")
+        .with_start_time(two_hours_ago)
+        .start_with_context(&tracer, &old)
+        .end_with_timestamp(two_hours_ago + Duration::from_millis(1));
+    let new = Context::new().with_span(tracer.start("new job"));
+    tracer.start_with_context("new step", &new).end();
+    assert_eq!(telemetry.tail_sampling_stats().unwrap().held_traces, 2);
+
+    let report = telemetry.shutdown();
+    let traces = report.stats.signal(Signal::Traces);
+    let sampling = &traces.sampling;
+    assert_eq!(sampling.kept(SamplingPolicy::Latency), 1);
+    assert_eq!(sampling.traces_sampled_out, 1);
+    assert_eq!(
+        sampling.early(otlpkit::core::stats::EarlyDecision::Shutdown),
+        2
+    );
+    assert_eq!(report.delivered(Signal::Traces), 1, "{report}");
+    assert_eq!(report.sampled_out(Signal::Traces), 1);
+    assert_eq!(report.tail_sampling.as_ref().unwrap().held_traces, 0);
+    let spans = receiver.wait_for_spans(1, WAIT).unwrap();
+    assert_eq!(spans[0].name(), "old step");
+    drop((old, new));
+}
