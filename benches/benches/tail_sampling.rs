@@ -12,7 +12,8 @@
 //!    `OTLPKIT_BENCH_QUICK=1`) from one producer, every pipeline delivering
 //!    all it keeps (the official queue holds the burst, otlpkit blocks); the
 //!    CPU time of every thread but the receiver's, producer included, per
-//!    span produced.
+//!    span produced, and the producing thread's own CPU time per span (less
+//!    sensitive than wall time to the other work on a shared machine).
 //! 3. Memory with 10,000 traces in flight: 10,000 traces whose 9 children
 //!    have ended and whose root is still open, each pipeline in a child
 //!    process of its own; the growth of its resident set over an idle
@@ -140,10 +141,71 @@ fn producer(c: &mut Criterion) {
     group.finish();
 }
 
+/// CPU time this thread has spent on a processor, from
+/// `/proc/thread-self/schedstat` (zero where it cannot be read).
+fn thread_cpu() -> Duration {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+        .map_or(Duration::ZERO, Duration::from_nanos)
+}
+
+/// Rounds of scenario 2, the pipelines interleaved within each round.
+const ROUNDS: usize = 3;
+
+/// One measurement of scenario 2.
+struct CpuRun {
+    cpu: f64,
+    producer: f64,
+    delivered: u64,
+    sampled_out: u64,
+    dropped: u64,
+    complete: bool,
+}
+
+fn cpu_run(spec: &Spec, sink: &Sink, n: u64) -> CpuRun {
+    sink.reset();
+    let pipeline = Pipeline::build(spec, Some(sink.receiver()));
+    let before = pipeline_cpu();
+    let producer_before = thread_cpu();
+    for i in 0..n / SPANS_PER_TRACE {
+        trace(pipeline.tracer(), i, false);
+    }
+    let producer = thread_cpu().saturating_sub(producer_before);
+    pipeline.flush();
+    let expected = pipeline
+        .tail
+        .as_ref()
+        .map_or(n, |tail| n - tail.stats().sampled_out);
+    let complete = sink.wait_for(expected, Duration::from_secs(120)).is_some();
+    let cpu = pipeline_cpu().saturating_sub(before);
+    let counters = pipeline
+        .stats
+        .snapshot()
+        .signal(otlpkit_core::Signal::Traces);
+    let _ = pipeline.shutdown(Duration::from_secs(5));
+    CpuRun {
+        cpu: cpu.as_nanos() as f64 / n as f64,
+        producer: producer.as_nanos() as f64 / n as f64,
+        delivered: sink.delivered(),
+        sampled_out: counters.sampled_out,
+        dropped: counters.dropped_total(),
+        complete,
+    }
+}
+
+/// `median (min–max)` of the values.
+fn spread(mut values: Vec<f64>) -> String {
+    values.sort_by(f64::total_cmp);
+    match (values.first(), values.get(values.len() / 2), values.last()) {
+        (Some(min), Some(median), Some(max)) => format!("{median:.0} ({min:.0}–{max:.0})"),
+        _ => "–".to_owned(),
+    }
+}
+
 /// Scenario 2: CPU per produced span, everything kept delivered.
 fn cpu_per_span() {
     let n = size(200_000, 20_000);
-    let traces = n / SPANS_PER_TRACE;
     let specs = [
         Spec::official(Exporter::OfficialGrpc).queue(n as usize),
         Spec::otlpkit(Exporter::OtlpkitGrpc).blocking(),
@@ -151,43 +213,36 @@ fn cpu_per_span() {
             .blocking()
             .tail_sampling(RATIO),
     ];
-    println!(
-        "\n### CPU per produced span ({n} spans in traces of {SPANS_PER_TRACE}, one producer)\n"
-    );
-    println!("| pipeline | CPU ns/span | delivered | sampled out | dropped |");
-    println!("|---|---|---|---|---|");
     let sink = Sink::start();
-    for spec in &specs {
-        sink.reset();
-        let pipeline = Pipeline::build(spec, Some(sink.receiver()));
-        let before = pipeline_cpu();
-        for i in 0..traces {
-            trace(pipeline.tracer(), i, false);
+    let mut runs: Vec<Vec<CpuRun>> = specs.iter().map(|_| Vec::new()).collect();
+    for _ in 0..ROUNDS {
+        for (spec, runs) in specs.iter().zip(&mut runs) {
+            runs.push(cpu_run(spec, &sink, n));
         }
-        pipeline.flush();
-        let expected = match &pipeline.tail {
-            Some(tail) => {
-                let stats = tail.stats();
-                n - stats.sampled_out
-            }
-            None => n,
-        };
-        let waited = sink.wait_for(expected, Duration::from_secs(120));
-        let cpu = pipeline_cpu().saturating_sub(before);
-        let counters = pipeline
-            .stats
-            .snapshot()
-            .signal(otlpkit_core::Signal::Traces);
-        let delivered = sink.delivered();
+    }
+    println!(
+        "\n### CPU per produced span ({n} spans in traces of {SPANS_PER_TRACE}, one producer; median (min–max) of {ROUNDS} interleaved rounds)\n"
+    );
+    println!(
+        "| pipeline | CPU ns/span | producer CPU ns/span | delivered | sampled out | dropped |"
+    );
+    println!("|---|---|---|---|---|---|");
+    for (spec, runs) in specs.iter().zip(&runs) {
+        let last = runs.last();
         println!(
-            "| {} | {:.0} | {delivered}{} | {} | {} |",
+            "| {} | {} | {} | {}{} | {} | {} |",
             spec.label(),
-            cpu.as_nanos() as f64 / n as f64,
-            if waited.is_none() { " (timed out)" } else { "" },
-            counters.sampled_out,
-            counters.dropped_total(),
+            spread(runs.iter().map(|r| r.cpu).collect()),
+            spread(runs.iter().map(|r| r.producer).collect()),
+            last.map_or(0, |r| r.delivered),
+            if runs.iter().all(|r| r.complete) {
+                ""
+            } else {
+                " (timed out)"
+            },
+            last.map_or(0, |r| r.sampled_out),
+            runs.iter().map(|r| r.dropped).sum::<u64>(),
         );
-        let _ = pipeline.shutdown(Duration::from_secs(5));
     }
 }
 
