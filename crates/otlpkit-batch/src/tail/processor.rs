@@ -130,6 +130,9 @@ impl<P: SpanProcessor + 'static> SpanProcessor for TailSamplingProcessor<P> {
         }
     }
 
+    /// Flushes the processor behind the stage: every trace decided so far
+    /// is exported. Traces still held (their local root has not ended) are
+    /// not decided early; shutting down decides them.
     fn force_flush(&self) -> OTelSdkResult {
         self.inner.0.force_flush()
     }
