@@ -10,6 +10,7 @@ use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{
     BatchConfigBuilder, SdkTracer, SdkTracerProvider, SpanData, SpanExporter,
 };
+use otlpkit_batch::tail::{TailSamplingHandle, TailSamplingProcessor};
 use otlpkit_batch::{BatchSpanProcessor, ProcessorHandle};
 use otlpkit_bridge::WorkerRuntime;
 use otlpkit_core::stats::ExportStats;
@@ -81,6 +82,11 @@ pub struct Spec {
     /// otlpkit's exporter runs on the engine's worker thread, as
     /// `otlpkit::init()` builds them, instead of a worker of its own.
     pub shared_worker: bool,
+    /// otlpkit only: a tail-sampling stage in front of the engine keeping
+    /// this ratio of the traces no other policy keeps (latency threshold
+    /// 10 s, so that traces held open for a measurement stay held; the
+    /// other settings at their defaults).
+    pub tail_ratio: Option<f64>,
 }
 
 impl Spec {
@@ -96,6 +102,7 @@ impl Spec {
             concurrency: 1,
             retry: None,
             shared_worker: false,
+            tail_ratio: None,
         }
     }
 
@@ -170,6 +177,13 @@ impl Spec {
         self
     }
 
+    /// With a tail-sampling stage in front, keeping `ratio` of the rest.
+    #[must_use]
+    pub fn tail_sampling(mut self, ratio: f64) -> Spec {
+        self.tail_ratio = Some(ratio);
+        self
+    }
+
     /// With this many concurrent exports.
     #[must_use]
     pub fn concurrency(mut self, n: usize) -> Spec {
@@ -203,6 +217,9 @@ impl Spec {
             }
             if self.shared_worker {
                 label.push_str(", one worker");
+            }
+            if let Some(ratio) = self.tail_ratio {
+                label.push_str(&format!(", tail sampling {ratio}"));
             }
         }
         label
@@ -252,6 +269,8 @@ pub struct Pipeline {
     pub provider: SdkTracerProvider,
     /// otlpkit's processor handle (otlpkit engine only).
     pub handle: Option<ProcessorHandle>,
+    /// The tail-sampling stage's handle, when the spec has one.
+    pub tail: Option<TailSamplingHandle>,
     /// The counters otlpkit's engine and exporters record into.
     pub stats: ExportStats,
     /// The label of the spec.
@@ -318,6 +337,7 @@ impl Pipeline {
         let stats = ExportStats::new();
         let mut runtime = None;
         let mut handle = None;
+        let mut tail = None;
         let builder = SdkTracerProvider::builder().with_resource(resource());
         let receiver = || receiver.expect("this exporter needs a receiver");
         let provider = match spec.engine {
@@ -423,13 +443,31 @@ impl Pipeline {
                     })),
                 };
                 handle = Some(processor.handle());
-                builder.with_span_processor(processor).build()
+                match spec.tail_ratio {
+                    Some(ratio) => {
+                        let config = otlpkit_core::TailSamplingConfig::builder()
+                            .with_enabled(true)
+                            .with_ratio(ratio)
+                            .with_latency_threshold(Some(Duration::from_secs(10)))
+                            .build(&otlpkit_core::MapEnv::new())
+                            .expect("a valid tail-sampling configuration")
+                            .into_value();
+                        let stage = TailSamplingProcessor::builder(processor)
+                            .with_config(config)
+                            .with_stats(stats.clone())
+                            .build();
+                        tail = Some(stage.handle());
+                        builder.with_span_processor(stage).build()
+                    }
+                    None => builder.with_span_processor(processor).build(),
+                }
             }
         };
         let tracer = provider.tracer("otlpkit-bench");
         Pipeline {
             provider,
             handle,
+            tail,
             stats,
             label: spec.label(),
             tracer,
@@ -453,6 +491,10 @@ impl Pipeline {
     /// through the provider.
     pub fn shutdown(&self, timeout: Duration) -> ShutdownOutcome {
         let start = Instant::now();
+        if let Some(tail) = &self.tail {
+            // The stage first: what it holds is decided and reaches the queue.
+            tail.shutdown_within(timeout);
+        }
         match &self.handle {
             Some(handle) => {
                 let result = handle.shutdown_within(timeout);

@@ -49,6 +49,10 @@ const TESTS: &[Test] = &[
         "tokio_current_thread_over_http_json",
         tokio_current_thread_over_http_json,
     ),
+    (
+        "tail_sampling_from_the_environment_keeps_exactly_the_failing_and_slow_traces",
+        tail_sampling_from_the_environment_keeps_exactly_the_failing_and_slow_traces,
+    ),
 ];
 
 fn main() -> ExitCode {
@@ -141,6 +145,23 @@ fn rotel() -> Rotel {
 /// Runs one setup in a child process against rotel and returns the trace id
 /// it printed.
 fn run_setup(setup: &str, endpoint: &str, protocol: &str, service: &str) -> String {
+    let stdout = run_child(setup, endpoint, protocol, service, &[]);
+    stdout
+        .lines()
+        .find_map(|line| line.strip_prefix("trace_id="))
+        .map(str::to_owned)
+        .unwrap_or_else(|| panic!("setup `{setup}` printed no trace id:\n{stdout}"))
+}
+
+/// Runs one setup in a child process against rotel, with `extra` variables
+/// beside the endpoint, protocol and service name; returns what it printed.
+fn run_child(
+    setup: &str,
+    endpoint: &str,
+    protocol: &str,
+    service: &str,
+    extra: &[(&str, &str)],
+) -> String {
     let mut command = Command::new(std::env::current_exe().unwrap());
     command
         .args(["--child", setup])
@@ -149,7 +170,7 @@ fn run_setup(setup: &str, endpoint: &str, protocol: &str, service: &str) -> Stri
         .stderr(Stdio::piped());
     for (key, _) in std::env::vars_os() {
         let text = key.to_string_lossy();
-        if text.starts_with("OTEL_") || text == "RUST_LOG" {
+        if text.starts_with("OTEL_") || text.starts_with("OTLPKIT_TAIL_") || text == "RUST_LOG" {
             command.env_remove(&key);
         }
     }
@@ -158,6 +179,7 @@ fn run_setup(setup: &str, endpoint: &str, protocol: &str, service: &str) -> Stri
         ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol),
         ("OTEL_SERVICE_NAME", service),
     ]);
+    command.envs(extra.iter().copied());
     let mut child = command.spawn().unwrap();
     let mut stdout = child.stdout.take().unwrap();
     let mut stderr = child.stderr.take().unwrap();
@@ -189,10 +211,6 @@ fn run_setup(setup: &str, endpoint: &str, protocol: &str, service: &str) -> Stri
         "setup `{setup}` failed ({status})\n--- stdout ---\n{stdout}\n--- stderr ---\n{stderr}"
     );
     stdout
-        .lines()
-        .find_map(|line| line.strip_prefix("trace_id="))
-        .map(str::to_owned)
-        .unwrap_or_else(|| panic!("setup `{setup}` printed no trace id:\n{stdout}"))
 }
 
 /// Waits for the whole trace in rotel's report and checks every parent link.
@@ -293,6 +311,64 @@ fn tokio_current_thread_over_http_json() {
     check_trace(&rotel, "current", &trace_id, service);
 }
 
+/// Traces the tail-sampling setup produces, and which of them fail.
+const TAIL_TRACES: usize = 40;
+/// Spans per trace of the tail-sampling setup: request, db, query.
+const TAIL_SPANS: usize = 3;
+
+// `OTLPKIT_TAIL_SAMPLING=on` with ratio 0 under `otlpkit::init()`: the child
+// produces 40 traces through `tracing` (4 with an error in the deepest span)
+// and one through the OpenTelemetry API with a slow child; rotel must report
+// every span of those 5 traces and none of the others, and the child's
+// shutdown report must account for every span.
+fn tail_sampling_from_the_environment_keeps_exactly_the_failing_and_slow_traces() {
+    let rotel = rotel();
+    let service = "otlpkit-e2e-tail-sampling";
+    let stdout = run_child(
+        "tail_sampling",
+        rotel.grpc_endpoint(),
+        "grpc",
+        service,
+        &[
+            ("OTLPKIT_TAIL_SAMPLING", "on"),
+            ("OTLPKIT_TAIL_SAMPLING_RATIO", "0"),
+            // An hour: the slow span lasts two, by its timestamps.
+            ("OTLPKIT_TAIL_SAMPLING_LATENCY_MS", "3600000"),
+            ("OTLPKIT_TAIL_SAMPLING_DECISION_WAIT_MS", "60000"),
+            ("OTLPKIT_TAIL_SAMPLING_MAX_TRACES", "1000"),
+        ],
+    );
+    let ids = |prefix: &str| -> Vec<String> {
+        stdout
+            .lines()
+            .filter_map(|line| line.strip_prefix(prefix))
+            .map(str::to_owned)
+            .collect()
+    };
+    let kept = ids("kept=");
+    let sampled_out = ids("sampled_out=");
+    assert_eq!(kept.len(), 5, "{stdout}");
+    assert_eq!(sampled_out.len(), TAIL_TRACES + 1 - 5, "{stdout}");
+    for trace_id in &kept {
+        let spans = rotel
+            .wait_for_spans(trace_id, TAIL_SPANS, WAIT)
+            .unwrap_or_else(|error| panic!("{error}"));
+        assert_eq!(spans.len(), TAIL_SPANS, "{spans:#?}");
+        assert!(spans.iter().all(|s| s.service_name() == Some(service)));
+    }
+    // Every kept span was logged by rotel; the sampled-out traces, ended
+    // before them and exported with them if at all, are not there.
+    let report = rotel
+        .read_report()
+        .unwrap_or_else(|error| panic!("{error}"));
+    for trace_id in &sampled_out {
+        assert!(
+            report.spans_of_trace(trace_id).next().is_none(),
+            "trace {trace_id} was sampled out but reached rotel"
+        );
+    }
+}
+
 /// The setups, as an application's `main` would write them.
 mod child {
     use std::io::Write as _;
@@ -311,6 +387,7 @@ mod child {
                 .enable_all()
                 .build()
                 .map_or(ExitCode::FAILURE, |rt| rt.block_on(async_main("multi"))),
+            "tail_sampling" => tail_sampling_main(),
             "current_thread" => tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
@@ -376,6 +453,83 @@ mod child {
             );
         });
         finish(&telemetry.shutdown())
+    }
+
+    /// Tail sampling from the environment: `tracing` spans, a failing query
+    /// in every tenth trace, and a slow trace through the OpenTelemetry API.
+    fn tail_sampling_main() -> ExitCode {
+        use otlpkit::opentelemetry::trace::{Span as _, Tracer as _, TracerProvider as _};
+        let telemetry = match otlpkit::init() {
+            Ok(telemetry) => telemetry,
+            Err(error) => {
+                eprintln!("{error}");
+                return ExitCode::FAILURE;
+            }
+        };
+        let mut out = std::io::stdout();
+        let mut kept = 0;
+        for i in 0..super::TAIL_TRACES {
+            let failing = i % 10 == 3;
+            tracing::info_span!("hop", otel.name = format!("tail.request.{i}")).in_scope(|| {
+                let trace_id = otlpkit::opentelemetry::Context::map_current(|cx| {
+                    cx.span().span_context().trace_id().to_string()
+                });
+                let verdict = if failing { "kept" } else { "sampled_out" };
+                let _ = writeln!(out, "{verdict}={trace_id}");
+                tracing::info_span!("hop", otel.name = "tail.db").in_scope(|| {
+                    let query = if failing {
+                        tracing::info_span!(
+                            "hop",
+                            otel.name = "tail.query",
+                            otel.status_code = "ERROR"
+                        )
+                    } else {
+                        tracing::info_span!("hop", otel.name = "tail.query")
+                    };
+                    query.in_scope(|| {});
+                });
+            });
+            kept += usize::from(failing);
+        }
+        // A trace with a slow child, by its timestamps.
+        let Some(provider) = telemetry.tracer_provider() else {
+            return ExitCode::FAILURE;
+        };
+        let tracer = provider.tracer("e2e");
+        let start = std::time::SystemTime::now();
+        let root = tracer.start("tail.slow");
+        let trace_id = root.span_context().trace_id().to_string();
+        let cx = otlpkit::opentelemetry::Context::new().with_span(root);
+        tracer
+            .span_builder("tail.slow.db")
+            .with_start_time(start)
+            .start_with_context(&tracer, &cx)
+            .end();
+        tracer
+            .span_builder("tail.slow.call")
+            .with_start_time(start)
+            .start_with_context(&tracer, &cx)
+            .end_with_timestamp(start + std::time::Duration::from_secs(7200));
+        cx.span().end();
+        let _ = writeln!(out, "kept={trace_id}");
+        kept += 1;
+
+        let report = telemetry.shutdown();
+        let _ = writeln!(out, "{report}");
+        let spans = (super::TAIL_TRACES + 1) * super::TAIL_SPANS;
+        let kept_spans = kept * super::TAIL_SPANS;
+        let traces = report.stats.signal(otlpkit::core::Signal::Traces);
+        let accounted = report.is_complete()
+            && report.produced(otlpkit::core::Signal::Traces) == spans as u64
+            && report.delivered(otlpkit::core::Signal::Traces) == kept_spans as u64
+            && report.sampled_out(otlpkit::core::Signal::Traces) == (spans - kept_spans) as u64
+            && traces.sampling.traces_kept() == kept as u64;
+        if accounted {
+            ExitCode::SUCCESS
+        } else {
+            eprintln!("the shutdown report does not account for every span: {report:?}");
+            ExitCode::FAILURE
+        }
     }
 
     /// The five-line asynchronous setup, then every boundary from async code.

@@ -35,7 +35,10 @@
 //!   queue depth, exports in flight, export durations) and OpenTelemetry
 //!   metrics named after the Collector's exporterhelper metrics
 //!   ([`ProcessorHandle::register_metrics`], [`MetricNames`]). Exports run
-//!   with telemetry suppressed, so the engine never feeds itself.
+//!   with telemetry suppressed, so the engine never feeds itself;
+//! - [`tail`]: in-process tail sampling in front of the span queue (keep
+//!   every trace with an error or a slow span, whole, and a ratio of the
+//!   rest), with spans sampled out counted apart from the drops.
 //!
 //! # Example
 //!
@@ -179,6 +182,7 @@ mod report;
 mod slots;
 mod span;
 mod stats;
+pub mod tail;
 
 pub use builder::DEFAULT_TIMEOUT;
 pub use error::{BuildError, ProcessorFlushError, ShutdownError};

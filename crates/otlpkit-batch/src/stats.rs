@@ -122,6 +122,11 @@ impl ExportDurations {
 /// touch a shared counter; items still in the queue are in `queue_len`. Once
 /// the processor is idle or shut down,
 /// `received() == exported() + dropped_total()` exactly.
+///
+/// With a [tail-sampling stage](crate::tail) in front, the spans it sampled
+/// out never reach the queue: they are in `counters.sampled_out`, and
+/// `produced() == exported() + dropped_total() + sampled_out()` once the
+/// stage and the processor are idle or shut down.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ProcessorStats {
@@ -169,6 +174,19 @@ impl ProcessorStats {
         self.counters.dropped_total()
     }
 
+    /// Spans a tail-sampling stage in front of the processor sampled out
+    /// (0 without one).
+    pub fn sampled_out(&self) -> u64 {
+        self.counters.sampled_out
+    }
+
+    /// Items produced: the ones handed to the processor plus the ones a
+    /// tail-sampling stage in front of it sampled out (spans it still holds
+    /// are in its own [`TailSamplingStats`](crate::tail::TailSamplingStats)).
+    pub fn produced(&self) -> u64 {
+        self.received() + self.sampled_out()
+    }
+
     /// Items neither delivered nor dropped yet: queued or in flight.
     pub fn pending(&self) -> u64 {
         self.queue_len as u64 + self.in_flight_items
@@ -187,6 +205,9 @@ impl fmt::Display for ProcessorStats {
         )?;
         for (reason, count) in self.counters.drops() {
             write!(f, " ({reason} {count})")?;
+        }
+        if self.sampled_out() > 0 {
+            write!(f, ", sampled out {}", self.sampled_out())?;
         }
         write!(f, ", pending {}", self.pending())
     }

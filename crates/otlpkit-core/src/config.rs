@@ -10,10 +10,12 @@ use crate::parse::EnvReader;
 use crate::resource::{ResourceConfig, ResourceConfigBuilder};
 use crate::sdk::{SdkConfig, SdkConfigBuilder};
 use crate::source::Resolved;
+use crate::tail::{TailSamplingConfig, TailSamplingConfigBuilder};
 use crate::toolkit::{ToolkitConfig, ToolkitConfigBuilder};
 
 /// Every otlpkit setting: the OTLP exporter of each signal, both batch
-/// processors, the metric reader, the resource and the general SDK settings.
+/// processors, the metric reader, the resource, the general SDK settings and
+/// the tail-sampling stage.
 ///
 /// ```
 /// use otlpkit_core::{MapEnv, OtlpConfig, Protocol, Signal};
@@ -37,6 +39,7 @@ pub struct OtlpConfig {
     resource: ResourceConfig,
     sdk: SdkConfig,
     toolkit: ToolkitConfig,
+    tail_sampling: TailSamplingConfig,
 }
 
 impl OtlpConfig {
@@ -84,6 +87,11 @@ impl OtlpConfig {
     pub fn toolkit(&self) -> &ToolkitConfig {
         &self.toolkit
     }
+
+    /// The tail-sampling stage.
+    pub fn tail_sampling(&self) -> &TailSamplingConfig {
+        &self.tail_sampling
+    }
 }
 
 /// Builds an [`OtlpConfig`] from one builder per part.
@@ -99,6 +107,7 @@ pub struct OtlpConfigBuilder {
     resource: ResourceConfigBuilder,
     sdk: SdkConfigBuilder,
     toolkit: ToolkitConfigBuilder,
+    tail_sampling: TailSamplingConfigBuilder,
     policy: EnvPolicy,
 }
 
@@ -116,6 +125,7 @@ impl Default for OtlpConfigBuilder {
             resource: ResourceConfig::builder(),
             sdk: SdkConfig::builder(),
             toolkit: ToolkitConfig::builder(),
+            tail_sampling: TailSamplingConfig::builder(),
             policy: EnvPolicy::default(),
         }
     }
@@ -168,6 +178,13 @@ impl OtlpConfigBuilder {
         self
     }
 
+    /// The tail-sampling settings.
+    #[must_use]
+    pub fn with_tail_sampling(mut self, tail_sampling: TailSamplingConfigBuilder) -> Self {
+        self.tail_sampling = tail_sampling;
+        self
+    }
+
     /// How warnings are treated.
     #[must_use]
     pub fn with_env_policy(mut self, policy: EnvPolicy) -> Self {
@@ -191,7 +208,8 @@ impl OtlpConfigBuilder {
             || self.metric_reader.env_policy() == EnvPolicy::Strict
             || self.resource.env_policy() == EnvPolicy::Strict
             || self.sdk.env_policy() == EnvPolicy::Strict
-            || self.toolkit.env_policy() == EnvPolicy::Strict;
+            || self.toolkit.env_policy() == EnvPolicy::Strict
+            || self.tail_sampling.env_policy() == EnvPolicy::Strict;
         let policy = if strict {
             EnvPolicy::Strict
         } else {
@@ -213,6 +231,7 @@ impl OtlpConfigBuilder {
             resource: self.resource.resolve(&mut reader)?,
             sdk: self.sdk.resolve(&mut reader)?,
             toolkit: self.toolkit.resolve(&mut reader),
+            tail_sampling: self.tail_sampling.resolve(&mut reader)?,
         };
         reader.finish(config, policy)
     }

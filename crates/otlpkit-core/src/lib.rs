@@ -51,7 +51,8 @@
 //!   [`TemporalityPreference`], [`Sampler`], [`Propagator`], …;
 //! - one builder per part: [`ExporterConfig`] (per signal), [`BatchConfig`]
 //!   (spans, logs), [`MetricReaderConfig`], [`ResourceConfig`], [`SdkConfig`],
-//!   and [`OtlpConfig`] for all of them at once;
+//!   [`TailSamplingConfig`] (the `OTLPKIT_TAIL_SAMPLING*` variables), and
+//!   [`OtlpConfig`] for all of them at once;
 //! - [`detect`]: resource detection (`service.instance.id`, host, OS,
 //!   process, Rust runtime and container attributes, switchable with
 //!   `OTLPKIT_RESOURCE_DETECTION`), and [`service_info!`] for the calling
@@ -60,9 +61,9 @@
 //!   carrying the warnings;
 //! - [`RetryPolicy`] and [`USER_AGENT`] for the transports;
 //! - [`stats`]: the [`ExportStats`](stats::ExportStats) counters that
-//!   account for every item (delivered, or dropped under a
-//!   [`DropReason`](stats::DropReason)), and each signal's last export
-//!   failure;
+//!   account for every item (delivered, dropped under a
+//!   [`DropReason`](stats::DropReason), or sampled out by tail sampling),
+//!   and each signal's last export failure;
 //! - [`diag`]: where the toolkit's own diagnostics go (standard error by
 //!   default, or `tracing`), filtered by `OTEL_LOG_LEVEL`.
 //!
@@ -107,6 +108,7 @@ mod sdk;
 mod signal;
 mod source;
 pub mod stats;
+mod tail;
 mod toolkit;
 pub mod vars;
 
@@ -141,6 +143,7 @@ pub use sdk::{
 };
 pub use signal::Signal;
 pub use source::{Resolved, Source};
+pub use tail::{TailSamplingConfig, TailSamplingConfigBuilder, TailSamplingSources};
 pub use toolkit::{ConsoleFormat, ToolkitConfig, ToolkitConfigBuilder, ToolkitSources};
 
 #[doc(no_inline)]

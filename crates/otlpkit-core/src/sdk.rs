@@ -802,7 +802,7 @@ fn dedup<T: PartialEq>(items: impl IntoIterator<Item = T>) -> Vec<T> {
 
 /// Whether a decimal number's digits (before any exponent) are not all
 /// zero: `1e-400` names a non-zero number that parses to 0.
-fn names_a_non_zero_number(text: &str) -> bool {
+pub(crate) fn names_a_non_zero_number(text: &str) -> bool {
     text.trim()
         .chars()
         .take_while(|c| !matches!(c, 'e' | 'E'))

@@ -1,6 +1,9 @@
-//! Counters that account for every item: delivered, or dropped under a
-//! reason. The invariant the pipeline keeps is
-//! `enqueued = exported + Σ dropped(reason)` once everything has settled.
+//! Counters that account for every item: delivered, dropped under a
+//! reason, or sampled out by a tail-sampling stage. The invariants the
+//! pipeline keeps once everything has settled are
+//! `enqueued = exported + Σ dropped(reason)` for what entered a queue, and
+//! `produced = exported + Σ dropped(reason) + sampled_out` for everything a
+//! signal produced (a tail-sampling stage sits in front of the queue).
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
@@ -105,6 +108,8 @@ pub struct SignalStats {
     throttled: AtomicU64,
     partial_successes: AtomicU64,
     bytes_sent: AtomicU64,
+    sampled_out: AtomicU64,
+    sampling: SamplingCounters,
     last_error: Mutex<Option<ExportErrorRecord>>,
 }
 
@@ -214,6 +219,29 @@ impl SignalStats {
         self.partial_successes.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// `n` spans were sampled out by a tail-sampling stage: not a loss, a
+    /// decision, counted apart from the drops.
+    pub fn record_sampled_out(&self, n: u64) {
+        self.sampled_out.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// A tail-sampling stage kept a whole trace because of `policy`.
+    pub fn record_trace_kept(&self, policy: SamplingPolicy) {
+        self.sampling.kept[policy.index()].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A tail-sampling stage sampled a whole trace out (its spans are
+    /// counted with [`record_sampled_out`](Self::record_sampled_out)).
+    pub fn record_trace_sampled_out(&self) {
+        self.sampling.sampled_out.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A tail-sampling stage decided a trace before its local root ended,
+    /// for `cause` (the decision itself is counted as kept or sampled out).
+    pub fn record_early_decision(&self, cause: EarlyDecision) {
+        self.sampling.early[cause.index()].fetch_add(1, Ordering::Relaxed);
+    }
+
     /// Records the signal's latest export failure (its items are counted
     /// separately with [`record_dropped`](Self::record_dropped)).
     pub fn record_error(&self, error: ExportErrorRecord) {
@@ -244,6 +272,12 @@ impl SignalStats {
             throttled: load(&self.throttled),
             partial_successes: load(&self.partial_successes),
             bytes_sent: load(&self.bytes_sent),
+            sampled_out: load(&self.sampled_out),
+            sampling: SamplingSnapshot {
+                kept: std::array::from_fn(|index| load(&self.sampling.kept[index])),
+                traces_sampled_out: load(&self.sampling.sampled_out),
+                early: std::array::from_fn(|index| load(&self.sampling.early[index])),
+            },
             last_error: self.last_error(),
         }
     }
@@ -272,6 +306,12 @@ pub struct SignalStatsSnapshot {
     pub partial_successes: u64,
     /// Bytes sent on the wire (after compression), over all attempts.
     pub bytes_sent: u64,
+    /// Items (spans) a tail-sampling stage decided not to keep. They never
+    /// entered the queue: `produced = exported + dropped_total() +
+    /// sampled_out` once everything has settled.
+    pub sampled_out: u64,
+    /// The tail-sampling stage's decisions, trace by trace.
+    pub sampling: SamplingSnapshot,
     /// The latest export failure, if any.
     pub last_error: Option<ExportErrorRecord>,
 }
@@ -292,6 +332,163 @@ impl SignalStatsSnapshot {
         DropReason::ALL
             .into_iter()
             .map(|reason| (reason, self.dropped(reason)))
+            .filter(|&(_, count)| count > 0)
+    }
+}
+
+/// The tail-sampling policy that kept a trace. A trace is counted once,
+/// under the first policy that matched as its spans ended; the ratio and the
+/// parent's sampled flag are known from the first span on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SamplingPolicy {
+    /// A span had an error status.
+    Error,
+    /// A span (or the local root, still open) lasted longer than the
+    /// latency threshold.
+    Latency,
+    /// A span carried a matching attribute.
+    Attribute,
+    /// The trace's incoming parent was sampled upstream.
+    ParentSampled,
+    /// The trace id fell in the configured ratio.
+    Ratio,
+}
+
+impl SamplingPolicy {
+    /// Every policy, in a stable order.
+    pub const ALL: [SamplingPolicy; 5] = [
+        SamplingPolicy::Error,
+        SamplingPolicy::Latency,
+        SamplingPolicy::Attribute,
+        SamplingPolicy::ParentSampled,
+        SamplingPolicy::Ratio,
+    ];
+
+    /// A stable snake_case name, used as a metric attribute value.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            SamplingPolicy::Error => "error",
+            SamplingPolicy::Latency => "latency",
+            SamplingPolicy::Attribute => "attribute",
+            SamplingPolicy::ParentSampled => "parent_sampled",
+            SamplingPolicy::Ratio => "ratio",
+        }
+    }
+
+    const fn index(self) -> usize {
+        match self {
+            SamplingPolicy::Error => 0,
+            SamplingPolicy::Latency => 1,
+            SamplingPolicy::Attribute => 2,
+            SamplingPolicy::ParentSampled => 3,
+            SamplingPolicy::Ratio => 4,
+        }
+    }
+}
+
+impl fmt::Display for SamplingPolicy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a tail-sampling stage decided a trace before its local root ended.
+/// The decision is made under the same policies, on the spans held so far.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum EarlyDecision {
+    /// The decision wait passed.
+    DecisionWait,
+    /// Holding one more trace would have passed the cap on traces held: the
+    /// oldest was decided.
+    MaxTraces,
+    /// The trace reached the cap on spans held per trace.
+    MaxSpansPerTrace,
+    /// The stage shut down.
+    Shutdown,
+}
+
+impl EarlyDecision {
+    /// Every cause, in a stable order.
+    pub const ALL: [EarlyDecision; 4] = [
+        EarlyDecision::DecisionWait,
+        EarlyDecision::MaxTraces,
+        EarlyDecision::MaxSpansPerTrace,
+        EarlyDecision::Shutdown,
+    ];
+
+    /// A stable snake_case name, used as a metric attribute value.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            EarlyDecision::DecisionWait => "decision_wait",
+            EarlyDecision::MaxTraces => "max_traces",
+            EarlyDecision::MaxSpansPerTrace => "max_spans_per_trace",
+            EarlyDecision::Shutdown => "shutdown",
+        }
+    }
+
+    const fn index(self) -> usize {
+        match self {
+            EarlyDecision::DecisionWait => 0,
+            EarlyDecision::MaxTraces => 1,
+            EarlyDecision::MaxSpansPerTrace => 2,
+            EarlyDecision::Shutdown => 3,
+        }
+    }
+}
+
+impl fmt::Display for EarlyDecision {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The tail-sampling counters of one signal.
+#[derive(Debug, Default)]
+struct SamplingCounters {
+    kept: [AtomicU64; SamplingPolicy::ALL.len()],
+    sampled_out: AtomicU64,
+    early: [AtomicU64; EarlyDecision::ALL.len()],
+}
+
+/// A copy of a tail-sampling stage's decisions, trace by trace (its spans
+/// are in [`SignalStatsSnapshot::sampled_out`] and the delivery counters).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct SamplingSnapshot {
+    kept: [u64; SamplingPolicy::ALL.len()],
+    /// Traces sampled out.
+    pub traces_sampled_out: u64,
+    early: [u64; EarlyDecision::ALL.len()],
+}
+
+impl SamplingSnapshot {
+    /// Traces kept because of `policy`.
+    pub fn kept(&self, policy: SamplingPolicy) -> u64 {
+        self.kept[policy.index()]
+    }
+
+    /// Traces kept, under any policy.
+    pub fn traces_kept(&self) -> u64 {
+        self.kept.iter().sum()
+    }
+
+    /// Traces decided, kept or sampled out.
+    pub fn traces_decided(&self) -> u64 {
+        self.traces_kept() + self.traces_sampled_out
+    }
+
+    /// Traces decided before their local root ended, for `cause`.
+    pub fn early(&self, cause: EarlyDecision) -> u64 {
+        self.early[cause.index()]
+    }
+
+    /// `(policy, traces)` for every policy that kept a trace.
+    pub fn kept_by_policy(&self) -> impl Iterator<Item = (SamplingPolicy, u64)> + '_ {
+        SamplingPolicy::ALL
+            .into_iter()
+            .map(|policy| (policy, self.kept(policy)))
             .filter(|&(_, count)| count > 0)
     }
 }
@@ -426,6 +623,41 @@ mod tests {
         let names: std::collections::HashSet<_> =
             DropReason::ALL.iter().map(|r| r.as_str()).collect();
         assert_eq!(names.len(), DropReason::ALL.len());
+    }
+
+    #[test]
+    fn sampling_decisions_have_distinct_slots_and_names() {
+        let stats = SignalStats::default();
+        for (n, policy) in SamplingPolicy::ALL.into_iter().enumerate() {
+            for _ in 0..=n {
+                stats.record_trace_kept(policy);
+            }
+        }
+        for (n, cause) in EarlyDecision::ALL.into_iter().enumerate() {
+            for _ in 0..=n {
+                stats.record_early_decision(cause);
+            }
+        }
+        stats.record_trace_sampled_out();
+        stats.record_sampled_out(7);
+        let snapshot = stats.snapshot();
+        for (n, policy) in SamplingPolicy::ALL.into_iter().enumerate() {
+            assert_eq!(snapshot.sampling.kept(policy), n as u64 + 1, "{policy}");
+        }
+        for (n, cause) in EarlyDecision::ALL.into_iter().enumerate() {
+            assert_eq!(snapshot.sampling.early(cause), n as u64 + 1, "{cause}");
+        }
+        assert_eq!(snapshot.sampling.traces_kept(), 15);
+        assert_eq!(snapshot.sampling.traces_decided(), 16);
+        assert_eq!(snapshot.sampled_out, 7);
+        // Sampled out is not a drop.
+        assert_eq!(snapshot.dropped_total(), 0);
+        let names: std::collections::HashSet<_> = SamplingPolicy::ALL
+            .iter()
+            .map(|p| p.as_str())
+            .chain(EarlyDecision::ALL.iter().map(|c| c.as_str()))
+            .collect();
+        assert_eq!(names.len(), 9);
     }
 
     #[test]

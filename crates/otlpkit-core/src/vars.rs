@@ -90,6 +90,25 @@ pub const OTLPKIT_BLRP_MAX_CONCURRENT_EXPORTS: &str = "OTLPKIT_BLRP_MAX_CONCURRE
 pub const OTLPKIT_BLRP_MAX_QUEUE_BYTES: &str = "OTLPKIT_BLRP_MAX_QUEUE_BYTES";
 
 // ---------------------------------------------------------------------------
+// Tail sampling (otlpkit extension)
+// ---------------------------------------------------------------------------
+
+/// otlpkit extension: `on` puts the tail-sampling stage in front of the span
+/// queue (`on` | `off`, default `off`).
+pub const OTLPKIT_TAIL_SAMPLING: &str = "OTLPKIT_TAIL_SAMPLING";
+/// otlpkit extension: keep a trace with a span slower than this, milliseconds
+/// (default 1000; `0` turns the latency policy off).
+pub const OTLPKIT_TAIL_SAMPLING_LATENCY_MS: &str = "OTLPKIT_TAIL_SAMPLING_LATENCY_MS";
+/// otlpkit extension: the ratio of the other traces kept, in `[0, 1]`, decided on
+/// the trace id (default 0.1).
+pub const OTLPKIT_TAIL_SAMPLING_RATIO: &str = "OTLPKIT_TAIL_SAMPLING_RATIO";
+/// otlpkit extension: the longest a trace is held waiting for its local root,
+/// milliseconds ≥ 1 (default 30000).
+pub const OTLPKIT_TAIL_SAMPLING_DECISION_WAIT_MS: &str = "OTLPKIT_TAIL_SAMPLING_DECISION_WAIT_MS";
+/// otlpkit extension: undecided traces held at once, ≥ 1 (default 10000).
+pub const OTLPKIT_TAIL_SAMPLING_MAX_TRACES: &str = "OTLPKIT_TAIL_SAMPLING_MAX_TRACES";
+
+// ---------------------------------------------------------------------------
 // Attribute, span and log record limits (checklist 4.8)
 // ---------------------------------------------------------------------------
 
@@ -266,6 +285,11 @@ pub const ALL: &[&str] = &[
     OTLPKIT_BLRP_BLOCK_TIMEOUT,
     OTLPKIT_BLRP_MAX_CONCURRENT_EXPORTS,
     OTLPKIT_BLRP_MAX_QUEUE_BYTES,
+    OTLPKIT_TAIL_SAMPLING,
+    OTLPKIT_TAIL_SAMPLING_LATENCY_MS,
+    OTLPKIT_TAIL_SAMPLING_RATIO,
+    OTLPKIT_TAIL_SAMPLING_DECISION_WAIT_MS,
+    OTLPKIT_TAIL_SAMPLING_MAX_TRACES,
     OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT,
     OTEL_ATTRIBUTE_COUNT_LIMIT,
     OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT,
@@ -337,7 +361,7 @@ mod tests {
             assert!(name.starts_with("OTEL_") || name.starts_with("OTLPKIT_"));
             assert!(seen.insert(*name), "{name} listed twice");
         }
-        assert_eq!(ALL.len(), 84);
+        assert_eq!(ALL.len(), 89);
     }
 
     #[test]

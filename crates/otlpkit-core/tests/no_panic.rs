@@ -35,6 +35,14 @@ fn value() -> impl Strategy<Value = String> {
             "none,otlp",
             "block",
             "0.5",
+            // Tail sampling: its switch and its ratio's near misses.
+            "on",
+            "OFF",
+            "0.1",
+            "1.0000001",
+            "-0.0",
+            "inf",
+            "1e308",
             // Values that once took the process down or were silently
             // misread: huge bounds, an underflowing ratio, framing headers,
             // a long header list.
@@ -84,6 +92,41 @@ fn huge_settings_resolve_without_allocating_or_failing() {
             .any(|warning| warning.to_string().contains("no trace will be sampled")),
         "{:?}",
         resolved.warnings
+    );
+}
+
+#[test]
+fn tail_sampling_extremes_resolve_to_bounded_values_or_warnings() {
+    let env = MapEnv::from([
+        ("OTLPKIT_TAIL_SAMPLING", "on"),
+        ("OTLPKIT_TAIL_SAMPLING_LATENCY_MS", "2147483647"),
+        ("OTLPKIT_TAIL_SAMPLING_RATIO", "NaN"),
+        ("OTLPKIT_TAIL_SAMPLING_DECISION_WAIT_MS", "2147483648"),
+        ("OTLPKIT_TAIL_SAMPLING_MAX_TRACES", "2147483647"),
+    ]);
+    let resolved = OtlpConfig::from_env(&env).unwrap();
+    let tail = resolved.value.tail_sampling();
+    assert!(tail.enabled());
+    assert_eq!(
+        tail.latency_threshold(),
+        Some(std::time::Duration::from_millis(2_147_483_647))
+    );
+    assert_eq!(
+        tail.ratio(),
+        otlpkit_core::TailSamplingConfig::DEFAULT_RATIO
+    );
+    assert_eq!(
+        tail.decision_wait(),
+        otlpkit_core::TailSamplingConfig::DEFAULT_DECISION_WAIT
+    );
+    assert_eq!(tail.max_traces(), 2_147_483_647);
+    let vars: Vec<_> = resolved.warnings.iter().map(|w| w.var()).collect();
+    assert_eq!(
+        vars,
+        [
+            "OTLPKIT_TAIL_SAMPLING_RATIO",
+            "OTLPKIT_TAIL_SAMPLING_DECISION_WAIT_MS"
+        ]
     );
 }
 

@@ -9,7 +9,8 @@ use otlpkit_core::{
     ExporterConfig, ExporterConfigBuilder, ExporterKind, LimitKind, LogLevel, MetricReaderConfig,
     MetricReaderConfigBuilder, OtlpConfig, OtlpConfigBuilder, ProcessEnv, Propagator, Protocol,
     Resolved, ResourceConfig, ResourceConfigBuilder, SamplerConfig, SdkConfig, SdkConfigBuilder,
-    Signal, TemporalityPreference, ToolkitConfig, ToolkitConfigBuilder,
+    Signal, TailSamplingConfig, TailSamplingConfigBuilder, TemporalityPreference, ToolkitConfig,
+    ToolkitConfigBuilder,
 };
 
 use crate::error::InitError;
@@ -118,6 +119,8 @@ pub struct Builder {
     pub(crate) metric_reader: MetricReaderConfigBuilder,
     pub(crate) resource: ResourceConfigBuilder,
     pub(crate) sdk: SdkConfigBuilder,
+    pub(crate) tail_sampling: TailSamplingConfigBuilder,
+    pub(crate) tail_sampling_rules: Vec<otlpkit_batch::tail::AttributeRule>,
     pub(crate) env_policy: EnvPolicy,
     pub(crate) toolkit: ToolkitConfigBuilder,
     pub(crate) shutdown_timeout: Duration,
@@ -190,6 +193,8 @@ impl Default for Builder {
             metric_reader: MetricReaderConfig::builder(),
             resource: ResourceConfig::builder(),
             sdk: SdkConfig::builder(),
+            tail_sampling: TailSamplingConfig::builder(),
+            tail_sampling_rules: Vec::new(),
             env_policy: EnvPolicy::default(),
             toolkit: ToolkitConfig::builder(),
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
@@ -423,6 +428,33 @@ impl Builder {
         self
     }
 
+    // ----- tail sampling ------------------------------------------------------------------
+
+    /// Turns the tail-sampling stage in front of the span queue on or off
+    /// (`OTLPKIT_TAIL_SAMPLING`, default off): keep every trace with an
+    /// error or a slow span, whole, and a ratio of the rest (see
+    /// [`otlpkit_batch::tail`] and `docs/CONFIGURATION.md`).
+    pub fn with_tail_sampling(mut self, enabled: bool) -> Self {
+        self.tail_sampling = self.tail_sampling.with_enabled(enabled);
+        self
+    }
+
+    /// The tail-sampling settings as a whole (`OTLPKIT_TAIL_SAMPLING*`:
+    /// latency threshold, ratio, decision wait, caps), replacing what was
+    /// set before; [`with_tail_sampling`](Self::with_tail_sampling) turns it
+    /// on.
+    pub fn with_tail_sampling_config(mut self, config: TailSamplingConfigBuilder) -> Self {
+        self.tail_sampling = config;
+        self
+    }
+
+    /// Also keep the traces with a span matching `rule` when tail sampling
+    /// is on (code only).
+    pub fn with_tail_sampling_rule(mut self, rule: otlpkit_batch::tail::AttributeRule) -> Self {
+        self.tail_sampling_rules.push(rule);
+        self
+    }
+
     // ----- the whole configuration --------------------------------------------------------
 
     /// The resource settings as a whole.
@@ -461,7 +493,8 @@ impl Builder {
     }
 
     /// Whether the batch processors report their own statistics as metrics
-    /// (`otlpkit.exporter.*`, see [`otlpkit_batch::MetricNames`]) through the
+    /// (`otlpkit.exporter.*`, see [`otlpkit_batch::MetricNames`]; and the
+    /// tail-sampling stage, `otlpkit.processor.tail_sampling.*`) through the
     /// pipeline's meter provider (`OTLPKIT_SELF_METRICS`; default off, so
     /// that only the application's metrics are exported). When on, they are
     /// collected last at shutdown, after the spans and log records were
@@ -716,6 +749,7 @@ impl Builder {
             .with_resource(self.resource.clone())
             .with_sdk(self.sdk.clone())
             .with_toolkit(self.toolkit.clone())
+            .with_tail_sampling(self.tail_sampling.clone())
             .with_env_policy(self.env_policy);
         for exporter in [
             &self.exporters.traces,
@@ -862,6 +896,34 @@ mod tests {
         }
         assert_eq!(config.span_batch().max_queue_size(), 64);
         assert_eq!(config.log_batch().max_queue_size(), 2048);
+    }
+
+    #[test]
+    fn tail_sampling_methods_win_over_their_variables() {
+        let env = MapEnv::from([
+            ("OTLPKIT_TAIL_SAMPLING", "off"),
+            ("OTLPKIT_TAIL_SAMPLING_RATIO", "0.5"),
+            ("OTLPKIT_TAIL_SAMPLING_MAX_TRACES", "7"),
+        ]);
+        let config = Builder::default()
+            .with_tail_sampling_config(TailSamplingConfig::builder().with_ratio(0.0))
+            .with_tail_sampling(true)
+            .resolve(&env)
+            .unwrap();
+        assert!(config.warnings().is_empty(), "{:?}", config.warnings());
+        let tail = config.value().tail_sampling();
+        assert!(tail.enabled());
+        assert_eq!(tail.ratio(), 0.0);
+        assert_eq!(tail.max_traces(), 7);
+        assert_eq!(tail.sources().enabled, Source::Code);
+        assert!(
+            !Builder::default()
+                .resolve(&MapEnv::new())
+                .unwrap()
+                .value()
+                .tail_sampling()
+                .enabled()
+        );
     }
 
     #[test]

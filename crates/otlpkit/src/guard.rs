@@ -10,6 +10,7 @@ use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::logs::SdkLoggerProvider;
 use opentelemetry_sdk::metrics::SdkMeterProvider;
 use opentelemetry_sdk::trace::SdkTracerProvider;
+use otlpkit_batch::tail::{TailSamplingHandle, TailSamplingStats};
 use otlpkit_batch::{ProcessorHandle, ProcessorStats};
 use otlpkit_bridge::WorkerRuntime;
 use otlpkit_core::stats::{DropReason, ExportErrorRecord, ExportStats, StatsSnapshot};
@@ -42,6 +43,7 @@ pub(crate) struct Pipeline {
     /// installed.
     #[cfg(feature = "tracing")]
     pub(crate) native: Option<otlpkit_tracing::native::NativeSpans>,
+    pub(crate) tail_handle: Option<TailSamplingHandle>,
     pub(crate) metric_deadline: ShutdownDeadline,
     pub(crate) worker: Option<WorkerRuntime>,
     /// otlpkit's own metrics are exported: they are collected last at
@@ -139,6 +141,15 @@ impl OtlpGuard {
             _ => None,
         };
         handle.map(ProcessorHandle::stats)
+    }
+
+    /// The tail-sampling stage's statistics (traces held, kept per policy,
+    /// sampled out), when it is on (`OTLPKIT_TAIL_SAMPLING=on`) and the
+    /// guard was not shut down. Its counters are also in
+    /// [`stats`](Self::stats).
+    pub fn tail_sampling_stats(&self) -> Option<TailSamplingStats> {
+        let pipeline = self.pipeline.as_ref()?;
+        pipeline.tail_handle.as_ref().map(TailSamplingHandle::stats)
     }
 
     /// What the configuration asked for that could not be honoured,
@@ -378,6 +389,7 @@ fn shutdown_pipeline(pipeline: Pipeline, stats: &ExportStats, timeout: Duration)
         logger_provider,
         span_handle,
         log_handle,
+        tail_handle,
         metric_deadline,
         worker,
         self_metrics,
@@ -385,6 +397,7 @@ fn shutdown_pipeline(pipeline: Pipeline, stats: &ExportStats, timeout: Duration)
         ..
     } = pipeline;
     let span_totals = span_handle.clone();
+    let tail_totals = tail_handle.clone();
     let log_totals = log_handle.clone();
 
     // The three signals shut down side by side, each with the whole budget;
@@ -399,7 +412,14 @@ fn shutdown_pipeline(pipeline: Pipeline, stats: &ExportStats, timeout: Duration)
     let mut pending = Vec::new();
     if tracer_provider.is_some() || span_handle.is_some() {
         pending.push(spawn_bounded(Signal::Traces, move || {
-            shut_down_signal(Signal::Traces, span_handle, timeout_first, move |left| {
+            // The tail-sampling stage first: the traces it still holds are
+            // decided and the kept ones reach the queue before it shuts down.
+            let tail_started = Instant::now();
+            if let Some(tail) = tail_handle {
+                tail.shutdown_within(timeout_first);
+            }
+            let left = timeout_first.saturating_sub(tail_started.elapsed());
+            shut_down_signal(Signal::Traces, span_handle, left, move |left| {
                 // On the native path, the provider's own processor (spans
                 // made through the OpenTelemetry API) shuts down with it.
                 tracer_provider.map(|p| p.shutdown_with_timeout(left))
@@ -457,6 +477,7 @@ fn shutdown_pipeline(pipeline: Pipeline, stats: &ExportStats, timeout: Duration)
     report.traces = span_totals.map(|h| h.stats());
     report.logs = log_totals.map(|h| h.stats());
     report.own_metric_points = own_metric_points.get();
+    report.tail_sampling = tail_totals.map(|h| h.stats());
     report
 }
 
@@ -599,6 +620,8 @@ pub struct ShutdownReport {
     pub traces: Option<ProcessorStats>,
     /// The log batch processor's totals, when logs were exported over OTLP.
     pub logs: Option<ProcessorStats>,
+    /// The tail-sampling stage's totals, when it was on.
+    pub tail_sampling: Option<TailSamplingStats>,
     /// How long the shutdown took.
     pub elapsed: Duration,
     /// What went wrong, if anything.
@@ -614,6 +637,7 @@ impl ShutdownReport {
             stats: stats.snapshot(),
             traces: None,
             logs: None,
+            tail_sampling: None,
             elapsed,
             problems,
             own_metric_points: 0,
@@ -626,7 +650,9 @@ impl ShutdownReport {
     }
 
     /// Items of `signal` produced: for spans and log records, what entered
-    /// the batch processor; for metrics, the data points exported or dropped.
+    /// the batch processor, plus the spans a tail-sampling stage sampled out
+    /// before it; for metrics, the data points exported or dropped. Once
+    /// shut down, `produced = delivered + dropped + sampled_out`.
     pub fn produced(&self, signal: Signal) -> u64 {
         let processor = match signal {
             Signal::Traces => self.traces.as_ref(),
@@ -636,7 +662,13 @@ impl ShutdownReport {
         processor.map_or_else(
             || self.delivered(signal) + self.dropped(signal),
             ProcessorStats::received,
-        )
+        ) + self.sampled_out(signal)
+    }
+
+    /// Items of `signal` a tail-sampling stage decided not to keep (spans
+    /// only): not a loss, so not in [`dropped`](Self::dropped).
+    pub fn sampled_out(&self, signal: Signal) -> u64 {
+        self.stats.signal(signal).sampled_out
     }
 
     /// Items of `signal` the collector accepted.
@@ -671,6 +703,9 @@ impl ShutdownReport {
                     self.delivered(*s),
                     self.dropped(*s)
                 );
+                if self.sampled_out(*s) > 0 {
+                    part.push_str(&format!(", {} sampled out", self.sampled_out(*s)));
+                }
                 if self.dropped(*s) > 0
                     && let Some(error) = self.last_error(*s)
                 {
@@ -707,6 +742,9 @@ impl fmt::Display for ShutdownReport {
             }
             if *signal == Signal::Metrics && self.own_metric_points > 0 {
                 write!(f, " [{} of them otlpkit's own]", self.own_metric_points)?;
+            }
+            if self.sampled_out(*signal) > 0 {
+                write!(f, "  sampled out {:>5}", self.sampled_out(*signal))?;
             }
             writeln!(f)?;
             if let Some(error) = self.last_error(*signal) {

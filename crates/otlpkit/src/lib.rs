@@ -90,6 +90,9 @@
 //! - the batch processors of `otlpkit-batch` for spans and log records, with
 //!   one shared export worker and one shared [`ExportStats`](core::stats::ExportStats)
 //!   for all signals;
+//! - with `OTLPKIT_TAIL_SAMPLING=on` (or [`Builder::with_tail_sampling`]),
+//!   tail sampling in front of the span queue ([`batch::tail`]): every trace
+//!   with an error or a slow span is kept whole, a ratio of the rest;
 //! - the periodic metric reader: interval, export timeout, temporality
 //!   preference, histogram aggregation, cardinality limit;
 //! - `OTEL_SDK_DISABLED=true`: a no-op guard (only the propagators are set);
@@ -114,11 +117,14 @@
 //!
 //! [`OtlpGuard::stats`] counts, per signal, what was exported and what was
 //! dropped and why (queue full, retries exhausted, rejected by the server,
-//! shutdown deadline, ...) and its last export failure.
+//! shutdown deadline, ...) and its last export failure, and apart from the
+//! drops, the spans tail sampling decided not to keep (`sampled_out`).
 //! [`OtlpGuard::shutdown`] returns a [`ShutdownReport`] with the final counts,
-//! each signal's last failure and what went wrong. With
+//! each signal's last failure and what went wrong
+//! (`produced = delivered + dropped + sampled_out`). With
 //! `OTLPKIT_SELF_METRICS=true` the batch processors also report their
-//! statistics as `otlpkit.exporter.*` metrics.
+//! statistics as `otlpkit.exporter.*` metrics, and the tail-sampling stage
+//! as `otlpkit.processor.tail_sampling.*`.
 //!
 //! # Feature flags
 //!

@@ -9,6 +9,7 @@ use opentelemetry_sdk::metrics::{
     MeterProviderBuilder, PeriodicReader, SdkMeterProvider, Temporality,
 };
 use opentelemetry_sdk::trace::{SdkTracerProvider, SimpleSpanProcessor};
+use otlpkit_batch::tail::TailSamplingProcessor;
 use otlpkit_batch::{
     BatchLogProcessor, BatchLogProcessorBuilder, BatchSpanProcessor, BatchSpanProcessorBuilder,
 };
@@ -246,6 +247,9 @@ fn build(
             {
                 handle.register_metrics(&meter);
             }
+            if let Some(tail) = &pipeline.tail_handle {
+                tail.register_metrics(&meter);
+            }
         }
         pipeline.meter_provider = Some(provider);
     }
@@ -296,7 +300,23 @@ fn traces(
             ExporterKind::Otlp => {
                 let processor = span_processor(shared)?;
                 pipeline.span_handle = Some(processor.handle());
-                builder = builder.with_span_processor(GuardedSpanProcessor::new(processor, limit));
+                let tail = config.tail_sampling();
+                if tail.enabled() {
+                    // In front of the span queue: the attribute values are
+                    // truncated first, then the trace is held and decided.
+                    let mut stage = TailSamplingProcessor::builder(processor)
+                        .with_config(tail.clone())
+                        .with_stats(shared.stats.clone());
+                    for rule in &shared.builder.tail_sampling_rules {
+                        stage = stage.with_attribute_rule(rule.clone());
+                    }
+                    let stage = stage.build();
+                    pipeline.tail_handle = Some(stage.handle());
+                    builder = builder.with_span_processor(GuardedSpanProcessor::new(stage, limit));
+                } else {
+                    builder =
+                        builder.with_span_processor(GuardedSpanProcessor::new(processor, limit));
+                }
             }
             ExporterKind::Console => {
                 builder = builder.with_span_processor(GuardedSpanProcessor::new(
