@@ -180,7 +180,13 @@ fn a_log_processor_reads_the_log_variables_and_counts_under_logs() {
     let stats = processor.stats();
     assert_eq!(stats.queue_capacity, 3, "{stats}");
     assert_eq!(stats.signal, otlpkit_core::Signal::Logs);
-    assert_eq!(stats.dropped(DropReason::QueueFull), 2, "{stats}");
     let report = processor.shutdown_within(WAIT).unwrap();
-    assert_eq!(report.totals.exported(), 3);
+    // The worker may take a batch of three while the five are pushed, so
+    // how many found the queue full depends on timing; each is exported or
+    // dropped as queue_full, and at least the three the queue holds are
+    // exported.
+    let full = report.totals.dropped(DropReason::QueueFull);
+    assert_eq!(report.totals.exported() + full, 5, "{report}");
+    assert_eq!(report.totals.dropped_total(), full, "{report}");
+    assert!(report.totals.exported() >= 3, "{report}");
 }
