@@ -46,9 +46,10 @@ struct Shared<'a> {
     stats: ExportStats,
     builder: &'a Builder,
     /// Whether `init()` installs the `tracing` subscriber (the native span
-    /// layer is built only then).
+    /// layer is built only then). The setup itself is taken out of the
+    /// builder before the pipeline is built, so this says it was there.
     #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
-    global: bool,
+    installs_subscriber: bool,
 }
 
 pub(crate) fn start<E: EnvSource + ?Sized>(
@@ -91,7 +92,10 @@ pub(crate) fn start<E: EnvSource + ?Sized>(
             worker,
             stats: stats.clone(),
             builder: &builder,
-            global,
+            #[cfg(feature = "tracing")]
+            installs_subscriber: global && tracing.is_some(),
+            #[cfg(not(feature = "tracing"))]
+            installs_subscriber: false,
         };
         build(&shared, &mut extensions, &mut warnings)?
     };
@@ -407,8 +411,7 @@ fn native_spans(
 ) -> Result<Option<otlpkit_tracing::native::NativeSpans>, InitError> {
     let builder = shared.builder;
     let otlp_only = shared.config.sdk().exporters(Signal::Traces) == [ExporterKind::Otlp];
-    if !shared.global
-        || builder.tracing.is_none()
+    if !shared.installs_subscriber
         || builder.tracing_path != crate::TracingPath::Native
         || !otlp_only
     {
