@@ -228,6 +228,13 @@ fn build(
             // The native processor carries the `tracing` spans, most of
             // them: its statistics are the report's.
             pipeline.api_span_handle = pipeline.span_handle.replace(native.handle());
+            // Each span path has a tail-sampling stage of its own, counting
+            // into the same statistics: the guard sees them as one.
+            let stages = native
+                .tail_handle()
+                .into_iter()
+                .chain(pipeline.tail_handle.take());
+            pipeline.tail_handle = otlpkit_batch::tail::TailSamplingHandle::joint(stages.collect());
             pipeline.native = Some(native);
         }
     }
@@ -436,11 +443,18 @@ fn native_spans(
             ),
         };
     let processor = batch_processor!(shared, signal, processor, shared.config.span_batch())?;
-    Ok(Some(
-        otlpkit_tracing::native::NativeSpans::new(processor)
-            .with_sdk_config(shared.config.sdk())
-            .with_resource(resource),
-    ))
+    let mut native = otlpkit_tracing::native::NativeSpans::new(processor)
+        .with_sdk_config(shared.config.sdk())
+        .with_resource(resource);
+    let tail = shared.config.tail_sampling();
+    if tail.enabled() {
+        native = native.with_tail_sampling(
+            tail.clone(),
+            builder.tail_sampling_rules.iter().cloned(),
+            shared.stats.clone(),
+        );
+    }
+    Ok(Some(native))
 }
 
 /// The exporter of the native span path: otlpkit's span exporter, sending

@@ -36,6 +36,10 @@ type Test = (&'static str, fn());
 
 const TESTS: &[Test] = &[
     (
+        "tracing_spans_are_tail_sampled_on_the_native_path",
+        tracing_spans_are_tail_sampled_on_the_native_path,
+    ),
+    (
         "sync_main_exports_all_three_signals",
         sync_main_exports_all_three_signals,
     ),
@@ -533,6 +537,45 @@ fn invalid_rust_log_is_an_error_naming_the_variable() {
     );
 }
 
+/// Traces of the native tail-sampling scenario, each a root and two
+/// children through `tracing` macros: `tail-3` and `tail-7` have a failing
+/// child, `tail-5` a `tenant = "vip"` field; one more trace, made through
+/// the OpenTelemetry API, fails too.
+const TAIL_TRACES: usize = 10;
+
+// `OTLPKIT_TAIL_SAMPLING=on` under `init()`: the `tracing` spans take the
+// native path and its stage, the OpenTelemetry-API spans the SDK path and
+// its own; one report and one set of counters for both.
+fn tracing_spans_are_tail_sampled_on_the_native_path() {
+    let receiver = Receiver::start().unwrap();
+    let endpoint = receiver.http_endpoint();
+    let mut vars = base_env(&endpoint, "http/protobuf");
+    vars.extend([
+        ("OTLPKIT_TAIL_SAMPLING", "on"),
+        ("OTLPKIT_TAIL_SAMPLING_RATIO", "0"),
+        // An hour: nothing here is slow, nothing is decided by the clock.
+        ("OTLPKIT_TAIL_SAMPLING_LATENCY_MS", "3600000"),
+        ("OTLPKIT_TAIL_SAMPLING_DECISION_WAIT_MS", "3600000"),
+    ]);
+    let child = run_child("tail_sampling_native", &vars);
+    assert!(child.success, "{child:?}");
+    let kept: std::collections::BTreeSet<String> = child
+        .stdout
+        .lines()
+        .filter_map(|line| line.strip_prefix("kept="))
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(kept.len(), 4, "{child:?}");
+    // 3 tracing traces of 3 spans, and the API trace of 2.
+    let spans = receiver.wait_for_spans(11, WAIT).unwrap();
+    let received: std::collections::BTreeSet<String> =
+        spans.iter().map(|s| s.trace_id_hex()).collect();
+    assert_eq!(received, kept, "{child:?}");
+    assert_eq!(spans.len(), 11, "{spans:#?}");
+    // The child checked its report: every span accounted for.
+    assert!(child.stdout.contains("accounted"), "{child:?}");
+}
+
 fn a_tracing_layer_of_the_application_joins_the_subscriber() {
     let receiver = Receiver::start().unwrap();
     let endpoint = receiver.http_endpoint();
@@ -840,6 +883,7 @@ mod child {
             "invalid_rust_log" => invalid_rust_log(),
             "subscriber_exists" => subscriber_exists(),
             "extra_layer" => extra_layer(),
+            "tail_sampling_native" => tail_sampling_native(),
             other => {
                 eprintln!("unknown scenario {other}");
                 ExitCode::FAILURE
@@ -1008,6 +1052,97 @@ mod child {
         let telemetry = otlpkit::builder().with_tracing_layer(layer).init().unwrap();
         tracing::info_span!("layered.root").in_scope(|| tracing::info!("layered.event"));
         report(&telemetry.shutdown())
+    }
+
+    fn tail_sampling_native() -> ExitCode {
+        use opentelemetry::trace::{Status, TraceContextExt as _, Tracer as _};
+        use otlpkit::core::stats::SamplingPolicy;
+        let telemetry = otlpkit::builder()
+            .with_tail_sampling_rule(otlpkit::batch::tail::AttributeRule::one_of(
+                "tenant",
+                ["vip"],
+            ))
+            .init()
+            .unwrap();
+        let current_trace = || {
+            opentelemetry::Context::map_current(|cx| {
+                cx.span().span_context().trace_id().to_string()
+            })
+        };
+        let mut out = std::io::stdout();
+        for i in 0..super::TAIL_TRACES {
+            let tenant = if i == 5 { "vip" } else { "standard" };
+            tracing::info_span!("tail.request", index = i, tenant).in_scope(|| {
+                let verdict = if [3, 5, 7].contains(&i) {
+                    "kept"
+                } else {
+                    "out"
+                };
+                let _ = writeln!(out, "{verdict}={}", current_trace());
+                tracing::info_span!("tail.db").in_scope(|| {});
+                if i == 3 || i == 7 {
+                    tracing::info_span!("tail.query", otel.status_code = "ERROR").in_scope(|| {});
+                } else {
+                    tracing::info_span!("tail.query").in_scope(|| {});
+                }
+            });
+        }
+        let tracer = global::tracer("api");
+        tracer.in_span("api.request", |cx| {
+            let _ = writeln!(out, "kept={}", cx.span().span_context().trace_id());
+            tracer.in_span("api.call", |cx| {
+                cx.span().set_status(Status::error("refused"));
+            });
+        });
+        let held = telemetry
+            .tail_sampling_stats()
+            .map(|stats| stats.held_traces as u64);
+        let report = telemetry.shutdown();
+        let _ = writeln!(out, "{report}");
+        let traces = report.stats.signal(Signal::Traces);
+        let sampling = &traces.sampling;
+        let checks: [(&str, Option<u64>, Option<u64>); 7] = [
+            ("held traces", held, Some(0)),
+            (
+                "kept for an error",
+                Some(sampling.kept(SamplingPolicy::Error)),
+                Some(3),
+            ),
+            (
+                "kept for an attribute",
+                Some(sampling.kept(SamplingPolicy::Attribute)),
+                Some(1),
+            ),
+            (
+                "traces sampled out",
+                Some(sampling.traces_sampled_out),
+                Some(7),
+            ),
+            (
+                "spans sampled out",
+                Some(report.sampled_out(Signal::Traces)),
+                Some(21),
+            ),
+            (
+                "delivered",
+                Some(report.delivered(Signal::Traces)),
+                Some(11),
+            ),
+            ("produced", Some(report.produced(Signal::Traces)), Some(32)),
+        ];
+        let mut ok = report.is_complete();
+        for (what, got, want) in checks {
+            if got != want {
+                let _ = writeln!(out, "{what}: {got:?}, expected {want:?}");
+                ok = false;
+            }
+        }
+        if ok {
+            let _ = writeln!(out, "every span accounted for");
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        }
     }
 
     fn subscriber_exists() -> ExitCode {

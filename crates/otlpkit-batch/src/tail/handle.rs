@@ -28,6 +28,34 @@ impl<S: TailSpan> Control for Core<S> {
     }
 }
 
+/// Stages sharing one set of counters, seen as one.
+struct Joint {
+    first: TailSamplingHandle,
+    rest: Vec<TailSamplingHandle>,
+}
+
+impl Control for Joint {
+    fn stats(&self) -> TailSamplingStats {
+        // The counters are shared: read once, from the first stage.
+        let mut total = self.first.stats();
+        for stage in self.rest.iter().map(TailSamplingHandle::stats) {
+            total.held_traces += stage.held_traces;
+            total.held_spans += stage.held_spans;
+            total.max_traces += stage.max_traces;
+        }
+        total
+    }
+
+    fn close(&self, timeout: Duration) {
+        let started = std::time::Instant::now();
+        for stage in std::iter::once(&self.first).chain(&self.rest) {
+            stage
+                .control
+                .close(timeout.saturating_sub(started.elapsed()));
+        }
+    }
+}
+
 /// What a tail-sampling stage holds and has decided.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -105,6 +133,23 @@ impl fmt::Debug for TailSamplingHandle {
 impl TailSamplingHandle {
     pub(crate) fn new(control: Arc<dyn Control>) -> Self {
         Self { control }
+    }
+
+    /// One handle on several stages that count into the same
+    /// [`ExportStats`](otlpkit_core::stats::ExportStats): one per span path
+    /// of a pipeline (the native `tracing` records and the SDK's spans).
+    /// Its statistics add up what the stages hold and read the shared
+    /// counters once; closing it closes each stage in turn. `None` for no
+    /// stage.
+    pub fn joint(handles: Vec<TailSamplingHandle>) -> Option<TailSamplingHandle> {
+        let mut handles = handles.into_iter();
+        let first = handles.next()?;
+        let rest: Vec<_> = handles.collect();
+        if rest.is_empty() {
+            Some(first)
+        } else {
+            Some(Self::new(Arc::new(Joint { first, rest })))
+        }
     }
 
     /// The stage's statistics now.

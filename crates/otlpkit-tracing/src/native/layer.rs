@@ -3,11 +3,13 @@
 
 use std::cell::RefCell;
 use std::fmt;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use opentelemetry::trace::{SpanId, TraceContextExt as _};
 use opentelemetry::{Context as OtelContext, ContextGuard, Key};
 use otlpkit_batch::BatchProcessor;
+use otlpkit_batch::tail::TailSampler;
 use otlpkit_wire::{Attribute, AttributeValue, RecordEvent, SpanRecord};
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Level, Subscriber};
@@ -17,6 +19,7 @@ use tracing_subscriber::registry::{LookupSpan, SpanRef};
 
 use super::fields::{EventVisitor, SpanUpdates, SpanVisitor, thread_name_value};
 use super::live::{LiveSpan, Settings, Timings};
+use super::tail::TailRecord;
 
 /// The thread's id and name as `tracing-opentelemetry` records them, read
 /// once per thread.
@@ -60,7 +63,9 @@ pub struct NativeLayer {
     /// Off when `OTEL_SDK_DISABLED` says so: nothing is recorded.
     pub(crate) enabled: bool,
     pub(crate) settings: Settings,
-    pub(crate) processor: BatchProcessor<Box<SpanRecord>>,
+    pub(crate) processor: Arc<BatchProcessor<Box<SpanRecord>>>,
+    /// The tail-sampling stage the records go through, when there is one.
+    pub(crate) tail: Option<TailSampler<TailRecord>>,
 }
 
 impl fmt::Debug for NativeLayer {
@@ -69,6 +74,7 @@ impl fmt::Debug for NativeLayer {
             .field("enabled", &self.enabled)
             .field("settings", &self.settings)
             .field("processor", &self.processor)
+            .field("tail_sampling", &self.tail.is_some())
             .finish()
     }
 }
@@ -198,6 +204,16 @@ impl NativeLayer {
         let settings = &self.settings;
         record.span_id = settings.id_generator.new_span_id();
         settings.sample(parent_cx, &mut record);
+        if let Some(tail) = &self.tail {
+            // The stage keeps a trace whose incoming parent was sampled
+            // upstream; the record does not carry the parent's flag.
+            if record.parent_is_remote
+                && record.trace_flags.is_sampled()
+                && parent_cx.span().span_context().is_sampled()
+            {
+                tail.keep_parent_sampled(record.trace_id);
+            }
+        }
         let cx = settings
             .activation
             .then(|| parent_cx.with_remote_span_context(record.span_context()));
@@ -433,6 +449,9 @@ where
             );
         }
         drop(cx);
-        self.processor.push(record);
+        match &self.tail {
+            Some(tail) => tail.on_end(TailRecord(record)),
+            None => self.processor.push(record),
+        }
     }
 }

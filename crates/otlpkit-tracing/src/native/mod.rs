@@ -78,13 +78,18 @@ mod fields;
 mod hooks;
 mod layer;
 mod live;
+mod tail;
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use opentelemetry::InstrumentationScope;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::{IdGenerator, RandomIdGenerator, Sampler, ShouldSample, SpanLimits};
+use otlpkit_batch::tail::{AttributeRule, TailSampler, TailSamplingHandle};
 use otlpkit_batch::{BatchProcessor, ProcessorHandle};
+use otlpkit_core::TailSamplingConfig;
+use otlpkit_core::stats::ExportStats;
 use otlpkit_wire::SpanRecord;
 
 pub use export::SpanDataExporter;
@@ -101,7 +106,8 @@ use live::Settings;
 /// (code location, thread id and name, target, busy and idle time) and
 /// context activation.
 pub struct NativeSpans {
-    processor: BatchProcessor<Box<SpanRecord>>,
+    processor: Arc<BatchProcessor<Box<SpanRecord>>>,
+    tail: Option<TailSampler<tail::TailRecord>>,
     sampler: Box<dyn ShouldSample>,
     sampler_reads_attributes: bool,
     id_generator: Box<dyn IdGenerator>,
@@ -121,6 +127,7 @@ impl std::fmt::Debug for NativeSpans {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("NativeSpans")
             .field("processor", &self.processor)
+            .field("tail_sampling", &self.tail.is_some())
             .field("sampler", &self.sampler)
             .field("limits", &self.limits)
             .field("max_value_chars", &self.max_value_chars)
@@ -137,7 +144,8 @@ impl NativeSpans {
     /// pointer, not a kilobyte.
     pub fn new(processor: BatchProcessor<Box<SpanRecord>>) -> Self {
         Self {
-            processor,
+            processor: Arc::new(processor),
+            tail: None,
             sampler: Box::new(Sampler::ParentBased(Box::new(Sampler::AlwaysOn))),
             sampler_reads_attributes: false,
             id_generator: Box::new(RandomIdGenerator::default()),
@@ -157,6 +165,38 @@ impl NativeSpans {
     /// A handle on the processor: statistics, flush, shutdown.
     pub fn handle(&self) -> ProcessorHandle {
         self.processor.handle()
+    }
+
+    /// Puts a tail-sampling stage between the layer and the processor: the
+    /// finished records of each trace are held until its local root ends,
+    /// then the whole trace is kept (queued) or sampled out, under
+    /// `config`'s policies and `rules` (see [`otlpkit_batch::tail`]).
+    ///
+    /// `stats` must be the statistics the processor counts into, so that
+    /// `produced = delivered + Σ dropped + sampled_out` holds in one place.
+    /// Shut the stage down (through [`tail_handle`](Self::tail_handle))
+    /// before the processor, so that the traces it holds are decided and
+    /// the kept ones exported.
+    #[must_use]
+    pub fn with_tail_sampling(
+        mut self,
+        config: TailSamplingConfig,
+        rules: impl IntoIterator<Item = AttributeRule>,
+        stats: ExportStats,
+    ) -> Self {
+        let mut builder = TailSampler::builder().with_config(config).with_stats(stats);
+        for rule in rules {
+            builder = builder.with_attribute_rule(rule);
+        }
+        let processor = Arc::clone(&self.processor);
+        self.tail = Some(builder.build(move |kept: tail::TailRecord| processor.push(kept.0)));
+        self
+    }
+
+    /// A handle on the tail-sampling stage, when there is one: statistics,
+    /// self-metrics, shutdown.
+    pub fn tail_handle(&self) -> Option<TailSamplingHandle> {
+        self.tail.as_ref().map(TailSampler::handle)
     }
 
     /// The resource the spans are exported under (passed to the exporter).
@@ -350,6 +390,7 @@ impl NativeSpans {
                 activation: self.activation,
             },
             processor: self.processor,
+            tail: self.tail,
         }
     }
 }
