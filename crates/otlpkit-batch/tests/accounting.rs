@@ -80,6 +80,10 @@ const BLOCK_MAX: u64 = 20;
 const DEADLINE_MAX: u64 = 200;
 const DEADLINE_QUEUED: usize = 12;
 
+/// A shutdown budget nothing in a case comes near (a few export time
+/// limits at most).
+const GENEROUS: Duration = Duration::from_secs(10);
+
 /// Stalls that outlast any case. The receiver records how long the fault it
 /// applied to a request was, so each one tells which of them a request got:
 /// a stall in the schedule (cut by an export timeout), a hold before a
@@ -89,6 +93,9 @@ const DEADLINE_QUEUED: usize = 12;
 const LONG_STALL: Duration = Duration::from_secs(40);
 const MID_HOLD: Duration = Duration::from_secs(41);
 const END_HOLD: Duration = Duration::from_secs(42);
+
+/// The message of a partial success, when there is one.
+const PARTIAL_MESSAGE: &str = "some rejected";
 
 /// One scripted answer of the collector.
 #[derive(Debug, Clone)]
@@ -103,9 +110,10 @@ enum Step {
     /// many milliseconds; over HTTP a `Retry-After` of one second, past the
     /// export's budget: the exporter gives up at once).
     Throttled(u64),
-    /// Partial success rejecting this many spans: negative, zero, within
-    /// the batch, above it. The receiver keeps every span of the request.
-    Partial(i64),
+    /// Partial success rejecting this many spans (negative, zero, within
+    /// the batch, above it), with an error message or none. The receiver
+    /// keeps every span of the request.
+    Partial(i64, bool),
     /// Success after a short wait.
     ShortStall(u64),
     /// No answer before every export time limit has passed.
@@ -126,7 +134,9 @@ impl Step {
             Step::Throttled(hint) => {
                 Fault::grpc_status(Code::ResourceExhausted, "slow down").with_retry_info(ms(*hint))
             }
-            Step::Partial(rejected) => Fault::partial_success(*rejected, "some rejected"),
+            Step::Partial(rejected, message) => {
+                Fault::partial_success(*rejected, if *message { PARTIAL_MESSAGE } else { "" })
+            }
             Step::ShortStall(wait) => Fault::delay(ms(*wait)),
             Step::LongStall => Fault::delay(LONG_STALL),
             Step::DropConnection => Fault::drop_connection(),
@@ -148,7 +158,7 @@ fn step() -> impl Strategy<Value = Step> {
         1 => (1..=SLOW_MAX).prop_map(Step::SlowUnavailable),
         2 => Just(Step::InvalidArgument),
         1 => (1u64..=10).prop_map(Step::Throttled),
-        3 => rejected.prop_map(Step::Partial),
+        3 => (rejected, any::<bool>()).prop_map(|(n, message)| Step::Partial(n, message)),
         2 => (1..=SLOW_MAX).prop_map(Step::ShortStall),
         1 => Just(Step::LongStall),
         2 => Just(Step::DropConnection),
@@ -653,9 +663,9 @@ fn run(case: &Case) {
             handle.flush_within(WAIT).unwrap();
             producer.fill("s-", case.batch - 1);
             quiet = true;
-            WAIT
+            GENEROUS
         }
-        Shutdown::Generous => WAIT,
+        Shutdown::Generous => GENEROUS,
         Shutdown::Deadline { budget_ms, queued } => {
             hold_every_slot(
                 &receiver,
@@ -748,6 +758,26 @@ fn run(case: &Case) {
         assert_eq!(cut, 0, "{context}");
         assert_eq!(collector.cut_at_deadline, 0, "{context}");
     }
+    // otlpkit's exporters count their attempts: one success per accepted
+    // batch, every failure the collector answered (and those it could not
+    // answer), every throttling hint, and a failure ending the retries of
+    // each refused batch.
+    if case.transport.counts_itself() {
+        assert_eq!(
+            totals.requests,
+            collector.accepted_batches + totals.failed_attempts,
+            "{context}"
+        );
+        assert!(
+            totals.failed_attempts >= collector.failed_answers,
+            "{context}"
+        );
+        assert_eq!(totals.throttled, collector.throttled_answers, "{context}");
+        assert!(
+            totals.failed_attempts - totals.retries >= collector.refused_batches,
+            "{context}"
+        );
+    }
     // Batches over the request size limit are never sent.
     match case.max_request {
         Some(limit) => {
@@ -791,6 +821,8 @@ fn run(case: &Case) {
 
     // The shutdown report tells what the shutdown settled.
     if let Some(report) = &report {
+        // Nothing was left for the exporter's own shutdown to cut.
+        assert_eq!(report.flush.exporter_error, None, "{context}");
         check_report(&report.flush, &before, &report.totals.counters, quiet);
         assert_eq!(
             report.totals.counters.dropped(DropReason::AfterShutdown),
@@ -862,6 +894,14 @@ struct Collector {
     given_up: u64,
     /// Spans of batches held when the shutdown deadline passed.
     cut_at_deadline: u64,
+    /// Batches accepted (each by exactly one request).
+    accepted_batches: u64,
+    /// Batches refused with a non-retryable status.
+    refused_batches: u64,
+    /// Requests answered with an error status or a dropped connection.
+    failed_answers: u64,
+    /// Requests answered with a throttling hint.
+    throttled_answers: u64,
 }
 
 impl Collector {
@@ -880,6 +920,22 @@ impl Collector {
             for name in names {
                 assert!(seen.insert(name), "{name} sent in two different batches");
             }
+            for attempt in attempts {
+                match &attempt.answer {
+                    Answer::GrpcStatus {
+                        code: Code::ResourceExhausted,
+                        ..
+                    }
+                    | Answer::HttpStatus { status: 429, .. } => {
+                        collector.failed_answers += 1;
+                        collector.throttled_answers += 1;
+                    }
+                    Answer::GrpcStatus { .. }
+                    | Answer::HttpStatus { .. }
+                    | Answer::ConnectionDropped => collector.failed_answers += 1,
+                    _ => {}
+                }
+            }
             let items = names.len() as u64;
             let last = attempts.last().expect("a batch has a request");
             // Each answer reached the exporter (or came after it left), so
@@ -890,15 +946,22 @@ impl Collector {
                     "batch accepted, then sent again: {attempts:#?}"
                 );
             }
+            if last.answer.is_success() {
+                collector.accepted_batches += 1;
+            }
             match &last.answer {
                 Answer::Ok => collector.delivered += items,
-                Answer::PartialSuccess { rejected, .. } => {
+                Answer::PartialSuccess { rejected, message } => {
                     if transport.counts_itself() {
-                        // The wire's int64: negative means none.
-                        let rejected = u64::try_from(*rejected).unwrap_or(0).min(items);
+                        // The wire's int64: negative means none; without a
+                        // message either, it is a full success.
+                        let rejected = u64::try_from(*rejected).unwrap_or(0);
+                        if rejected > 0 || !message.is_empty() {
+                            collector.partial_answers += 1;
+                        }
+                        let rejected = rejected.min(items);
                         collector.delivered += items - rejected;
                         collector.rejected += rejected;
-                        collector.partial_answers += 1;
                     } else {
                         // The official exporter logs partial success and
                         // reports success.
@@ -909,7 +972,10 @@ impl Collector {
                     code: Code::InvalidArgument,
                     ..
                 }
-                | Answer::HttpStatus { status: 400, .. } => collector.refused += items,
+                | Answer::HttpStatus { status: 400, .. } => {
+                    collector.refused += items;
+                    collector.refused_batches += 1;
+                }
                 Answer::Abandoned if last.delay == END_HOLD => collector.cut_at_deadline += items,
                 Answer::GrpcStatus {
                     code: Code::Unavailable | Code::ResourceExhausted,
@@ -994,20 +1060,22 @@ fn summary(receiver: &Receiver) -> String {
         .collect()
 }
 
-fn cases() -> u32 {
-    std::env::var("PROPTEST_CASES")
+/// `PROPTEST_CASES` and `PROPTEST_MAX_SHRINK_ITERS` (read here because the
+/// configuration below sets both).
+fn from_env(variable: &str, default: u32) -> u32 {
+    std::env::var(variable)
         .ok()
-        .and_then(|cases| cases.parse().ok())
-        .unwrap_or(DEFAULT_CASES)
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(default)
 }
 
 proptest! {
     #![proptest_config(ProptestConfig {
-        cases: cases(),
+        cases: from_env("PROPTEST_CASES", DEFAULT_CASES),
         failure_persistence: None,
-        // A failing case is reported as found: shrinking would replay
-        // many slow cases.
-        max_shrink_iters: 8,
+        // A failing case is reported nearly as found: shrinking replays
+        // slow cases.
+        max_shrink_iters: from_env("PROPTEST_MAX_SHRINK_ITERS", 4),
         ..ProptestConfig::default()
     })]
 
