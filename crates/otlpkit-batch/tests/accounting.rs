@@ -42,7 +42,8 @@ use std::time::{Duration, Instant};
 use opentelemetry_otlp::{WithExportConfig as _, WithTonicConfig as _};
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use otlpkit_batch::{
-    BatchSpanProcessor, BatchSpanProcessorBuilder, FlushError, ProcessorHandle, ShutdownError,
+    BatchSpanProcessor, BatchSpanProcessorBuilder, FlushError, FlushReport, ProcessorHandle,
+    ShutdownError, ShutdownReport,
 };
 use otlpkit_bridge::WorkerRuntime;
 use otlpkit_core::stats::{DropReason, ExportStats, SignalStatsSnapshot};
@@ -233,14 +234,34 @@ enum Shutdown {
     /// the queue, and the budget is `budget_ms`: the deadline passes with
     /// exports in flight and spans queued.
     Deadline { budget_ms: u64, queued: usize },
+    /// As for the deadline, but the worker runtime the processor was given
+    /// is stopped under it instead: the processor's shutdown then finds its
+    /// worker gone.
+    WorkerStopped { queued: usize },
+}
+
+impl Shutdown {
+    /// Whether the shutdown cuts exports held in flight.
+    fn cuts(self) -> bool {
+        !matches!(self, Shutdown::Generous)
+    }
 }
 
 fn shutdown() -> impl Strategy<Value = Shutdown> {
     prop_oneof![
-        Just(Shutdown::Generous),
-        (50..=DEADLINE_MAX, 1..=DEADLINE_QUEUED)
+        2 => Just(Shutdown::Generous),
+        2 => (50..=DEADLINE_MAX, 1..=DEADLINE_QUEUED)
             .prop_map(|(budget_ms, queued)| Shutdown::Deadline { budget_ms, queued }),
+        1 => (1..=DEADLINE_QUEUED).prop_map(|queued| Shutdown::WorkerStopped { queued }),
     ]
+}
+
+/// How the test calls flush and shutdown: blocking, or their async twins
+/// (awaited on a runtime of the test's own).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Caller {
+    Blocking,
+    Async,
 }
 
 fn policy() -> impl Strategy<Value = OverflowPolicy> {
@@ -300,6 +321,12 @@ struct Case {
     /// The exporter's request size limit (otlpkit's exporters only): larger
     /// batches are never sent.
     max_request: Option<usize>,
+    /// Whether each export call runs on a blocking thread of the worker
+    /// runtime (`with_blocking_exports`). For otlpkit's exporters only with
+    /// the exporter's own cutoff: an export call the engine stops waiting
+    /// for would go on in the background and settle later.
+    blocking: bool,
+    caller: Caller,
     rounds: Vec<Round>,
     shutdown: Shutdown,
     /// Spans ended after the shutdown.
@@ -323,6 +350,8 @@ fn case() -> impl Strategy<Value = Case> {
             ],
             prop::option::weighted(0.3, 3_000usize..40_000),
             prop::option::weighted(0.3, 1_000usize..12_000),
+            prop::bool::weighted(0.25),
+            prop_oneof![Just(Caller::Blocking), Just(Caller::Async)],
         ),
         prop::collection::vec(round(), 1..4),
         shutdown(),
@@ -331,7 +360,7 @@ fn case() -> impl Strategy<Value = Case> {
         .prop_map(
             |(
                 (transport, concurrency, cutoff, policy, queue, divisor),
-                (delay, max_bytes, max_request),
+                (delay, max_bytes, max_request, blocking, caller),
                 mut rounds,
                 shutdown,
                 late,
@@ -344,6 +373,8 @@ fn case() -> impl Strategy<Value = Case> {
                 } else {
                     (concurrency, cutoff, max_request)
                 };
+                let blocking =
+                    blocking && (transport == Transport::Official || cutoff == Cutoff::Exporter);
                 // A dropped HTTP/2 connection takes every request on it along,
                 // and one the receiver had already answered may lose its
                 // answer: the exporter would then count as failed a batch the
@@ -368,6 +399,8 @@ fn case() -> impl Strategy<Value = Case> {
                     delay,
                     max_bytes,
                     max_request,
+                    blocking,
+                    caller,
                     rounds,
                     shutdown,
                     late,
@@ -412,7 +445,9 @@ fn short_retries() -> RetryPolicy {
 fn limits(case: &Case) -> (Duration, Duration) {
     let (cutoff, backstop) = match case.shutdown {
         Shutdown::Generous => (CUTOFF, BACKSTOP),
-        Shutdown::Deadline { .. } => (DEADLINE_CUTOFF, DEADLINE_BACKSTOP),
+        Shutdown::Deadline { .. } | Shutdown::WorkerStopped { .. } => {
+            (DEADLINE_CUTOFF, DEADLINE_BACKSTOP)
+        }
     };
     match case.cutoff {
         Cutoff::Exporter => (cutoff, backstop),
@@ -420,8 +455,13 @@ fn limits(case: &Case) -> (Duration, Duration) {
     }
 }
 
-/// The processor builder for the case's exporter, counting into `stats`.
-fn builder(case: &Case, receiver: &Receiver, stats: &ExportStats) -> BatchSpanProcessorBuilder {
+/// The processor builder for the case's exporter, counting into `stats`,
+/// and the worker runtime both run on.
+fn builder(
+    case: &Case,
+    receiver: &Receiver,
+    stats: &ExportStats,
+) -> (BatchSpanProcessorBuilder, WorkerRuntime) {
     let worker = WorkerRuntime::start("accounting").unwrap();
     let (exporter_budget, engine_timeout) = limits(case);
     let max_request = case.max_request.unwrap_or(usize::MAX);
@@ -450,7 +490,8 @@ fn builder(case: &Case, receiver: &Receiver, stats: &ExportStats) -> BatchSpanPr
         ),
     };
     let builder = builder
-        .with_worker_runtime(worker)
+        .with_worker_runtime(worker.clone())
+        .with_blocking_exports(case.blocking)
         .with_stats(stats.clone())
         .with_max_concurrent_exports(case.concurrency)
         .with_export_timeout(Some(engine_timeout))
@@ -458,10 +499,41 @@ fn builder(case: &Case, receiver: &Receiver, stats: &ExportStats) -> BatchSpanPr
         .with_max_export_batch_size(case.batch)
         .with_schedule_delay(case.delay)
         .with_overflow_policy(case.policy);
-    match case.max_bytes {
+    let builder = match case.max_bytes {
         Some(bytes) => builder.with_max_queue_bytes(bytes),
         None => builder,
+    };
+    (builder, worker)
+}
+
+/// Flush and shutdown, called as the case says.
+fn flush_as(
+    case: &Case,
+    handle: &ProcessorHandle,
+    budget: Duration,
+) -> Result<FlushReport, FlushError> {
+    match case.caller {
+        Caller::Blocking => handle.flush_within(budget),
+        Caller::Async => runtime().block_on(handle.flush_async(budget)),
     }
+}
+
+fn shutdown_as(
+    case: &Case,
+    handle: &ProcessorHandle,
+    budget: Duration,
+) -> Result<ShutdownReport, ShutdownError> {
+    match case.caller {
+        Caller::Blocking => handle.shutdown_within(budget),
+        Caller::Async => runtime().block_on(handle.shutdown_async(budget)),
+    }
+}
+
+/// A runtime of the test's own, for the async twins.
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
 }
 
 /// More than the queue charges for one of the test's spans, in bytes.
@@ -560,7 +632,8 @@ fn hold_every_slot(
 fn run(case: &Case) {
     let receiver = Receiver::start().unwrap();
     let stats = ExportStats::new();
-    let processor = builder(case, &receiver, &stats).build().unwrap();
+    let (builder, worker) = builder(case, &receiver, &stats);
+    let processor = builder.build().unwrap();
     let handle = processor.handle();
     let provider = provider(processor);
     let mut producer = Producer {
@@ -585,7 +658,7 @@ fn run(case: &Case) {
         match round.event {
             Event::Nothing => {}
             Event::Flush => {
-                let report = handle.flush_within(WAIT).unwrap();
+                let report = flush_as(case, &handle, WAIT).unwrap();
                 assert!(!report.timed_out, "{report}");
                 assert_eq!(report.unsent, 0, "{report}");
             }
@@ -628,7 +701,7 @@ fn run(case: &Case) {
                 receiver.clear_faults();
                 producer.fill(&format!("g{index}q-"), case.batch);
                 let before = handle.stats().counters;
-                match handle.flush_within(Duration::from_millis(budget_ms)) {
+                match flush_as(case, &handle, Duration::from_millis(budget_ms)) {
                     Ok(report) => {
                         // Nothing could settle: the flush left everything
                         // where it was and says so.
@@ -653,7 +726,7 @@ fn run(case: &Case) {
         }
     }
 
-    let deadline_case = matches!(case.shutdown, Shutdown::Deadline { .. });
+    let deadline_case = case.shutdown.cuts();
     // Whether nothing can settle between the reading below and the start
     // of the shutdown, which makes its report exact.
     let mut quiet = deadline_case;
@@ -666,22 +739,28 @@ fn run(case: &Case) {
             GENEROUS
         }
         Shutdown::Generous => GENEROUS,
-        Shutdown::Deadline { budget_ms, queued } => {
-            hold_every_slot(
-                &receiver,
-                &handle,
-                &mut producer,
-                "f",
-                END_HOLD,
-                case.concurrency,
-            );
+        Shutdown::Deadline { queued, .. } | Shutdown::WorkerStopped { queued } => {
+            let slots = case.concurrency;
+            hold_every_slot(&receiver, &handle, &mut producer, "f", END_HOLD, slots);
             // Spans queued behind the held exports, as many as fit.
             producer.fill("q-", queued);
-            Duration::from_millis(budget_ms)
+            match case.shutdown {
+                Shutdown::Deadline { budget_ms, .. } => Duration::from_millis(budget_ms),
+                _ => GENEROUS,
+            }
         }
     };
     let before = handle.stats().counters;
-    let report = match handle.shutdown_within(budget) {
+    if let Shutdown::WorkerStopped { .. } = case.shutdown {
+        // Its tasks are dropped at once. A blocking export thread may not
+        // notice that the runtime under its call is gone: the runtime's
+        // thread is then detached rather than waited for.
+        match worker.shutdown(Duration::from_millis(100)) {
+            Ok(()) | Err(otlpkit_bridge::BridgeError::Timeout(_)) => {}
+            Err(error) => panic!("{error}"),
+        }
+    }
+    let report = match shutdown_as(case, &handle, budget) {
         Ok(report) => Some(report),
         // The worker answers a little before the caller's deadline; on a
         // loaded machine it may answer after it. It still settles
@@ -698,8 +777,20 @@ fn run(case: &Case) {
             }
             None
         }
+        // The stopped worker counted what it held, and the shutdown what
+        // was queued since: all of it as dropped at the deadline.
+        Err(ShutdownError::WorkerGone { dropped })
+            if matches!(case.shutdown, Shutdown::WorkerStopped { .. }) =>
+        {
+            let now = handle.stats();
+            assert_eq!(dropped, now.dropped(DropReason::ShutdownDeadline), "{now}");
+            None
+        }
         Err(error) => panic!("{error}"),
     };
+    if let Shutdown::WorkerStopped { .. } = case.shutdown {
+        assert!(report.is_none(), "{report:?}");
+    }
     // Spans ended after the shutdown are refused and counted.
     producer.round("late", 1, case.late);
     let produced = producer.produced;
@@ -821,8 +912,14 @@ fn run(case: &Case) {
 
     // The shutdown report tells what the shutdown settled.
     if let Some(report) = &report {
-        // Nothing was left for the exporter's own shutdown to cut.
-        assert_eq!(report.flush.exporter_error, None, "{context}");
+        // Nothing was left for the exporter's own shutdown to cut, except,
+        // at the deadline, a send that a blocking export call left running
+        // on the worker: the exporter's shutdown cuts it (counted as
+        // dropped at the deadline) and says it timed out.
+        let cut_by_exporter = deadline_case && case.blocking && case.transport.counts_itself();
+        if !cut_by_exporter {
+            assert_eq!(report.flush.exporter_error, None, "{context}");
+        }
         check_report(&report.flush, &before, &report.totals.counters, quiet);
         assert_eq!(
             report.totals.counters.dropped(DropReason::AfterShutdown),
