@@ -20,8 +20,10 @@
 //!    the tests where rotel listens and where its report is. They are built
 //!    with the workspace-wide feature selection of `cargo xtask ci`, so the
 //!    build of that command is reused.
-//! 4. rotel is stopped by its pid (SIGTERM, then SIGKILL after a bounded wait)
+//!    rotel is stopped by its pid (SIGTERM, then SIGKILL after a bounded wait)
 //!    in every case, through a guard that also runs on error and on panic.
+//! 4. `web page`: the `otlpkit-receiver` page in a headless browser
+//!    ([`crate::browser`]); `cargo xtask e2e --browser-only` runs only this step.
 
 use std::fs::{self, File};
 use std::io;
@@ -58,10 +60,20 @@ const START_ATTEMPTS: usize = 3;
 /// Lines of rotel's output quoted in errors.
 const TAIL_LINES: usize = 40;
 
-const STEPS: usize = 3;
+const STEPS: usize = 4;
 
 impl flags::E2e {
     pub(crate) fn run(self, sh: &Shell, root: &Path) -> anyhow::Result<()> {
+        if self.browser_only {
+            crate::header("e2e", 1, 1, "web page");
+            let ran = crate::browser::run(sh, root).context("e2e step `web page` failed")?;
+            if ran {
+                eprintln!("==> e2e: the web page step passed");
+            } else {
+                eprintln!("==> e2e: the web page step was skipped");
+            }
+            return Ok(());
+        }
         crate::header("e2e", 1, STEPS, "install rotel");
         let binary = ensure_rotel(sh, root).context("e2e step `install rotel` failed")?;
 
@@ -103,7 +115,16 @@ impl flags::E2e {
                 report.display()
             )
         })?;
-        eprintln!("==> e2e: all {STEPS} steps passed");
+
+        crate::header("e2e", 4, STEPS, "web page");
+        if crate::browser::run(sh, root).context("e2e step `web page` failed")? {
+            eprintln!("==> e2e: all {STEPS} steps passed");
+        } else {
+            eprintln!(
+                "==> e2e: {} steps passed; the web page step was skipped",
+                STEPS - 1
+            );
+        }
         Ok(())
     }
 }

@@ -11,8 +11,12 @@ xflags::xflags! {
         /// (everything except the rotel suite, which is `cargo xtask e2e`).
         cmd ci {}
         /// Install the pinned rotel collector when absent, start it on free
-        /// loopback ports and run the end-to-end suite against it.
-        cmd e2e {}
+        /// loopback ports and run the end-to-end suite against it; then check
+        /// the receiver's web page in a headless browser.
+        cmd e2e {
+            /// Only run the web page check in a headless browser.
+            optional --browser-only
+        }
         /// Run the criterion benchmarks of the workspace packages.
         cmd bench {
             /// Only run benchmarks whose id contains this text (passed to criterion).
@@ -39,7 +43,9 @@ pub enum XtaskCmd {
 pub struct Ci;
 
 #[derive(Debug)]
-pub struct E2e;
+pub struct E2e {
+    pub browser_only: bool,
+}
 
 #[derive(Debug)]
 pub struct Bench {

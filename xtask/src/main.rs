@@ -6,7 +6,8 @@
 //!   as CI runs them;
 //! - `cargo xtask e2e` ([`e2e`](mod@e2e)): installs the pinned rotel collector when
 //!   absent, starts it on free loopback ports and runs the `otlpkit-e2e`
-//!   suite against it;
+//!   suite against it, then checks the receiver's web page in a headless
+//!   browser ([`browser`](mod@browser); `--browser-only` runs just that);
 //! - `cargo xtask bench` ([`bench`](mod@bench)): the single entry point for benchmarks.
 //!
 //! Every command runs from the project root, whatever the current directory.
@@ -14,8 +15,10 @@
 //! the command with a non-zero exit status and the step's name.
 
 mod bench;
+mod browser;
 mod ci;
 mod e2e;
+mod features;
 mod flags;
 
 use std::path::{Path, PathBuf};

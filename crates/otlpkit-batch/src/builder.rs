@@ -22,7 +22,7 @@ pub(crate) struct Options {
     pub(crate) max_export_batch_size: Option<usize>,
     pub(crate) overflow_policy: Option<OverflowPolicy>,
     pub(crate) max_queue_bytes: Option<usize>,
-    pub(crate) max_concurrent_exports: usize,
+    pub(crate) max_concurrent_exports: Option<usize>,
     pub(crate) stats: Option<ExportStats>,
     pub(crate) worker: Option<WorkerRuntime>,
     pub(crate) default_timeout: Duration,
@@ -44,7 +44,7 @@ impl Options {
             max_export_batch_size: None,
             overflow_policy: None,
             max_queue_bytes: None,
-            max_concurrent_exports: 1,
+            max_concurrent_exports: None,
             stats: None,
             worker: None,
             default_timeout: DEFAULT_TIMEOUT,
@@ -59,7 +59,7 @@ impl Options {
     /// Resolves the options: explicit setters > the given configuration >
     /// the `OTEL_BSP_*` / `OTEL_BLRP_*` variables of `env` > defaults.
     pub(crate) fn resolve<E: EnvSource + ?Sized>(self, env: &E) -> Result<Settings, BuildError> {
-        if self.max_concurrent_exports == 0 {
+        if self.max_concurrent_exports == Some(0) {
             return Err(BuildError::ZeroConcurrency(0));
         }
         if self.max_queue_bytes == Some(0) {
@@ -81,7 +81,9 @@ impl Options {
                 .with_export_timeout(base.export_timeout())
                 .with_max_queue_size(base.max_queue_size())
                 .with_max_export_batch_size(base.max_export_batch_size())
-                .with_overflow_policy(base.overflow_policy());
+                .with_overflow_policy(base.overflow_policy())
+                .with_max_concurrent_exports(base.max_concurrent_exports())
+                .with_max_queue_bytes(base.max_queue_bytes());
         }
         if let Some(delay) = self.schedule_delay {
             builder = builder.with_schedule_delay(delay);
@@ -98,14 +100,20 @@ impl Options {
         if let Some(policy) = self.overflow_policy {
             builder = builder.with_overflow_policy(policy);
         }
+        if let Some(n) = self.max_concurrent_exports {
+            builder = builder.with_max_concurrent_exports(n);
+        }
+        if let Some(bytes) = self.max_queue_bytes {
+            builder = builder.with_max_queue_bytes(Some(bytes));
+        }
         let resolved = builder.build(env)?;
         for warning in &resolved.warnings {
             diag::warn(format_args!("{warning}"));
         }
         Ok(Settings {
+            max_queue_bytes: resolved.value.max_queue_bytes(),
+            max_concurrent_exports: resolved.value.max_concurrent_exports(),
             config: resolved.value,
-            max_queue_bytes: self.max_queue_bytes,
-            max_concurrent_exports: self.max_concurrent_exports,
             stats: self.stats.unwrap_or_default(),
             worker: self.worker,
             default_timeout: self.default_timeout,
@@ -179,7 +187,8 @@ macro_rules! builder_methods {
         /// of the queued items (structs, names, attributes, events, links,
         /// bodies) may not exceed `bytes`. The overflow policy applies to
         /// both bounds. A single item larger than the bound is still
-        /// accepted into an empty queue.
+        /// accepted into an empty queue. Default: none, or the environment
+        /// (`OTLPKIT_BSP_MAX_QUEUE_BYTES`, `OTLPKIT_BLRP_MAX_QUEUE_BYTES`).
         #[must_use]
         pub fn with_max_queue_bytes(mut self, bytes: usize) -> Self {
             self.options.max_queue_bytes = Some(bytes);
@@ -191,11 +200,14 @@ macro_rules! builder_methods {
         /// The specification forbids concurrent `Export` calls on one
         /// exporter (checklist 3.5), so this is an explicit opt-in: only
         /// raise it for an exporter that documents that it is safe to call
-        /// concurrently, as otlpkit's gRPC and HTTP exporters do. With `n`
-        /// > 1 the batches of one processor may arrive out of order.
+        /// concurrently, as otlpkit's gRPC and HTTP exporters do. With more
+        /// than one, the batches of one processor may arrive out of order.
+        /// The environment can say it too
+        /// (`OTLPKIT_BSP_MAX_CONCURRENT_EXPORTS`,
+        /// `OTLPKIT_BLRP_MAX_CONCURRENT_EXPORTS`).
         #[must_use]
         pub fn with_max_concurrent_exports(mut self, n: usize) -> Self {
-            self.options.max_concurrent_exports = n;
+            self.options.max_concurrent_exports = Some(n);
             self
         }
 

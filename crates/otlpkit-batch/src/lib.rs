@@ -6,13 +6,18 @@
 //!
 //! This crate provides:
 //!
+//! - [`BatchProcessor<I>`] with a [`BatchExporter<I>`]: the same engine for
+//!   items of any type (otlpkit-tracing's native span records), pushed
+//!   directly rather than through an SDK provider;
 //! - [`BatchSpanProcessor`] and [`BatchLogProcessor`], built with
 //!   [`BatchSpanProcessor::builder`] / [`BatchLogProcessor::builder`] from
 //!   code and the `OTEL_BSP_*` / `OTEL_BLRP_*` variables (checklist 3.1,
 //!   3.2), export timeout included;
 //! - the hot path: ending a span or emitting a record pushes into a bounded
-//!   lock-free queue (crossbeam's `ArrayQueue`); no async runtime, no lock
-//!   that an export holds, one notification per full batch;
+//!   lock-free queue (crossbeam's `ArrayQueue`, or above 16,384 items a
+//!   `SegQueue` with a counted bound, so no bound is allocated up front); no
+//!   async runtime, no lock that an export holds, one notification per full
+//!   batch;
 //! - the overflow policies of [`OverflowPolicy`](otlpkit_core::OverflowPolicy):
 //!   `DropNewest` (the specification's default), `DropOldest`,
 //!   `Block { timeout }`, plus an optional byte bound
@@ -25,7 +30,7 @@
 //!   or `current_thread` runtime, `spawn_blocking` or `Drop`, with `async`
 //!   twins ([`ProcessorHandle`]); they return by their deadline even with a
 //!   hung collector, and report exactly what could not be sent
-//!   ([`FlushReport`], [`ShutdownReport`]);
+//!   ([`FlushReport`], [`ProcessorShutdownReport`]);
 //! - self-observability: [`ProcessorStats`] (delivered, dropped by reason,
 //!   queue depth, exports in flight, export durations) and OpenTelemetry
 //!   metrics named after the Collector's exporterhelper metrics
@@ -145,7 +150,7 @@
 //!
 //! An exporter that *blocks its thread* inside `export` (rather than
 //! awaiting) blocks the worker; the blocking calls still return by their
-//! deadline ([`FlushError::Unresponsive`]), and the worker accounts for the
+//! deadline ([`ProcessorFlushError::Unresponsive`]), and the worker accounts for the
 //! items once it gets control back.
 //!
 //! # Feature flags
@@ -166,18 +171,21 @@ mod engine;
 mod error;
 mod exporter;
 mod handle;
+mod items;
 mod logs;
 mod metrics;
 mod queue;
 mod report;
+mod slots;
 mod span;
 mod stats;
 
 pub use builder::DEFAULT_TIMEOUT;
-pub use error::{BuildError, FlushError, ShutdownError};
+pub use error::{BuildError, ProcessorFlushError, ShutdownError};
 pub use handle::ProcessorHandle;
+pub use items::{BatchExporter, BatchProcessor, BatchProcessorBuilder};
 pub use logs::{BatchLogProcessor, BatchLogProcessorBuilder};
 pub use metrics::MetricNames;
-pub use report::{FlushReport, ShutdownReport};
+pub use report::{FlushReport, ProcessorShutdownReport};
 pub use span::{BatchSpanProcessor, BatchSpanProcessorBuilder};
 pub use stats::{EXPORT_DURATION_BOUNDS, ExportDurations, ProcessorStats};

@@ -42,8 +42,8 @@ use std::time::{Duration, Instant};
 use opentelemetry_otlp::{WithExportConfig as _, WithTonicConfig as _};
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use otlpkit_batch::{
-    BatchSpanProcessor, BatchSpanProcessorBuilder, FlushError, FlushReport, ProcessorHandle,
-    ShutdownError, ShutdownReport,
+    BatchSpanProcessor, BatchSpanProcessorBuilder, FlushReport, ProcessorFlushError,
+    ProcessorHandle, ProcessorShutdownReport, ShutdownError,
 };
 use otlpkit_bridge::WorkerRuntime;
 use otlpkit_core::stats::{DropReason, ExportStats, SignalStatsSnapshot};
@@ -511,7 +511,7 @@ fn flush_as(
     case: &Case,
     handle: &ProcessorHandle,
     budget: Duration,
-) -> Result<FlushReport, FlushError> {
+) -> Result<FlushReport, ProcessorFlushError> {
     match case.caller {
         Caller::Blocking => handle.flush_within(budget),
         Caller::Async => runtime().block_on(handle.flush_async(budget)),
@@ -522,7 +522,7 @@ fn shutdown_as(
     case: &Case,
     handle: &ProcessorHandle,
     budget: Duration,
-) -> Result<ShutdownReport, ShutdownError> {
+) -> Result<ProcessorShutdownReport, ShutdownError> {
     match case.caller {
         Caller::Blocking => handle.shutdown_within(budget),
         Caller::Async => runtime().block_on(handle.shutdown_async(budget)),
@@ -600,7 +600,7 @@ impl Producer<'_> {
             self.fill(&format!("{name}{n}-"), self.chunk);
             n += 1;
             match self.handle.flush_within(Duration::from_millis(30)) {
-                Ok(_) | Err(FlushError::Unresponsive { .. }) => {}
+                Ok(_) | Err(ProcessorFlushError::Unresponsive { .. }) => {}
                 Err(error) => panic!("{error}"),
             }
         }
@@ -719,7 +719,7 @@ fn run(case: &Case) {
                         assert_eq!(now.dropped_total(), before.dropped_total(), "{report}");
                     }
                     // As for the shutdown below.
-                    Err(FlushError::Unresponsive { .. }) => {}
+                    Err(ProcessorFlushError::Unresponsive { .. }) => {}
                     Err(error) => panic!("{error}"),
                 }
             }

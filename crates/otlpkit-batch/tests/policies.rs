@@ -278,3 +278,56 @@ fn the_official_http_exporter_with_its_blocking_client_works_behind_the_engine()
     assert_eq!(report.totals.dropped(DropReason::ShutdownDeadline), 5);
     drop(provider);
 }
+
+// A bound far above what memory holds is a valid setting
+// (`OTEL_BSP_MAX_QUEUE_SIZE=1000000000`): it must not be allocated up front,
+// and the policies keep working above the ring's size.
+#[test]
+fn a_huge_queue_bound_costs_nothing_up_front_and_still_bounds() {
+    let env = otlpkit_core::MapEnv::from([("OTEL_BSP_MAX_QUEUE_SIZE", "1000000000")]);
+    let exporter = opentelemetry_sdk::trace::InMemorySpanExporter::default();
+    let processor = otlpkit_batch::BatchSpanProcessor::builder(exporter.clone())
+        .build_with_env(&env)
+        .unwrap();
+    let handle = processor.handle();
+    assert_eq!(handle.stats().queue_capacity, 1_000_000_000);
+    let huge = provider(processor);
+    produce(&huge, "huge", 100);
+    handle.flush_within(WAIT).unwrap();
+    assert_eq!(exporter.get_finished_spans().unwrap().len(), 100);
+    let report = handle.shutdown_within(WAIT).unwrap();
+    assert_eq!(report.totals.exported(), 100);
+
+    // Above the ring's size, the bound holds for drop-newest and drop-oldest:
+    // with the first batch held by a stalled collector, a second burst fills
+    // the queue and the excess is dropped under the policy's reason.
+    for (policy, reason) in [
+        (OverflowPolicy::DropNewest, DropReason::QueueFull),
+        (OverflowPolicy::DropOldest, DropReason::EvictedOldest),
+    ] {
+        let bound = 20_000;
+        let receiver = stalled_receiver(Duration::from_secs(2));
+        let processor = grpc_processor(&receiver)
+            .with_max_queue_size(bound)
+            .with_max_export_batch_size(1000)
+            .with_overflow_policy(policy)
+            .build()
+            .unwrap();
+        let handle = processor.handle();
+        let provider = provider(processor);
+        produce(&provider, "first", 1000);
+        wait_in_flight(&receiver, 1);
+        produce(&provider, "over", bound + 50);
+        let stats = handle.stats();
+        assert_eq!(stats.queue_len, bound, "{policy:?}");
+        assert_eq!(stats.dropped(reason), 50, "{policy:?}");
+        let report = handle.shutdown_within(WAIT).unwrap();
+        let totals = report.totals;
+        assert_eq!(totals.received(), bound as u64 + 1050, "{policy:?}");
+        assert_eq!(
+            totals.exported() + totals.dropped_total(),
+            totals.received(),
+            "{policy:?}"
+        );
+    }
+}

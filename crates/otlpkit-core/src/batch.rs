@@ -28,6 +28,8 @@ struct BatchVars {
     max_export_batch_size: &'static str,
     overflow: &'static str,
     block_timeout: &'static str,
+    max_concurrent_exports: &'static str,
+    max_queue_bytes: &'static str,
 }
 
 impl BatchKind {
@@ -40,6 +42,8 @@ impl BatchKind {
                 max_export_batch_size: vars::OTEL_BSP_MAX_EXPORT_BATCH_SIZE,
                 overflow: vars::OTLPKIT_BSP_OVERFLOW,
                 block_timeout: vars::OTLPKIT_BSP_BLOCK_TIMEOUT,
+                max_concurrent_exports: vars::OTLPKIT_BSP_MAX_CONCURRENT_EXPORTS,
+                max_queue_bytes: vars::OTLPKIT_BSP_MAX_QUEUE_BYTES,
             },
             BatchKind::Logs => BatchVars {
                 schedule_delay: vars::OTEL_BLRP_SCHEDULE_DELAY,
@@ -48,6 +52,8 @@ impl BatchKind {
                 max_export_batch_size: vars::OTEL_BLRP_MAX_EXPORT_BATCH_SIZE,
                 overflow: vars::OTLPKIT_BLRP_OVERFLOW,
                 block_timeout: vars::OTLPKIT_BLRP_BLOCK_TIMEOUT,
+                max_concurrent_exports: vars::OTLPKIT_BLRP_MAX_CONCURRENT_EXPORTS,
+                max_queue_bytes: vars::OTLPKIT_BLRP_MAX_QUEUE_BYTES,
             },
         }
     }
@@ -148,6 +154,10 @@ pub struct BatchSources {
     pub max_export_batch_size: Source,
     /// Of [`BatchConfig::overflow_policy`].
     pub overflow_policy: Source,
+    /// Of [`BatchConfig::max_concurrent_exports`].
+    pub max_concurrent_exports: Source,
+    /// Of [`BatchConfig::max_queue_bytes`].
+    pub max_queue_bytes: Source,
 }
 
 /// The resolved configuration of a batch span or log record processor.
@@ -159,6 +169,8 @@ pub struct BatchConfig {
     max_queue_size: usize,
     max_export_batch_size: usize,
     overflow_policy: OverflowPolicy,
+    max_concurrent_exports: usize,
+    max_queue_bytes: Option<usize>,
     sources: BatchSources,
 }
 
@@ -215,6 +227,18 @@ impl BatchConfig {
         self.overflow_policy
     }
 
+    /// Export calls allowed at once (default 1, as the specification asks;
+    /// more only for an exporter that is safe to call concurrently).
+    pub fn max_concurrent_exports(&self) -> usize {
+        self.max_concurrent_exports
+    }
+
+    /// A bound on the estimated bytes of the queued items, beside the item
+    /// bound; `None` (the default) for none.
+    pub fn max_queue_bytes(&self) -> Option<usize> {
+        self.max_queue_bytes
+    }
+
     /// Where each option came from.
     pub fn sources(&self) -> &BatchSources {
         &self.sources
@@ -245,6 +269,8 @@ pub struct BatchConfigBuilder {
     max_queue_size: Option<usize>,
     max_export_batch_size: Option<usize>,
     overflow_policy: Option<OverflowPolicy>,
+    max_concurrent_exports: Option<usize>,
+    max_queue_bytes: Option<Option<usize>>,
     policy: EnvPolicy,
 }
 
@@ -257,6 +283,8 @@ impl BatchConfigBuilder {
             max_queue_size: None,
             max_export_batch_size: None,
             overflow_policy: None,
+            max_concurrent_exports: None,
+            max_queue_bytes: None,
             policy: EnvPolicy::default(),
         }
     }
@@ -303,6 +331,24 @@ impl BatchConfigBuilder {
         self
     }
 
+    /// Export calls allowed at once (positive; default 1). The
+    /// specification forbids concurrent `Export` calls on one exporter, so
+    /// raise it only for an exporter documented as safe to call
+    /// concurrently, as otlpkit's gRPC and HTTP exporters are.
+    #[must_use]
+    pub fn with_max_concurrent_exports(mut self, n: usize) -> Self {
+        self.max_concurrent_exports = Some(n);
+        self
+    }
+
+    /// A bound on the estimated bytes of the queued items, beside the item
+    /// bound (positive); `None` for none (the default).
+    #[must_use]
+    pub fn with_max_queue_bytes(mut self, bytes: Option<usize>) -> Self {
+        self.max_queue_bytes = Some(bytes);
+        self
+    }
+
     /// How warnings are treated.
     #[must_use]
     pub fn with_env_policy(mut self, policy: EnvPolicy) -> Self {
@@ -342,6 +388,14 @@ impl BatchConfigBuilder {
             (
                 self.max_export_batch_size,
                 "BatchConfigBuilder::with_max_export_batch_size",
+            ),
+            (
+                self.max_concurrent_exports,
+                "BatchConfigBuilder::with_max_concurrent_exports",
+            ),
+            (
+                self.max_queue_bytes.flatten(),
+                "BatchConfigBuilder::with_max_queue_bytes",
             ),
         ] {
             if size == Some(0) {
@@ -430,6 +484,19 @@ impl BatchConfigBuilder {
             },
         };
 
+        let (max_concurrent_exports, max_concurrent_exports_source) = reader.single(
+            self.max_concurrent_exports,
+            v.max_concurrent_exports,
+            || 1,
+            |r, var| r.int(var, 1).and_then(to_usize),
+        );
+        let (max_queue_bytes, max_queue_bytes_source) = reader.single(
+            self.max_queue_bytes,
+            v.max_queue_bytes,
+            || None,
+            |r, var| r.int(var, 1).and_then(to_usize).map(Some),
+        );
+
         Ok(BatchConfig {
             kind,
             schedule_delay,
@@ -437,12 +504,16 @@ impl BatchConfigBuilder {
             max_queue_size,
             max_export_batch_size,
             overflow_policy,
+            max_concurrent_exports,
+            max_queue_bytes,
             sources: BatchSources {
                 schedule_delay: schedule_delay_source,
                 export_timeout: export_timeout_source,
                 max_queue_size: max_queue_size_source,
                 max_export_batch_size: max_export_batch_size_source,
                 overflow_policy: overflow_policy_source,
+                max_concurrent_exports: max_concurrent_exports_source,
+                max_queue_bytes: max_queue_bytes_source,
             },
         })
     }
@@ -452,6 +523,49 @@ impl BatchConfigBuilder {
 mod tests {
     use super::*;
     use crate::MapEnv;
+
+    // The engine settings the specification leaves out, from code and the
+    // OTLPKIT_BSP_* / OTLPKIT_BLRP_* variables.
+    #[test]
+    fn concurrency_and_byte_bound_come_from_code_then_the_environment() {
+        let env = MapEnv::from([
+            ("OTLPKIT_BSP_MAX_CONCURRENT_EXPORTS", "2"),
+            ("OTLPKIT_BSP_MAX_QUEUE_BYTES", "1048576"),
+            ("OTLPKIT_BLRP_MAX_CONCURRENT_EXPORTS", "0"),
+        ]);
+        let spans = BatchConfig::spans().build(&env).unwrap().into_value();
+        assert_eq!(spans.max_concurrent_exports(), 2);
+        assert_eq!(spans.max_queue_bytes(), Some(1 << 20));
+        assert_eq!(
+            spans.sources().max_queue_bytes,
+            Source::Env("OTLPKIT_BSP_MAX_QUEUE_BYTES")
+        );
+        let logs = BatchConfig::logs().build(&env).unwrap();
+        assert_eq!(logs.value.max_concurrent_exports(), 1);
+        assert_eq!(logs.value.max_queue_bytes(), None);
+        assert_eq!(logs.warnings.len(), 1);
+        assert!(
+            logs.warnings[0]
+                .to_string()
+                .contains("using 1 (the default)"),
+            "{}",
+            logs.warnings[0]
+        );
+        let code = BatchConfig::spans()
+            .with_max_concurrent_exports(4)
+            .with_max_queue_bytes(None)
+            .build(&env)
+            .unwrap()
+            .into_value();
+        assert_eq!(
+            (code.max_concurrent_exports(), code.max_queue_bytes()),
+            (4, None)
+        );
+        let zero = BatchConfig::spans()
+            .with_max_concurrent_exports(0)
+            .build(&env);
+        assert!(zero.is_err());
+    }
 
     #[test]
     fn bsp_defaults_match_the_spec() {

@@ -10,6 +10,7 @@ use crate::parse::EnvReader;
 use crate::resource::{ResourceConfig, ResourceConfigBuilder};
 use crate::sdk::{SdkConfig, SdkConfigBuilder};
 use crate::source::Resolved;
+use crate::toolkit::{ToolkitConfig, ToolkitConfigBuilder};
 
 /// Every otlpkit setting: the OTLP exporter of each signal, both batch
 /// processors, the metric reader, the resource and the general SDK settings.
@@ -35,6 +36,7 @@ pub struct OtlpConfig {
     metric_reader: MetricReaderConfig,
     resource: ResourceConfig,
     sdk: SdkConfig,
+    toolkit: ToolkitConfig,
 }
 
 impl OtlpConfig {
@@ -77,6 +79,11 @@ impl OtlpConfig {
     pub fn sdk(&self) -> &SdkConfig {
         &self.sdk
     }
+
+    /// The settings of otlpkit's own behaviour.
+    pub fn toolkit(&self) -> &ToolkitConfig {
+        &self.toolkit
+    }
 }
 
 /// Builds an [`OtlpConfig`] from one builder per part.
@@ -91,6 +98,7 @@ pub struct OtlpConfigBuilder {
     metric_reader: MetricReaderConfigBuilder,
     resource: ResourceConfigBuilder,
     sdk: SdkConfigBuilder,
+    toolkit: ToolkitConfigBuilder,
     policy: EnvPolicy,
 }
 
@@ -107,6 +115,7 @@ impl Default for OtlpConfigBuilder {
             metric_reader: MetricReaderConfig::builder(),
             resource: ResourceConfig::builder(),
             sdk: SdkConfig::builder(),
+            toolkit: ToolkitConfig::builder(),
             policy: EnvPolicy::default(),
         }
     }
@@ -152,6 +161,13 @@ impl OtlpConfigBuilder {
         self
     }
 
+    /// The settings of otlpkit's own behaviour (console, self-metrics).
+    #[must_use]
+    pub fn with_toolkit(mut self, toolkit: ToolkitConfigBuilder) -> Self {
+        self.toolkit = toolkit;
+        self
+    }
+
     /// How warnings are treated.
     #[must_use]
     pub fn with_env_policy(mut self, policy: EnvPolicy) -> Self {
@@ -174,7 +190,8 @@ impl OtlpConfigBuilder {
             || self.log_batch.env_policy() == EnvPolicy::Strict
             || self.metric_reader.env_policy() == EnvPolicy::Strict
             || self.resource.env_policy() == EnvPolicy::Strict
-            || self.sdk.env_policy() == EnvPolicy::Strict;
+            || self.sdk.env_policy() == EnvPolicy::Strict
+            || self.toolkit.env_policy() == EnvPolicy::Strict;
         let policy = if strict {
             EnvPolicy::Strict
         } else {
@@ -195,6 +212,7 @@ impl OtlpConfigBuilder {
             metric_reader: self.metric_reader.resolve(&mut reader)?,
             resource: self.resource.resolve(&mut reader)?,
             sdk: self.sdk.resolve(&mut reader)?,
+            toolkit: self.toolkit.resolve(&mut reader),
         };
         reader.finish(config, policy)
     }

@@ -33,6 +33,14 @@ impl fmt::Display for Origin {
     }
 }
 
+/// `, using <what>` when a warning knows what is used instead.
+fn using(instead: &Option<String>) -> String {
+    instead
+        .as_deref()
+        .map(|instead| format!(", using {instead}"))
+        .unwrap_or_default()
+}
+
 /// A value that resolution ignored, as the specification asks, instead of failing.
 ///
 /// Every warning names the variable ([`var`](ConfigWarning::var)) and, except
@@ -42,7 +50,10 @@ impl fmt::Display for Origin {
 pub enum ConfigWarning {
     /// The value is not one the variable accepts (unknown enum value,
     /// unparseable number); it was ignored, as if the variable were unset.
-    #[error("{var}={value:?} is not valid (expected {expected}); ignored")]
+    #[error(
+        "{var}={value:?} is not valid (expected {expected}); ignored{}",
+        using(.instead)
+    )]
     InvalidValue {
         /// The variable.
         var: &'static str,
@@ -50,10 +61,16 @@ pub enum ConfigWarning {
         value: String,
         /// What the variable accepts.
         expected: &'static str,
+        /// What is used instead, and where it came from (`http/protobuf,
+        /// the default`), when resolution knows it.
+        instead: Option<String>,
     },
     /// A number outside the valid range (e.g. negative, above 2³¹−1, zero where
     /// only positive values make sense); ignored, as if the variable were unset.
-    #[error("{var}={value:?} is out of range (expected {expected}); ignored")]
+    #[error(
+        "{var}={value:?} is out of range (expected {expected}); ignored{}",
+        using(.instead)
+    )]
     OutOfRange {
         /// The variable.
         var: &'static str,
@@ -61,6 +78,9 @@ pub enum ConfigWarning {
         value: String,
         /// The valid range.
         expected: &'static str,
+        /// What is used instead, and where it came from, when resolution
+        /// knows it.
+        instead: Option<String>,
     },
     /// A Boolean variable set to something other than `true`/`false`; it was
     /// taken as `false`, as the specification requires.
@@ -70,6 +90,20 @@ pub enum ConfigWarning {
         var: &'static str,
         /// The value as given.
         value: String,
+    },
+    /// A number too small to be represented: it rounds to `used`, which
+    /// may not be what was meant (`1e-400` as a sampling ratio samples
+    /// nothing).
+    #[error("{var}={value:?} is too small to represent and rounds to {used}; {consequence}")]
+    Rounded {
+        /// The variable.
+        var: &'static str,
+        /// The value as given.
+        value: String,
+        /// The value used.
+        used: String,
+        /// What that means.
+        consequence: &'static str,
     },
     /// The variable's value is not valid Unicode; ignored.
     #[error("{var} is not valid Unicode; ignored")]
@@ -150,6 +184,7 @@ impl ConfigWarning {
             ConfigWarning::InvalidValue { var, .. }
             | ConfigWarning::OutOfRange { var, .. }
             | ConfigWarning::NotBoolean { var, .. }
+            | ConfigWarning::Rounded { var, .. }
             | ConfigWarning::NotUnicode { var }
             | ConfigWarning::MalformedHeader { var, .. }
             | ConfigWarning::InvalidResourceAttributes { var, .. }
@@ -251,6 +286,7 @@ fn join_warnings(warnings: &[ConfigWarning]) -> String {
 /// An unknown value given to a `FromStr` implementation of this crate's enums.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown {what} {value:?} (expected {expected})")]
+#[non_exhaustive]
 pub struct ParseEnumError {
     what: &'static str,
     value: String,

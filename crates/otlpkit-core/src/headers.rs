@@ -4,6 +4,7 @@
 //! no warning or error ever contains a value.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::fmt;
 
 use percent_encoding::percent_decode_str;
@@ -117,10 +118,19 @@ impl Headers {
     /// - a malformed entry (no `=`, empty or invalid key, value not UTF-8
     ///   after decoding or containing control characters) is skipped and
     ///   reported as a [`HeaderIssue`];
+    /// - a key that belongs to the HTTP protocol itself, which would break
+    ///   the request's framing or routing (`content-length`,
+    ///   `transfer-encoding`, `host`, `connection`, `te`, `upgrade`,
+    ///   `keep-alive`, `proxy-connection`, `:pseudo` headers), is skipped and
+    ///   reported;
     /// - a repeated key replaces the earlier one.
+    ///
+    /// The time taken grows linearly with the length of the list.
     pub fn parse(list: &str) -> (Headers, Vec<HeaderIssue>) {
         let mut headers = Headers::new();
         let mut issues = Vec::new();
+        // Lowercased key -> position, so that a long list is not quadratic.
+        let mut positions: HashMap<String, usize> = HashMap::new();
         for (index, entry) in list.split(',').enumerate() {
             let entry = trim_ows(entry);
             if entry.is_empty() {
@@ -162,7 +172,16 @@ impl Headers {
                 });
                 continue;
             }
-            headers.insert(key, Cow::into_owned(value));
+            let value = Cow::into_owned(value);
+            match positions.entry(key.to_ascii_lowercase()) {
+                std::collections::hash_map::Entry::Occupied(at) => {
+                    headers.entries[*at.get()] = (key.to_owned(), value);
+                }
+                std::collections::hash_map::Entry::Vacant(slot) => {
+                    slot.insert(headers.entries.len());
+                    headers.entries.push((key.to_owned(), value));
+                }
+            }
         }
         (headers, issues)
     }
@@ -206,9 +225,29 @@ fn trim_ows(s: &str) -> &str {
     s.trim_matches([' ', '\t'])
 }
 
+/// Header names that belong to the HTTP protocol: a configured value would
+/// break the request's framing or routing.
+const PROTOCOL_HEADERS: [&str; 8] = [
+    "content-length",
+    "transfer-encoding",
+    "host",
+    "connection",
+    "te",
+    "upgrade",
+    "keep-alive",
+    "proxy-connection",
+];
+
 fn check_key(key: &str) -> Result<(), &'static str> {
     if key.is_empty() {
         Err("empty key")
+    } else if key.starts_with(':') {
+        Err("HTTP/2 pseudo-headers are set by the transport")
+    } else if PROTOCOL_HEADERS
+        .iter()
+        .any(|reserved| key.eq_ignore_ascii_case(reserved))
+    {
+        Err("the header belongs to the HTTP protocol (framing or routing) and cannot be configured")
     } else if !is_valid_header_name(key) {
         Err("key contains a character not allowed in a header name")
     } else {

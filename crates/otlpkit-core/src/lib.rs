@@ -107,6 +107,7 @@ mod sdk;
 mod signal;
 mod source;
 pub mod stats;
+mod toolkit;
 pub mod vars;
 
 pub use batch::{BatchConfig, BatchConfigBuilder, BatchKind, BatchSources, OverflowPolicy};
@@ -140,6 +141,7 @@ pub use sdk::{
 };
 pub use signal::Signal;
 pub use source::{Resolved, Source};
+pub use toolkit::{ConsoleFormat, ToolkitConfig, ToolkitConfigBuilder, ToolkitSources};
 
 #[doc(no_inline)]
 pub use url::Url;

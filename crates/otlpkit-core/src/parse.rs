@@ -114,6 +114,12 @@ macro_rules! spec_enum {
             }
         }
 
+        impl $crate::parse::Describe for $name {
+            fn describe(&self) -> String {
+                self.as_str().to_owned()
+            }
+        }
+
         impl ::std::str::FromStr for $name {
             type Err = $crate::ParseEnumError;
 
@@ -137,6 +143,55 @@ pub(crate) struct EnvReader<'a> {
     env: &'a dyn EnvSource,
     ignore_env: bool,
     warnings: Vec<ConfigWarning>,
+}
+
+/// How a resolved value is named in a warning that says what is used
+/// instead of an ignored one.
+pub(crate) trait Describe {
+    fn describe(&self) -> String;
+}
+
+macro_rules! describe_with_display {
+    ($($type:ty),* $(,)?) => {$(
+        impl Describe for $type {
+            fn describe(&self) -> String {
+                self.to_string()
+            }
+        }
+    )*};
+}
+
+describe_with_display!(bool, u32, u64, usize, f64, String);
+
+impl Describe for std::path::PathBuf {
+    fn describe(&self) -> String {
+        self.display().to_string()
+    }
+}
+
+impl Describe for crate::Headers {
+    fn describe(&self) -> String {
+        match self.len() {
+            0 => "no headers".to_owned(),
+            1 => "1 header".to_owned(),
+            n => format!("{n} headers"),
+        }
+    }
+}
+
+impl Describe for Duration {
+    fn describe(&self) -> String {
+        format!("{} ms", self.as_millis())
+    }
+}
+
+impl<T: Describe> Describe for Option<T> {
+    fn describe(&self) -> String {
+        match self {
+            Some(value) => value.describe(),
+            None => "none".to_owned(),
+        }
+    }
 }
 
 impl<'a> EnvReader<'a> {
@@ -197,6 +252,7 @@ impl<'a> EnvReader<'a> {
                     var,
                     value,
                     expected: error.expected(),
+                    instead: None,
                 });
                 None
             }
@@ -231,6 +287,7 @@ impl<'a> EnvReader<'a> {
                     var,
                     value,
                     expected,
+                    instead: None,
                 });
                 None
             }
@@ -239,6 +296,7 @@ impl<'a> EnvReader<'a> {
                     var,
                     value,
                     expected,
+                    instead: None,
                 });
                 None
             }
@@ -260,6 +318,7 @@ impl<'a> EnvReader<'a> {
                     var,
                     value,
                     expected,
+                    instead: None,
                 });
                 None
             }
@@ -268,6 +327,7 @@ impl<'a> EnvReader<'a> {
                     var,
                     value,
                     expected,
+                    instead: None,
                 });
                 None
             }
@@ -287,6 +347,7 @@ impl<'a> EnvReader<'a> {
                     var,
                     value,
                     expected,
+                    instead: None,
                 });
                 None
             }
@@ -295,6 +356,7 @@ impl<'a> EnvReader<'a> {
                     var,
                     value,
                     expected,
+                    instead: None,
                 });
                 None
             }
@@ -302,8 +364,9 @@ impl<'a> EnvReader<'a> {
     }
 
     /// Applies the precedence `code > signal variable > general variable >
-    /// default`, reading each variable with `read` only when needed.
-    pub(crate) fn layered<T>(
+    /// default`, reading each variable with `read` only when needed. A value
+    /// ignored on the way says what is used instead.
+    pub(crate) fn layered<T: Describe>(
         &mut self,
         code: Option<T>,
         signal_var: &'static str,
@@ -314,17 +377,21 @@ impl<'a> EnvReader<'a> {
         if let Some(value) = code {
             return (value, Source::Code);
         }
-        if let Some(value) = read(self, signal_var) {
-            return (value, Source::SignalEnv(signal_var));
-        }
-        if let Some(value) = read(self, general_var) {
-            return (value, Source::GeneralEnv(general_var));
-        }
-        (default(), Source::Default)
+        let mark = self.warnings.len();
+        let (value, source) = if let Some(value) = read(self, signal_var) {
+            (value, Source::SignalEnv(signal_var))
+        } else if let Some(value) = read(self, general_var) {
+            (value, Source::GeneralEnv(general_var))
+        } else {
+            (default(), Source::Default)
+        };
+        self.say_instead(mark, &value, &source);
+        (value, source)
     }
 
-    /// Applies the precedence `code > variable > default`.
-    pub(crate) fn single<T>(
+    /// Applies the precedence `code > variable > default`. A value ignored
+    /// on the way says what is used instead.
+    pub(crate) fn single<T: Describe>(
         &mut self,
         code: Option<T>,
         var: &'static str,
@@ -334,20 +401,45 @@ impl<'a> EnvReader<'a> {
         if let Some(value) = code {
             return (value, Source::Code);
         }
-        if let Some(value) = read(self, var) {
-            return (value, Source::Env(var));
+        let mark = self.warnings.len();
+        let (value, source) = match read(self, var) {
+            Some(value) => (value, Source::Env(var)),
+            None => (default(), Source::Default),
+        };
+        self.say_instead(mark, &value, &source);
+        (value, source)
+    }
+
+    /// Completes the warnings recorded since `mark` about ignored values
+    /// with what is used instead.
+    fn say_instead<T: Describe>(&mut self, mark: usize, value: &T, source: &Source) {
+        for warning in &mut self.warnings[mark..] {
+            if let ConfigWarning::InvalidValue { instead, .. }
+            | ConfigWarning::OutOfRange { instead, .. } = warning
+                && instead.is_none()
+            {
+                let from = match source {
+                    Source::Default => "the default".to_owned(),
+                    Source::SignalEnv(var) | Source::GeneralEnv(var) | Source::Env(var) => {
+                        (*var).to_owned()
+                    }
+                    _ => "code".to_owned(),
+                };
+                *instead = Some(format!("{} ({from})", value.describe()));
+            }
         }
-        (default(), Source::Default)
     }
 
     /// Ends resolution: deduplicates the warnings and applies `policy`.
     pub(crate) fn finish<T>(self, value: T, policy: EnvPolicy) -> Result<Resolved<T>, ConfigError> {
-        let mut warnings: Vec<ConfigWarning> = Vec::with_capacity(self.warnings.len());
-        for warning in self.warnings {
-            if !warnings.contains(&warning) {
-                warnings.push(warning);
-            }
-        }
+        // Linear in the number of warnings (a header list can produce
+        // thousands): the first of equal warnings is kept, in order.
+        let mut seen = std::collections::HashSet::with_capacity(self.warnings.len());
+        let warnings: Vec<ConfigWarning> = self
+            .warnings
+            .into_iter()
+            .filter(|warning| seen.insert(warning.to_string()))
+            .collect();
         match policy {
             EnvPolicy::Strict if !warnings.is_empty() => Err(ConfigError::Strict { warnings }),
             _ => Ok(Resolved { value, warnings }),

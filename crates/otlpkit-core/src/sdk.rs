@@ -720,6 +720,7 @@ fn read_list<T: PartialEq + Copy>(
                 var,
                 value: entry.to_owned(),
                 expected: list_expected(var),
+                instead: Some("the other entries".to_owned()),
             }),
         }
     }
@@ -760,11 +761,22 @@ fn resolve_sampler(reader: &mut EnvReader<'_>) -> (SamplerConfig, Source) {
     };
     if sampler.takes_ratio() {
         match arg.parse::<f64>() {
-            Ok(ratio) if (0.0..=1.0).contains(&ratio) => config.arg = SamplerArg::Ratio(ratio),
+            Ok(ratio) if (0.0..=1.0).contains(&ratio) => {
+                if ratio == 0.0 && names_a_non_zero_number(&arg) {
+                    reader.warn(ConfigWarning::Rounded {
+                        var: vars::OTEL_TRACES_SAMPLER_ARG,
+                        value: arg.clone(),
+                        used: "0".to_owned(),
+                        consequence: "no trace will be sampled",
+                    });
+                }
+                config.arg = SamplerArg::Ratio(ratio);
+            }
             _ => reader.warn(ConfigWarning::InvalidValue {
                 var: vars::OTEL_TRACES_SAMPLER_ARG,
                 value: arg,
-                expected: "a sampling probability in [0, 1]; using 1.0",
+                expected: "a sampling probability in [0, 1]",
+                instead: Some("1.0 (the default)".to_owned()),
             }),
         }
     } else if sampler.takes_jaeger_remote_arg() {
@@ -786,6 +798,15 @@ fn dedup<T: PartialEq>(items: impl IntoIterator<Item = T>) -> Vec<T> {
         }
     }
     out
+}
+
+/// Whether a decimal number's digits (before any exponent) are not all
+/// zero: `1e-400` names a non-zero number that parses to 0.
+fn names_a_non_zero_number(text: &str) -> bool {
+    text.trim()
+        .chars()
+        .take_while(|c| !matches!(c, 'e' | 'E'))
+        .any(|c| matches!(c, '1'..='9'))
 }
 
 #[cfg(test)]
@@ -859,6 +880,33 @@ mod tests {
                 &resolved.warnings[0],
                 ConfigWarning::InvalidValue { var: "OTEL_TRACES_SAMPLER_ARG", value, .. } if value == bad
             ));
+        }
+    }
+
+    // A ratio too small for a double is not silently zero.
+    #[test]
+    fn an_underflowing_ratio_warns_that_it_samples_nothing() {
+        for (arg, warns) in [
+            ("1e-400", true),
+            ("0.0", false),
+            ("0e5", false),
+            ("1e-300", false),
+        ] {
+            let env = MapEnv::from([
+                ("OTEL_TRACES_SAMPLER", "traceidratio"),
+                ("OTEL_TRACES_SAMPLER_ARG", arg),
+            ]);
+            let resolved = sdk(&env);
+            let rounded = resolved
+                .warnings
+                .iter()
+                .any(|warning| matches!(warning, ConfigWarning::Rounded { .. }));
+            assert_eq!(rounded, warns, "{arg}: {:?}", resolved.warnings);
+            if warns {
+                let text = resolved.warnings[0].to_string();
+                assert!(text.contains("no trace will be sampled"), "{text}");
+                assert_eq!(resolved.value.sampler().ratio_value(), Some(0.0));
+            }
         }
     }
 

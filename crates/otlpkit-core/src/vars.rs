@@ -57,6 +57,16 @@ pub const OTEL_BSP_MAX_EXPORT_BATCH_SIZE: &str = "OTEL_BSP_MAX_EXPORT_BATCH_SIZE
 pub const OTLPKIT_BSP_OVERFLOW: &str = "OTLPKIT_BSP_OVERFLOW";
 /// otlpkit extension: how long `block` waits for room in the span queue, milliseconds (default 1000).
 pub const OTLPKIT_BSP_BLOCK_TIMEOUT: &str = "OTLPKIT_BSP_BLOCK_TIMEOUT";
+/// otlpkit extension: how `otlpkit::init()` prints `tracing` events on standard error
+/// (`full`, `compact`, `pretty`, `json`, `off`; default `full`).
+pub const OTLPKIT_LOG_FORMAT: &str = "OTLPKIT_LOG_FORMAT";
+/// otlpkit extension: export otlpkit's own `otlpkit.exporter.*` metrics (Boolean, default false).
+pub const OTLPKIT_SELF_METRICS: &str = "OTLPKIT_SELF_METRICS";
+/// otlpkit extension: span export calls allowed at once (default 1; more only for
+/// exporters safe to call concurrently, as otlpkit's are).
+pub const OTLPKIT_BSP_MAX_CONCURRENT_EXPORTS: &str = "OTLPKIT_BSP_MAX_CONCURRENT_EXPORTS";
+/// otlpkit extension: a byte bound on the span queue beside the item bound (default none).
+pub const OTLPKIT_BSP_MAX_QUEUE_BYTES: &str = "OTLPKIT_BSP_MAX_QUEUE_BYTES";
 
 // ---------------------------------------------------------------------------
 // Batch log record processor (checklist 3.2)
@@ -74,6 +84,10 @@ pub const OTEL_BLRP_MAX_EXPORT_BATCH_SIZE: &str = "OTEL_BLRP_MAX_EXPORT_BATCH_SI
 pub const OTLPKIT_BLRP_OVERFLOW: &str = "OTLPKIT_BLRP_OVERFLOW";
 /// otlpkit extension: how long `block` waits for room in the log queue, milliseconds (default 1000).
 pub const OTLPKIT_BLRP_BLOCK_TIMEOUT: &str = "OTLPKIT_BLRP_BLOCK_TIMEOUT";
+/// otlpkit extension: log export calls allowed at once (default 1).
+pub const OTLPKIT_BLRP_MAX_CONCURRENT_EXPORTS: &str = "OTLPKIT_BLRP_MAX_CONCURRENT_EXPORTS";
+/// otlpkit extension: a byte bound on the log queue beside the item bound (default none).
+pub const OTLPKIT_BLRP_MAX_QUEUE_BYTES: &str = "OTLPKIT_BLRP_MAX_QUEUE_BYTES";
 
 // ---------------------------------------------------------------------------
 // Attribute, span and log record limits (checklist 4.8)
@@ -240,12 +254,18 @@ pub const ALL: &[&str] = &[
     OTEL_BSP_MAX_EXPORT_BATCH_SIZE,
     OTLPKIT_BSP_OVERFLOW,
     OTLPKIT_BSP_BLOCK_TIMEOUT,
+    OTLPKIT_BSP_MAX_CONCURRENT_EXPORTS,
+    OTLPKIT_BSP_MAX_QUEUE_BYTES,
+    OTLPKIT_LOG_FORMAT,
+    OTLPKIT_SELF_METRICS,
     OTEL_BLRP_SCHEDULE_DELAY,
     OTEL_BLRP_EXPORT_TIMEOUT,
     OTEL_BLRP_MAX_QUEUE_SIZE,
     OTEL_BLRP_MAX_EXPORT_BATCH_SIZE,
     OTLPKIT_BLRP_OVERFLOW,
     OTLPKIT_BLRP_BLOCK_TIMEOUT,
+    OTLPKIT_BLRP_MAX_CONCURRENT_EXPORTS,
+    OTLPKIT_BLRP_MAX_QUEUE_BYTES,
     OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT,
     OTEL_ATTRIBUTE_COUNT_LIMIT,
     OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT,
@@ -317,7 +337,7 @@ mod tests {
             assert!(name.starts_with("OTEL_") || name.starts_with("OTLPKIT_"));
             assert!(seen.insert(*name), "{name} listed twice");
         }
-        assert_eq!(ALL.len(), 78);
+        assert_eq!(ALL.len(), 84);
     }
 
     #[test]

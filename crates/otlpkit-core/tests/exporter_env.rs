@@ -47,7 +47,24 @@ fn unknown_protocol_is_ignored_with_a_warning_and_falls_through() {
             var: "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
             value: "http/xml".into(),
             expected: "grpc | http/protobuf | http/json",
+            instead: Some("grpc (OTEL_EXPORTER_OTLP_PROTOCOL)".into()),
         }]
+    );
+}
+
+// A typo falls back to the default, and the warning says so.
+#[test]
+fn a_protocol_typo_says_what_it_fell_back_to() {
+    let resolved = resolve(&[("OTEL_EXPORTER_OTLP_PROTOCOL", "grcp")]);
+    assert_eq!(
+        resolved.value.exporter(Signal::Traces).protocol(),
+        Protocol::HttpProtobuf
+    );
+    let text = resolved.warnings[0].to_string();
+    assert_eq!(
+        text,
+        "OTEL_EXPORTER_OTLP_PROTOCOL=\"grcp\" is not valid (expected grpc | http/protobuf | \
+         http/json); ignored, using http/protobuf (the default)"
     );
 }
 

@@ -35,9 +35,84 @@ fn value() -> impl Strategy<Value = String> {
             "none,otlp",
             "block",
             "0.5",
+            // Values that once took the process down or were silently
+            // misread: huge bounds, an underflowing ratio, framing headers,
+            // a long header list.
+            "1000000000",
+            "2147483647",
+            "1e-400",
+            "content-length=5",
+            "host=evil.example,transfer-encoding=chunked,te=trailers",
+            ":authority=x,connection=close,upgrade=h2c",
         ])
         .prop_map(str::to_owned),
     ]
+}
+
+/// A header list of `n` entries.
+fn long_header_list(n: usize) -> String {
+    (0..n)
+        .map(|i| format!("x-h{i}=v{i}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+#[test]
+fn huge_settings_resolve_without_allocating_or_failing() {
+    let env = MapEnv::from([
+        ("OTEL_BSP_MAX_QUEUE_SIZE", "2147483647".to_owned()),
+        ("OTEL_BLRP_MAX_QUEUE_SIZE", "1000000000".to_owned()),
+        ("OTEL_EXPORTER_OTLP_HEADERS", long_header_list(20_000)),
+        ("OTEL_TRACES_SAMPLER", "traceidratio".to_owned()),
+        ("OTEL_TRACES_SAMPLER_ARG", "1e-400".to_owned()),
+    ]);
+    let resolved = OtlpConfig::from_env(&env).unwrap();
+    let config = resolved.value;
+    assert_eq!(config.span_batch().max_queue_size(), 2_147_483_647);
+    assert_eq!(config.log_batch().max_queue_size(), 1_000_000_000);
+    assert_eq!(
+        config
+            .exporter(otlpkit_core::Signal::Traces)
+            .headers()
+            .len(),
+        20_000
+    );
+    assert!(
+        resolved
+            .warnings
+            .iter()
+            .any(|warning| warning.to_string().contains("no trace will be sampled")),
+        "{:?}",
+        resolved.warnings
+    );
+}
+
+#[test]
+fn framing_and_routing_headers_are_refused_with_a_warning() {
+    let env = MapEnv::from([(
+        "OTEL_EXPORTER_OTLP_HEADERS",
+        "content-length=5,Host=evil.example,transfer-encoding=chunked,connection=close,\
+         te=trailers,upgrade=h2c,:authority=x,keep-alive=1,x-tenant=acme",
+    )]);
+    let resolved = OtlpConfig::from_env(&env).unwrap();
+    let headers = resolved
+        .value
+        .exporter(otlpkit_core::Signal::Traces)
+        .headers()
+        .clone();
+    assert_eq!(headers.keys().collect::<Vec<_>>(), ["x-tenant"]);
+    let refused = resolved
+        .warnings
+        .iter()
+        .filter(|warning| warning.var() == "OTEL_EXPORTER_OTLP_HEADERS")
+        .count();
+    assert_eq!(refused, 8, "{:?}", resolved.warnings);
+    // From code, the same names are an error naming the key.
+    let error = otlpkit_core::ExporterConfig::builder(otlpkit_core::Signal::Traces)
+        .with_header("Content-Length", "5")
+        .build(&MapEnv::new())
+        .unwrap_err();
+    assert!(error.to_string().contains("Content-Length"), "{error}");
 }
 
 /// A random subset of the known variables, each with a random value.

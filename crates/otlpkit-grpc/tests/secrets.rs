@@ -86,6 +86,29 @@ fn a_bearer_token_never_leaves_the_request() {
         Fault::partial_success(1, format!("rejected for {SECRET}")),
     );
     block_on(exporter.export(spans("partial", 2))).unwrap();
+    // Only the token of the `Bearer` value, and the statistics' last failure.
+    receiver.push_fault(
+        Signal::Traces,
+        Fault::grpc_status(
+            Code::PermissionDenied,
+            format!("invalid bearer token '{SECRET}'"),
+        ),
+    );
+    let error = block_on(exporter.export(spans("token-only", 1))).unwrap_err();
+    assert_clean("token-only error", &format!("{error} {error:?}"));
+    assert!(
+        error
+            .to_string()
+            .contains("invalid bearer token '<redacted>'"),
+        "{error}"
+    );
+    let last = exporter
+        .stats()
+        .snapshot()
+        .signal(otlpkit_core::Signal::Traces)
+        .last_error
+        .expect("a last failure");
+    assert_clean("last failure", &format!("{last} {last:?}"));
 
     // A connection failure.
     let refused = SpanExporter::builder()

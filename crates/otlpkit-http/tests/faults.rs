@@ -633,3 +633,60 @@ fn secrets_never_appear_in_debug_errors_or_logs() {
         "{logged}"
     );
 }
+
+// A server that echoes request headers, or only the token of a `Bearer`
+// value, back in its error body: neither reaches an error, a log line or the
+// statistics (the last failure is kept there, redacted).
+#[test]
+fn credentials_echoed_in_part_by_a_server_are_redacted() {
+    const TOKEN: &str = "SECRET123";
+    const API_KEY: &str = "k3y-abcdef";
+    let server = RawServer::start();
+    let status = |message: String| {
+        use prost::Message as _;
+        #[derive(Clone, PartialEq, prost::Message)]
+        struct RpcStatus {
+            #[prost(int32, tag = "1")]
+            code: i32,
+            #[prost(string, tag = "2")]
+            message: String,
+        }
+        RpcStatus { code: 16, message }.encode_to_vec()
+    };
+    server.push(Some(response(
+        401,
+        "application/x-protobuf",
+        &status(format!("invalid bearer token '{TOKEN}'")),
+        &[],
+    )));
+    server.push(Some(response(
+        403,
+        "text/plain",
+        format!("you sent authorization: Bearer {TOKEN}\nx-api-key: {API_KEY}").as_bytes(),
+        &[],
+    )));
+    let exporter = span_builder(&server.url("/v1/traces"), Protocol::HttpProtobuf)
+        .with_header("authorization", format!("Bearer {TOKEN}"))
+        .with_header("x-api-key", API_KEY)
+        .build()
+        .unwrap();
+    let clean = |what: &str, text: &str| {
+        assert!(
+            !text.contains(TOKEN) && !text.contains(API_KEY),
+            "{what} leaks a credential: {text}"
+        );
+    };
+    for expected in [
+        "invalid bearer token '<redacted>'",
+        "authorization: <redacted>",
+    ] {
+        let error = export(&exporter, 2).unwrap_err();
+        clean("error", &format!("{error} {error:?}"));
+        assert!(error.to_string().contains(expected), "{error}");
+        let last = traces(&exporter).last_error.expect("a last failure");
+        clean("last failure", &format!("{last} {last:?}"));
+        assert!(last.message.contains(expected), "{last}");
+    }
+    assert_eq!(traces(&exporter).dropped(DropReason::NonRetryable), 4);
+    clean("log output", &logs().text());
+}

@@ -13,6 +13,8 @@ pub enum Listener {
     Grpc,
     /// The OTLP/HTTP listener.
     Http,
+    /// The web page's listener ([`Receiver::serve_ui`](crate::Receiver::serve_ui)).
+    Ui,
 }
 
 impl fmt::Display for Listener {
@@ -20,6 +22,7 @@ impl fmt::Display for Listener {
         f.write_str(match self {
             Listener::Grpc => "gRPC",
             Listener::Http => "HTTP",
+            Listener::Ui => "web page",
         })
     }
 }
@@ -97,6 +100,7 @@ pub enum WaitError {
 /// `resourceSpans[0].scopeSpans[1].spans[2].traceId`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid OTLP/JSON at {path}: {message}")]
+#[non_exhaustive]
 pub struct JsonError {
     /// The JSON path of the offending value (`$` for the document itself).
     pub path: String,

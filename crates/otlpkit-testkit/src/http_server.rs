@@ -1,49 +1,35 @@
 //! OTLP/HTTP: `POST /v1/{traces,metrics,logs}` with protobuf or JSON bodies, optionally
 //! gzip- or zstd-compressed.
 
-use std::io::Read;
 use std::sync::Arc;
 use std::time::SystemTime;
 
 use bytes::Bytes;
-use http::header::{ALLOW, CONTENT_ENCODING, CONTENT_TYPE, RETRY_AFTER};
+use http::header::{
+    ALLOW, CONNECTION, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER,
+};
 use http::{HeaderValue, Method, Response, StatusCode};
-use http_body_util::{BodyExt as _, Full, LengthLimitError, Limited};
+use http_body_util::Full;
 use hyper::body::Incoming;
 use opentelemetry_proto::tonic::collector::logs::v1::{
-    ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse,
+    ExportLogsPartialSuccess, ExportLogsServiceResponse,
 };
 use opentelemetry_proto::tonic::collector::metrics::v1::{
-    ExportMetricsPartialSuccess, ExportMetricsServiceRequest, ExportMetricsServiceResponse,
+    ExportMetricsPartialSuccess, ExportMetricsServiceResponse,
 };
 use opentelemetry_proto::tonic::collector::trace::v1::{
-    ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
+    ExportTracePartialSuccess, ExportTraceServiceResponse,
 };
 use prost::Message as _;
 
-use crate::error::BodyError;
+use crate::budget::Reservation;
+use crate::decode::{self, Encoding, Refused};
 use crate::fault::{Action, code_for_http_status, http_status_for_code};
-use crate::request::{Answer, Headers, Payload, Protocol, Signal};
+use crate::request::{Answer, Headers, Protocol, Signal};
 use crate::shared::{ConnCtx, RequestMeta, Shared, drop_connection};
 
 const PROTOBUF: &str = "application/x-protobuf";
 const JSON: &str = "application/json";
-
-/// A supported `Content-Encoding`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Encoding {
-    Gzip,
-    Zstd,
-}
-
-impl Encoding {
-    fn name(self) -> &'static str {
-        match self {
-            Encoding::Gzip => "gzip",
-            Encoding::Zstd => "zstd",
-        }
-    }
-}
 
 /// The media type of a `Content-Type` value, lowercased, without parameters.
 fn media_type(value: &str) -> String {
@@ -62,54 +48,6 @@ fn protocol_for(media_type: &str) -> Option<Protocol> {
         JSON => Some(Protocol::HttpJson),
         _ => None,
     }
-}
-
-/// Reads at most `limit` decompressed bytes.
-fn read_limited(reader: impl Read, limit: usize, encoding: Encoding) -> Result<Vec<u8>, BodyError> {
-    let mut out = Vec::new();
-    let cap = u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1);
-    reader
-        .take(cap)
-        .read_to_end(&mut out)
-        .map_err(|source| BodyError::Decompress {
-            encoding: encoding.name().to_owned(),
-            source,
-        })?;
-    if out.len() > limit {
-        return Err(BodyError::TooLarge { limit });
-    }
-    Ok(out)
-}
-
-/// Decompresses a body (at most `limit` bytes out).
-fn decompress(encoding: Option<Encoding>, raw: Bytes, limit: usize) -> Result<Bytes, BodyError> {
-    match encoding {
-        None => Ok(raw),
-        Some(Encoding::Gzip) => read_limited(
-            flate2::read::MultiGzDecoder::new(&raw[..]),
-            limit,
-            Encoding::Gzip,
-        )
-        .map(Bytes::from),
-        Some(Encoding::Zstd) => {
-            let decoder = zstd::stream::read::Decoder::with_buffer(&raw[..]).map_err(|source| {
-                BodyError::Decompress {
-                    encoding: "zstd".to_owned(),
-                    source,
-                }
-            })?;
-            read_limited(decoder, limit, Encoding::Zstd).map(Bytes::from)
-        }
-    }
-}
-
-/// Decodes a protobuf export request of `signal`.
-fn decode_protobuf(signal: Signal, body: &[u8]) -> Result<Payload, BodyError> {
-    Ok(match signal {
-        Signal::Traces => Payload::Traces(ExportTraceServiceRequest::decode(body)?),
-        Signal::Metrics => Payload::Metrics(ExportMetricsServiceRequest::decode(body)?),
-        Signal::Logs => Payload::Logs(ExportLogsServiceRequest::decode(body)?),
-    })
 }
 
 /// The `Export<Signal>ServiceResponse` body in the request's encoding (checklist 2.5, 1.17).
@@ -250,42 +188,73 @@ pub(crate) async fn handle(
     meta.protocol = protocol;
     let encoding = match content_encoding.as_deref() {
         None => None,
-        Some("gzip" | "x-gzip") => Some(Encoding::Gzip),
-        Some("zstd") => Some(Encoding::Zstd),
-        Some(other) => {
-            let message = format!("unsupported content encoding {other:?}; use gzip or zstd");
-            return refuse(meta, StatusCode::UNSUPPORTED_MEDIA_TYPE, message);
-        }
+        Some(name) => match Encoding::parse(name) {
+            Some(encoding) => Some(encoding),
+            None => {
+                let message = format!("unsupported content encoding {name:?}; use gzip or zstd");
+                return refuse(meta, StatusCode::UNSUPPORTED_MEDIA_TYPE, message);
+            }
+        },
     };
 
-    let limit = shared.max_body_size;
-    let raw = match Limited::new(req.into_body(), limit).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(err) if err.is::<LengthLimitError>() => {
-            let message = BodyError::TooLarge { limit }.to_string();
-            return refuse(meta, StatusCode::PAYLOAD_TOO_LARGE, message);
+    let limits = &shared.limits;
+    let limit = limits.max_body_size;
+    let announced = req
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<usize>().ok());
+    let mut reservation = Reservation::new(limits.budget.as_ref());
+    let refused = |meta: RequestMeta, refused: Refused| {
+        let (status, message) = match refused {
+            Refused::TooLarge(message) => (StatusCode::PAYLOAD_TOO_LARGE, message),
+            Refused::Busy(message) => (StatusCode::SERVICE_UNAVAILABLE, message),
+            Refused::Slow(message) => (StatusCode::REQUEST_TIMEOUT, message),
+            Refused::Invalid(message) => (StatusCode::BAD_REQUEST, message),
+        };
+        let mut response = refuse(meta, status, message);
+        match status {
+            StatusCode::SERVICE_UNAVAILABLE => {
+                response
+                    .headers_mut()
+                    .insert(RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            // The rest of a body that was not read is not worth waiting for.
+            StatusCode::REQUEST_TIMEOUT | StatusCode::PAYLOAD_TOO_LARGE => {
+                response
+                    .headers_mut()
+                    .insert(CONNECTION, HeaderValue::from_static("close"));
+            }
+            _ => {}
         }
-        Err(err) => {
-            let message = format!("cannot read the request body: {err}");
-            return refuse(meta, StatusCode::BAD_REQUEST, message);
-        }
+        response
+    };
+    let raw = match decode::read_body(
+        req.into_body(),
+        limit,
+        announced,
+        limits.body_timeout,
+        &mut reservation,
+    )
+    .await
+    {
+        Ok(raw) => raw,
+        Err(err) => return refused(meta, err),
     };
     meta.body_size = raw.len();
-    let body = match decompress(encoding, raw, limit) {
+    let body = match decode::decompress(encoding, raw, limit, &mut reservation) {
         Ok(body) => body,
-        Err(err @ BodyError::TooLarge { .. }) => {
-            return refuse(meta, StatusCode::PAYLOAD_TOO_LARGE, err.to_string());
-        }
-        Err(err) => return refuse(meta, StatusCode::BAD_REQUEST, err.to_string()),
+        Err(err) => return refused(meta, err),
     };
     meta.decoded_size = body.len();
     let decoded = match protocol {
-        Protocol::HttpJson => crate::json::decode(signal, &body),
-        _ => decode_protobuf(signal, &body),
+        Protocol::HttpJson => decode::json(signal, &body, &mut reservation).await,
+        _ => decode::protobuf(signal, &body, &mut reservation).await,
     };
+    drop(body);
     let payload = match decoded {
         Ok(payload) => payload,
-        Err(err) => return refuse(meta, StatusCode::BAD_REQUEST, err.to_string()),
+        Err(err) => return refused(meta, err),
     };
 
     let content_type = if protocol == Protocol::HttpJson {
@@ -293,7 +262,9 @@ pub(crate) async fn handle(
     } else {
         PROTOBUF
     };
-    match shared.process(meta, &conn, payload).await {
+    let action = shared.process(meta, &conn, payload).await;
+    drop(reservation);
+    match action {
         Action::Success => response(
             StatusCode::OK,
             content_type,
@@ -326,7 +297,6 @@ pub(crate) async fn handle(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::Write as _;
 
     #[test]
     fn media_types_ignore_parameters_and_case() {
@@ -339,33 +309,5 @@ mod tests {
             Some(Protocol::HttpProtobuf)
         );
         assert_eq!(protocol_for("text/plain"), None);
-    }
-
-    #[test]
-    fn decompression_round_trips_and_enforces_the_limit() {
-        let data = vec![b'x'; 10_000];
-        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-        gz.write_all(&data).unwrap();
-        let gz = Bytes::from(gz.finish().unwrap());
-        let zs = Bytes::from(zstd::encode_all(&data[..], 3).unwrap());
-        assert_eq!(
-            decompress(Some(Encoding::Gzip), gz.clone(), 10_000).unwrap(),
-            data
-        );
-        assert_eq!(
-            decompress(Some(Encoding::Zstd), zs.clone(), 10_000).unwrap(),
-            data
-        );
-        assert!(matches!(
-            decompress(Some(Encoding::Gzip), gz, 9_999),
-            Err(BodyError::TooLarge { limit: 9_999 })
-        ));
-        assert!(matches!(
-            decompress(Some(Encoding::Zstd), zs, 100),
-            Err(BodyError::TooLarge { limit: 100 })
-        ));
-        let err =
-            decompress(Some(Encoding::Gzip), Bytes::from_static(b"not gzip"), 100).unwrap_err();
-        assert!(err.to_string().contains("gzip"), "{err}");
     }
 }

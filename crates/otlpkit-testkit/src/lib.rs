@@ -15,6 +15,12 @@
 //!   statuses with `Retry-After`, partial success, delays, dropped connections, and
 //!   [`Receiver::stop`] / [`Receiver::restart`];
 //! - [`json`]: a tolerant OTLP/JSON decoder;
+//! - bounds for long-running use ([`ReceiverBuilder::keep_requests`],
+//!   [`ReceiverBuilder::in_flight_budget`], timeouts and a connection cap), with the status
+//!   OTLP asks for on every refusal (`413`/`RESOURCE_EXHAUSTED` for too large,
+//!   `400`/`INVALID_ARGUMENT` for undecodable, ...);
+//! - [`Receiver::serve_ui`]: a live web page of the recent traces (waterfalls), log records
+//!   and metrics, kept within [`RetentionLimits`];
 //! - [`Summary`]: the one-request report printed by the `otlpkit-receiver` binary.
 //!
 //! The decoded `opentelemetry_proto` types stay accessible everywhere; [`proto`] re-exports
@@ -66,6 +72,9 @@
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod budget;
+mod cost;
+mod decode;
 mod error;
 mod fault;
 mod grpc_server;
@@ -74,11 +83,13 @@ mod items;
 pub mod json;
 mod receiver;
 mod request;
+mod retention;
 mod server;
 mod shared;
 mod store;
 mod summary;
 mod tree;
+mod ui;
 
 pub use error::{BodyError, ItemKind, JsonError, Listener, StartError, WaitError};
 pub use fault::{Fault, FaultKind, RetryAfter};
@@ -88,8 +99,10 @@ pub use items::{
 };
 pub use receiver::{DEFAULT_MAX_BODY_SIZE, Receiver, ReceiverBuilder};
 pub use request::{Answer, Headers, Payload, Protocol, RecordedRequest, Signal};
+pub use retention::RetentionLimits;
 pub use summary::Summary;
 pub use tree::{SpanNode, SpanTree};
+pub use ui::Ui;
 
 /// The generated OTLP types (`opentelemetry_proto::tonic`).
 pub use opentelemetry_proto::tonic as proto;

@@ -12,14 +12,17 @@ use tokio::runtime::Handle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::budget::Budget;
 use crate::error::{ItemKind, Listener, StartError, WaitError};
 use crate::fault::Fault;
 use crate::items::{ReceivedLog, ReceivedMetric, ReceivedSpan, logs_of, metrics_of, spans_of};
 use crate::request::{RecordedRequest, Signal};
+use crate::retention::RetentionLimits;
 use crate::server::{Generation, accept_loop, bind};
-use crate::shared::Shared;
+use crate::shared::{Limits, Shared};
 use crate::store::OnRequest;
 use crate::tree::SpanTree;
+use crate::ui::Ui;
 
 /// How long `stop()` and `Drop` wait for connections and the runtime thread to finish.
 const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(2);
@@ -46,6 +49,11 @@ pub struct ReceiverBuilder {
     max_body_size: usize,
     worker_threads: usize,
     on_request: Option<OnRequest>,
+    keep_requests: bool,
+    in_flight_budget: Option<usize>,
+    body_timeout: Option<Duration>,
+    idle_timeout: Option<Duration>,
+    max_connections: Option<usize>,
 }
 
 impl fmt::Debug for ReceiverBuilder {
@@ -56,6 +64,11 @@ impl fmt::Debug for ReceiverBuilder {
             .field("max_body_size", &self.max_body_size)
             .field("worker_threads", &self.worker_threads)
             .field("on_request", &self.on_request.is_some())
+            .field("keep_requests", &self.keep_requests)
+            .field("in_flight_budget", &self.in_flight_budget)
+            .field("body_timeout", &self.body_timeout)
+            .field("idle_timeout", &self.idle_timeout)
+            .field("max_connections", &self.max_connections)
             .finish()
     }
 }
@@ -69,6 +82,11 @@ impl Default for ReceiverBuilder {
             max_body_size: DEFAULT_MAX_BODY_SIZE,
             worker_threads: 1,
             on_request: None,
+            keep_requests: true,
+            in_flight_budget: None,
+            body_timeout: None,
+            idle_timeout: None,
+            max_connections: None,
         }
     }
 }
@@ -88,7 +106,7 @@ impl ReceiverBuilder {
 
     /// The largest request body accepted, before and after decompression, for both
     /// protocols (default [`DEFAULT_MAX_BODY_SIZE`]). Larger HTTP bodies get `413`, larger
-    /// gRPC messages `RESOURCE_EXHAUSTED` from tonic (those are not recorded).
+    /// gRPC messages `RESOURCE_EXHAUSTED` (both recorded as refused).
     pub fn max_body_size(mut self, bytes: usize) -> Self {
         self.max_body_size = bytes;
         self
@@ -111,10 +129,62 @@ impl ReceiverBuilder {
         self
     }
 
+    /// Whether recorded requests are kept for the queries ([`Receiver::requests`],
+    /// [`Receiver::spans`], ...; default `true`). With `false`, every request is still
+    /// counted and handed to the [`on_request`](Self::on_request) callback, then dropped:
+    /// memory stays flat however long the receiver runs (the `otlpkit-receiver` program
+    /// works so).
+    pub fn keep_requests(mut self, keep: bool) -> Self {
+        self.keep_requests = keep;
+        self
+    }
+
+    /// Bounds the memory that all requests being read and decoded may hold together
+    /// (default: unbounded). Each request holds its body as received, decompressed and an
+    /// estimate of its decoded size (an upper bound computed from the body without
+    /// decoding it) from this budget before it holds the bytes themselves. A request that
+    /// alone needs more is refused as too large (`413`, `RESOURCE_EXHAUSTED`); one that
+    /// finds the budget held by others for two seconds is refused as busy (`503` with
+    /// `Retry-After`, `RESOURCE_EXHAUSTED` with `RetryInfo`: clients retry).
+    pub fn in_flight_budget(mut self, bytes: usize) -> Self {
+        self.in_flight_budget = Some(bytes);
+        self
+    }
+
+    /// The longest time from a request's headers to the last byte of its body (default:
+    /// none). A slower body gets `408` (HTTP, and the connection is closed) or
+    /// `DEADLINE_EXCEEDED` (gRPC).
+    pub fn body_timeout(mut self, timeout: Duration) -> Self {
+        self.body_timeout = Some(timeout);
+        self
+    }
+
+    /// Closes a connection that has had no request in progress for `timeout` (default:
+    /// never), whether it is idle between requests or sending its first request's
+    /// headers too slowly.
+    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.idle_timeout = Some(timeout);
+        self
+    }
+
+    /// At most `connections` open connections per listener (default: no cap). A
+    /// connection over the cap is accepted and closed at once.
+    pub fn max_connections(mut self, connections: usize) -> Self {
+        self.max_connections = Some(connections);
+        self
+    }
+
     /// Spawns the receiver thread and binds both listeners.
     pub fn start(self) -> Result<Receiver, StartError> {
         let runtime = RuntimeThread::spawn(self.worker_threads)?;
-        let shared = Arc::new(Shared::new(self.max_body_size, self.on_request));
+        let limits = Limits {
+            max_body_size: self.max_body_size,
+            budget: self.in_flight_budget.map(Budget::new),
+            body_timeout: self.body_timeout,
+            idle_timeout: self.idle_timeout,
+            max_connections: self.max_connections,
+        };
+        let shared = Arc::new(Shared::new(limits, self.on_request, self.keep_requests));
         let (generation, grpc_addr, http_addr) =
             start_servers(&runtime, &shared, self.grpc_addr, self.http_addr)?;
         Ok(Receiver {
@@ -352,6 +422,24 @@ impl Receiver {
             start_servers(&self.runtime, &self.shared, self.grpc_addr, self.http_addr)?;
         *servers = Some(generation);
         Ok(())
+    }
+
+    // --- Web page ---------------------------------------------------------------------------
+
+    /// Serves a live web page of what this receiver gets on `addr` (e.g.
+    /// `127.0.0.1:4320`; port 0 picks a free one): the recent traces as waterfalls, the log
+    /// records of a span, and the metrics with their recent points. The page keeps its own
+    /// copy of the telemetry within `limits` (the requests recorded so far, then every new
+    /// one), and runs on the receiver's thread until the returned [`Ui`] is dropped. Its JSON
+    /// endpoints are described in the project's `docs/RECEIVER.md`.
+    pub fn serve_ui(&self, addr: SocketAddr, limits: RetentionLimits) -> Result<Ui, StartError> {
+        crate::ui::start(
+            &self.runtime.handle,
+            &self.shared.store,
+            addr,
+            limits,
+            self.runtime.shutdown.child_token(),
+        )
     }
 
     // --- Fault injection ------------------------------------------------------------------

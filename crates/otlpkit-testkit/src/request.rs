@@ -371,13 +371,16 @@ impl fmt::Display for Answer {
 /// Everything the receiver recorded about one export request.
 ///
 /// Requests are recorded whatever the outcome: successful ones, ones answered with an
-/// injected fault, malformed HTTP ones (400/413/415, `payload` is `None`), dropped
-/// connections and abandoned ones. Only the payloads of successful requests
+/// injected fault, refused ones (malformed, too large, too slow; `payload` is `None`),
+/// dropped connections and abandoned ones. Only the payloads of successful requests
 /// ([`Answer::is_success`]) count as received items in the item queries.
 ///
+/// Refused requests are recorded too, with `payload` `None`: HTTP `400`/`408`/`413`/`415`/
+/// `503`, gRPC `INVALID_ARGUMENT`, `RESOURCE_EXHAUSTED`, `DEADLINE_EXCEEDED`, `UNIMPLEMENTED`
+/// (unknown `grpc-encoding`) and a wrong content type.
+///
 /// Not recorded: HTTP requests to unknown paths (404) or with another method than `POST`
-/// (405), gRPC calls to unknown services (`UNIMPLEMENTED`), and gRPC messages tonic itself
-/// refuses before the service runs (undecodable, too large, unknown `grpc-encoding`).
+/// (405), and gRPC calls to unknown services or methods (`UNIMPLEMENTED`).
 #[derive(Clone)]
 #[non_exhaustive]
 pub struct RecordedRequest {

@@ -5,13 +5,16 @@ use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
+use parking_lot::Mutex;
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -73,6 +76,10 @@ pub(crate) async fn accept_loop(
     token: CancellationToken,
     tracker: TaskTracker,
 ) {
+    let slots = shared
+        .limits
+        .max_connections
+        .map(|n| Arc::new(Semaphore::new(n.min(Semaphore::MAX_PERMITS))));
     loop {
         let accepted = tokio::select! {
             biased;
@@ -86,6 +93,17 @@ pub(crate) async fn accept_loop(
                 tokio::time::sleep(Duration::from_millis(10)).await;
                 continue;
             }
+        };
+        // Over the cap: close at once, so the client sees it instead of waiting.
+        let slot = match &slots {
+            None => None,
+            Some(slots) => match Arc::clone(slots).try_acquire_owned() {
+                Ok(slot) => Some(slot),
+                Err(_) => {
+                    drop(stream);
+                    continue;
+                }
+            },
         };
         // Small writes (responses) should leave at once; failure only costs latency.
         let _ = stream.set_nodelay(true);
@@ -101,6 +119,7 @@ pub(crate) async fn accept_loop(
             Arc::clone(&shared),
             conn,
             tracker.clone(),
+            slot,
         ));
     }
 }
@@ -118,13 +137,67 @@ async fn guarded<F: Future>(
     }
 }
 
+/// Whether a connection has a request in progress, and since when it has none.
+#[derive(Debug)]
+struct Activity {
+    requests: AtomicUsize,
+    idle_since: Mutex<Instant>,
+}
+
+/// Marks a request in progress until dropped.
+struct Busy(Arc<Activity>);
+
+impl Activity {
+    fn begin(self: &Arc<Self>) -> Busy {
+        self.requests.fetch_add(1, Ordering::SeqCst);
+        Busy(Arc::clone(self))
+    }
+
+    /// Resolves once the connection has had no request in progress for `timeout`.
+    async fn idle_for(&self, timeout: Duration) {
+        loop {
+            let wait = if self.requests.load(Ordering::SeqCst) > 0 {
+                timeout
+            } else {
+                let idle = self.idle_since.lock().elapsed();
+                match timeout.checked_sub(idle) {
+                    Some(left) if !left.is_zero() => left,
+                    _ => return,
+                }
+            };
+            tokio::time::sleep(wait).await;
+        }
+    }
+}
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        *self.0.idle_since.lock() = Instant::now();
+        self.0.requests.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Never resolves when there is no idle timeout.
+async fn idle(activity: Arc<Activity>, timeout: Option<Duration>) {
+    match timeout {
+        Some(timeout) => activity.idle_for(timeout).await,
+        None => std::future::pending().await,
+    }
+}
+
 async fn serve_connection(
     stream: TcpStream,
     kind: Listener,
     shared: Arc<Shared>,
     conn: ConnCtx,
     tracker: TaskTracker,
+    _slot: Option<OwnedSemaphorePermit>,
 ) {
+    let activity = Arc::new(Activity {
+        requests: AtomicUsize::new(0),
+        idle_since: Mutex::new(Instant::now()),
+    });
+    let idle_timeout = shared.limits.idle_timeout;
     let io = TokioIo::new(stream);
     let mut builder = auto::Builder::new(TrackedExecutor(tracker));
     builder.http1().timer(TokioTimer::new());
@@ -135,35 +208,52 @@ async fn serve_connection(
         Listener::Http => {
             let svc = service_fn({
                 let conn = conn.clone();
+                let activity = Arc::clone(&activity);
                 move |req: http::Request<Incoming>| {
+                    let busy = activity.begin();
                     let fut = crate::http_server::handle(Arc::clone(&shared), conn.clone(), req);
-                    guarded(conn.closed.clone(), conn.id, fut)
+                    let guarded = guarded(conn.closed.clone(), conn.id, fut);
+                    async move {
+                        let out = guarded.await;
+                        drop(busy);
+                        out
+                    }
                 }
             });
             let connection = builder.serve_connection(io, svc);
             tokio::select! {
                 biased;
                 () = cancel.cancelled() => {}
+                () = idle(Arc::clone(&activity), idle_timeout) => {}
                 _ = connection => {}
             }
         }
+        // The web page has its own server (`ui.rs`).
+        Listener::Ui => {}
         Listener::Grpc => {
             let builder = builder.http2_only();
             let router = GrpcRouter::new(Arc::clone(&shared));
             let svc = service_fn({
                 let conn = conn.clone();
+                let activity = Arc::clone(&activity);
                 move |req: http::Request<Incoming>| {
+                    let busy = activity.begin();
                     let router = router.clone();
                     let conn = conn.clone();
                     let closed = conn.closed.clone();
                     let id = conn.id;
-                    guarded(closed, id, async move { router.call(conn, req).await })
+                    guarded(closed, id, async move {
+                        let out = router.call(conn, req).await;
+                        drop(busy);
+                        out
+                    })
                 }
             });
             let connection = builder.serve_connection(io, svc);
             tokio::select! {
                 biased;
                 () = cancel.cancelled() => {}
+                () = idle(Arc::clone(&activity), idle_timeout) => {}
                 _ = connection => {}
             }
         }

@@ -8,6 +8,7 @@ use std::time::{Duration, SystemTime};
 use parking_lot::Mutex;
 use tokio_util::sync::CancellationToken;
 
+use crate::budget::Budget;
 use crate::fault::{Action, FaultScripts};
 use crate::request::{Answer, Headers, Payload, Protocol, RecordedRequest, Signal};
 use crate::store::{OnRequest, Store};
@@ -36,11 +37,26 @@ pub(crate) struct RequestMeta {
     pub(crate) received_at: SystemTime,
 }
 
+/// What the servers allow a client: sizes, memory, time and connections.
+#[derive(Debug, Clone)]
+pub(crate) struct Limits {
+    /// Largest body, before and after decompression.
+    pub(crate) max_body_size: usize,
+    /// Memory all requests in flight may hold together (none: unlimited).
+    pub(crate) budget: Option<Budget>,
+    /// Longest time from a request's headers to the end of its body.
+    pub(crate) body_timeout: Option<Duration>,
+    /// Longest time a connection may stay open without a request in progress.
+    pub(crate) idle_timeout: Option<Duration>,
+    /// Most connections open at once, per listener.
+    pub(crate) max_connections: Option<usize>,
+}
+
 #[derive(Debug)]
 pub(crate) struct Shared {
     pub(crate) store: Store,
     pub(crate) faults: Mutex<FaultScripts>,
-    pub(crate) max_body_size: usize,
+    pub(crate) limits: Limits,
     next_connection: AtomicU64,
 }
 
@@ -78,11 +94,11 @@ impl Drop for Pending<'_> {
 }
 
 impl Shared {
-    pub(crate) fn new(max_body_size: usize, on_request: Option<OnRequest>) -> Shared {
+    pub(crate) fn new(limits: Limits, on_request: Option<OnRequest>, keep: bool) -> Shared {
         Shared {
-            store: Store::new(on_request),
+            store: Store::new(on_request, keep),
             faults: Mutex::new(FaultScripts::default()),
-            max_body_size,
+            limits,
             next_connection: AtomicU64::new(1),
         }
     }

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use parking_lot::{Condvar, Mutex};
+use parking_lot::{Condvar, Mutex, RwLock};
 use tokio::sync::watch;
 
 use crate::error::{ItemKind, WaitError};
@@ -46,6 +46,10 @@ pub(crate) struct Store {
     changed: Condvar,
     version: watch::Sender<u64>,
     on_request: Option<OnRequest>,
+    /// Callbacks added after start (the web page's store, for instance).
+    subscribers: RwLock<Vec<OnRequest>>,
+    /// Whether requests are kept for the queries (counts are kept either way).
+    keep: bool,
     in_flight: AtomicUsize,
 }
 
@@ -54,12 +58,14 @@ impl std::fmt::Debug for Store {
         f.debug_struct("Store")
             .field("counts", &self.counts())
             .field("on_request", &self.on_request.is_some())
+            .field("subscribers", &self.subscribers.read().len())
+            .field("keep", &self.keep)
             .finish_non_exhaustive()
     }
 }
 
 impl Store {
-    pub(crate) fn new(on_request: Option<OnRequest>) -> Store {
+    pub(crate) fn new(on_request: Option<OnRequest>, keep: bool) -> Store {
         Store {
             inner: Mutex::new(Inner {
                 next_seq: 1,
@@ -68,8 +74,15 @@ impl Store {
             changed: Condvar::new(),
             version: watch::Sender::new(0),
             on_request,
+            subscribers: RwLock::new(Vec::new()),
+            keep,
             in_flight: AtomicUsize::new(0),
         }
+    }
+
+    /// Calls `callback` with every request recorded from now on.
+    pub(crate) fn subscribe(&self, callback: OnRequest) {
+        self.subscribers.write().push(callback);
     }
 
     /// A decoded request started waiting for its answer.
@@ -108,14 +121,19 @@ impl Store {
                     Signal::Logs => inner.counts.log_records += n,
                 }
             }
-            // Keep the list ordered by sequence number even when a delayed request finishes
-            // after a later one.
-            let pos = inner.requests.partition_point(|r| r.seq < request.seq);
-            inner.requests.insert(pos, Arc::clone(&request));
+            if self.keep {
+                // Keep the list ordered by sequence number even when a delayed request
+                // finishes after a later one.
+                let pos = inner.requests.partition_point(|r| r.seq < request.seq);
+                inner.requests.insert(pos, Arc::clone(&request));
+            }
         }
         self.changed.notify_all();
         self.version.send_modify(|v| *v += 1);
         if let Some(callback) = &self.on_request {
+            callback(&request);
+        }
+        for callback in self.subscribers.read().iter() {
             callback(&request);
         }
     }

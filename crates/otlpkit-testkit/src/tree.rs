@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 use std::fmt;
 
+use opentelemetry_proto::tonic::trace::v1::Span;
 use opentelemetry_proto::tonic::trace::v1::status::StatusCode;
 
 use crate::items::{ReceivedSpan, hex};
@@ -51,7 +52,9 @@ impl Drop for SpanNode {
 /// Roots are spans without a parent id, spans whose parent was not received (marked
 /// [`SpanNode::parent_missing`]) and spans caught in an id cycle. `Display` prints one line
 /// per span, indented two spaces per level, with duration and status; [`SpanTree::outline`]
-/// prints the names only, for exact assertions.
+/// prints the names only, for exact assertions. Both cap the indentation at 40 levels (a
+/// deeper line starts with `[depth N] `), so that printing takes time and memory linear
+/// in the number of spans, however deep they nest.
 ///
 /// ```
 /// # use otlpkit_testkit::SpanTree;
@@ -69,76 +72,13 @@ impl SpanTree {
     pub fn from_spans(spans: impl IntoIterator<Item = ReceivedSpan>) -> SpanTree {
         let spans: Vec<ReceivedSpan> = spans.into_iter().collect();
         let n = spans.len();
-
-        let mut first_by_id: HashMap<(&[u8], &[u8]), usize> = HashMap::with_capacity(n);
-        for (i, s) in spans.iter().enumerate() {
-            first_by_id
-                .entry((s.span.trace_id.as_slice(), s.span.span_id.as_slice()))
-                .or_insert(i);
-        }
-        let mut parent: Vec<Option<usize>> = Vec::with_capacity(n);
-        let mut parent_missing = vec![false; n];
-        for (i, s) in spans.iter().enumerate() {
-            if s.span.parent_span_id.is_empty() {
-                parent.push(None);
-                continue;
-            }
-            let found = first_by_id
-                .get(&(s.span.trace_id.as_slice(), s.span.parent_span_id.as_slice()))
-                .copied()
-                .filter(|&p| p != i);
-            parent_missing[i] = found.is_none();
-            parent.push(found);
-        }
-        drop(first_by_id);
-        break_cycles(&mut parent);
-
-        let mut children: Vec<Vec<usize>> = vec![Vec::new(); n];
-        let mut roots: Vec<usize> = Vec::new();
-        for (i, p) in parent.iter().enumerate() {
-            match p {
-                Some(p) => children[*p].push(i),
-                None => roots.push(i),
-            }
-        }
-        let by_start = |a: &usize, b: &usize| {
-            let (sa, sb) = (&spans[*a].span, &spans[*b].span);
-            sa.start_time_unix_nano
-                .cmp(&sb.start_time_unix_nano)
-                .then_with(|| sa.name.cmp(&sb.name))
-        };
-        for list in &mut children {
-            list.sort_by(by_start);
-        }
-        // Roots: traces ordered by their earliest root, roots of one trace by start time.
-        let mut trace_start: HashMap<&[u8], u64> = HashMap::new();
-        for &r in &roots {
-            let s = &spans[r].span;
-            let e = trace_start
-                .entry(s.trace_id.as_slice())
-                .or_insert(s.start_time_unix_nano);
-            *e = (*e).min(s.start_time_unix_nano);
-        }
-        roots.sort_by(|a, b| {
-            let (sa, sb) = (&spans[*a].span, &spans[*b].span);
-            trace_start[sa.trace_id.as_slice()]
-                .cmp(&trace_start[sb.trace_id.as_slice()])
-                .then_with(|| sa.trace_id.cmp(&sb.trace_id))
-                .then_with(|| by_start(a, b))
-        });
-        drop(trace_start);
-
-        // Pre-order from the roots; building in reverse pre-order puts children first.
-        let mut preorder = Vec::with_capacity(n);
-        let mut stack: Vec<usize> = roots.iter().rev().copied().collect();
-        while let Some(i) = stack.pop() {
-            preorder.push(i);
-            stack.extend(children[i].iter().rev().copied());
-        }
+        let layout = Layout::of(&spans, |s| &s.span);
+        // Building in reverse pre-order puts children first.
         let mut spans: Vec<Option<ReceivedSpan>> = spans.into_iter().map(Some).collect();
         let mut built: Vec<Option<SpanNode>> = vec![None; n];
-        for &i in preorder.iter().rev() {
-            let kids = children[i]
+        for &(i, _) in layout.order.iter().rev() {
+            let kids = layout
+                .children_of(i)
                 .iter()
                 .filter_map(|&c| built[c].take())
                 .collect();
@@ -146,12 +86,16 @@ impl SpanTree {
                 built[i] = Some(SpanNode {
                     span,
                     children: kids,
-                    parent_missing: parent_missing[i],
+                    parent_missing: layout.parent_missing[i],
                 });
             }
         }
         SpanTree {
-            roots: roots.iter().filter_map(|&r| built[r].take()).collect(),
+            roots: layout
+                .roots
+                .iter()
+                .filter_map(|&r| built[r].take())
+                .collect(),
         }
     }
 
@@ -207,15 +151,145 @@ impl SpanTree {
     }
 
     /// Span names, one per line, indented two spaces per level; each line ends in `\n`.
+    /// Past 40 levels the indentation stays at 40 and the line starts with `[depth N] `.
     pub fn outline(&self) -> String {
         let mut out = String::new();
         for (depth, node) in self.nodes() {
-            out.push_str(&"  ".repeat(depth));
+            let _ = indent(&mut out, depth);
             out.push_str(node.name());
             out.push('\n');
         }
         out
     }
+}
+
+/// The shape of a forest of spans given by index: parents, children, and the pre-order
+/// with depths. Built in O(n log n) time without recursion, however deep the spans nest.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Layout {
+    /// `(index, depth)` in pre-order: traces ordered by their earliest root, roots of one
+    /// trace by start time, children by start time then name.
+    pub(crate) order: Vec<(usize, usize)>,
+    /// Children of all spans, ordered, those of span `i` at
+    /// `children[child_start[i]..child_start[i + 1]]` (one allocation, not one per span).
+    children: Vec<usize>,
+    child_start: Vec<usize>,
+    /// The roots, ordered.
+    pub(crate) roots: Vec<usize>,
+    /// The span names a parent that was not given.
+    pub(crate) parent_missing: Vec<bool>,
+}
+
+impl Layout {
+    /// The layout of `items`, whose spans `span_of` gives.
+    pub(crate) fn of<T>(items: &[T], span_of: impl Fn(&T) -> &Span) -> Layout {
+        let n = items.len();
+        let spans: Vec<&Span> = items.iter().map(span_of).collect();
+        let mut first_by_id: HashMap<(&[u8], &[u8]), usize> = HashMap::with_capacity(n);
+        for (i, s) in spans.iter().enumerate() {
+            first_by_id
+                .entry((s.trace_id.as_slice(), s.span_id.as_slice()))
+                .or_insert(i);
+        }
+        let mut parent: Vec<Option<usize>> = Vec::with_capacity(n);
+        let mut parent_missing = vec![false; n];
+        for (i, s) in spans.iter().enumerate() {
+            if s.parent_span_id.is_empty() {
+                parent.push(None);
+                continue;
+            }
+            let found = first_by_id
+                .get(&(s.trace_id.as_slice(), s.parent_span_id.as_slice()))
+                .copied()
+                .filter(|&p| p != i);
+            parent_missing[i] = found.is_none();
+            parent.push(found);
+        }
+        drop(first_by_id);
+        break_cycles(&mut parent);
+
+        let mut child_start = vec![0usize; n + 1];
+        let mut roots: Vec<usize> = Vec::new();
+        for (i, p) in parent.iter().enumerate() {
+            match p {
+                Some(p) => child_start[*p + 1] += 1,
+                None => roots.push(i),
+            }
+        }
+        for i in 0..n {
+            child_start[i + 1] += child_start[i];
+        }
+        let mut children = vec![0usize; child_start[n]];
+        let mut next = child_start.clone();
+        for (i, p) in parent.iter().enumerate() {
+            if let Some(p) = p {
+                children[next[*p]] = i;
+                next[*p] += 1;
+            }
+        }
+        drop(next);
+        drop(parent);
+        let by_start = |a: &usize, b: &usize| {
+            let (sa, sb) = (spans[*a], spans[*b]);
+            sa.start_time_unix_nano
+                .cmp(&sb.start_time_unix_nano)
+                .then_with(|| sa.name.cmp(&sb.name))
+        };
+        for i in 0..n {
+            children[child_start[i]..child_start[i + 1]].sort_by(by_start);
+        }
+        let mut trace_start: HashMap<&[u8], u64> = HashMap::new();
+        for &r in &roots {
+            let s = spans[r];
+            let e = trace_start
+                .entry(s.trace_id.as_slice())
+                .or_insert(s.start_time_unix_nano);
+            *e = (*e).min(s.start_time_unix_nano);
+        }
+        roots.sort_by(|a, b| {
+            let (sa, sb) = (spans[*a], spans[*b]);
+            trace_start[sa.trace_id.as_slice()]
+                .cmp(&trace_start[sb.trace_id.as_slice()])
+                .then_with(|| sa.trace_id.cmp(&sb.trace_id))
+                .then_with(|| by_start(a, b))
+        });
+        drop(trace_start);
+
+        let mut order = Vec::with_capacity(n);
+        let mut stack: Vec<(usize, usize)> = roots.iter().rev().map(|&r| (r, 0)).collect();
+        while let Some((i, depth)) = stack.pop() {
+            order.push((i, depth));
+            let kids = &children[child_start[i]..child_start[i + 1]];
+            stack.extend(kids.iter().rev().map(|&c| (c, depth + 1)));
+        }
+        Layout {
+            order,
+            children,
+            child_start,
+            roots,
+            parent_missing,
+        }
+    }
+
+    /// The children of span `i`, ordered.
+    pub(crate) fn children_of(&self, i: usize) -> &[usize] {
+        &self.children[self.child_start[i]..self.child_start[i + 1]]
+    }
+}
+
+/// Indentation is capped at this many levels, so that printing a chain of n spans takes
+/// O(n) characters, not O(n²); deeper lines start with their depth.
+pub(crate) const MAX_INDENT: usize = 40;
+
+/// Writes the indentation of `depth` (two spaces per level, capped at [`MAX_INDENT`]).
+pub(crate) fn indent(out: &mut impl fmt::Write, depth: usize) -> fmt::Result {
+    for _ in 0..depth.min(MAX_INDENT) {
+        out.write_str("  ")?;
+    }
+    if depth > MAX_INDENT {
+        write!(out, "[depth {depth}] ")?;
+    }
+    Ok(())
 }
 
 /// Cuts the parent link that closes a cycle, so every chain ends at a root.
@@ -285,8 +359,8 @@ impl fmt::Display for SpanTree {
                 writeln!(f, "trace {}", hex(trace))?;
                 last_trace = Some(trace);
             }
-            let indent = if traces > 1 { depth + 1 } else { depth };
-            writeln!(f, "{}{}", "  ".repeat(indent), span_line(node))?;
+            indent(f, if traces > 1 { depth + 1 } else { depth })?;
+            writeln!(f, "{}", span_line(node))?;
         }
         Ok(())
     }
@@ -407,6 +481,17 @@ mod tests {
         assert_eq!(tree.depth(), n as usize);
         assert_eq!(tree.roots().len(), 1);
         assert_eq!(tree.len(), n as usize);
+        // Printing is linear: the indentation stops growing at MAX_INDENT levels.
+        let text = tree.to_string();
+        let longest = text.lines().map(str::len).max().unwrap();
+        assert!(longest < 2 * MAX_INDENT + 60, "{longest}");
+        assert!(
+            text.ends_with("[depth 19999] s19999 (1.5ms, unset)\n"),
+            "{}",
+            &text[text.len() - 200..]
+        );
+        let outline = tree.outline();
+        assert!(outline.len() < n as usize * (2 * MAX_INDENT + 20));
         // Dropping must not recurse either.
         drop(tree);
     }

@@ -665,8 +665,22 @@ fn the_binary_prints_one_summary_per_request_and_stops_on_ctrl_c() {
         "{summary}"
     );
     assert!(summary.ends_with(": 2 spans -> ok"), "{summary}");
-    assert_eq!(next(), "  root (1s, unset)");
-    assert_eq!(next(), "    child (999.999ms, unset)");
+    assert_eq!(next(), "  resource service.name=\"support-service\"");
+    assert_eq!(next(), format!("  trace {}", hex(&TRACE_ID)));
+    assert_eq!(
+        next(),
+        format!(
+            "    root (1s, unset) span {} span.attr=\"root\"",
+            "01".repeat(8)
+        )
+    );
+    assert_eq!(
+        next(),
+        format!(
+            "      child (999.999ms, unset) span {} span.attr=\"child\"",
+            "02".repeat(8)
+        )
+    );
 
     // Ctrl-C: SIGINT through kill(1), then a clean exit.
     let status = Command::new("kill")

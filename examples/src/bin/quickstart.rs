@@ -3,6 +3,7 @@
 //!
 //! ```text
 //! cargo run -p otlpkit-examples --bin quickstart
+//! cargo run -p otlpkit-examples --bin quickstart -- --ui   # and look at the page
 //! ```
 //!
 //! Without `OTEL_EXPORTER_OTLP_ENDPOINT`, it starts the embedded OTLP
@@ -11,6 +12,10 @@
 //! spans, the metric values, and the accounting: produced, delivered,
 //! dropped. With the variable set, it exports to that collector instead
 //! (every other `OTEL_*` variable applies too).
+//!
+//! With `--ui` (or `--ui ADDR`, default `127.0.0.1:4320`), the embedded
+//! receiver also serves its live web page: the quickstart prints the page's
+//! URL first, runs as usual, then keeps the page up until Ctrl-C.
 //!
 //! The workload: an `async fn` checkout that prices items from a stream,
 //! renders a receipt on `spawn_blocking`, audits on a plain thread, and
@@ -27,7 +32,11 @@ use otlpkit::bridge::{FutureContextExt as _, StreamContextExt as _};
 use otlpkit::core::Protocol;
 use otlpkit::opentelemetry;
 use otlpkit_examples::Collector;
+use otlpkit_testkit::{RetentionLimits, Ui};
 use tracing::Instrument as _;
+
+/// Where `--ui` serves the page unless an address follows it.
+const UI_ADDR: &str = "127.0.0.1:4320";
 
 /// A card payment that did not go through.
 #[derive(Debug, thiserror::Error)]
@@ -48,6 +57,20 @@ async fn main() -> ExitCode {
         Ok(collector) => collector,
         Err(error) => {
             eprintln!("quickstart: cannot start the embedded receiver: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let ui = match ui_addr() {
+        Ok(None) => None,
+        Ok(Some(addr)) => match serve_ui(&collector, addr) {
+            Ok(ui) => ui,
+            Err(message) => {
+                eprintln!("quickstart: {message}");
+                return ExitCode::FAILURE;
+            }
+        },
+        Err(message) => {
+            eprintln!("quickstart: {message}");
             return ExitCode::FAILURE;
         }
     };
@@ -94,11 +117,57 @@ async fn main() -> ExitCode {
     collector.print_received();
     println!("\n== accounting");
     println!("{report}");
+    if let Some(ui) = &ui {
+        println!(
+            "\nquickstart: the trace, logs and metrics are on {} (Ctrl-C to stop)",
+            ui.url()
+        );
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            eprintln!("quickstart: cannot wait for Ctrl-C: {error}");
+        }
+    }
     if report.is_complete() {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
     }
+}
+
+/// The address of `--ui [ADDR]` or `--ui=ADDR`, if given.
+fn ui_addr() -> Result<Option<std::net::SocketAddr>, String> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let value = match args.as_slice() {
+        [] => return Ok(None),
+        [flag] if flag == "--ui" => UI_ADDR,
+        [flag, addr] if flag == "--ui" => addr.as_str(),
+        [flag] if flag.starts_with("--ui=") => &flag["--ui=".len()..],
+        _ => {
+            return Err(format!(
+                "unexpected arguments {args:?}; the only option is --ui [ADDR]"
+            ));
+        }
+    };
+    value
+        .parse()
+        .map(Some)
+        .map_err(|error| format!("--ui {value:?} is not an address like {UI_ADDR}: {error}"))
+}
+
+/// Starts the embedded receiver's page and prints its URL first thing.
+fn serve_ui(collector: &Collector, addr: std::net::SocketAddr) -> Result<Option<Ui>, String> {
+    let Some(receiver) = collector.receiver() else {
+        println!(
+            "quickstart: --ui shows the embedded receiver's page; with {} set, look at \
+             your collector instead",
+            otlpkit_examples::ENDPOINT_VAR
+        );
+        return Ok(None);
+    };
+    let ui = receiver
+        .serve_ui(addr, RetentionLimits::default())
+        .map_err(|error| format!("cannot serve the page: {error}"))?;
+    println!("quickstart: watch it live on {}", ui.url());
+    Ok(Some(ui))
 }
 
 /// One order, across every boundary: a stream, `spawn_blocking`, a thread,

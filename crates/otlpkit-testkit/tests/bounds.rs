@@ -1,0 +1,625 @@
+//! The receiver stays bounded whatever it is sent: the probes that once made
+//! `otlpkit-receiver` fall over, as tests. Each one is bounded in size and count, talks to
+//! 127.0.0.1 only, and measures memory (the process's peak RSS, or the page store's own
+//! accounting), never time: timeouts below only guard against hangs.
+
+mod support;
+
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use http::Version;
+use otlpkit_testkit::proto::collector::trace::v1::trace_service_client::TraceServiceClient;
+use otlpkit_testkit::{Answer, Code, Receiver, RetentionLimits, Signal};
+use prost::Message as _;
+use support::{WAIT, one_span, post, post_protobuf, traces};
+use tonic_types::StatusExt as _;
+
+/// Guards against hangs only; nothing below asserts how long anything took.
+const HANG_GUARD: Duration = Duration::from_secs(120);
+const MIB: u64 = 1024 * 1024;
+/// The bar for the binary with its default flags.
+const MAX_RSS: u64 = 100 * MIB;
+
+fn free_port() -> SocketAddr {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+}
+
+/// The `otlpkit-receiver` binary with default bounds, its stdout read line by line.
+struct Binary {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    http: SocketAddr,
+    ui: SocketAddr,
+}
+
+impl Binary {
+    fn start(extra: &[&str]) -> Binary {
+        let (grpc, http, ui) = (free_port(), free_port(), free_port());
+        let mut child = Command::new(env!("CARGO_BIN_EXE_otlpkit-receiver"))
+            .args(["--grpc", &grpc.to_string(), "--http", &http.to_string()])
+            .args(["--ui", &ui.to_string()])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                if tx.send(line.unwrap_or_default()).is_err() {
+                    break;
+                }
+            }
+        });
+        let binary = Binary {
+            child,
+            lines,
+            http,
+            ui,
+        };
+        assert!(binary.next().starts_with("otlpkit-receiver listening"));
+        assert!(binary.next().starts_with("otlpkit-receiver web page"));
+        binary
+    }
+
+    fn next(&self) -> String {
+        self.lines
+            .recv_timeout(HANG_GUARD)
+            .expect("the receiver printed nothing in time")
+    }
+
+    /// A line of `/proc/<pid>/status` in bytes, e.g. `VmHWM` (peak RSS) or `VmRSS`.
+    fn memory(&self, field: &str) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        let line = status
+            .lines()
+            .find(|l| l.starts_with(field))
+            .unwrap_or_else(|| panic!("no {field} in {status}"));
+        let kib: u64 = line
+            .split_whitespace()
+            .nth(1)
+            .and_then(|v| v.parse().ok())
+            .unwrap();
+        kib * 1024
+    }
+
+    fn get(&self, path: &str) -> serde_json::Value {
+        let mut stream = TcpStream::connect(self.ui).unwrap();
+        stream.set_read_timeout(Some(HANG_GUARD)).unwrap();
+        write!(
+            stream,
+            "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut text = String::new();
+        stream.read_to_string(&mut text).unwrap();
+        let (head, body) = text.split_once("\r\n\r\n").unwrap();
+        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+        serde_json::from_str(body).unwrap()
+    }
+}
+
+impl Drop for Binary {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// One OTLP/JSON request with a chain of `n` spans, each the parent of the next.
+fn chain(n: u64) -> Vec<u8> {
+    let mut body = String::from(
+        r#"{"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"deep"}}]},"scopeSpans":[{"scope":{"name":"probe"},"spans":["#,
+    );
+    for i in 0..n {
+        if i > 0 {
+            body.push(',');
+        }
+        let parent = if i == 0 {
+            String::new()
+        } else {
+            format!("{i:016x}")
+        };
+        body.push_str(&format!(
+            r#"{{"traceId":"0102030405060708090a0b0c0d0e0f10","spanId":"{:016x}","parentSpanId":"{parent}","name":"span-{i}","kind":1,"startTimeUnixNano":"{}","endTimeUnixNano":"{}"}}"#,
+            i + 1,
+            1_700_000_000_000_000_000u64 + i,
+            1_700_000_000_000_000_000u64 + 2 * n - i,
+        ));
+    }
+    body.push_str("]}]}]}");
+    body.into_bytes()
+}
+
+#[test]
+fn a_deep_chain_is_answered_with_flat_memory_and_bounded_output() {
+    let binary = Binary::start(&[]);
+    let n = 100_000;
+    let body = chain(n);
+    assert!(body.len() > 18_000_000, "{}", body.len());
+    let rt = runtime();
+    let send = || {
+        let response = rt
+            .block_on(async {
+                tokio::time::timeout(
+                    HANG_GUARD,
+                    post(
+                        binary.http,
+                        Version::HTTP_11,
+                        "/v1/traces",
+                        &[("content-type", "application/json")],
+                        body.clone(),
+                    ),
+                )
+                .await
+            })
+            .expect("no answer")
+            .unwrap();
+        assert_eq!(response.status, 200, "{response:?}");
+    };
+
+    send();
+    // The summary: one header line, the resource, the trace, the first 100 spans, the rest
+    // counted; the indentation stops growing, so the output stays small.
+    let header = binary.next();
+    assert!(header.ends_with(": 100000 spans -> ok"), "{header}");
+    let mut printed = header.len();
+    loop {
+        let line = binary.next();
+        printed += line.len();
+        if line.starts_with("  … ") {
+            assert_eq!(line, "  … 99900 more spans not shown");
+            break;
+        }
+    }
+    assert!(printed < 64 * 1024, "{printed} bytes printed");
+    let first_peak = binary.memory("VmHWM");
+
+    // Flat: the allocator settles after the second send (memory freed by the first is
+    // reused, not given back); sending it again and again does not raise the peak.
+    send();
+    let settled = binary.memory("VmHWM");
+    let sends = 6;
+    for _ in 2..sends {
+        send();
+    }
+    let peak = binary.memory("VmHWM");
+    let rss = binary.memory("VmRSS");
+    assert!(peak < MAX_RSS, "peak RSS {} MiB", peak / MIB);
+    assert!(
+        peak <= settled + 4 * MIB,
+        "the peak grew from {} to {} MiB",
+        settled / MIB,
+        peak / MIB
+    );
+
+    // The page keeps the first 10,000 spans of the trace and counts the rest.
+    let traces = binary.get("/api/traces");
+    let trace = &traces["traces"][0];
+    assert_eq!(trace["spans"], 10_000);
+    assert_eq!(trace["droppedSpans"], sends * n - 10_000);
+    let view = binary.get("/api/traces/0102030405060708090a0b0c0d0e0f10");
+    let spans = view["spans"].as_array().unwrap();
+    assert_eq!(spans.len(), 10_000);
+    assert_eq!(spans[9_999]["depth"], 9_999);
+    println!(
+        "deep chain of {n} spans ({} MB): peak RSS {} MiB after 1 send, {} after 2, {} after \
+         {sends}; RSS now {} MiB",
+        body.len() / 1_000_000,
+        first_peak / MIB,
+        settled / MIB,
+        peak / MIB,
+        rss / MIB
+    );
+}
+
+/// Sends an HTTP/1.1 upload of `total` bytes, announced by `Content-Length` or chunked,
+/// until the server answers or closes; returns the status it answered.
+fn upload(addr: SocketAddr, total: u64, chunked: bool) -> Option<u16> {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(HANG_GUARD)).unwrap();
+    stream.set_write_timeout(Some(HANG_GUARD)).unwrap();
+    let framing = if chunked {
+        "Transfer-Encoding: chunked".to_owned()
+    } else {
+        format!("Content-Length: {total}")
+    };
+    write!(
+        stream,
+        "POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf\r\n{framing}\r\n\r\n"
+    )
+    .unwrap();
+    let mut reader = stream.try_clone().unwrap();
+    let answer = std::thread::spawn(move || {
+        let mut line = String::new();
+        BufReader::new(&mut reader).read_line(&mut line).ok()?;
+        line.split_whitespace().nth(1)?.parse::<u16>().ok()
+    });
+    let chunk = vec![0u8; 64 * 1024];
+    let mut sent = 0;
+    while sent < total && !answer.is_finished() {
+        let written = if chunked {
+            write!(stream, "{:x}\r\n", chunk.len())
+                .and_then(|()| stream.write_all(&chunk))
+                .and_then(|()| stream.write_all(b"\r\n"))
+        } else {
+            stream.write_all(&chunk)
+        };
+        if written.is_err() {
+            break;
+        }
+        sent += chunk.len() as u64;
+    }
+    answer.join().unwrap()
+}
+
+#[test]
+fn concurrent_huge_uploads_are_refused_within_the_budget() {
+    let binary = Binary::start(&[]);
+    let uploads: Vec<_> = (0..16)
+        .map(|i| {
+            let addr = binary.http;
+            std::thread::spawn(move || upload(addr, 200 * MIB, i % 2 == 0))
+        })
+        .collect();
+    for upload in uploads {
+        let status = upload.join().unwrap();
+        // 413 when the body passes the 32 MiB limit (or announces more), 503 when the
+        // in-flight budget stayed held by the others.
+        assert!(matches!(status, Some(413 | 503)), "{status:?}");
+    }
+    let peak = binary.memory("VmHWM");
+    assert!(peak < MAX_RSS, "peak RSS {} MiB", peak / MIB);
+    // Still serving.
+    let response = runtime()
+        .block_on(post_protobuf(binary.http, "/v1/traces", &one_span("after")))
+        .unwrap();
+    assert_eq!(response.status, 200);
+    println!("16 uploads of 200 MiB: peak RSS {} MiB", peak / MIB);
+}
+
+#[test]
+fn a_sustained_stream_keeps_memory_flat() {
+    let binary = Binary::start(&["--brief"]);
+    let rt = runtime();
+    let batch = |round: u32| {
+        let mut request = traces(&[(1, None, "root"), (2, Some(1), "child")]);
+        let spans = &mut request.resource_spans[0].scope_spans[0].spans;
+        let template = spans[1].clone();
+        for i in 0..998u32 {
+            let mut span = template.clone();
+            span.span_id = [[3, 0, 0, 0], i.to_be_bytes()].concat();
+            span.name = format!("work {i}");
+            spans.push(span);
+        }
+        for span in spans.iter_mut() {
+            span.trace_id[..4].copy_from_slice(&round.to_be_bytes());
+        }
+        request
+    };
+    let mut peak_after = Vec::new();
+    for round in 0..300u32 {
+        let response = rt
+            .block_on(post_protobuf(binary.http, "/v1/traces", &batch(round)))
+            .unwrap();
+        assert_eq!(response.status, 200);
+        let line = binary.next();
+        assert!(line.ends_with(": 1000 spans -> ok"), "{line}");
+        if round == 99 || round == 299 {
+            peak_after.push(binary.memory("VmHWM"));
+        }
+    }
+    let status = binary.get("/api/status");
+    assert_eq!(status["received"]["spans"], 300_000);
+    assert!(status["kept"]["bytes"].as_u64().unwrap() <= 16 * MIB);
+    assert!(
+        status["evicted"]["traces"].as_u64().unwrap() > 0,
+        "{status}"
+    );
+    assert!(
+        peak_after[1] < MAX_RSS,
+        "peak RSS {} MiB",
+        peak_after[1] / MIB
+    );
+    assert!(
+        peak_after[1] <= peak_after[0] + 8 * MIB,
+        "the peak grew from {} to {} MiB between 100k and 300k spans",
+        peak_after[0] / MIB,
+        peak_after[1] / MIB
+    );
+    println!(
+        "300,000 spans in 300 requests: peak RSS {} MiB after 100k spans, {} MiB after 300k",
+        peak_after[0] / MIB,
+        peak_after[1] / MIB
+    );
+}
+
+#[test]
+fn the_page_store_keeps_the_most_recent_data_within_its_limits() {
+    let receiver = Receiver::builder().keep_requests(false).start().unwrap();
+    let limits = RetentionLimits::default()
+        .with_traces(50)
+        .with_bytes(256 * 1024);
+    let ui = receiver
+        .serve_ui("127.0.0.1:0".parse().unwrap(), limits)
+        .unwrap();
+    let rt = runtime();
+    rt.block_on(async {
+        let mut client = TraceServiceClient::connect(receiver.grpc_endpoint())
+            .await
+            .unwrap();
+        for i in 0..2_000u32 {
+            let mut request = traces(&[(1, None, "root"), (2, Some(1), "child")]);
+            for rs in &mut request.resource_spans {
+                for span in &mut rs.scope_spans[0].spans {
+                    span.trace_id[..4].copy_from_slice(&i.to_be_bytes());
+                }
+            }
+            client.export(request).await.unwrap();
+            assert!(ui.kept_bytes() <= 256 * 1024, "{}", ui.kept_bytes());
+        }
+    });
+    assert_eq!(receiver.span_count(), 4_000);
+    assert!(
+        receiver.requests().is_empty(),
+        "keep_requests(false) keeps nothing"
+    );
+    let status = page_get(ui.addr(), "/api/status");
+    assert_eq!(status["received"]["spans"], 4_000);
+    assert_eq!(status["kept"]["traces"], 50);
+    assert_eq!(status["evicted"]["traces"], 1_950);
+    // The most recent trace comes first.
+    let listed = page_get(ui.addr(), "/api/traces");
+    assert!(
+        listed["traces"][0]["traceId"]
+            .as_str()
+            .unwrap()
+            .starts_with("000007cf"),
+        "{listed}"
+    );
+}
+
+fn page_get(addr: SocketAddr, path: &str) -> serde_json::Value {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(HANG_GUARD)).unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut text = String::new();
+    stream.read_to_string(&mut text).unwrap();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap();
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    serde_json::from_str(body).unwrap()
+}
+
+/// Reads until the server closes the connection (or resets it, when it closed with our
+/// bytes unread); returns what it sent.
+fn read_to_close(stream: &mut TcpStream) -> String {
+    stream.set_read_timeout(Some(HANG_GUARD)).unwrap();
+    let mut text = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => text.extend_from_slice(&buf[..n]),
+            Err(err) if err.kind() == std::io::ErrorKind::ConnectionReset => break,
+            Err(err) => panic!("the connection was not closed: {err}"),
+        }
+    }
+    String::from_utf8_lossy(&text).into_owned()
+}
+
+#[test]
+fn idle_and_slow_connections_are_closed() {
+    let receiver = Receiver::builder()
+        .idle_timeout(Duration::from_millis(300))
+        .body_timeout(Duration::from_millis(300))
+        .start()
+        .unwrap();
+    // Idle: connected, nothing sent, on both listeners (the HTTP/2 one sends its
+    // SETTINGS first, then closes too).
+    let mut idle = TcpStream::connect(receiver.http_addr()).unwrap();
+    assert_eq!(read_to_close(&mut idle), "");
+    let mut idle = TcpStream::connect(receiver.grpc_addr()).unwrap();
+    read_to_close(&mut idle);
+    // Slow headers: a byte at a time, never finishing.
+    let mut slow_headers = TcpStream::connect(receiver.http_addr()).unwrap();
+    slow_headers.write_all(b"POST /v1/tr").unwrap();
+    assert_eq!(read_to_close(&mut slow_headers), "");
+    // Slow body: the headers, then one byte of the hundred announced.
+    let mut slow_body = TcpStream::connect(receiver.http_addr()).unwrap();
+    slow_body
+        .write_all(
+            b"POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf\r\n\
+              Content-Length: 100\r\n\r\n\x0a",
+        )
+        .unwrap();
+    let answer = read_to_close(&mut slow_body);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    let recorded = receiver.wait_for_requests(1, WAIT).unwrap();
+    assert!(
+        matches!(recorded[0].answer, Answer::HttpStatus { status: 408, .. }),
+        "{recorded:?}"
+    );
+}
+
+#[test]
+fn the_connection_cap_holds() {
+    let receiver = Receiver::builder().max_connections(4).start().unwrap();
+    let request = {
+        let body = one_span("capped").encode_to_vec();
+        let mut bytes = format!(
+            "POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf\r\n\
+             Content-Length: {}\r\n\r\n",
+            body.len()
+        )
+        .into_bytes();
+        bytes.extend_from_slice(&body);
+        bytes
+    };
+    // Four connections, each answered once and kept open.
+    let held: Vec<TcpStream> = (0..4)
+        .map(|_| {
+            let mut stream = TcpStream::connect(receiver.http_addr()).unwrap();
+            stream.set_read_timeout(Some(HANG_GUARD)).unwrap();
+            stream.write_all(&request).unwrap();
+            let mut first = [0u8; 12];
+            stream.read_exact(&mut first).unwrap();
+            assert_eq!(&first, b"HTTP/1.1 200");
+            stream
+        })
+        .collect();
+    // The fifth is closed without an answer.
+    let mut fifth = TcpStream::connect(receiver.http_addr()).unwrap();
+    let _ = fifth.write_all(&request);
+    assert_eq!(read_to_close(&mut fifth), "");
+    assert_eq!(receiver.span_count(), 4);
+    // A slot frees when a connection closes.
+    drop(held);
+    let rt = runtime();
+    let response = rt.block_on(async {
+        loop {
+            match post_protobuf(receiver.http_addr(), "/v1/traces", &one_span("later")).await {
+                Ok(response) => break response,
+                // The server may not have seen the closes yet.
+                Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+            }
+        }
+    });
+    assert_eq!(response.status, 200);
+}
+
+#[tokio::test]
+async fn each_grpc_refusal_has_the_status_otlp_asks_for() {
+    // checklist 2.2: RESOURCE_EXHAUSTED without RetryInfo is not retried, with it it is;
+    // INVALID_ARGUMENT is not retried.
+    let receiver = Receiver::builder().max_body_size(4096).start().unwrap();
+    let mut client = TraceServiceClient::connect(receiver.grpc_endpoint())
+        .await
+        .unwrap();
+    let mut big = one_span("big");
+    big.resource_spans[0].scope_spans[0].spans[0].name = "x".repeat(10_000);
+    let status = client.export(big).await.unwrap_err();
+    assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+    assert!(status.get_details_retry_info().is_none(), "{status:?}");
+
+    let grpc = [("content-type", "application/grpc"), ("te", "trailers")];
+    let path = Signal::Traces.grpc_path();
+    let garbage = vec![0, 0, 0, 0, 3, 0xff, 0xff, 0xff];
+    let r = post(receiver.grpc_addr(), Version::HTTP_2, path, &grpc, garbage)
+        .await
+        .unwrap();
+    assert_eq!(
+        r.headers["grpc-status"],
+        (Code::InvalidArgument as i32).to_string()
+    );
+
+    let json = [("content-type", "application/json"), ("te", "trailers")];
+    let frame = vec![0, 0, 0, 0, 0];
+    let r = post(
+        receiver.grpc_addr(),
+        Version::HTTP_2,
+        path,
+        &json,
+        frame.clone(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status, 415);
+    assert_eq!(
+        r.headers["grpc-status"],
+        (Code::InvalidArgument as i32).to_string()
+    );
+
+    let brotli = [
+        ("content-type", "application/grpc"),
+        ("te", "trailers"),
+        ("grpc-encoding", "br"),
+    ];
+    let r = post(receiver.grpc_addr(), Version::HTTP_2, path, &brotli, frame)
+        .await
+        .unwrap();
+    assert_eq!(
+        r.headers["grpc-status"],
+        (Code::Unimplemented as i32).to_string()
+    );
+    assert!(r.headers.contains_key("grpc-accept-encoding"));
+
+    let recorded = receiver.wait_for_requests_async(4, WAIT).await.unwrap();
+    let codes: Vec<Code> = recorded
+        .iter()
+        .map(|r| match &r.answer {
+            Answer::GrpcStatus { code, .. } => *code,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            Code::ResourceExhausted,
+            Code::InvalidArgument,
+            Code::InvalidArgument,
+            Code::Unimplemented
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_held_budget_answers_busy_with_retry_hints_on_both_protocols() {
+    let receiver = Receiver::builder()
+        .in_flight_budget(256 * 1024)
+        .start()
+        .unwrap();
+    // A request that announces 200 KiB, sends a little, and stalls: it holds the budget.
+    let mut stalled = TcpStream::connect(receiver.http_addr()).unwrap();
+    stalled
+        .write_all(
+            b"POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf\r\n\
+              Content-Length: 204800\r\n\r\n\x0a",
+        )
+        .unwrap();
+    // Give the receiver a moment to read its headers (and so hold the budget).
+    tokio::time::sleep(Duration::from_secs(1)).await;
+
+    let mut request = one_span("busy");
+    request.resource_spans[0].scope_spans[0].spans[0].name = "x".repeat(100 * 1024);
+    let mut client = TraceServiceClient::connect(receiver.grpc_endpoint())
+        .await
+        .unwrap();
+    let status = client.export(request.clone()).await.unwrap_err();
+    assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+    // RetryInfo travels in grpc-status-details-bin: the client may retry (checklist 2.3).
+    let retry = status.get_details_retry_info().and_then(|r| r.retry_delay);
+    assert_eq!(retry, Some(Duration::from_secs(1)), "{status:?}");
+
+    let r = post_protobuf(receiver.http_addr(), "/v1/traces", &request)
+        .await
+        .unwrap();
+    assert_eq!(r.status, 503);
+    assert_eq!(r.headers["retry-after"], "1");
+
+    // More than the whole budget can never fit: too large, not busy.
+    request.resource_spans[0].scope_spans[0].spans[0].name = "x".repeat(300 * 1024);
+    let r = post_protobuf(receiver.http_addr(), "/v1/traces", &request)
+        .await
+        .unwrap();
+    assert_eq!(r.status, 413);
+    drop(stalled);
+}
