@@ -56,14 +56,20 @@ impl fmt::Display for FlushReport {
 
 /// The outcome of a shutdown (checklist 3.7): the final flush, what the
 /// deadline left behind (dropped as `shutdown_deadline`), and the
-/// processor's totals once everything was settled.
+/// processor's totals when the shutdown returned.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ProcessorShutdownReport {
     /// The final flush. Its `unsent` items were dropped as
     /// [`DropReason::ShutdownDeadline`](otlpkit_core::stats::DropReason::ShutdownDeadline).
     pub flush: FlushReport,
-    /// The processor's statistics after the shutdown.
+    /// The processor's statistics when the shutdown returned.
+    ///
+    /// An exporter that counts its own batches may still hold, at the
+    /// deadline, a send that a blocking export call left running; its own
+    /// shutdown counts it as dropped at the deadline, and may do so after
+    /// the processor's shutdown returned. Those items are then missing
+    /// here for a moment, while `flush.unsent` already includes them.
     pub totals: ProcessorStats,
 }
 

@@ -6,13 +6,16 @@
 //!
 //! Each export holds a [`Settlement`]; the first of these settles it:
 //! the export's own outcome, the exporter's shutdown deadline
-//! ([`InFlight::settle_all`]), or the settlement being dropped unsettled.
+//! ([`InFlight::settle_all`]), or the settlement being dropped unsettled
+//! (a caller that stopped waiting, a cancelling processor, a panic, or the
+//! worker runtime stopped under the send).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
+use otlpkit_bridge::WorkerRuntime;
 use otlpkit_core::Signal;
 use otlpkit_core::stats::{
     BatchAccounting, DropReason, ExportErrorRecord, ExportStats, SignalStats,
@@ -121,9 +124,28 @@ pub(crate) struct InFlight {
     /// Set once the exporter shuts down: an export dropped after this was
     /// cut short by the shutdown, not abandoned by its caller.
     shutting_down: AtomicBool,
+    /// The runtime the sends run on: an export dropped once it is stopped
+    /// was cut short with it (its tasks are dropped in no set order, so the
+    /// processor's cancellation may come too late to say so).
+    worker: Option<WorkerRuntime>,
 }
 
 impl InFlight {
+    /// The exports of an exporter whose sends run on `worker`.
+    pub(crate) fn on(worker: WorkerRuntime) -> Self {
+        Self {
+            worker: Some(worker),
+            ..Self::default()
+        }
+    }
+
+    /// Whether the runtime the sends run on has been stopped.
+    fn worker_stopped(&self) -> bool {
+        self.worker
+            .as_ref()
+            .is_some_and(|worker| !worker.is_running())
+    }
+
     fn lock(&self) -> MutexGuard<'_, HashMap<u64, Arc<Pending>>> {
         // The map holds plain data: a panic elsewhere cannot tear it.
         self.pending.lock().unwrap_or_else(PoisonError::into_inner)
@@ -202,7 +224,8 @@ impl InFlight {
 /// unsettled, it counts the batch as dropped: [`DropReason::Internal`]
 /// while unwinding from a panic, the reason a batch processor gave when it
 /// cancelled the export ([`BatchAccounting::cancel`]),
-/// [`DropReason::ShutdownDeadline`] once the exporter is shutting down, and
+/// [`DropReason::ShutdownDeadline`] once the exporter is shutting down or
+/// its worker runtime was stopped, and
 /// otherwise [`DropReason::RetriesExhausted`] (the caller stopped waiting:
 /// the batch's time budget ran out).
 #[derive(Debug)]
@@ -248,6 +271,11 @@ impl Drop for Settlement {
             (
                 DropReason::ShutdownDeadline,
                 "the exporter shut down before the export finished",
+            )
+        } else if self.registry.worker_stopped() {
+            (
+                DropReason::ShutdownDeadline,
+                "the worker runtime stopped before the export finished",
             )
         } else {
             (

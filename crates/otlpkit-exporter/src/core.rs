@@ -105,6 +105,7 @@ impl Core {
     ) -> Self {
         let endpoint = transport.endpoint().to_owned();
         let (phase, _) = watch::channel(Phase::Running);
+        let in_flight = Arc::new(InFlight::on(worker.clone()));
         Self {
             inner: Arc::new(Inner {
                 signal: config.signal(),
@@ -116,7 +117,7 @@ impl Core {
                 worker,
                 owns_worker,
                 stats,
-                in_flight: Arc::default(),
+                in_flight,
                 phase,
             }),
         }
