@@ -10,6 +10,7 @@ use crate::parse::EnvReader;
 use crate::resource::{ResourceConfig, ResourceConfigBuilder};
 use crate::sdk::{SdkConfig, SdkConfigBuilder};
 use crate::source::Resolved;
+use crate::spool::{SpoolConfig, SpoolConfigBuilder};
 
 /// Every otlpkit setting: the OTLP exporter of each signal, both batch
 /// processors, the metric reader, the resource and the general SDK settings.
@@ -35,6 +36,7 @@ pub struct OtlpConfig {
     metric_reader: MetricReaderConfig,
     resource: ResourceConfig,
     sdk: SdkConfig,
+    spool: SpoolConfig,
 }
 
 impl OtlpConfig {
@@ -77,6 +79,11 @@ impl OtlpConfig {
     pub fn sdk(&self) -> &SdkConfig {
         &self.sdk
     }
+
+    /// The disk spool (none by default).
+    pub fn spool(&self) -> &SpoolConfig {
+        &self.spool
+    }
 }
 
 /// Builds an [`OtlpConfig`] from one builder per part.
@@ -91,6 +98,7 @@ pub struct OtlpConfigBuilder {
     metric_reader: MetricReaderConfigBuilder,
     resource: ResourceConfigBuilder,
     sdk: SdkConfigBuilder,
+    spool: SpoolConfigBuilder,
     policy: EnvPolicy,
 }
 
@@ -107,6 +115,7 @@ impl Default for OtlpConfigBuilder {
             metric_reader: MetricReaderConfig::builder(),
             resource: ResourceConfig::builder(),
             sdk: SdkConfig::builder(),
+            spool: SpoolConfig::builder(),
             policy: EnvPolicy::default(),
         }
     }
@@ -152,6 +161,13 @@ impl OtlpConfigBuilder {
         self
     }
 
+    /// The disk spool settings.
+    #[must_use]
+    pub fn with_spool(mut self, spool: SpoolConfigBuilder) -> Self {
+        self.spool = spool;
+        self
+    }
+
     /// How warnings are treated.
     #[must_use]
     pub fn with_env_policy(mut self, policy: EnvPolicy) -> Self {
@@ -174,7 +190,8 @@ impl OtlpConfigBuilder {
             || self.log_batch.env_policy() == EnvPolicy::Strict
             || self.metric_reader.env_policy() == EnvPolicy::Strict
             || self.resource.env_policy() == EnvPolicy::Strict
-            || self.sdk.env_policy() == EnvPolicy::Strict;
+            || self.sdk.env_policy() == EnvPolicy::Strict
+            || self.spool.env_policy() == EnvPolicy::Strict;
         let policy = if strict {
             EnvPolicy::Strict
         } else {
@@ -195,6 +212,7 @@ impl OtlpConfigBuilder {
             metric_reader: self.metric_reader.resolve(&mut reader)?,
             resource: self.resource.resolve(&mut reader)?,
             sdk: self.sdk.resolve(&mut reader)?,
+            spool: self.spool.resolve(&mut reader)?,
         };
         reader.finish(config, policy)
     }

@@ -51,7 +51,8 @@
 //!   [`TemporalityPreference`], [`Sampler`], [`Propagator`], …;
 //! - one builder per part: [`ExporterConfig`] (per signal), [`BatchConfig`]
 //!   (spans, logs), [`MetricReaderConfig`], [`ResourceConfig`], [`SdkConfig`],
-//!   and [`OtlpConfig`] for all of them at once;
+//!   [`SpoolConfig`] (the optional disk spool), and [`OtlpConfig`] for all
+//!   of them at once;
 //! - [`detect`]: resource detection (`service.instance.id`, host, OS,
 //!   process, Rust runtime and container attributes, switchable with
 //!   `OTLPKIT_RESOURCE_DETECTION`), and [`service_info!`] for the calling
@@ -106,6 +107,7 @@ mod retry;
 mod sdk;
 mod signal;
 mod source;
+mod spool;
 pub mod stats;
 pub mod vars;
 
@@ -140,6 +142,7 @@ pub use sdk::{
 };
 pub use signal::Signal;
 pub use source::{Resolved, Source};
+pub use spool::{FsyncPolicy, SpoolConfig, SpoolConfigBuilder, SpoolSources};
 
 #[doc(no_inline)]
 pub use url::Url;
