@@ -10,8 +10,10 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::Duration;
+
+use bytes::Bytes;
 
 use otlpkit_core::Signal;
 use otlpkit_core::stats::{
@@ -78,6 +80,9 @@ struct Pending {
     endpoint: String,
     /// The processor that handed the counting over, which may cancel.
     handed_over_by: Option<BatchAccounting>,
+    /// The request body, kept when a disk spool may have to take it at the
+    /// shutdown deadline.
+    body: OnceLock<Bytes>,
 }
 
 impl Pending {
@@ -147,6 +152,7 @@ impl InFlight {
             items,
             endpoint: endpoint.to_owned(),
             handed_over_by,
+            body: OnceLock::new(),
         });
         self.lock().insert(id, Arc::clone(&pending));
         Settlement {
@@ -174,6 +180,20 @@ impl InFlight {
             .wait_timeout_while(guard, limit, |pending| !pending.is_empty())
             .unwrap_or_else(PoisonError::into_inner);
         guard.is_empty()
+    }
+
+    /// Offers the body of every export still in flight that kept one to
+    /// `save` (a disk spool); those it takes are counted as spooled.
+    pub(crate) fn spool_all(&self, mut save: impl FnMut(u64, &Bytes) -> bool) {
+        let pending: Vec<Arc<Pending>> = self.lock().values().cloned().collect();
+        for pending in pending {
+            if let Some(body) = pending.body.get()
+                && !pending.settled.load(Ordering::Acquire)
+                && save(pending.items, body)
+            {
+                pending.settle(|stats, items| stats.record_spooled(items));
+            }
+        }
     }
 
     /// Counts every export still in flight as dropped for `reason` now, so
@@ -227,6 +247,12 @@ impl Settlement {
     /// Items the batch holds.
     pub(crate) fn items(&self) -> u64 {
         self.pending.items
+    }
+
+    /// Keeps the request body, for a disk spool to take at the shutdown
+    /// deadline.
+    pub(crate) fn keep_body(&self, body: Bytes) {
+        let _ = self.pending.body.set(body);
     }
 }
 
