@@ -7,7 +7,7 @@ use otlpkit_core::{
     ExporterConfigBuilder, ExporterKind, LimitKind, LogLevel, MetricReaderConfig,
     MetricReaderConfigBuilder, OtlpConfig, OtlpConfigBuilder, ProcessEnv, Propagator, Protocol,
     Resolved, ResourceConfig, ResourceConfigBuilder, SamplerConfig, SdkConfig, SdkConfigBuilder,
-    Signal, TemporalityPreference,
+    Signal, SpoolConfig, SpoolConfigBuilder, TemporalityPreference,
 };
 
 use crate::error::InitError;
@@ -108,6 +108,7 @@ pub struct Builder {
     pub(crate) metric_reader: MetricReaderConfigBuilder,
     pub(crate) resource: ResourceConfigBuilder,
     pub(crate) sdk: SdkConfigBuilder,
+    pub(crate) spool: SpoolConfigBuilder,
     pub(crate) env_policy: EnvPolicy,
     pub(crate) shutdown_timeout: Duration,
     pub(crate) self_metrics: bool,
@@ -125,6 +126,7 @@ impl Default for Builder {
             metric_reader: MetricReaderConfig::builder(),
             resource: ResourceConfig::builder(),
             sdk: SdkConfig::builder(),
+            spool: SpoolConfig::builder(),
             env_policy: EnvPolicy::default(),
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
             self_metrics: true,
@@ -353,6 +355,43 @@ impl Builder {
         self
     }
 
+    // ----- the disk spool -----------------------------------------------------------------
+
+    /// Keeps what the collector cannot take (it is unreachable, throttling,
+    /// or the queue is more than half full) in a disk spool in `dir`, and
+    /// sends it, in order, once the collector takes it again: in this
+    /// process, or in the next one started with the same directory
+    /// (`OTLPKIT_SPOOL_DIR`; no spool by default). One process owns a
+    /// directory at a time. See `docs/SPOOL.md`.
+    pub fn with_spool_dir(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
+        self.spool = self.spool.with_dir(dir);
+        self
+    }
+
+    /// The most bytes the spool may take on disk, all signals together
+    /// (`OTLPKIT_SPOOL_MAX_BYTES`, default 256 MiB). When it is full, a
+    /// batch is sent as without a spool, and the queue's overflow policy
+    /// applies.
+    pub fn with_spool_max_bytes(mut self, bytes: u64) -> Self {
+        self.spool = self.spool.with_max_bytes(bytes);
+        self
+    }
+
+    /// When the spool forces its writes to disk (`OTLPKIT_SPOOL_FSYNC`:
+    /// `always`, `never`, or at most every N ms; default every second).
+    /// Only an operating-system crash or a power loss can take what was
+    /// not forced yet; a killed process loses nothing it had written.
+    pub fn with_spool_fsync(mut self, fsync: otlpkit_core::FsyncPolicy) -> Self {
+        self.spool = self.spool.with_fsync(fsync);
+        self
+    }
+
+    /// The spool's settings as a whole.
+    pub fn with_spool_config(mut self, spool: SpoolConfigBuilder) -> Self {
+        self.spool = spool;
+        self
+    }
+
     // ----- the whole configuration --------------------------------------------------------
 
     /// The resource settings as a whole.
@@ -502,6 +541,7 @@ impl Builder {
             .with_metric_reader(self.metric_reader.clone())
             .with_resource(self.resource.clone())
             .with_sdk(self.sdk.clone())
+            .with_spool(self.spool.clone())
             .with_env_policy(self.env_policy);
         for exporter in [
             &self.exporters.traces,

@@ -39,6 +39,8 @@ struct Shared<'a> {
     worker: WorkerRuntime,
     stats: ExportStats,
     builder: &'a Builder,
+    /// The disk spool every OTLP exporter shares (one log per signal).
+    spool: Option<otlpkit_exporter::Spool>,
 }
 
 pub(crate) fn start<E: EnvSource + ?Sized>(
@@ -75,12 +77,14 @@ pub(crate) fn start<E: EnvSource + ?Sized>(
     } else {
         sdk::unsupported_limits(config.sdk().limits(), &mut warnings);
         crate::metrics::unsupported_settings(config.metric_reader(), &mut warnings);
+        let spool = otlpkit_exporter::Spool::open(config.spool()).map_err(InitError::Spool)?;
         let worker = WorkerRuntime::start(WORKER_THREAD_NAME)?;
         let shared = Shared {
             config: &config,
             worker,
             stats: stats.clone(),
             builder: &builder,
+            spool,
         };
         build(&shared, &mut warnings)?
     };
@@ -269,6 +273,7 @@ macro_rules! otlp_exporter {
             .with_config($shared.config.exporter($signal).clone())
             .with_worker($shared.worker.clone())
             .with_stats($shared.stats.clone())
+            .with_spool($shared.spool.clone())
             $(.$setting($value))*
             .build()
             .map_err(|error| InitError::Exporter {
