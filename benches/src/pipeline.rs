@@ -81,6 +81,8 @@ pub struct Spec {
     /// otlpkit's exporter runs on the engine's worker thread, as
     /// `otlpkit::init()` builds them, instead of a worker of its own.
     pub shared_worker: bool,
+    /// otlpkit's exporter has a disk spool (in a fresh temporary directory).
+    pub spool: bool,
 }
 
 impl Spec {
@@ -96,6 +98,7 @@ impl Spec {
             concurrency: 1,
             retry: None,
             shared_worker: false,
+            spool: false,
         }
     }
 
@@ -128,6 +131,13 @@ impl Spec {
     #[must_use]
     pub fn queue(mut self, size: usize) -> Spec {
         self.max_queue_size = size;
+        self
+    }
+
+    /// otlpkit's exporter with a disk spool in a fresh temporary directory.
+    #[must_use]
+    pub fn spool(mut self) -> Spec {
+        self.spool = true;
         self
     }
 
@@ -204,6 +214,9 @@ impl Spec {
             if self.shared_worker {
                 label.push_str(", one worker");
             }
+            if self.spool {
+                label.push_str(", spool");
+            }
         }
         label
     }
@@ -259,6 +272,8 @@ pub struct Pipeline {
     tracer: SdkTracer,
     /// Keeps the official tonic exporter's runtime alive.
     runtime: Option<tokio::runtime::Runtime>,
+    /// The spool's directory, removed with the pipeline.
+    spool_dir: Option<tempfile::TempDir>,
 }
 
 impl fmt::Debug for Pipeline {
@@ -316,6 +331,9 @@ impl Pipeline {
     /// Builds `spec`, exporting to `receiver` (unused by the null exporter).
     pub fn build(spec: &Spec, receiver: Option<&Receiver>) -> Pipeline {
         let stats = ExportStats::new();
+        let spool_dir = spec
+            .spool
+            .then(|| tempfile::tempdir().expect("a directory for the spool"));
         let mut runtime = None;
         let mut handle = None;
         let builder = SdkTracerProvider::builder().with_resource(resource());
@@ -406,6 +424,9 @@ impl Pipeline {
                         if let Some(retry) = &spec.retry {
                             exporter = exporter.with_retry_policy(*retry);
                         }
+                        if let Some(dir) = &spool_dir {
+                            exporter = exporter.with_spool_dir(dir.path());
+                        }
                         exporter.build().expect("otlpkit's gRPC exporter")
                     })),
                     Exporter::OtlpkitHttp => ours(BatchSpanProcessor::builder({
@@ -418,6 +439,9 @@ impl Pipeline {
                         }
                         if let Some(retry) = &spec.retry {
                             exporter = exporter.with_retry_policy(*retry);
+                        }
+                        if let Some(dir) = &spool_dir {
+                            exporter = exporter.with_spool_dir(dir.path());
                         }
                         exporter.build().expect("otlpkit's HTTP exporter")
                     })),
@@ -434,6 +458,7 @@ impl Pipeline {
             label: spec.label(),
             tracer,
             runtime,
+            spool_dir,
         }
     }
 
