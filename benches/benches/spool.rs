@@ -47,7 +47,12 @@ enum Path {
 }
 
 impl Path {
-    const ALL: [Path; 4] = [Path::Official, Path::InMemory, Path::Spooling, Path::Draining];
+    const ALL: [Path; 4] = [
+        Path::Official,
+        Path::InMemory,
+        Path::Spooling,
+        Path::Draining,
+    ];
 
     fn name(self) -> &'static str {
         match self {
@@ -143,7 +148,10 @@ fn spool(c: &mut Criterion) {
     }
     group.finish();
 
-    println!("\nCPU per span of the pipeline's threads ({} spans, one run each):", n());
+    println!(
+        "\nCPU per span of the pipeline's threads ({} spans, one run each):",
+        n()
+    );
     println!("| path | ns/span | vs in_memory |");
     println!("|---|---|---|");
     let in_memory = run(Path::InMemory).1;

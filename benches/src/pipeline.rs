@@ -272,8 +272,9 @@ pub struct Pipeline {
     tracer: SdkTracer,
     /// Keeps the official tonic exporter's runtime alive.
     runtime: Option<tokio::runtime::Runtime>,
-    /// The spool's directory, removed with the pipeline.
-    spool_dir: Option<tempfile::TempDir>,
+    /// The spool's directory, kept for the life of the pipeline and removed
+    /// with it.
+    _spool_dir: Option<tempfile::TempDir>,
 }
 
 impl fmt::Debug for Pipeline {
@@ -458,7 +459,7 @@ impl Pipeline {
             label: spec.label(),
             tracer,
             runtime,
-            spool_dir,
+            _spool_dir: spool_dir,
         }
     }
 

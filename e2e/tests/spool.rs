@@ -42,11 +42,16 @@ fn main() -> ExitCode {
     if args.iter().any(|a| a == "--ignored")
         || !(filters.is_empty() || filters.iter().any(|f| name.contains(f.as_str())))
     {
-        let _ = writeln!(out, "\nrunning 0 tests\n\ntest result: ok. 0 passed; 0 failed\n");
+        let _ = writeln!(
+            out,
+            "\nrunning 0 tests\n\ntest result: ok. 0 passed; 0 failed\n"
+        );
         return ExitCode::SUCCESS;
     }
     let _ = writeln!(out, "\nrunning 1 test");
-    let outcome = std::panic::catch_unwind(a_program_that_exited_while_rotel_was_down_is_delivered_by_the_next_run);
+    let outcome = std::panic::catch_unwind(
+        a_program_that_exited_while_rotel_was_down_is_delivered_by_the_next_run,
+    );
     let ok = outcome.is_ok();
     let _ = writeln!(
         out,
@@ -148,7 +153,10 @@ fn run(run: &str, grpc: u16, spool: &Path) -> String {
     }
     command
         .env("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")
-        .env("OTEL_EXPORTER_OTLP_ENDPOINT", format!("http://127.0.0.1:{grpc}"))
+        .env(
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            format!("http://127.0.0.1:{grpc}"),
+        )
         .env("OTEL_EXPORTER_OTLP_TIMEOUT", "2000")
         .env("OTEL_METRICS_EXPORTER", "none")
         .env("OTEL_LOGS_EXPORTER", "none")
@@ -160,7 +168,10 @@ fn run(run: &str, grpc: u16, spool: &Path) -> String {
         if let Some(status) = child.try_wait().unwrap() {
             break status;
         }
-        assert!(Instant::now() < deadline, "`{run}` did not exit in {WAIT:?}");
+        assert!(
+            Instant::now() < deadline,
+            "`{run}` did not exit in {WAIT:?}"
+        );
         std::thread::sleep(Duration::from_millis(20));
     };
     let mut out = String::new();
@@ -243,8 +254,16 @@ fn child(run: &str) -> ExitCode {
         });
     }
     let report = guard.shutdown_within(Duration::from_secs(20));
-    let _ = writeln!(out, "found {}", report.found_in_spool(otlpkit::core::Signal::Traces));
-    let _ = writeln!(out, "left {}", report.left_in_spool(otlpkit::core::Signal::Traces));
+    let _ = writeln!(
+        out,
+        "found {}",
+        report.found_in_spool(otlpkit::core::Signal::Traces)
+    );
+    let _ = writeln!(
+        out,
+        "left {}",
+        report.left_in_spool(otlpkit::core::Signal::Traces)
+    );
     let _ = writeln!(out, "{report}");
     ExitCode::SUCCESS
 }

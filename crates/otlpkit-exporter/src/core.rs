@@ -135,10 +135,13 @@ impl Core {
             }),
         };
         if core.inner.spooling.is_some() {
-            let _ = core
-                .inner
-                .worker
-                .spawn(spooling::drain(Arc::downgrade(&core.inner)));
+            // Detached: the drain ends with the exporter (it holds it weakly)
+            // or with the worker.
+            drop(
+                core.inner
+                    .worker
+                    .spawn(spooling::drain(Arc::downgrade(&core.inner))),
+            );
         }
         core
     }

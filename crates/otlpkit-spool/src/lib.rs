@@ -7,7 +7,7 @@
 //! - [`Spool`]: one directory, owned by one process at a time (an exclusive
 //!   lock on its `LOCK` file; a second owner gets [`SpoolError::Locked`]
 //!   naming the directory and the owner's pid), with a byte cap on all its
-//!   files and an [`FsyncPolicy`](otlpkit_core::FsyncPolicy);
+//!   files and an [`FsyncPolicy`];
 //! - [`Lane`]: one signal's append-only log in it, in segment files of
 //!   checksummed records (the format is versioned, [`FORMAT_VERSION`], and
 //!   described in `docs/SPOOL.md`): append behind everything written,
