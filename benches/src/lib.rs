@@ -17,6 +17,7 @@ use otlpkit_testkit::Receiver;
 
 pub mod pipeline;
 pub mod proc;
+pub mod tracing_stack;
 
 pub use pipeline::{
     DropProcessor, Engine, Exporter, NullExporter, Pipeline, ShutdownOutcome, Spec,

@@ -5,6 +5,9 @@
 //! 3. `test`: `cargo test --locked --workspace --all-features --exclude otlpkit-e2e`
 //! 4. `doc`: `cargo doc --locked --workspace --no-deps --all-features` with
 //!    `RUSTDOCFLAGS=-D warnings`
+//! 5. `features`: the feature combinations a user can pick, each built, and
+//!    the tests that only mean something without a feature
+//!    ([`features`](crate::features))
 //!
 //! `test` and `doc` use the same feature selection (`--all-features`) so the
 //! dependency graph is resolved once and the build is shared between the
@@ -58,6 +61,10 @@ const STEPS: &[Step] = &[
             .env("RUSTDOCFLAGS", "-D warnings")
             .run()
         },
+    },
+    Step {
+        name: "features",
+        run: crate::features::run,
     },
 ];
 

@@ -18,6 +18,7 @@ mod bench;
 mod browser;
 mod ci;
 mod e2e;
+mod features;
 mod flags;
 
 use std::path::{Path, PathBuf};

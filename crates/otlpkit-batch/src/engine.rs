@@ -28,10 +28,10 @@ use tokio::sync::{Notify, mpsc, oneshot};
 use tokio::task::{Id, JoinError, JoinSet};
 
 use crate::diag::{self, WarnOnce};
-use crate::error::{FlushError, ShutdownError};
+use crate::error::{ProcessorFlushError, ShutdownError};
 use crate::exporter::{DynExporter, ExportFuture, classify_failure};
 use crate::queue::{Queue, item_name};
-use crate::report::{FlushReport, ShutdownReport};
+use crate::report::{FlushReport, ProcessorShutdownReport};
 use crate::stats::{EngineCounters, ProcessorStats, snapshot_of};
 
 /// Everything the engine needs, resolved by a builder.
@@ -277,12 +277,12 @@ impl<I: Send + 'static> Engine<I> {
     }
 
     /// Flushes, blocking the calling thread until done or `timeout`.
-    pub(crate) fn flush(&self, timeout: Duration) -> Result<FlushReport, FlushError> {
+    pub(crate) fn flush(&self, timeout: Duration) -> Result<FlushReport, ProcessorFlushError> {
         if self.shutdown_called.load(Ordering::Acquire) {
-            return Err(FlushError::AlreadyShutdown);
+            return Err(ProcessorFlushError::AlreadyShutdown);
         }
         if self.worker.is_worker_thread() {
-            return Err(FlushError::OnWorkerThread);
+            return Err(ProcessorFlushError::OnWorkerThread);
         }
         let (caller_deadline, deadline) = deadlines(timeout);
         let (tx, rx) = std_mpsc::sync_channel(1);
@@ -291,21 +291,24 @@ impl<I: Send + 'static> Engine<I> {
                 deadline,
                 reply: Reply::Blocking(tx),
             })
-            .map_err(|_| FlushError::WorkerGone)?;
+            .map_err(|_| ProcessorFlushError::WorkerGone)?;
         match rx.recv_timeout(caller_deadline.saturating_duration_since(Instant::now())) {
             Ok(report) => Ok(report),
-            Err(std_mpsc::RecvTimeoutError::Timeout) => Err(FlushError::Unresponsive {
+            Err(std_mpsc::RecvTimeoutError::Timeout) => Err(ProcessorFlushError::Unresponsive {
                 timeout,
                 pending: self.pending(),
             }),
-            Err(std_mpsc::RecvTimeoutError::Disconnected) => Err(FlushError::WorkerGone),
+            Err(std_mpsc::RecvTimeoutError::Disconnected) => Err(ProcessorFlushError::WorkerGone),
         }
     }
 
     /// Flushes without blocking the caller's thread.
-    pub(crate) async fn flush_async(&self, timeout: Duration) -> Result<FlushReport, FlushError> {
+    pub(crate) async fn flush_async(
+        &self,
+        timeout: Duration,
+    ) -> Result<FlushReport, ProcessorFlushError> {
         if self.shutdown_called.load(Ordering::Acquire) {
-            return Err(FlushError::AlreadyShutdown);
+            return Err(ProcessorFlushError::AlreadyShutdown);
         }
         let (caller_deadline, deadline) = deadlines(timeout);
         let (tx, rx) = oneshot::channel();
@@ -314,11 +317,11 @@ impl<I: Send + 'static> Engine<I> {
                 deadline,
                 reply: Reply::Async(tx),
             })
-            .map_err(|_| FlushError::WorkerGone)?;
+            .map_err(|_| ProcessorFlushError::WorkerGone)?;
         match within(rx, caller_deadline).await {
             Some(Ok(report)) => Ok(report),
-            Some(Err(_)) => Err(FlushError::WorkerGone),
-            None => Err(FlushError::Unresponsive {
+            Some(Err(_)) => Err(ProcessorFlushError::WorkerGone),
+            None => Err(ProcessorFlushError::Unresponsive {
                 timeout,
                 pending: self.pending(),
             }),
@@ -355,9 +358,9 @@ impl<I: Send + 'static> Engine<I> {
     fn finish_shutdown(
         &self,
         reply: Result<FlushReport, Option<Duration>>,
-    ) -> Result<ShutdownReport, ShutdownError> {
+    ) -> Result<ProcessorShutdownReport, ShutdownError> {
         match reply {
-            Ok(flush) => Ok(ShutdownReport {
+            Ok(flush) => Ok(ProcessorShutdownReport {
                 flush,
                 totals: self.shared.snapshot(),
             }),
@@ -377,7 +380,10 @@ impl<I: Send + 'static> Engine<I> {
     }
 
     /// Shuts down, blocking the calling thread until done or `timeout`.
-    pub(crate) fn shutdown(&self, timeout: Duration) -> Result<ShutdownReport, ShutdownError> {
+    pub(crate) fn shutdown(
+        &self,
+        timeout: Duration,
+    ) -> Result<ProcessorShutdownReport, ShutdownError> {
         let (caller_deadline, deadline) = deadlines(timeout);
         let (tx, rx) = std_mpsc::sync_channel(1);
         self.begin_shutdown(deadline, Reply::Blocking(tx))?;
@@ -397,7 +403,7 @@ impl<I: Send + 'static> Engine<I> {
     pub(crate) async fn shutdown_async(
         &self,
         timeout: Duration,
-    ) -> Result<ShutdownReport, ShutdownError> {
+    ) -> Result<ProcessorShutdownReport, ShutdownError> {
         let (caller_deadline, deadline) = deadlines(timeout);
         let (tx, rx) = oneshot::channel();
         self.begin_shutdown(deadline, Reply::Async(tx))?;

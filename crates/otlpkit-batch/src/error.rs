@@ -39,7 +39,7 @@ pub enum BuildError {
 /// error: its [`FlushReport`](crate::FlushReport) says what was left.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
-pub enum FlushError {
+pub enum ProcessorFlushError {
     /// The processor has been shut down (checklist 3.7: later flushes are
     /// ignored).
     #[error("the processor has been shut down")]
@@ -67,7 +67,7 @@ pub enum FlushError {
 }
 
 /// Why a shutdown could not run to completion. A shutdown that runs out of
-/// time is not an error: its [`ShutdownReport`](crate::ShutdownReport) says
+/// time is not an error: its [`ProcessorShutdownReport`](crate::ProcessorShutdownReport) says
 /// what could not be sent.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]

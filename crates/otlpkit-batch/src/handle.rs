@@ -10,8 +10,8 @@ use std::time::Duration;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 
 use crate::engine::Engine;
-use crate::error::{FlushError, ShutdownError};
-use crate::report::{FlushReport, ShutdownReport};
+use crate::error::{ProcessorFlushError, ShutdownError};
+use crate::report::{FlushReport, ProcessorShutdownReport};
 use crate::stats::ProcessorStats;
 
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -19,13 +19,16 @@ type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// The processor operations a handle needs, type-erased over the item type.
 pub(crate) trait Control: Send + Sync + 'static {
     fn stats(&self) -> ProcessorStats;
-    fn flush(&self, timeout: Duration) -> Result<FlushReport, FlushError>;
-    fn flush_async(&self, timeout: Duration) -> BoxFuture<'_, Result<FlushReport, FlushError>>;
-    fn shutdown(&self, timeout: Duration) -> Result<ShutdownReport, ShutdownError>;
+    fn flush(&self, timeout: Duration) -> Result<FlushReport, ProcessorFlushError>;
+    fn flush_async(
+        &self,
+        timeout: Duration,
+    ) -> BoxFuture<'_, Result<FlushReport, ProcessorFlushError>>;
+    fn shutdown(&self, timeout: Duration) -> Result<ProcessorShutdownReport, ShutdownError>;
     fn shutdown_async(
         &self,
         timeout: Duration,
-    ) -> BoxFuture<'_, Result<ShutdownReport, ShutdownError>>;
+    ) -> BoxFuture<'_, Result<ProcessorShutdownReport, ShutdownError>>;
     fn is_shut_down(&self) -> bool;
 }
 
@@ -34,22 +37,25 @@ impl<I: Send + 'static> Control for Engine<I> {
         self.snapshot()
     }
 
-    fn flush(&self, timeout: Duration) -> Result<FlushReport, FlushError> {
+    fn flush(&self, timeout: Duration) -> Result<FlushReport, ProcessorFlushError> {
         Engine::flush(self, timeout)
     }
 
-    fn flush_async(&self, timeout: Duration) -> BoxFuture<'_, Result<FlushReport, FlushError>> {
+    fn flush_async(
+        &self,
+        timeout: Duration,
+    ) -> BoxFuture<'_, Result<FlushReport, ProcessorFlushError>> {
         Box::pin(Engine::flush_async(self, timeout))
     }
 
-    fn shutdown(&self, timeout: Duration) -> Result<ShutdownReport, ShutdownError> {
+    fn shutdown(&self, timeout: Duration) -> Result<ProcessorShutdownReport, ShutdownError> {
         Engine::shutdown(self, timeout)
     }
 
     fn shutdown_async(
         &self,
         timeout: Duration,
-    ) -> BoxFuture<'_, Result<ShutdownReport, ShutdownError>> {
+    ) -> BoxFuture<'_, Result<ProcessorShutdownReport, ShutdownError>> {
         Box::pin(Engine::shutdown_async(self, timeout))
     }
 
@@ -118,40 +124,46 @@ impl ProcessorHandle {
     /// Blocks the calling thread, which may be a plain thread, a tokio
     /// runtime thread of either flavour or a `spawn_blocking` thread: the
     /// work runs on the export worker, never on the caller's runtime.
-    pub fn flush_within(&self, timeout: Duration) -> Result<FlushReport, FlushError> {
+    pub fn flush_within(&self, timeout: Duration) -> Result<FlushReport, ProcessorFlushError> {
         self.control.flush(timeout)
     }
 
     /// [`flush_within`](Self::flush_within) for async callers: awaits
     /// without blocking the thread, on any executor.
-    pub async fn flush_async(&self, timeout: Duration) -> Result<FlushReport, FlushError> {
+    pub async fn flush_async(&self, timeout: Duration) -> Result<FlushReport, ProcessorFlushError> {
         self.control.flush_async(timeout).await
     }
 
     /// Refuses new items, exports what is queued, shuts the exporter down
     /// and returns by `timeout`; what the deadline left unsent is dropped as
     /// `shutdown_deadline` and reported (checklist 3.7).
-    pub fn shutdown_within(&self, timeout: Duration) -> Result<ShutdownReport, ShutdownError> {
+    pub fn shutdown_within(
+        &self,
+        timeout: Duration,
+    ) -> Result<ProcessorShutdownReport, ShutdownError> {
         self.control.shutdown(timeout)
     }
 
     /// [`shutdown_within`](Self::shutdown_within) for async callers.
-    pub async fn shutdown_async(&self, timeout: Duration) -> Result<ShutdownReport, ShutdownError> {
+    pub async fn shutdown_async(
+        &self,
+        timeout: Duration,
+    ) -> Result<ProcessorShutdownReport, ShutdownError> {
         self.control.shutdown_async(timeout).await
     }
 }
 
 /// The SDK's view of a flush: `Ok` only when everything was exported.
 pub(crate) fn flush_result(
-    result: Result<FlushReport, FlushError>,
+    result: Result<FlushReport, ProcessorFlushError>,
     timeout: Duration,
 ) -> OTelSdkResult {
     match result {
         Ok(report) if report.is_complete() => Ok(()),
         Ok(report) if report.timed_out => Err(OTelSdkError::Timeout(timeout)),
         Ok(report) => Err(OTelSdkError::InternalFailure(format!("flush: {report}"))),
-        Err(FlushError::AlreadyShutdown) => Err(OTelSdkError::AlreadyShutdown),
-        Err(FlushError::Unresponsive { .. }) => Err(OTelSdkError::Timeout(timeout)),
+        Err(ProcessorFlushError::AlreadyShutdown) => Err(OTelSdkError::AlreadyShutdown),
+        Err(ProcessorFlushError::Unresponsive { .. }) => Err(OTelSdkError::Timeout(timeout)),
         Err(error) => Err(OTelSdkError::InternalFailure(error.to_string())),
     }
 }
@@ -159,7 +171,7 @@ pub(crate) fn flush_result(
 /// The SDK's view of a shutdown: `Ok` only when everything was exported
 /// and the exporter shut down cleanly; never `Ok` after failed exports.
 pub(crate) fn shutdown_result(
-    result: Result<ShutdownReport, ShutdownError>,
+    result: Result<ProcessorShutdownReport, ShutdownError>,
     timeout: Duration,
 ) -> OTelSdkResult {
     match result {

@@ -6,6 +6,9 @@
 //!
 //! This crate provides:
 //!
+//! - [`BatchProcessor<I>`] with a [`BatchExporter<I>`]: the same engine for
+//!   items of any type (otlpkit-tracing's native span records), pushed
+//!   directly rather than through an SDK provider;
 //! - [`BatchSpanProcessor`] and [`BatchLogProcessor`], built with
 //!   [`BatchSpanProcessor::builder`] / [`BatchLogProcessor::builder`] from
 //!   code and the `OTEL_BSP_*` / `OTEL_BLRP_*` variables (checklist 3.1,
@@ -27,7 +30,7 @@
 //!   or `current_thread` runtime, `spawn_blocking` or `Drop`, with `async`
 //!   twins ([`ProcessorHandle`]); they return by their deadline even with a
 //!   hung collector, and report exactly what could not be sent
-//!   ([`FlushReport`], [`ShutdownReport`]);
+//!   ([`FlushReport`], [`ProcessorShutdownReport`]);
 //! - self-observability: [`ProcessorStats`] (delivered, dropped by reason,
 //!   queue depth, exports in flight, export durations) and OpenTelemetry
 //!   metrics named after the Collector's exporterhelper metrics
@@ -147,7 +150,7 @@
 //!
 //! An exporter that *blocks its thread* inside `export` (rather than
 //! awaiting) blocks the worker; the blocking calls still return by their
-//! deadline ([`FlushError::Unresponsive`]), and the worker accounts for the
+//! deadline ([`ProcessorFlushError::Unresponsive`]), and the worker accounts for the
 //! items once it gets control back.
 //!
 //! # Feature flags
@@ -168,6 +171,7 @@ mod engine;
 mod error;
 mod exporter;
 mod handle;
+mod items;
 mod logs;
 mod metrics;
 mod queue;
@@ -177,10 +181,11 @@ mod span;
 mod stats;
 
 pub use builder::DEFAULT_TIMEOUT;
-pub use error::{BuildError, FlushError, ShutdownError};
+pub use error::{BuildError, ProcessorFlushError, ShutdownError};
 pub use handle::ProcessorHandle;
+pub use items::{BatchExporter, BatchProcessor, BatchProcessorBuilder};
 pub use logs::{BatchLogProcessor, BatchLogProcessorBuilder};
 pub use metrics::MetricNames;
-pub use report::{FlushReport, ShutdownReport};
+pub use report::{FlushReport, ProcessorShutdownReport};
 pub use span::{BatchSpanProcessor, BatchSpanProcessorBuilder};
 pub use stats::{EXPORT_DURATION_BOUNDS, ExportDurations, ProcessorStats};

@@ -12,10 +12,10 @@ use otlpkit_core::{BatchKind, EnvSource, ProcessEnv, Signal};
 
 use crate::builder::{Options, builder_methods};
 use crate::engine::Engine;
-use crate::error::{BuildError, FlushError, ShutdownError};
+use crate::error::{BuildError, ProcessorFlushError, ShutdownError};
 use crate::exporter::{DynExporter, LogItem, Logs, log_size};
 use crate::handle::{ProcessorHandle, flush_result, shutdown_result};
-use crate::report::{FlushReport, ShutdownReport};
+use crate::report::{FlushReport, ProcessorShutdownReport};
 use crate::stats::ProcessorStats;
 
 /// A log record processor that batches emitted records for any
@@ -82,22 +82,28 @@ impl BatchLogProcessor {
     }
 
     /// See [`ProcessorHandle::flush_within`].
-    pub fn flush_within(&self, timeout: Duration) -> Result<FlushReport, FlushError> {
+    pub fn flush_within(&self, timeout: Duration) -> Result<FlushReport, ProcessorFlushError> {
         self.engine.flush(timeout)
     }
 
     /// See [`ProcessorHandle::flush_async`].
-    pub async fn flush_async(&self, timeout: Duration) -> Result<FlushReport, FlushError> {
+    pub async fn flush_async(&self, timeout: Duration) -> Result<FlushReport, ProcessorFlushError> {
         self.engine.flush_async(timeout).await
     }
 
     /// See [`ProcessorHandle::shutdown_within`].
-    pub fn shutdown_within(&self, timeout: Duration) -> Result<ShutdownReport, ShutdownError> {
+    pub fn shutdown_within(
+        &self,
+        timeout: Duration,
+    ) -> Result<ProcessorShutdownReport, ShutdownError> {
         self.engine.shutdown(timeout)
     }
 
     /// See [`ProcessorHandle::shutdown_async`].
-    pub async fn shutdown_async(&self, timeout: Duration) -> Result<ShutdownReport, ShutdownError> {
+    pub async fn shutdown_async(
+        &self,
+        timeout: Duration,
+    ) -> Result<ProcessorShutdownReport, ShutdownError> {
         self.engine.shutdown_async(timeout).await
     }
 }

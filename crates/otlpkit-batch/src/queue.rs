@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 use otlpkit_core::OverflowPolicy;
 use otlpkit_core::Signal;
 use otlpkit_core::stats::{DropReason, ExportStats, SignalStats};
-use parking_lot::{Condvar, Mutex};
+use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use tokio::sync::Notify;
 
 use crate::diag::WarnOnce;
@@ -323,7 +323,7 @@ impl<I> Queue<I> {
         let deadline = crate::engine::later(Instant::now(), timeout);
         self.blocked.fetch_add(1, Ordering::SeqCst);
         fence(Ordering::SeqCst);
-        let mut guard = self.space.lock();
+        let mut guard = self.lock_space();
         let outcome = loop {
             // Closed first: a producer woken by shutdown gives its item up
             // instead of taking room the shutdown drain has just freed.
@@ -334,11 +334,13 @@ impl<I> Queue<I> {
                 Ok(()) => break None,
                 Err(item) => item,
             };
-            if self
+            let left = deadline.saturating_duration_since(Instant::now());
+            let (reacquired, wait) = self
                 .space_freed
-                .wait_until(&mut guard, deadline)
-                .timed_out()
-            {
+                .wait_timeout(guard, left)
+                .unwrap_or_else(PoisonError::into_inner);
+            guard = reacquired;
+            if wait.timed_out() {
                 break match self.try_push(item) {
                     Ok(()) => None,
                     Err(_) => Some(DropReason::BlockTimeout),
@@ -354,9 +356,15 @@ impl<I> Queue<I> {
     fn wake_blocked(&self) {
         fence(Ordering::SeqCst);
         if self.blocked.load(Ordering::SeqCst) > 0 {
-            let _guard = self.space.lock();
+            let _guard = self.lock_space();
             self.space_freed.notify_all();
         }
+    }
+
+    /// The lock the block policy waits under; it guards no data, so a
+    /// panic elsewhere cannot leave anything torn.
+    fn lock_space(&self) -> MutexGuard<'_, ()> {
+        self.space.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Takes up to `max` items for an export (the worker side) and counts
@@ -399,7 +407,7 @@ impl<I> Queue<I> {
     pub(crate) fn close(&self) -> bool {
         let first = !self.closed.swap(true, Ordering::SeqCst);
         fence(Ordering::SeqCst);
-        let _guard = self.space.lock();
+        let _guard = self.lock_space();
         self.space_freed.notify_all();
         first
     }

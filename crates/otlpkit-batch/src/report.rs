@@ -59,7 +59,7 @@ impl fmt::Display for FlushReport {
 /// processor's totals once everything was settled.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct ShutdownReport {
+pub struct ProcessorShutdownReport {
     /// The final flush. Its `unsent` items were dropped as
     /// [`DropReason::ShutdownDeadline`](otlpkit_core::stats::DropReason::ShutdownDeadline).
     pub flush: FlushReport,
@@ -67,7 +67,7 @@ pub struct ShutdownReport {
     pub totals: ProcessorStats,
 }
 
-impl ShutdownReport {
+impl ProcessorShutdownReport {
     /// True when everything was exported in time, nothing failed and the
     /// exporter shut down cleanly.
     pub fn is_complete(&self) -> bool {
@@ -80,7 +80,7 @@ impl ShutdownReport {
     }
 }
 
-impl fmt::Display for ShutdownReport {
+impl fmt::Display for ProcessorShutdownReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "shutdown: {}; totals: {}", self.flush, self.totals)
     }

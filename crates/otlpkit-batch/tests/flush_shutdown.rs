@@ -9,7 +9,7 @@ mod support;
 use std::time::Duration;
 
 use opentelemetry_sdk::trace::SpanProcessor as _;
-use otlpkit_batch::{BatchSpanProcessor, FlushError, ShutdownError};
+use otlpkit_batch::{BatchSpanProcessor, ProcessorFlushError, ShutdownError};
 use otlpkit_core::MapEnv;
 use otlpkit_core::stats::DropReason;
 use otlpkit_testkit::{Fault, Receiver, Signal};
@@ -41,7 +41,7 @@ fn pipeline_with(
     (provider, handle)
 }
 
-fn assert_all_unsent(report: &otlpkit_batch::ShutdownReport, n: u64) {
+fn assert_all_unsent(report: &otlpkit_batch::ProcessorShutdownReport, n: u64) {
     assert!(report.flush.timed_out, "{report}");
     assert_eq!(report.unsent(), n, "{report}");
     assert_eq!(report.flush.exported, 0, "{report}");
@@ -260,7 +260,7 @@ fn shutdown_is_once_and_later_calls_are_refused_gracefully() {
     );
     assert_eq!(
         handle.flush_within(WAIT).unwrap_err(),
-        FlushError::AlreadyShutdown
+        ProcessorFlushError::AlreadyShutdown
     );
     // The provider's own shutdown reaches the processor again: an error,
     // not a panic or a hang.

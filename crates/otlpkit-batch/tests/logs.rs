@@ -10,7 +10,7 @@ use std::time::Duration;
 use opentelemetry::logs::{AnyValue, LogRecord as _, Logger as _, LoggerProvider as _, Severity};
 use opentelemetry_otlp::WithExportConfig as _;
 use opentelemetry_sdk::logs::{LogProcessor as _, SdkLoggerProvider};
-use otlpkit_batch::{BatchLogProcessor, BatchLogProcessorBuilder, FlushError};
+use otlpkit_batch::{BatchLogProcessor, BatchLogProcessorBuilder, ProcessorFlushError};
 use otlpkit_bridge::WorkerRuntime;
 use otlpkit_core::MapEnv;
 use otlpkit_core::stats::DropReason;
@@ -131,7 +131,7 @@ fn hung_collector_shutdown_reports_the_unsent_records() {
     assert_eq!(handle.stats().dropped(DropReason::AfterShutdown), 2);
     assert_eq!(
         handle.flush_within(WAIT).unwrap_err(),
-        FlushError::AlreadyShutdown
+        ProcessorFlushError::AlreadyShutdown
     );
     let _ = provider.force_flush();
     drop(provider);

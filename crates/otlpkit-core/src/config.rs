@@ -11,6 +11,7 @@ use crate::resource::{ResourceConfig, ResourceConfigBuilder};
 use crate::sdk::{SdkConfig, SdkConfigBuilder};
 use crate::source::Resolved;
 use crate::spool::{SpoolConfig, SpoolConfigBuilder};
+use crate::toolkit::{ToolkitConfig, ToolkitConfigBuilder};
 
 /// Every otlpkit setting: the OTLP exporter of each signal, both batch
 /// processors, the metric reader, the resource and the general SDK settings.
@@ -37,6 +38,7 @@ pub struct OtlpConfig {
     resource: ResourceConfig,
     sdk: SdkConfig,
     spool: SpoolConfig,
+    toolkit: ToolkitConfig,
 }
 
 impl OtlpConfig {
@@ -84,6 +86,11 @@ impl OtlpConfig {
     pub fn spool(&self) -> &SpoolConfig {
         &self.spool
     }
+
+    /// The settings of otlpkit's own behaviour.
+    pub fn toolkit(&self) -> &ToolkitConfig {
+        &self.toolkit
+    }
 }
 
 /// Builds an [`OtlpConfig`] from one builder per part.
@@ -99,6 +106,7 @@ pub struct OtlpConfigBuilder {
     resource: ResourceConfigBuilder,
     sdk: SdkConfigBuilder,
     spool: SpoolConfigBuilder,
+    toolkit: ToolkitConfigBuilder,
     policy: EnvPolicy,
 }
 
@@ -116,6 +124,7 @@ impl Default for OtlpConfigBuilder {
             resource: ResourceConfig::builder(),
             sdk: SdkConfig::builder(),
             spool: SpoolConfig::builder(),
+            toolkit: ToolkitConfig::builder(),
             policy: EnvPolicy::default(),
         }
     }
@@ -168,6 +177,13 @@ impl OtlpConfigBuilder {
         self
     }
 
+    /// The settings of otlpkit's own behaviour (console, self-metrics).
+    #[must_use]
+    pub fn with_toolkit(mut self, toolkit: ToolkitConfigBuilder) -> Self {
+        self.toolkit = toolkit;
+        self
+    }
+
     /// How warnings are treated.
     #[must_use]
     pub fn with_env_policy(mut self, policy: EnvPolicy) -> Self {
@@ -191,7 +207,8 @@ impl OtlpConfigBuilder {
             || self.metric_reader.env_policy() == EnvPolicy::Strict
             || self.resource.env_policy() == EnvPolicy::Strict
             || self.sdk.env_policy() == EnvPolicy::Strict
-            || self.spool.env_policy() == EnvPolicy::Strict;
+            || self.spool.env_policy() == EnvPolicy::Strict
+            || self.toolkit.env_policy() == EnvPolicy::Strict;
         let policy = if strict {
             EnvPolicy::Strict
         } else {
@@ -213,6 +230,7 @@ impl OtlpConfigBuilder {
             resource: self.resource.resolve(&mut reader)?,
             sdk: self.sdk.resolve(&mut reader)?,
             spool: self.spool.resolve(&mut reader)?,
+            toolkit: self.toolkit.resolve(&mut reader),
         };
         reader.finish(config, policy)
     }

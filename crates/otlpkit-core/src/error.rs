@@ -286,6 +286,7 @@ fn join_warnings(warnings: &[ConfigWarning]) -> String {
 /// An unknown value given to a `FromStr` implementation of this crate's enums.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown {what} {value:?} (expected {expected})")]
+#[non_exhaustive]
 pub struct ParseEnumError {
     what: &'static str,
     value: String,

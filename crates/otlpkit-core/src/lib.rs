@@ -109,6 +109,7 @@ mod signal;
 mod source;
 mod spool;
 pub mod stats;
+mod toolkit;
 pub mod vars;
 
 pub use batch::{BatchConfig, BatchConfigBuilder, BatchKind, BatchSources, OverflowPolicy};
@@ -143,6 +144,7 @@ pub use sdk::{
 pub use signal::Signal;
 pub use source::{Resolved, Source};
 pub use spool::{FsyncPolicy, SpoolConfig, SpoolConfigBuilder, SpoolSources};
+pub use toolkit::{ConsoleFormat, ToolkitConfig, ToolkitConfigBuilder, ToolkitSources};
 
 #[doc(no_inline)]
 pub use url::Url;

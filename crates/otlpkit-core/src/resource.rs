@@ -30,6 +30,7 @@ pub const DISTRO_VERSION: &str = env!("CARGO_PKG_VERSION");
 /// Why `OTEL_RESOURCE_ATTRIBUTES` could not be decoded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("entry #{index}: {reason}")]
+#[non_exhaustive]
 pub struct ResourceAttributesError {
     /// Position of the entry in the comma-separated list (0-based).
     pub index: usize,

@@ -57,6 +57,11 @@ pub const OTEL_BSP_MAX_EXPORT_BATCH_SIZE: &str = "OTEL_BSP_MAX_EXPORT_BATCH_SIZE
 pub const OTLPKIT_BSP_OVERFLOW: &str = "OTLPKIT_BSP_OVERFLOW";
 /// otlpkit extension: how long `block` waits for room in the span queue, milliseconds (default 1000).
 pub const OTLPKIT_BSP_BLOCK_TIMEOUT: &str = "OTLPKIT_BSP_BLOCK_TIMEOUT";
+/// otlpkit extension: how `otlpkit::init()` prints `tracing` events on standard error
+/// (`full`, `compact`, `pretty`, `json`, `off`; default `full`).
+pub const OTLPKIT_LOG_FORMAT: &str = "OTLPKIT_LOG_FORMAT";
+/// otlpkit extension: export otlpkit's own `otlpkit.exporter.*` metrics (Boolean, default false).
+pub const OTLPKIT_SELF_METRICS: &str = "OTLPKIT_SELF_METRICS";
 /// otlpkit extension: span export calls allowed at once (default 1; more only for
 /// exporters safe to call concurrently, as otlpkit's are).
 pub const OTLPKIT_BSP_MAX_CONCURRENT_EXPORTS: &str = "OTLPKIT_BSP_MAX_CONCURRENT_EXPORTS";
@@ -264,6 +269,8 @@ pub const ALL: &[&str] = &[
     OTLPKIT_BSP_BLOCK_TIMEOUT,
     OTLPKIT_BSP_MAX_CONCURRENT_EXPORTS,
     OTLPKIT_BSP_MAX_QUEUE_BYTES,
+    OTLPKIT_LOG_FORMAT,
+    OTLPKIT_SELF_METRICS,
     OTEL_BLRP_SCHEDULE_DELAY,
     OTEL_BLRP_EXPORT_TIMEOUT,
     OTEL_BLRP_MAX_QUEUE_SIZE,
@@ -346,7 +353,7 @@ mod tests {
             assert!(name.starts_with("OTEL_") || name.starts_with("OTLPKIT_"));
             assert!(seen.insert(*name), "{name} listed twice");
         }
-        assert_eq!(ALL.len(), 85);
+        assert_eq!(ALL.len(), 87);
     }
 
     #[test]

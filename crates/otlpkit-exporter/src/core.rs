@@ -26,7 +26,7 @@ use tokio::sync::watch;
 
 use crate::accounting::{Accepted, InFlight, Settlement, count_accepted};
 use crate::error::ExportError;
-use crate::health::{Health, item_name};
+use crate::health::{Health, items};
 use crate::redact::Redactor;
 use crate::retry::{Attempt, ExportFailure, run_with_retry};
 use crate::spooling::{self, Routed, Spooling};
@@ -388,10 +388,14 @@ impl Inner {
         attempt: Attempt,
         stats: &'a SignalStats,
     ) -> impl Future<Output = Result<Accepted, ExportError>> + Send + 'a {
-        let send = self.transport.send(body, attempt);
+        let transport = &self.transport;
         async move {
+            // No time left: no request is made (nor counted).
+            if let Some(limit) = attempt.timeout.filter(|limit| limit.is_zero()) {
+                return Err(ExportError::timeout(limit));
+            }
+            let send = transport.send(body, attempt);
             let sent = match attempt.timeout {
-                Some(limit) if limit.is_zero() => Sent::new(Err(ExportError::timeout(limit)), 0),
                 Some(limit) => tokio::time::timeout(limit, send)
                     .await
                     .unwrap_or_else(|_| Sent::new(Err(ExportError::timeout(limit)), 0)),
@@ -459,10 +463,9 @@ impl Inner {
                     stats.record_dropped(DropReason::ShutdownDeadline, items);
                 });
                 Err(OTelSdkError::InternalFailure(format!(
-                    "otlpkit: {} {} to {} dropped ({}): the exporter's shutdown timeout passed \
+                    "otlpkit: {} to {} dropped ({}): the exporter's shutdown timeout passed \
                      before the export finished",
-                    settlement.items(),
-                    item_name(self.signal),
+                    items(settlement.items(), self.signal),
                     self.endpoint,
                     DropReason::ShutdownDeadline
                 )))
@@ -481,7 +484,7 @@ impl Inner {
         description: &dyn fmt::Display,
     ) -> OTelSdkError {
         let message = self.redactor.scrub(&description.to_string());
-        let items = settlement.items();
+        let n = settlement.items();
         let settled = settlement.settle(|stats, items| {
             stats.record_dropped(reason, items);
             stats.record_error(ExportErrorRecord::new(
@@ -493,11 +496,11 @@ impl Inner {
             ));
         });
         if settled {
-            self.health.failed(items, &message);
+            self.health.failed(n, &message);
         }
         OTelSdkError::InternalFailure(format!(
-            "otlpkit: {items} {} to {} dropped ({reason}): {message}",
-            item_name(self.signal),
+            "otlpkit: {} to {} dropped ({reason}): {message}",
+            items(n, self.signal),
             self.endpoint
         ))
     }

@@ -16,7 +16,7 @@ use opentelemetry_sdk::metrics::data::ResourceMetrics;
 use opentelemetry_sdk::trace::SpanData;
 use otlpkit_core::stats::ExportStats;
 use otlpkit_core::{ExporterConfig, TemporalityPreference};
-use otlpkit_wire::{EncodedResource, encode_logs, encode_spans};
+use otlpkit_wire::{EncodedResource, SpanRecord, encode_logs, encode_span_records, encode_spans};
 use prost::Message as _;
 
 use crate::builder::ExporterBuilder;
@@ -176,6 +176,36 @@ impl<T> MetricExporter<T> {
     /// The temporality preference in force.
     pub fn temporality_preference(&self) -> TemporalityPreference {
         self.preference
+    }
+}
+
+impl<T: Connect> SpanExporter<T> {
+    /// Exports spans recorded by otlpkit's native `tracing` layer
+    /// (`otlpkit_tracing::native`): encoded straight to OTLP protobuf
+    /// (otlpkit-wire), byte for byte what the same spans as `SpanData` give,
+    /// without building them; OTLP/JSON converts them first. Everything
+    /// else — retries, accounting, shutdown — is as for
+    /// [`export`](opentelemetry_sdk::trace::SpanExporter::export).
+    pub fn export_records(
+        &self,
+        batch: Vec<Box<SpanRecord>>,
+    ) -> impl Future<Output = OTelSdkResult> + Send + 'static {
+        let resource = &self.resource;
+        let prepared = self
+            .core
+            .prepare(batch.len() as u64, &batch, |records, transport| {
+                let payload = Payload::SpanRecords {
+                    records,
+                    resource: &resource.resource,
+                };
+                transport.encode(payload).unwrap_or_else(|| {
+                    let mut body = Vec::new();
+                    encode_span_records(records, &resource.encoded, &mut body);
+                    Ok(body)
+                })
+            });
+        // The records are freed while the worker sends.
+        self.core.send(prepared, batch)
     }
 }
 

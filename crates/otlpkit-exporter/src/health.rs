@@ -15,15 +15,16 @@ const REMINDER_INTERVAL: Duration = Duration::from_secs(60);
 /// How often, at most, an exporter reports a partial success.
 const PARTIAL_SUCCESS_INTERVAL: Duration = Duration::from_secs(10);
 
-/// The plural noun for a signal's items.
-pub(crate) fn item_name(signal: Signal) -> &'static str {
-    match signal {
-        Signal::Traces => "spans",
-        Signal::Metrics => "metric data points",
-        Signal::Logs => "log records",
+/// `n` items of a signal, in words: `1 span`, `3 log records`.
+pub(crate) fn items(n: u64, signal: Signal) -> String {
+    let (one, many) = match signal {
+        Signal::Traces => ("span", "spans"),
+        Signal::Metrics => ("metric data point", "metric data points"),
+        Signal::Logs => ("log record", "log records"),
         // `Signal` is non-exhaustive: a new signal gets a generic name.
-        _ => "items",
-    }
+        _ => ("item", "items"),
+    };
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// One exporter's failure state, for its diagnostics.
@@ -50,12 +51,13 @@ impl Health {
     }
 
     /// An export dropped `items` items; `message` is already redacted.
-    pub(crate) fn failed(&self, items: u64, message: &str) {
+    pub(crate) fn failed(&self, n: u64, message: &str) {
         let total = self
             .dropped_while_failing
-            .fetch_add(items, Ordering::Relaxed)
-            .saturating_add(items);
-        let what = item_name(self.signal);
+            .fetch_add(n, Ordering::Relaxed)
+            .saturating_add(n);
+        let dropped = items(n, self.signal);
+        let dropped_in_all = items(total, self.signal);
         if !self.failing.swap(true, Ordering::AcqRel) {
             // Start the reminder interval now.
             self.reminder.reset();
@@ -63,7 +65,7 @@ impl Health {
             diag::emit(
                 LogLevel::Warn,
                 format_args!(
-                    "{} export to {} failed, {items} {what} dropped: {message} \
+                    "{} export to {} failed, {dropped} dropped: {message} \
                      (further failures are summarised once a minute; the shutdown report \
                      counts every item)",
                     self.signal, self.endpoint
@@ -73,7 +75,7 @@ impl Health {
             diag::emit(
                 LogLevel::Warn,
                 format_args!(
-                    "{} exports to {} are still failing, {total} {what} dropped since the \
+                    "{} exports to {} are still failing, {dropped_in_all} dropped since the \
                      first failure; the last: {message}",
                     self.signal, self.endpoint
                 ),
@@ -88,10 +90,10 @@ impl Health {
             diag::emit(
                 LogLevel::Info,
                 format_args!(
-                    "{} exports to {} succeed again ({dropped} {} were dropped while they failed)",
+                    "{} exports to {} succeed again ({} dropped while they failed)",
                     self.signal,
                     self.endpoint,
-                    item_name(self.signal)
+                    items(dropped, self.signal)
                 ),
             );
         }
@@ -99,14 +101,14 @@ impl Health {
 
     /// The server accepted a batch of `items` but reported a partial
     /// success; `message` is already redacted.
-    pub(crate) fn partial_success(&self, items: u64, rejected: u64, message: &str) {
+    pub(crate) fn partial_success(&self, n: u64, rejected: u64, message: &str) {
         if self.partial.ready() {
             diag::emit(
                 LogLevel::Warn,
                 format_args!(
-                    "the collector at {} rejected {rejected} of {items} {} as a partial success: {message}",
+                    "the collector at {} rejected {rejected} of {} as a partial success: {message}",
                     self.endpoint,
-                    item_name(self.signal)
+                    items(n, self.signal)
                 ),
             );
         }

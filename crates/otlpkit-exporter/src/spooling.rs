@@ -33,7 +33,7 @@ use tokio::sync::{Notify, watch};
 use crate::accounting::InFlight;
 use crate::core::{Inner, Job};
 use crate::error::ExportError;
-use crate::health::item_name;
+use crate::health::items as count_of;
 use crate::retry::Attempt;
 
 /// How often an idle drain wakes up to force writes to disk when the fsync
@@ -140,11 +140,10 @@ impl Spooling {
             diag::emit(
                 LogLevel::Info,
                 format_args!(
-                    "{} exports to {} succeed again; sending the {} {} waiting in the spool",
+                    "{} exports to {} succeed again; sending the {} waiting in the spool",
                     inner.signal(),
                     inner.endpoint(),
-                    self.lane.items(),
-                    item_name(inner.signal())
+                    count_of(self.lane.items(), inner.signal())
                 ),
             );
         }
@@ -331,8 +330,8 @@ fn drop_record(inner: &Inner, stats: &SignalStats, reason: DropReason, items: u6
     diag::emit(
         LogLevel::Warn,
         format_args!(
-            "{items} spooled {} dropped ({reason}): {message}",
-            item_name(inner.signal())
+            "{} from the spool dropped ({reason}): {message}",
+            count_of(items, inner.signal())
         ),
     );
 }
@@ -365,9 +364,8 @@ pub(crate) fn count_found(spooling: &Spooling, stats: &SignalStats) {
         diag::emit(
             LogLevel::Info,
             format_args!(
-                "{} {} from an earlier run found in the spool {}; sending them first",
-                found.items,
-                item_name(spooling.lane.signal()),
+                "{} from an earlier run found in the spool {}; sending them first",
+                count_of(found.items, spooling.lane.signal()),
                 spooling.lane.dir().display()
             ),
         );

@@ -13,6 +13,7 @@ use opentelemetry_sdk::logs::LogBatch;
 use opentelemetry_sdk::trace::SpanData;
 use otlpkit_core::{ExporterConfig, Protocol, Signal};
 use otlpkit_spool::BodyFormat;
+use otlpkit_wire::SpanRecord;
 
 use crate::BuildError;
 use crate::accounting::Accepted;
@@ -44,6 +45,14 @@ pub enum Payload<'a> {
     /// Metrics, already converted to the OTLP request (with no empty
     /// envelopes, checklist 2.12).
     Metrics(&'a ExportMetricsServiceRequest),
+    /// Spans recorded by otlpkit's native `tracing` layer, with the
+    /// resource they are exported under.
+    SpanRecords {
+        /// The records.
+        records: &'a [Box<SpanRecord>],
+        /// The resource.
+        resource: &'a Resource,
+    },
 }
 
 /// The outcome of one attempt.

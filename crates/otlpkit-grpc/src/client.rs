@@ -11,6 +11,7 @@ use otlpkit_exporter::{
     Accepted, Attempt, BoxFuture, BuildError, Connect, ExportError, GrpcCode, Sent, Transport,
 };
 use tonic::client::Grpc as TonicGrpc;
+#[cfg(any(feature = "gzip", feature = "zstd"))]
 use tonic::codec::CompressionEncoding;
 use tonic::codegen::http::uri::PathAndQuery;
 use tonic::metadata::MetadataMap;
@@ -84,6 +85,22 @@ impl Connect for Grpc {
     /// runtime's context: tonic spawns the channel's background task there.
     fn connect(config: &ExporterConfig) -> Result<Self, BuildError> {
         crate::tls::require_tls_support(config, cfg!(feature = "tls"))?;
+        let (compiled, feature) = match config.compression() {
+            Compression::Gzip => (cfg!(feature = "gzip"), "gzip"),
+            Compression::Zstd => (cfg!(feature = "zstd"), "zstd"),
+            _ => (true, ""),
+        };
+        if !compiled {
+            return Err(BuildError::NotCompiled {
+                capability: if feature == "gzip" {
+                    "gzip compression"
+                } else {
+                    "zstd compression"
+                },
+                feature,
+                transport: Self::NAME,
+            });
+        }
         let metadata = crate::metadata::to_metadata(config.headers())?;
         Self::new(config, metadata)
     }
@@ -129,12 +146,22 @@ impl Grpc {
         }
         let channel = endpoint.connect_lazy();
 
+        #[cfg_attr(not(any(feature = "gzip", feature = "zstd")), allow(unused_mut))]
         let mut grpc = TonicGrpc::new(CountingChannel::new(channel))
-            .accept_compressed(CompressionEncoding::Gzip)
-            .accept_compressed(CompressionEncoding::Zstd)
             .max_decoding_message_size(config.max_response_size());
+        #[cfg(feature = "gzip")]
+        {
+            grpc = grpc.accept_compressed(CompressionEncoding::Gzip);
+        }
+        #[cfg(feature = "zstd")]
+        {
+            grpc = grpc.accept_compressed(CompressionEncoding::Zstd);
+        }
         match config.compression() {
+            // `connect` refused a compression that is not compiled in.
+            #[cfg(feature = "gzip")]
             Compression::Gzip => grpc = grpc.send_compressed(CompressionEncoding::Gzip),
+            #[cfg(feature = "zstd")]
             Compression::Zstd => grpc = grpc.send_compressed(CompressionEncoding::Zstd),
             // `Compression` is non-exhaustive: anything else is sent as is.
             _ => {}
@@ -439,5 +466,45 @@ mod tests {
         assert_eq!(origin(&url), "https://collector:4317");
         let url = Url::parse("http://[::1]/").unwrap();
         assert_eq!(origin(&url), "http://[::1]:80");
+    }
+
+    // checklist 1.8: in a build without TLS an https endpoint (or one
+    // without a scheme, taken as https) is refused, never sent in plaintext.
+    #[cfg(not(feature = "tls"))]
+    #[test]
+    fn a_build_without_tls_refuses_https_endpoints() {
+        for endpoint in ["https://127.0.0.1:4317", "127.0.0.1:4317"] {
+            let error = crate::SpanExporter::builder()
+                .with_env(MapEnv::new())
+                .with_endpoint(endpoint)
+                .build()
+                .unwrap_err();
+            assert!(
+                matches!(error, BuildError::TlsNotCompiled { .. }),
+                "{error}"
+            );
+            let text = error.to_string();
+            assert!(text.contains("`tls` feature of `otlpkit`"), "{text}");
+        }
+        crate::SpanExporter::builder()
+            .with_env(MapEnv::new())
+            .with_endpoint("http://127.0.0.1:4317")
+            .build()
+            .unwrap();
+    }
+
+    #[cfg(not(feature = "zstd"))]
+    #[test]
+    fn a_build_without_zstd_refuses_zstd() {
+        let error = crate::SpanExporter::builder()
+            .with_env(MapEnv::new())
+            .with_endpoint("http://127.0.0.1:4317")
+            .with_compression(Compression::Zstd)
+            .build()
+            .unwrap_err();
+        assert!(
+            error.to_string().contains("`zstd` feature of `otlpkit`"),
+            "{error}"
+        );
     }
 }

@@ -251,6 +251,7 @@ fn traces_gzip() {
     traces_roundtrip(Compression::Gzip);
 }
 
+#[cfg(feature = "zstd")]
 #[test]
 fn traces_zstd() {
     traces_roundtrip(Compression::Zstd);
@@ -431,6 +432,7 @@ fn metrics_gzip() {
     metrics_roundtrip(Compression::Gzip, TemporalityPreference::Cumulative);
 }
 
+#[cfg(feature = "zstd")]
 #[test]
 fn metrics_zstd_with_delta_temporality() {
     metrics_roundtrip(Compression::Zstd, TemporalityPreference::Delta);
@@ -538,6 +540,7 @@ fn logs_gzip() {
     logs_roundtrip(Compression::Gzip);
 }
 
+#[cfg(feature = "zstd")]
 #[test]
 fn logs_zstd() {
     logs_roundtrip(Compression::Zstd);

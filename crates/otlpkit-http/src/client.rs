@@ -1,7 +1,6 @@
 //! The OTLP/HTTP transport: the reqwest client, the `POST`, and the
 //! classification of its outcome (checklist 1.13–1.17, 2.5–2.8).
 
-use std::error::Error as StdError;
 use std::fmt;
 use std::time::{Duration, SystemTime};
 
@@ -80,22 +79,24 @@ impl Connect for Http {
             Protocol::HttpJson => Encoding::Json,
             _ => Encoding::Protobuf,
         };
-        let codec =
-            Codec::for_compression(config.compression()).ok_or(BuildError::NotCompiled {
-                capability: compression_name(config.compression()),
-                feature: "zstd",
+        let codec = Codec::for_compression(config.compression()).ok_or_else(|| {
+            let (capability, feature) = compression_name(config.compression());
+            BuildError::NotCompiled {
+                capability,
+                feature,
                 transport: Self::NAME,
-            })?;
+            }
+        })?;
         Self::new(config, encoding, codec)
     }
 }
 
-/// How a compression is named in messages.
-fn compression_name(compression: Compression) -> &'static str {
+/// How a compression is named in messages, and the feature that brings it.
+fn compression_name(compression: Compression) -> (&'static str, &'static str) {
     match compression {
-        Compression::Gzip => "gzip compression",
-        Compression::Zstd => "zstd compression",
-        _ => "this compression",
+        Compression::Gzip => ("gzip compression", "gzip"),
+        Compression::Zstd => ("zstd compression", "zstd"),
+        _ => ("this compression", "a newer otlpkit"),
     }
 }
 
@@ -112,7 +113,7 @@ impl Transport for Http {
                 None
             }
             #[cfg(feature = "json")]
-            Encoding::Json => Some(encode_json(payload)),
+            Encoding::Json => Some(crate::json::encode_payload(payload)),
         }
     }
 
@@ -134,37 +135,6 @@ impl Transport for Http {
         // The exporter core bounds the attempt by its timeout.
         let wire = body.len() as u64;
         Box::pin(async move { Sent::new(self.send_once(body).await, wire) })
-    }
-}
-
-/// The OTLP/JSON body of a payload, through `opentelemetry-proto`'s
-/// messages (the protobuf bodies are written straight from SDK data).
-#[cfg(feature = "json")]
-fn encode_json(payload: Payload<'_>) -> Result<Vec<u8>, ExportError> {
-    use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
-    use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-    use opentelemetry_proto::transform::common::tonic::ResourceAttributesWithSchema;
-    use opentelemetry_proto::transform::logs::tonic::group_logs_by_resource_and_scope;
-    use opentelemetry_proto::transform::trace::tonic::group_spans_by_resource_and_scope;
-
-    match payload {
-        Payload::Spans { spans, resource } => encode::json(&ExportTraceServiceRequest {
-            resource_spans: group_spans_by_resource_and_scope(
-                spans.to_vec(),
-                &ResourceAttributesWithSchema::from(resource),
-            ),
-        }),
-        Payload::Logs { logs, resource } => encode::json(&ExportLogsServiceRequest {
-            resource_logs: group_logs_by_resource_and_scope(
-                logs,
-                &ResourceAttributesWithSchema::from(resource),
-            ),
-        }),
-        Payload::Metrics(request) => encode::json(request),
-        // `Payload` is non-exhaustive: a new kind is encoded when supported.
-        _ => Err(ExportError::encoding(
-            "this payload has no OTLP/JSON encoding in otlpkit-http",
-        )),
     }
 }
 
@@ -230,6 +200,11 @@ impl Http {
             max_response_size: config.max_response_size(),
             undecodable_log: RateLimit::new(Duration::from_secs(60)),
         })
+    }
+
+    /// The URL requests are posted to.
+    pub(crate) fn url(&self) -> &Url {
+        &self.url
     }
 
     /// Sends one attempt and classifies its outcome.
@@ -308,47 +283,6 @@ impl Http {
         }
         Ok(body.freeze())
     }
-
-    /// Maps a client error to the export error the retry loop understands.
-    /// The URL is stripped from the error before it is kept as the source;
-    /// messages name no endpoint (the exporter's report does, redacted).
-    fn classify(&self, error: reqwest::Error) -> ExportError {
-        let error = error.without_url();
-        #[cfg(feature = "tls")]
-        if let Some(tls) = find_in_chain::<rustls::Error>(&error) {
-            return ExportError::tls(tls.to_string()).with_source(error);
-        }
-        if let Some(hyper) = find_in_chain::<hyper::Error>(&error)
-            && hyper.is_parse()
-        {
-            let hint = if self.url.scheme() == "http" {
-                " (is it a TLS endpoint? then use https://)"
-            } else {
-                ""
-            };
-            return ExportError::tls(format!("the server's answer is not HTTP{hint}"))
-                .with_source(error);
-        }
-        if error.is_builder() || error.is_redirect() {
-            return ExportError::config("the request cannot be sent").with_source(error);
-        }
-        let io = find_in_chain::<std::io::Error>(&error).map(std::io::Error::kind);
-        let what = match io {
-            Some(std::io::ErrorKind::ConnectionRefused) => "connection refused",
-            Some(std::io::ErrorKind::ConnectionReset) => "connection reset",
-            Some(std::io::ErrorKind::ConnectionAborted) => "connection aborted",
-            Some(std::io::ErrorKind::TimedOut) => "connection timed out",
-            Some(std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::UnexpectedEof) => {
-                "connection closed"
-            }
-            _ if error.is_timeout() => "connection timed out",
-            _ if error.is_connect() => "cannot connect",
-            // Anything else happened on an established connection before a
-            // complete answer arrived (checklist 2.8).
-            _ => "connection lost before a complete answer",
-        };
-        ExportError::connect(what).with_source(error)
-    }
 }
 
 #[cfg(feature = "tls")]
@@ -400,42 +334,64 @@ fn redirect_policy() -> reqwest::redirect::Policy {
     })
 }
 
-/// The first error of type `E` in the source chain, looking inside
-/// `io::Error`s too (whose `source()` skips the error they wrap).
-fn find_in_chain<'a, E: StdError + 'static>(error: &'a (dyn StdError + 'static)) -> Option<&'a E> {
-    let mut current: Option<&'a (dyn StdError + 'static)> = Some(error);
-    while let Some(error) = current {
-        if let Some(found) = error.downcast_ref::<E>() {
-            return Some(found);
-        }
-        if let Some(io) = error.downcast_ref::<std::io::Error>()
-            && let Some(inner) = io.get_ref()
-            && let Some(found) = find_in_chain::<E>(inner)
-        {
-            return Some(found);
-        }
-        current = error.source();
-    }
-    None
-}
-
-#[cfg(test)]
+// Only builds without TLS, JSON or a compression have something to test here.
+#[cfg(all(
+    test,
+    not(all(feature = "tls", feature = "json", feature = "gzip", feature = "zstd"))
+))]
 mod tests {
     use super::*;
 
+    // In a build without TLS an https endpoint is refused, never sent in
+    // plaintext; without JSON, http/json names the facade's feature.
+    #[cfg(not(feature = "tls"))]
     #[test]
-    fn errors_are_found_inside_io_errors() {
-        #[derive(Debug)]
-        struct Inner;
-        impl fmt::Display for Inner {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("inner")
-            }
-        }
-        impl StdError for Inner {}
-        let io = std::io::Error::other(Inner);
-        assert!(find_in_chain::<Inner>(&io).is_some());
-        let plain = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
-        assert!(find_in_chain::<Inner>(&plain).is_none());
+    fn a_build_without_tls_refuses_https_endpoints() {
+        let error = crate::HttpSpanExporter::builder()
+            .with_env(otlpkit_core::MapEnv::new())
+            .with_endpoint("https://127.0.0.1:4318/v1/traces")
+            .build()
+            .unwrap_err();
+        assert!(
+            matches!(error, BuildError::TlsNotCompiled { .. }),
+            "{error}"
+        );
+        assert!(
+            error.to_string().contains("`tls` feature of `otlpkit`"),
+            "{error}"
+        );
+    }
+
+    #[cfg(not(feature = "json"))]
+    #[test]
+    fn a_build_without_json_refuses_http_json() {
+        let error = crate::HttpSpanExporter::builder()
+            .with_env(otlpkit_core::MapEnv::new())
+            .with_endpoint("http://127.0.0.1:4318/v1/traces")
+            .with_protocol(otlpkit_core::Protocol::HttpJson)
+            .build()
+            .unwrap_err();
+        assert!(matches!(error, BuildError::NotCompiled { .. }), "{error}");
+        assert!(
+            error
+                .to_string()
+                .contains("`http-json` feature of `otlpkit`"),
+            "{error}"
+        );
+    }
+
+    #[cfg(not(feature = "zstd"))]
+    #[test]
+    fn a_build_without_zstd_refuses_zstd() {
+        let error = crate::HttpSpanExporter::builder()
+            .with_env(otlpkit_core::MapEnv::new())
+            .with_endpoint("http://127.0.0.1:4318/v1/traces")
+            .with_compression(otlpkit_core::Compression::Zstd)
+            .build()
+            .unwrap_err();
+        assert!(
+            error.to_string().contains("`zstd` feature of `otlpkit`"),
+            "{error}"
+        );
     }
 }

@@ -1,7 +1,5 @@
 //! Body compression (checklist 1.13): gzip with flate2, zstd with zstd.
 
-use std::io::Write as _;
-
 use bytes::Bytes;
 use otlpkit_core::Compression;
 use otlpkit_exporter::ExportError;
@@ -23,8 +21,8 @@ impl Codec {
     pub(crate) fn for_compression(compression: Compression) -> Option<Codec> {
         match compression {
             Compression::None => Some(Codec::None),
-            Compression::Gzip => Some(Codec::Gzip),
-            Compression::Zstd => Some(Codec::Zstd),
+            Compression::Gzip if cfg!(feature = "gzip") => Some(Codec::Gzip),
+            Compression::Zstd if cfg!(feature = "zstd") => Some(Codec::Zstd),
             _ => None,
         }
     }
@@ -51,7 +49,9 @@ impl Codec {
 /// Compresses an encoded request once; the result is shared by every attempt.
 pub(crate) fn compress(codec: Codec, body: Vec<u8>) -> Result<Bytes, ExportError> {
     match codec {
+        #[cfg(feature = "gzip")]
         Codec::Gzip => {
+            use std::io::Write as _;
             let mut encoder = flate2::write::GzEncoder::new(
                 Vec::with_capacity(body.len() / 4 + 64),
                 flate2::Compression::default(),
@@ -62,18 +62,23 @@ pub(crate) fn compress(codec: Codec, body: Vec<u8>) -> Result<Bytes, ExportError
                 .map(Bytes::from)
                 .map_err(|error| failed("gzip", error))
         }
+        #[cfg(feature = "zstd")]
         Codec::Zstd => zstd::bulk::compress(&body, zstd::DEFAULT_COMPRESSION_LEVEL)
             .map(Bytes::from)
             .map_err(|error| failed("zstd", error)),
         Codec::None => Ok(Bytes::from(body)),
+        // `Codec::for_compression` gives no codec whose feature is off.
+        #[allow(unreachable_patterns)]
+        _ => Err(ExportError::config("this compression is not compiled in")),
     }
 }
 
+#[cfg(any(feature = "gzip", feature = "zstd"))]
 fn failed(what: &str, error: std::io::Error) -> ExportError {
     ExportError::encoding(format!("{what} compression failed: {error}")).with_source(error)
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "gzip", feature = "zstd"))]
 mod tests {
     use super::*;
     use std::io::Read as _;

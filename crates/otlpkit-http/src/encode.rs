@@ -30,19 +30,6 @@ impl Encoding {
     }
 }
 
-/// Encodes an OTLP request as OTLP/JSON (checklist 2.15), once; the
-/// result is compressed once and reused by every attempt.
-#[cfg(feature = "json")]
-pub(crate) fn json<T: Message + serde::Serialize>(request: &T) -> Result<Vec<u8>, ExportError> {
-    // JSON is roughly twice the protobuf size for typical telemetry; one
-    // traversal to size the buffer saves several reallocations.
-    let mut out = Vec::with_capacity(request.encoded_len().saturating_mul(2));
-    crate::json::write(request, &mut out).map_err(|error| {
-        ExportError::encoding(format!("cannot encode the request as OTLP/JSON: {error}"))
-    })?;
-    Ok(out)
-}
-
 /// The media type of a `Content-Type` value, lowercased, without parameters.
 pub(crate) fn media_type(value: &str) -> String {
     value
@@ -213,11 +200,7 @@ fn status_message_json(body: &[u8]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
     use opentelemetry_proto::tonic::collector::trace::v1::ExportTracePartialSuccess;
-    use opentelemetry_proto::tonic::metrics::v1::{
-        Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics, metric,
-    };
 
     #[test]
     fn empty_and_absent_partial_success_are_full_success() {
@@ -370,11 +353,16 @@ mod tests {
         );
     }
 
+    #[cfg(feature = "json")]
     #[test]
     fn json_metrics_follow_the_otlp_json_rules() {
+        use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
         use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
         use opentelemetry_proto::tonic::metrics::v1::{
             Exemplar, Histogram, HistogramDataPoint, Sum, exemplar, number_data_point,
+        };
+        use opentelemetry_proto::tonic::metrics::v1::{
+            Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics, metric,
         };
         let exemplar = Exemplar {
             filtered_attributes: vec![],
@@ -430,7 +418,7 @@ mod tests {
                 ..Default::default()
             }],
         };
-        let bytes = json(&request).unwrap();
+        let bytes = crate::json::to_vec(&request).unwrap();
         let text = std::str::from_utf8(&bytes).unwrap();
         // Compact: no pretty-printing.
         assert!(!text.contains('\n') && !text.contains(": "), "{text}");

@@ -10,10 +10,62 @@
 //! `"-Infinity"`. [`SpecialFloats`] wraps the serializer and fixes exactly
 //! that, at no cost for finite values: every other call is forwarded.
 
+use otlpkit_exporter::{ExportError, Payload};
 use serde::ser::{
     Serialize, SerializeMap, SerializeSeq, SerializeStruct, SerializeStructVariant, SerializeTuple,
     SerializeTupleStruct, SerializeTupleVariant, Serializer,
 };
+
+/// The OTLP/JSON body of a payload, through `opentelemetry-proto`'s
+/// messages (the protobuf bodies are written straight from SDK data).
+pub(crate) fn encode_payload(payload: Payload<'_>) -> Result<Vec<u8>, ExportError> {
+    use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+    use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+    use opentelemetry_proto::transform::common::tonic::ResourceAttributesWithSchema;
+    use opentelemetry_proto::transform::logs::tonic::group_logs_by_resource_and_scope;
+    use opentelemetry_proto::transform::trace::tonic::group_spans_by_resource_and_scope;
+
+    match payload {
+        Payload::Spans { spans, resource } => to_vec(&ExportTraceServiceRequest {
+            resource_spans: group_spans_by_resource_and_scope(
+                spans.to_vec(),
+                &ResourceAttributesWithSchema::from(resource),
+            ),
+        }),
+        Payload::Logs { logs, resource } => to_vec(&ExportLogsServiceRequest {
+            resource_logs: group_logs_by_resource_and_scope(
+                logs,
+                &ResourceAttributesWithSchema::from(resource),
+            ),
+        }),
+        Payload::Metrics(request) => to_vec(request),
+        Payload::SpanRecords { records, resource } => to_vec(&ExportTraceServiceRequest {
+            resource_spans: group_spans_by_resource_and_scope(
+                records
+                    .iter()
+                    .map(|record| (**record).clone().into_span_data())
+                    .collect(),
+                &ResourceAttributesWithSchema::from(resource),
+            ),
+        }),
+        // `Payload` is non-exhaustive: a new kind is encoded when supported.
+        _ => Err(ExportError::encoding(
+            "this payload has no OTLP/JSON encoding in otlpkit-http",
+        )),
+    }
+}
+
+/// Encodes an OTLP request as OTLP/JSON (checklist 2.15), once; the
+/// result is compressed once and reused by every attempt.
+pub(crate) fn to_vec<T: prost::Message + Serialize>(request: &T) -> Result<Vec<u8>, ExportError> {
+    // JSON is roughly twice the protobuf size for typical telemetry; one
+    // traversal to size the buffer saves several reallocations.
+    let mut out = Vec::with_capacity(request.encoded_len().saturating_mul(2));
+    write(request, &mut out).map_err(|error| {
+        ExportError::encoding(format!("cannot encode the request as OTLP/JSON: {error}"))
+    })?;
+    Ok(out)
+}
 
 /// Writes `value` as compact OTLP/JSON into `out`.
 pub(crate) fn write<T: Serialize + ?Sized>(

@@ -100,6 +100,7 @@ pub enum WaitError {
 /// `resourceSpans[0].scopeSpans[1].spans[2].traceId`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid OTLP/JSON at {path}: {message}")]
+#[non_exhaustive]
 pub struct JsonError {
     /// The JSON path of the offending value (`$` for the document itself).
     pub path: String,

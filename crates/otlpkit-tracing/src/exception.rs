@@ -7,9 +7,9 @@ use std::borrow::Cow;
 use std::error::Error;
 use std::fmt::Write as _;
 
+use crate::SpanExt as _;
 use opentelemetry::trace::{Status, TraceContextExt as _};
 use opentelemetry::{Context, KeyValue};
-use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
 /// The name of the span event an exception is recorded as.
 pub const EXCEPTION_EVENT: &str = "exception";
@@ -94,8 +94,9 @@ impl Exception {
     }
 
     /// Records the exception on a `tracing` span: status `Error` with the
-    /// message as description, and the `exception` event. Does nothing when
-    /// the span is disabled or no OpenTelemetry layer is installed.
+    /// message as description, and the `exception` event. Works on both span
+    /// paths ([`SpanExt`](crate::SpanExt)); does nothing when the span is
+    /// disabled or no OpenTelemetry layer is installed.
     pub fn record_on(&self, span: &tracing::Span) {
         span.set_status(Status::error(self.message.clone()));
         span.add_event(EXCEPTION_EVENT, self.attributes());

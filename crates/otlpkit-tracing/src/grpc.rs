@@ -13,6 +13,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll, ready};
 
+use crate::SpanExt as _;
 use http::{HeaderMap, Request, Response, Uri};
 use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
@@ -20,7 +21,6 @@ use tower::{Layer, Service};
 use tracing::Span;
 use tracing::field::Empty;
 use tracing::instrument::{Instrument as _, Instrumented};
-use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
 use crate::semconv::STATUS_ERROR;
 

@@ -14,6 +14,12 @@
 //!   own subscriber. The toolkit's own targets (`otlpkit`, `opentelemetry*`,
 //!   `h2`, `hyper`, `tonic`, `reqwest`, `tower`) never reach the
 //!   OpenTelemetry layers, so exporting cannot feed itself;
+//! - [`native`]: the native span path, `tracing` spans recorded straight into
+//!   compact records and queued in otlpkit's batch engine, without
+//!   `tracing-opentelemetry` or the SDK's `SpanData` (several times cheaper
+//!   per span); [`TracingSetup::with_native_spans`] selects it;
+//! - [`SpanExt`]: OpenTelemetry operations on a `tracing` span (parent,
+//!   context, attributes, status, events, links) on either span path;
 //! - [`Exception`], [`record_error`]: an error recorded as the semantic
 //!   conventions say (status `Error` with a description, an `exception`
 //!   event with `exception.type`, `exception.message` and optionally
@@ -139,12 +145,14 @@ mod filter;
 #[cfg(feature = "tonic")]
 mod grpc;
 pub mod metrics;
+pub mod native;
 pub mod propagation;
 #[cfg(feature = "reqwest")]
 mod reqwest_client;
 mod semconv;
 pub mod server;
 mod setup;
+mod span_ext;
 
 pub use error::SetupError;
 pub use exception::{
@@ -154,3 +162,4 @@ pub use exception::{
 pub use setup::{
     DEFAULT_DIRECTIVES, DEFAULT_EXCLUDED_TARGETS, DEFAULT_FILTER_ENV, Fmt, TracingSetup,
 };
+pub use span_ext::{SetParentError, SpanExt};

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll, ready};
 use std::time::Instant;
 
+use crate::SpanExt as _;
 use http::{Extensions, Request, Response};
 use opentelemetry::KeyValue;
 use opentelemetry::metrics::Meter;
@@ -18,7 +19,6 @@ use tower::{Layer, Service};
 use tracing::Span;
 use tracing::field::Empty;
 use tracing::instrument::{Instrument as _, Instrumented};
-use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
 use crate::metrics::{Instrument, Recorder};
 use crate::semconv::{STATUS_ERROR, known_method, method_attribute, protocol_version};

@@ -20,6 +20,7 @@ use tracing_subscriber::{Layer, Registry};
 
 use crate::error::SetupError;
 use crate::filter::SelfFilter;
+use crate::native::NativeSpans;
 
 /// The filter used when neither code nor the environment gives one.
 pub const DEFAULT_DIRECTIVES: &str = "info";
@@ -92,9 +93,10 @@ pub enum Fmt {
 ///
 /// The subscriber is composed of:
 ///
-/// - the OpenTelemetry span layer (`tracing-opentelemetry`) on the given
-///   tracer provider: `tracing` spans become OpenTelemetry spans, and
-///   entering one makes its OpenTelemetry context current;
+/// - the span layer: the native one ([`with_native_spans`](Self::with_native_spans),
+///   [`crate::native`]) or `tracing-opentelemetry` on the given tracer
+///   provider: `tracing` spans become OpenTelemetry spans, and entering one
+///   makes its OpenTelemetry context current;
 /// - the log bridge (`opentelemetry-appender-tracing`) on the given logger
 ///   provider: events become log records carrying the trace and span ids of
 ///   the span they happen in;
@@ -126,6 +128,7 @@ pub enum Fmt {
 /// ```
 pub struct TracingSetup {
     tracer_provider: Option<SdkTracerProvider>,
+    native: Option<NativeSpans>,
     logger_provider: Option<SdkLoggerProvider>,
     scope_name: Cow<'static, str>,
     directives: Option<String>,
@@ -140,6 +143,7 @@ impl fmt::Debug for TracingSetup {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TracingSetup")
             .field("tracer_provider", &self.tracer_provider.is_some())
+            .field("native", &self.native)
             .field("logger_provider", &self.logger_provider.is_some())
             .field("scope_name", &self.scope_name)
             .field("directives", &self.directives)
@@ -163,6 +167,7 @@ impl TracingSetup {
     pub fn builder() -> Self {
         Self {
             tracer_provider: None,
+            native: None,
             logger_provider: None,
             scope_name: Cow::Borrowed(env!("CARGO_PKG_NAME")),
             directives: None,
@@ -180,6 +185,23 @@ impl TracingSetup {
     /// Sends `tracing` spans to this provider (the handle is cloned).
     pub fn with_tracer_provider(mut self, provider: &SdkTracerProvider) -> Self {
         self.tracer_provider = Some(provider.clone());
+        self
+    }
+
+    /// Records `tracing` spans with the native layer ([`crate::native`])
+    /// instead of `tracing-opentelemetry`: the same spans on the wire at a
+    /// fraction of the cost. It wins over
+    /// [`with_tracer_provider`](Self::with_tracer_provider), whose provider
+    /// then serves only code that uses the OpenTelemetry API; keep the
+    /// `tracing-opentelemetry` path (no native spans) when you need SDK span
+    /// processors of your own to see `tracing` spans.
+    ///
+    /// The spans' instrumentation scope is [`with_scope_name`](Self::with_scope_name)'s
+    /// (with this crate's version), unless [`NativeSpans::with_scope`] set
+    /// one. A `NativeSpans` disabled by `OTEL_SDK_DISABLED` installs no span
+    /// layer.
+    pub fn with_native_spans(mut self, native: NativeSpans) -> Self {
+        self.native = Some(native);
         self
     }
 
@@ -305,7 +327,16 @@ impl TracingSetup {
         let excluded = SelfFilter::new(Arc::from(self.excluded));
         let mut layers: Vec<Box<dyn Layer<S> + Send + Sync>> = Vec::new();
 
-        if let Some(provider) = &self.tracer_provider {
+        if let Some(native) = self.native {
+            if !native.is_disabled() {
+                layers.push(
+                    native
+                        .layer_with_default_name(self.scope_name.clone())
+                        .with_filter(filter()?.and(excluded.clone()))
+                        .boxed(),
+                );
+            }
+        } else if let Some(provider) = &self.tracer_provider {
             let scope = InstrumentationScope::builder(self.scope_name.clone())
                 .with_version(env!("CARGO_PKG_VERSION"))
                 .build();

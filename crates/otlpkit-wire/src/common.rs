@@ -4,6 +4,8 @@
 use opentelemetry::logs::AnyValue as LogValue;
 use opentelemetry::{Array, InstrumentationScope, KeyValue, Value};
 
+use crate::record::{Attribute, AttributeValue};
+
 use crate::enc::{
     bool_len, delimited_len, double_len, int64_len, opt_bytes_len, put_bool, put_delimited,
     put_delimited_header, put_double, put_int64, put_opt_bytes,
@@ -232,6 +234,60 @@ pub(crate) fn put_key_value(tag: u32, key: &str, value: &impl AnyValueSource, ou
     put_delimited_header(tag, key_value_len(key, value), out);
     put_opt_bytes(KV_KEY, key.as_bytes(), out);
     put_any_field(KV_VALUE, value, out);
+}
+
+/// `From<Value> for AnyValue` of the value an [`AttributeValue`] converts to.
+impl AnyValueSource for AttributeValue {
+    #[inline]
+    fn any_len(&self) -> usize {
+        match self {
+            AttributeValue::Bool(value) => bool_len(ANY_BOOL, *value),
+            AttributeValue::I64(value) => int64_len(ANY_INT, *value),
+            AttributeValue::F64(value) => double_len(ANY_DOUBLE, *value),
+            AttributeValue::Static(text) => delimited_len(ANY_STRING, text.len()),
+            AttributeValue::Inline(text) => delimited_len(ANY_STRING, text.as_str().len()),
+            AttributeValue::String(text) => delimited_len(ANY_STRING, text.as_str().len()),
+            AttributeValue::Array(array) => delimited_len(ANY_ARRAY, array_len(array)),
+        }
+    }
+
+    #[inline]
+    fn put_any(&self, out: &mut Vec<u8>) {
+        match self {
+            AttributeValue::Bool(value) => put_bool(ANY_BOOL, *value, out),
+            AttributeValue::I64(value) => put_int64(ANY_INT, *value, out),
+            AttributeValue::F64(value) => put_double(ANY_DOUBLE, *value, out),
+            AttributeValue::Static(text) => put_delimited(ANY_STRING, text.as_bytes(), out),
+            AttributeValue::Inline(text) => {
+                put_delimited(ANY_STRING, text.as_str().as_bytes(), out);
+            }
+            AttributeValue::String(text) => {
+                put_delimited(ANY_STRING, text.as_str().as_bytes(), out);
+            }
+            AttributeValue::Array(array) => {
+                put_delimited_header(ANY_ARRAY, array_len(array), out);
+                put_array(array, out);
+            }
+        }
+    }
+}
+
+/// The bytes of a repeated `KeyValue` field `tag` holding a record's
+/// attributes.
+#[inline]
+pub(crate) fn record_attributes_len(tag: u32, attributes: &[Attribute]) -> usize {
+    attributes
+        .iter()
+        .map(|kv| delimited_len(tag, key_value_len(kv.key.as_str(), &kv.value)))
+        .sum()
+}
+
+/// Writes a repeated `KeyValue` field `tag` from a record's attributes.
+#[inline]
+pub(crate) fn put_record_attributes(tag: u32, attributes: &[Attribute], out: &mut Vec<u8>) {
+    for kv in attributes {
+        put_key_value(tag, kv.key.as_str(), &kv.value, out);
+    }
 }
 
 /// The bytes of a repeated `KeyValue` field `tag` holding these attributes.

@@ -10,8 +10,11 @@
 //! export worker that was most of the CPU per delivered span, dominated by
 //! `malloc`/`free`.
 //!
-//! This crate writes the same protobuf bytes directly from `&[SpanData]` and
-//! from a [`LogBatch`], into one caller-owned `Vec<u8>`:
+//! This crate writes the same protobuf bytes directly from `&[SpanData]`, from
+//! `&[SpanRecord]` (the compact finished span that otlpkit-tracing's native
+//! `tracing` layer produces without the SDK's span machinery; it converts to
+//! `SpanData` for any SDK exporter) and from a [`LogBatch`], into one
+//! caller-owned `Vec<u8>`:
 //!
 //! - a sizing pass computes every envelope's length, then the output is
 //!   reserved once and written in a second pass (protobuf needs each nested
@@ -92,7 +95,13 @@ mod common;
 mod enc;
 mod envelope;
 mod logs;
+mod record;
 mod trace;
+
+pub use record::{
+    Attribute, AttributeValue, Attributes, INLINE_ATTRIBUTES, INLINE_STR_CAPACITY, InlineStr,
+    RecordEvent, SpanRecord, intern_scope,
+};
 
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::logs::LogBatch;
@@ -195,6 +204,39 @@ impl EncodedResource {
 /// ```
 pub fn encode_spans(spans: &[SpanData], resource: &EncodedResource, out: &mut Vec<u8>) {
     envelope::encode_request(|| spans.iter(), resource, out);
+}
+
+/// Appends to `out` the bytes of an `ExportTraceServiceRequest` carrying
+/// `records` (`SpanRecord`s, or the `Box<SpanRecord>`s a native layer
+/// queues): exactly the bytes [`encode_spans`] appends for the `SpanData`
+/// the records convert to ([`SpanRecord::into_span_data`]), without
+/// converting them. One `ResourceSpans` for `resource`, one `ScopeSpans` per
+/// distinct scope in first-seen order (records sharing an interned scope are
+/// grouped without comparing it), records in input order within their scope.
+///
+/// ```
+/// use std::time::{Duration, UNIX_EPOCH};
+/// use opentelemetry::InstrumentationScope;
+/// use opentelemetry::trace::{SpanId, TraceId};
+/// use otlpkit_wire::{EncodedResource, SpanRecord, encode_span_records, encode_spans, intern_scope};
+///
+/// let scope = intern_scope(InstrumentationScope::builder("my-crate").build());
+/// let start = UNIX_EPOCH + Duration::from_secs(1);
+/// let record = SpanRecord::new(TraceId::from(1), SpanId::from(2), "GET /", scope, start);
+/// let resource = EncodedResource::default();
+///
+/// let mut ours = Vec::new();
+/// encode_span_records(std::slice::from_ref(&record), &resource, &mut ours);
+/// let mut via_span_data = Vec::new();
+/// encode_spans(&[record.into_span_data()], &resource, &mut via_span_data);
+/// assert_eq!(ours, via_span_data);
+/// ```
+pub fn encode_span_records<R: std::borrow::Borrow<SpanRecord>>(
+    records: &[R],
+    resource: &EncodedResource,
+    out: &mut Vec<u8>,
+) {
+    envelope::encode_request(|| records.iter().map(R::borrow), resource, out);
 }
 
 /// Appends to `out` the bytes of an `ExportLogsServiceRequest` carrying the

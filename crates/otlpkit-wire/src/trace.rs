@@ -1,15 +1,20 @@
 //! `opentelemetry.proto.trace.v1.Span` from `SpanData`, field for field as
-//! `From<SpanData> for Span` in `opentelemetry-proto` 0.33.1.
+//! `From<SpanData> for Span` in `opentelemetry-proto` 0.33.1, and from a
+//! [`SpanRecord`], field for field as the `SpanData` it converts to.
 
 use opentelemetry::trace::{SpanContext, SpanId, SpanKind, Status, TraceState};
 use opentelemetry_sdk::trace::SpanData;
 
-use crate::common::{attributes_len, put_attributes, same_str, scope_attributes_equal};
+use crate::common::{
+    attributes_len, put_attributes, put_record_attributes, record_attributes_len, same_str,
+    scope_attributes_equal,
+};
 use crate::enc::{
     delimited_len, fixed32_len, int32_len, opt_bytes_len, put_delimited, put_delimited_header,
     put_fixed32, put_fixed64, put_int32, put_opt_bytes, put_uint32, time_len, to_nanos, uint32_len,
 };
 use crate::envelope::{Item, ScopeRef};
+use crate::record::{RecordEvent, SpanRecord};
 
 // Span.
 const SPAN_TRACE_ID: u32 = 1;
@@ -53,7 +58,12 @@ const IS_REMOTE: u32 = 0x200;
 /// linked context) is remote.
 #[inline]
 fn span_flags(is_remote: bool, context: &SpanContext) -> u32 {
-    let mut flags = u32::from(context.trace_flags().to_u8()) | HAS_IS_REMOTE;
+    flags_of(is_remote, context.trace_flags().to_u8())
+}
+
+#[inline]
+fn flags_of(is_remote: bool, trace_flags: u8) -> u32 {
+    let mut flags = u32::from(trace_flags) | HAS_IS_REMOTE;
     if is_remote {
         flags |= IS_REMOTE;
     }
@@ -165,8 +175,8 @@ fn status_len(status: &Status) -> usize {
 
 /// The parent span id field: empty (absent) for a root span.
 #[inline]
-fn parent_id(span: &SpanData) -> Option<[u8; 8]> {
-    (span.parent_span_id != SpanId::INVALID).then(|| span.parent_span_id.to_bytes())
+fn parent_id(parent: SpanId) -> Option<[u8; 8]> {
+    (parent != SpanId::INVALID).then(|| parent.to_bytes())
 }
 
 impl<'a> Item<'a> for &'a SpanData {
@@ -179,18 +189,7 @@ impl<'a> Item<'a> for &'a SpanData {
 
     /// `InstrumentationScope`'s `PartialEq`, the reference's grouping key.
     fn same_scope(a: ScopeRef<'a>, b: ScopeRef<'a>) -> bool {
-        same_str(a.scope.name(), b.scope.name())
-            && a.scope.version().is_some() == b.scope.version().is_some()
-            && same_str(
-                a.scope.version().unwrap_or_default(),
-                b.scope.version().unwrap_or_default(),
-            )
-            && a.scope.schema_url().is_some() == b.scope.schema_url().is_some()
-            && same_str(
-                a.scope.schema_url().unwrap_or_default(),
-                b.scope.schema_url().unwrap_or_default(),
-            )
-            && scope_attributes_equal(a.scope, b.scope)
+        same_scope(a, b)
     }
 
     fn encoded_len(self) -> usize {
@@ -199,7 +198,7 @@ impl<'a> Item<'a> for &'a SpanData {
         delimited_len(SPAN_TRACE_ID, 16)
             + delimited_len(SPAN_SPAN_ID, 8)
             + trace_state_field_len(SPAN_TRACE_STATE, context.trace_state())
-            + parent_id(span).map_or(0, |_| delimited_len(SPAN_PARENT_SPAN_ID, 8))
+            + parent_id(span.parent_span_id).map_or(0, |_| delimited_len(SPAN_PARENT_SPAN_ID, 8))
             + opt_bytes_len(SPAN_NAME, span.name.as_bytes())
             + int32_len(SPAN_KIND, kind_number(&span.span_kind))
             + time_len(SPAN_START, span.start_time)
@@ -212,11 +211,7 @@ impl<'a> Item<'a> for &'a SpanData {
                 .map(|event| delimited_len(SPAN_EVENTS, event_len(event)))
                 .sum::<usize>()
             + uint32_len(SPAN_DROPPED_EVENTS, span.events.dropped_count)
-            + span
-                .links
-                .iter()
-                .map(|link| delimited_len(SPAN_LINKS, link_len(link)))
-                .sum::<usize>()
+            + links_len(span.links.iter())
             + uint32_len(SPAN_DROPPED_LINKS, span.links.dropped_count)
             // The status is always present, even when it is Unset.
             + delimited_len(SPAN_STATUS, status_len(&span.status))
@@ -229,7 +224,7 @@ impl<'a> Item<'a> for &'a SpanData {
         put_delimited(SPAN_TRACE_ID, &context.trace_id().to_bytes(), out);
         put_delimited(SPAN_SPAN_ID, &context.span_id().to_bytes(), out);
         put_trace_state_field(SPAN_TRACE_STATE, context.trace_state(), out);
-        if let Some(parent) = parent_id(span) {
+        if let Some(parent) = parent_id(span.parent_span_id) {
             put_delimited(SPAN_PARENT_SPAN_ID, &parent, out);
         }
         put_opt_bytes(SPAN_NAME, span.name.as_bytes(), out);
@@ -243,18 +238,154 @@ impl<'a> Item<'a> for &'a SpanData {
             put_event(event, out);
         }
         put_uint32(SPAN_DROPPED_EVENTS, span.events.dropped_count, out);
-        for link in span.links.iter() {
-            put_delimited_header(SPAN_LINKS, link_len(link), out);
-            put_link(link, out);
-        }
+        put_links(span.links.iter(), out);
         put_uint32(SPAN_DROPPED_LINKS, span.links.dropped_count, out);
-        let (code, message) = status_parts(&span.status);
-        put_delimited_header(SPAN_STATUS, status_len(&span.status), out);
-        put_opt_bytes(STATUS_MESSAGE, message.as_bytes(), out);
-        put_int32(STATUS_CODE, code, out);
+        put_status(&span.status, out);
         put_fixed32(
             SPAN_FLAGS,
             span_flags(span.parent_span_is_remote, context),
+            out,
+        );
+    }
+}
+
+/// `InstrumentationScope`'s `PartialEq`, the reference's grouping key; the
+/// same scope in memory (a record's interned scope) is equal at once, unless
+/// a NaN attribute makes it unequal to itself, as it is for the reference.
+#[inline]
+fn same_scope(a: ScopeRef<'_>, b: ScopeRef<'_>) -> bool {
+    if std::ptr::eq(a.scope, b.scope) {
+        return a.scope.attributes().all(|kv| equal_to_itself(&kv.value));
+    }
+    same_str(a.scope.name(), b.scope.name())
+        && a.scope.version().is_some() == b.scope.version().is_some()
+        && same_str(
+            a.scope.version().unwrap_or_default(),
+            b.scope.version().unwrap_or_default(),
+        )
+        && a.scope.schema_url().is_some() == b.scope.schema_url().is_some()
+        && same_str(
+            a.scope.schema_url().unwrap_or_default(),
+            b.scope.schema_url().unwrap_or_default(),
+        )
+        && scope_attributes_equal(a.scope, b.scope)
+}
+
+/// Whether `value == value`: false only for a NaN double, alone or in an
+/// array.
+fn equal_to_itself(value: &opentelemetry::Value) -> bool {
+    match value {
+        opentelemetry::Value::F64(value) => !value.is_nan(),
+        opentelemetry::Value::Array(opentelemetry::Array::F64(values)) => {
+            values.iter().all(|value| !value.is_nan())
+        }
+        _ => true,
+    }
+}
+
+fn links_len<'a>(links: impl Iterator<Item = &'a opentelemetry::trace::Link>) -> usize {
+    links
+        .map(|link| delimited_len(SPAN_LINKS, link_len(link)))
+        .sum()
+}
+
+fn put_links<'a>(links: impl Iterator<Item = &'a opentelemetry::trace::Link>, out: &mut Vec<u8>) {
+    for link in links {
+        put_delimited_header(SPAN_LINKS, link_len(link), out);
+        put_link(link, out);
+    }
+}
+
+fn put_status(status: &Status, out: &mut Vec<u8>) {
+    let (code, message) = status_parts(status);
+    put_delimited_header(SPAN_STATUS, status_len(status), out);
+    put_opt_bytes(STATUS_MESSAGE, message.as_bytes(), out);
+    put_int32(STATUS_CODE, code, out);
+}
+
+fn record_event_len(event: &RecordEvent) -> usize {
+    time_len(EVENT_TIME, event.time)
+        + opt_bytes_len(EVENT_NAME, event.name.as_bytes())
+        + record_attributes_len(EVENT_ATTRIBUTES, &event.attributes)
+        + uint32_len(EVENT_DROPPED_ATTRIBUTES, event.dropped_attributes_count)
+}
+
+fn put_record_event(event: &RecordEvent, out: &mut Vec<u8>) {
+    put_fixed64(EVENT_TIME, to_nanos(event.time), out);
+    put_opt_bytes(EVENT_NAME, event.name.as_bytes(), out);
+    put_record_attributes(EVENT_ATTRIBUTES, &event.attributes, out);
+    put_uint32(
+        EVENT_DROPPED_ATTRIBUTES,
+        event.dropped_attributes_count,
+        out,
+    );
+}
+
+/// A record, field for field as the `SpanData` it converts to.
+impl<'a> Item<'a> for &'a SpanRecord {
+    fn scope(self) -> ScopeRef<'a> {
+        ScopeRef {
+            scope: self.scope,
+            name: self.scope.name(),
+        }
+    }
+
+    fn same_scope(a: ScopeRef<'a>, b: ScopeRef<'a>) -> bool {
+        same_scope(a, b)
+    }
+
+    fn encoded_len(self) -> usize {
+        let span = self;
+        delimited_len(SPAN_TRACE_ID, 16)
+            + delimited_len(SPAN_SPAN_ID, 8)
+            + trace_state_field_len(SPAN_TRACE_STATE, &span.trace_state)
+            + parent_id(span.parent_span_id).map_or(0, |_| delimited_len(SPAN_PARENT_SPAN_ID, 8))
+            + opt_bytes_len(SPAN_NAME, span.name.as_bytes())
+            + int32_len(SPAN_KIND, kind_number(&span.kind))
+            + time_len(SPAN_START, span.start_time)
+            + time_len(SPAN_END, span.end_time)
+            + record_attributes_len(SPAN_ATTRIBUTES, &span.attributes)
+            + uint32_len(SPAN_DROPPED_ATTRIBUTES, span.dropped_attributes_count)
+            + span
+                .events
+                .iter()
+                .map(|event| delimited_len(SPAN_EVENTS, record_event_len(event)))
+                .sum::<usize>()
+            + uint32_len(SPAN_DROPPED_EVENTS, span.dropped_events_count)
+            + links_len(span.links.iter())
+            + uint32_len(SPAN_DROPPED_LINKS, span.dropped_links_count)
+            + delimited_len(SPAN_STATUS, status_len(&span.status))
+            + fixed32_len(
+                SPAN_FLAGS,
+                flags_of(span.parent_is_remote, span.trace_flags.to_u8()),
+            )
+    }
+
+    fn encode(self, out: &mut Vec<u8>) {
+        let span = self;
+        put_delimited(SPAN_TRACE_ID, &span.trace_id.to_bytes(), out);
+        put_delimited(SPAN_SPAN_ID, &span.span_id.to_bytes(), out);
+        put_trace_state_field(SPAN_TRACE_STATE, &span.trace_state, out);
+        if let Some(parent) = parent_id(span.parent_span_id) {
+            put_delimited(SPAN_PARENT_SPAN_ID, &parent, out);
+        }
+        put_opt_bytes(SPAN_NAME, span.name.as_bytes(), out);
+        put_int32(SPAN_KIND, kind_number(&span.kind), out);
+        put_fixed64(SPAN_START, to_nanos(span.start_time), out);
+        put_fixed64(SPAN_END, to_nanos(span.end_time), out);
+        put_record_attributes(SPAN_ATTRIBUTES, &span.attributes, out);
+        put_uint32(SPAN_DROPPED_ATTRIBUTES, span.dropped_attributes_count, out);
+        for event in &span.events {
+            put_delimited_header(SPAN_EVENTS, record_event_len(event), out);
+            put_record_event(event, out);
+        }
+        put_uint32(SPAN_DROPPED_EVENTS, span.dropped_events_count, out);
+        put_links(span.links.iter(), out);
+        put_uint32(SPAN_DROPPED_LINKS, span.dropped_links_count, out);
+        put_status(&span.status, out);
+        put_fixed32(
+            SPAN_FLAGS,
+            flags_of(span.parent_is_remote, span.trace_flags.to_u8()),
             out,
         );
     }

@@ -948,3 +948,257 @@ proptest! {
         assert_logs_equivalent(&ours, reference);
     }
 }
+
+// ---------------------------------------------------------------------------
+// Span records: the bytes of the `SpanData` they convert to.
+
+mod records {
+    use super::*;
+    use otlpkit_wire::{
+        Attribute, AttributeValue, RecordEvent, SpanRecord, encode_span_records, intern_scope,
+    };
+
+    fn ours_records(records: &[SpanRecord], resource: &Resource) -> Vec<u8> {
+        let mut out = Vec::new();
+        encode_span_records(records, &EncodedResource::new(resource), &mut out);
+        let decoded = ExportTraceServiceRequest::decode(out.as_slice()).expect("decodes");
+        assert_eq!(decoded.encode_to_vec(), out, "re-encoding differs");
+        out
+    }
+
+    fn as_span_data(records: &[SpanRecord]) -> Vec<SpanData> {
+        records
+            .iter()
+            .cloned()
+            .map(SpanRecord::into_span_data)
+            .collect()
+    }
+
+    /// Every value kind a record holds, static, inline and owned strings
+    /// included.
+    fn every_record_value_kind() -> Vec<Attribute> {
+        let mut attributes: Vec<Attribute> = every_value_kind()
+            .into_iter()
+            .map(Attribute::from)
+            .collect();
+        attributes.push(Attribute::new("static", "a &'static str"));
+        attributes.push(Attribute::new("static.empty", ""));
+        attributes.push(Attribute::new("inline", AttributeValue::copied("GET")));
+        attributes.push(Attribute::new("inline.empty", AttributeValue::copied("")));
+        attributes.push(Attribute::new(
+            "inline.full",
+            AttributeValue::copied(&"ü".repeat(11)),
+        ));
+        attributes.push(Attribute::new(
+            "owned.long",
+            AttributeValue::copied(&"long ".repeat(20)),
+        ));
+        attributes.push(Attribute::new(
+            "shared",
+            std::sync::Arc::<str>::from("tokio-runtime-worker"),
+        ));
+        attributes
+    }
+
+    fn rich_record(scope: &'static InstrumentationScope) -> SpanRecord {
+        let mut record = SpanRecord::new(
+            TraceId::from(u128::MAX - 7),
+            SpanId::from(u64::MAX),
+            "ünïcode record ✓",
+            scope,
+            UNIX_EPOCH - Duration::from_secs(10),
+        );
+        record.parent_span_id = SpanId::from(42);
+        record.parent_is_remote = true;
+        record.trace_flags = TraceFlags::new(0x03);
+        record.trace_state =
+            TraceState::from_key_value([("rojo", "00f067aa0ba902b7"), ("congo", "t61")]).unwrap();
+        record.kind = SpanKind::Consumer;
+        record.end_time = EPOCH_PLUS(u64::MAX);
+        record.attributes.extend(every_record_value_kind());
+        record.dropped_attributes_count = 11;
+        let mut event = RecordEvent::new("exception", EPOCH_PLUS(5));
+        event.attributes.extend(every_record_value_kind());
+        event.dropped_attributes_count = 3;
+        record.events = vec![
+            event,
+            RecordEvent::new("", UNIX_EPOCH),
+            RecordEvent::new("early", UNIX_EPOCH - Duration::from_secs(1)),
+        ];
+        record.dropped_events_count = 7;
+        record.links = vec![
+            Link::new(
+                context(9, 8, 1, true, &[("vendor", "abc")]),
+                every_value_kind(),
+                2,
+            ),
+            Link::new(context(0, 0, 0, false, &[]), vec![], 0),
+        ];
+        record.dropped_links_count = 1;
+        record.status = Status::error("it broke: ✗");
+        record
+    }
+
+    #[test]
+    fn records_are_byte_identical_to_their_span_data_and_to_the_reference() {
+        let scope = intern_scope(rich_scope());
+        let resource = rich_resource();
+        let mut minimal = SpanRecord::new(TraceId::from(1), SpanId::from(2), "", scope, UNIX_EPOCH);
+        minimal.status = Status::Ok;
+        minimal.kind = SpanKind::Server;
+        minimal.trace_flags = TraceFlags::default();
+        let mut owned_name = SpanRecord::new(
+            TraceId::from(3),
+            SpanId::from(4),
+            String::from("GET /users/{id}"),
+            scope,
+            EPOCH_PLUS(1_700_000_000_000_000_000),
+        );
+        owned_name.end_time = EPOCH_PLUS(1_700_000_000_000_000_999);
+        owned_name.parent_span_id = SpanId::from(9);
+        let records = vec![rich_record(scope), minimal, owned_name];
+        let data = as_span_data(&records);
+        let ours = ours_records(&records, &resource);
+        assert_eq!(ours, ours_spans(&data, &resource));
+        assert_eq!(ours, reference_spans(&data, &resource));
+    }
+
+    #[test]
+    fn records_group_by_scope_like_span_data() {
+        // Interned and equal-but-distinct scopes: the same groups as the
+        // `SpanData` path, in first-seen order.
+        let a = intern_scope(InstrumentationScope::builder("records-a").build());
+        let b = intern_scope(
+            InstrumentationScope::builder("records-b")
+                .with_version("1")
+                .with_attributes([KeyValue::new("x", 1), KeyValue::new("y", 2)])
+                .build(),
+        );
+        let b_reordered: &'static InstrumentationScope = Box::leak(Box::new(
+            InstrumentationScope::builder("records-b")
+                .with_version("1")
+                .with_attributes([KeyValue::new("y", 2), KeyValue::new("x", 1)])
+                .build(),
+        ));
+        let record = |name: &'static str, scope| {
+            SpanRecord::new(
+                TraceId::from(1),
+                SpanId::from(2),
+                name,
+                scope,
+                EPOCH_PLUS(1),
+            )
+        };
+        let records = vec![
+            record("1", b),
+            record("2", a),
+            record("3", b_reordered),
+            record("4", a),
+        ];
+        let resource = Resource::builder_empty().build();
+        let ours = ours_records(&records, &resource);
+        assert_eq!(ours, reference_spans(&as_span_data(&records), &resource));
+        let decoded = ExportTraceServiceRequest::decode(ours.as_slice()).unwrap();
+        assert_eq!(decoded.resource_spans[0].scope_spans.len(), 2);
+    }
+
+    #[test]
+    fn an_empty_record_batch_is_the_resource_envelope() {
+        let resource = rich_resource();
+        assert_eq!(
+            ours_records(&[], &resource),
+            reference_spans(&[], &resource)
+        );
+    }
+
+    fn record_value() -> impl Strategy<Value = AttributeValue> {
+        const STATICS: [&str; 3] = ["", "GET", "tokio-runtime-worker ✓"];
+        prop_oneof![
+            value().prop_map(AttributeValue::from),
+            (0..STATICS.len()).prop_map(|i| AttributeValue::Static(STATICS[i])),
+            text().prop_map(|s| AttributeValue::copied(&s)),
+            "[a-zé]{20,40}".prop_map(|s| AttributeValue::copied(&s)),
+        ]
+    }
+
+    fn record_attributes(max: usize) -> impl Strategy<Value = Vec<Attribute>> {
+        prop::collection::vec(
+            (text(), record_value()).prop_map(|(key, value)| Attribute::new(key, value)),
+            0..max,
+        )
+    }
+
+    prop_compose! {
+        fn record()(
+            (trace, span, parent, flags, remote, state) in (
+                any::<u128>(), any::<u64>(), prop::option::of(any::<u64>()),
+                any::<u8>(), any::<bool>(), trace_state(),
+            ),
+            (kind, name, start, end) in (kind(), text(), time(), time()),
+            (attributes, dropped_attributes) in (record_attributes(16), count()),
+            events in prop::collection::vec(
+                (text(), time(), record_attributes(4), count()), 0..3),
+            (dropped_events, links, dropped_links, status) in (
+                count(),
+                prop::collection::vec(
+                    (span_context(), attributes(3), count())
+                        .prop_map(|(cx, attributes, dropped)| Link::new(cx, attributes, dropped)),
+                    0..3,
+                ),
+                count(),
+                status(),
+            ),
+            scope_index in any::<prop::sample::Index>(),
+        ) -> (SpanRecord, prop::sample::Index) {
+            let placeholder = intern_scope(InstrumentationScope::builder("placeholder").build());
+            let mut record = SpanRecord::new(TraceId::from(trace), SpanId::from(span), name, placeholder, start);
+            record.parent_span_id = parent.map_or(SpanId::INVALID, SpanId::from);
+            record.trace_flags = TraceFlags::new(flags);
+            record.parent_is_remote = remote;
+            record.trace_state = state;
+            record.kind = kind;
+            record.end_time = end;
+            record.attributes.extend(attributes);
+            record.dropped_attributes_count = dropped_attributes;
+            record.events = events
+                .into_iter()
+                .map(|(name, time, attributes, dropped)| {
+                    let mut event = RecordEvent::new(name, time);
+                    event.attributes.extend(attributes);
+                    event.dropped_attributes_count = dropped;
+                    event
+                })
+                .collect();
+            record.dropped_events_count = dropped_events;
+            record.links = links;
+            record.dropped_links_count = dropped_links;
+            record.status = status;
+            (record, scope_index)
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+        #[test]
+        fn random_record_batches_match_their_span_data(
+            scopes in prop::collection::vec(scope(), 1..4),
+            records in prop::collection::vec(record(), 0..8),
+            resource in resource(),
+        ) {
+            let scopes: Vec<&'static InstrumentationScope> =
+                scopes.into_iter().map(intern_scope).collect();
+            let records: Vec<SpanRecord> = records
+                .into_iter()
+                .map(|(mut record, index)| {
+                    record.scope = *index.get(&scopes);
+                    record
+                })
+                .collect();
+            let data = as_span_data(&records);
+            let ours = ours_records(&records, &resource);
+            prop_assert_eq!(&ours, &ours_spans(&data, &resource));
+            prop_assert_eq!(ours, reference_spans(&data, &resource));
+        }
+    }
+}

@@ -2,12 +2,15 @@
 
 use std::time::Duration;
 
+use opentelemetry_sdk::metrics::{Instrument, MeterProviderBuilder, Stream};
+use opentelemetry_sdk::trace::TracerProviderBuilder;
 use otlpkit_core::{
-    BatchConfig, BatchConfigBuilder, BatchKind, Compression, EnvPolicy, EnvSource, ExporterConfig,
-    ExporterConfigBuilder, ExporterKind, LimitKind, LogLevel, MetricReaderConfig,
+    BatchConfig, BatchConfigBuilder, BatchKind, Compression, ConsoleFormat, EnvPolicy, EnvSource,
+    ExporterConfig, ExporterConfigBuilder, ExporterKind, LimitKind, LogLevel, MetricReaderConfig,
     MetricReaderConfigBuilder, OtlpConfig, OtlpConfigBuilder, ProcessEnv, Propagator, Protocol,
     Resolved, ResourceConfig, ResourceConfigBuilder, SamplerConfig, SdkConfig, SdkConfigBuilder,
-    Signal, SpoolConfig, SpoolConfigBuilder, TemporalityPreference,
+    Signal, SpoolConfig, SpoolConfigBuilder, TemporalityPreference, ToolkitConfig,
+    ToolkitConfigBuilder,
 };
 
 use crate::error::InitError;
@@ -98,6 +101,14 @@ impl PerSignal<ExporterConfigBuilder> {
 /// part.
 ///
 /// `Debug` never shows header values.
+///
+/// # Extension points
+///
+/// What the configuration cannot say, code can add without giving up the
+/// one-call setup: [`with_span_processor`](Self::with_span_processor),
+/// [`with_metric_view`](Self::with_metric_view),
+/// [`with_metric_reader`](Self::with_metric_reader) and, with the `tracing`
+/// feature, [`with_tracing_layer`](Self::with_tracing_layer).
 #[derive(Debug)]
 #[must_use]
 pub struct Builder {
@@ -110,10 +121,65 @@ pub struct Builder {
     pub(crate) sdk: SdkConfigBuilder,
     pub(crate) spool: SpoolConfigBuilder,
     pub(crate) env_policy: EnvPolicy,
+    pub(crate) toolkit: ToolkitConfigBuilder,
     pub(crate) shutdown_timeout: Duration,
-    pub(crate) self_metrics: bool,
+    pub(crate) extensions: Extensions,
     #[cfg(feature = "tracing")]
     pub(crate) tracing: Option<otlpkit_tracing::TracingSetup>,
+    /// Whether the `tracing` setup was given in code (its fmt layer then
+    /// stays as given, whatever the console format says).
+    #[cfg(feature = "tracing")]
+    pub(crate) tracing_from_code: bool,
+    #[cfg(feature = "tracing")]
+    pub(crate) tracing_path: TracingPath,
+}
+
+/// How `init()` turns `tracing` spans into OTLP spans.
+#[cfg(feature = "tracing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tracing")))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum TracingPath {
+    /// otlpkit's native layer (the default): each span is recorded into a
+    /// compact record and encoded straight to OTLP, without the SDK's
+    /// `SpanData`, at a fraction of the cost (`docs/BENCHMARKS.md`). The
+    /// configured sampler, limits and resource apply as on the SDK path;
+    /// spans made through the OpenTelemetry API still go through the SDK's
+    /// tracer provider, and both kinds nest in each other.
+    #[default]
+    Native,
+    /// `tracing-opentelemetry`: every `tracing` span becomes an SDK span.
+    /// Choose it when span processors of your own
+    /// ([`Builder::with_span_processor`]) must see `tracing` spans.
+    TracingOpenTelemetry,
+}
+
+/// A metric view: an instrument's stream, or `None` to leave it alone.
+pub(crate) type View = Box<dyn Fn(&Instrument) -> Option<Stream> + Send + Sync + 'static>;
+
+/// What code adds to the pipeline beyond the configuration.
+#[derive(Default)]
+pub(crate) struct Extensions {
+    pub(crate) span_processors:
+        Vec<Box<dyn FnOnce(TracerProviderBuilder) -> TracerProviderBuilder + Send>>,
+    pub(crate) views: Vec<View>,
+    pub(crate) metric_readers:
+        Vec<Box<dyn FnOnce(MeterProviderBuilder) -> MeterProviderBuilder + Send>>,
+    #[cfg(feature = "tracing")]
+    pub(crate) tracing_layers: Vec<crate::pipeline::BoxedLayer>,
+}
+
+impl std::fmt::Debug for Extensions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut debug = f.debug_struct("Extensions");
+        debug
+            .field("span_processors", &self.span_processors.len())
+            .field("views", &self.views.len())
+            .field("metric_readers", &self.metric_readers.len());
+        #[cfg(feature = "tracing")]
+        debug.field("tracing_layers", &self.tracing_layers.len());
+        debug.finish()
+    }
 }
 
 impl Default for Builder {
@@ -128,10 +194,15 @@ impl Default for Builder {
             sdk: SdkConfig::builder(),
             spool: SpoolConfig::builder(),
             env_policy: EnvPolicy::default(),
+            toolkit: ToolkitConfig::builder(),
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
-            self_metrics: true,
+            extensions: Extensions::default(),
             #[cfg(feature = "tracing")]
             tracing: Some(otlpkit_tracing::TracingSetup::builder()),
+            #[cfg(feature = "tracing")]
+            tracing_from_code: false,
+            #[cfg(feature = "tracing")]
+            tracing_path: TracingPath::default(),
         }
     }
 }
@@ -431,9 +502,141 @@ impl Builder {
 
     /// Whether the batch processors report their own statistics as metrics
     /// (`otlpkit.exporter.*`, see [`otlpkit_batch::MetricNames`]) through the
-    /// pipeline's meter provider (default: yes, when metrics are exported).
+    /// pipeline's meter provider (`OTLPKIT_SELF_METRICS`; default off, so
+    /// that only the application's metrics are exported). When on, they are
+    /// collected last at shutdown, after the spans and log records were
+    /// exported, so their final values are right, and the shutdown report
+    /// counts their data points apart from the application's.
     pub fn with_self_metrics(mut self, enabled: bool) -> Self {
-        self.self_metrics = enabled;
+        self.toolkit = self.toolkit.with_self_metrics(enabled);
+        self
+    }
+
+    /// How `init()` prints `tracing` events on standard error, beside
+    /// exporting them (`OTLPKIT_LOG_FORMAT`; default [`ConsoleFormat::Full`],
+    /// filtered by `RUST_LOG`, default `info`). otlpkit's own diagnostics
+    /// then go through the same console layer. `ConsoleFormat::Json` needs
+    /// the `json-logs` feature. A [`TracingSetup`] given with
+    /// [`with_tracing_setup`](Self::with_tracing_setup) keeps its own fmt
+    /// layer.
+    ///
+    /// [`TracingSetup`]: otlpkit_tracing::TracingSetup
+    pub fn with_console(mut self, format: ConsoleFormat) -> Self {
+        self.toolkit = self.toolkit.with_console(format);
+        self
+    }
+
+    /// Adds a span processor of your own to the tracer provider, after
+    /// otlpkit's (for example one that enriches or redacts spans, or a
+    /// second exporter). It sees spans made through the OpenTelemetry API,
+    /// and `tracing` spans only on the `tracing-opentelemetry` path
+    /// ([`TracingPath::TracingOpenTelemetry`], with the `tracing` feature):
+    /// the native path does not build SDK spans.
+    ///
+    /// ```no_run
+    /// use opentelemetry_sdk::trace::{InMemorySpanExporter, SimpleSpanProcessor};
+    ///
+    /// let copies = InMemorySpanExporter::default();
+    /// let telemetry = otlpkit::builder()
+    ///     .with_span_processor(SimpleSpanProcessor::new(copies.clone()))
+    ///     .init()?;
+    /// # drop(telemetry);
+    /// # Ok::<(), otlpkit::InitError>(())
+    /// ```
+    pub fn with_span_processor<P>(mut self, processor: P) -> Self
+    where
+        P: opentelemetry_sdk::trace::SpanProcessor + Send + 'static,
+    {
+        self.extensions
+            .span_processors
+            .push(Box::new(move |builder| {
+                builder.with_span_processor(processor)
+            }));
+        self
+    }
+
+    /// Adds a metric view: a function from an instrument to the stream it
+    /// should produce (a new name, another aggregation, fewer attributes),
+    /// or `None` to leave the instrument alone. Views are tried in the
+    /// order they were added; the first that answers wins, then the
+    /// configured histogram aggregation and cardinality limit apply to
+    /// instruments no view took (one stream per instrument, never two).
+    ///
+    /// ```no_run
+    /// use opentelemetry_sdk::metrics::{Aggregation, Instrument, Stream};
+    ///
+    /// let telemetry = otlpkit::builder()
+    ///     .with_metric_view(|instrument: &Instrument| {
+    ///         (instrument.name() == "http.server.request.duration").then(|| {
+    ///             Stream::builder()
+    ///                 .with_aggregation(Aggregation::ExplicitBucketHistogram {
+    ///                     boundaries: vec![0.01, 0.1, 1.0],
+    ///                     record_min_max: true,
+    ///                 })
+    ///                 .build()
+    ///                 .ok()
+    ///         })?
+    ///     })
+    ///     .init()?;
+    /// # drop(telemetry);
+    /// # Ok::<(), otlpkit::InitError>(())
+    /// ```
+    pub fn with_metric_view<V>(mut self, view: V) -> Self
+    where
+        V: Fn(&Instrument) -> Option<Stream> + Send + Sync + 'static,
+    {
+        self.extensions.views.push(Box::new(view));
+        self
+    }
+
+    /// Adds a periodic metric reader of your own beside otlpkit's OTLP one
+    /// (a second exporter, another interval). `opentelemetry_sdk` makes
+    /// other reader kinds public only behind an experimental feature.
+    ///
+    /// ```no_run
+    /// use opentelemetry_sdk::metrics::{InMemoryMetricExporter, PeriodicReader};
+    ///
+    /// let copies = InMemoryMetricExporter::default();
+    /// let telemetry = otlpkit::builder()
+    ///     .with_metric_reader(PeriodicReader::builder(copies.clone()).build())
+    ///     .init()?;
+    /// # drop(telemetry);
+    /// # Ok::<(), otlpkit::InitError>(())
+    /// ```
+    pub fn with_metric_reader<E>(
+        mut self,
+        reader: opentelemetry_sdk::metrics::PeriodicReader<E>,
+    ) -> Self
+    where
+        E: opentelemetry_sdk::metrics::exporter::PushMetricExporter,
+    {
+        self.extensions
+            .metric_readers
+            .push(Box::new(move |builder| builder.with_reader(reader)));
+        self
+    }
+
+    /// Adds a `tracing` layer of your own to the subscriber `init()`
+    /// installs, beside otlpkit's (for example a layer that writes to a
+    /// file, or one with its own filter).
+    ///
+    /// ```no_run
+    /// use tracing_subscriber::Layer as _;
+    ///
+    /// let errors_to_stdout = tracing_subscriber::fmt::layer()
+    ///     .with_writer(std::io::stdout)
+    ///     .with_filter(tracing_subscriber::filter::LevelFilter::ERROR);
+    /// let telemetry = otlpkit::builder().with_tracing_layer(errors_to_stdout).init()?;
+    /// # drop(telemetry);
+    /// # Ok::<(), otlpkit::InitError>(())
+    /// ```
+    #[cfg(feature = "tracing")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tracing")))]
+    pub fn with_tracing_layer<L>(mut self, layer: L) -> Self
+    where
+        L: tracing_subscriber::Layer<tracing_subscriber::Registry> + Send + Sync + 'static,
+    {
+        self.extensions.tracing_layers.push(Box::new(layer));
         self
     }
 
@@ -441,7 +644,8 @@ impl Builder {
     /// filter directives, scope name, ... (the providers are added by
     /// otlpkit). Without this call, the default [`TracingSetup`]: the
     /// OpenTelemetry span layer and log bridge, `RUST_LOG` (default `info`),
-    /// no fmt layer. No subscriber is installed when neither traces nor logs
+    /// and the console layer of [`with_console`](Self::with_console). No
+    /// subscriber is installed when neither traces nor logs
     /// are exported (SDK disabled, or both exporters `none`).
     ///
     /// [`TracingSetup`]: otlpkit_tracing::TracingSetup
@@ -449,6 +653,16 @@ impl Builder {
     #[cfg_attr(docsrs, doc(cfg(feature = "tracing")))]
     pub fn with_tracing_setup(mut self, setup: otlpkit_tracing::TracingSetup) -> Self {
         self.tracing = Some(setup);
+        self.tracing_from_code = true;
+        self
+    }
+
+    /// How `tracing` spans become OTLP spans: otlpkit's native layer (the
+    /// default) or `tracing-opentelemetry`; see [`TracingPath`].
+    #[cfg(feature = "tracing")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tracing")))]
+    pub fn with_tracing_path(mut self, path: TracingPath) -> Self {
+        self.tracing_path = path;
         self
     }
 
@@ -542,6 +756,7 @@ impl Builder {
             .with_resource(self.resource.clone())
             .with_sdk(self.sdk.clone())
             .with_spool(self.spool.clone())
+            .with_toolkit(self.toolkit.clone())
             .with_env_policy(self.env_policy);
         for exporter in [
             &self.exporters.traces,

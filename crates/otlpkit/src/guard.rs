@@ -16,7 +16,7 @@ use otlpkit_core::stats::{DropReason, ExportErrorRecord, ExportStats, StatsSnaps
 use otlpkit_core::{LogLevel, OtlpConfig, Signal};
 
 use crate::error::InitWarning;
-use crate::metrics::ShutdownDeadline;
+use crate::metrics::{OwnMetricPoints, ShutdownDeadline};
 
 /// Extra time, beyond a deadline, given to a part that reports its outcome
 /// (its own work is bounded by the deadline itself).
@@ -31,10 +31,23 @@ pub(crate) struct Pipeline {
     pub(crate) tracer_provider: Option<SdkTracerProvider>,
     pub(crate) meter_provider: Option<SdkMeterProvider>,
     pub(crate) logger_provider: Option<SdkLoggerProvider>,
+    /// The processor of `tracing` spans on the native path, else of every
+    /// span: its statistics are the report's.
     pub(crate) span_handle: Option<ProcessorHandle>,
+    /// On the native path, the tracer provider's processor, which exports
+    /// the spans made through the OpenTelemetry API.
+    pub(crate) api_span_handle: Option<ProcessorHandle>,
     pub(crate) log_handle: Option<ProcessorHandle>,
+    /// The native `tracing` span layer's settings, until the subscriber is
+    /// installed.
+    #[cfg(feature = "tracing")]
+    pub(crate) native: Option<otlpkit_tracing::native::NativeSpans>,
     pub(crate) metric_deadline: ShutdownDeadline,
     pub(crate) worker: Option<WorkerRuntime>,
+    /// otlpkit's own metrics are exported: they are collected last at
+    /// shutdown, so that their final values include the last exports.
+    pub(crate) self_metrics: bool,
+    pub(crate) own_metric_points: OwnMetricPoints,
 }
 
 /// The installed pipeline. Keep it for the life of the program: dropping it
@@ -191,6 +204,7 @@ impl OtlpGuard {
         // anything to flush.
         for (signal, handle) in [
             (Signal::Traces, &pipeline.span_handle),
+            (Signal::Traces, &pipeline.api_span_handle),
             (Signal::Logs, &pipeline.log_handle),
         ] {
             if let Some(handle) = handle.clone() {
@@ -366,28 +380,54 @@ fn shutdown_pipeline(pipeline: Pipeline, stats: &ExportStats, timeout: Duration)
         log_handle,
         metric_deadline,
         worker,
+        self_metrics,
+        own_metric_points,
+        ..
     } = pipeline;
     let span_totals = span_handle.clone();
     let log_totals = log_handle.clone();
 
-    // The three signals shut down side by side, each with the whole budget.
+    // The three signals shut down side by side, each with the whole budget;
+    // with otlpkit's own metrics on, spans and logs go first (with most of
+    // the budget), so that the metrics' last collection counts their exports.
+    let metrics_last = self_metrics && meter_provider.is_some();
+    let timeout_first = if metrics_last {
+        timeout.saturating_sub((timeout / 4).min(Duration::from_secs(1)))
+    } else {
+        timeout
+    };
     let mut pending = Vec::new();
     if tracer_provider.is_some() || span_handle.is_some() {
         pending.push(spawn_bounded(Signal::Traces, move || {
-            shut_down_signal(Signal::Traces, span_handle, timeout, move |left| {
+            shut_down_signal(Signal::Traces, span_handle, timeout_first, move |left| {
+                // On the native path, the provider's own processor (spans
+                // made through the OpenTelemetry API) shuts down with it.
                 tracer_provider.map(|p| p.shutdown_with_timeout(left))
             })
         }));
     }
     if logger_provider.is_some() || log_handle.is_some() {
         pending.push(spawn_bounded(Signal::Logs, move || {
-            shut_down_signal(Signal::Logs, log_handle, timeout, move |left| {
+            shut_down_signal(Signal::Logs, log_handle, timeout_first, move |left| {
                 logger_provider.map(|p| p.shutdown_with_timeout(left))
             })
         }));
     }
+    let mut problems = Vec::new();
+    if metrics_last {
+        for (signal, outcome) in pending.drain(..) {
+            match outcome.wait(started + timeout_first + REPORT_SLACK) {
+                Some(found) => problems.extend(found),
+                None => problems.push(ShutdownProblem::DidNotFinish {
+                    signal,
+                    timeout: timeout_first,
+                }),
+            }
+        }
+    }
     if let Some(provider) = meter_provider {
         metric_deadline.set(deadline, timeout);
+        let timeout = deadline.saturating_duration_since(Instant::now());
         pending.push(spawn_bounded(Signal::Metrics, move || {
             shut_down_signal(Signal::Metrics, None, timeout, move |left| {
                 Some(provider.shutdown_with_timeout(left))
@@ -395,7 +435,6 @@ fn shutdown_pipeline(pipeline: Pipeline, stats: &ExportStats, timeout: Duration)
         }));
     }
 
-    let mut problems = Vec::new();
     for (signal, outcome) in pending {
         match outcome.wait(deadline + REPORT_SLACK) {
             Some(found) => problems.extend(found),
@@ -417,6 +456,7 @@ fn shutdown_pipeline(pipeline: Pipeline, stats: &ExportStats, timeout: Duration)
     let mut report = ShutdownReport::new(stats, started.elapsed(), problems);
     report.traces = span_totals.map(|h| h.stats());
     report.logs = log_totals.map(|h| h.stats());
+    report.own_metric_points = own_metric_points.get();
     report
 }
 
@@ -463,6 +503,7 @@ fn shut_down_signal(
 /// Why [`OtlpGuard::flush`] did not flush everything.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("otlpkit flush incomplete: {}", describe(.failures))]
+#[non_exhaustive]
 pub struct FlushError {
     failures: Vec<(Signal, String)>,
 }
@@ -562,6 +603,9 @@ pub struct ShutdownReport {
     pub elapsed: Duration,
     /// What went wrong, if anything.
     pub problems: Vec<ShutdownProblem>,
+    /// Metric data points of otlpkit's own metrics among those produced
+    /// (0 unless they are on, see `Builder::with_self_metrics`).
+    pub own_metric_points: u64,
 }
 
 impl ShutdownReport {
@@ -572,6 +616,7 @@ impl ShutdownReport {
             logs: None,
             elapsed,
             problems,
+            own_metric_points: 0,
         }
     }
 
@@ -691,6 +736,9 @@ impl fmt::Display for ShutdownReport {
                 .collect();
             if !reasons.is_empty() {
                 write!(f, " ({})", reasons.join(", "))?;
+            }
+            if *signal == Signal::Metrics && self.own_metric_points > 0 {
+                write!(f, " [{} of them otlpkit's own]", self.own_metric_points)?;
             }
             let spool = self.stats.signal(*signal);
             if spool.spool_found + spool.delivered_from_spool + spool.in_spool > 0 {

@@ -13,7 +13,7 @@
 //! A synchronous program:
 //!
 //! ```no_run
-//! fn main() -> Result<(), otlpkit::InitError> {
+//! fn main() -> Result<(), Box<dyn std::error::Error>> {
 //!     let _telemetry = otlpkit::init()?;
 //!     tracing::info_span!("import").in_scope(|| tracing::info!(rows = 3, "imported"));
 //!     Ok(())
@@ -24,7 +24,7 @@
 //!
 //! ```no_run
 //! #[tokio::main]
-//! async fn main() -> Result<(), otlpkit::InitError> {
+//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //!     let telemetry = otlpkit::init()?;
 //!     async { tracing::info!("serving") }.await;
 //!     println!("{}", telemetry.shutdown_async().await);
@@ -93,30 +93,48 @@
 //! - the periodic metric reader: interval, export timeout, temporality
 //!   preference, histogram aggregation, cardinality limit;
 //! - `OTEL_SDK_DISABLED=true`: a no-op guard (only the propagators are set);
-//! - `OTEL_LOG_LEVEL`: configuration warnings are printed once on stderr at
-//!   start-up (unless the level is `error` or `off`) and kept on the guard
-//!   ([`OtlpGuard::warnings`]).
+//! - `OTEL_LOG_LEVEL`: the level of otlpkit's own diagnostics (configuration
+//!   warnings, kept on the guard too, [`OtlpGuard::warnings`]; the first
+//!   failed export of each signal and its recovery), printed through the
+//!   console layer, or on standard error without one;
+//! - the resource detected from the host, OS, process, runtime and container
+//!   (`OTLPKIT_RESOURCE_DETECTION=off` to skip), below what code and
+//!   `OTEL_RESOURCE_ATTRIBUTES` say;
+//! - with the `tracing` feature: the native span layer (`tracing` spans are
+//!   recorded and encoded straight to OTLP; [`TracingPath`] keeps
+//!   `tracing-opentelemetry` instead), the log bridge, `RUST_LOG` and a
+//!   console layer (`OTLPKIT_LOG_FORMAT`: `full`, `compact`, `pretty`,
+//!   `json`, `off`).
+//!
+//! What the configuration cannot say, code adds: span processors, metric
+//! views and readers, `tracing` layers of your own (see [`Builder`],
+//! "Extension points").
 //!
 //! # Nothing lost silently
 //!
 //! [`OtlpGuard::stats`] counts, per signal, what was exported and what was
 //! dropped and why (queue full, retries exhausted, rejected by the server,
-//! shutdown deadline, ...). [`OtlpGuard::shutdown`] returns a
-//! [`ShutdownReport`] with the final counts and what went wrong; the batch
-//! processors also report their statistics as `otlpkit.exporter.*` metrics.
+//! shutdown deadline, ...) and its last export failure.
+//! [`OtlpGuard::shutdown`] returns a [`ShutdownReport`] with the final counts,
+//! each signal's last failure and what went wrong. With
+//! `OTLPKIT_SELF_METRICS=true` the batch processors also report their
+//! statistics as `otlpkit.exporter.*` metrics.
 //!
 //! # Feature flags
 //!
 //! | feature | default | enables |
 //! |---|---|---|
-//! | `grpc` | yes | OTLP/gRPC (`OTEL_EXPORTER_OTLP_PROTOCOL=grpc`), [`grpc`] |
+//! | `grpc` | no | OTLP/gRPC (`OTEL_EXPORTER_OTLP_PROTOCOL=grpc`), [`grpc`] |
 //! | `http` | yes | OTLP/HTTP with protobuf bodies (`http/protobuf`, the specification's default), [`http`] |
-//! | `tracing` | yes | [`init`] installs a `tracing` subscriber: spans become OpenTelemetry spans, events become log records correlated with them; [`tracing`] |
+//! | `tracing` | yes | [`init`] installs a `tracing` subscriber: spans become OTLP spans, events become log records correlated with them, a console layer prints them; [`tracing`] |
+//! | `json-logs` | no | `OTLPKIT_LOG_FORMAT=json`: JSON console lines |
+//! | `gzip` | yes | gzip compression (`OTEL_EXPORTER_OTLP_COMPRESSION=gzip`), pure Rust |
+//! | `zstd` | no | zstd compression, an otlpkit extension (builds the zstd C library) |
 //! | `http-json` | no | OTLP/HTTP with JSON bodies (`http/json`) |
 //! | `tls` | no | `https://` endpoints for every enabled transport: rustls with ring, the webpki roots, custom CA and client certificates |
 //! | `axum` | no | `http.route` from axum in [`tracing::server::HttpServerLayer`] |
-//! | `reqwest` | no | W3C context injection for reqwest requests |
-//! | `tonic` | no | W3C context injection and extraction for tonic metadata |
+//! | `reqwest` | no | client spans, `http.client.request.duration` and W3C injection for reqwest (async and blocking) |
+//! | `tonic` | no | client and server layers for tonic: `rpc.*` spans, W3C context in the metadata |
 //! | `rayon` | no | context-carrying rayon wrappers in [`bridge`] |
 //! | `full` | no | all of the above |
 //!
@@ -145,6 +163,9 @@ mod metrics;
 mod pipeline;
 mod sdk;
 
+#[cfg(feature = "tracing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tracing")))]
+pub use builder::TracingPath;
 pub use builder::{Builder, DEFAULT_SHUTDOWN_TIMEOUT};
 pub use error::{InitError, InitWarning};
 pub use guard::{FlushError, OtlpGuard, ShutdownProblem, ShutdownReport};

@@ -4,12 +4,13 @@
 
 use std::future::{Future, poll_fn};
 use std::pin::pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
-use opentelemetry_sdk::metrics::data::ResourceMetrics;
+use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData, ResourceMetrics};
 use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 use opentelemetry_sdk::metrics::{Aggregation, Instrument, InstrumentKind, Stream, Temporality};
 use otlpkit_bridge::WorkerRuntime;
@@ -38,6 +39,45 @@ pub(crate) struct TimeoutExporter<E> {
     timeout: Option<Duration>,
     deadline: ShutdownDeadline,
     worker: WorkerRuntime,
+    own_points: Option<OwnMetricPoints>,
+}
+
+/// The data points of otlpkit's own metrics (scope `otlpkit`) handed to the
+/// OTLP metric exporter, so that the shutdown report can tell them from the
+/// application's.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct OwnMetricPoints(Arc<AtomicU64>);
+
+impl OwnMetricPoints {
+    pub(crate) fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    fn count(&self, metrics: &ResourceMetrics) {
+        let points: usize = metrics
+            .scope_metrics()
+            .filter(|scope| scope.scope().name() == OWN_SCOPE)
+            .flat_map(|scope| scope.metrics())
+            .map(|metric| match metric.data() {
+                AggregatedMetrics::F64(data) => data_points(data),
+                AggregatedMetrics::U64(data) => data_points(data),
+                AggregatedMetrics::I64(data) => data_points(data),
+            })
+            .sum();
+        self.0.fetch_add(points as u64, Ordering::Relaxed);
+    }
+}
+
+/// The instrumentation scope of otlpkit's own metrics.
+pub(crate) const OWN_SCOPE: &str = "otlpkit";
+
+fn data_points<T>(data: &MetricData<T>) -> usize {
+    match data {
+        MetricData::Gauge(gauge) => gauge.data_points().count(),
+        MetricData::Sum(sum) => sum.data_points().count(),
+        MetricData::Histogram(histogram) => histogram.data_points().count(),
+        MetricData::ExponentialHistogram(histogram) => histogram.data_points().count(),
+    }
 }
 
 impl<E> TimeoutExporter<E> {
@@ -52,7 +92,14 @@ impl<E> TimeoutExporter<E> {
             timeout,
             deadline,
             worker,
+            own_points: None,
         }
+    }
+
+    /// Counts otlpkit's own data points in what this exporter is handed.
+    pub(crate) fn counting_own_points(mut self, points: OwnMetricPoints) -> Self {
+        self.own_points = Some(points);
+        self
     }
 
     /// The time the next export may take, and the budget to report when
@@ -113,6 +160,9 @@ impl Drop for AbortOnDrop {
 
 impl<E: PushMetricExporter> PushMetricExporter for TimeoutExporter<E> {
     fn export(&self, metrics: &ResourceMetrics) -> impl Future<Output = OTelSdkResult> + Send {
+        if let Some(points) = &self.own_points {
+            points.count(metrics);
+        }
         let export = self.inner.export(metrics);
         let limit = self.limit();
         let worker = self.worker.clone();

@@ -20,18 +20,23 @@ use otlpkit_core::{
     TemporalityPreference, vars,
 };
 
-use crate::builder::Builder;
+use crate::builder::{Builder, Extensions};
 use crate::console::{ConsoleLogExporter, ConsoleMetricExporter, ConsoleSpanExporter};
 use crate::error::{InitError, InitWarning};
 use crate::guard::{OtlpGuard, Pipeline};
-use crate::metrics::{ShutdownDeadline, TimeoutExporter, view};
+use crate::metrics::{TimeoutExporter, view};
 use crate::sdk::{self, GuardedLogProcessor, GuardedSpanProcessor};
 
 /// The name of the export worker thread every signal shares.
 pub const WORKER_THREAD_NAME: &str = EXPORT_WORKER_NAME;
 
 /// The instrumentation scope of otlpkit's own metrics.
-const SELF_METRICS_SCOPE: &str = "otlpkit";
+const SELF_METRICS_SCOPE: &str = crate::metrics::OWN_SCOPE;
+
+/// A `tracing` layer of the subscriber `init()` installs.
+#[cfg(feature = "tracing")]
+pub(crate) type BoxedLayer =
+    Box<dyn tracing_subscriber::Layer<tracing_subscriber::Registry> + Send + Sync + 'static>;
 
 /// What every OTLP exporter and batch processor of one pipeline shares.
 struct Shared<'a> {
@@ -41,6 +46,10 @@ struct Shared<'a> {
     builder: &'a Builder,
     /// The disk spool every OTLP exporter shares (one log per signal).
     spool: Option<otlpkit_exporter::Spool>,
+    /// Whether `init()` installs the `tracing` subscriber (the native span
+    /// layer is built only then).
+    #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
+    global: bool,
 }
 
 pub(crate) fn start<E: EnvSource + ?Sized>(
@@ -48,11 +57,10 @@ pub(crate) fn start<E: EnvSource + ?Sized>(
     env: &E,
     global: bool,
 ) -> Result<OtlpGuard, InitError> {
+    let mut builder = builder;
+    let mut extensions = std::mem::take(&mut builder.extensions);
     #[cfg(feature = "tracing")]
-    let (tracing, builder) = {
-        let mut builder = builder;
-        (builder.tracing.take(), builder)
-    };
+    let tracing = builder.tracing.take();
     let Resolved {
         value: config,
         warnings: config_warnings,
@@ -72,7 +80,8 @@ pub(crate) fn start<E: EnvSource + ?Sized>(
     let propagator = sdk::propagator(config.sdk().propagators(), &mut warnings);
     let stats = ExportStats::new();
 
-    let pipeline = if config.sdk().disabled() {
+    #[cfg_attr(not(feature = "tracing"), allow(unused_mut))]
+    let mut pipeline = if config.sdk().disabled() {
         Pipeline::default()
     } else {
         sdk::unsupported_limits(config.sdk().limits(), &mut warnings);
@@ -85,8 +94,9 @@ pub(crate) fn start<E: EnvSource + ?Sized>(
             stats: stats.clone(),
             builder: &builder,
             spool,
+            global,
         };
-        build(&shared, &mut warnings)?
+        build(&shared, &mut extensions, &mut warnings)?
     };
 
     // The subscriber first: its only failure that is not a warning (invalid
@@ -98,12 +108,21 @@ pub(crate) fn start<E: EnvSource + ?Sized>(
         && global
         && (pipeline.tracer_provider.is_some() || pipeline.logger_provider.is_some())
     {
-        match tracing_setup(setup, &pipeline)?.try_init() {
+        let (setup, console) = console(setup, &builder, &config, &mut warnings);
+        let native = pipeline.native.take();
+        let mut layers: Vec<BoxedLayer> = vec![
+            tracing_setup(setup, &pipeline, native)?
+                .layer::<tracing_subscriber::Registry>()
+                .map_err(InitError::Tracing)?,
+        ];
+        layers.append(&mut extensions.tracing_layers);
+        use tracing_subscriber::layer::SubscriberExt as _;
+        let subscriber = tracing_subscriber::registry().with(layers);
+        match tracing::subscriber::set_global_default(subscriber) {
+            // otlpkit's diagnostics go through the console layer from now on.
+            Ok(()) if console => diag::set_output(diag::Output::Tracing),
             Ok(()) => {}
-            Err(otlpkit_tracing::SetupError::AlreadyInstalled(_)) => {
-                warnings.push(InitWarning::SubscriberAlreadyInstalled);
-            }
-            Err(error) => return Err(InitError::Tracing(error)),
+            Err(_) => warnings.push(InitWarning::SubscriberAlreadyInstalled),
         }
     }
 
@@ -130,15 +149,55 @@ pub(crate) fn start<E: EnvSource + ?Sized>(
     ))
 }
 
+/// The default setup with the configured console layer, and whether it has
+/// one; a setup given in code keeps its own (and otlpkit's diagnostics stay
+/// on standard error).
+#[cfg(feature = "tracing")]
+fn console(
+    setup: otlpkit_tracing::TracingSetup,
+    builder: &Builder,
+    config: &OtlpConfig,
+    warnings: &mut Vec<InitWarning>,
+) -> (otlpkit_tracing::TracingSetup, bool) {
+    use otlpkit_core::ConsoleFormat;
+    use otlpkit_tracing::Fmt;
+    if builder.tracing_from_code {
+        return (setup, false);
+    }
+    let fmt = match config.toolkit().console() {
+        ConsoleFormat::Off => Fmt::Off,
+        ConsoleFormat::Compact => Fmt::Compact,
+        ConsoleFormat::Pretty => Fmt::Pretty,
+        #[cfg(feature = "json-logs")]
+        ConsoleFormat::Json => Fmt::Json,
+        #[cfg(not(feature = "json-logs"))]
+        ConsoleFormat::Json => {
+            warnings.push(InitWarning::Unsupported {
+                setting: vars::OTLPKIT_LOG_FORMAT,
+                value: "json".to_owned(),
+                instead: "the `json-logs` feature of otlpkit is off; using `full`",
+            });
+            Fmt::Full
+        }
+        _ => Fmt::Full,
+    };
+    let _ = warnings;
+    (setup.with_fmt(fmt), fmt != Fmt::Off)
+}
+
 /// The subscriber `init` installs: the configured setup with the pipeline's
 /// providers, its filter directives checked.
 #[cfg(feature = "tracing")]
 fn tracing_setup(
     mut setup: otlpkit_tracing::TracingSetup,
     pipeline: &Pipeline,
+    native: Option<otlpkit_tracing::native::NativeSpans>,
 ) -> Result<otlpkit_tracing::TracingSetup, InitError> {
     if let Some(provider) = &pipeline.tracer_provider {
         setup = setup.with_tracer_provider(provider);
+    }
+    if let Some(native) = native {
+        setup = setup.with_native_spans(native);
     }
     if let Some(provider) = &pipeline.logger_provider {
         setup = setup.with_logger_provider(provider);
@@ -147,7 +206,11 @@ fn tracing_setup(
     Ok(setup)
 }
 
-fn build(shared: &Shared<'_>, warnings: &mut Vec<InitWarning>) -> Result<Pipeline, InitError> {
+fn build(
+    shared: &Shared<'_>,
+    extensions: &mut Extensions,
+    warnings: &mut Vec<InitWarning>,
+) -> Result<Pipeline, InitError> {
     let config = shared.config;
     let resource = sdk::resource(config.resource());
     let mut pipeline = Pipeline {
@@ -156,17 +219,26 @@ fn build(shared: &Shared<'_>, warnings: &mut Vec<InitWarning>) -> Result<Pipelin
     };
 
     let kinds = config.sdk().exporters(Signal::Traces);
-    if !kinds.is_empty() {
-        pipeline.tracer_provider = Some(traces(shared, &resource, &mut pipeline, warnings)?);
+    if !kinds.is_empty() || !extensions.span_processors.is_empty() {
+        let provider = traces(shared, &resource, &mut pipeline, extensions, warnings)?;
+        pipeline.tracer_provider = Some(provider);
+        #[cfg(feature = "tracing")]
+        if let Some(native) = native_spans(shared, &resource)? {
+            // The native processor carries the `tracing` spans, most of
+            // them: its statistics are the report's.
+            pipeline.api_span_handle = pipeline.span_handle.replace(native.handle());
+            pipeline.native = Some(native);
+        }
     }
     let kinds = config.sdk().exporters(Signal::Logs);
     if !kinds.is_empty() {
         pipeline.logger_provider = Some(logs(shared, &resource, &mut pipeline, warnings)?);
     }
     let kinds = config.sdk().exporters(Signal::Metrics);
-    if !kinds.is_empty() {
-        let provider = metrics(shared, &resource, &pipeline.metric_deadline, warnings)?;
-        if shared.builder.self_metrics {
+    if !kinds.is_empty() || !extensions.metric_readers.is_empty() {
+        let provider = metrics(shared, &resource, &pipeline, extensions, warnings)?;
+        if config.toolkit().self_metrics() {
+            pipeline.self_metrics = true;
             let meter = provider.meter_with_scope(
                 InstrumentationScope::builder(SELF_METRICS_SCOPE)
                     .with_version(env!("CARGO_PKG_VERSION"))
@@ -214,6 +286,7 @@ fn traces(
     shared: &Shared<'_>,
     resource: &Resource,
     pipeline: &mut Pipeline,
+    extensions: &mut Extensions,
     warnings: &mut Vec<InitWarning>,
 ) -> Result<SdkTracerProvider, InitError> {
     let config = shared.config;
@@ -237,6 +310,9 @@ fn traces(
             }
             other => unsupported(Signal::Traces, *other, warnings),
         }
+    }
+    for add in extensions.span_processors.drain(..) {
+        builder = add(builder);
     }
     Ok(builder.build())
 }
@@ -299,6 +375,83 @@ macro_rules! batch_processor {
                 error,
             })
     };
+}
+
+/// The native `tracing` span layer's settings and processor, when `init()`
+/// installs the subscriber on the native path and the only trace exporter
+/// is OTLP (the console exporter and span processors of the application
+/// need SDK spans).
+#[cfg(feature = "tracing")]
+#[cfg_attr(
+    not(any(feature = "grpc", feature = "http")),
+    allow(unreachable_code, unused_variables)
+)]
+fn native_spans(
+    shared: &Shared<'_>,
+    resource: &Resource,
+) -> Result<Option<otlpkit_tracing::native::NativeSpans>, InitError> {
+    let builder = shared.builder;
+    let otlp_only = shared.config.sdk().exporters(Signal::Traces) == [ExporterKind::Otlp];
+    if !shared.global
+        || builder.tracing.is_none()
+        || builder.tracing_path != crate::TracingPath::Native
+        || !otlp_only
+    {
+        return Ok(None);
+    }
+    let signal = Signal::Traces;
+    let processor: otlpkit_batch::BatchProcessorBuilder<Box<otlpkit_wire::SpanRecord>> =
+        match transport(shared, signal)? {
+            #[cfg(feature = "grpc")]
+            Transport::Grpc => otlpkit_batch::BatchProcessor::builder_for(
+                otlpkit_core::BatchKind::Spans,
+                RecordExporter(otlp_exporter!(shared, signal, otlpkit_grpc::SpanExporter)?),
+            ),
+            #[cfg(feature = "http")]
+            Transport::Http => otlpkit_batch::BatchProcessor::builder_for(
+                otlpkit_core::BatchKind::Spans,
+                RecordExporter(otlp_exporter!(
+                    shared,
+                    signal,
+                    otlpkit_http::HttpSpanExporter
+                )?),
+            ),
+        };
+    let processor = batch_processor!(shared, signal, processor, shared.config.span_batch())?;
+    Ok(Some(
+        otlpkit_tracing::native::NativeSpans::new(processor)
+            .with_sdk_config(shared.config.sdk())
+            .with_resource(resource),
+    ))
+}
+
+/// The exporter of the native span path: otlpkit's span exporter, sending
+/// the records straight to OTLP ([`otlpkit_exporter::SpanExporter::export_records`]).
+#[cfg(feature = "tracing")]
+#[cfg_attr(not(any(feature = "grpc", feature = "http")), allow(dead_code))]
+struct RecordExporter<T>(otlpkit_exporter::SpanExporter<T>);
+
+#[cfg(feature = "tracing")]
+impl<T: otlpkit_exporter::Connect> otlpkit_batch::BatchExporter<Box<otlpkit_wire::SpanRecord>>
+    for RecordExporter<T>
+{
+    fn export(
+        &self,
+        batch: Vec<Box<otlpkit_wire::SpanRecord>>,
+    ) -> impl std::future::Future<Output = opentelemetry_sdk::error::OTelSdkResult> + Send {
+        self.0.export_records(batch)
+    }
+
+    fn shutdown_with_timeout(
+        &self,
+        timeout: std::time::Duration,
+    ) -> opentelemetry_sdk::error::OTelSdkResult {
+        opentelemetry_sdk::trace::SpanExporter::shutdown_with_timeout(&self.0, timeout)
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        opentelemetry_sdk::trace::SpanExporter::set_resource(&mut self.0, resource);
+    }
 }
 
 // Without a transport feature every protocol is an error.
@@ -383,21 +536,34 @@ fn temporality(preference: TemporalityPreference) -> Temporality {
 fn metrics(
     shared: &Shared<'_>,
     resource: &Resource,
-    deadline: &ShutdownDeadline,
+    pipeline: &Pipeline,
+    extensions: &mut Extensions,
     warnings: &mut Vec<InitWarning>,
 ) -> Result<SdkMeterProvider, InitError> {
     let reader = shared.config.metric_reader();
     let mut builder = SdkMeterProvider::builder().with_resource(resource.clone());
-    if let Some(view) = view(reader) {
-        builder = builder.with_view(view);
+    // One view for everything (the SDK makes one stream per matching view):
+    // the application's views first, then the configured aggregation.
+    let ours = view(reader);
+    let theirs = std::mem::take(&mut extensions.views);
+    if ours.is_some() || !theirs.is_empty() {
+        builder = builder.with_view(move |instrument: &opentelemetry_sdk::metrics::Instrument| {
+            theirs
+                .iter()
+                .find_map(|view| view(instrument))
+                .or_else(|| ours.as_ref().and_then(|ours| ours(instrument)))
+        });
+    }
+    for add in extensions.metric_readers.drain(..) {
+        builder = add(builder);
     }
     for kind in shared.config.sdk().exporters(Signal::Metrics) {
         match kind {
-            ExporterKind::Otlp => builder = otlp_metric_reader(shared, deadline, builder)?,
+            ExporterKind::Otlp => builder = otlp_metric_reader(shared, pipeline, builder)?,
             ExporterKind::Console => {
                 let exporter = ConsoleMetricExporter::new()
                     .with_temporality(temporality(reader.temporality_preference()));
-                builder = builder.with_reader(periodic(shared, deadline, exporter));
+                builder = builder.with_reader(periodic(shared, pipeline, exporter));
             }
             other => unsupported(Signal::Metrics, *other, warnings),
         }
@@ -408,16 +574,37 @@ fn metrics(
 /// A periodic reader with the configured interval and export timeout.
 fn periodic<X: PushMetricExporter>(
     shared: &Shared<'_>,
-    deadline: &ShutdownDeadline,
+    pipeline: &Pipeline,
     exporter: X,
 ) -> PeriodicReader<TimeoutExporter<X>> {
     let reader = shared.config.metric_reader();
     PeriodicReader::builder(TimeoutExporter::new(
         exporter,
         reader.timeout(),
-        deadline.clone(),
+        pipeline.metric_deadline.clone(),
         shared.worker.clone(),
     ))
+    .with_interval(reader.interval())
+    .build()
+}
+
+/// [`periodic`] for the OTLP exporter, counting otlpkit's own points.
+#[cfg_attr(not(any(feature = "grpc", feature = "http")), allow(dead_code))]
+fn otlp_periodic<X: PushMetricExporter>(
+    shared: &Shared<'_>,
+    pipeline: &Pipeline,
+    exporter: X,
+) -> PeriodicReader<TimeoutExporter<X>> {
+    let reader = shared.config.metric_reader();
+    PeriodicReader::builder(
+        TimeoutExporter::new(
+            exporter,
+            reader.timeout(),
+            pipeline.metric_deadline.clone(),
+            shared.worker.clone(),
+        )
+        .counting_own_points(pipeline.own_metric_points.clone()),
+    )
     .with_interval(reader.interval())
     .build()
 }
@@ -429,16 +616,16 @@ fn periodic<X: PushMetricExporter>(
 )]
 fn otlp_metric_reader(
     shared: &Shared<'_>,
-    deadline: &ShutdownDeadline,
+    pipeline: &Pipeline,
     builder: MeterProviderBuilder,
 ) -> Result<MeterProviderBuilder, InitError> {
     let signal = Signal::Metrics;
     let preference = shared.config.metric_reader().temporality_preference();
     Ok(match transport(shared, signal)? {
         #[cfg(feature = "grpc")]
-        Transport::Grpc => builder.with_reader(periodic(
+        Transport::Grpc => builder.with_reader(otlp_periodic(
             shared,
-            deadline,
+            pipeline,
             otlp_exporter!(
                 shared,
                 signal,
@@ -447,9 +634,9 @@ fn otlp_metric_reader(
             )?,
         )),
         #[cfg(feature = "http")]
-        Transport::Http => builder.with_reader(periodic(
+        Transport::Http => builder.with_reader(otlp_periodic(
             shared,
-            deadline,
+            pipeline,
             otlp_exporter!(
                 shared,
                 signal,

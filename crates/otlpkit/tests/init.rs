@@ -76,6 +76,10 @@ const TESTS: &[Test] = &[
         an_existing_subscriber_is_kept_with_a_warning,
     ),
     (
+        "a_tracing_layer_of_the_application_joins_the_subscriber",
+        a_tracing_layer_of_the_application_joins_the_subscriber,
+    ),
+    (
         "resource_sampler_and_limits_are_applied",
         resource_sampler_and_limits_are_applied,
     ),
@@ -349,13 +353,23 @@ fn check_boundaries(
     assert_eq!(hex(&log.record.trace_id), root.trace_id_hex());
     assert_eq!(hex(&log.record.span_id), root.span_id_hex());
     assert_eq!(metric_total(receiver, &format!("{prefix}.items")), 3.0);
-    // The batch processors report on themselves through the meter provider.
-    assert!(
-        receiver
-            .latest_metric("otlpkit.exporter.sent_spans")
-            .is_some(),
-        "no self-metrics"
+    // With OTLPKIT_SELF_METRICS=true the batch processors report on
+    // themselves, collected last at shutdown: the final count of sent spans
+    // is every span the report says was delivered.
+    let delivered = child
+        .stdout
+        .lines()
+        .find(|line| line.starts_with("traces "))
+        .and_then(|line| line.split("delivered").nth(1))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse::<f64>().ok())
+        .unwrap_or_else(|| panic!("no traces line: {child:?}"));
+    assert_eq!(
+        metric_total(receiver, "otlpkit.exporter.sent_spans"),
+        delivered,
+        "{child:?}"
     );
+    assert!(child.stdout.contains("of them otlpkit's own"), "{child:?}");
     assert!(
         child.stdout.contains("complete: true"),
         "the shutdown report is not complete: {child:?}"
@@ -367,6 +381,7 @@ fn base_env<'a>(receiver_endpoint: &'a str, protocol: &'a str) -> Vec<(&'a str, 
         ("OTEL_EXPORTER_OTLP_ENDPOINT", receiver_endpoint),
         ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol),
         ("OTEL_SERVICE_NAME", "facade-test"),
+        ("OTLPKIT_SELF_METRICS", "true"),
     ]
 }
 
@@ -375,12 +390,19 @@ fn sync_main_exports_all_three_signals() {
     let endpoint = receiver.http_endpoint();
     let child = run_child("sync", &base_env(&endpoint, "http/protobuf"));
     check_boundaries(&receiver, "sync", SYNC_HOPS, &child, Protocol::HttpProtobuf);
+    // The console is kept by default: the event is exported and printed.
+    assert!(child.stderr.contains("INFO"), "{child:?}");
+    assert!(child.stderr.contains("sync.event"), "{child:?}");
 }
 
 fn multi_thread_runtime_with_shutdown_async() {
     let receiver = Receiver::start().unwrap();
     let endpoint = receiver.http_endpoint();
-    let child = run_child("multi_thread", &base_env(&endpoint, "http/protobuf"));
+    let mut vars = base_env(&endpoint, "http/protobuf");
+    vars.push(("OTLPKIT_LOG_FORMAT", "off"));
+    let child = run_child("multi_thread", &vars);
+    // No console layer: the event is exported, not printed.
+    assert!(!child.stderr.contains("multi.event"), "{child:?}");
     check_boundaries(
         &receiver,
         "multi",
@@ -487,7 +509,7 @@ fn dead_collector_shutdown_is_bounded_and_reports_the_drops() {
     // Why, where the user looks, with no subscriber printing anything: the
     // first failure of each exporter on standard error, and the report's
     // last failure with the endpoint and the cause.
-    let first_failure = format!("otlpkit: warning: traces export to {endpoint}/v1/traces failed");
+    let first_failure = format!("traces export to {endpoint}/v1/traces failed");
     assert!(child.stderr.contains(&first_failure), "{child:?}");
     assert!(child.stderr.contains("connection refused"), "{child:?}");
     assert!(child.stdout.contains("last failure:"), "{child:?}");
@@ -507,6 +529,24 @@ fn invalid_rust_log_is_an_error_naming_the_variable() {
     // that was would have had to be torn down, holding the error back).
     assert!(
         child.stdout.contains("export worker threads seen: 0"),
+        "{child:?}"
+    );
+}
+
+fn a_tracing_layer_of_the_application_joins_the_subscriber() {
+    let receiver = Receiver::start().unwrap();
+    let endpoint = receiver.http_endpoint();
+    let child = run_child("extra_layer", &base_env(&endpoint, "http/protobuf"));
+    assert!(child.success, "{child:?}");
+    // The application's layer printed the event on stdout...
+    assert!(child.stdout.contains("layered.event"), "{child:?}");
+    // ...and otlpkit exported it, as a log record of the span it was in.
+    receiver.wait_for_spans(1, Duration::from_secs(10)).unwrap();
+    assert!(
+        receiver
+            .logs()
+            .iter()
+            .any(|log| log.body_str() == Some("layered.event")),
         "{child:?}"
     );
 }
@@ -799,6 +839,7 @@ mod child {
             "disabled" => disabled(),
             "invalid_rust_log" => invalid_rust_log(),
             "subscriber_exists" => subscriber_exists(),
+            "extra_layer" => extra_layer(),
             other => {
                 eprintln!("unknown scenario {other}");
                 ExitCode::FAILURE
@@ -957,6 +998,16 @@ mod child {
                 ExitCode::SUCCESS
             }
         }
+    }
+
+    fn extra_layer() -> ExitCode {
+        let layer = tracing_subscriber::fmt::layer()
+            .with_writer(std::io::stdout)
+            .without_time()
+            .with_ansi(false);
+        let telemetry = otlpkit::builder().with_tracing_layer(layer).init().unwrap();
+        tracing::info_span!("layered.root").in_scope(|| tracing::info!("layered.event"));
+        report(&telemetry.shutdown())
     }
 
     fn subscriber_exists() -> ExitCode {

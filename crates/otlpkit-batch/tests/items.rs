@@ -1,0 +1,186 @@
+//! `BatchProcessor<I>`: the engine for items of any type, pushed directly.
+//! Every item pushed is exported or dropped under exactly one reason, as
+//! for the SDK processors, whatever the policy and the exporter's outcome.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
+use otlpkit_batch::{BatchExporter, BatchProcessor};
+use otlpkit_core::stats::DropReason;
+use otlpkit_core::{BatchKind, MapEnv, OverflowPolicy};
+
+/// Keeps what it is given; fails every batch while `failing` is set; waits
+/// `delay` per batch.
+#[derive(Clone, Default)]
+struct Keep {
+    items: Arc<Mutex<Vec<u64>>>,
+    failing: Arc<std::sync::atomic::AtomicBool>,
+    delay: Duration,
+    resource: Arc<Mutex<Option<Resource>>>,
+    flushes: Arc<AtomicU64>,
+}
+
+impl BatchExporter<u64> for Keep {
+    async fn export(&self, batch: Vec<u64>) -> OTelSdkResult {
+        if !self.delay.is_zero() {
+            tokio::time::sleep(self.delay).await;
+        }
+        if self.failing.load(Ordering::SeqCst) {
+            return Err(OTelSdkError::InternalFailure("invalid argument".into()));
+        }
+        self.items.lock().unwrap().extend(batch);
+        Ok(())
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.flushes.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        *self.resource.lock().unwrap() = Some(resource.clone());
+    }
+}
+
+const WAIT: Duration = Duration::from_secs(10);
+
+#[test]
+fn every_item_is_exported_in_order_and_the_resource_arrives_first() {
+    let exporter = Keep::default();
+    let processor = BatchProcessor::builder(exporter.clone())
+        .with_max_export_batch_size(7)
+        .build_with_env(&MapEnv::new())
+        .unwrap();
+    processor.set_resource(&Resource::builder_empty().with_service_name("items").build());
+    for n in 0..100 {
+        processor.push(n);
+    }
+    let flush = processor.flush_within(WAIT).unwrap();
+    assert!(flush.is_complete(), "{flush}");
+    assert_eq!(flush.exported, 100);
+    assert_eq!(
+        *exporter.items.lock().unwrap(),
+        (0..100).collect::<Vec<_>>()
+    );
+    assert_eq!(exporter.flushes.load(Ordering::SeqCst), 1);
+    let resource = exporter.resource.lock().unwrap().clone().unwrap();
+    assert_eq!(
+        resource
+            .get(&"service.name".into())
+            .map(|v| v.to_string())
+            .as_deref(),
+        Some("items")
+    );
+    let report = processor.handle().shutdown_within(WAIT).unwrap();
+    assert!(report.is_complete(), "{report}");
+    assert_eq!(report.totals.received(), 100);
+    assert_eq!(report.totals.exported(), 100);
+}
+
+#[test]
+fn a_full_queue_failures_and_pushes_after_shutdown_are_each_counted() {
+    let exporter = Keep {
+        delay: Duration::from_millis(50),
+        ..Keep::default()
+    };
+    let processor = BatchProcessor::builder(exporter.clone())
+        .with_max_queue_size(8)
+        .with_max_export_batch_size(4)
+        .with_overflow_policy(OverflowPolicy::DropNewest)
+        .build_with_env(&MapEnv::new())
+        .unwrap();
+    let handle = processor.handle();
+    // A burst the 8-slot queue cannot hold while a batch is being exported.
+    for n in 0..1000 {
+        processor.push(n);
+    }
+    assert!(processor.flush_within(WAIT).unwrap().is_complete());
+    let stats = handle.stats();
+    let full = stats.dropped(DropReason::QueueFull);
+    assert!(full > 0, "{stats}");
+    assert_eq!(stats.exported() + full, 1000, "{stats}");
+    assert_eq!(
+        exporter.items.lock().unwrap().len() as u64,
+        stats.exported()
+    );
+
+    // Failed exports: the engine counts the batch under the failure's reason.
+    exporter.failing.store(true, Ordering::SeqCst);
+    for n in 0..4 {
+        processor.push(n);
+    }
+    let flush = processor.flush_within(WAIT).unwrap();
+    assert_eq!(flush.failed, 4, "{flush}");
+
+    let report = handle.shutdown_within(WAIT).unwrap();
+    processor.push(1);
+    processor.push(2);
+    let totals = handle.stats();
+    assert_eq!(totals.dropped(DropReason::NonRetryable), 4, "{totals}");
+    assert_eq!(totals.dropped(DropReason::AfterShutdown), 2, "{totals}");
+    assert_eq!(totals.received(), 1006, "{totals}");
+    assert_eq!(
+        totals.exported() + totals.dropped_total(),
+        totals.received(),
+        "{totals}"
+    );
+    assert!(processor.is_shut_down());
+    drop(report);
+}
+
+#[test]
+fn block_holds_the_producer_and_loses_nothing() {
+    let exporter = Keep {
+        delay: Duration::from_millis(2),
+        ..Keep::default()
+    };
+    let processor = Arc::new(
+        BatchProcessor::builder(exporter.clone())
+            .with_max_queue_size(16)
+            .with_max_export_batch_size(8)
+            .with_overflow_policy(OverflowPolicy::Block {
+                timeout: Duration::from_secs(30),
+            })
+            .build_with_env(&MapEnv::new())
+            .unwrap(),
+    );
+    std::thread::scope(|scope| {
+        for thread in 0..2_u64 {
+            let processor = Arc::clone(&processor);
+            scope.spawn(move || {
+                for n in 0..500 {
+                    processor.push(thread * 1000 + n);
+                }
+            });
+        }
+    });
+    let report = processor.shutdown_within(WAIT).unwrap();
+    assert!(report.is_complete(), "{report}");
+    assert_eq!(report.totals.exported(), 1000);
+    assert_eq!(report.totals.dropped_total(), 0);
+    let mut items = exporter.items.lock().unwrap().clone();
+    items.sort_unstable();
+    items.dedup();
+    assert_eq!(items.len(), 1000);
+}
+
+#[test]
+fn a_log_processor_reads_the_log_variables_and_counts_under_logs() {
+    let env = MapEnv::from([("OTEL_BLRP_MAX_QUEUE_SIZE", "3")]);
+    let processor = BatchProcessor::builder_for(BatchKind::Logs, Keep::default())
+        .with_schedule_delay(Duration::from_secs(60))
+        .build_with_env(&env)
+        .unwrap();
+    for n in 0..5 {
+        processor.push(n);
+    }
+    let stats = processor.stats();
+    assert_eq!(stats.queue_capacity, 3, "{stats}");
+    assert_eq!(stats.signal, otlpkit_core::Signal::Logs);
+    assert_eq!(stats.dropped(DropReason::QueueFull), 2, "{stats}");
+    let report = processor.shutdown_within(WAIT).unwrap();
+    assert_eq!(report.totals.exported(), 3);
+}

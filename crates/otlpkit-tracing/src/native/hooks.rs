@@ -1,0 +1,36 @@
+//! Access to a native span's live state from a `tracing::Span` handle, for
+//! [`SpanExt`](crate::SpanExt): the layer is found in the span's dispatcher
+//! by type, and its state in the registry's extensions.
+
+use tracing_subscriber::Registry;
+use tracing_subscriber::registry::LookupSpan as _;
+
+use super::layer::NativeLayer;
+use super::live::{LiveSpan, Settings};
+
+/// A native span's live state and its layer's settings.
+pub(crate) struct NativeSpan<'a> {
+    pub(crate) live: &'a mut LiveSpan,
+    pub(crate) settings: &'a Settings,
+}
+
+/// Applies `f` to `span`'s native state. `None` when the span is disabled,
+/// when no native layer records it, or when the subscriber is not built on
+/// `tracing_subscriber::Registry`.
+pub(crate) fn with_native_span<R>(
+    span: &tracing::Span,
+    f: impl FnOnce(NativeSpan<'_>) -> R,
+) -> Option<R> {
+    span.with_subscriber(|(id, dispatch)| {
+        let layer = dispatch.downcast_ref::<NativeLayer>()?;
+        let registry = dispatch.downcast_ref::<Registry>()?;
+        let data = registry.span(id)?;
+        let mut extensions = data.extensions_mut();
+        let live = extensions.get_mut::<LiveSpan>()?;
+        Some(f(NativeSpan {
+            live,
+            settings: &layer.settings,
+        }))
+    })
+    .flatten()
+}

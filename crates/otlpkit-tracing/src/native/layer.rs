@@ -1,0 +1,438 @@
+//! [`NativeLayer`]: the `tracing_subscriber::Layer` that records spans into
+//! [`SpanRecord`]s and hands the finished ones to the batch engine.
+
+use std::cell::RefCell;
+use std::fmt;
+use std::time::SystemTime;
+
+use opentelemetry::trace::{SpanId, TraceContextExt as _};
+use opentelemetry::{Context as OtelContext, ContextGuard, Key};
+use otlpkit_batch::BatchProcessor;
+use otlpkit_wire::{Attribute, AttributeValue, RecordEvent, SpanRecord};
+use tracing::span::{Attributes, Id, Record};
+use tracing::{Event, Level, Subscriber};
+use tracing_subscriber::Layer;
+use tracing_subscriber::layer::Context;
+use tracing_subscriber::registry::{LookupSpan, SpanRef};
+
+use super::fields::{EventVisitor, SpanUpdates, SpanVisitor, thread_name_value};
+use super::live::{LiveSpan, Settings, Timings};
+
+/// The thread's id and name as `tracing-opentelemetry` records them, read
+/// once per thread.
+struct ThreadInfo {
+    id: i64,
+    name: Option<AttributeValue>,
+}
+
+/// `ThreadId` as an integer: its `Debug` form is `ThreadId(N)` (the stable
+/// way to get `N`, as `tracing-opentelemetry` does).
+fn thread_id_integer(id: std::thread::ThreadId) -> i64 {
+    let text = format!("{id:?}");
+    text.trim_start_matches("ThreadId(")
+        .trim_end_matches(')')
+        .parse::<i64>()
+        .unwrap_or(0)
+}
+
+thread_local! {
+    static THREAD: ThreadInfo = {
+        let current = std::thread::current();
+        ThreadInfo {
+            id: thread_id_integer(current.id()),
+            name: current.name().map(thread_name_value),
+        }
+    };
+    /// The contexts attached for the spans entered on this thread.
+    static GUARDS: RefCell<Vec<(Id, ContextGuard)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// A `tracing` layer that turns spans into [`SpanRecord`]s without
+/// `tracing-opentelemetry` or the SDK's span machinery, and pushes each
+/// finished, sampled span into a [`BatchProcessor`].
+///
+/// Built by [`NativeSpans::layer`](super::NativeSpans::layer), or installed
+/// by [`TracingSetup::with_native_spans`](crate::TracingSetup::with_native_spans).
+/// It needs a subscriber built on `tracing_subscriber::Registry` (as
+/// `tracing_subscriber::registry()` is) for [`SpanExt`](crate::SpanExt) to
+/// reach its spans.
+pub struct NativeLayer {
+    /// Off when `OTEL_SDK_DISABLED` says so: nothing is recorded.
+    pub(crate) enabled: bool,
+    pub(crate) settings: Settings,
+    pub(crate) processor: BatchProcessor<Box<SpanRecord>>,
+}
+
+impl fmt::Debug for NativeLayer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NativeLayer")
+            .field("enabled", &self.enabled)
+            .field("settings", &self.settings)
+            .field("processor", &self.processor)
+            .finish()
+    }
+}
+
+/// Where a new span takes its parent from.
+enum Parent {
+    /// The current OpenTelemetry context (with context activation, the
+    /// innermost entered span, `tracing` or OpenTelemetry API).
+    Current,
+    /// A given context: an explicit parent, or the current `tracing` span
+    /// without context activation.
+    Given(OtelContext),
+    /// None: a new trace.
+    Root,
+}
+
+impl NativeLayer {
+    /// The extra attributes `tracing-opentelemetry` puts first on a span.
+    #[inline]
+    fn source_attributes(
+        &self,
+        record: &mut SpanRecord,
+        meta: &'static tracing::Metadata<'static>,
+    ) {
+        let settings = &self.settings;
+        if settings.location {
+            if let Some(file) = meta.file() {
+                settings.push_attribute(
+                    record,
+                    Attribute::new(Key::from_static_str("code.file.path"), file),
+                );
+            }
+            if let Some(module) = meta.module_path() {
+                settings.push_attribute(
+                    record,
+                    Attribute::new(Key::from_static_str("code.module.name"), module),
+                );
+            }
+            if let Some(line) = meta.line() {
+                settings.push_attribute(
+                    record,
+                    Attribute::new(
+                        Key::from_static_str("code.line.number"),
+                        AttributeValue::I64(i64::from(line)),
+                    ),
+                );
+            }
+        }
+        if settings.threads {
+            THREAD.with(|thread| {
+                settings.push_attribute(
+                    record,
+                    Attribute::new(
+                        Key::from_static_str("thread.id"),
+                        AttributeValue::I64(thread.id),
+                    ),
+                );
+                if let Some(name) = &thread.name {
+                    settings.push_attribute(
+                        record,
+                        Attribute::new(Key::from_static_str("thread.name"), name.clone()),
+                    );
+                }
+            });
+        }
+        if settings.level {
+            settings.push_attribute(
+                record,
+                Attribute::new(Key::from_static_str("level"), meta.level().as_str()),
+            );
+        }
+        if settings.target {
+            settings.push_attribute(
+                record,
+                Attribute::new(Key::from_static_str("target"), meta.target()),
+            );
+        }
+    }
+
+    fn parent<S>(&self, attrs: &Attributes<'_>, ctx: &Context<'_, S>) -> Parent
+    where
+        S: Subscriber + for<'a> LookupSpan<'a>,
+    {
+        if let Some(parent) = attrs.parent() {
+            // An explicit parent this layer does not see (filtered out)
+            // leaves a root span, as tracing-opentelemetry does.
+            return ctx
+                .span(parent)
+                .and_then(|span| self.parent_context(&span))
+                .map_or(Parent::Root, Parent::Given);
+        }
+        if !attrs.is_contextual() {
+            return Parent::Root;
+        }
+        if self.settings.activation {
+            return Parent::Current;
+        }
+        ctx.lookup_current()
+            .and_then(|span| self.parent_context(&span))
+            .map_or(Parent::Current, Parent::Given)
+    }
+
+    /// The context a child of `span` starts under; the span's ids are fixed
+    /// from then on.
+    fn parent_context<S>(&self, span: &SpanRef<'_, S>) -> Option<OtelContext>
+    where
+        S: Subscriber + for<'a> LookupSpan<'a>,
+    {
+        let mut extensions = span.extensions_mut();
+        let live = extensions.get_mut::<LiveSpan>()?;
+        live.started = true;
+        Some(live.context())
+    }
+
+    /// Fills in the ids, the sampling decision and the context of a new
+    /// span under `parent_cx`; `None` when telemetry is suppressed there.
+    #[inline]
+    fn start(
+        &self,
+        parent_cx: &OtelContext,
+        mut record: Box<SpanRecord>,
+        now: SystemTime,
+    ) -> Option<LiveSpan> {
+        if parent_cx.is_telemetry_suppressed() {
+            return None;
+        }
+        let settings = &self.settings;
+        record.span_id = settings.id_generator.new_span_id();
+        settings.sample(parent_cx, &mut record);
+        let cx = settings
+            .activation
+            .then(|| parent_cx.with_remote_span_context(record.span_context()));
+        Some(LiveSpan {
+            record,
+            cx,
+            started: false,
+            timings: settings.inactivity.then(|| Timings::new(now)),
+            last_exit: None,
+        })
+    }
+
+    /// Applies `f` to the span's live state, if this layer records it.
+    #[inline]
+    fn with_live<S, R>(
+        id: &Id,
+        ctx: &Context<'_, S>,
+        f: impl FnOnce(&mut LiveSpan) -> R,
+    ) -> Option<R>
+    where
+        S: Subscriber + for<'a> LookupSpan<'a>,
+    {
+        let span = ctx.span(id)?;
+        let mut extensions = span.extensions_mut();
+        extensions.get_mut::<LiveSpan>().map(f)
+    }
+}
+
+impl<S> Layer<S> for NativeLayer
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+        if !self.enabled {
+            return;
+        }
+        let Some(span) = ctx.span(id) else {
+            return;
+        };
+        let meta = attrs.metadata();
+        let now = opentelemetry::time::now();
+        let mut record = Box::new(SpanRecord::new(
+            opentelemetry::trace::TraceId::INVALID,
+            SpanId::INVALID,
+            meta.name(),
+            self.settings.scope,
+            now,
+        ));
+        self.source_attributes(&mut record, meta);
+        attrs.record(&mut SpanVisitor {
+            record: &mut record,
+            settings: &self.settings,
+            started: false,
+        });
+        let live = match self.parent(attrs, &ctx) {
+            Parent::Current => OtelContext::map_current(|cx| self.start(cx, record, now)),
+            Parent::Given(cx) => self.start(&cx, record, now),
+            Parent::Root => self.start(&OtelContext::new(), record, now),
+        };
+        if let Some(live) = live {
+            span.extensions_mut().insert(live);
+        }
+    }
+
+    fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
+        Self::with_live(id, &ctx, |live| {
+            values.record(&mut SpanVisitor {
+                record: &mut live.record,
+                settings: &self.settings,
+                started: live.started,
+            });
+        });
+    }
+
+    fn on_follows_from(&self, id: &Id, follows: &Id, ctx: Context<'_, S>) {
+        let Some(follows) = ctx.span(follows) else {
+            return;
+        };
+        let context = {
+            let mut extensions = follows.extensions_mut();
+            let Some(live) = extensions.get_mut::<LiveSpan>() else {
+                return;
+            };
+            live.started = true;
+            live.span_context()
+        };
+        Self::with_live(id, &ctx, |live| {
+            self.settings
+                .push_link(&mut live.record, context, Vec::new());
+        });
+    }
+
+    fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+        let span = match event.parent() {
+            Some(parent) => ctx.span(parent),
+            None if event.is_contextual() => ctx.lookup_current(),
+            None => None,
+        };
+        let Some(span) = span else {
+            return;
+        };
+        let meta = event.metadata();
+        let settings = &self.settings;
+        let mut span_event = RecordEvent::new("", opentelemetry::time::now());
+        settings.push_event_attribute(
+            &mut span_event,
+            Attribute::new(Key::from_static_str("level"), meta.level().as_str()),
+        );
+        settings.push_event_attribute(
+            &mut span_event,
+            Attribute::new(Key::from_static_str("target"), meta.target()),
+        );
+        let mut updates = SpanUpdates::default();
+        event.record(&mut EventVisitor {
+            event: &mut span_event,
+            updates: &mut updates,
+            settings,
+        });
+        if span_event.name.is_empty() {
+            span_event.name = std::borrow::Cow::Borrowed(meta.name());
+        }
+        if settings.location {
+            if let Some(file) = meta.file() {
+                settings.push_event_attribute(
+                    &mut span_event,
+                    Attribute::new(Key::from_static_str("code.file.path"), file),
+                );
+            }
+            if let Some(module) = meta.module_path() {
+                settings.push_event_attribute(
+                    &mut span_event,
+                    Attribute::new(Key::from_static_str("code.module.name"), module),
+                );
+            }
+            if let Some(line) = meta.line() {
+                settings.push_event_attribute(
+                    &mut span_event,
+                    Attribute::new(
+                        Key::from_static_str("code.line.number"),
+                        AttributeValue::I64(i64::from(line)),
+                    ),
+                );
+            }
+        }
+        let mut extensions = span.extensions_mut();
+        let Some(live) = extensions.get_mut::<LiveSpan>() else {
+            return;
+        };
+        if *meta.level() == Level::ERROR {
+            if live.started {
+                live.set_status(opentelemetry::trace::Status::error(""));
+            } else if live.record.status == opentelemetry::trace::Status::Unset {
+                live.record.status = opentelemetry::trace::Status::error("");
+            }
+        }
+        if let Some(status) = updates.status {
+            if live.started {
+                live.set_status(status);
+            } else {
+                live.record.status = status;
+            }
+        }
+        for attribute in updates.attributes {
+            settings.push_attribute(&mut live.record, attribute);
+        }
+        settings.push_event(&mut live.record, span_event);
+    }
+
+    fn on_enter(&self, id: &Id, ctx: Context<'_, S>) {
+        let settings = &self.settings;
+        if !settings.activation && !settings.inactivity {
+            return;
+        }
+        let cx = Self::with_live(id, &ctx, |live| {
+            live.started = true;
+            if let Some(timings) = &mut live.timings {
+                timings.enter(opentelemetry::time::now());
+            }
+            live.cx.clone()
+        });
+        if let Some(Some(cx)) = cx {
+            let guard = cx.attach();
+            GUARDS.with(|guards| guards.borrow_mut().push((id.clone(), guard)));
+        }
+    }
+
+    fn on_exit(&self, id: &Id, ctx: Context<'_, S>) {
+        let now = opentelemetry::time::now();
+        let attached = Self::with_live(id, &ctx, |live| {
+            live.last_exit = Some(now);
+            if let Some(timings) = &mut live.timings {
+                timings.exit(now);
+            }
+            live.cx.is_some()
+        });
+        if attached == Some(true) {
+            let guard = GUARDS.with(|guards| {
+                let mut guards = guards.borrow_mut();
+                let at = guards.iter().rposition(|(entered, _)| entered == id)?;
+                Some(guards.remove(at))
+            });
+            // Detach after the borrow of the stack ends.
+            drop(guard);
+        }
+    }
+
+    fn on_close(&self, id: Id, ctx: Context<'_, S>) {
+        let Some(span) = ctx.span(&id) else {
+            return;
+        };
+        let Some(live) = span.extensions_mut().remove::<LiveSpan>() else {
+            return;
+        };
+        let LiveSpan {
+            mut record,
+            timings,
+            last_exit,
+            cx,
+            ..
+        } = live;
+        if !record.trace_flags.is_sampled() {
+            return;
+        }
+        record.end_time = last_exit.unwrap_or_else(opentelemetry::time::now);
+        if let Some(timings) = timings {
+            self.settings.push_attribute(
+                &mut record,
+                Attribute::new(Key::from_static_str("busy_ns"), timings.busy),
+            );
+            self.settings.push_attribute(
+                &mut record,
+                Attribute::new(Key::from_static_str("idle_ns"), timings.idle),
+            );
+        }
+        drop(cx);
+        self.processor.push(record);
+    }
+}

@@ -1,0 +1,355 @@
+//! The native span path: `tracing` spans recorded straight into
+//! [`SpanRecord`]s and queued in otlpkit's batch engine, without
+//! `tracing-opentelemetry` and without the SDK's `SpanData`.
+//!
+//! # What it keeps from the `tracing-opentelemetry` path
+//!
+//! The spans that arrive at the collector are the same: ids from the SDK's
+//! id generator, the SDK's sampler decided when the span starts (so a
+//! trace-id ratio agrees with every other service), parents from the
+//! enclosing span or the current OpenTelemetry context, the span limits,
+//! the same attributes (`code.*`, `thread.*`, `target`, the fields,
+//! `busy_ns`/`idle_ns`), events (named by `message`), `follows_from` links,
+//! `otel.name`, `otel.kind`, `otel.status_code`, `otel.status_description`
+//! (and `otel.status_message`), and errors as `tracing-opentelemetry`
+//! records them (an `error` field or `#[instrument(err)]`: an `exception`
+//! event and an error status). While a span is entered its OpenTelemetry
+//! context is current, so OpenTelemetry-API spans, the log bridge's
+//! correlation ids, the propagation helpers and `otlpkit-bridge` see it; a
+//! `tracing` span started inside an OpenTelemetry-API span is its child.
+//! [`SpanExt`](crate::SpanExt) works on both paths.
+//!
+//! Differences: `otel.name` and `otel.kind` recorded after the span was
+//! entered still apply (`tracing-opentelemetry` ignores them then); the
+//! OpenTelemetry context of a native span carries its span context, not an
+//! SDK span, so `Context::current().span().set_attribute(..)` (the
+//! OpenTelemetry API reaching for the current span) does nothing there: use
+//! [`SpanExt`](crate::SpanExt) on the `tracing` span instead. SDK span
+//! processors never see native spans; keep the `tracing-opentelemetry` path
+//! ([`TracingSetup::with_tracer_provider`](crate::TracingSetup::with_tracer_provider))
+//! when you need processors of your own.
+//!
+//! # Why it is faster
+//!
+//! Per span, the `tracing-opentelemetry` path allocates an `Arc<Mutex<_>>`
+//! for its state, a `SpanBuilder` with a `Vec` of attributes (one `String`
+//! per string field and for the thread name), an SDK span and then a
+//! `SpanData` with its own vectors, reads the clock five times, and goes
+//! through the SDK's processor chain: about ten allocations per span. The
+//! native path keeps one boxed record per span in its extensions (up to
+//! twelve attributes without a further allocation, `&'static` strings and
+//! short values inline, the thread name cached per thread), reads the clock
+//! three times, allocates three times (the record, its extensions slot and
+//! the span's OpenTelemetry context) and hands the box to the engine's
+//! queue. `docs/BENCHMARKS.md` (section 9) has the figures: about half the
+//! producer cost of either `tracing-opentelemetry` stack.
+//!
+//! # Example
+//!
+//! ```
+//! use std::time::Duration;
+//! use opentelemetry_sdk::trace::InMemorySpanExporter;
+//! use otlpkit_batch::BatchProcessor;
+//! use otlpkit_tracing::native::{NativeSpans, SpanDataExporter};
+//! use tracing_subscriber::layer::SubscriberExt as _;
+//!
+//! let exporter = InMemorySpanExporter::default();
+//! let processor = BatchProcessor::builder(SpanDataExporter::new(exporter.clone())).build()?;
+//! let handle = processor.handle();
+//! let native = NativeSpans::new(processor);
+//! let subscriber = tracing::Dispatch::new(tracing_subscriber::registry().with(native.layer()));
+//! tracing::dispatcher::with_default(&subscriber, || {
+//!     tracing::info_span!("load", rows = 3).in_scope(|| {
+//!         tracing::info_span!("parse").in_scope(|| {});
+//!     });
+//! });
+//! let flush = handle.flush_within(Duration::from_secs(5))?;
+//! assert!(flush.is_complete(), "{flush}");
+//! let spans = exporter.get_finished_spans()?;
+//! assert_eq!(spans.len(), 2);
+//! assert_eq!(spans[0].name, "parse");
+//! assert_eq!(spans[0].parent_span_id, spans[1].span_context.span_id());
+//! assert_eq!(handle.stats().exported(), 2);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod export;
+mod fields;
+mod hooks;
+mod layer;
+mod live;
+
+use std::borrow::Cow;
+
+use opentelemetry::InstrumentationScope;
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::trace::{IdGenerator, RandomIdGenerator, Sampler, ShouldSample, SpanLimits};
+use otlpkit_batch::{BatchProcessor, ProcessorHandle};
+use otlpkit_wire::SpanRecord;
+
+pub use export::SpanDataExporter;
+pub(crate) use hooks::{NativeSpan, with_native_span};
+pub use layer::NativeLayer;
+
+use live::Settings;
+
+/// The configuration of the native span path: where the records go, and
+/// the SDK settings a span starts with.
+///
+/// Defaults: `parentbased_always_on`, random ids, the SDK's default limits
+/// and no value length limit, the same attributes as `tracing-opentelemetry`
+/// (code location, thread id and name, target, busy and idle time) and
+/// context activation.
+pub struct NativeSpans {
+    processor: BatchProcessor<Box<SpanRecord>>,
+    sampler: Box<dyn ShouldSample>,
+    sampler_reads_attributes: bool,
+    id_generator: Box<dyn IdGenerator>,
+    limits: SpanLimits,
+    max_value_chars: Option<usize>,
+    scope: Option<InstrumentationScope>,
+    location: bool,
+    threads: bool,
+    target: bool,
+    level: bool,
+    inactivity: bool,
+    activation: bool,
+    disabled: bool,
+}
+
+impl std::fmt::Debug for NativeSpans {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NativeSpans")
+            .field("processor", &self.processor)
+            .field("sampler", &self.sampler)
+            .field("limits", &self.limits)
+            .field("max_value_chars", &self.max_value_chars)
+            .field("scope", &self.scope)
+            .field("disabled", &self.disabled)
+            .finish_non_exhaustive()
+    }
+}
+
+impl NativeSpans {
+    /// Native spans pushed into `processor` (build it with a
+    /// [`SpanDataExporter`] around any SDK span exporter, or with an
+    /// exporter of records). Records travel boxed: the hot path moves a
+    /// pointer, not a kilobyte.
+    pub fn new(processor: BatchProcessor<Box<SpanRecord>>) -> Self {
+        Self {
+            processor,
+            sampler: Box::new(Sampler::ParentBased(Box::new(Sampler::AlwaysOn))),
+            sampler_reads_attributes: false,
+            id_generator: Box::new(RandomIdGenerator::default()),
+            limits: SpanLimits::default(),
+            max_value_chars: None,
+            scope: None,
+            location: true,
+            threads: true,
+            target: true,
+            level: false,
+            inactivity: true,
+            activation: true,
+            disabled: false,
+        }
+    }
+
+    /// A handle on the processor: statistics, flush, shutdown.
+    pub fn handle(&self) -> ProcessorHandle {
+        self.processor.handle()
+    }
+
+    /// The resource the spans are exported under (passed to the exporter).
+    #[must_use]
+    pub fn with_resource(self, resource: &Resource) -> Self {
+        self.processor.set_resource(resource);
+        self
+    }
+
+    /// One of the SDK's samplers (default `parentbased_always_on`), decided
+    /// when a span starts. The same sampler as the SDK's gives the same
+    /// decisions: a trace-id ratio agrees with every other service.
+    #[must_use]
+    pub fn with_sampler(mut self, sampler: Sampler) -> Self {
+        self.sampler = Box::new(sampler);
+        self.sampler_reads_attributes = false;
+        self
+    }
+
+    /// A sampler of your own; it is given the span's attributes at start
+    /// (converted for it, which the built-in samplers skip).
+    #[must_use]
+    pub fn with_custom_sampler(mut self, sampler: impl ShouldSample + 'static) -> Self {
+        self.sampler = Box::new(sampler);
+        self.sampler_reads_attributes = true;
+        self
+    }
+
+    /// The id generator (default: the SDK's random one).
+    #[must_use]
+    pub fn with_id_generator(mut self, id_generator: impl IdGenerator + 'static) -> Self {
+        self.id_generator = Box::new(id_generator);
+        self
+    }
+
+    /// The attribute, event and link count limits (checklist 4.8).
+    #[must_use]
+    pub fn with_span_limits(mut self, limits: SpanLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// String values (of spans, events and links) are cut to this many
+    /// characters; `None` for no limit (checklist 4.8).
+    #[must_use]
+    pub fn with_attribute_value_length_limit(mut self, max_chars: Option<u32>) -> Self {
+        self.max_value_chars = max_chars.map(|n| usize::try_from(n).unwrap_or(usize::MAX));
+        self
+    }
+
+    /// Takes the sampler, the span limits and `OTEL_SDK_DISABLED` from a
+    /// resolved SDK configuration, as `otlpkit::init()` applies them to the
+    /// SDK: the sampler and its ratio (`jaeger_remote`, `xray` and their
+    /// parent-based forms, which need a service otlpkit does not talk to,
+    /// become `parentbased_always_on`), the attribute, event and link counts
+    /// and the attribute value length. A disabled SDK records nothing.
+    #[must_use]
+    pub fn with_sdk_config(self, sdk: &otlpkit_core::SdkConfig) -> Self {
+        use otlpkit_core::Sampler as S;
+        let ratio = sdk.sampler().ratio_value().unwrap_or(1.0);
+        let sampler = match sdk.sampler().sampler() {
+            S::AlwaysOn => Sampler::AlwaysOn,
+            S::AlwaysOff => Sampler::AlwaysOff,
+            S::TraceIdRatio => Sampler::TraceIdRatioBased(ratio),
+            S::ParentBasedAlwaysOff => Sampler::ParentBased(Box::new(Sampler::AlwaysOff)),
+            S::ParentBasedTraceIdRatio => {
+                Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(ratio)))
+            }
+            _ => Sampler::ParentBased(Box::new(Sampler::AlwaysOn)),
+        };
+        let limits = sdk.limits();
+        let or_max = |limit: Option<u32>| limit.unwrap_or(u32::MAX);
+        let mut native = self
+            .with_sampler(sampler)
+            .with_span_limits(SpanLimits {
+                max_attributes_per_span: or_max(limits.span_attribute_count()),
+                max_events_per_span: or_max(limits.span_event_count()),
+                max_links_per_span: or_max(limits.span_link_count()),
+                max_attributes_per_event: or_max(limits.event_attribute_count()),
+                max_attributes_per_link: or_max(limits.link_attribute_count()),
+            })
+            .with_attribute_value_length_limit(limits.span_attribute_value_length());
+        native.disabled = sdk.disabled();
+        native
+    }
+
+    /// The instrumentation scope of the spans (default: `otlpkit-tracing`
+    /// and its version, or what [`TracingSetup::with_scope_name`](crate::TracingSetup::with_scope_name)
+    /// says).
+    #[must_use]
+    pub fn with_scope(mut self, scope: InstrumentationScope) -> Self {
+        self.scope = Some(scope);
+        self
+    }
+
+    /// `code.file.path`, `code.module.name` and `code.line.number` on spans
+    /// and events (default on, as `tracing-opentelemetry`).
+    #[must_use]
+    pub fn with_location(mut self, on: bool) -> Self {
+        self.location = on;
+        self
+    }
+
+    /// `thread.id` and `thread.name` on spans (default on).
+    #[must_use]
+    pub fn with_threads(mut self, on: bool) -> Self {
+        self.threads = on;
+        self
+    }
+
+    /// The `target` attribute on spans (default on).
+    #[must_use]
+    pub fn with_target(mut self, on: bool) -> Self {
+        self.target = on;
+        self
+    }
+
+    /// The `level` attribute on spans (default off).
+    #[must_use]
+    pub fn with_level(mut self, on: bool) -> Self {
+        self.level = on;
+        self
+    }
+
+    /// `busy_ns` and `idle_ns` on spans (default on): one more clock read
+    /// per enter.
+    #[must_use]
+    pub fn with_tracked_inactivity(mut self, on: bool) -> Self {
+        self.inactivity = on;
+        self
+    }
+
+    /// Makes a span's OpenTelemetry context current while it is entered
+    /// (default on). Without it OpenTelemetry-API spans, the log bridge's
+    /// correlation and the propagation helpers do not see native spans.
+    #[must_use]
+    pub fn with_context_activation(mut self, on: bool) -> Self {
+        self.activation = on;
+        self
+    }
+
+    /// Everything but the `code.*`, `thread.*`, `target` and timing
+    /// attributes: the leanest spans (fields, events, links, status).
+    #[must_use]
+    pub fn lean(self) -> Self {
+        self.with_location(false)
+            .with_threads(false)
+            .with_target(false)
+            .with_tracked_inactivity(false)
+    }
+
+    /// The layer, for a subscriber you assemble (on
+    /// `tracing_subscriber::registry()`).
+    pub fn layer(self) -> NativeLayer {
+        self.layer_with_scope(|| {
+            InstrumentationScope::builder(env!("CARGO_PKG_NAME"))
+                .with_version(env!("CARGO_PKG_VERSION"))
+                .build()
+        })
+    }
+
+    /// Whether `OTEL_SDK_DISABLED` switched the path off.
+    pub(crate) fn is_disabled(&self) -> bool {
+        self.disabled
+    }
+
+    pub(crate) fn layer_with_default_name(self, name: Cow<'static, str>) -> NativeLayer {
+        self.layer_with_scope(|| {
+            InstrumentationScope::builder(name)
+                .with_version(env!("CARGO_PKG_VERSION"))
+                .build()
+        })
+    }
+
+    fn layer_with_scope(self, default: impl FnOnce() -> InstrumentationScope) -> NativeLayer {
+        let scope = otlpkit_wire::intern_scope(self.scope.unwrap_or_else(default));
+        NativeLayer {
+            enabled: !self.disabled,
+            settings: Settings {
+                sampler: self.sampler,
+                sampler_reads_attributes: self.sampler_reads_attributes,
+                id_generator: self.id_generator,
+                limits: self.limits,
+                max_value_chars: self.max_value_chars,
+                scope,
+                location: self.location,
+                threads: self.threads,
+                target: self.target,
+                level: self.level,
+                inactivity: self.inactivity,
+                activation: self.activation,
+            },
+            processor: self.processor,
+        }
+    }
+}

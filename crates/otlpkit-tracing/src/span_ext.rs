@@ -1,0 +1,195 @@
+//! [`SpanExt`]: OpenTelemetry operations on a `tracing` span that work on
+//! both span paths, the native one and `tracing-opentelemetry`.
+
+use std::borrow::Cow;
+use std::time::SystemTime;
+
+use opentelemetry::trace::{SpanContext, Status, TraceContextExt as _};
+use opentelemetry::{Context, Key, KeyValue, Value};
+use otlpkit_wire::{Attribute, AttributeValue, RecordEvent};
+
+pub use tracing_opentelemetry::SetParentError;
+
+use crate::native::{NativeSpan, with_native_span};
+
+/// OpenTelemetry operations on a [`tracing::Span`]: the same methods as
+/// `tracing_opentelemetry::OpenTelemetrySpanExt`, working whichever span
+/// path records the span: the native layer
+/// ([`TracingSetup::with_native_spans`](crate::TracingSetup::with_native_spans))
+/// or `tracing-opentelemetry` (the fallback). Import this trait instead of
+/// `OpenTelemetrySpanExt` (importing both makes the calls ambiguous).
+///
+/// ```
+/// use opentelemetry::trace::Status;
+/// use otlpkit_tracing::SpanExt as _;
+///
+/// let span = tracing::info_span!("charge");
+/// span.set_attribute("payment.amount", 42_i64);
+/// span.set_status(Status::error("card declined"));
+/// // Without a subscriber the span is disabled: its context is empty.
+/// assert!(!opentelemetry::trace::TraceContextExt::span(&span.context()).span_context().is_valid());
+/// ```
+pub trait SpanExt {
+    /// Makes `cx`'s span the parent of this span (a context extracted from
+    /// incoming headers, say). Only possible before the span's ids are
+    /// used: before it is entered, becomes a parent, is linked to or has
+    /// its context read.
+    ///
+    /// # Errors
+    ///
+    /// [`SetParentError::AlreadyStarted`] after that point,
+    /// [`SetParentError::SpanDisabled`] for a disabled span,
+    /// [`SetParentError::LayerNotFound`] when no OpenTelemetry layer records
+    /// it.
+    fn set_parent(&self, cx: Context) -> Result<(), SetParentError>;
+
+    /// The span's OpenTelemetry context (empty for a disabled span); its ids
+    /// are fixed from then on.
+    fn context(&self) -> Context;
+
+    /// Links the span to another span's context (ignored when invalid).
+    fn add_link(&self, cx: SpanContext) {
+        self.add_link_with_attributes(cx, Vec::new());
+    }
+
+    /// Links the span to another span's context with attributes.
+    fn add_link_with_attributes(&self, cx: SpanContext, attributes: Vec<KeyValue>);
+
+    /// Sets an attribute (appended, within the limits).
+    fn set_attribute(&self, key: impl Into<Key>, value: impl Into<Value>);
+
+    /// Sets the status. Once the span has started, a status only replaces a
+    /// lower one (Ok > Error > Unset), as the SDK's `set_status` does.
+    fn set_status(&self, status: Status);
+
+    /// Adds an event now.
+    fn add_event(&self, name: impl Into<Cow<'static, str>>, attributes: Vec<KeyValue>) {
+        self.add_event_with_timestamp(name, opentelemetry::time::now(), attributes);
+    }
+
+    /// Adds an event at `timestamp`.
+    fn add_event_with_timestamp(
+        &self,
+        name: impl Into<Cow<'static, str>>,
+        timestamp: SystemTime,
+        attributes: Vec<KeyValue>,
+    );
+}
+
+impl SpanExt for tracing::Span {
+    fn set_parent(&self, cx: Context) -> Result<(), SetParentError> {
+        let mut parent = Some(cx);
+        let native = with_native_span(self, |span| {
+            let NativeSpan { live, settings } = span;
+            if live.started {
+                return Err(SetParentError::AlreadyStarted);
+            }
+            let cx = parent.take().unwrap_or_default();
+            if live.record.parent_span_id != opentelemetry::trace::SpanId::INVALID
+                && !cx.span().span_context().is_valid()
+            {
+                // It no longer belongs to its old parent's trace.
+                live.record.trace_id = opentelemetry::trace::TraceId::INVALID;
+            }
+            settings.sample(&cx, &mut live.record);
+            live.rebuild_context(&cx, settings.activation);
+            Ok(())
+        });
+        match native {
+            Some(result) => result,
+            None => {
+                let cx = parent.take().unwrap_or_default();
+                tracing_opentelemetry::OpenTelemetrySpanExt::set_parent(self, cx)
+            }
+        }
+    }
+
+    fn context(&self) -> Context {
+        with_native_span(self, |span| {
+            span.live.started = true;
+            span.live.context()
+        })
+        .unwrap_or_else(|| tracing_opentelemetry::OpenTelemetrySpanExt::context(self))
+    }
+
+    fn add_link_with_attributes(&self, cx: SpanContext, attributes: Vec<KeyValue>) {
+        if !cx.is_valid() {
+            return;
+        }
+        let mut link = Some((cx, attributes));
+        let native = with_native_span(self, |span| {
+            if let Some((cx, attributes)) = link.take() {
+                span.settings
+                    .push_link(&mut span.live.record, cx, attributes);
+            }
+        });
+        if native.is_none()
+            && let Some((cx, attributes)) = link
+        {
+            tracing_opentelemetry::OpenTelemetrySpanExt::add_link_with_attributes(
+                self, cx, attributes,
+            );
+        }
+    }
+
+    fn set_attribute(&self, key: impl Into<Key>, value: impl Into<Value>) {
+        let mut attribute = Some((key.into(), value.into()));
+        let native = with_native_span(self, |span| {
+            if let Some((key, value)) = attribute.take() {
+                span.settings.push_attribute(
+                    &mut span.live.record,
+                    Attribute::new(key, AttributeValue::from(value)),
+                );
+            }
+        });
+        if native.is_none()
+            && let Some((key, value)) = attribute
+        {
+            tracing_opentelemetry::OpenTelemetrySpanExt::set_attribute(self, key, value);
+        }
+    }
+
+    fn set_status(&self, status: Status) {
+        let mut status = Some(status);
+        let native = with_native_span(self, |span| {
+            if let Some(status) = status.take() {
+                if span.live.started {
+                    span.live.set_status(status);
+                } else {
+                    span.live.record.status = status;
+                }
+            }
+        });
+        if native.is_none()
+            && let Some(status) = status
+        {
+            tracing_opentelemetry::OpenTelemetrySpanExt::set_status(self, status);
+        }
+    }
+
+    fn add_event_with_timestamp(
+        &self,
+        name: impl Into<Cow<'static, str>>,
+        timestamp: SystemTime,
+        attributes: Vec<KeyValue>,
+    ) {
+        let mut event = Some((name.into(), attributes));
+        let native = with_native_span(self, |span| {
+            if let Some((name, attributes)) = event.take() {
+                let mut recorded = RecordEvent::new(name, timestamp);
+                for attribute in attributes {
+                    span.settings
+                        .push_event_attribute(&mut recorded, Attribute::from(attribute));
+                }
+                span.settings.push_event(&mut span.live.record, recorded);
+            }
+        });
+        if native.is_none()
+            && let Some((name, attributes)) = event
+        {
+            tracing_opentelemetry::OpenTelemetrySpanExt::add_event_with_timestamp(
+                self, name, timestamp, attributes,
+            );
+        }
+    }
+}

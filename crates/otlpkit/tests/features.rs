@@ -1,0 +1,78 @@
+//! What a build without some of otlpkit's features does when the
+//! configuration asks for them: an error that names the facade's feature,
+//! never a silent fallback. These tests only compile in such builds;
+//! `cargo xtask ci` runs them (its `features` step).
+
+#[cfg(not(all(feature = "grpc", feature = "http", feature = "http-json")))]
+use otlpkit::core::{MapEnv, Protocol, Signal};
+
+#[cfg(not(all(feature = "grpc", feature = "http", feature = "http-json")))]
+fn init_with(protocol: &str) -> Result<otlpkit::OtlpGuard, otlpkit::InitError> {
+    let env = MapEnv::from([
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4317"),
+    ]);
+    otlpkit::builder().build_with_env(&env)
+}
+
+#[cfg(not(all(feature = "grpc", feature = "http", feature = "http-json")))]
+fn assert_not_compiled(protocol: &str, feature: &str) {
+    let error = init_with(protocol).expect_err("a protocol that is not compiled in");
+    match &error {
+        otlpkit::InitError::ProtocolNotCompiled {
+            protocol: p,
+            feature: f,
+            signal,
+        } => {
+            assert_eq!(p.to_string(), protocol);
+            assert_eq!(*f, feature);
+            assert_eq!(*signal, Signal::Traces);
+        }
+        other => panic!("{other}"),
+    }
+    let text = error.to_string();
+    assert!(text.contains(&format!("`{feature}` feature")), "{text}");
+    assert!(text.contains("OTEL_EXPORTER_OTLP_PROTOCOL"), "{text}");
+}
+
+#[cfg(not(feature = "grpc"))]
+#[test]
+fn grpc_without_the_grpc_feature_is_an_error_naming_it() {
+    assert_not_compiled("grpc", "grpc");
+}
+
+#[cfg(not(feature = "http"))]
+#[test]
+fn http_without_the_http_feature_is_an_error_naming_it() {
+    assert_not_compiled("http/protobuf", "http");
+}
+
+#[cfg(all(feature = "http", not(feature = "http-json")))]
+#[test]
+fn json_without_the_http_json_feature_is_an_error_naming_it() {
+    assert_not_compiled("http/json", "http-json");
+}
+
+#[cfg(any(feature = "grpc", feature = "http"))]
+#[test]
+fn a_compiled_protocol_builds() {
+    let protocol = if cfg!(feature = "grpc") {
+        "grpc"
+    } else {
+        "http/protobuf"
+    };
+    let env = otlpkit::core::MapEnv::from([
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4317"),
+    ]);
+    let guard = otlpkit::builder().build_with_env(&env).unwrap();
+    assert_eq!(
+        guard
+            .config()
+            .exporter(otlpkit::core::Signal::Traces)
+            .protocol()
+            .to_string(),
+        protocol
+    );
+    drop(guard.shutdown_within(std::time::Duration::from_millis(200)));
+}

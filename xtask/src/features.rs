@@ -1,0 +1,114 @@
+//! The feature combinations a user can pick, built one by one: each
+//! transport crate without its default features, the facade with no
+//! feature, with each feature alone and with its defaults, and the tests
+//! that only mean something in such a build (an `https` endpoint refused
+//! without TLS, a protocol whose transport is not compiled in).
+//!
+//! `--all-features`, which every other step uses, never compiles the code
+//! behind `#[cfg(not(feature = ...))]`; this step does. Checks only build
+//! the libraries, so the step stays a few minutes on a 2-core machine.
+
+use xshell::{Shell, cmd};
+
+/// `cargo check` of one package with the given features (no defaults).
+struct Check {
+    package: &'static str,
+    features: &'static str,
+}
+
+/// Every feature of the facade alone, no feature, and the transports bare.
+const CHECKS: &[Check] = &[
+    Check {
+        package: "otlpkit",
+        features: "",
+    },
+    Check {
+        package: "otlpkit",
+        features: "grpc",
+    },
+    Check {
+        package: "otlpkit",
+        features: "http",
+    },
+    Check {
+        package: "otlpkit",
+        features: "http-json",
+    },
+    Check {
+        package: "otlpkit",
+        features: "tls",
+    },
+    Check {
+        package: "otlpkit",
+        features: "tracing",
+    },
+    Check {
+        package: "otlpkit",
+        features: "json-logs",
+    },
+    Check {
+        package: "otlpkit",
+        features: "axum",
+    },
+    Check {
+        package: "otlpkit",
+        features: "reqwest",
+    },
+    Check {
+        package: "otlpkit",
+        features: "tonic",
+    },
+    Check {
+        package: "otlpkit",
+        features: "rayon",
+    },
+    Check {
+        package: "otlpkit-grpc",
+        features: "",
+    },
+    Check {
+        package: "otlpkit-http",
+        features: "",
+    },
+    Check {
+        package: "otlpkit-tracing",
+        features: "",
+    },
+];
+
+/// Tests run in a reduced build: `(package, features, test target)`, where
+/// the target is `--lib` or `--test <name>`.
+const TESTS: &[(&str, &str, &[&str])] = &[
+    // An https endpoint is refused, never sent in plaintext; a compression
+    // that is not compiled in is an error naming its feature.
+    ("otlpkit-grpc", "", &["--lib"]),
+    ("otlpkit-http", "", &["--lib"]),
+    // A protocol whose transport is not compiled in is an error naming the
+    // facade's feature.
+    ("otlpkit", "grpc", &["--test", "features"]),
+    ("otlpkit", "http", &["--test", "features"]),
+];
+
+pub(crate) fn run(sh: &Shell) -> xshell::Result<()> {
+    for check in CHECKS {
+        let package = check.package;
+        let features = check.features;
+        eprintln!("    check -p {package} --no-default-features --features '{features}'");
+        cmd!(
+            sh,
+            "cargo check --locked -q -p {package} --no-default-features --features {features} --lib"
+        )
+        .run()?;
+    }
+    // The facade with its default features, as most applications take it.
+    cmd!(sh, "cargo check --locked -q -p otlpkit --lib").run()?;
+    for &(package, features, target) in TESTS {
+        eprintln!("    test -p {package} --no-default-features --features '{features}' {target:?}");
+        cmd!(
+            sh,
+            "cargo test --locked -q -p {package} --no-default-features --features {features} {target...}"
+        )
+        .run()?;
+    }
+    Ok(())
+}
