@@ -117,6 +117,18 @@ fn error_kind_of(reason: DropReason) -> &'static str {
     }
 }
 
+/// Where a batch dropped unsettled may go instead of being lost: the
+/// exporter's disk spool. Returns whether it took the batch.
+type RescueFn = dyn Fn(u64, &Bytes) -> bool + Send + Sync;
+
+struct Rescue(Box<RescueFn>);
+
+impl std::fmt::Debug for Rescue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Rescue")
+    }
+}
+
 /// The exports of one exporter that have not settled yet.
 #[derive(Debug, Default)]
 pub(crate) struct InFlight {
@@ -126,6 +138,8 @@ pub(crate) struct InFlight {
     /// Set once the exporter shuts down: an export dropped after this was
     /// cut short by the shutdown, not abandoned by its caller.
     shutting_down: AtomicBool,
+    /// Takes the body of a batch dropped unsettled (a disk spool).
+    rescue: OnceLock<Rescue>,
 }
 
 impl InFlight {
@@ -182,6 +196,13 @@ impl InFlight {
         guard.is_empty()
     }
 
+    /// Gives batches dropped unsettled (cancelled by a batch processor's
+    /// deadline, abandoned by their caller) to `rescue` before they are
+    /// counted as dropped; those it takes are counted as spooled.
+    pub(crate) fn set_rescue(&self, rescue: impl Fn(u64, &Bytes) -> bool + Send + Sync + 'static) {
+        let _ = self.rescue.set(Rescue(Box::new(rescue)));
+    }
+
     /// Offers the body of every export still in flight that kept one to
     /// `save` (a disk spool); those it takes are counted as spooled.
     pub(crate) fn spool_all(&self, mut save: impl FnMut(u64, &Bytes) -> bool) {
@@ -225,6 +246,9 @@ impl InFlight {
 /// [`DropReason::ShutdownDeadline`] once the exporter is shutting down, and
 /// otherwise [`DropReason::RetriesExhausted`] (the caller stopped waiting:
 /// the batch's time budget ran out).
+///
+/// With a disk spool, a batch dropped unsettled (not by a panic) is first
+/// offered to it, and counted as spooled if it takes it.
 #[derive(Debug)]
 pub(crate) struct Settlement {
     pending: Arc<Pending>,
@@ -263,7 +287,17 @@ impl Drop for Settlement {
             .handed_over_by
             .as_ref()
             .and_then(BatchAccounting::cancelled_as);
-        let (reason, message) = if std::thread::panicking() {
+        let panicking = std::thread::panicking();
+        if !panicking
+            && let (Some(rescue), Some(body)) =
+                (self.registry.rescue.get(), self.pending.body.get())
+            && !self.pending.settled.load(Ordering::Acquire)
+            && (rescue.0)(self.pending.items, body)
+        {
+            self.pending
+                .settle(|stats, items| stats.record_spooled(items));
+        }
+        let (reason, message) = if panicking {
             (
                 DropReason::Internal,
                 "the send panicked inside otlpkit or a library it calls",

@@ -135,6 +135,16 @@ impl Core {
             }),
         };
         if core.inner.spooling.is_some() {
+            // A batch cut short (a batch processor's deadline) waits in the
+            // spool instead of being lost.
+            let weak = Arc::downgrade(&core.inner);
+            core.inner.in_flight.set_rescue(move |items, body| {
+                weak.upgrade().is_some_and(|inner| {
+                    inner
+                        .spooling()
+                        .is_some_and(|spooling| spooling.append(items, body).is_ok())
+                })
+            });
             // Detached: the drain ends with the exporter (it holds it weakly)
             // or with the worker.
             drop(

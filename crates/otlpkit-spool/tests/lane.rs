@@ -193,3 +193,36 @@ fn a_directory_removed_under_the_spool_fails_appends_cleanly() {
     assert!(path.starts_with(lane.dir()), "{error}");
     assert!(lane.is_empty());
 }
+
+#[test]
+fn every_fsync_policy_writes_records_the_next_process_reads() {
+    use std::time::Duration;
+    for fsync in [
+        FsyncPolicy::Always,
+        FsyncPolicy::Interval(Duration::from_millis(1)),
+        FsyncPolicy::Never,
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let spool = Spool::open_dir(dir.path(), 1 << 20, fsync).unwrap();
+            assert_eq!(spool.fsync(), fsync);
+            let lane = spool.lane(Signal::Traces).unwrap();
+            for n in 0..5 {
+                lane.append(BodyFormat::PROTOBUF, 2, &body(n)).unwrap();
+            }
+            std::thread::sleep(Duration::from_millis(2));
+            lane.sync(false).unwrap();
+            let first = lane.front().unwrap();
+            lane.remove(first.id).unwrap();
+            lane.sync(true).unwrap();
+        }
+        let spool = Spool::open_dir(dir.path(), 1 << 20, fsync).unwrap();
+        let lane = spool.lane(Signal::Traces).unwrap();
+        assert_eq!(lane.found().records, 4, "{fsync:?}");
+        assert_eq!(
+            drain(&lane),
+            (1..5).map(body).collect::<Vec<_>>(),
+            "{fsync:?}"
+        );
+    }
+}

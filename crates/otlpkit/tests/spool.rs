@@ -38,6 +38,14 @@ const TESTS: &[Test] = &[
         processes_killed_at_random_points_leave_everything_they_wrote,
     ),
     (
+        "all_three_signals_wait_in_the_spool_for_the_next_pipeline",
+        all_three_signals_wait_in_the_spool_for_the_next_pipeline,
+    ),
+    (
+        "sends_cut_short_by_the_shutdown_deadline_wait_in_the_spool",
+        sends_cut_short_by_the_shutdown_deadline_wait_in_the_spool,
+    ),
+    (
         "a_second_process_is_told_the_directory_and_the_owner",
         a_second_process_is_told_the_directory_and_the_owner,
     ),
@@ -464,6 +472,103 @@ fn processes_killed_at_random_points_leave_everything_they_wrote() {
     );
     assert_eq!(report.left_in_spool(Signal::Traces), 0);
     assert_adds_up(&report);
+}
+
+/// Spans, log records and metric data points, spooled while the collector
+/// is down, arrive from the next pipeline on the same directory.
+fn all_three_signals_wait_in_the_spool_for_the_next_pipeline() {
+    use opentelemetry::logs::{LogRecord as _, Logger as _, LoggerProvider as _};
+    use opentelemetry::metrics::MeterProvider as _;
+    let dir = tempfile::tempdir().unwrap();
+    let build = |endpoint: &str| {
+        otlpkit::builder()
+            .without_tracing_subscriber()
+            .with_self_metrics(false)
+            .with_protocol(Protocol::Grpc)
+            .with_endpoint(endpoint)
+            .with_timeout(Some(Duration::from_secs(2)))
+            .with_spool_dir(dir.path())
+            .with_metric_interval(Duration::from_secs(3600))
+            .build_with_env(&MapEnv::new())
+            .unwrap()
+    };
+    let first = build(&dead_endpoint());
+    produce(&first, 0, 300);
+    let logger = first.logger_provider().unwrap().logger("spool-test");
+    for n in 0..40 {
+        let mut record = logger.create_log_record();
+        record.set_body(format!("record {n}").into());
+        logger.emit(record);
+    }
+    let counter = first
+        .meter_provider()
+        .unwrap()
+        .meter("spool-test")
+        .u64_counter("spooled.points")
+        .build();
+    counter.add(7, &[opentelemetry::KeyValue::new("k", "a")]);
+    counter.add(7, &[opentelemetry::KeyValue::new("k", "b")]);
+    let report = first.shutdown_within(Duration::from_secs(10));
+    let left = |signal| report.left_in_spool(signal);
+    assert_eq!(left(Signal::Traces), 300, "{report}");
+    assert_eq!(left(Signal::Logs), 40, "{report}");
+    assert_eq!(left(Signal::Metrics), 2, "{report}");
+    for signal in Signal::ALL {
+        assert_eq!(report.dropped(*signal), 0, "{report}");
+    }
+
+    let receiver = Receiver::start().unwrap();
+    let second = build(&receiver.grpc_endpoint());
+    wait_for_spans(&receiver, 300);
+    receiver
+        .wait_for_logs(40, WAIT)
+        .unwrap_or_else(|error| panic!("{error}"));
+    receiver
+        .wait_for_data_points(2, WAIT)
+        .unwrap_or_else(|error| panic!("{error}"));
+    let report = second.shutdown_within(Duration::from_secs(10));
+    for (signal, count) in [
+        (Signal::Traces, 300),
+        (Signal::Logs, 40),
+        (Signal::Metrics, 2),
+    ] {
+        assert_eq!(report.found_in_spool(signal), count, "{signal}: {report}");
+        assert_eq!(
+            report.delivered_from_spool(signal),
+            count,
+            "{signal}: {report}"
+        );
+        assert_eq!(report.left_in_spool(signal), 0, "{signal}: {report}");
+    }
+    assert_eq!(receiver.span_count(), 300);
+    assert_eq!(receiver.log_count(), 40);
+    let points = receiver
+        .latest_metric("spooled.points")
+        .expect("the counter arrived");
+    assert_eq!(points.point_count(), 2);
+}
+
+/// A collector that takes longer to answer than the shutdown allows: what
+/// is still being sent at the deadline goes to the spool, not to the drop
+/// counters.
+fn sends_cut_short_by_the_shutdown_deadline_wait_in_the_spool() {
+    let receiver = Receiver::start().unwrap();
+    receiver.push_faults(
+        otlpkit_testkit::Signal::Traces,
+        Fault::delay(Duration::from_secs(20)),
+        10,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let guard = pipeline(&receiver.grpc_endpoint(), Protocol::Grpc, dir.path(), |b| {
+        b.with_timeout(Some(Duration::from_secs(15)))
+    })
+    .unwrap();
+    produce(&guard, 0, 100);
+    let report = guard.shutdown_within(Duration::from_millis(800));
+    assert_eq!(report.dropped(Signal::Traces), 0, "{report}");
+    assert_eq!(report.left_in_spool(Signal::Traces), 100, "{report}");
+    assert_adds_up(&report);
+    receiver.clear_faults();
 }
 
 fn a_second_process_is_told_the_directory_and_the_owner() {
