@@ -14,7 +14,7 @@ use std::net::TcpListener;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 use std::process::{Child, Command, ExitCode, Stdio};
-use std::sync::mpsc;
+use std::sync::{Mutex, PoisonError, mpsc};
 use std::time::{Duration, Instant};
 
 use opentelemetry::trace::{Tracer as _, TracerProvider as _};
@@ -36,6 +36,10 @@ const TESTS: &[Test] = &[
     (
         "processes_killed_at_random_points_leave_everything_they_wrote",
         processes_killed_at_random_points_leave_everything_they_wrote,
+    ),
+    (
+        "a_batch_taken_above_the_high_water_mark_goes_to_the_spool",
+        a_batch_taken_above_the_high_water_mark_goes_to_the_spool,
     ),
     (
         "all_three_signals_wait_in_the_spool_for_the_next_pipeline",
@@ -471,6 +475,67 @@ fn processes_killed_at_random_points_leave_everything_they_wrote() {
         "{duplicates} spans sent twice: more than the one batch in flight"
     );
     assert_eq!(report.left_in_spool(Signal::Traces), 0);
+    assert_adds_up(&report);
+}
+
+/// A batch the batch processor takes while its queue is still more than
+/// half full goes to the spool instead of holding the queue up with a
+/// send, and so does every batch behind it while the spool holds
+/// something; the collector gets them all, in order, once each. The
+/// collector holds its first request until the queue behind it is filled,
+/// so the outcome does not depend on timing.
+fn a_batch_taken_above_the_high_water_mark_goes_to_the_spool() {
+    // The queue's capacity: the queue alone could hold it all, so any
+    // spooling is the high-water mark's doing.
+    const TOTAL: u64 = 2048;
+    let (arrived_tx, arrived) = mpsc::sync_channel::<()>(1);
+    let (release, release_rx) = mpsc::sync_channel::<()>(1);
+    let held = Mutex::new(Some((arrived_tx, release_rx)));
+    let receiver = Receiver::builder()
+        .on_request(move |_| {
+            let first = held.lock().unwrap_or_else(PoisonError::into_inner).take();
+            if let Some((arrived, release)) = first {
+                let _ = arrived.send(());
+                // A hang guard: the test releases it.
+                let _ = release.recv_timeout(WAIT);
+            }
+        })
+        .start()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    // No attempt runs out of time while the first request is held.
+    let guard = pipeline(&receiver.grpc_endpoint(), Protocol::Grpc, dir.path(), |b| {
+        b.with_timeout(Some(WAIT))
+    })
+    .unwrap();
+    produce(&guard, 0, 512);
+    arrived
+        .recv_timeout(WAIT)
+        .expect("the first batch reaches the collector");
+    let sent_first = receiver.span_count() as u64;
+    assert!((1..=512).contains(&sent_first), "{sent_first}");
+    // At least 1,536 queued behind the held batch: the next batch taken
+    // leaves at least 1,024 (half the queue) behind it.
+    produce(&guard, 512, TOTAL - 512);
+    release.send(()).unwrap();
+    wait_for_spans(&receiver, TOTAL as usize);
+    let report = guard.shutdown_within(Duration::from_secs(30));
+    let traces = report.stats.signal(Signal::Traces);
+    assert_eq!(traces.dropped_total(), 0, "{report}");
+    assert!(
+        traces.spooled >= 512,
+        "the batch taken above the high-water mark was not spooled: {report}"
+    );
+    assert_eq!(traces.delivered_from_spool, traces.spooled, "{report}");
+    assert_eq!(traces.exported + traces.spooled, TOTAL, "{report}");
+    assert_eq!(
+        traces.failed_attempts, 0,
+        "the collector never failed: {report}"
+    );
+    assert_eq!(report.delivered(Signal::Traces), TOTAL, "{report}");
+    assert_eq!(report.left_in_spool(Signal::Traces), 0, "{report}");
+    let seqs = received_seqs(&receiver);
+    assert!(seqs.iter().copied().eq(0..TOTAL), "in order, each once");
     assert_adds_up(&report);
 }
 
