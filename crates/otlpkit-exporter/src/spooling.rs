@@ -226,7 +226,17 @@ pub(crate) async fn drain(inner: Weak<Inner>) {
         let Some(spooling) = strong.spooling() else {
             return;
         };
-        let _ = spooling.lane.sync(false);
+        if spooling.lane.sync_due() {
+            // An fsync can take hundreds of milliseconds on a busy disk:
+            // off the worker thread, so that exports go on meanwhile.
+            let owner = Arc::clone(&strong);
+            let _ = tokio::task::spawn_blocking(move || {
+                if let Some(spooling) = owner.spooling() {
+                    let _ = spooling.lane.sync(false);
+                }
+            })
+            .await;
+        }
         let wait = spooling
             .not_before
             .lock()

@@ -64,6 +64,12 @@ impl Cursor {
     pub(crate) fn sync(&self) -> io::Result<()> {
         self.file.sync_data()
     }
+
+    /// A second handle on the cursor file, to force it to disk without
+    /// holding the lane.
+    pub(crate) fn handle(&self) -> io::Result<File> {
+        self.file.try_clone()
+    }
 }
 
 fn parse(slot: &[u8]) -> Option<(u64, Position)> {

@@ -69,6 +69,8 @@ struct State {
     cursor: Cursor,
     /// Writes not yet forced to disk.
     dirty: bool,
+    /// Segments closed with writes not yet forced to disk (`Interval`).
+    closed_unsynced: Vec<File>,
     last_sync: Instant,
     items: u64,
 }
@@ -239,6 +241,7 @@ impl Lane {
                 next_id,
                 cursor,
                 dirty: false,
+                closed_unsynced: Vec::new(),
                 last_sync: Instant::now(),
             }),
             found,
@@ -403,8 +406,12 @@ impl Lane {
             let _ = File::open(&self.dir).and_then(|dir| dir.sync_all());
         }
         state.next_id += 1;
-        if let Some(old) = state.active.take() {
-            let _ = old.file.sync_data();
+        if let Some(old) = state.active.take()
+            && matches!(self.shared.fsync, FsyncPolicy::Interval(_))
+        {
+            // Forced by the next sync, off the append path (with `Always`
+            // every record in it already is).
+            state.closed_unsynced.push(old.file);
         }
         state.segments.insert(id, SEGMENT_HEADER_LEN as u64);
         self.shared
@@ -532,25 +539,53 @@ impl Lane {
     /// Forces what was written to disk if the fsync policy says it is due
     /// (`Interval`), or at once with `force` (unless the policy is `Never`).
     ///
+    /// The lane is not held while the disk catches up (an `fsync` can take
+    /// hundreds of milliseconds on a busy disk): appends and removals go on
+    /// meanwhile, and are forced by the next sync.
+    ///
     /// # Errors
     ///
     /// The operating system's error.
     pub fn sync(&self, force: bool) -> io::Result<()> {
-        let mut state = self.lock();
-        let due = match self.shared.fsync {
+        let (closed, open) = {
+            let mut state = self.lock();
+            if !Self::sync_due_in(&state, self.shared.fsync, force) {
+                return Ok(());
+            }
+            // The data before the cursor that points past it.
+            let mut open = Vec::with_capacity(2);
+            if let Some(active) = &state.active {
+                open.push(active.file.try_clone()?);
+            }
+            open.push(state.cursor.handle()?);
+            state.dirty = false;
+            state.last_sync = Instant::now();
+            (std::mem::take(&mut state.closed_unsynced), open)
+        };
+        let synced = closed.iter().chain(&open).try_for_each(File::sync_data);
+        if synced.is_err() {
+            // Not forced after all: the next sync tries again.
+            let mut state = self.lock();
+            state.dirty = true;
+            state.closed_unsynced.extend(closed);
+        }
+        synced
+    }
+
+    /// Whether [`sync`](Self::sync) without `force` would force anything
+    /// to disk now: written data, and an `Interval` policy whose interval
+    /// has passed.
+    pub fn sync_due(&self) -> bool {
+        Self::sync_due_in(&self.lock(), self.shared.fsync, false)
+    }
+
+    fn sync_due_in(state: &State, fsync: FsyncPolicy, force: bool) -> bool {
+        let due = match fsync {
             FsyncPolicy::Never => false,
             FsyncPolicy::Interval(every) => force || state.last_sync.elapsed() >= every,
             _ => force,
         };
-        if !state.dirty || !due {
-            return Ok(());
-        }
-        state.dirty = false;
-        state.last_sync = Instant::now();
-        if let Some(active) = &state.active {
-            active.file.sync_data()?;
-        }
-        state.cursor.sync()
+        state.dirty && due
     }
 }
 

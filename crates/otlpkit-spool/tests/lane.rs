@@ -207,21 +207,26 @@ fn every_fsync_policy_writes_records_the_next_process_reads() {
             let spool = Spool::open_dir(dir.path(), 1 << 20, fsync).unwrap();
             assert_eq!(spool.fsync(), fsync);
             let lane = spool.lane(Signal::Traces).unwrap();
-            for n in 0..5 {
+            // More than one 64 KiB segment: a closed one is forced too.
+            for n in 0..300 {
                 lane.append(BodyFormat::PROTOBUF, 2, &body(n)).unwrap();
             }
+            assert!(segments(dir.path(), Signal::Traces) > 1);
             std::thread::sleep(Duration::from_millis(2));
+            let interval = matches!(fsync, FsyncPolicy::Interval(_));
+            assert_eq!(lane.sync_due(), interval, "{fsync:?}");
             lane.sync(false).unwrap();
+            assert!(!lane.sync_due(), "{fsync:?}");
             let first = lane.front().unwrap();
             lane.remove(first.id).unwrap();
             lane.sync(true).unwrap();
         }
         let spool = Spool::open_dir(dir.path(), 1 << 20, fsync).unwrap();
         let lane = spool.lane(Signal::Traces).unwrap();
-        assert_eq!(lane.found().records, 4, "{fsync:?}");
+        assert_eq!(lane.found().records, 299, "{fsync:?}");
         assert_eq!(
             drain(&lane),
-            (1..5).map(body).collect::<Vec<_>>(),
+            (1..300).map(body).collect::<Vec<_>>(),
             "{fsync:?}"
         );
     }
