@@ -348,13 +348,23 @@ fn an_outage_under_a_steady_stream_loses_nothing_and_keeps_the_order() {
     }
     wait_for_spans(&receiver, TOTAL as usize);
     let report = guard.shutdown_within(Duration::from_secs(30));
+    // A request the collector took just before it stopped may have lost
+    // its answer: that batch is spooled and sent again (the at-least-once
+    // window, at most the one batch in flight at the stop).
     let seqs = received_seqs(&receiver);
-    assert_eq!(seqs.len() as u64, TOTAL, "{report}");
-    // In order of spooling: strictly increasing, so no loss, no duplicate.
+    let mut seen = HashSet::new();
+    let first_arrivals: Vec<u64> = seqs.iter().copied().filter(|s| seen.insert(*s)).collect();
+    let duplicates = seqs.len() - first_arrivals.len();
     assert!(
-        seqs.windows(2).all(|pair| pair[0] < pair[1]),
+        duplicates <= 512,
+        "{duplicates} spans arrived twice: more than the batch in flight at the stop"
+    );
+    // In order of spooling: strictly increasing, so no loss.
+    assert_eq!(first_arrivals.len() as u64, TOTAL, "{report}");
+    assert!(
+        first_arrivals.windows(2).all(|pair| pair[0] < pair[1]),
         "out of order around {:?}",
-        seqs.windows(2).find(|pair| pair[0] >= pair[1])
+        first_arrivals.windows(2).find(|pair| pair[0] >= pair[1])
     );
     let traces = report.stats.signal(Signal::Traces);
     assert_eq!(traces.dropped_total(), 0, "{report}");
