@@ -107,6 +107,7 @@ fn scenarios() -> Vec<Scenario> {
                     Spec::otlpkit(Exporter::OtlpkitGrpc),
                     Spec::otlpkit(Exporter::OtlpkitGrpc).official_retry(),
                     Spec::otlpkit(Exporter::OtlpkitGrpc).blocking(),
+                    Spec::otlpkit(Exporter::OtlpkitGrpc).spool(),
                     Spec::official(Exporter::OfficialGrpc).queue(65_536),
                     Spec::otlpkit(Exporter::OtlpkitGrpc).queue(65_536),
                     Spec::otlpkit(Exporter::OtlpkitGrpc)
@@ -175,6 +176,12 @@ fn drops_of(pipeline: &Pipeline) -> String {
         .collect();
     if parts.is_empty() {
         parts.push("none".to_owned());
+    }
+    if stats.counters.spooled > 0 {
+        parts.push(format!(
+            "(spooled {}, delivered from the spool {})",
+            stats.counters.spooled, stats.counters.delivered_from_spool
+        ));
     }
     parts.join(", ")
 }

@@ -87,6 +87,8 @@ pub struct Spec {
     /// 10 s, so that traces held open for a measurement stay held; the
     /// other settings at their defaults).
     pub tail_ratio: Option<f64>,
+    /// otlpkit's exporter has a disk spool (in a fresh temporary directory).
+    pub spool: bool,
 }
 
 impl Spec {
@@ -103,6 +105,7 @@ impl Spec {
             retry: None,
             shared_worker: false,
             tail_ratio: None,
+            spool: false,
         }
     }
 
@@ -135,6 +138,13 @@ impl Spec {
     #[must_use]
     pub fn queue(mut self, size: usize) -> Spec {
         self.max_queue_size = size;
+        self
+    }
+
+    /// otlpkit's exporter with a disk spool in a fresh temporary directory.
+    #[must_use]
+    pub fn spool(mut self) -> Spec {
+        self.spool = true;
         self
     }
 
@@ -221,6 +231,9 @@ impl Spec {
             if let Some(ratio) = self.tail_ratio {
                 label.push_str(&format!(", tail sampling {ratio}"));
             }
+            if self.spool {
+                label.push_str(", spool");
+            }
         }
         label
     }
@@ -278,6 +291,9 @@ pub struct Pipeline {
     tracer: SdkTracer,
     /// Keeps the official tonic exporter's runtime alive.
     runtime: Option<tokio::runtime::Runtime>,
+    /// The spool's directory, kept for the life of the pipeline and removed
+    /// with it.
+    _spool_dir: Option<tempfile::TempDir>,
 }
 
 impl fmt::Debug for Pipeline {
@@ -335,6 +351,9 @@ impl Pipeline {
     /// Builds `spec`, exporting to `receiver` (unused by the null exporter).
     pub fn build(spec: &Spec, receiver: Option<&Receiver>) -> Pipeline {
         let stats = ExportStats::new();
+        let spool_dir = spec
+            .spool
+            .then(|| tempfile::tempdir().expect("a directory for the spool"));
         let mut runtime = None;
         let mut handle = None;
         let mut tail = None;
@@ -426,6 +445,9 @@ impl Pipeline {
                         if let Some(retry) = &spec.retry {
                             exporter = exporter.with_retry_policy(*retry);
                         }
+                        if let Some(dir) = &spool_dir {
+                            exporter = exporter.with_spool_dir(dir.path());
+                        }
                         exporter.build().expect("otlpkit's gRPC exporter")
                     })),
                     Exporter::OtlpkitHttp => ours(BatchSpanProcessor::builder({
@@ -438,6 +460,9 @@ impl Pipeline {
                         }
                         if let Some(retry) = &spec.retry {
                             exporter = exporter.with_retry_policy(*retry);
+                        }
+                        if let Some(dir) = &spool_dir {
+                            exporter = exporter.with_spool_dir(dir.path());
                         }
                         exporter.build().expect("otlpkit's HTTP exporter")
                     })),
@@ -472,6 +497,7 @@ impl Pipeline {
             label: spec.label(),
             tracer,
             runtime,
+            _spool_dir: spool_dir,
         }
     }
 

@@ -665,7 +665,10 @@ impl<I: Send + 'static> Worker<I> {
         let timeout = self.export_timeout;
         // An exporter that counts better than the engine (otlpkit's) finds
         // this in the context of its export call and takes the counting over.
-        let accounting = BatchAccounting::new(self.shared.stats.clone());
+        // Half the queue still waiting after this batch: an exporter with a
+        // disk spool writes the batch there rather than hold the queue up.
+        let backlog = self.shared.queue.len().saturating_mul(2) >= self.shared.queue.capacity();
+        let accounting = BatchAccounting::new(self.shared.stats.clone()).with_backlog(backlog);
         let context = self.suppressed.with_value(accounting.clone());
         let blocking = self.blocking_exports.then(|| context.clone());
         let export = async move {

@@ -10,6 +10,7 @@ use crate::parse::EnvReader;
 use crate::resource::{ResourceConfig, ResourceConfigBuilder};
 use crate::sdk::{SdkConfig, SdkConfigBuilder};
 use crate::source::Resolved;
+use crate::spool::{SpoolConfig, SpoolConfigBuilder};
 use crate::tail::{TailSamplingConfig, TailSamplingConfigBuilder};
 use crate::toolkit::{ToolkitConfig, ToolkitConfigBuilder};
 
@@ -38,6 +39,7 @@ pub struct OtlpConfig {
     metric_reader: MetricReaderConfig,
     resource: ResourceConfig,
     sdk: SdkConfig,
+    spool: SpoolConfig,
     toolkit: ToolkitConfig,
     tail_sampling: TailSamplingConfig,
 }
@@ -83,6 +85,11 @@ impl OtlpConfig {
         &self.sdk
     }
 
+    /// The disk spool (none by default).
+    pub fn spool(&self) -> &SpoolConfig {
+        &self.spool
+    }
+
     /// The settings of otlpkit's own behaviour.
     pub fn toolkit(&self) -> &ToolkitConfig {
         &self.toolkit
@@ -106,6 +113,7 @@ pub struct OtlpConfigBuilder {
     metric_reader: MetricReaderConfigBuilder,
     resource: ResourceConfigBuilder,
     sdk: SdkConfigBuilder,
+    spool: SpoolConfigBuilder,
     toolkit: ToolkitConfigBuilder,
     tail_sampling: TailSamplingConfigBuilder,
     policy: EnvPolicy,
@@ -124,6 +132,7 @@ impl Default for OtlpConfigBuilder {
             metric_reader: MetricReaderConfig::builder(),
             resource: ResourceConfig::builder(),
             sdk: SdkConfig::builder(),
+            spool: SpoolConfig::builder(),
             toolkit: ToolkitConfig::builder(),
             tail_sampling: TailSamplingConfig::builder(),
             policy: EnvPolicy::default(),
@@ -171,6 +180,13 @@ impl OtlpConfigBuilder {
         self
     }
 
+    /// The disk spool settings.
+    #[must_use]
+    pub fn with_spool(mut self, spool: SpoolConfigBuilder) -> Self {
+        self.spool = spool;
+        self
+    }
+
     /// The settings of otlpkit's own behaviour (console, self-metrics).
     #[must_use]
     pub fn with_toolkit(mut self, toolkit: ToolkitConfigBuilder) -> Self {
@@ -209,7 +225,8 @@ impl OtlpConfigBuilder {
             || self.resource.env_policy() == EnvPolicy::Strict
             || self.sdk.env_policy() == EnvPolicy::Strict
             || self.toolkit.env_policy() == EnvPolicy::Strict
-            || self.tail_sampling.env_policy() == EnvPolicy::Strict;
+            || self.tail_sampling.env_policy() == EnvPolicy::Strict
+            || self.spool.env_policy() == EnvPolicy::Strict;
         let policy = if strict {
             EnvPolicy::Strict
         } else {
@@ -230,6 +247,7 @@ impl OtlpConfigBuilder {
             metric_reader: self.metric_reader.resolve(&mut reader)?,
             resource: self.resource.resolve(&mut reader)?,
             sdk: self.sdk.resolve(&mut reader)?,
+            spool: self.spool.resolve(&mut reader)?,
             toolkit: self.toolkit.resolve(&mut reader),
             tail_sampling: self.tail_sampling.resolve(&mut reader)?,
         };

@@ -51,8 +51,9 @@
 //!   [`TemporalityPreference`], [`Sampler`], [`Propagator`], …;
 //! - one builder per part: [`ExporterConfig`] (per signal), [`BatchConfig`]
 //!   (spans, logs), [`MetricReaderConfig`], [`ResourceConfig`], [`SdkConfig`],
-//!   [`TailSamplingConfig`] (the `OTLPKIT_TAIL_SAMPLING*` variables), and
-//!   [`OtlpConfig`] for all of them at once;
+//!   [`TailSamplingConfig`] (the `OTLPKIT_TAIL_SAMPLING*` variables),
+//!   [`SpoolConfig`] (the optional disk spool), and [`OtlpConfig`] for all
+//!   of them at once;
 //! - [`detect`]: resource detection (`service.instance.id`, host, OS,
 //!   process, Rust runtime and container attributes, switchable with
 //!   `OTLPKIT_RESOURCE_DETECTION`), and [`service_info!`] for the calling
@@ -107,6 +108,7 @@ mod retry;
 mod sdk;
 mod signal;
 mod source;
+mod spool;
 pub mod stats;
 mod tail;
 mod toolkit;
@@ -143,6 +145,7 @@ pub use sdk::{
 };
 pub use signal::Signal;
 pub use source::{Resolved, Source};
+pub use spool::{FsyncPolicy, SpoolConfig, SpoolConfigBuilder, SpoolSources};
 pub use tail::{TailSamplingConfig, TailSamplingConfigBuilder, TailSamplingSources};
 pub use toolkit::{ConsoleFormat, ToolkitConfig, ToolkitConfigBuilder, ToolkitSources};
 

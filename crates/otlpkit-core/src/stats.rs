@@ -4,6 +4,11 @@
 //! `enqueued = exported + Σ dropped(reason)` for what entered a queue, and
 //! `produced = exported + Σ dropped(reason) + sampled_out` for everything a
 //! signal produced (a tail-sampling stage sits in front of the queue).
+//!
+//! With a disk spool, items written to the spool are a state, not a drop:
+//! `spool_found + enqueued = exported + delivered_from_spool + Σ
+//! dropped(reason) + in_spool`, within one process and, summed over the
+//! processes that share a spool directory, across them.
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
@@ -41,11 +46,14 @@ pub enum DropReason {
     /// The export failed unexpectedly inside otlpkit or a library it calls
     /// (a panic caught on the worker): a bug to report, never a silent loss.
     Internal,
+    /// A record of the disk spool failed its checksum (a torn write, a
+    /// damaged disk) and was skipped.
+    SpoolCorrupt,
 }
 
 impl DropReason {
     /// Every reason, in a stable order.
-    pub const ALL: [DropReason; 10] = [
+    pub const ALL: [DropReason; 11] = [
         DropReason::QueueFull,
         DropReason::EvictedOldest,
         DropReason::BlockTimeout,
@@ -56,6 +64,7 @@ impl DropReason {
         DropReason::AfterShutdown,
         DropReason::ShutdownDeadline,
         DropReason::Internal,
+        DropReason::SpoolCorrupt,
     ];
 
     /// A stable snake_case name, used as a metric attribute value.
@@ -71,6 +80,7 @@ impl DropReason {
             DropReason::AfterShutdown => "after_shutdown",
             DropReason::ShutdownDeadline => "shutdown_deadline",
             DropReason::Internal => "internal",
+            DropReason::SpoolCorrupt => "spool_corrupt",
         }
     }
 
@@ -86,6 +96,7 @@ impl DropReason {
             DropReason::AfterShutdown => 7,
             DropReason::ShutdownDeadline => 8,
             DropReason::Internal => 9,
+            DropReason::SpoolCorrupt => 10,
         }
     }
 }
@@ -110,7 +121,17 @@ pub struct SignalStats {
     bytes_sent: AtomicU64,
     sampled_out: AtomicU64,
     sampling: SamplingCounters,
+    spool: SpoolCounters,
     last_error: Mutex<Option<ExportErrorRecord>>,
+}
+
+/// What the disk spool did with a signal's items.
+#[derive(Debug, Default)]
+struct SpoolCounters {
+    spooled: AtomicU64,
+    found: AtomicU64,
+    delivered: AtomicU64,
+    in_spool: AtomicU64,
 }
 
 /// The last export failure of a signal: what failed, where, why, and when.
@@ -242,6 +263,42 @@ impl SignalStats {
         self.sampling.early[cause.index()].fetch_add(1, Ordering::Relaxed);
     }
 
+    /// `n` items were written to the disk spool instead of being sent now.
+    /// They are neither delivered nor dropped: they are in the spool until
+    /// they are sent from it, dropped from it, or left for the next process.
+    pub fn record_spooled(&self, n: u64) {
+        self.spool.spooled.fetch_add(n, Ordering::Relaxed);
+        self.spool.in_spool.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// `n` items were found in the disk spool when it was opened, left
+    /// there by an earlier process (or an earlier pipeline).
+    pub fn record_found_in_spool(&self, n: u64) {
+        self.spool.found.fetch_add(n, Ordering::Relaxed);
+        self.spool.in_spool.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// `n` items sent from the disk spool were accepted by the server.
+    pub fn record_delivered_from_spool(&self, n: u64) {
+        self.spool.delivered.fetch_add(n, Ordering::Relaxed);
+        self.leave_spool(n);
+    }
+
+    /// `n` items left the disk spool without being delivered, for `reason`.
+    pub fn record_dropped_from_spool(&self, reason: DropReason, n: u64) {
+        self.record_dropped(reason, n);
+        self.leave_spool(n);
+    }
+
+    fn leave_spool(&self, n: u64) {
+        let _ = self
+            .spool
+            .in_spool
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |now| {
+                Some(now.saturating_sub(n))
+            });
+    }
+
     /// Records the signal's latest export failure (its items are counted
     /// separately with [`record_dropped`](Self::record_dropped)).
     pub fn record_error(&self, error: ExportErrorRecord) {
@@ -278,6 +335,10 @@ impl SignalStats {
                 traces_sampled_out: load(&self.sampling.sampled_out),
                 early: std::array::from_fn(|index| load(&self.sampling.early[index])),
             },
+            spooled: load(&self.spool.spooled),
+            spool_found: load(&self.spool.found),
+            delivered_from_spool: load(&self.spool.delivered),
+            in_spool: load(&self.spool.in_spool),
             last_error: self.last_error(),
         }
     }
@@ -312,11 +373,27 @@ pub struct SignalStatsSnapshot {
     pub sampled_out: u64,
     /// The tail-sampling stage's decisions, trace by trace.
     pub sampling: SamplingSnapshot,
+    /// Items written to the disk spool by this process.
+    pub spooled: u64,
+    /// Items found in the disk spool when it was opened (left by an earlier
+    /// process).
+    pub spool_found: u64,
+    /// Items sent from the disk spool and accepted by the server (not in
+    /// `exported`).
+    pub delivered_from_spool: u64,
+    /// Items in the disk spool now: at shutdown, what is left for the next
+    /// process.
+    pub in_spool: u64,
     /// The latest export failure, if any.
     pub last_error: Option<ExportErrorRecord>,
 }
 
 impl SignalStatsSnapshot {
+    /// Items the server accepted: sent directly or from the disk spool.
+    pub fn delivered(&self) -> u64 {
+        self.exported + self.delivered_from_spool
+    }
+
     /// Items dropped for `reason`.
     pub fn dropped(&self, reason: DropReason) -> u64 {
         self.dropped[reason.index()]
@@ -559,6 +636,7 @@ impl StatsSnapshot {
 pub struct BatchAccounting {
     stats: ExportStats,
     claimed: Arc<AtomicBool>,
+    backlog: bool,
     /// `DropReason::index() + 1` of a cancellation, 0 for none.
     cancelled_as: Arc<AtomicU8>,
 }
@@ -569,8 +647,23 @@ impl BatchAccounting {
         Self {
             stats,
             claimed: Arc::new(AtomicBool::new(false)),
+            backlog: false,
             cancelled_as: Arc::new(AtomicU8::new(0)),
         }
+    }
+
+    /// Marks the batch as taken from a queue that is still above its
+    /// high-water mark: an exporter with a disk spool writes it there
+    /// rather than holding up the queue with a send.
+    #[must_use]
+    pub fn with_backlog(mut self, backlog: bool) -> Self {
+        self.backlog = backlog;
+        self
+    }
+
+    /// Whether the queue behind the batch was above its high-water mark.
+    pub fn is_backlogged(&self) -> bool {
+        self.backlog
     }
 
     /// Where the batch is counted.
@@ -619,7 +712,7 @@ mod tests {
         for (n, reason) in DropReason::ALL.into_iter().enumerate() {
             assert_eq!(snapshot.dropped(reason), n as u64 + 1, "{reason}");
         }
-        assert_eq!(snapshot.dropped_total(), (1..=10).sum::<u64>());
+        assert_eq!(snapshot.dropped_total(), (1..=11).sum::<u64>());
         let names: std::collections::HashSet<_> =
             DropReason::ALL.iter().map(|r| r.as_str()).collect();
         assert_eq!(names.len(), DropReason::ALL.len());
@@ -658,6 +751,33 @@ mod tests {
             .chain(EarlyDecision::ALL.iter().map(|c| c.as_str()))
             .collect();
         assert_eq!(names.len(), 9);
+    }
+
+    #[test]
+    fn spooled_items_are_a_state_that_delivery_or_a_drop_ends() {
+        let stats = SignalStats::default();
+        stats.record_found_in_spool(5);
+        stats.record_spooled(10);
+        stats.record_delivered_from_spool(8);
+        stats.record_dropped_from_spool(DropReason::SpoolCorrupt, 2);
+        stats.record_exported(1);
+        let snapshot = stats.snapshot();
+        assert_eq!(
+            (
+                snapshot.spool_found,
+                snapshot.spooled,
+                snapshot.delivered_from_spool,
+                snapshot.in_spool
+            ),
+            (5, 10, 8, 5)
+        );
+        assert_eq!(snapshot.delivered(), 9);
+        assert_eq!(snapshot.dropped(DropReason::SpoolCorrupt), 2);
+        // found + produced = delivered + dropped + in spool
+        assert_eq!(
+            5 + 11,
+            snapshot.delivered() + snapshot.dropped_total() + snapshot.in_spool
+        );
     }
 
     #[test]

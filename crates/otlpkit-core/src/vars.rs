@@ -252,6 +252,19 @@ pub const OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION: &str =
 /// Exemplar filter: `trace_based` (default), `always_on`, `always_off`.
 pub const OTEL_METRICS_EXEMPLAR_FILTER: &str = "OTEL_METRICS_EXEMPLAR_FILTER";
 
+// ---------------------------------------------------------------------------
+// Disk spool (otlpkit extension, docs/SPOOL.md)
+// ---------------------------------------------------------------------------
+
+/// otlpkit extension: the directory of the disk spool that keeps batches the
+/// collector cannot take (default: unset, no spool).
+pub const OTLPKIT_SPOOL_DIR: &str = "OTLPKIT_SPOOL_DIR";
+/// otlpkit extension: the most bytes the spool may take on disk (default 268435456).
+pub const OTLPKIT_SPOOL_MAX_BYTES: &str = "OTLPKIT_SPOOL_MAX_BYTES";
+/// otlpkit extension: when the spool forces writes to disk: `always`, `never`,
+/// or at most every N milliseconds (default 1000).
+pub const OTLPKIT_SPOOL_FSYNC: &str = "OTLPKIT_SPOOL_FSYNC";
+
 /// Every variable listed in this module.
 pub const ALL: &[&str] = &[
     OTEL_SDK_DISABLED,
@@ -343,6 +356,9 @@ pub const ALL: &[&str] = &[
     OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE,
     OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION,
     OTEL_METRICS_EXEMPLAR_FILTER,
+    OTLPKIT_SPOOL_DIR,
+    OTLPKIT_SPOOL_MAX_BYTES,
+    OTLPKIT_SPOOL_FSYNC,
 ];
 
 /// Whether the value of `var` must be treated as secret (header lists).
@@ -361,7 +377,7 @@ mod tests {
             assert!(name.starts_with("OTEL_") || name.starts_with("OTLPKIT_"));
             assert!(seen.insert(*name), "{name} listed twice");
         }
-        assert_eq!(ALL.len(), 89);
+        assert_eq!(ALL.len(), 92);
     }
 
     #[test]

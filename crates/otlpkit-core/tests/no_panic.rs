@@ -52,6 +52,14 @@ fn value() -> impl Strategy<Value = String> {
             "content-length=5",
             "host=evil.example,transfer-encoding=chunked,te=trailers",
             ":authority=x,connection=close,upgrade=h2c",
+            // Spool values: fsync names, byte counts past u32 and u64,
+            // paths.
+            "always",
+            "NEVER",
+            "10737418240",
+            "18446744073709551616",
+            "/tmp/otlpkit-spool",
+            "./relative/spool",
         ])
         .prop_map(str::to_owned),
     ]
@@ -128,6 +136,25 @@ fn tail_sampling_extremes_resolve_to_bounded_values_or_warnings() {
             "OTLPKIT_TAIL_SAMPLING_DECISION_WAIT_MS"
         ]
     );
+}
+
+#[test]
+fn spool_settings_resolve_with_typed_warnings_and_never_fail() {
+    let env = MapEnv::from([
+        ("OTLPKIT_SPOOL_DIR", "/tmp/otlpkit-spool"),
+        ("OTLPKIT_SPOOL_MAX_BYTES", "18446744073709551616"),
+        ("OTLPKIT_SPOOL_FSYNC", "0"),
+    ]);
+    let resolved = OtlpConfig::from_env(&env).unwrap();
+    let spool = resolved.value.spool();
+    assert!(spool.is_enabled());
+    assert_eq!(
+        spool.max_bytes(),
+        otlpkit_core::SpoolConfig::DEFAULT_MAX_BYTES
+    );
+    assert_eq!(spool.fsync(), otlpkit_core::FsyncPolicy::DEFAULT);
+    let vars: Vec<_> = resolved.warnings.iter().map(|w| w.var()).collect();
+    assert_eq!(vars, ["OTLPKIT_SPOOL_MAX_BYTES", "OTLPKIT_SPOOL_FSYNC"]);
 }
 
 #[test]

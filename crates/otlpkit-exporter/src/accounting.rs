@@ -12,10 +12,12 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::Duration;
 
+use bytes::Bytes;
 use otlpkit_bridge::WorkerRuntime;
+
 use otlpkit_core::Signal;
 use otlpkit_core::stats::{
     BatchAccounting, DropReason, ExportErrorRecord, ExportStats, SignalStats,
@@ -81,6 +83,9 @@ struct Pending {
     endpoint: String,
     /// The processor that handed the counting over, which may cancel.
     handed_over_by: Option<BatchAccounting>,
+    /// The request body, kept when a disk spool may have to take it at the
+    /// shutdown deadline.
+    body: OnceLock<Bytes>,
 }
 
 impl Pending {
@@ -115,6 +120,18 @@ fn error_kind_of(reason: DropReason) -> &'static str {
     }
 }
 
+/// Where a batch dropped unsettled may go instead of being lost: the
+/// exporter's disk spool. Returns whether it took the batch.
+type RescueFn = dyn Fn(u64, &Bytes) -> bool + Send + Sync;
+
+struct Rescue(Box<RescueFn>);
+
+impl std::fmt::Debug for Rescue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Rescue")
+    }
+}
+
 /// The exports of one exporter that have not settled yet.
 #[derive(Debug, Default)]
 pub(crate) struct InFlight {
@@ -128,6 +145,8 @@ pub(crate) struct InFlight {
     /// was cut short with it (its tasks are dropped in no set order, so the
     /// processor's cancellation may come too late to say so).
     worker: Option<WorkerRuntime>,
+    /// Takes the body of a batch dropped unsettled (a disk spool).
+    rescue: OnceLock<Rescue>,
 }
 
 impl InFlight {
@@ -169,6 +188,7 @@ impl InFlight {
             items,
             endpoint: endpoint.to_owned(),
             handed_over_by,
+            body: OnceLock::new(),
         });
         self.lock().insert(id, Arc::clone(&pending));
         Settlement {
@@ -196,6 +216,27 @@ impl InFlight {
             .wait_timeout_while(guard, limit, |pending| !pending.is_empty())
             .unwrap_or_else(PoisonError::into_inner);
         guard.is_empty()
+    }
+
+    /// Gives batches dropped unsettled (cancelled by a batch processor's
+    /// deadline, abandoned by their caller) to `rescue` before they are
+    /// counted as dropped; those it takes are counted as spooled.
+    pub(crate) fn set_rescue(&self, rescue: impl Fn(u64, &Bytes) -> bool + Send + Sync + 'static) {
+        let _ = self.rescue.set(Rescue(Box::new(rescue)));
+    }
+
+    /// Offers the body of every export still in flight that kept one to
+    /// `save` (a disk spool); those it takes are counted as spooled.
+    pub(crate) fn spool_all(&self, mut save: impl FnMut(u64, &Bytes) -> bool) {
+        let pending: Vec<Arc<Pending>> = self.lock().values().cloned().collect();
+        for pending in pending {
+            if let Some(body) = pending.body.get()
+                && !pending.settled.load(Ordering::Acquire)
+                && save(pending.items, body)
+            {
+                pending.settle(|stats, items| stats.record_spooled(items));
+            }
+        }
     }
 
     /// Counts every export still in flight as dropped for `reason` now, so
@@ -228,6 +269,9 @@ impl InFlight {
 /// its worker runtime was stopped, and
 /// otherwise [`DropReason::RetriesExhausted`] (the caller stopped waiting:
 /// the batch's time budget ran out).
+///
+/// With a disk spool, a batch dropped unsettled (not by a panic) is first
+/// offered to it, and counted as spooled if it takes it.
 #[derive(Debug)]
 pub(crate) struct Settlement {
     pending: Arc<Pending>,
@@ -251,6 +295,12 @@ impl Settlement {
     pub(crate) fn items(&self) -> u64 {
         self.pending.items
     }
+
+    /// Keeps the request body, for a disk spool to take at the shutdown
+    /// deadline.
+    pub(crate) fn keep_body(&self, body: Bytes) {
+        let _ = self.pending.body.set(body);
+    }
 }
 
 impl Drop for Settlement {
@@ -260,7 +310,17 @@ impl Drop for Settlement {
             .handed_over_by
             .as_ref()
             .and_then(BatchAccounting::cancelled_as);
-        let (reason, message) = if std::thread::panicking() {
+        let panicking = std::thread::panicking();
+        if !panicking
+            && let (Some(rescue), Some(body)) =
+                (self.registry.rescue.get(), self.pending.body.get())
+            && !self.pending.settled.load(Ordering::Acquire)
+            && (rescue.0)(self.pending.items, body)
+        {
+            self.pending
+                .settle(|stats, items| stats.record_spooled(items));
+        }
+        let (reason, message) = if panicking {
             (
                 DropReason::Internal,
                 "the send panicked inside otlpkit or a library it calls",

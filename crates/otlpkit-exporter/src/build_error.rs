@@ -21,6 +21,12 @@ pub enum BuildError {
     #[error(transparent)]
     Config(#[from] ConfigError),
 
+    /// The disk spool's directory cannot be used: another process owns it
+    /// (the message names the directory and its pid), or it cannot be
+    /// created or written.
+    #[error(transparent)]
+    Spool(#[from] otlpkit_spool::SpoolError),
+
     /// The resolved protocol belongs to another transport.
     #[error(
         "the {signal} exporter resolved protocol `{protocol}`, which {transport} does not speak; \

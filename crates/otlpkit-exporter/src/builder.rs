@@ -11,8 +11,10 @@ use otlpkit_core::diag;
 use otlpkit_core::stats::ExportStats;
 use otlpkit_core::{
     Compression, EnvPolicy, EnvSource, ExporterConfig, ExporterConfigBuilder, Headers, LogLevel,
-    MetricReaderConfig, ProcessEnv, Protocol, RetryPolicy, Signal, TemporalityPreference, vars,
+    MetricReaderConfig, ProcessEnv, Protocol, RetryPolicy, Signal, SpoolConfig, SpoolConfigBuilder,
+    TemporalityPreference, vars,
 };
+use otlpkit_spool::Spool;
 
 use crate::BuildError;
 use crate::core::Core;
@@ -73,7 +75,20 @@ pub struct ExporterBuilder<E> {
     worker: Option<WorkerRuntime>,
     stats: Option<ExportStats>,
     temporality: Option<TemporalityPreference>,
+    spool: SpoolChoice,
     _exporter: PhantomData<fn() -> E>,
+}
+
+/// What the builder was told about the disk spool.
+#[derive(Debug)]
+enum SpoolChoice {
+    /// Nothing: `OTLPKIT_SPOOL_*` decide, unless a resolved configuration
+    /// was given ([`ExporterBuilder::with_config`]).
+    Unset,
+    /// A spool opened elsewhere (shared by a pipeline's exporters), or none.
+    Open(Option<Spool>),
+    /// Settings, resolved with the builder's environment.
+    Config(SpoolConfigBuilder),
 }
 
 impl<E: ExporterKind> fmt::Debug for ExporterBuilder<E> {
@@ -89,6 +104,7 @@ impl<E: ExporterKind> fmt::Debug for ExporterBuilder<E> {
             .field("worker", &self.worker)
             .field("stats", &self.stats.is_some())
             .field("temporality", &self.temporality)
+            .field("spool", &self.spool)
             .finish()
     }
 }
@@ -114,6 +130,7 @@ impl<E: ExporterKind> ExporterBuilder<E> {
             worker: None,
             stats: None,
             temporality: None,
+            spool: SpoolChoice::Unset,
             _exporter: PhantomData,
         }
     }
@@ -270,14 +287,67 @@ impl<E: ExporterKind> ExporterBuilder<E> {
         self
     }
 
+    /// Keeps batches the collector cannot take in a disk spool in `dir`
+    /// (created if needed) and sends them, in order, once it takes them
+    /// again, in this process or the next one with the same directory
+    /// (`OTLPKIT_SPOOL_DIR`). The other settings come from
+    /// `OTLPKIT_SPOOL_MAX_BYTES` and `OTLPKIT_SPOOL_FSYNC`, or
+    /// [`with_spool_config`](Self::with_spool_config).
+    pub fn with_spool_dir(self, dir: impl Into<PathBuf>) -> Self {
+        self.with_spool_config(SpoolConfig::builder().with_dir(dir))
+    }
+
+    /// The disk spool's settings, resolved with this builder's environment
+    /// (what they leave unset comes from `OTLPKIT_SPOOL_*`).
+    pub fn with_spool_config(mut self, config: SpoolConfigBuilder) -> Self {
+        self.spool = SpoolChoice::Config(config);
+        self
+    }
+
+    /// Spools into `spool`, opened once and shared by the exporters of a
+    /// pipeline (each signal has its own log in it); `None` for no spool,
+    /// whatever `OTLPKIT_SPOOL_DIR` says.
+    pub fn with_spool(mut self, spool: Option<Spool>) -> Self {
+        self.spool = SpoolChoice::Open(spool);
+        self
+    }
+
+    /// Opens the signal's lane of the spool chosen for this exporter.
+    fn spool_lane(
+        &mut self,
+        env: &(dyn EnvSource + Send + Sync),
+    ) -> Result<Option<otlpkit_spool::Lane>, BuildError> {
+        let config = match std::mem::replace(&mut self.spool, SpoolChoice::Unset) {
+            SpoolChoice::Open(spool) => {
+                return Ok(spool.map(|spool| spool.lane(E::SIGNAL)).transpose()?);
+            }
+            SpoolChoice::Unset if self.resolved.is_some() => return Ok(None),
+            SpoolChoice::Unset => SpoolConfig::builder(),
+            SpoolChoice::Config(config) => config,
+        };
+        let resolved = config.build(env)?;
+        for warning in &resolved.warnings {
+            diag::emit(
+                LogLevel::Warn,
+                format_args!("{} exporter: {warning}", E::SIGNAL),
+            );
+        }
+        match Spool::open(&resolved.value)? {
+            Some(spool) => Ok(Some(spool.lane(E::SIGNAL)?)),
+            None => Ok(None),
+        }
+    }
+
     fn env(&self) -> Arc<dyn EnvSource + Send + Sync> {
         self.env.clone().unwrap_or_else(|| Arc::new(ProcessEnv))
     }
 
     /// Resolves the configuration, checks it against the transport, starts
     /// (or adopts) the worker and connects the transport on it.
-    fn build_core(self) -> Result<Core, BuildError> {
+    fn build_core(mut self) -> Result<Core, BuildError> {
         let signal = E::SIGNAL;
+        let env = self.env();
+        let lane = self.spool_lane(&*env)?;
         let config = match self.resolved {
             Some(config) => {
                 if let Some(method) = self.touched {
@@ -286,7 +356,6 @@ impl<E: ExporterKind> ExporterBuilder<E> {
                 config
             }
             None => {
-                let env = self.env.clone().unwrap_or_else(|| Arc::new(ProcessEnv));
                 let resolved = self.config.build(&*env)?;
                 for warning in &resolved.warnings {
                     // Warnings never carry header values.
@@ -318,6 +387,7 @@ impl<E: ExporterKind> ExporterBuilder<E> {
             worker,
             owns_worker,
             self.stats.unwrap_or_default(),
+            lane,
         ))
     }
 }

@@ -18,15 +18,18 @@ use opentelemetry::Context;
 use opentelemetry::context::FutureExt as _;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use otlpkit_bridge::{BridgeError, WorkerRuntime};
-use otlpkit_core::stats::{BatchAccounting, DropReason, ExportErrorRecord, ExportStats};
+use otlpkit_core::stats::{
+    BatchAccounting, DropReason, ExportErrorRecord, ExportStats, SignalStats,
+};
 use otlpkit_core::{ExporterConfig, Signal};
 use tokio::sync::watch;
 
-use crate::accounting::{InFlight, Settlement, count_accepted};
+use crate::accounting::{Accepted, InFlight, Settlement, count_accepted};
 use crate::error::ExportError;
 use crate::health::{Health, items};
 use crate::redact::Redactor;
 use crate::retry::{Attempt, ExportFailure, run_with_retry};
+use crate::spooling::{self, Routed, Spooling};
 use crate::transport::{Sent, Transport};
 
 /// After the shutdown timeout, how long in-flight sends get to notice the
@@ -53,7 +56,7 @@ pub(crate) struct Core {
     inner: Arc<Inner>,
 }
 
-struct Inner {
+pub(crate) struct Inner {
     signal: Signal,
     config: ExporterConfig,
     transport: Arc<dyn Transport>,
@@ -65,6 +68,8 @@ struct Inner {
     phase: watch::Sender<Phase>,
     redactor: Redactor,
     health: Health,
+    /// The disk spool, when one is configured.
+    spooling: Option<Spooling>,
 }
 
 impl fmt::Debug for Core {
@@ -81,6 +86,7 @@ impl fmt::Debug for Core {
             .field("phase", &*inner.phase.borrow())
             .field("in_flight", &inner.in_flight.len())
             .field("failing", &inner.health.is_failing())
+            .field("spool", &inner.spooling.as_ref().map(|s| s.lane().dir()))
             .finish()
     }
 }
@@ -90,9 +96,11 @@ impl fmt::Debug for Core {
 pub(crate) struct Prepared(Result<Job, OTelSdkResult>);
 
 /// What a prepared export needs on the worker.
-struct Job {
-    settlement: Settlement,
-    body: Bytes,
+pub(crate) struct Job {
+    pub(crate) settlement: Settlement,
+    pub(crate) body: Bytes,
+    /// The batch processor's queue was above its high-water mark.
+    pub(crate) backlog: bool,
 }
 
 impl Core {
@@ -102,11 +110,16 @@ impl Core {
         worker: WorkerRuntime,
         owns_worker: bool,
         stats: ExportStats,
+        spool: Option<otlpkit_spool::Lane>,
     ) -> Self {
         let endpoint = transport.endpoint().to_owned();
         let (phase, _) = watch::channel(Phase::Running);
         let in_flight = Arc::new(InFlight::on(worker.clone()));
-        Self {
+        let spooling = spool.map(|lane| Spooling::new(lane, transport.body_format()));
+        if let Some(spooling) = &spooling {
+            spooling::count_found(spooling, stats.signal(config.signal()));
+        }
+        let core = Self {
             inner: Arc::new(Inner {
                 signal: config.signal(),
                 redactor: Redactor::new(&config),
@@ -119,8 +132,29 @@ impl Core {
                 stats,
                 in_flight,
                 phase,
+                spooling,
             }),
+        };
+        if core.inner.spooling.is_some() {
+            // A batch cut short (a batch processor's deadline) waits in the
+            // spool instead of being lost.
+            let weak = Arc::downgrade(&core.inner);
+            core.inner.in_flight.set_rescue(move |items, body| {
+                weak.upgrade().is_some_and(|inner| {
+                    inner
+                        .spooling()
+                        .is_some_and(|spooling| spooling.append(items, body).is_ok())
+                })
+            });
+            // Detached: the drain ends with the exporter (it holds it weakly)
+            // or with the worker.
+            drop(
+                core.inner
+                    .worker
+                    .spawn(spooling::drain(Arc::downgrade(&core.inner))),
+            );
         }
+        core
     }
 
     pub(crate) fn config(&self) -> &ExporterConfig {
@@ -220,6 +254,9 @@ impl Core {
             // checklist 2.12: no empty envelopes.
             return Err(Ok(()));
         }
+        let backlog = handed_over
+            .as_ref()
+            .is_some_and(BatchAccounting::is_backlogged);
         let settlement =
             inner
                 .in_flight
@@ -233,7 +270,16 @@ impl Core {
             inner.transport.prepare(body)
         });
         match body {
-            Ok(body) => Ok(Job { settlement, body }),
+            Ok(body) => {
+                if inner.spooling.is_some() {
+                    settlement.keep_body(body.clone());
+                }
+                Ok(Job {
+                    settlement,
+                    body,
+                    backlog,
+                })
+            }
             Err(error) => {
                 let reason = match error.kind() {
                     crate::ExportErrorKind::RequestTooLarge { .. } => DropReason::Oversized,
@@ -270,6 +316,16 @@ impl Core {
         } else {
             inner.in_flight.len() == 0
         };
+        if let Some(spooling) = &inner.spooling {
+            if can_wait {
+                wait_for_spool(spooling, started + timeout);
+            }
+            if !drained {
+                // What is still being sent waits in the spool instead.
+                spooling::save_in_flight(spooling, &inner.in_flight);
+            }
+            spooling.stop();
+        }
         if !drained {
             // Counted now, so that the numbers are right when the caller
             // reports them, whatever becomes of the sends.
@@ -295,32 +351,104 @@ impl Core {
     }
 }
 
+/// Waits (from a thread that is not the worker) until the spool is empty,
+/// its drain is waiting out a failing collector (what is left stays for the
+/// next process), or `deadline` passes.
+fn wait_for_spool(spooling: &Spooling, deadline: Instant) {
+    const POLL: Duration = Duration::from_millis(10);
+    while !spooling.lane().is_empty() && !spooling.is_failing() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return;
+        }
+        std::thread::sleep(left.min(POLL));
+    }
+}
+
 impl Inner {
-    /// Runs on the worker: the retry loop around single attempts, raced
-    /// against a shutdown that ran out of time, then the settlement.
+    pub(crate) fn signal(&self) -> Signal {
+        self.signal
+    }
+
+    pub(crate) fn config(&self) -> &ExporterConfig {
+        &self.config
+    }
+
+    pub(crate) fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    pub(crate) fn stats(&self) -> &ExportStats {
+        &self.stats
+    }
+
+    pub(crate) fn spooling(&self) -> Option<&Spooling> {
+        self.spooling.as_ref()
+    }
+
+    /// `message` without any configured credential.
+    pub(crate) fn scrub(&self, message: &str) -> String {
+        self.redactor.scrub(message)
+    }
+
+    /// One attempt: `body` sent once within the attempt's time limit, the
+    /// request counted in `stats`.
+    pub(crate) fn attempt<'a>(
+        &'a self,
+        body: Bytes,
+        attempt: Attempt,
+        stats: &'a SignalStats,
+    ) -> impl Future<Output = Result<Accepted, ExportError>> + Send + 'a {
+        let transport = &self.transport;
+        async move {
+            // No time left: no request is made (nor counted).
+            if let Some(limit) = attempt.timeout.filter(|limit| limit.is_zero()) {
+                return Err(ExportError::timeout(limit));
+            }
+            let send = transport.send(body, attempt);
+            let sent = match attempt.timeout {
+                Some(limit) => tokio::time::timeout(limit, send)
+                    .await
+                    .unwrap_or_else(|_| Sent::new(Err(ExportError::timeout(limit)), 0)),
+                None => send.await,
+            };
+            stats.record_request(sent.wire_bytes);
+            sent.result
+        }
+    }
+
+    /// Settles a batch the server accepted, in full or in part.
+    pub(crate) fn accepted(&self, settlement: &Settlement, accepted: &Accepted) -> OTelSdkResult {
+        let mut rejected = 0;
+        settlement.settle(|stats, items| {
+            rejected = count_accepted(stats, items, accepted);
+        });
+        if accepted.is_partial() {
+            let message = self.redactor.scrub(&accepted.message);
+            self.health
+                .partial_success(settlement.items(), rejected, &message);
+        }
+        self.health.succeeded();
+        Ok(())
+    }
+
+    /// Runs on the worker: the spool's choice when there is one, else the
+    /// retry loop around single attempts, raced against a shutdown that ran
+    /// out of time, then the settlement.
     async fn send(self: Arc<Self>, job: Job) -> OTelSdkResult {
-        let Job { settlement, body } = job;
+        let job = match &self.spooling {
+            Some(spooling) => match spooling::route(&self, spooling, job).await {
+                Routed::Done(result) => return result,
+                Routed::Send(job) => job,
+            },
+            None => job,
+        };
+        let Job {
+            settlement, body, ..
+        } = job;
         let stats = settlement.stats();
         let mut phase = self.phase.subscribe();
-        let attempt = |attempt: Attempt| {
-            let body = body.clone();
-            let transport = &self.transport;
-            async move {
-                // No time left: no request is made (nor counted).
-                if let Some(limit) = attempt.timeout.filter(|limit| limit.is_zero()) {
-                    return Err(ExportError::timeout(limit));
-                }
-                let send = transport.send(body, attempt);
-                let sent = match attempt.timeout {
-                    Some(limit) => tokio::time::timeout(limit, send)
-                        .await
-                        .unwrap_or_else(|_| Sent::new(Err(ExportError::timeout(limit)), 0)),
-                    None => send.await,
-                };
-                stats.record_request(sent.wire_bytes);
-                sent.result
-            }
-        };
+        let attempt = |attempt: Attempt| self.attempt(body.clone(), attempt, stats);
         let export = run_with_retry(
             self.config.retry_policy(),
             self.config.timeout(),
@@ -334,19 +462,7 @@ impl Inner {
             _ = phase.wait_for(|phase| *phase == Phase::Cancelled) => None,
         };
         match outcome {
-            Some(Ok(accepted)) => {
-                let mut rejected = 0;
-                settlement.settle(|stats, items| {
-                    rejected = count_accepted(stats, items, &accepted);
-                });
-                if accepted.is_partial() {
-                    let message = self.redactor.scrub(&accepted.message);
-                    self.health
-                        .partial_success(settlement.items(), rejected, &message);
-                }
-                self.health.succeeded();
-                Ok(())
-            }
+            Some(Ok(accepted)) => self.accepted(&settlement, &accepted),
             Some(Err(failure)) => {
                 let ExportFailure { error, .. } = &failure;
                 // "export failed after N attempt(s), <why>: <error>"

@@ -64,6 +64,7 @@ mod exporters;
 mod health;
 mod redact;
 mod retry;
+mod spooling;
 mod throttle;
 mod transport;
 
@@ -76,3 +77,6 @@ pub use redact::display_endpoint;
 pub use retry::Attempt;
 pub use throttle::parse_retry_after;
 pub use transport::{BoxFuture, Connect, Payload, Sent, Transport};
+
+#[doc(no_inline)]
+pub use otlpkit_spool::{BodyFormat, Encoding, Spool, SpoolError};

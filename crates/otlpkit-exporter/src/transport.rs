@@ -12,6 +12,7 @@ use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::logs::LogBatch;
 use opentelemetry_sdk::trace::SpanData;
 use otlpkit_core::{ExporterConfig, Protocol, Signal};
+use otlpkit_spool::BodyFormat;
 use otlpkit_wire::SpanRecord;
 
 use crate::BuildError;
@@ -97,6 +98,15 @@ pub trait Transport: fmt::Debug + Send + Sync + 'static {
     /// body as is.
     fn prepare(&self, body: Vec<u8>) -> Result<Bytes, ExportError> {
         Ok(Bytes::from(body))
+    }
+
+    /// The format of the bodies [`prepare`](Self::prepare) gives: what a
+    /// disk spool records with each body, so that only an exporter sending
+    /// the same format replays it. The default, uncompressed protobuf, is
+    /// right for a transport that neither encodes nor compresses in
+    /// `prepare` (gRPC compresses each attempt itself).
+    fn body_format(&self) -> BodyFormat {
+        BodyFormat::PROTOBUF
     }
 
     /// Sends `body` once, within `attempt.timeout`, and classifies the

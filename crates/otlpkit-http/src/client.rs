@@ -12,8 +12,8 @@ use http::header::{
 use otlpkit_core::diag::{self, RateLimit};
 use otlpkit_core::{Compression, ExporterConfig, LogLevel, Protocol, Signal, Url};
 use otlpkit_exporter::{
-    Accepted, Attempt, BoxFuture, BuildError, Connect, ExportError, Payload, Sent, Transport,
-    display_endpoint, parse_retry_after,
+    Accepted, Attempt, BodyFormat, BoxFuture, BuildError, Connect, ExportError, Payload, Sent,
+    Transport, display_endpoint, parse_retry_after,
 };
 
 use crate::compress::{self, Codec};
@@ -119,6 +119,16 @@ impl Transport for Http {
 
     fn prepare(&self, body: Vec<u8>) -> Result<Bytes, ExportError> {
         compress::compress(self.codec, body)
+    }
+
+    /// The body's encoding, compressed as configured.
+    fn body_format(&self) -> BodyFormat {
+        let encoding = match self.encoding {
+            Encoding::Protobuf => otlpkit_exporter::Encoding::Protobuf,
+            #[cfg(feature = "json")]
+            Encoding::Json => otlpkit_exporter::Encoding::Json,
+        };
+        BodyFormat::new(encoding, self.codec.compression())
     }
 
     fn send(&self, body: Bytes, _attempt: Attempt) -> BoxFuture<'_, Sent> {

@@ -27,6 +27,15 @@ impl Codec {
         }
     }
 
+    /// The compression the codec applies.
+    pub(crate) fn compression(self) -> Compression {
+        match self {
+            Codec::None => Compression::None,
+            Codec::Gzip => Compression::Gzip,
+            Codec::Zstd => Compression::Zstd,
+        }
+    }
+
     /// The `Content-Encoding` token.
     pub(crate) fn content_encoding(self) -> Option<&'static str> {
         match self {

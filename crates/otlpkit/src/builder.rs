@@ -9,8 +9,8 @@ use otlpkit_core::{
     ExporterConfig, ExporterConfigBuilder, ExporterKind, LimitKind, LogLevel, MetricReaderConfig,
     MetricReaderConfigBuilder, OtlpConfig, OtlpConfigBuilder, ProcessEnv, Propagator, Protocol,
     Resolved, ResourceConfig, ResourceConfigBuilder, SamplerConfig, SdkConfig, SdkConfigBuilder,
-    Signal, TailSamplingConfig, TailSamplingConfigBuilder, TemporalityPreference, ToolkitConfig,
-    ToolkitConfigBuilder,
+    Signal, SpoolConfig, SpoolConfigBuilder, TailSamplingConfig, TailSamplingConfigBuilder,
+    TemporalityPreference, ToolkitConfig, ToolkitConfigBuilder,
 };
 
 use crate::error::InitError;
@@ -121,6 +121,7 @@ pub struct Builder {
     pub(crate) sdk: SdkConfigBuilder,
     pub(crate) tail_sampling: TailSamplingConfigBuilder,
     pub(crate) tail_sampling_rules: Vec<otlpkit_batch::tail::AttributeRule>,
+    pub(crate) spool: SpoolConfigBuilder,
     pub(crate) env_policy: EnvPolicy,
     pub(crate) toolkit: ToolkitConfigBuilder,
     pub(crate) shutdown_timeout: Duration,
@@ -195,6 +196,7 @@ impl Default for Builder {
             sdk: SdkConfig::builder(),
             tail_sampling: TailSamplingConfig::builder(),
             tail_sampling_rules: Vec::new(),
+            spool: SpoolConfig::builder(),
             env_policy: EnvPolicy::default(),
             toolkit: ToolkitConfig::builder(),
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
@@ -452,6 +454,43 @@ impl Builder {
     /// is on (code only).
     pub fn with_tail_sampling_rule(mut self, rule: otlpkit_batch::tail::AttributeRule) -> Self {
         self.tail_sampling_rules.push(rule);
+        self
+    }
+
+    // ----- the disk spool -----------------------------------------------------------------
+
+    /// Keeps what the collector cannot take (it is unreachable, throttling,
+    /// or the queue is more than half full) in a disk spool in `dir`, and
+    /// sends it, in order, once the collector takes it again: in this
+    /// process, or in the next one started with the same directory
+    /// (`OTLPKIT_SPOOL_DIR`; no spool by default). One process owns a
+    /// directory at a time. See `docs/SPOOL.md`.
+    pub fn with_spool_dir(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
+        self.spool = self.spool.with_dir(dir);
+        self
+    }
+
+    /// The most bytes the spool may take on disk, all signals together
+    /// (`OTLPKIT_SPOOL_MAX_BYTES`, default 256 MiB). When it is full, a
+    /// batch is sent as without a spool, and the queue's overflow policy
+    /// applies.
+    pub fn with_spool_max_bytes(mut self, bytes: u64) -> Self {
+        self.spool = self.spool.with_max_bytes(bytes);
+        self
+    }
+
+    /// When the spool forces its writes to disk (`OTLPKIT_SPOOL_FSYNC`:
+    /// `always`, `never`, or at most every N ms; default every second).
+    /// Only an operating-system crash or a power loss can take what was
+    /// not forced yet; a killed process loses nothing it had written.
+    pub fn with_spool_fsync(mut self, fsync: otlpkit_core::FsyncPolicy) -> Self {
+        self.spool = self.spool.with_fsync(fsync);
+        self
+    }
+
+    /// The spool's settings as a whole.
+    pub fn with_spool_config(mut self, spool: SpoolConfigBuilder) -> Self {
+        self.spool = spool;
         self
     }
 
@@ -748,6 +787,7 @@ impl Builder {
             .with_metric_reader(self.metric_reader.clone())
             .with_resource(self.resource.clone())
             .with_sdk(self.sdk.clone())
+            .with_spool(self.spool.clone())
             .with_toolkit(self.toolkit.clone())
             .with_tail_sampling(self.tail_sampling.clone())
             .with_env_policy(self.env_policy);

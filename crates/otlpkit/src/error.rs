@@ -53,6 +53,12 @@ pub enum InitError {
         error: otlpkit_batch::BuildError,
     },
 
+    /// The disk spool's directory cannot be used: another process owns it
+    /// (the message names the directory and its pid), or it cannot be
+    /// created or written.
+    #[error("cannot open the otlpkit spool: {0}")]
+    Spool(otlpkit_exporter::SpoolError),
+
     /// The export worker thread could not be started.
     #[error("cannot start the otlpkit export worker: {0}")]
     Worker(otlpkit_bridge::BridgeError),

@@ -644,15 +644,20 @@ impl ShutdownReport {
         }
     }
 
-    /// True when every item was delivered and every part shut down cleanly.
+    /// True when every item was delivered and every part shut down
+    /// cleanly (nothing dropped, nothing left in the spool).
     pub fn is_complete(&self) -> bool {
-        self.problems.is_empty() && Signal::ALL.iter().all(|s| self.dropped(*s) == 0)
+        self.problems.is_empty()
+            && Signal::ALL
+                .iter()
+                .all(|s| self.dropped(*s) == 0 && self.left_in_spool(*s) == 0)
     }
 
     /// Items of `signal` produced: for spans and log records, what entered
     /// the batch processor, plus the spans a tail-sampling stage sampled out
-    /// before it; for metrics, the data points exported or dropped. Once
-    /// shut down, `produced = delivered + dropped + sampled_out`.
+    /// before it; for metrics, the data points exported, dropped or left in
+    /// the spool, less those found in it at start. Once shut down, without
+    /// a spool, `produced = delivered + dropped + sampled_out`.
     pub fn produced(&self, signal: Signal) -> u64 {
         let processor = match signal {
             Signal::Traces => self.traces.as_ref(),
@@ -660,7 +665,10 @@ impl ShutdownReport {
             _ => None,
         };
         processor.map_or_else(
-            || self.delivered(signal) + self.dropped(signal),
+            || {
+                (self.delivered(signal) + self.dropped(signal) + self.left_in_spool(signal))
+                    .saturating_sub(self.found_in_spool(signal))
+            },
             ProcessorStats::received,
         ) + self.sampled_out(signal)
     }
@@ -671,9 +679,30 @@ impl ShutdownReport {
         self.stats.signal(signal).sampled_out
     }
 
-    /// Items of `signal` the collector accepted.
+    /// Items of `signal` the collector accepted, sent directly or from the
+    /// disk spool.
     pub fn delivered(&self, signal: Signal) -> u64 {
-        self.stats.signal(signal).exported
+        self.stats.signal(signal).delivered()
+    }
+
+    /// Items of `signal` the collector accepted from the disk spool
+    /// (included in [`delivered`](Self::delivered)); some may have been
+    /// spooled by an earlier process.
+    pub fn delivered_from_spool(&self, signal: Signal) -> u64 {
+        self.stats.signal(signal).delivered_from_spool
+    }
+
+    /// Items of `signal` found in the disk spool at start, left by an
+    /// earlier process.
+    pub fn found_in_spool(&self, signal: Signal) -> u64 {
+        self.stats.signal(signal).spool_found
+    }
+
+    /// Items of `signal` left in the disk spool for the next process with
+    /// the same directory: neither delivered nor dropped. Then
+    /// `found_in_spool + produced = delivered + dropped + left_in_spool`.
+    pub fn left_in_spool(&self, signal: Signal) -> u64 {
+        self.stats.signal(signal).in_spool
     }
 
     /// Items of `signal` that could not be sent, for any reason.
@@ -705,6 +734,9 @@ impl ShutdownReport {
                 );
                 if self.sampled_out(*s) > 0 {
                     part.push_str(&format!(", {} sampled out", self.sampled_out(*s)));
+                }
+                if self.left_in_spool(*s) > 0 {
+                    part.push_str(&format!(", {} left in the spool", self.left_in_spool(*s)));
                 }
                 if self.dropped(*s) > 0
                     && let Some(error) = self.last_error(*s)
@@ -745,6 +777,14 @@ impl fmt::Display for ShutdownReport {
             }
             if self.sampled_out(*signal) > 0 {
                 write!(f, "  sampled out {:>5}", self.sampled_out(*signal))?;
+            }
+            let spool = self.stats.signal(*signal);
+            if spool.spool_found + spool.delivered_from_spool + spool.in_spool > 0 {
+                write!(
+                    f,
+                    "  spool: found {}, delivered from it {}, left {}",
+                    spool.spool_found, spool.delivered_from_spool, spool.in_spool
+                )?;
             }
             writeln!(f)?;
             if let Some(error) = self.last_error(*signal) {

@@ -45,6 +45,8 @@ struct Shared<'a> {
     worker: WorkerRuntime,
     stats: ExportStats,
     builder: &'a Builder,
+    /// The disk spool every OTLP exporter shares (one log per signal).
+    spool: Option<otlpkit_exporter::Spool>,
     /// Whether `init()` installs the `tracing` subscriber (the native span
     /// layer is built only then). The setup itself is taken out of the
     /// builder before the pipeline is built, so this says it was there.
@@ -86,6 +88,7 @@ pub(crate) fn start<E: EnvSource + ?Sized>(
     } else {
         sdk::unsupported_limits(config.sdk().limits(), &mut warnings);
         crate::metrics::unsupported_settings(config.metric_reader(), &mut warnings);
+        let spool = otlpkit_exporter::Spool::open(config.spool()).map_err(InitError::Spool)?;
         let worker = WorkerRuntime::start(WORKER_THREAD_NAME)?;
         let shared = Shared {
             config: &config,
@@ -96,6 +99,7 @@ pub(crate) fn start<E: EnvSource + ?Sized>(
             installs_subscriber: global && tracing.is_some(),
             #[cfg(not(feature = "tracing"))]
             installs_subscriber: false,
+            spool,
         };
         build(&shared, &mut extensions, &mut warnings)?
     };
@@ -376,6 +380,7 @@ macro_rules! otlp_exporter {
             .with_config($shared.config.exporter($signal).clone())
             .with_worker($shared.worker.clone())
             .with_stats($shared.stats.clone())
+            .with_spool($shared.spool.clone())
             $(.$setting($value))*
             .build()
             .map_err(|error| InitError::Exporter {

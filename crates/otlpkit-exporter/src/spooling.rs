@@ -1,0 +1,383 @@
+//! The exporter's side of the disk spool (`otlpkit-spool`): which batches
+//! go to disk, and the drain that sends them from there, in order.
+//!
+//! With a spool, a batch is written to it instead of being sent when the
+//! spool already holds something (new batches go behind it, so that order
+//! is kept), or when the batch processor says its queue is above its
+//! high-water mark. Otherwise it gets one attempt; a failure the
+//! specification says to retry (the collector unreachable, throttling, a
+//! timeout) sends it to the spool instead of holding the export call in
+//! retries, so the queue in front keeps moving at disk speed.
+//!
+//! One drain task per exporter, on the worker runtime, sends the oldest
+//! record, retries it with backoff (honouring throttling hints) for as long
+//! as it takes, and removes it once the server answered: accepted (items
+//! counted as delivered from the spool), partly rejected, or refused for
+//! good. A batch that cannot be written (the spool is full, or the disk
+//! fails) is sent as if there were no spool: the export call holds the
+//! batch in its retries, the queue fills, and its overflow policy applies,
+//! counted as it would be without a spool.
+
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use opentelemetry_sdk::error::OTelSdkResult;
+use otlpkit_core::LogLevel;
+use otlpkit_core::diag::{self, RateLimit};
+use otlpkit_core::stats::{DropReason, ExportErrorRecord, SignalStats};
+use otlpkit_spool::{AppendError, BodyFormat, Lane};
+use tokio::sync::{Notify, watch};
+
+use crate::accounting::InFlight;
+use crate::core::{Inner, Job};
+use crate::error::ExportError;
+use crate::health::items as count_of;
+use crate::retry::Attempt;
+
+/// How often an idle drain wakes up to force writes to disk when the fsync
+/// policy says so.
+const IDLE_TICK: Duration = Duration::from_millis(250);
+
+/// How often, at most, a failing spool write is reported.
+const WRITE_FAILURE_INTERVAL: Duration = Duration::from_secs(60);
+
+/// One exporter's spool lane and the state its drain shares with exports.
+#[derive(Debug)]
+pub(crate) struct Spooling {
+    lane: Lane,
+    /// What the transport sends: what a record must be to be replayed.
+    format: BodyFormat,
+    /// Signalled when a record is appended.
+    appended: Arc<Notify>,
+    /// Attempts failed in a row (direct or from the spool), for backoff.
+    failures: AtomicU32,
+    /// No attempt before this (a server's throttling hint).
+    not_before: Mutex<Option<Instant>>,
+    /// The collector is unreachable: said once, until it is back.
+    outage: AtomicBool,
+    /// Set to stop the drain (the exporter's shutdown is over).
+    stop: watch::Sender<bool>,
+    write_failures: RateLimit,
+}
+
+/// What [`route`] did with a batch.
+pub(crate) enum Routed {
+    /// Written to the spool or settled: the export's result.
+    Done(OTelSdkResult),
+    /// Not taken by the spool: send it as if there were no spool.
+    Send(Job),
+}
+
+impl Spooling {
+    pub(crate) fn new(lane: Lane, format: BodyFormat) -> Self {
+        let (stop, _) = watch::channel(false);
+        Self {
+            lane,
+            format,
+            appended: Arc::new(Notify::new()),
+            failures: AtomicU32::new(0),
+            not_before: Mutex::new(None),
+            outage: AtomicBool::new(false),
+            stop,
+            write_failures: RateLimit::new(WRITE_FAILURE_INTERVAL),
+        }
+    }
+
+    pub(crate) fn lane(&self) -> &Lane {
+        &self.lane
+    }
+
+    /// Whether the drain is waiting out a failure (the collector is down
+    /// or throttling): what is spooled then stays for the next process.
+    pub(crate) fn is_failing(&self) -> bool {
+        self.failures.load(Ordering::Acquire) > 0
+    }
+
+    /// Stops the drain and forces what was written to disk.
+    pub(crate) fn stop(&self) {
+        self.stop.send_replace(true);
+        let _ = self.lane.sync(true);
+    }
+
+    /// Writes `body` behind everything in the lane.
+    pub(crate) fn append(&self, items: u64, body: &[u8]) -> Result<(), AppendError> {
+        self.lane.append(self.format, items, body)?;
+        self.appended.notify_one();
+        Ok(())
+    }
+
+    /// Records a failed attempt, for the drain's backoff.
+    fn failed(&self, inner: &Inner, error: &ExportError, retry: u32) {
+        let delay =
+            inner
+                .config()
+                .retry_policy()
+                .delay(retry.max(1), fastrand::f64(), error.retry_after());
+        *self
+            .not_before
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(Instant::now() + delay);
+        if !self.outage.swap(true, Ordering::AcqRel) {
+            diag::emit(
+                LogLevel::Warn,
+                format_args!(
+                    "{} export to {} failed ({}); batches wait in the spool {} until it \
+                     takes them again",
+                    inner.signal(),
+                    inner.endpoint(),
+                    inner.scrub(&error.to_string()),
+                    self.lane.dir().display()
+                ),
+            );
+        }
+    }
+
+    fn recovered(&self, inner: &Inner) {
+        self.failures.store(0, Ordering::Release);
+        if self.outage.swap(false, Ordering::AcqRel) {
+            diag::emit(
+                LogLevel::Info,
+                format_args!(
+                    "{} exports to {} succeed again; sending the {} waiting in the spool",
+                    inner.signal(),
+                    inner.endpoint(),
+                    count_of(self.lane.items(), inner.signal())
+                ),
+            );
+        }
+    }
+
+    fn write_failed(&self, inner: &Inner, error: &AppendError) {
+        if self.write_failures.ready() {
+            diag::emit(
+                LogLevel::Warn,
+                format_args!(
+                    "{} batches cannot be spooled ({error}); they are sent without the spool \
+                     and the queue's overflow policy applies",
+                    inner.signal()
+                ),
+            );
+        }
+    }
+}
+
+/// Decides what becomes of a prepared batch when the exporter has a spool.
+pub(crate) async fn route(inner: &Inner, spooling: &Spooling, job: Job) -> Routed {
+    if spooling.lane.is_empty() && !job.backlog {
+        // One attempt; a failure worth retrying goes to the spool instead.
+        let stats = job.settlement.stats();
+        let attempt = Attempt {
+            number: 1,
+            timeout: inner.config().timeout(),
+        };
+        match inner.attempt(job.body.clone(), attempt, stats).await {
+            Ok(accepted) => return Routed::Done(inner.accepted(&job.settlement, &accepted)),
+            Err(error) if error.is_retryable() => {
+                stats.record_failed_attempt(true, error.retry_after().is_some());
+                spooling.failures.fetch_add(1, Ordering::AcqRel);
+                spooling.failed(inner, &error, 1);
+            }
+            Err(_) => {
+                // Not worth retrying: the retry loop fails it at once, with
+                // the usual accounting.
+                return Routed::Send(job);
+            }
+        }
+    }
+    match spooling.append(job.settlement.items(), &job.body) {
+        Ok(()) => {
+            job.settlement
+                .settle(|stats, items| stats.record_spooled(items));
+            Routed::Done(Ok(()))
+        }
+        Err(error) => {
+            spooling.write_failed(inner, &error);
+            Routed::Send(job)
+        }
+    }
+}
+
+/// Writes the bodies of sends still in flight at the shutdown deadline to
+/// the spool, so that they wait for the next process instead of being lost.
+pub(crate) fn save_in_flight(spooling: &Spooling, in_flight: &InFlight) {
+    in_flight.spool_all(|items, body| spooling.append(items, body).is_ok());
+}
+
+/// The drain: sends the oldest record until the spool is empty, waits for
+/// the next, and stops with the exporter. It holds the exporter only while
+/// it works, so that dropping the exporter ends it.
+pub(crate) async fn drain(inner: Weak<Inner>) {
+    let mut stop = match inner.upgrade() {
+        Some(inner) => match inner.spooling() {
+            Some(spooling) => spooling.stop.subscribe(),
+            None => return,
+        },
+        None => return,
+    };
+    loop {
+        if *stop.borrow() {
+            return;
+        }
+        let Some(strong) = inner.upgrade() else {
+            return;
+        };
+        let Some(spooling) = strong.spooling() else {
+            return;
+        };
+        if spooling.lane.sync_due() {
+            // An fsync can take hundreds of milliseconds on a busy disk:
+            // off the worker thread, so that exports go on meanwhile.
+            let owner = Arc::clone(&strong);
+            let _ = tokio::task::spawn_blocking(move || {
+                if let Some(spooling) = owner.spooling() {
+                    let _ = spooling.lane.sync(false);
+                }
+            })
+            .await;
+        }
+        let wait = spooling
+            .not_before
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .map(|at| at.saturating_duration_since(Instant::now()))
+            .filter(|wait| !wait.is_zero());
+        if let Some(wait) = wait {
+            drop(strong);
+            tokio::select! {
+                () = tokio::time::sleep(wait) => {}
+                _ = stop.changed() => return,
+            }
+            continue;
+        }
+        let Some(record) = spooling.lane.front() else {
+            let appended = Arc::clone(&spooling.appended);
+            drop(strong);
+            tokio::select! {
+                () = appended.notified() => {}
+                () = tokio::time::sleep(IDLE_TICK) => {}
+                _ = stop.changed() => return,
+            }
+            continue;
+        };
+        let stats = strong.stats().signal(strong.signal());
+        let items = record.items;
+        let body = match record.body {
+            Ok((format, body)) if format == spooling.format => body,
+            Ok((format, _)) => {
+                let message = format!(
+                    "a spooled batch is encoded as {format}, and this exporter sends {}: \
+                     keep the protocol and compression the spool was written with to replay it",
+                    spooling.format
+                );
+                drop_record(&strong, stats, DropReason::NonRetryable, items, &message);
+                let _ = spooling.lane.remove(record.id);
+                continue;
+            }
+            Err(unreadable) => {
+                // Damaged, of an unknown format, or unreadable: skipped and
+                // counted, never retried for ever.
+                drop_record(
+                    &strong,
+                    stats,
+                    DropReason::SpoolCorrupt,
+                    items,
+                    &unreadable.to_string(),
+                );
+                let _ = spooling.lane.remove(record.id);
+                continue;
+            }
+        };
+        let number = spooling.failures.load(Ordering::Acquire).saturating_add(1);
+        let attempt = Attempt {
+            number,
+            timeout: strong.config().timeout(),
+        };
+        let send = strong.attempt(Bytes::from(body), attempt, stats);
+        let result = tokio::select! {
+            result = send => result,
+            // Not removed: it stays for the next process.
+            _ = stop.changed() => return,
+        };
+        match result {
+            Ok(accepted) => {
+                let rejected = accepted.rejected.min(items);
+                stats.record_delivered_from_spool(items - rejected);
+                if rejected > 0 {
+                    stats.record_dropped_from_spool(DropReason::RejectedByServer, rejected);
+                }
+                if accepted.is_partial() {
+                    stats.record_partial_success();
+                }
+                spooling.recovered(&strong);
+                let _ = spooling.lane.remove(record.id);
+            }
+            Err(error) if error.is_retryable() => {
+                stats.record_failed_attempt(true, error.retry_after().is_some());
+                spooling.failures.fetch_add(1, Ordering::AcqRel);
+                spooling.failed(&strong, &error, number);
+            }
+            Err(error) => {
+                stats.record_failed_attempt(false, false);
+                let message = strong.scrub(&error.to_string());
+                drop_record(&strong, stats, DropReason::NonRetryable, items, &message);
+                let _ = spooling.lane.remove(record.id);
+            }
+        }
+    }
+}
+
+fn drop_record(inner: &Inner, stats: &SignalStats, reason: DropReason, items: u64, message: &str) {
+    stats.record_dropped_from_spool(reason, items);
+    stats.record_error(ExportErrorRecord::new(
+        "spool",
+        reason,
+        inner.endpoint().to_owned(),
+        message.to_owned(),
+        items,
+    ));
+    diag::emit(
+        LogLevel::Warn,
+        format_args!(
+            "{} from the spool dropped ({reason}): {message}",
+            count_of(items, inner.signal())
+        ),
+    );
+}
+
+/// Counts what an opened lane held: the records to send as found, the
+/// damaged ones as dropped.
+pub(crate) fn count_found(spooling: &Spooling, stats: &SignalStats) {
+    let found = spooling.lane.found();
+    stats.record_found_in_spool(found.items + found.corrupt_items);
+    if found.corrupt_items > 0 {
+        stats.record_dropped_from_spool(DropReason::SpoolCorrupt, found.corrupt_items);
+    }
+    if found.corrupt_records > 0 {
+        let message = format!(
+            "{} damaged records ({} bytes) skipped in the spool {}",
+            found.corrupt_records,
+            found.corrupt_bytes,
+            spooling.lane.dir().display()
+        );
+        stats.record_error(ExportErrorRecord::new(
+            "spool",
+            DropReason::SpoolCorrupt,
+            spooling.lane.dir().display().to_string(),
+            message.clone(),
+            found.corrupt_items,
+        ));
+        diag::emit(LogLevel::Warn, format_args!("{message}"));
+    }
+    if found.records > 0 {
+        diag::emit(
+            LogLevel::Info,
+            format_args!(
+                "{} from an earlier run found in the spool {}; sending them first",
+                count_of(found.items, spooling.lane.signal()),
+                spooling.lane.dir().display()
+            ),
+        );
+    }
+}

@@ -1,0 +1,611 @@
+//! One signal's log in a spool directory: segment files written in order,
+//! read back in order, deleted once every record in them is delivered.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read as _, Seek as _, SeekFrom, Write as _};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Instant;
+
+use otlpkit_core::{FsyncPolicy, Signal};
+
+use crate::Shared;
+use crate::cursor::{Cursor, Position};
+use crate::error::AppendError;
+use crate::format::{
+    self, BodyFormat, MAX_BODY_LEN, RECORD_HEADER_LEN, RECORD_TRAILER_LEN, SEGMENT_HEADER_LEN,
+};
+
+/// Segment files larger than this are not read at all (they cannot be ours):
+/// counted as corrupt and deleted.
+const MAX_SEGMENT_FILE: u64 = 2 << 30;
+
+/// The file name of segment `id`.
+fn segment_name(id: u64) -> String {
+    format!("{id:020}.seg")
+}
+
+fn segment_id(name: &str) -> Option<u64> {
+    let digits = name.strip_suffix(".seg")?;
+    (digits.len() == 20 && digits.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| digits.parse().ok())
+        .flatten()
+}
+
+/// Where a record is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordId {
+    segment: u64,
+    offset: u64,
+}
+
+/// One record not delivered yet.
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    id: RecordId,
+    len: u64,
+    items: u32,
+    format: Option<BodyFormat>,
+    signal_ok: bool,
+}
+
+/// The segment being written.
+#[derive(Debug)]
+struct Active {
+    id: u64,
+    file: File,
+    len: u64,
+}
+
+#[derive(Debug)]
+struct State {
+    entries: VecDeque<Entry>,
+    /// Segment files on disk and their sizes.
+    segments: BTreeMap<u64, u64>,
+    active: Option<Active>,
+    next_id: u64,
+    cursor: Cursor,
+    /// Writes not yet forced to disk.
+    dirty: bool,
+    /// Segments closed with writes not yet forced to disk (`Interval`).
+    closed_unsynced: Vec<File>,
+    last_sync: Instant,
+    items: u64,
+}
+
+/// What a lane held when it was opened.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Found {
+    /// Records left by an earlier process, to be sent.
+    pub records: u64,
+    /// Items in them.
+    pub items: u64,
+    /// Damaged records skipped (torn writes, failed checksums).
+    pub corrupt_records: u64,
+    /// Items in the damaged records whose headers were intact (the others'
+    /// item counts are unknown).
+    pub corrupt_items: u64,
+    /// Bytes skipped.
+    pub corrupt_bytes: u64,
+}
+
+/// The oldest record not delivered yet, read back from disk.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Record {
+    /// Where it is, for [`Lane::remove`].
+    pub id: RecordId,
+    /// Items in the request.
+    pub items: u64,
+    /// The request body as it was written, or why it cannot be sent.
+    pub body: Result<(BodyFormat, Vec<u8>), Unreadable>,
+}
+
+/// Why a record cannot be sent; it is skipped and its items counted.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Unreadable {
+    /// The record fails its checksum or is cut short.
+    #[error("the record at byte {offset} of {} is damaged", .path.display())]
+    Corrupt {
+        /// The segment file.
+        path: PathBuf,
+        /// Where the record starts.
+        offset: u64,
+    },
+    /// The record names a signal or a format this version does not know.
+    #[error("the record at byte {offset} of {} has an unknown signal or format", .path.display())]
+    UnknownFormat {
+        /// The segment file.
+        path: PathBuf,
+        /// Where the record starts.
+        offset: u64,
+    },
+    /// Reading failed.
+    #[error("cannot read {}: {source}", .path.display())]
+    Io {
+        /// The segment file.
+        path: PathBuf,
+        /// The operating system's error.
+        #[source]
+        source: io::Error,
+    },
+}
+
+/// One signal's log in a spool directory. Appends and reads may come from
+/// any thread; one reader (the exporter's drain) takes records in order.
+#[derive(Debug)]
+pub struct Lane {
+    signal: Signal,
+    dir: PathBuf,
+    shared: Arc<Shared>,
+    state: Mutex<State>,
+    found: Found,
+}
+
+impl Lane {
+    /// Opens the lane of `signal` in the spool, indexing what earlier
+    /// processes left (damaged records are skipped, counted in [`Found`],
+    /// and never returned).
+    pub(crate) fn open(shared: Arc<Shared>, signal: Signal) -> io::Result<Self> {
+        let dir = shared.dir.join(signal.as_str());
+        fs::create_dir_all(&dir)?;
+        let (cursor, position) = Cursor::open(&dir)?;
+        let start = position.unwrap_or_default();
+        let mut ids: Vec<u64> = fs::read_dir(&dir)?
+            .filter_map(Result::ok)
+            .filter_map(|entry| entry.file_name().to_str().and_then(segment_id))
+            .collect();
+        ids.sort_unstable();
+        let mut found = Found::default();
+        let mut entries = VecDeque::new();
+        let mut segments = BTreeMap::new();
+        for &id in &ids {
+            let path = dir.join(segment_name(id));
+            if id < start.segment {
+                // Delivered; the process stopped before it deleted it.
+                let _ = fs::remove_file(&path);
+                continue;
+            }
+            let bytes = match fs::metadata(&path) {
+                Ok(meta) if meta.len() <= MAX_SEGMENT_FILE => fs::read(&path)?,
+                Ok(meta) => {
+                    found.corrupt_records += 1;
+                    found.corrupt_bytes += meta.len();
+                    let _ = fs::remove_file(&path);
+                    continue;
+                }
+                Err(error) => return Err(error),
+            };
+            let scan = format::scan(&bytes);
+            let before = entries.len();
+            for region in &scan.corrupt {
+                if (Position {
+                    segment: id,
+                    offset: region.offset,
+                }) < start
+                {
+                    continue;
+                }
+                found.corrupt_records += 1;
+                found.corrupt_bytes += region.len;
+                found.corrupt_items += region.items.map_or(0, u64::from);
+            }
+            for record in &scan.records {
+                let position = Position {
+                    segment: id,
+                    offset: record.offset,
+                };
+                if position < start {
+                    continue;
+                }
+                entries.push_back(Entry {
+                    id: RecordId {
+                        segment: id,
+                        offset: record.offset,
+                    },
+                    len: record.len,
+                    items: record.items,
+                    format: record.format,
+                    signal_ok: record.signal == Some(signal),
+                });
+                found.records += 1;
+                found.items += u64::from(record.items);
+            }
+            if entries.len() == before {
+                let _ = fs::remove_file(&path);
+            } else {
+                segments.insert(id, bytes.len() as u64);
+            }
+        }
+        let used: u64 = segments.values().sum();
+        shared.used.fetch_add(used, Ordering::Relaxed);
+        let next_id = ids
+            .last()
+            .copied()
+            .unwrap_or(0)
+            .max(start.segment)
+            .saturating_add(1);
+        Ok(Self {
+            signal,
+            dir,
+            shared,
+            state: Mutex::new(State {
+                items: found.items,
+                entries,
+                segments,
+                active: None,
+                next_id,
+                cursor,
+                dirty: false,
+                closed_unsynced: Vec::new(),
+                last_sync: Instant::now(),
+            }),
+            found,
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // The state is plain data kept consistent before any call that can
+        // fail: a panic elsewhere cannot tear it.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The signal this lane spools.
+    pub fn signal(&self) -> Signal {
+        self.signal
+    }
+
+    /// The lane's directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// What the lane held when it was opened.
+    pub fn found(&self) -> Found {
+        self.found
+    }
+
+    /// Whether every record written has been delivered (or dropped).
+    pub fn is_empty(&self) -> bool {
+        self.lock().entries.is_empty()
+    }
+
+    /// Records not delivered yet.
+    pub fn records(&self) -> usize {
+        self.lock().entries.len()
+    }
+
+    /// Items in the records not delivered yet.
+    pub fn items(&self) -> u64 {
+        self.lock().items
+    }
+
+    /// Appends one request of `items` items, encoded as `format`, behind
+    /// everything already in the lane. When this returns `Ok`, the record
+    /// survives the process being killed; whether it survives an operating
+    /// system crash depends on the fsync policy.
+    ///
+    /// # Errors
+    ///
+    /// [`AppendError::Full`] at the spool's byte cap, [`AppendError::Io`]
+    /// when writing fails; nothing is left half-written either way.
+    pub fn append(&self, format: BodyFormat, items: u64, body: &[u8]) -> Result<(), AppendError> {
+        if body.len() > MAX_BODY_LEN {
+            return Err(AppendError::TooLarge {
+                bytes: body.len(),
+                max: MAX_BODY_LEN,
+            });
+        }
+        let items = u32::try_from(items).unwrap_or(u32::MAX);
+        let record_len = (RECORD_HEADER_LEN + body.len() + RECORD_TRAILER_LEN) as u64;
+        let mut state = self.lock();
+        let rotate = state.active.as_ref().is_none_or(|active| {
+            active.len + record_len > self.shared.segment_bytes
+                && active.len > SEGMENT_HEADER_LEN as u64
+        });
+        let needed = record_len + if rotate { SEGMENT_HEADER_LEN as u64 } else { 0 };
+        let used = self.shared.used.load(Ordering::Relaxed);
+        if used + needed > self.shared.max_bytes {
+            return Err(AppendError::Full {
+                needed,
+                used,
+                max: self.shared.max_bytes,
+            });
+        }
+        if rotate {
+            self.rotate(&mut state)?;
+        }
+        let Some(active) = state.active.as_mut() else {
+            return Err(self.io_error(state.next_id, io::Error::other("no segment to write")));
+        };
+        let header = format::record_header(
+            self.signal,
+            format,
+            items,
+            u32::try_from(body.len()).unwrap_or(u32::MAX),
+        );
+        let crc = crc32fast::hash(body).to_le_bytes();
+        let offset = active.len;
+        let written = active
+            .file
+            .write_all(&header)
+            .and_then(|()| active.file.write_all(body))
+            .and_then(|()| active.file.write_all(&crc));
+        if let Err(error) = written {
+            // Take back what was written of the record, so that the next
+            // append starts on a record boundary.
+            let id = active.id;
+            if active.file.set_len(offset).is_err() {
+                state.active = None;
+            }
+            return Err(self.io_error(id, error));
+        }
+        active.len += record_len;
+        let id = active.id;
+        if let Some(size) = state.segments.get_mut(&id) {
+            *size += record_len;
+        }
+        self.shared.used.fetch_add(record_len, Ordering::Relaxed);
+        state.entries.push_back(Entry {
+            id: RecordId {
+                segment: id,
+                offset,
+            },
+            len: record_len,
+            items,
+            format: Some(format),
+            signal_ok: true,
+        });
+        state.items += u64::from(items);
+        state.dirty = true;
+        if self.shared.fsync == FsyncPolicy::Always
+            && let Some(active) = &state.active
+            && let Err(error) = active.file.sync_data()
+        {
+            // The record is written, though perhaps not durable: it stays.
+            return Err(self.io_error(id, error));
+        }
+        if self.shared.fsync == FsyncPolicy::Always {
+            state.dirty = false;
+        }
+        Ok(())
+    }
+
+    fn io_error(&self, segment: u64, source: io::Error) -> AppendError {
+        AppendError::Io {
+            path: self.dir.join(segment_name(segment)),
+            source,
+        }
+    }
+
+    /// Starts a new segment file.
+    fn rotate(&self, state: &mut State) -> Result<(), AppendError> {
+        let id = state.next_id;
+        let path = self.dir.join(segment_name(id));
+        let created = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .and_then(|mut file| {
+                file.write_all(&format::segment_header())?;
+                Ok(file)
+            });
+        let file = match created {
+            Ok(file) => file,
+            Err(error) => {
+                let _ = fs::remove_file(&path);
+                return Err(self.io_error(id, error));
+            }
+        };
+        if self.shared.fsync == FsyncPolicy::Always {
+            // The new name must survive a crash as well as the data.
+            let _ = File::open(&self.dir).and_then(|dir| dir.sync_all());
+        }
+        state.next_id += 1;
+        if let Some(old) = state.active.take()
+            && matches!(self.shared.fsync, FsyncPolicy::Interval(_))
+        {
+            // Forced by the next sync, off the append path (with `Always`
+            // every record in it already is).
+            state.closed_unsynced.push(old.file);
+        }
+        state.segments.insert(id, SEGMENT_HEADER_LEN as u64);
+        self.shared
+            .used
+            .fetch_add(SEGMENT_HEADER_LEN as u64, Ordering::Relaxed);
+        state.active = Some(Active {
+            id,
+            file,
+            len: SEGMENT_HEADER_LEN as u64,
+        });
+        Ok(())
+    }
+
+    /// The oldest record not delivered yet, read from disk, or `None` when
+    /// the lane is empty. It stays in the lane until [`remove`](Self::remove)
+    /// is called with its id.
+    pub fn front(&self) -> Option<Record> {
+        let entry = *self.lock().entries.front()?;
+        let path = self.dir.join(segment_name(entry.id.segment));
+        let body = self.read(&path, &entry);
+        Some(Record {
+            id: entry.id,
+            items: u64::from(entry.items),
+            body,
+        })
+    }
+
+    fn read(&self, path: &Path, entry: &Entry) -> Result<(BodyFormat, Vec<u8>), Unreadable> {
+        let io = |source| Unreadable::Io {
+            path: path.to_owned(),
+            source,
+        };
+        let corrupt = || Unreadable::Corrupt {
+            path: path.to_owned(),
+            offset: entry.id.offset,
+        };
+        let len = usize::try_from(entry.len).map_err(|_| corrupt())?;
+        let mut file = File::open(path).map_err(io)?;
+        file.seek(SeekFrom::Start(entry.id.offset)).map_err(io)?;
+        let mut bytes = Vec::with_capacity(len);
+        file.take(entry.len).read_to_end(&mut bytes).map_err(io)?;
+        let (header, body) = format::parse_record(&bytes).map_err(|_| corrupt())?;
+        match (
+            header.format,
+            entry.signal_ok && header.signal == Some(self.signal),
+        ) {
+            (Some(format), true) if Some(format) == entry.format => {
+                let body_len = body.len();
+                bytes.truncate(RECORD_HEADER_LEN + body_len);
+                bytes.drain(..RECORD_HEADER_LEN);
+                Ok((format, bytes))
+            }
+            (Some(_), true) => Err(corrupt()),
+            _ => Err(Unreadable::UnknownFormat {
+                path: path.to_owned(),
+                offset: entry.id.offset,
+            }),
+        }
+    }
+
+    /// Removes the oldest record, `id` (delivered, or counted as dropped):
+    /// the lane's cursor moves past it, and a segment left with no record
+    /// to send is deleted. Does nothing if `id` is not the oldest record.
+    ///
+    /// # Errors
+    ///
+    /// When the cursor cannot be written: the record is removed from this
+    /// process's view all the same, and a later process may send it again.
+    pub fn remove(&self, id: RecordId) -> io::Result<()> {
+        let mut state = self.lock();
+        if state.entries.front().map(|entry| entry.id) != Some(id) {
+            return Ok(());
+        }
+        let Some(entry) = state.entries.pop_front() else {
+            return Ok(());
+        };
+        state.items = state.items.saturating_sub(u64::from(entry.items));
+        let next = state.entries.front().map_or(
+            Position {
+                segment: id.segment,
+                offset: id.offset + entry.len,
+            },
+            |next| Position {
+                segment: next.id.segment,
+                offset: next.id.offset,
+            },
+        );
+        let written = state.cursor.write(next);
+        if written.is_ok() && self.shared.fsync == FsyncPolicy::Always {
+            let _ = state.cursor.sync();
+        } else {
+            state.dirty = true;
+        }
+        // Delete every segment before the next record; once the lane is
+        // empty, the segment being written too (the next append starts a
+        // new one), so that an idle spool takes no space.
+        let empty = state.entries.is_empty();
+        let done: Vec<u64> = state
+            .segments
+            .keys()
+            .copied()
+            .filter(|&segment| segment < next.segment || (empty && segment == next.segment))
+            .collect();
+        for segment in done {
+            if state
+                .active
+                .as_ref()
+                .is_some_and(|active| active.id == segment)
+            {
+                state.active = None;
+            }
+            if let Some(size) = state.segments.remove(&segment) {
+                let _ =
+                    self.shared
+                        .used
+                        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |used| {
+                            Some(used.saturating_sub(size))
+                        });
+            }
+            let _ = fs::remove_file(self.dir.join(segment_name(segment)));
+        }
+        written
+    }
+
+    /// Forces what was written to disk if the fsync policy says it is due
+    /// (`Interval`), or at once with `force` (unless the policy is `Never`).
+    ///
+    /// The lane is not held while the disk catches up (an `fsync` can take
+    /// hundreds of milliseconds on a busy disk): appends and removals go on
+    /// meanwhile, and are forced by the next sync.
+    ///
+    /// # Errors
+    ///
+    /// The operating system's error.
+    pub fn sync(&self, force: bool) -> io::Result<()> {
+        let (closed, open) = {
+            let mut state = self.lock();
+            if !Self::sync_due_in(&state, self.shared.fsync, force) {
+                return Ok(());
+            }
+            // The data before the cursor that points past it.
+            let mut open = Vec::with_capacity(2);
+            if let Some(active) = &state.active {
+                open.push(active.file.try_clone()?);
+            }
+            open.push(state.cursor.handle()?);
+            state.dirty = false;
+            state.last_sync = Instant::now();
+            (std::mem::take(&mut state.closed_unsynced), open)
+        };
+        let synced = closed.iter().chain(&open).try_for_each(File::sync_data);
+        if synced.is_err() {
+            // Not forced after all: the next sync tries again.
+            let mut state = self.lock();
+            state.dirty = true;
+            state.closed_unsynced.extend(closed);
+        }
+        synced
+    }
+
+    /// Whether [`sync`](Self::sync) without `force` would force anything
+    /// to disk now: written data, and an `Interval` policy whose interval
+    /// has passed.
+    pub fn sync_due(&self) -> bool {
+        Self::sync_due_in(&self.lock(), self.shared.fsync, false)
+    }
+
+    fn sync_due_in(state: &State, fsync: FsyncPolicy, force: bool) -> bool {
+        let due = match fsync {
+            FsyncPolicy::Never => false,
+            FsyncPolicy::Interval(every) => force || state.last_sync.elapsed() >= every,
+            _ => force,
+        };
+        state.dirty && due
+    }
+}
+
+impl Drop for Lane {
+    fn drop(&mut self) {
+        let _ = self.sync(true);
+        self.shared.release(self.signal);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn segment_names_sort_by_id_and_parse_back() {
+        assert_eq!(segment_name(42), "00000000000000000042.seg");
+        assert_eq!(segment_id(&segment_name(42)), Some(42));
+        assert_eq!(segment_id("42.seg"), None);
+        assert_eq!(segment_id("0000000000000000004x.seg"), None);
+        assert_eq!(segment_id("cursor"), None);
+    }
+}
