@@ -289,7 +289,9 @@ impl Running {
             std::thread::sleep(Duration::from_millis(10));
         };
         let stderr = self.stderr.join().unwrap();
-        let lines: Vec<String> = self.lines.try_iter().collect();
+        // Until the reader thread saw the end of the pipe: the child has
+        // exited, but its last lines may still be on their way.
+        let lines: Vec<String> = self.lines.iter().collect();
         (status.success(), lines, stderr)
     }
 
@@ -298,7 +300,7 @@ impl Running {
         self.child.kill().unwrap();
         let _ = self.child.wait();
         let _ = self.stderr.join();
-        self.lines.try_iter().collect()
+        self.lines.iter().collect()
     }
 }
 
