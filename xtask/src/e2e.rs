@@ -15,7 +15,7 @@
 //! 3. `test`: runs the test targets of `otlpkit-e2e` (`rotel`: the official
 //!    exporter; `transports`: otlpkit's gRPC and HTTP exporters, 3 signals ×
 //!    3 protocols; `setups`: `otlpkit::init` from sync and async programs;
-//!    `spool`: the disk spool across a rotel restart, with a rotel of its own
+//!    `rotel_spool`: the disk spool across a rotel restart, with a rotel of its own
 //!    started from the binary named by `OTLPKIT_E2E_ROTEL_BIN`;
 //!    `rotel_support`: the tests of its support code) with
 //!    [`GRPC_ENDPOINT_VAR`], [`HTTP_ENDPOINT_VAR`] and [`REPORT_VAR`] telling
@@ -103,7 +103,7 @@ impl flags::E2e {
         // reqwest among them.) `--test` then picks the e2e crate's test targets.
         let result = cmd!(
             sh,
-            "cargo test --locked --workspace --all-features --test rotel --test rotel_support --test setups --test transports --test spool"
+            "cargo test --locked --workspace --all-features --test rotel --test rotel_support --test setups --test transports --test rotel_spool"
         )
         // The spool test stops and starts a rotel of its own.
         .env("OTLPKIT_E2E_ROTEL_BIN", &binary)
