@@ -31,14 +31,16 @@
 //!   API on otlpkit's engine and exporter are the path it is measured
 //!   against.
 //!
-//! `cargo bench -p otlpkit-benches --bench tracing_path [-- <filter>]`
+//! `cargo bench -p otlpkit-benches --bench tracing_path [-- <filter>]`;
+//! `OTLPKIT_TRACING_PROFILE` runs one fixed workload for a profiler instead
+//! (see [`profile`]).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use criterion::{
-    BenchmarkId, Criterion, SamplingMode, Throughput, criterion_group, criterion_main,
+    BenchmarkId, Criterion, SamplingMode, Throughput, criterion_group,
 };
 use otlpkit_benches::proc::pipeline_cpu;
 use otlpkit_benches::tracing_stack::{
@@ -276,5 +278,83 @@ fn delivered(c: &mut Criterion) {
     }
 }
 
+/// One fixed run for a profiler, `OTLPKIT_TRACING_PROFILE=<stack>,<null|grpc>,<trees>[,10]`
+/// with `<stack>` one of `registry`, `official`, `to-otlpkit`, `native`,
+/// `native-lean` or `api` (the same trees through the OpenTelemetry API on
+/// otlpkit): `trees` trees (3 fields, or with `,10` ten fields and an
+/// event) on a thread named `producer`, nothing dropped (otlpkit blocks,
+/// the official queue holds the run), flushed and, over gRPC, waited for
+/// until the receiver has counted every span. Under
+/// `valgrind --tool=callgrind --separate-threads=yes` the producer's, the
+/// export worker's and the receiver's instructions come out per thread;
+/// two runs with different `trees` give the cost per span without the
+/// fixed costs.
+fn profile(spec: &str) {
+    let parts: Vec<&str> = spec.split(',').collect();
+    let stack = match parts.first().copied() {
+        Some("registry") => Some(Stack::Registry),
+        Some("official") => Some(Stack::Official),
+        Some("to-otlpkit") => Some(Stack::OtlpkitOtel),
+        Some("native") => Some(Stack::Native),
+        Some("native-lean") => Some(Stack::NativeLean),
+        Some("api") => None,
+        other => panic!("OTLPKIT_TRACING_PROFILE: unknown stack {other:?}"),
+    };
+    let grpc = parts.get(1) == Some(&"grpc");
+    let trees: u64 = parts.get(2).and_then(|n| n.parse().ok()).unwrap_or(10_000);
+    let tree: fn(u64) = if parts.get(3) == Some(&"10") {
+        tree_10_fields_event
+    } else {
+        tree_3_fields
+    };
+    let spans = trees * SPANS_PER_TREE;
+    let sink = Sink::start();
+    let on_producer = |work: &(dyn Fn() + Sync)| {
+        std::thread::scope(|scope| {
+            std::thread::Builder::new()
+                .name("producer".into())
+                .spawn_scoped(scope, work)
+                .expect("a producer thread");
+        });
+    };
+    match stack {
+        Some(stack) => {
+            let receiver = grpc.then(|| sink.receiver());
+            let pipeline =
+                TracingPipeline::build(stack, Queue::Lossless(spans as usize), receiver);
+            on_producer(&|| {
+                tracing::dispatcher::with_default(&pipeline.dispatch, || {
+                    for i in 0..trees {
+                        tree(i);
+                    }
+                });
+            });
+            pipeline.flush();
+        }
+        None => {
+            let api = ApiPipeline::build(Queue::Lossless(spans as usize), sink.receiver());
+            on_producer(&|| {
+                for i in 0..trees {
+                    api.tree_3_attributes(i);
+                }
+            });
+            api.flush();
+        }
+    }
+    if grpc || stack.is_none() {
+        let waited = sink.wait_for(spans, Duration::from_secs(600));
+        assert!(waited.is_some(), "not everything arrived");
+    }
+    eprintln!("profile: {spec}: {spans} spans");
+}
+
 criterion_group!(benches, producer, delivered);
-criterion_main!(benches);
+
+fn main() {
+    if let Ok(spec) = std::env::var("OTLPKIT_TRACING_PROFILE") {
+        profile(&spec);
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}
