@@ -99,8 +99,8 @@ mod record;
 mod trace;
 
 pub use record::{
-    Attribute, AttributeValue, Attributes, INLINE_ATTRIBUTES, INLINE_STR_CAPACITY, InlineStr,
-    RecordEvent, SpanRecord, intern_scope,
+    Attribute, AttributeValue, Attributes, BusyIdle, INLINE_ATTRIBUTES, INLINE_STR_CAPACITY,
+    InlineStr, RecordEvent, SourceAttributes, SpanRecord, intern_scope,
 };
 
 use opentelemetry_sdk::Resource;

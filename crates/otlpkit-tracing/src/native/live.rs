@@ -7,7 +7,7 @@ use std::time::SystemTime;
 use opentelemetry::trace::{Link, SpanContext, Status, TraceContextExt as _, TraceFlags};
 use opentelemetry::{Array, Context, InstrumentationScope, StringValue};
 use opentelemetry_sdk::trace::{IdGenerator, SamplingDecision, ShouldSample, SpanLimits};
-use otlpkit_wire::{Attribute, AttributeValue, InlineStr, RecordEvent, SpanRecord};
+use otlpkit_wire::{Attribute, AttributeValue, BusyIdle, InlineStr, RecordEvent, SpanRecord};
 
 /// What every span of one layer shares.
 pub(crate) struct Settings {
@@ -25,7 +25,18 @@ pub(crate) struct Settings {
     pub(crate) level: bool,
     pub(crate) inactivity: bool,
     pub(crate) activation: bool,
+    /// The source attributes go into the record's own fields: no value
+    /// length limit to apply to them, and room for all of them under the
+    /// attribute count limit.
+    pub(crate) compact_source: bool,
 }
+
+/// How many source attributes a record can hold in its own fields.
+pub(crate) const SOURCE_ATTRIBUTES: usize = 7;
+
+/// The most attributes a record holds outside its attribute list: the
+/// source attributes and `busy_ns`/`idle_ns`.
+const OUTSIDE_THE_LIST: usize = SOURCE_ATTRIBUTES + 2;
 
 impl std::fmt::Debug for Settings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -85,11 +96,19 @@ impl Settings {
         }
     }
 
+    /// Whether the span has room for one more attribute under the count
+    /// limit.
+    #[inline]
+    fn has_room(&self, record: &SpanRecord) -> bool {
+        let limit = self.limits.max_attributes_per_span as usize;
+        record.attributes.len() + OUTSIDE_THE_LIST < limit || record.attribute_count() < limit
+    }
+
     /// Appends an attribute to a span within the attribute count limit
     /// (counting what the limit drops), its value within the length limit.
     #[inline]
     pub(crate) fn push_attribute(&self, record: &mut SpanRecord, attribute: Attribute) {
-        if record.attributes.len() < self.limits.max_attributes_per_span as usize {
+        if self.has_room(record) {
             if self.max_value_chars.is_none() {
                 record.attributes.push(attribute);
                 return;
@@ -101,6 +120,22 @@ impl Settings {
             });
         } else {
             record.dropped_attributes_count = record.dropped_attributes_count.saturating_add(1);
+        }
+    }
+
+    /// `busy_ns` and `idle_ns`, the span's last attributes, within the
+    /// attribute count limit.
+    pub(crate) fn set_busy_idle(&self, record: &mut SpanRecord, timings: Timings) {
+        let limit = self.limits.max_attributes_per_span as usize;
+        if record.attribute_count() + 2 <= limit {
+            record.busy_idle = Some(BusyIdle::new(timings.busy, timings.idle));
+        } else {
+            for (key, value) in [("busy_ns", timings.busy), ("idle_ns", timings.idle)] {
+                self.push_attribute(
+                    record,
+                    Attribute::new(opentelemetry::Key::from_static_str(key), value),
+                );
+            }
         }
     }
 
@@ -180,9 +215,7 @@ impl Settings {
         let converted;
         let attributes: &[opentelemetry::KeyValue] = if self.sampler_reads_attributes {
             converted = record
-                .attributes
-                .iter()
-                .cloned()
+                .all_attributes()
                 .map(Attribute::into_key_value)
                 .collect::<Vec<_>>();
             &converted

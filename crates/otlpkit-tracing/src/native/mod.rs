@@ -91,7 +91,7 @@ pub use export::SpanDataExporter;
 pub(crate) use hooks::{NativeSpan, with_native_span};
 pub use layer::NativeLayer;
 
-use live::Settings;
+use live::{SOURCE_ATTRIBUTES, Settings};
 
 /// The configuration of the native span path: where the records go, and
 /// the SDK settings a span starts with.
@@ -348,6 +348,8 @@ impl NativeSpans {
                 level: self.level,
                 inactivity: self.inactivity,
                 activation: self.activation,
+                compact_source: self.max_value_chars.is_none()
+                    && self.limits.max_attributes_per_span as usize >= SOURCE_ATTRIBUTES,
             },
             processor: self.processor,
         }
