@@ -6,15 +6,14 @@ use std::time::SystemTime;
 
 use opentelemetry::trace::{Link, SpanContext, Status, TraceContextExt as _, TraceFlags};
 use opentelemetry::{Array, Context, InstrumentationScope, StringValue};
-use opentelemetry_sdk::trace::{IdGenerator, SamplingDecision, ShouldSample, SpanLimits};
+use opentelemetry_sdk::trace::{IdGenerator, SamplingDecision, SpanLimits};
 use otlpkit_wire::{Attribute, AttributeValue, BusyIdle, InlineStr, RecordEvent, SpanRecord};
+
+use super::sampling::{Candidate, SpanSampler};
 
 /// What every span of one layer shares.
 pub(crate) struct Settings {
-    pub(crate) sampler: Box<dyn ShouldSample>,
-    /// The sampler reads the span's attributes (a custom sampler): they are
-    /// converted for it. The built-in samplers never read them.
-    pub(crate) sampler_reads_attributes: bool,
+    pub(crate) sampler: SpanSampler,
     pub(crate) id_generator: Box<dyn IdGenerator>,
     pub(crate) limits: SpanLimits,
     pub(crate) max_value_chars: Option<usize>,
@@ -212,23 +211,20 @@ impl Settings {
             record.parent_is_remote = false;
             TraceFlags::default()
         };
-        let converted;
-        let attributes: &[opentelemetry::KeyValue] = if self.sampler_reads_attributes {
-            converted = record
-                .all_attributes()
-                .map(Attribute::into_key_value)
-                .collect::<Vec<_>>();
-            &converted
-        } else {
-            &[]
-        };
-        let result = self.sampler.should_sample(
-            Some(parent_cx),
-            record.trace_id,
-            &record.name,
-            &record.kind,
-            attributes,
-            &[],
+        let result = self.sampler.decide(
+            parent_cx,
+            parent,
+            Candidate {
+                trace_id: record.trace_id,
+                name: &record.name,
+                kind: &record.kind,
+            },
+            || {
+                record
+                    .all_attributes()
+                    .map(Attribute::into_key_value)
+                    .collect()
+            },
         );
         record.trace_flags = match result.decision {
             SamplingDecision::RecordAndSample => parent_flags.with_sampled(true),

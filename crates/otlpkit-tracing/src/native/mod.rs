@@ -78,6 +78,7 @@ mod fields;
 mod hooks;
 mod layer;
 mod live;
+mod sampling;
 
 use std::borrow::Cow;
 
@@ -86,6 +87,7 @@ use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::{IdGenerator, RandomIdGenerator, Sampler, ShouldSample, SpanLimits};
 use otlpkit_batch::{BatchProcessor, ProcessorHandle};
 use otlpkit_wire::SpanRecord;
+use sampling::SpanSampler;
 
 pub use export::SpanDataExporter;
 pub(crate) use hooks::{NativeSpan, with_native_span};
@@ -102,8 +104,7 @@ use live::{SOURCE_ATTRIBUTES, Settings};
 /// context activation.
 pub struct NativeSpans {
     processor: BatchProcessor<Box<SpanRecord>>,
-    sampler: Box<dyn ShouldSample>,
-    sampler_reads_attributes: bool,
+    sampler: SpanSampler,
     id_generator: Box<dyn IdGenerator>,
     limits: SpanLimits,
     max_value_chars: Option<usize>,
@@ -138,8 +139,7 @@ impl NativeSpans {
     pub fn new(processor: BatchProcessor<Box<SpanRecord>>) -> Self {
         Self {
             processor,
-            sampler: Box::new(Sampler::ParentBased(Box::new(Sampler::AlwaysOn))),
-            sampler_reads_attributes: false,
+            sampler: SpanSampler::sdk(Sampler::ParentBased(Box::new(Sampler::AlwaysOn))),
             id_generator: Box::new(RandomIdGenerator::default()),
             limits: SpanLimits::default(),
             max_value_chars: None,
@@ -171,8 +171,7 @@ impl NativeSpans {
     /// decisions: a trace-id ratio agrees with every other service.
     #[must_use]
     pub fn with_sampler(mut self, sampler: Sampler) -> Self {
-        self.sampler = Box::new(sampler);
-        self.sampler_reads_attributes = false;
+        self.sampler = SpanSampler::sdk(sampler);
         self
     }
 
@@ -180,8 +179,7 @@ impl NativeSpans {
     /// (converted for it, which the built-in samplers skip).
     #[must_use]
     pub fn with_custom_sampler(mut self, sampler: impl ShouldSample + 'static) -> Self {
-        self.sampler = Box::new(sampler);
-        self.sampler_reads_attributes = true;
+        self.sampler = SpanSampler::custom(sampler);
         self
     }
 
@@ -337,7 +335,6 @@ impl NativeSpans {
             enabled: !self.disabled,
             settings: Settings {
                 sampler: self.sampler,
-                sampler_reads_attributes: self.sampler_reads_attributes,
                 id_generator: self.id_generator,
                 limits: self.limits,
                 max_value_chars: self.max_value_chars,
