@@ -27,7 +27,9 @@
 //!   just as `InstrumentationScope`'s `PartialEq` does;
 //! - the resource is encoded once per exporter ([`EncodedResource`]).
 //!
-//! Varints, keys and fixed-width values are written with `prost::encoding`.
+//! Varints, keys and fixed-width values are written as `prost::encoding`
+//! writes them (a one-byte varint with a single push); lengths are computed
+//! with `prost::encoding`.
 //!
 //! # Equivalence with `opentelemetry-proto`
 //!
