@@ -383,7 +383,7 @@ fn thread_cpu() -> Vec<(String, Duration)> {
             None => by_name.push((name, on_cpu)),
         }
     }
-    by_name.sort_by(|a, b| b.1.cmp(&a.1));
+    by_name.sort_by_key(|(_, cpu)| std::cmp::Reverse(*cpu));
     by_name
 }
 
