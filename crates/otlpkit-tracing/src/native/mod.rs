@@ -36,13 +36,14 @@
 //! per string field and for the thread name), an SDK span and then a
 //! `SpanData` with its own vectors, reads the clock five times, and goes
 //! through the SDK's processor chain: about ten allocations per span. The
-//! native path keeps one boxed record per span in its extensions (up to
-//! twelve attributes without a further allocation, `&'static` strings and
-//! short values inline, the thread name cached per thread), reads the clock
+//! native path keeps one boxed record per span in its extensions (the
+//! source attributes and `busy_ns`/`idle_ns` in fields of their own, up to
+//! ten fields without a further allocation, `&'static` strings and short
+//! values inline, the thread name cached per thread), reads the clock
 //! three times, allocates three times (the record, its extensions slot and
 //! the span's OpenTelemetry context) and hands the box to the engine's
-//! queue. `docs/BENCHMARKS.md` (section 9) has the figures: about half the
-//! producer cost of either `tracing-opentelemetry` stack.
+//! queue. `docs/BENCHMARKS.md` (section 9) has the figures: less than half
+//! the producer cost of either `tracing-opentelemetry` stack.
 //!
 //! # Example
 //!
