@@ -31,15 +31,15 @@
 //!   API on otlpkit's engine and exporter are the path it is measured
 //!   against.
 //!
-//! `cargo bench -p otlpkit-benches --bench tracing_path [-- <filter>]`
+//! `cargo bench -p otlpkit-benches --bench tracing_path [-- <filter>]`;
+//! `OTLPKIT_TRACING_PROFILE` runs one fixed workload for a profiler instead
+//! (see [`profile`]).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
-use criterion::{
-    BenchmarkId, Criterion, SamplingMode, Throughput, criterion_group, criterion_main,
-};
+use criterion::{BenchmarkId, Criterion, SamplingMode, Throughput, criterion_group};
 use otlpkit_benches::proc::pipeline_cpu;
 use otlpkit_benches::tracing_stack::{
     ApiPipeline, Queue, SPANS_PER_TREE, Stack, TracingPipeline, tree_3_fields, tree_10_fields_event,
@@ -276,5 +276,146 @@ fn delivered(c: &mut Criterion) {
     }
 }
 
+/// One fixed run for a profiler, `OTLPKIT_TRACING_PROFILE=<stack>,<null|grpc>,<trees>[,10]`
+/// with `<stack>` one of `registry`, `official`, `to-otlpkit`, `native`,
+/// `native-lean`, `native-bare` or `api` (the same trees through the OpenTelemetry API on
+/// otlpkit): `trees` trees (3 fields, or with `,10` ten fields and an
+/// event) on a thread named `producer`, nothing dropped (otlpkit blocks,
+/// the official queue holds the run), flushed and, over gRPC, waited for
+/// until the receiver has counted every span. Under
+/// `valgrind --tool=callgrind --separate-threads=yes` the producer's, the
+/// export worker's and the receiver's instructions come out per thread;
+/// two runs with different `trees` give the cost per span without the
+/// fixed costs.
+fn profile(spec: &str) {
+    let parts: Vec<&str> = spec.split(',').collect();
+    let stack = match parts.first().copied() {
+        Some("registry") => Some(Stack::Registry),
+        Some("official") => Some(Stack::Official),
+        Some("to-otlpkit") => Some(Stack::OtlpkitOtel),
+        Some("native") => Some(Stack::Native),
+        Some("native-lean") => Some(Stack::NativeLean),
+        Some("native-bare") => Some(Stack::NativeBare),
+        Some("api") => None,
+        other => panic!("OTLPKIT_TRACING_PROFILE: unknown stack {other:?}"),
+    };
+    let grpc = parts.get(1) == Some(&"grpc");
+    let trees: u64 = parts.get(2).and_then(|n| n.parse().ok()).unwrap_or(10_000);
+    let tree: fn(u64) = if parts.get(3) == Some(&"10") {
+        tree_10_fields_event
+    } else {
+        tree_3_fields
+    };
+    let spans = trees * SPANS_PER_TREE;
+    let sink = Sink::start();
+    let start = Instant::now();
+    let produced = std::sync::Mutex::new((Duration::ZERO, Duration::ZERO));
+    let on_producer = |work: &(dyn Fn() + Sync)| {
+        std::thread::scope(|scope| {
+            std::thread::Builder::new()
+                .name("producer".into())
+                .spawn_scoped(scope, || {
+                    let start = Instant::now();
+                    work();
+                    let cpu = thread_cpu()
+                        .into_iter()
+                        .find(|(name, _)| name == "producer")
+                        .map_or(Duration::ZERO, |(_, cpu)| cpu);
+                    *produced.lock().unwrap() = (start.elapsed(), cpu);
+                })
+                .expect("a producer thread");
+        });
+    };
+    match stack {
+        Some(stack) => {
+            let receiver = grpc.then(|| sink.receiver());
+            let pipeline = TracingPipeline::build(stack, Queue::Lossless(spans as usize), receiver);
+            on_producer(&|| {
+                tracing::dispatcher::with_default(&pipeline.dispatch, || {
+                    for i in 0..trees {
+                        tree(i);
+                    }
+                });
+            });
+            pipeline.flush();
+            if grpc {
+                let waited = sink.wait_for(spans, Duration::from_secs(600));
+                assert!(waited.is_some(), "not everything arrived");
+            }
+            report(spec, spans, start, &produced);
+        }
+        None => {
+            let api = ApiPipeline::build(Queue::Lossless(spans as usize), sink.receiver());
+            on_producer(&|| {
+                for i in 0..trees {
+                    api.tree_3_attributes(i);
+                }
+            });
+            api.flush();
+            let waited = sink.wait_for(spans, Duration::from_secs(600));
+            assert!(waited.is_some(), "not everything arrived");
+            report(spec, spans, start, &produced);
+        }
+    }
+}
+
+/// CPU time of each live thread of this process by name (threads of the
+/// same name summed), from `/proc/self/task/<tid>/schedstat`, largest first.
+fn thread_cpu() -> Vec<(String, Duration)> {
+    let mut by_name: Vec<(String, Duration)> = Vec::new();
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return by_name;
+    };
+    for task in tasks.flatten() {
+        let path = task.path();
+        let name = std::fs::read_to_string(path.join("comm")).unwrap_or_default();
+        let name = name.trim_end().to_owned();
+        let on_cpu = std::fs::read_to_string(path.join("schedstat"))
+            .ok()
+            .and_then(|s| {
+                s.split_whitespace()
+                    .next()
+                    .and_then(|n| n.parse::<u64>().ok())
+            })
+            .map_or(Duration::ZERO, Duration::from_nanos);
+        match by_name.iter_mut().find(|(known, _)| *known == name) {
+            Some((_, cpu)) => *cpu += on_cpu,
+            None => by_name.push((name, on_cpu)),
+        }
+    }
+    by_name.sort_by_key(|(_, cpu)| std::cmp::Reverse(*cpu));
+    by_name
+}
+
+/// What [`profile`] measured: the producer's time and CPU per span, the
+/// delivered rate, and the CPU per span of every thread still alive.
+fn report(
+    spec: &str,
+    spans: u64,
+    start: Instant,
+    produced: &std::sync::Mutex<(Duration, Duration)>,
+) {
+    let elapsed = start.elapsed();
+    let (produced, producer_cpu) = *produced.lock().unwrap();
+    let per_span = |time: Duration| time.as_nanos() as f64 / spans as f64;
+    eprintln!(
+        "profile: {spec}: {spans} spans; producer {:.0} ns/span ({:.0} on CPU); {:.0} spans/s",
+        per_span(produced),
+        per_span(producer_cpu),
+        spans as f64 / elapsed.as_secs_f64()
+    );
+    for (name, cpu) in thread_cpu() {
+        eprintln!("  {name:<16} {:>8.0} ns/span", per_span(cpu));
+    }
+}
+
 criterion_group!(benches, producer, delivered);
-criterion_main!(benches);
+
+fn main() {
+    if let Ok(spec) = std::env::var("OTLPKIT_TRACING_PROFILE") {
+        profile(&spec);
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

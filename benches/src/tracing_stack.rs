@@ -45,6 +45,10 @@ pub enum Stack {
     /// The native layer without the `code.*`, `thread.*`, `target` and
     /// timing attributes.
     NativeLean,
+    /// The lean native layer without context activation (OpenTelemetry-API
+    /// code does not see its spans): what activation costs. Not in
+    /// [`Stack::ALL`].
+    NativeBare,
 }
 
 impl Stack {
@@ -65,6 +69,7 @@ impl Stack {
             Stack::OtlpkitOtel => "tracing-opentelemetry + otlpkit",
             Stack::Native => "otlpkit native",
             Stack::NativeLean => "otlpkit native, lean",
+            Stack::NativeBare => "otlpkit native, lean, no context activation",
         }
     }
 }
@@ -276,7 +281,7 @@ impl TracingPipeline {
                         .with(filter()),
                 )
             }
-            Stack::Native | Stack::NativeLean => {
+            Stack::Native | Stack::NativeLean | Stack::NativeBare => {
                 let worker = WorkerRuntime::start("otlpkit-bench").expect("a worker");
                 let builder = match receiver {
                     Some(receiver) => BatchProcessor::builder(RecordExporter(otlpkit_exporter(
@@ -291,8 +296,11 @@ impl TracingPipeline {
                     .build()
                     .expect("otlpkit's processor");
                 let mut native = NativeSpans::new(processor).with_resource(&resource());
-                if stack == Stack::NativeLean {
+                if stack != Stack::Native {
                     native = native.lean();
+                }
+                if stack == Stack::NativeBare {
+                    native = native.with_context_activation(false);
                 }
                 pipeline.handle = Some(native.handle());
                 Dispatch::new(registry.with(native.layer()).with(filter()))

@@ -4,7 +4,7 @@
 use opentelemetry::logs::AnyValue as LogValue;
 use opentelemetry::{Array, InstrumentationScope, KeyValue, Value};
 
-use crate::record::{Attribute, AttributeValue};
+use crate::record::{Attribute, AttributeValue, BusyIdle, SourceAttributes, source_keys};
 
 use crate::enc::{
     bool_len, delimited_len, double_len, int64_len, opt_bytes_len, put_bool, put_delimited,
@@ -245,7 +245,7 @@ impl AnyValueSource for AttributeValue {
             AttributeValue::I64(value) => int64_len(ANY_INT, *value),
             AttributeValue::F64(value) => double_len(ANY_DOUBLE, *value),
             AttributeValue::Static(text) => delimited_len(ANY_STRING, text.len()),
-            AttributeValue::Inline(text) => delimited_len(ANY_STRING, text.as_str().len()),
+            AttributeValue::Inline(text) => delimited_len(ANY_STRING, text.as_bytes().len()),
             AttributeValue::String(text) => delimited_len(ANY_STRING, text.as_str().len()),
             AttributeValue::Array(array) => delimited_len(ANY_ARRAY, array_len(array)),
         }
@@ -258,9 +258,7 @@ impl AnyValueSource for AttributeValue {
             AttributeValue::I64(value) => put_int64(ANY_INT, *value, out),
             AttributeValue::F64(value) => put_double(ANY_DOUBLE, *value, out),
             AttributeValue::Static(text) => put_delimited(ANY_STRING, text.as_bytes(), out),
-            AttributeValue::Inline(text) => {
-                put_delimited(ANY_STRING, text.as_str().as_bytes(), out);
-            }
+            AttributeValue::Inline(text) => put_delimited(ANY_STRING, text.as_bytes(), out),
             AttributeValue::String(text) => {
                 put_delimited(ANY_STRING, text.as_str().as_bytes(), out);
             }
@@ -287,6 +285,78 @@ pub(crate) fn record_attributes_len(tag: u32, attributes: &[Attribute]) -> usize
 pub(crate) fn put_record_attributes(tag: u32, attributes: &[Attribute], out: &mut Vec<u8>) {
     for kv in attributes {
         put_key_value(tag, kv.key.as_str(), &kv.value, out);
+    }
+}
+
+/// The bytes of a repeated `KeyValue` field `tag` holding a record's
+/// source attributes, in their order.
+#[inline]
+pub(crate) fn source_attributes_len(tag: u32, source: &SourceAttributes) -> usize {
+    use source_keys::*;
+    let text = |key: &str, value: Option<&str>| {
+        value.map_or(0, |value| {
+            delimited_len(tag, key_value_len(key, &Element(value)))
+        })
+    };
+    text(FILE, source.file)
+        + text(MODULE, source.module)
+        + source.line.map_or(0, |line| {
+            delimited_len(tag, key_value_len(LINE, &Element(i64::from(line))))
+        })
+        + source.thread_id.map_or(0, |id| {
+            delimited_len(tag, key_value_len(THREAD_ID, &Element(id)))
+        })
+        + source.thread_name.as_ref().map_or(0, |name| {
+            delimited_len(tag, key_value_len(THREAD_NAME, name))
+        })
+        + text(LEVEL, source.level)
+        + text(TARGET, source.target)
+}
+
+/// Writes a record's source attributes as a repeated `KeyValue` field `tag`.
+#[inline]
+pub(crate) fn put_source_attributes(tag: u32, source: &SourceAttributes, out: &mut Vec<u8>) {
+    use source_keys::*;
+    let text = |key: &str, value: Option<&str>, out: &mut Vec<u8>| {
+        if let Some(value) = value {
+            put_key_value(tag, key, &Element(value), out);
+        }
+    };
+    text(FILE, source.file, out);
+    text(MODULE, source.module, out);
+    if let Some(line) = source.line {
+        put_key_value(tag, LINE, &Element(i64::from(line)), out);
+    }
+    if let Some(id) = source.thread_id {
+        put_key_value(tag, THREAD_ID, &Element(id), out);
+    }
+    if let Some(name) = &source.thread_name {
+        put_key_value(tag, THREAD_NAME, name, out);
+    }
+    text(LEVEL, source.level, out);
+    text(TARGET, source.target, out);
+}
+
+/// The bytes of `busy_ns` and `idle_ns` in a repeated `KeyValue` field `tag`.
+#[inline]
+pub(crate) fn busy_idle_len(tag: u32, busy_idle: Option<&BusyIdle>) -> usize {
+    busy_idle.map_or(0, |times| {
+        delimited_len(
+            tag,
+            key_value_len(source_keys::BUSY, &Element(times.busy_ns)),
+        ) + delimited_len(
+            tag,
+            key_value_len(source_keys::IDLE, &Element(times.idle_ns)),
+        )
+    })
+}
+
+/// Writes `busy_ns` and `idle_ns` in a repeated `KeyValue` field `tag`.
+#[inline]
+pub(crate) fn put_busy_idle(tag: u32, busy_idle: Option<&BusyIdle>, out: &mut Vec<u8>) {
+    if let Some(times) = busy_idle {
+        put_key_value(tag, source_keys::BUSY, &Element(times.busy_ns), out);
+        put_key_value(tag, source_keys::IDLE, &Element(times.idle_ns), out);
     }
 }
 

@@ -6,7 +6,31 @@
 //! (0, empty string, empty bytes) is not written at all. Oneof members and
 //! message fields that are present are always written, even when empty.
 
-use prost::encoding::{WireType, encode_key, encode_varint, encoded_len_varint, key_len};
+use prost::encoding::{WireType, encoded_len_varint, key_len};
+
+/// Writes `value` as a varint, the bytes `prost::encoding::encode_varint`
+/// writes. Most varints of a span (keys, lengths of short strings and
+/// attributes) are one byte: one `push` here, where prost's function, not
+/// inlined, goes through `BufMut::put_u8` for every byte.
+#[inline]
+pub(crate) fn put_varint(mut value: u64, out: &mut Vec<u8>) {
+    if value < 0x80 {
+        out.push(value as u8);
+        return;
+    }
+    out.reserve(10);
+    while value >= 0x80 {
+        out.push((value as u8 & 0x7f) | 0x80);
+        value >>= 7;
+    }
+    out.push(value as u8);
+}
+
+/// Writes a field key, as `prost::encoding::encode_key` does.
+#[inline]
+fn put_key(tag: u32, wire_type: WireType, out: &mut Vec<u8>) {
+    put_varint(u64::from((tag << 3) | wire_type as u32), out);
+}
 
 /// Bytes of a length-delimited field (key, length, payload) whose payload is
 /// `len` bytes long.
@@ -19,8 +43,8 @@ pub(crate) fn delimited_len(tag: u32, len: usize) -> usize {
 /// writes the `len` payload bytes next.
 #[inline]
 pub(crate) fn put_delimited_header(tag: u32, len: usize, out: &mut Vec<u8>) {
-    encode_key(tag, WireType::LengthDelimited, out);
-    encode_varint(len as u64, out);
+    put_key(tag, WireType::LengthDelimited, out);
+    put_varint(len as u64, out);
 }
 
 /// A length-delimited field with this payload, always written.
@@ -62,7 +86,8 @@ pub(crate) fn uint32_len(tag: u32, value: u32) -> usize {
 #[inline]
 pub(crate) fn put_uint32(tag: u32, value: u32, out: &mut Vec<u8>) {
     if value != 0 {
-        prost::encoding::uint32::encode(tag, &value, out);
+        put_key(tag, WireType::Varint, out);
+        put_varint(u64::from(value), out);
     }
 }
 
@@ -80,7 +105,9 @@ pub(crate) fn int32_len(tag: u32, value: i32) -> usize {
 #[inline]
 pub(crate) fn put_int32(tag: u32, value: i32, out: &mut Vec<u8>) {
     if value != 0 {
-        prost::encoding::int32::encode(tag, &value, out);
+        put_key(tag, WireType::Varint, out);
+        // Sign-extended, as prost writes a negative `int32`.
+        put_varint(value as u64, out);
     }
 }
 
@@ -98,7 +125,8 @@ pub(crate) fn fixed64_len(tag: u32, value: u64) -> usize {
 #[inline]
 pub(crate) fn put_fixed64(tag: u32, value: u64, out: &mut Vec<u8>) {
     if value != 0 {
-        prost::encoding::fixed64::encode(tag, &value, out);
+        put_key(tag, WireType::SixtyFourBit, out);
+        out.extend_from_slice(&value.to_le_bytes());
     }
 }
 
@@ -116,7 +144,8 @@ pub(crate) fn fixed32_len(tag: u32, value: u32) -> usize {
 #[inline]
 pub(crate) fn put_fixed32(tag: u32, value: u32, out: &mut Vec<u8>) {
     if value != 0 {
-        prost::encoding::fixed32::encode(tag, &value, out);
+        put_key(tag, WireType::ThirtyTwoBit, out);
+        out.extend_from_slice(&value.to_le_bytes());
     }
 }
 
@@ -129,7 +158,8 @@ pub(crate) fn bool_len(tag: u32, value: bool) -> usize {
 /// Writes a oneof `bool` member.
 #[inline]
 pub(crate) fn put_bool(tag: u32, value: bool, out: &mut Vec<u8>) {
-    prost::encoding::bool::encode(tag, &value, out);
+    put_key(tag, WireType::Varint, out);
+    out.push(u8::from(value));
 }
 
 /// A oneof `int64` member (always written).
@@ -141,7 +171,8 @@ pub(crate) fn int64_len(tag: u32, value: i64) -> usize {
 /// Writes a oneof `int64` member.
 #[inline]
 pub(crate) fn put_int64(tag: u32, value: i64, out: &mut Vec<u8>) {
-    prost::encoding::int64::encode(tag, &value, out);
+    put_key(tag, WireType::Varint, out);
+    put_varint(value as u64, out);
 }
 
 /// A oneof `double` member (always written).
@@ -153,7 +184,8 @@ pub(crate) fn double_len(tag: u32, value: f64) -> usize {
 /// Writes a oneof `double` member (the bits as they are, NaN payloads too).
 #[inline]
 pub(crate) fn put_double(tag: u32, value: f64, out: &mut Vec<u8>) {
-    prost::encoding::double::encode(tag, &value, out);
+    put_key(tag, WireType::SixtyFourBit, out);
+    out.extend_from_slice(&value.to_bits().to_le_bytes());
 }
 
 /// The length of a timestamp field, `fixed64_len(tag, to_nanos(time))`,

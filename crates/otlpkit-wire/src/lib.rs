@@ -27,7 +27,9 @@
 //!   just as `InstrumentationScope`'s `PartialEq` does;
 //! - the resource is encoded once per exporter ([`EncodedResource`]).
 //!
-//! Varints, keys and fixed-width values are written with `prost::encoding`.
+//! Varints, keys and fixed-width values are written as `prost::encoding`
+//! writes them (a one-byte varint with a single push); lengths are computed
+//! with `prost::encoding`.
 //!
 //! # Equivalence with `opentelemetry-proto`
 //!
@@ -99,8 +101,8 @@ mod record;
 mod trace;
 
 pub use record::{
-    Attribute, AttributeValue, Attributes, INLINE_ATTRIBUTES, INLINE_STR_CAPACITY, InlineStr,
-    RecordEvent, SpanRecord, intern_scope,
+    Attribute, AttributeValue, Attributes, BusyIdle, INLINE_ATTRIBUTES, INLINE_STR_CAPACITY,
+    InlineStr, RecordEvent, SourceAttributes, SpanRecord, intern_scope,
 };
 
 use opentelemetry_sdk::Resource;

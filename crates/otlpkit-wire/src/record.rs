@@ -14,10 +14,13 @@ use opentelemetry::{Array, InstrumentationScope, Key, KeyValue, StringValue, Val
 use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
 use smallvec::SmallVec;
 
-/// How many attributes a record holds without a heap allocation: the three
-/// code-location attributes, the thread id and name, the target, a few
-/// fields and the two timing attributes a `tracing` span usually carries.
-pub const INLINE_ATTRIBUTES: usize = 12;
+/// How many attributes a record holds in its list without a heap
+/// allocation: the fields of a `tracing` span (its source attributes and
+/// `busy_ns`/`idle_ns` have fields of their own). Ten keeps a
+/// [`SpanRecord`] under 1,032 bytes, the largest block glibc's malloc
+/// serves from its per-thread cache: one more and every record took the
+/// slower path through the arena.
+pub const INLINE_ATTRIBUTES: usize = 10;
 
 /// The longest string, in bytes, an [`AttributeValue`] keeps inline.
 pub const INLINE_STR_CAPACITY: usize = 22;
@@ -42,6 +45,12 @@ impl InlineStr {
             len: text.len() as u8,
             bytes,
         })
+    }
+
+    /// The string's bytes (no UTF-8 check: what an encoder writes).
+    #[inline]
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..usize::from(self.len)]
     }
 
     /// The string.
@@ -291,6 +300,119 @@ impl Extend<Attribute> for Attributes {
     }
 }
 
+/// The attributes a `tracing` layer puts before a span's own (where the
+/// span comes from), held as the references and numbers they are: a layer
+/// fills seven fields instead of pushing up to seven [`Attribute`]s per
+/// span, and an encoder writes them with constant keys.
+///
+/// They are the record's first attributes, in this order, each present
+/// when set: `code.file.path`, `code.module.name`, `code.line.number`,
+/// `thread.id`, `thread.name`, `level`, `target` (what
+/// `tracing-opentelemetry` records, with `level` where it would be). See
+/// [`SpanRecord::attributes`] for the whole list.
+#[derive(Clone, Debug, Default, PartialEq)]
+#[non_exhaustive]
+pub struct SourceAttributes {
+    /// `code.file.path`.
+    pub file: Option<&'static str>,
+    /// `code.module.name`.
+    pub module: Option<&'static str>,
+    /// `code.line.number`.
+    pub line: Option<u32>,
+    /// `thread.id`.
+    pub thread_id: Option<i64>,
+    /// `thread.name`.
+    pub thread_name: Option<AttributeValue>,
+    /// `level`.
+    pub level: Option<&'static str>,
+    /// `target`.
+    pub target: Option<&'static str>,
+}
+
+/// The keys of [`SourceAttributes`], in order.
+pub(crate) mod source_keys {
+    pub(crate) const FILE: &str = "code.file.path";
+    pub(crate) const MODULE: &str = "code.module.name";
+    pub(crate) const LINE: &str = "code.line.number";
+    pub(crate) const THREAD_ID: &str = "thread.id";
+    pub(crate) const THREAD_NAME: &str = "thread.name";
+    pub(crate) const LEVEL: &str = "level";
+    pub(crate) const TARGET: &str = "target";
+    pub(crate) const BUSY: &str = "busy_ns";
+    pub(crate) const IDLE: &str = "idle_ns";
+}
+
+impl SourceAttributes {
+    /// How many are set.
+    #[inline]
+    pub fn len(&self) -> usize {
+        usize::from(self.file.is_some())
+            + usize::from(self.module.is_some())
+            + usize::from(self.line.is_some())
+            + usize::from(self.thread_id.is_some())
+            + usize::from(self.thread_name.is_some())
+            + usize::from(self.level.is_some())
+            + usize::from(self.target.is_some())
+    }
+
+    /// Whether none is set.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The attributes, in order.
+    pub fn iter(&self) -> impl Iterator<Item = Attribute> + '_ {
+        use source_keys::*;
+        let text = |key: &'static str, value: Option<&'static str>| {
+            value.map(|value| Attribute::new(Key::from_static_str(key), value))
+        };
+        [
+            text(FILE, self.file),
+            text(MODULE, self.module),
+            self.line
+                .map(|line| Attribute::new(Key::from_static_str(LINE), i64::from(line))),
+            self.thread_id
+                .map(|id| Attribute::new(Key::from_static_str(THREAD_ID), id)),
+            self.thread_name
+                .clone()
+                .map(|name| Attribute::new(Key::from_static_str(THREAD_NAME), name)),
+            text(LEVEL, self.level),
+            text(TARGET, self.target),
+        ]
+        .into_iter()
+        .flatten()
+    }
+}
+
+/// How long a span was busy (entered) and idle (open but not entered),
+/// in nanoseconds: its last two attributes, `busy_ns` and `idle_ns`, as
+/// `tracing-opentelemetry` records them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct BusyIdle {
+    /// `busy_ns`.
+    pub busy_ns: i64,
+    /// `idle_ns`.
+    pub idle_ns: i64,
+}
+
+impl BusyIdle {
+    /// Busy and idle nanoseconds.
+    pub fn new(busy_ns: i64, idle_ns: i64) -> BusyIdle {
+        BusyIdle { busy_ns, idle_ns }
+    }
+
+    /// The two attributes, in order.
+    pub fn iter(&self) -> impl Iterator<Item = Attribute> {
+        [
+            Attribute::new(Key::from_static_str(source_keys::BUSY), self.busy_ns),
+            Attribute::new(Key::from_static_str(source_keys::IDLE), self.idle_ns),
+        ]
+        .into_iter()
+    }
+}
+
 /// An event of a [`SpanRecord`].
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
@@ -374,8 +496,12 @@ pub struct SpanRecord {
     pub end_time: SystemTime,
     /// The instrumentation scope (see [`intern_scope`]).
     pub scope: &'static InstrumentationScope,
-    /// The attributes, in order.
+    /// The first attributes: where the span comes from.
+    pub source: SourceAttributes,
+    /// The attributes after [`source`](Self::source), in order.
     pub attributes: Attributes,
+    /// The last attributes, `busy_ns` and `idle_ns`, when set.
+    pub busy_idle: Option<BusyIdle>,
     /// Attributes dropped by the limit.
     pub dropped_attributes_count: u32,
     /// The events, in order.
@@ -412,7 +538,9 @@ impl SpanRecord {
             start_time,
             end_time: start_time,
             scope,
+            source: SourceAttributes::default(),
             attributes: Attributes::new(),
+            busy_idle: None,
             dropped_attributes_count: 0,
             events: Vec::new(),
             dropped_events_count: 0,
@@ -420,6 +548,22 @@ impl SpanRecord {
             dropped_links_count: 0,
             status: Status::Unset,
         }
+    }
+
+    /// How many attributes the span has: [`source`](Self::source),
+    /// [`attributes`](Self::attributes) and [`busy_idle`](Self::busy_idle).
+    #[inline]
+    pub fn attribute_count(&self) -> usize {
+        self.source.len() + self.attributes.len() + if self.busy_idle.is_some() { 2 } else { 0 }
+    }
+
+    /// Every attribute of the span in order: [`source`](Self::source),
+    /// [`attributes`](Self::attributes), [`busy_idle`](Self::busy_idle).
+    pub fn all_attributes(&self) -> impl Iterator<Item = Attribute> + '_ {
+        self.source
+            .iter()
+            .chain(self.attributes.iter().cloned())
+            .chain(self.busy_idle.iter().flat_map(BusyIdle::iter))
     }
 
     /// The span's own context (never remote).
@@ -455,7 +599,13 @@ impl SpanRecord {
             name: self.name,
             start_time: self.start_time,
             end_time: self.end_time,
-            attributes: self.attributes.into_key_values(),
+            attributes: self
+                .source
+                .iter()
+                .chain(self.attributes.0)
+                .chain(self.busy_idle.iter().flat_map(BusyIdle::iter))
+                .map(Attribute::into_key_value)
+                .collect(),
             dropped_attributes_count: self.dropped_attributes_count,
             events,
             links,
@@ -504,6 +654,12 @@ mod tests {
             AttributeValue::String(_)
         ));
         assert_eq!(std::mem::size_of::<AttributeValue>(), 32);
+    }
+
+    #[test]
+    fn a_record_fits_glibc_malloc_s_per_thread_cache() {
+        // 1,032 bytes: the largest request glibc's tcache serves.
+        assert!(std::mem::size_of::<SpanRecord>() <= 1032);
     }
 
     #[test]

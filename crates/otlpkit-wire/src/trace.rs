@@ -6,8 +6,9 @@ use opentelemetry::trace::{SpanContext, SpanId, SpanKind, Status, TraceState};
 use opentelemetry_sdk::trace::SpanData;
 
 use crate::common::{
-    attributes_len, put_attributes, put_record_attributes, record_attributes_len, same_str,
-    scope_attributes_equal,
+    attributes_len, busy_idle_len, put_attributes, put_busy_idle, put_record_attributes,
+    put_source_attributes, record_attributes_len, same_str, scope_attributes_equal,
+    source_attributes_len,
 };
 use crate::enc::{
     delimited_len, fixed32_len, int32_len, opt_bytes_len, put_delimited, put_delimited_header,
@@ -344,7 +345,9 @@ impl<'a> Item<'a> for &'a SpanRecord {
             + int32_len(SPAN_KIND, kind_number(&span.kind))
             + time_len(SPAN_START, span.start_time)
             + time_len(SPAN_END, span.end_time)
+            + source_attributes_len(SPAN_ATTRIBUTES, &span.source)
             + record_attributes_len(SPAN_ATTRIBUTES, &span.attributes)
+            + busy_idle_len(SPAN_ATTRIBUTES, span.busy_idle.as_ref())
             + uint32_len(SPAN_DROPPED_ATTRIBUTES, span.dropped_attributes_count)
             + span
                 .events
@@ -373,7 +376,9 @@ impl<'a> Item<'a> for &'a SpanRecord {
         put_int32(SPAN_KIND, kind_number(&span.kind), out);
         put_fixed64(SPAN_START, to_nanos(span.start_time), out);
         put_fixed64(SPAN_END, to_nanos(span.end_time), out);
+        put_source_attributes(SPAN_ATTRIBUTES, &span.source, out);
         put_record_attributes(SPAN_ATTRIBUTES, &span.attributes, out);
+        put_busy_idle(SPAN_ATTRIBUTES, span.busy_idle.as_ref(), out);
         put_uint32(SPAN_DROPPED_ATTRIBUTES, span.dropped_attributes_count, out);
         for event in &span.events {
             put_delimited_header(SPAN_EVENTS, record_event_len(event), out);

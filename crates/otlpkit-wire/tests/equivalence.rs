@@ -955,7 +955,8 @@ proptest! {
 mod records {
     use super::*;
     use otlpkit_wire::{
-        Attribute, AttributeValue, RecordEvent, SpanRecord, encode_span_records, intern_scope,
+        Attribute, AttributeValue, BusyIdle, RecordEvent, SourceAttributes, SpanRecord,
+        encode_span_records, intern_scope,
     };
 
     fn ours_records(records: &[SpanRecord], resource: &Resource) -> Vec<u8> {
@@ -1000,6 +1001,18 @@ mod records {
         attributes
     }
 
+    fn every_source_attribute() -> SourceAttributes {
+        let mut source = SourceAttributes::default();
+        source.file = Some("src/ünïcode.rs");
+        source.module = Some("");
+        source.line = Some(u32::MAX);
+        source.thread_id = Some(-3);
+        source.thread_name = Some(AttributeValue::copied("tokio-runtime-worker"));
+        source.level = Some("INFO");
+        source.target = Some("my_crate::module");
+        source
+    }
+
     fn rich_record(scope: &'static InstrumentationScope) -> SpanRecord {
         let mut record = SpanRecord::new(
             TraceId::from(u128::MAX - 7),
@@ -1015,7 +1028,9 @@ mod records {
             TraceState::from_key_value([("rojo", "00f067aa0ba902b7"), ("congo", "t61")]).unwrap();
         record.kind = SpanKind::Consumer;
         record.end_time = EPOCH_PLUS(u64::MAX);
+        record.source = every_source_attribute();
         record.attributes.extend(every_record_value_kind());
+        record.busy_idle = Some(BusyIdle::new(i64::MAX, -1));
         record.dropped_attributes_count = 11;
         let mut event = RecordEvent::new("exception", EPOCH_PLUS(5));
         event.attributes.extend(every_record_value_kind());
@@ -1129,6 +1144,29 @@ mod records {
     }
 
     prop_compose! {
+        fn source_attributes()(
+            (file, module, line) in (
+                prop::option::of(0..3_usize), prop::option::of(0..3_usize), prop::option::of(any::<u32>()),
+            ),
+            (thread_id, thread_name, level, target) in (
+                prop::option::of(any::<i64>()), prop::option::of(record_value()),
+                prop::option::of(0..3_usize), prop::option::of(0..3_usize),
+            ),
+        ) -> SourceAttributes {
+            const STATICS: [&str; 3] = ["", "src/main.rs", "crate::ünïcode::module"];
+            let mut source = SourceAttributes::default();
+            source.file = file.map(|i| STATICS[i]);
+            source.module = module.map(|i| STATICS[i]);
+            source.line = line;
+            source.thread_id = thread_id;
+            source.thread_name = thread_name;
+            source.level = level.map(|i| STATICS[i]);
+            source.target = target.map(|i| STATICS[i]);
+            source
+        }
+    }
+
+    prop_compose! {
         fn record()(
             (trace, span, parent, flags, remote, state) in (
                 any::<u128>(), any::<u64>(), prop::option::of(any::<u64>()),
@@ -1136,6 +1174,7 @@ mod records {
             ),
             (kind, name, start, end) in (kind(), text(), time(), time()),
             (attributes, dropped_attributes) in (record_attributes(16), count()),
+            (source, busy_idle) in (source_attributes(), prop::option::of((any::<i64>(), any::<i64>()))),
             events in prop::collection::vec(
                 (text(), time(), record_attributes(4), count()), 0..3),
             (dropped_events, links, dropped_links, status) in (
@@ -1158,7 +1197,9 @@ mod records {
             record.trace_state = state;
             record.kind = kind;
             record.end_time = end;
+            record.source = source;
             record.attributes.extend(attributes);
+            record.busy_idle = busy_idle.map(|(busy, idle)| BusyIdle::new(busy, idle));
             record.dropped_attributes_count = dropped_attributes;
             record.events = events
                 .into_iter()

@@ -92,9 +92,43 @@ enum Parent {
 }
 
 impl NativeLayer {
-    /// The extra attributes `tracing-opentelemetry` puts first on a span.
+    /// The extra attributes `tracing-opentelemetry` puts first on a span:
+    /// filled in as references into the record's source attributes, or,
+    /// under a value length limit or an attribute count limit that could
+    /// cut them, pushed one by one through the limits.
     #[inline]
     fn source_attributes(
+        &self,
+        record: &mut SpanRecord,
+        meta: &'static tracing::Metadata<'static>,
+    ) {
+        let settings = &self.settings;
+        if !settings.compact_source {
+            self.pushed_source_attributes(record, meta);
+            return;
+        }
+        let source = &mut record.source;
+        if settings.location {
+            source.file = meta.file();
+            source.module = meta.module_path();
+            source.line = meta.line();
+        }
+        if settings.threads {
+            THREAD.with(|thread| {
+                source.thread_id = Some(thread.id);
+                source.thread_name.clone_from(&thread.name);
+            });
+        }
+        if settings.level {
+            source.level = Some(meta.level().as_str());
+        }
+        if settings.target {
+            source.target = Some(meta.target());
+        }
+    }
+
+    /// [`source_attributes`](Self::source_attributes) through the limits.
+    fn pushed_source_attributes(
         &self,
         record: &mut SpanRecord,
         meta: &'static tracing::Metadata<'static>,
@@ -439,19 +473,96 @@ where
         }
         record.end_time = last_exit.unwrap_or_else(opentelemetry::time::now);
         if let Some(timings) = timings {
-            self.settings.push_attribute(
-                &mut record,
-                Attribute::new(Key::from_static_str("busy_ns"), timings.busy),
-            );
-            self.settings.push_attribute(
-                &mut record,
-                Attribute::new(Key::from_static_str("idle_ns"), timings.idle),
-            );
+            self.settings.set_busy_idle(&mut record, timings);
         }
         drop(cx);
         match &self.tail {
             Some(tail) => tail.on_end(TailRecord(record)),
             None => self.processor.push(record),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use opentelemetry::Value;
+    use opentelemetry_sdk::trace::{InMemorySpanExporter, SpanData, SpanLimits};
+    use otlpkit_batch::BatchProcessor;
+    use otlpkit_core::MapEnv;
+    use tracing_subscriber::layer::SubscriberExt as _;
+
+    use crate::native::{NativeSpans, SpanDataExporter};
+
+    fn record(configure: impl FnOnce(NativeSpans) -> NativeSpans) -> SpanData {
+        let exporter = InMemorySpanExporter::default();
+        let processor = BatchProcessor::builder(SpanDataExporter::new(exporter.clone()))
+            .build_with_env(&MapEnv::new())
+            .unwrap();
+        let handle = processor.handle();
+        let layer = configure(NativeSpans::new(processor)).layer();
+        let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
+        tracing::dispatcher::with_default(&dispatch, || {
+            tracing::info_span!("limited", number = 1_i64, text = "some text").in_scope(|| {});
+        });
+        assert!(
+            handle
+                .flush_within(Duration::from_secs(10))
+                .unwrap()
+                .is_complete()
+        );
+        let mut spans = exporter.get_finished_spans().unwrap();
+        assert_eq!(spans.len(), 1);
+        spans.remove(0)
+    }
+
+    /// The source attributes first and `busy_ns`/`idle_ns` last, whether the
+    /// record holds them in its own fields (no value length limit, room for
+    /// them all) or pushes them through the limits.
+    #[test]
+    fn source_and_timing_attributes_keep_their_place_under_every_limit() {
+        let all = [
+            "code.file.path",
+            "code.module.name",
+            "code.line.number",
+            "thread.id",
+            "thread.name",
+            "target",
+            "number",
+            "text",
+            "busy_ns",
+            "idle_ns",
+        ];
+        for max_chars in [None, Some(4_u32)] {
+            for limit in 0..=all.len() + 1 {
+                let span = record(|native| {
+                    native
+                        .with_span_limits(SpanLimits {
+                            max_attributes_per_span: limit as u32,
+                            ..SpanLimits::default()
+                        })
+                        .with_attribute_value_length_limit(max_chars)
+                });
+                let keys: Vec<&str> = span.attributes.iter().map(|kv| kv.key.as_str()).collect();
+                let kept = limit.min(all.len());
+                assert_eq!(keys, all[..kept], "limit {limit}, {max_chars:?}");
+                assert_eq!(
+                    span.dropped_attributes_count as usize,
+                    all.len() - kept,
+                    "limit {limit}, {max_chars:?}"
+                );
+                for kv in &span.attributes {
+                    if let (Value::String(text), Some(max)) = (&kv.value, max_chars) {
+                        assert!(text.as_str().chars().count() <= max as usize, "{kv:?}");
+                    }
+                }
+                if kept == all.len() && max_chars.is_none() {
+                    let file = span.attributes[0].value.to_string();
+                    assert_eq!(file, file!());
+                    assert_eq!(span.attributes[7].value, Value::from("some text"));
+                }
+            }
         }
     }
 }

@@ -6,15 +6,14 @@ use std::time::SystemTime;
 
 use opentelemetry::trace::{Link, SpanContext, Status, TraceContextExt as _, TraceFlags};
 use opentelemetry::{Array, Context, InstrumentationScope, StringValue};
-use opentelemetry_sdk::trace::{IdGenerator, SamplingDecision, ShouldSample, SpanLimits};
-use otlpkit_wire::{Attribute, AttributeValue, InlineStr, RecordEvent, SpanRecord};
+use opentelemetry_sdk::trace::{IdGenerator, SamplingDecision, SpanLimits};
+use otlpkit_wire::{Attribute, AttributeValue, BusyIdle, InlineStr, RecordEvent, SpanRecord};
+
+use super::sampling::{Candidate, SpanSampler};
 
 /// What every span of one layer shares.
 pub(crate) struct Settings {
-    pub(crate) sampler: Box<dyn ShouldSample>,
-    /// The sampler reads the span's attributes (a custom sampler): they are
-    /// converted for it. The built-in samplers never read them.
-    pub(crate) sampler_reads_attributes: bool,
+    pub(crate) sampler: SpanSampler,
     pub(crate) id_generator: Box<dyn IdGenerator>,
     pub(crate) limits: SpanLimits,
     pub(crate) max_value_chars: Option<usize>,
@@ -25,7 +24,18 @@ pub(crate) struct Settings {
     pub(crate) level: bool,
     pub(crate) inactivity: bool,
     pub(crate) activation: bool,
+    /// The source attributes go into the record's own fields: no value
+    /// length limit to apply to them, and room for all of them under the
+    /// attribute count limit.
+    pub(crate) compact_source: bool,
 }
+
+/// How many source attributes a record can hold in its own fields.
+pub(crate) const SOURCE_ATTRIBUTES: usize = 7;
+
+/// The most attributes a record holds outside its attribute list: the
+/// source attributes and `busy_ns`/`idle_ns`.
+const OUTSIDE_THE_LIST: usize = SOURCE_ATTRIBUTES + 2;
 
 impl std::fmt::Debug for Settings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -85,11 +95,19 @@ impl Settings {
         }
     }
 
+    /// Whether the span has room for one more attribute under the count
+    /// limit.
+    #[inline]
+    fn has_room(&self, record: &SpanRecord) -> bool {
+        let limit = self.limits.max_attributes_per_span as usize;
+        record.attributes.len() + OUTSIDE_THE_LIST < limit || record.attribute_count() < limit
+    }
+
     /// Appends an attribute to a span within the attribute count limit
     /// (counting what the limit drops), its value within the length limit.
     #[inline]
     pub(crate) fn push_attribute(&self, record: &mut SpanRecord, attribute: Attribute) {
-        if record.attributes.len() < self.limits.max_attributes_per_span as usize {
+        if self.has_room(record) {
             if self.max_value_chars.is_none() {
                 record.attributes.push(attribute);
                 return;
@@ -101,6 +119,22 @@ impl Settings {
             });
         } else {
             record.dropped_attributes_count = record.dropped_attributes_count.saturating_add(1);
+        }
+    }
+
+    /// `busy_ns` and `idle_ns`, the span's last attributes, within the
+    /// attribute count limit.
+    pub(crate) fn set_busy_idle(&self, record: &mut SpanRecord, timings: Timings) {
+        let limit = self.limits.max_attributes_per_span as usize;
+        if record.attribute_count() + 2 <= limit {
+            record.busy_idle = Some(BusyIdle::new(timings.busy, timings.idle));
+        } else {
+            for (key, value) in [("busy_ns", timings.busy), ("idle_ns", timings.idle)] {
+                self.push_attribute(
+                    record,
+                    Attribute::new(opentelemetry::Key::from_static_str(key), value),
+                );
+            }
         }
     }
 
@@ -177,25 +211,20 @@ impl Settings {
             record.parent_is_remote = false;
             TraceFlags::default()
         };
-        let converted;
-        let attributes: &[opentelemetry::KeyValue] = if self.sampler_reads_attributes {
-            converted = record
-                .attributes
-                .iter()
-                .cloned()
-                .map(Attribute::into_key_value)
-                .collect::<Vec<_>>();
-            &converted
-        } else {
-            &[]
-        };
-        let result = self.sampler.should_sample(
-            Some(parent_cx),
-            record.trace_id,
-            &record.name,
-            &record.kind,
-            attributes,
-            &[],
+        let result = self.sampler.decide(
+            parent_cx,
+            parent,
+            Candidate {
+                trace_id: record.trace_id,
+                name: &record.name,
+                kind: &record.kind,
+            },
+            || {
+                record
+                    .all_attributes()
+                    .map(Attribute::into_key_value)
+                    .collect()
+            },
         );
         record.trace_flags = match result.decision {
             SamplingDecision::RecordAndSample => parent_flags.with_sampled(true),

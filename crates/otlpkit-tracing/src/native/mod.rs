@@ -36,13 +36,14 @@
 //! per string field and for the thread name), an SDK span and then a
 //! `SpanData` with its own vectors, reads the clock five times, and goes
 //! through the SDK's processor chain: about ten allocations per span. The
-//! native path keeps one boxed record per span in its extensions (up to
-//! twelve attributes without a further allocation, `&'static` strings and
-//! short values inline, the thread name cached per thread), reads the clock
+//! native path keeps one boxed record per span in its extensions (the
+//! source attributes and `busy_ns`/`idle_ns` in fields of their own, up to
+//! ten fields without a further allocation, `&'static` strings and short
+//! values inline, the thread name cached per thread), reads the clock
 //! three times, allocates three times (the record, its extensions slot and
 //! the span's OpenTelemetry context) and hands the box to the engine's
-//! queue. `docs/BENCHMARKS.md` (section 9) has the figures: about half the
-//! producer cost of either `tracing-opentelemetry` stack.
+//! queue. `docs/BENCHMARKS.md` (section 9) has the figures: less than half
+//! the producer cost of either `tracing-opentelemetry` stack.
 //!
 //! # Example
 //!
@@ -78,6 +79,7 @@ mod fields;
 mod hooks;
 mod layer;
 mod live;
+mod sampling;
 mod tail;
 
 use std::borrow::Cow;
@@ -91,12 +93,13 @@ use otlpkit_batch::{BatchProcessor, ProcessorHandle};
 use otlpkit_core::TailSamplingConfig;
 use otlpkit_core::stats::ExportStats;
 use otlpkit_wire::SpanRecord;
+use sampling::SpanSampler;
 
 pub use export::SpanDataExporter;
 pub(crate) use hooks::{NativeSpan, with_native_span};
 pub use layer::NativeLayer;
 
-use live::Settings;
+use live::{SOURCE_ATTRIBUTES, Settings};
 
 /// The configuration of the native span path: where the records go, and
 /// the SDK settings a span starts with.
@@ -108,8 +111,7 @@ use live::Settings;
 pub struct NativeSpans {
     processor: Arc<BatchProcessor<Box<SpanRecord>>>,
     tail: Option<TailSampler<tail::TailRecord>>,
-    sampler: Box<dyn ShouldSample>,
-    sampler_reads_attributes: bool,
+    sampler: SpanSampler,
     id_generator: Box<dyn IdGenerator>,
     limits: SpanLimits,
     max_value_chars: Option<usize>,
@@ -146,8 +148,7 @@ impl NativeSpans {
         Self {
             processor: Arc::new(processor),
             tail: None,
-            sampler: Box::new(Sampler::ParentBased(Box::new(Sampler::AlwaysOn))),
-            sampler_reads_attributes: false,
+            sampler: SpanSampler::sdk(Sampler::ParentBased(Box::new(Sampler::AlwaysOn))),
             id_generator: Box::new(RandomIdGenerator::default()),
             limits: SpanLimits::default(),
             max_value_chars: None,
@@ -211,8 +212,7 @@ impl NativeSpans {
     /// decisions: a trace-id ratio agrees with every other service.
     #[must_use]
     pub fn with_sampler(mut self, sampler: Sampler) -> Self {
-        self.sampler = Box::new(sampler);
-        self.sampler_reads_attributes = false;
+        self.sampler = SpanSampler::sdk(sampler);
         self
     }
 
@@ -220,8 +220,7 @@ impl NativeSpans {
     /// (converted for it, which the built-in samplers skip).
     #[must_use]
     pub fn with_custom_sampler(mut self, sampler: impl ShouldSample + 'static) -> Self {
-        self.sampler = Box::new(sampler);
-        self.sampler_reads_attributes = true;
+        self.sampler = SpanSampler::custom(sampler);
         self
     }
 
@@ -377,7 +376,6 @@ impl NativeSpans {
             enabled: !self.disabled,
             settings: Settings {
                 sampler: self.sampler,
-                sampler_reads_attributes: self.sampler_reads_attributes,
                 id_generator: self.id_generator,
                 limits: self.limits,
                 max_value_chars: self.max_value_chars,
@@ -388,6 +386,8 @@ impl NativeSpans {
                 level: self.level,
                 inactivity: self.inactivity,
                 activation: self.activation,
+                compact_source: self.max_value_chars.is_none()
+                    && self.limits.max_attributes_per_span as usize >= SOURCE_ATTRIBUTES,
             },
             processor: self.processor,
             tail: self.tail,
