@@ -1,18 +1,11 @@
-//! The engine shared by the span and the log processor: the queue on the
-//! producer side, and the export worker, one async task on the
-//! [`WorkerRuntime`] that batches, exports, flushes and shuts down.
-//!
-//! The worker owns the exporter. Exports run as tasks of the worker runtime
-//! (at most `max_concurrent_exports` at a time, 1 by default), inside a
-//! context where telemetry is suppressed, each bounded by the export
-//! timeout. Flush and shutdown requests travel on a control channel; their
-//! deadlines are enforced by the worker (which cancels what it must and
-//! accounts for it) and, independently, by the caller's bounded wait.
+//! The export worker task: the loop on the worker runtime that takes
+//! batches from the queue, runs the exports (at most
+//! `max_concurrent_exports` at a time) and settles each one in the
+//! counters, and carries out the flush and shutdown requests that the
+//! engine's handle sends on the control channel.
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc as std_mpsc;
 use std::time::{Duration, Instant};
 
 use opentelemetry::Context;
@@ -23,88 +16,15 @@ use otlpkit_bridge::WorkerRuntime;
 use otlpkit_core::stats::{
     BatchAccounting, DropReason, ExportErrorRecord, ExportStats, SignalStats,
 };
-use otlpkit_core::{BatchConfig, Signal};
-use tokio::sync::{Notify, mpsc, oneshot};
+use tokio::sync::mpsc;
 use tokio::task::{Id, JoinError, JoinSet};
 
+use super::blocking::on_blocking_thread;
+use super::{Control, Settings, Shared, later};
 use crate::diag::{self, WarnOnce};
-use crate::error::{ProcessorFlushError, ShutdownError};
-use crate::exporter::{DynExporter, ExportFuture, classify_failure};
-use crate::queue::{Queue, item_name};
-use crate::report::{FlushReport, ProcessorShutdownReport};
-use crate::stats::{EngineCounters, ProcessorStats, snapshot_of};
-
-/// Everything the engine needs, resolved by a builder.
-pub(crate) struct Settings {
-    pub(crate) config: BatchConfig,
-    pub(crate) max_queue_bytes: Option<usize>,
-    pub(crate) max_concurrent_exports: usize,
-    pub(crate) stats: ExportStats,
-    pub(crate) worker: Option<WorkerRuntime>,
-    pub(crate) default_timeout: Duration,
-    pub(crate) blocking_exports: bool,
-}
-
-/// State shared by the producers, the worker and the stats readers.
-pub(crate) struct Shared<I> {
-    pub(crate) queue: Queue<I>,
-    counters: EngineCounters,
-    stats: ExportStats,
-    signal: Signal,
-    /// Signalled by shutdown so that a running flush gives way at once.
-    preempt: Notify,
-}
-
-impl<I> Shared<I> {
-    fn signal_stats(&self) -> &SignalStats {
-        self.stats.signal(self.signal)
-    }
-
-    pub(crate) fn snapshot(&self) -> ProcessorStats {
-        snapshot_of(
-            self.signal,
-            self.signal_stats().snapshot(),
-            &self.counters,
-            (
-                self.queue.len(),
-                self.queue.capacity(),
-                self.queue.bytes(),
-                self.queue.max_bytes(),
-            ),
-        )
-    }
-}
-
-/// Where the worker sends a reply: a blocking or an async waiter.
-enum Reply<T> {
-    Blocking(std_mpsc::SyncSender<T>),
-    Async(oneshot::Sender<T>),
-}
-
-impl<T> Reply<T> {
-    fn send(self, value: T) {
-        match self {
-            Reply::Blocking(tx) => {
-                let _ = tx.try_send(value);
-            }
-            Reply::Async(tx) => {
-                let _ = tx.send(value);
-            }
-        }
-    }
-}
-
-enum Control {
-    Flush {
-        deadline: Instant,
-        reply: Reply<FlushReport>,
-    },
-    Shutdown {
-        deadline: Instant,
-        reply: Reply<FlushReport>,
-    },
-    SetResource(Resource),
-}
+use crate::exporter::{DynExporter, classify_failure};
+use crate::queue::item_name;
+use crate::report::FlushReport;
 
 /// The largest part of a shutdown's budget kept for the exporter's own
 /// shutdown (a tenth of the budget, at most this).
@@ -115,389 +35,6 @@ const EXPORTER_SHUTDOWN_RESERVE: Duration = Duration::from_millis(100);
 /// early enough to drop what is left before its deadline (at most a quarter
 /// of the budget is kept for that).
 const DISCARD_COST_PER_ITEM: Duration = Duration::from_nanos(250);
-
-/// The caller's deadline and the (slightly earlier) one the worker works
-/// to, so that its reply arrives before the caller stops waiting.
-fn deadlines(timeout: Duration) -> (Instant, Instant) {
-    let now = Instant::now();
-    let margin = (timeout / 10).min(Duration::from_millis(25));
-    (
-        later(now, timeout),
-        later(now, timeout.saturating_sub(margin)),
-    )
-}
-
-/// `from + delay`, saturating far in the future instead of overflowing (a
-/// caller may pass `Duration::MAX` to mean "no limit").
-pub(crate) fn later(from: Instant, delay: Duration) -> Instant {
-    const FAR: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
-    from.checked_add(delay.min(FAR))
-        .or_else(|| from.checked_add(Duration::from_secs(365 * 24 * 3600)))
-        .unwrap_or(from)
-}
-
-/// The producer side of the engine, owned by a processor.
-pub(crate) struct Engine<I: Send + 'static> {
-    shared: Arc<Shared<I>>,
-    /// Set by the first shutdown call (the queue may also be closed by a
-    /// worker that died with its runtime).
-    shutdown_called: AtomicBool,
-    control: mpsc::UnboundedSender<Control>,
-    worker: WorkerRuntime,
-    default_timeout: Duration,
-}
-
-impl<I: Send + 'static> std::fmt::Debug for Engine<I> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Engine")
-            .field("queue", &self.shared.queue)
-            .field("worker", &self.worker)
-            .field("default_timeout", &self.default_timeout)
-            .finish_non_exhaustive()
-    }
-}
-
-impl<I: Send + 'static> Engine<I> {
-    /// Starts the worker (on its own runtime unless one was given).
-    pub(crate) fn start(
-        exporter: Arc<dyn DynExporter<I>>,
-        settings: Settings,
-        signal: Signal,
-        size_of: fn(&I) -> usize,
-    ) -> Result<Self, otlpkit_bridge::BridgeError> {
-        let config = &settings.config;
-        let (worker, owned) = match settings.worker {
-            Some(worker) => (worker, false),
-            None => {
-                let name = match signal {
-                    Signal::Logs => "otlpkit-blrp",
-                    _ => "otlpkit-bsp",
-                };
-                (WorkerRuntime::start(name)?, true)
-            }
-        };
-        // With a zero schedule delay every item is due at once: wake the
-        // worker on the first one instead of at a full batch.
-        let wake_at = if config.schedule_delay().is_zero() {
-            1
-        } else {
-            config.max_export_batch_size()
-        };
-        let shared = Arc::new(Shared {
-            queue: Queue::new(
-                config.max_queue_size(),
-                wake_at,
-                config.overflow_policy(),
-                settings.max_queue_bytes,
-                size_of,
-                settings.stats.clone(),
-                signal,
-            ),
-            counters: EngineCounters::default(),
-            stats: settings.stats,
-            signal,
-            preempt: Notify::new(),
-        });
-        let (control_tx, control_rx) = mpsc::unbounded_channel();
-        let task = Worker {
-            shared: Arc::clone(&shared),
-            exporter,
-            control: control_rx,
-            in_flight: JoinSet::new(),
-            in_flight_items: HashMap::new(),
-            next_timer: later(Instant::now(), config.schedule_delay()),
-            draining: false,
-            batch_size: config.max_export_batch_size().max(1),
-            schedule_delay: config.schedule_delay(),
-            export_timeout: config.export_timeout(),
-            max_concurrent: settings.max_concurrent_exports.max(1),
-            default_timeout: settings.default_timeout,
-            blocking_exports: settings.blocking_exports,
-            tally: Tally::default(),
-            warned: WarnOnce::default(),
-            suppressed: Context::new().with_telemetry_suppressed(),
-            owned_runtime: owned.then(|| worker.clone()),
-        };
-        worker.spawn(task.run());
-        Ok(Self {
-            shared,
-            shutdown_called: AtomicBool::new(false),
-            control: control_tx,
-            worker,
-            default_timeout: settings.default_timeout,
-        })
-    }
-
-    /// The hot path.
-    #[inline]
-    pub(crate) fn push(&self, item: I) {
-        self.shared.queue.push(item);
-    }
-
-    /// Counts an item refused because the processor is shut down.
-    pub(crate) fn refuse_after_shutdown(&self) {
-        self.shared.queue.refuse_after_shutdown();
-    }
-
-    pub(crate) fn snapshot(&self) -> ProcessorStats {
-        self.shared.snapshot()
-    }
-
-    pub(crate) fn default_timeout(&self) -> Duration {
-        self.default_timeout
-    }
-
-    /// Whether the processor no longer accepts items: shut down, or its
-    /// worker is gone.
-    pub(crate) fn is_shut_down(&self) -> bool {
-        self.shared.queue.is_closed()
-    }
-
-    /// Whether shutdown has been called.
-    pub(crate) fn shutdown_called(&self) -> bool {
-        self.shutdown_called.load(Ordering::Acquire)
-    }
-
-    /// Passes the provider's resource to the exporter (applied by the
-    /// worker before it exports anything else).
-    pub(crate) fn set_resource(&self, resource: &Resource) {
-        let _ = self.control.send(Control::SetResource(resource.clone()));
-    }
-
-    /// Items dropped as `shutdown_deadline` so far.
-    fn deadline_drops(&self) -> u64 {
-        self.shared
-            .signal_stats()
-            .snapshot()
-            .dropped(DropReason::ShutdownDeadline)
-    }
-
-    fn pending(&self) -> u64 {
-        self.shared.snapshot().pending()
-    }
-
-    /// Flushes, blocking the calling thread until done or `timeout`.
-    pub(crate) fn flush(&self, timeout: Duration) -> Result<FlushReport, ProcessorFlushError> {
-        if self.shutdown_called.load(Ordering::Acquire) {
-            return Err(ProcessorFlushError::AlreadyShutdown);
-        }
-        if self.worker.is_worker_thread() {
-            return Err(ProcessorFlushError::OnWorkerThread);
-        }
-        let (caller_deadline, deadline) = deadlines(timeout);
-        let (tx, rx) = std_mpsc::sync_channel(1);
-        self.control
-            .send(Control::Flush {
-                deadline,
-                reply: Reply::Blocking(tx),
-            })
-            .map_err(|_| ProcessorFlushError::WorkerGone)?;
-        match rx.recv_timeout(caller_deadline.saturating_duration_since(Instant::now())) {
-            Ok(report) => Ok(report),
-            Err(std_mpsc::RecvTimeoutError::Timeout) => Err(ProcessorFlushError::Unresponsive {
-                timeout,
-                pending: self.pending(),
-            }),
-            Err(std_mpsc::RecvTimeoutError::Disconnected) => Err(ProcessorFlushError::WorkerGone),
-        }
-    }
-
-    /// Flushes without blocking the caller's thread.
-    pub(crate) async fn flush_async(
-        &self,
-        timeout: Duration,
-    ) -> Result<FlushReport, ProcessorFlushError> {
-        if self.shutdown_called.load(Ordering::Acquire) {
-            return Err(ProcessorFlushError::AlreadyShutdown);
-        }
-        let (caller_deadline, deadline) = deadlines(timeout);
-        let (tx, rx) = oneshot::channel();
-        self.control
-            .send(Control::Flush {
-                deadline,
-                reply: Reply::Async(tx),
-            })
-            .map_err(|_| ProcessorFlushError::WorkerGone)?;
-        match within(rx, caller_deadline).await {
-            Some(Ok(report)) => Ok(report),
-            Some(Err(_)) => Err(ProcessorFlushError::WorkerGone),
-            None => Err(ProcessorFlushError::Unresponsive {
-                timeout,
-                pending: self.pending(),
-            }),
-        }
-    }
-
-    /// Closes the queue and asks the worker to shut down. Returns the
-    /// receiver side of the reply, or the error if it cannot even start.
-    fn begin_shutdown(
-        &self,
-        deadline: Instant,
-        reply: Reply<FlushReport>,
-    ) -> Result<(), ShutdownError> {
-        if self.shutdown_called.swap(true, Ordering::AcqRel) {
-            return Err(ShutdownError::AlreadyShutdown);
-        }
-        self.shared.queue.close();
-        if self
-            .control
-            .send(Control::Shutdown { deadline, reply })
-            .is_err()
-        {
-            // The worker task is gone; its drop accounted for what it held.
-            // Anything queued since is dropped here.
-            self.shared.queue.discard_all(DropReason::ShutdownDeadline);
-            return Err(ShutdownError::WorkerGone {
-                dropped: self.deadline_drops(),
-            });
-        }
-        self.shared.preempt.notify_one();
-        Ok(())
-    }
-
-    fn finish_shutdown(
-        &self,
-        reply: Result<FlushReport, Option<Duration>>,
-    ) -> Result<ProcessorShutdownReport, ShutdownError> {
-        match reply {
-            Ok(flush) => Ok(ProcessorShutdownReport {
-                flush,
-                totals: self.shared.snapshot(),
-            }),
-            Err(Some(timeout)) => Err(ShutdownError::Unresponsive {
-                timeout,
-                pending: self.pending(),
-            }),
-            Err(None) => {
-                // The worker task was dropped with its runtime; its drop
-                // accounted for what it held.
-                self.shared.queue.discard_all(DropReason::ShutdownDeadline);
-                Err(ShutdownError::WorkerGone {
-                    dropped: self.deadline_drops(),
-                })
-            }
-        }
-    }
-
-    /// Shuts down, blocking the calling thread until done or `timeout`.
-    pub(crate) fn shutdown(
-        &self,
-        timeout: Duration,
-    ) -> Result<ProcessorShutdownReport, ShutdownError> {
-        let (caller_deadline, deadline) = deadlines(timeout);
-        let (tx, rx) = std_mpsc::sync_channel(1);
-        self.begin_shutdown(deadline, Reply::Blocking(tx))?;
-        if self.worker.is_worker_thread() {
-            return Err(ShutdownError::OnWorkerThread);
-        }
-        let reply = match rx.recv_timeout(caller_deadline.saturating_duration_since(Instant::now()))
-        {
-            Ok(report) => Ok(report),
-            Err(std_mpsc::RecvTimeoutError::Timeout) => Err(Some(timeout)),
-            Err(std_mpsc::RecvTimeoutError::Disconnected) => Err(None),
-        };
-        self.finish_shutdown(reply)
-    }
-
-    /// Shuts down without blocking the caller's thread.
-    pub(crate) async fn shutdown_async(
-        &self,
-        timeout: Duration,
-    ) -> Result<ProcessorShutdownReport, ShutdownError> {
-        let (caller_deadline, deadline) = deadlines(timeout);
-        let (tx, rx) = oneshot::channel();
-        self.begin_shutdown(deadline, Reply::Async(tx))?;
-        let reply = match within(rx, caller_deadline).await {
-            Some(Ok(report)) => Ok(report),
-            Some(Err(_)) => Err(None),
-            None => Err(Some(timeout)),
-        };
-        self.finish_shutdown(reply)
-    }
-}
-
-impl<I: Send + 'static> Drop for Engine<I> {
-    fn drop(&mut self) {
-        if !self.shutdown_called.load(Ordering::Acquire) {
-            let _ = self.shutdown(self.default_timeout);
-        }
-    }
-}
-
-/// Awaits `rx` until `deadline`, with a timer on a helper thread so that it
-/// needs no particular runtime (and no timer driver) from the caller.
-async fn within<T>(
-    rx: oneshot::Receiver<T>,
-    deadline: Instant,
-) -> Option<Result<T, oneshot::error::RecvError>> {
-    let (fire_tx, fire_rx) = oneshot::channel::<()>();
-    let (cancel_tx, cancel_rx) = std_mpsc::channel::<()>();
-    let limit = deadline.saturating_duration_since(Instant::now());
-    let timer = std::thread::Builder::new()
-        .name("otlpkit-deadline".to_owned())
-        .spawn(move || {
-            if let Err(std_mpsc::RecvTimeoutError::Timeout) = cancel_rx.recv_timeout(limit) {
-                let _ = fire_tx.send(());
-            }
-        });
-    if timer.is_err() {
-        // No thread for the timer: rely on the worker's own deadline.
-        return Some(rx.await);
-    }
-    let result = tokio::select! {
-        biased;
-        reply = rx => Some(reply),
-        _ = fire_rx => None,
-    };
-    drop(cancel_tx);
-    result
-}
-
-/// Runs an export future on the runtime's blocking pool, polled by a
-/// minimal executor that parks the thread, for exporters that block their
-/// thread (such as `opentelemetry-otlp`'s HTTP exporter with reqwest's
-/// blocking client). If the worker stops waiting (export timeout, shutdown
-/// deadline), the call is detached and finishes in the background.
-fn on_blocking_thread(call: ExportFuture, suppressed: Context) -> ExportFuture {
-    Box::pin(async move {
-        let task = tokio::task::spawn_blocking(move || {
-            let _suppressed = suppressed.attach();
-            park_on(call)
-        });
-        match task.await {
-            Ok(result) => result,
-            // Re-raised in the export task, whose join error the worker
-            // counts as `internal`, like a panic on the worker itself.
-            Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
-            Err(error) => Err(OTelSdkError::InternalFailure(format!(
-                "the blocking export thread was cancelled: {error}"
-            ))),
-        }
-    })
-}
-
-/// Polls `future` to completion on the current thread, parking between
-/// polls.
-fn park_on<F: std::future::Future>(future: F) -> F::Output {
-    struct Unpark(std::thread::Thread);
-    impl std::task::Wake for Unpark {
-        fn wake(self: Arc<Self>) {
-            self.0.unpark();
-        }
-        fn wake_by_ref(self: &Arc<Self>) {
-            self.0.unpark();
-        }
-    }
-    let waker = std::task::Waker::from(Arc::new(Unpark(std::thread::current())));
-    let mut cx = std::task::Context::from_waker(&waker);
-    let mut future = std::pin::pin!(future);
-    loop {
-        if let std::task::Poll::Ready(output) = future.as_mut().poll(&mut cx) {
-            return output;
-        }
-        std::thread::park();
-    }
-}
 
 /// The export outcomes in the shared counters: exported, failed on the way
 /// to the collector, dropped at the shutdown deadline. Queue-side drops
@@ -550,7 +87,7 @@ struct ExportDone {
 }
 
 /// The export worker task.
-struct Worker<I: Send + 'static> {
+pub(super) struct Worker<I: Send + 'static> {
     shared: Arc<Shared<I>>,
     exporter: Arc<dyn DynExporter<I>>,
     control: mpsc::UnboundedReceiver<Control>,
@@ -576,7 +113,39 @@ struct Worker<I: Send + 'static> {
 }
 
 impl<I: Send + 'static> Worker<I> {
-    async fn run(mut self) {
+    /// The worker for `shared`, exporting with `exporter` and taking
+    /// requests from `control`; it stops `owned_runtime`, if any, after
+    /// shutdown.
+    pub(super) fn new(
+        shared: Arc<Shared<I>>,
+        exporter: Arc<dyn DynExporter<I>>,
+        control: mpsc::UnboundedReceiver<Control>,
+        settings: &Settings,
+        owned_runtime: Option<WorkerRuntime>,
+    ) -> Self {
+        let config = &settings.config;
+        Self {
+            shared,
+            exporter,
+            control,
+            in_flight: JoinSet::new(),
+            in_flight_items: HashMap::new(),
+            next_timer: later(Instant::now(), config.schedule_delay()),
+            draining: false,
+            batch_size: config.max_export_batch_size().max(1),
+            schedule_delay: config.schedule_delay(),
+            export_timeout: config.export_timeout(),
+            max_concurrent: settings.max_concurrent_exports.max(1),
+            default_timeout: settings.default_timeout,
+            blocking_exports: settings.blocking_exports,
+            tally: Tally::default(),
+            warned: WarnOnce::default(),
+            suppressed: Context::new().with_telemetry_suppressed(),
+            owned_runtime,
+        }
+    }
+
+    pub(super) async fn run(mut self) {
         loop {
             let can_start = self.in_flight.len() < self.max_concurrent;
             let timer = tokio::time::sleep_until(self.next_timer.into());

@@ -1,0 +1,437 @@
+//! The engine shared by the span and the log processor: the queue on the
+//! producer side, and the export worker, one async task on the
+//! [`WorkerRuntime`] that batches, exports, flushes and shuts down.
+//!
+//! The worker owns the exporter. Exports run as tasks of the worker runtime
+//! (at most `max_concurrent_exports` at a time, 1 by default), inside a
+//! context where telemetry is suppressed, each bounded by the export
+//! timeout. Flush and shutdown requests travel on a control channel; their
+//! deadlines are enforced by the worker (which cancels what it must and
+//! accounts for it) and, independently, by the caller's bounded wait.
+//!
+//! The engine is split by side. This file holds what both sides share (the
+//! settings, the state, the control messages, the deadlines) and `Engine`,
+//! the handle that producers and the processors call: push, flush, shutdown
+//! and their async twins, with the bounded waits for the worker's reply.
+//! `worker.rs` is the worker task: the loop that takes batches, runs the
+//! exports and settles them, and carries out flush and shutdown.
+//! `blocking.rs` runs the export calls of exporters that block their thread.
+
+mod blocking;
+mod worker;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc as std_mpsc;
+use std::time::{Duration, Instant};
+
+use opentelemetry_sdk::Resource;
+use otlpkit_bridge::WorkerRuntime;
+use otlpkit_core::stats::{DropReason, ExportStats, SignalStats};
+use otlpkit_core::{BatchConfig, Signal};
+use tokio::sync::{Notify, mpsc, oneshot};
+
+use crate::error::{ProcessorFlushError, ShutdownError};
+use crate::exporter::DynExporter;
+use crate::queue::Queue;
+use crate::report::{FlushReport, ProcessorShutdownReport};
+use crate::stats::{EngineCounters, ProcessorStats, snapshot_of};
+
+use self::worker::Worker;
+
+/// Everything the engine needs, resolved by a builder.
+pub(crate) struct Settings {
+    pub(crate) config: BatchConfig,
+    pub(crate) max_queue_bytes: Option<usize>,
+    pub(crate) max_concurrent_exports: usize,
+    pub(crate) stats: ExportStats,
+    pub(crate) worker: Option<WorkerRuntime>,
+    pub(crate) default_timeout: Duration,
+    pub(crate) blocking_exports: bool,
+}
+
+/// State shared by the producers, the worker and the stats readers.
+pub(crate) struct Shared<I> {
+    pub(crate) queue: Queue<I>,
+    counters: EngineCounters,
+    stats: ExportStats,
+    signal: Signal,
+    /// Signalled by shutdown so that a running flush gives way at once.
+    preempt: Notify,
+}
+
+impl<I> Shared<I> {
+    fn signal_stats(&self) -> &SignalStats {
+        self.stats.signal(self.signal)
+    }
+
+    pub(crate) fn snapshot(&self) -> ProcessorStats {
+        snapshot_of(
+            self.signal,
+            self.signal_stats().snapshot(),
+            &self.counters,
+            (
+                self.queue.len(),
+                self.queue.capacity(),
+                self.queue.bytes(),
+                self.queue.max_bytes(),
+            ),
+        )
+    }
+}
+
+/// Where the worker sends a reply: a blocking or an async waiter.
+enum Reply<T> {
+    Blocking(std_mpsc::SyncSender<T>),
+    Async(oneshot::Sender<T>),
+}
+
+impl<T> Reply<T> {
+    fn send(self, value: T) {
+        match self {
+            Reply::Blocking(tx) => {
+                let _ = tx.try_send(value);
+            }
+            Reply::Async(tx) => {
+                let _ = tx.send(value);
+            }
+        }
+    }
+}
+
+enum Control {
+    Flush {
+        deadline: Instant,
+        reply: Reply<FlushReport>,
+    },
+    Shutdown {
+        deadline: Instant,
+        reply: Reply<FlushReport>,
+    },
+    SetResource(Resource),
+}
+
+/// The caller's deadline and the (slightly earlier) one the worker works
+/// to, so that its reply arrives before the caller stops waiting.
+fn deadlines(timeout: Duration) -> (Instant, Instant) {
+    let now = Instant::now();
+    let margin = (timeout / 10).min(Duration::from_millis(25));
+    (
+        later(now, timeout),
+        later(now, timeout.saturating_sub(margin)),
+    )
+}
+
+/// `from + delay`, saturating far in the future instead of overflowing (a
+/// caller may pass `Duration::MAX` to mean "no limit").
+pub(crate) fn later(from: Instant, delay: Duration) -> Instant {
+    const FAR: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+    from.checked_add(delay.min(FAR))
+        .or_else(|| from.checked_add(Duration::from_secs(365 * 24 * 3600)))
+        .unwrap_or(from)
+}
+
+/// The producer side of the engine, owned by a processor.
+pub(crate) struct Engine<I: Send + 'static> {
+    shared: Arc<Shared<I>>,
+    /// Set by the first shutdown call (the queue may also be closed by a
+    /// worker that died with its runtime).
+    shutdown_called: AtomicBool,
+    control: mpsc::UnboundedSender<Control>,
+    worker: WorkerRuntime,
+    default_timeout: Duration,
+}
+
+impl<I: Send + 'static> std::fmt::Debug for Engine<I> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("queue", &self.shared.queue)
+            .field("worker", &self.worker)
+            .field("default_timeout", &self.default_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<I: Send + 'static> Engine<I> {
+    /// Starts the worker (on its own runtime unless one was given).
+    pub(crate) fn start(
+        exporter: Arc<dyn DynExporter<I>>,
+        mut settings: Settings,
+        signal: Signal,
+        size_of: fn(&I) -> usize,
+    ) -> Result<Self, otlpkit_bridge::BridgeError> {
+        let config = &settings.config;
+        let (worker, owned) = match settings.worker.take() {
+            Some(worker) => (worker, false),
+            None => {
+                let name = match signal {
+                    Signal::Logs => "otlpkit-blrp",
+                    _ => "otlpkit-bsp",
+                };
+                (WorkerRuntime::start(name)?, true)
+            }
+        };
+        // With a zero schedule delay every item is due at once: wake the
+        // worker on the first one instead of at a full batch.
+        let wake_at = if config.schedule_delay().is_zero() {
+            1
+        } else {
+            config.max_export_batch_size()
+        };
+        let shared = Arc::new(Shared {
+            queue: Queue::new(
+                config.max_queue_size(),
+                wake_at,
+                config.overflow_policy(),
+                settings.max_queue_bytes,
+                size_of,
+                settings.stats.clone(),
+                signal,
+            ),
+            counters: EngineCounters::default(),
+            stats: settings.stats.clone(),
+            signal,
+            preempt: Notify::new(),
+        });
+        let (control_tx, control_rx) = mpsc::unbounded_channel();
+        let task = Worker::new(
+            Arc::clone(&shared),
+            exporter,
+            control_rx,
+            &settings,
+            owned.then(|| worker.clone()),
+        );
+        worker.spawn(task.run());
+        Ok(Self {
+            shared,
+            shutdown_called: AtomicBool::new(false),
+            control: control_tx,
+            worker,
+            default_timeout: settings.default_timeout,
+        })
+    }
+
+    /// The hot path.
+    #[inline]
+    pub(crate) fn push(&self, item: I) {
+        self.shared.queue.push(item);
+    }
+
+    /// Counts an item refused because the processor is shut down.
+    pub(crate) fn refuse_after_shutdown(&self) {
+        self.shared.queue.refuse_after_shutdown();
+    }
+
+    pub(crate) fn snapshot(&self) -> ProcessorStats {
+        self.shared.snapshot()
+    }
+
+    pub(crate) fn default_timeout(&self) -> Duration {
+        self.default_timeout
+    }
+
+    /// Whether the processor no longer accepts items: shut down, or its
+    /// worker is gone.
+    pub(crate) fn is_shut_down(&self) -> bool {
+        self.shared.queue.is_closed()
+    }
+
+    /// Whether shutdown has been called.
+    pub(crate) fn shutdown_called(&self) -> bool {
+        self.shutdown_called.load(Ordering::Acquire)
+    }
+
+    /// Passes the provider's resource to the exporter (applied by the
+    /// worker before it exports anything else).
+    pub(crate) fn set_resource(&self, resource: &Resource) {
+        let _ = self.control.send(Control::SetResource(resource.clone()));
+    }
+
+    /// Items dropped as `shutdown_deadline` so far.
+    fn deadline_drops(&self) -> u64 {
+        self.shared
+            .signal_stats()
+            .snapshot()
+            .dropped(DropReason::ShutdownDeadline)
+    }
+
+    fn pending(&self) -> u64 {
+        self.shared.snapshot().pending()
+    }
+
+    /// Flushes, blocking the calling thread until done or `timeout`.
+    pub(crate) fn flush(&self, timeout: Duration) -> Result<FlushReport, ProcessorFlushError> {
+        if self.shutdown_called.load(Ordering::Acquire) {
+            return Err(ProcessorFlushError::AlreadyShutdown);
+        }
+        if self.worker.is_worker_thread() {
+            return Err(ProcessorFlushError::OnWorkerThread);
+        }
+        let (caller_deadline, deadline) = deadlines(timeout);
+        let (tx, rx) = std_mpsc::sync_channel(1);
+        self.control
+            .send(Control::Flush {
+                deadline,
+                reply: Reply::Blocking(tx),
+            })
+            .map_err(|_| ProcessorFlushError::WorkerGone)?;
+        match rx.recv_timeout(caller_deadline.saturating_duration_since(Instant::now())) {
+            Ok(report) => Ok(report),
+            Err(std_mpsc::RecvTimeoutError::Timeout) => Err(ProcessorFlushError::Unresponsive {
+                timeout,
+                pending: self.pending(),
+            }),
+            Err(std_mpsc::RecvTimeoutError::Disconnected) => Err(ProcessorFlushError::WorkerGone),
+        }
+    }
+
+    /// Flushes without blocking the caller's thread.
+    pub(crate) async fn flush_async(
+        &self,
+        timeout: Duration,
+    ) -> Result<FlushReport, ProcessorFlushError> {
+        if self.shutdown_called.load(Ordering::Acquire) {
+            return Err(ProcessorFlushError::AlreadyShutdown);
+        }
+        let (caller_deadline, deadline) = deadlines(timeout);
+        let (tx, rx) = oneshot::channel();
+        self.control
+            .send(Control::Flush {
+                deadline,
+                reply: Reply::Async(tx),
+            })
+            .map_err(|_| ProcessorFlushError::WorkerGone)?;
+        match within(rx, caller_deadline).await {
+            Some(Ok(report)) => Ok(report),
+            Some(Err(_)) => Err(ProcessorFlushError::WorkerGone),
+            None => Err(ProcessorFlushError::Unresponsive {
+                timeout,
+                pending: self.pending(),
+            }),
+        }
+    }
+
+    /// Closes the queue and asks the worker to shut down. Returns the
+    /// receiver side of the reply, or the error if it cannot even start.
+    fn begin_shutdown(
+        &self,
+        deadline: Instant,
+        reply: Reply<FlushReport>,
+    ) -> Result<(), ShutdownError> {
+        if self.shutdown_called.swap(true, Ordering::AcqRel) {
+            return Err(ShutdownError::AlreadyShutdown);
+        }
+        self.shared.queue.close();
+        if self
+            .control
+            .send(Control::Shutdown { deadline, reply })
+            .is_err()
+        {
+            // The worker task is gone; its drop accounted for what it held.
+            // Anything queued since is dropped here.
+            self.shared.queue.discard_all(DropReason::ShutdownDeadline);
+            return Err(ShutdownError::WorkerGone {
+                dropped: self.deadline_drops(),
+            });
+        }
+        self.shared.preempt.notify_one();
+        Ok(())
+    }
+
+    fn finish_shutdown(
+        &self,
+        reply: Result<FlushReport, Option<Duration>>,
+    ) -> Result<ProcessorShutdownReport, ShutdownError> {
+        match reply {
+            Ok(flush) => Ok(ProcessorShutdownReport {
+                flush,
+                totals: self.shared.snapshot(),
+            }),
+            Err(Some(timeout)) => Err(ShutdownError::Unresponsive {
+                timeout,
+                pending: self.pending(),
+            }),
+            Err(None) => {
+                // The worker task was dropped with its runtime; its drop
+                // accounted for what it held.
+                self.shared.queue.discard_all(DropReason::ShutdownDeadline);
+                Err(ShutdownError::WorkerGone {
+                    dropped: self.deadline_drops(),
+                })
+            }
+        }
+    }
+
+    /// Shuts down, blocking the calling thread until done or `timeout`.
+    pub(crate) fn shutdown(
+        &self,
+        timeout: Duration,
+    ) -> Result<ProcessorShutdownReport, ShutdownError> {
+        let (caller_deadline, deadline) = deadlines(timeout);
+        let (tx, rx) = std_mpsc::sync_channel(1);
+        self.begin_shutdown(deadline, Reply::Blocking(tx))?;
+        if self.worker.is_worker_thread() {
+            return Err(ShutdownError::OnWorkerThread);
+        }
+        let reply = match rx.recv_timeout(caller_deadline.saturating_duration_since(Instant::now()))
+        {
+            Ok(report) => Ok(report),
+            Err(std_mpsc::RecvTimeoutError::Timeout) => Err(Some(timeout)),
+            Err(std_mpsc::RecvTimeoutError::Disconnected) => Err(None),
+        };
+        self.finish_shutdown(reply)
+    }
+
+    /// Shuts down without blocking the caller's thread.
+    pub(crate) async fn shutdown_async(
+        &self,
+        timeout: Duration,
+    ) -> Result<ProcessorShutdownReport, ShutdownError> {
+        let (caller_deadline, deadline) = deadlines(timeout);
+        let (tx, rx) = oneshot::channel();
+        self.begin_shutdown(deadline, Reply::Async(tx))?;
+        let reply = match within(rx, caller_deadline).await {
+            Some(Ok(report)) => Ok(report),
+            Some(Err(_)) => Err(None),
+            None => Err(Some(timeout)),
+        };
+        self.finish_shutdown(reply)
+    }
+}
+
+impl<I: Send + 'static> Drop for Engine<I> {
+    fn drop(&mut self) {
+        if !self.shutdown_called.load(Ordering::Acquire) {
+            let _ = self.shutdown(self.default_timeout);
+        }
+    }
+}
+
+/// Awaits `rx` until `deadline`, with a timer on a helper thread so that it
+/// needs no particular runtime (and no timer driver) from the caller.
+async fn within<T>(
+    rx: oneshot::Receiver<T>,
+    deadline: Instant,
+) -> Option<Result<T, oneshot::error::RecvError>> {
+    let (fire_tx, fire_rx) = oneshot::channel::<()>();
+    let (cancel_tx, cancel_rx) = std_mpsc::channel::<()>();
+    let limit = deadline.saturating_duration_since(Instant::now());
+    let timer = std::thread::Builder::new()
+        .name("otlpkit-deadline".to_owned())
+        .spawn(move || {
+            if let Err(std_mpsc::RecvTimeoutError::Timeout) = cancel_rx.recv_timeout(limit) {
+                let _ = fire_tx.send(());
+            }
+        });
+    if timer.is_err() {
+        // No thread for the timer: rely on the worker's own deadline.
+        return Some(rx.await);
+    }
+    let result = tokio::select! {
+        biased;
+        reply = rx => Some(reply),
+        _ = fire_rx => None,
+    };
+    drop(cancel_tx);
+    result
+}
