@@ -60,7 +60,12 @@ fn every_item_is_exported_in_order_and_the_resource_arrives_first() {
     }
     let flush = processor.flush_within(WAIT).unwrap();
     assert!(flush.is_complete(), "{flush}");
-    assert_eq!(flush.exported, 100);
+    // The worker may send full batches of seven before the flush reaches
+    // it; the flush report counts what it exported, the totals everything.
+    assert!(flush.exported <= 100, "{flush}");
+    let stats = processor.stats();
+    assert_eq!(stats.exported(), 100, "{stats}");
+    assert_eq!(stats.queue_len, 0, "{stats}");
     assert_eq!(
         *exporter.items.lock().unwrap(),
         (0..100).collect::<Vec<_>>()
