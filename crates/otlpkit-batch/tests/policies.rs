@@ -191,6 +191,58 @@ fn byte_bound_refuses_spans_beyond_the_bytes_allowed() {
 }
 
 #[test]
+fn byte_bound_with_drop_oldest_evicts_the_oldest_until_the_bytes_fit() {
+    let receiver = stalled_receiver(Duration::from_millis(300));
+    let processor = grpc_processor(&receiver)
+        .with_max_queue_size(1000)
+        .with_max_export_batch_size(2)
+        .with_max_queue_bytes(32 * 1024)
+        .with_overflow_policy(OverflowPolicy::DropOldest)
+        .build()
+        .unwrap();
+    let handle = processor.handle();
+    let provider = provider(processor);
+    let tracer = provider.tracer("bytes");
+    let big = "y".repeat(4096);
+    let end = |name: String| {
+        let mut span = tracer.start(name);
+        span.set_attribute(KeyValue::new("blob", big.clone()));
+        span.end();
+    };
+    for i in 0..2 {
+        end(format!("first-{i}"));
+    }
+    wait_in_flight(&receiver, 1);
+    for i in 0..50 {
+        end(format!("big-{i}"));
+    }
+    let stats = handle.stats();
+    assert!(stats.queue_bytes <= 32 * 1024, "{stats:?}");
+    // Each span is over 4 KiB: about 7 fit in 32 KiB. Evicting stops as
+    // soon as the bytes fit, so the queue stays as full as the bound lets
+    // it be, not down to the newest span alone.
+    let kept = stats.queue_len as u64;
+    assert!((4..=7).contains(&kept), "{stats:?}");
+    assert_eq!(
+        stats.dropped(DropReason::EvictedOldest),
+        50 - kept,
+        "{stats:?}"
+    );
+    assert_eq!(stats.dropped(DropReason::QueueFull), 0, "{stats:?}");
+    let report = handle.shutdown_within(WAIT).unwrap();
+    assert_eq!(report.totals.exported() + report.totals.dropped_total(), 52);
+    // The newest spans are the ones kept.
+    let names: Vec<String> = receiver
+        .spans()
+        .iter()
+        .map(|span| span.name().to_owned())
+        .collect();
+    assert_eq!(names.len() as u64, report.totals.exported(), "{names:?}");
+    assert!(names.iter().any(|n| n == "big-49"), "{names:?}");
+    assert!(!names.iter().any(|n| n == "big-0"), "{names:?}");
+}
+
+#[test]
 fn spans_ended_after_shutdown_are_counted_not_queued() {
     // checklist 3.7: later OnEnd calls are ignored gracefully.
     let receiver = Receiver::start().unwrap();
