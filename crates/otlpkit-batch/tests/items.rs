@@ -195,3 +195,46 @@ fn a_log_processor_reads_the_log_variables_and_counts_under_logs() {
     assert_eq!(report.totals.dropped_total(), full, "{report}");
     assert!(report.totals.exported() >= 3, "{report}");
 }
+
+/// Fails every batch that holds item 0; its own shutdown outlasts any
+/// deadline a test gives it.
+#[derive(Clone, Default)]
+struct SlowToShutDown;
+
+impl BatchExporter<u64> for SlowToShutDown {
+    async fn export(&self, batch: Vec<u64>) -> OTelSdkResult {
+        if batch.contains(&0) {
+            return Err(OTelSdkError::InternalFailure("invalid argument".into()));
+        }
+        Ok(())
+    }
+
+    fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
+        std::thread::sleep(Duration::from_secs(5));
+        Ok(())
+    }
+}
+
+#[test]
+fn an_exporter_that_does_not_finish_shutting_down_gets_the_engines_own_report() {
+    let processor = BatchProcessor::builder(SlowToShutDown)
+        .with_max_export_batch_size(3)
+        .with_schedule_delay(Duration::from_secs(60))
+        .build_with_env(&MapEnv::new())
+        .unwrap();
+    for n in 0..5 {
+        processor.push(n);
+    }
+    // The drain exports [0, 1, 2] (refused) and [3, 4]; the exporter's
+    // shutdown then outlasts the deadline, so the report says what the
+    // engine settled during the shutdown.
+    let report = processor
+        .shutdown_within(Duration::from_millis(1500))
+        .unwrap();
+    assert!(report.flush.timed_out, "{report}");
+    assert_eq!(report.flush.failed, 3, "{report}");
+    assert_eq!(report.flush.exported, 2, "{report}");
+    assert_eq!(report.flush.unsent, 0, "{report}");
+    assert_eq!(report.totals.exported(), 2, "{report}");
+    assert_eq!(report.totals.counters.dropped_total(), 3, "{report}");
+}
