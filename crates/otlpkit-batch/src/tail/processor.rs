@@ -110,15 +110,13 @@ impl<P: SpanProcessor + 'static> SpanProcessor for TailSamplingProcessor<P> {
     fn on_start(&self, span: &mut Span, cx: &Context) {
         self.inner.0.on_start(span, cx);
         let parent = cx.span();
-        let parent = parent.span_context();
-        if parent.is_remote() && parent.is_sampled() {
-            let own = span.span_context();
-            if own.is_sampled() {
-                let trace_id = own.trace_id();
-                let sink = self.sink();
-                self.sampler.core().keep_parent_sampled(trace_id, sink);
-            }
-        }
+        let own = span.span_context();
+        self.sampler.core().on_start(
+            parent.span_context(),
+            own.trace_id(),
+            own.is_sampled(),
+            self.sink(),
+        );
     }
 
     fn on_end(&self, span: SpanData) {

@@ -5,14 +5,13 @@
 use std::fmt;
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock, Weak, mpsc};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, Weak, mpsc};
 use std::thread::{self, Thread};
 use std::time::{Duration, Instant, SystemTime};
 
-use opentelemetry::trace::TraceId;
+use opentelemetry::trace::{SpanContext, TraceId};
 use otlpkit_core::stats::{EarlyDecision, ExportStats, SamplingPolicy, SignalStats};
 use otlpkit_core::{Signal, TailSamplingConfig};
-use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use super::handle::{TailSamplingHandle, TailSamplingStats};
 use super::policy::{AttributeRule, Policies};
@@ -230,6 +229,21 @@ impl<S: TailSpan> Core<S> {
             sink.keep(span);
         } else {
             self.signal_stats().record_sampled_out(1);
+        }
+    }
+
+    /// A span of `trace_id` started under `parent` (`sampled`: the head
+    /// sampler's decision for it): a local root under a remote parent
+    /// sampled upstream keeps its trace whole.
+    pub(crate) fn on_start(
+        &self,
+        parent: &SpanContext,
+        trace_id: TraceId,
+        sampled: bool,
+        sink: &dyn SpanSink<S>,
+    ) {
+        if sampled && parent.is_remote() && parent.is_sampled() {
+            self.keep_parent_sampled(trace_id, sink);
         }
     }
 
@@ -582,6 +596,16 @@ impl<S: TailSpan> TailSampler<S> {
     pub fn keep_parent_sampled(&self, trace_id: TraceId) {
         if let Some(sink) = self.core.sink.get() {
             self.core.keep_parent_sampled(trace_id, sink.as_ref());
+        }
+    }
+
+    /// A span of `trace_id` started under `parent` (its parent's context;
+    /// `sampled`: the head sampler's decision for the span): when it is a
+    /// local root whose remote parent was sampled upstream, the trace is
+    /// kept whole ([`keep_parent_sampled`](Self::keep_parent_sampled)).
+    pub fn on_start(&self, parent: &SpanContext, trace_id: TraceId, sampled: bool) {
+        if let Some(sink) = self.core.sink.get() {
+            self.core.on_start(parent, trace_id, sampled, sink.as_ref());
         }
     }
 

@@ -239,14 +239,13 @@ impl NativeLayer {
         record.span_id = settings.id_generator.new_span_id();
         settings.sample(parent_cx, &mut record);
         if let Some(tail) = &self.tail {
-            // The stage keeps a trace whose incoming parent was sampled
-            // upstream; the record does not carry the parent's flag.
-            if record.parent_is_remote
-                && record.trace_flags.is_sampled()
-                && parent_cx.span().span_context().is_sampled()
-            {
-                tail.keep_parent_sampled(record.trace_id);
-            }
+            // The record does not carry the parent's sampled flag: the
+            // stage learns it here.
+            tail.on_start(
+                parent_cx.span().span_context(),
+                record.trace_id,
+                record.trace_flags.is_sampled(),
+            );
         }
         let cx = settings
             .activation
