@@ -9,6 +9,7 @@ use std::time::Duration;
 use opentelemetry::KeyValue;
 use opentelemetry::trace::{Span as _, Tracer as _, TracerProvider as _};
 use opentelemetry_sdk::trace::{SdkTracerProvider, SpanProcessor as _};
+use otlpkit_batch::ProcessorHandle;
 use otlpkit_core::OverflowPolicy;
 use otlpkit_core::stats::DropReason;
 use otlpkit_testkit::{Fault, Receiver, Signal};
@@ -152,13 +153,18 @@ fn block_gives_up_after_its_timeout_and_counts_block_timeout() {
     assert_eq!(received_names(&receiver).len(), 8);
 }
 
-#[test]
-fn byte_bound_refuses_spans_beyond_the_bytes_allowed() {
-    let receiver = stalled_receiver(Duration::from_millis(300));
-    let processor = grpc_processor(&receiver)
+/// A processor with a 32 KiB byte bound under `policy`: two spans of over
+/// 4 KiB are sent (the stalled receiver holds the first request), then 50
+/// more, named `big-0` to `big-49`, meet the bound.
+fn past_a_byte_bound(
+    receiver: &Receiver,
+    policy: OverflowPolicy,
+) -> (ProcessorHandle, SdkTracerProvider) {
+    let processor = grpc_processor(receiver)
         .with_max_queue_size(1000)
         .with_max_export_batch_size(2)
         .with_max_queue_bytes(32 * 1024)
+        .with_overflow_policy(policy)
         .build()
         .unwrap();
     let handle = processor.handle();
@@ -173,10 +179,17 @@ fn byte_bound_refuses_spans_beyond_the_bytes_allowed() {
     for i in 0..2 {
         end(format!("first-{i}"));
     }
-    wait_in_flight(&receiver, 1);
+    wait_in_flight(receiver, 1);
     for i in 0..50 {
         end(format!("big-{i}"));
     }
+    (handle, provider)
+}
+
+#[test]
+fn byte_bound_refuses_spans_beyond_the_bytes_allowed() {
+    let receiver = stalled_receiver(Duration::from_millis(300));
+    let (handle, _provider) = past_a_byte_bound(&receiver, OverflowPolicy::DropNewest);
     let stats = handle.stats();
     assert!(stats.queue_bytes <= 32 * 1024, "{stats:?}");
     // Each span is over 4 KiB: at most 7 fit in 32 KiB, far fewer than 50.
@@ -193,29 +206,7 @@ fn byte_bound_refuses_spans_beyond_the_bytes_allowed() {
 #[test]
 fn byte_bound_with_drop_oldest_evicts_the_oldest_until_the_bytes_fit() {
     let receiver = stalled_receiver(Duration::from_millis(300));
-    let processor = grpc_processor(&receiver)
-        .with_max_queue_size(1000)
-        .with_max_export_batch_size(2)
-        .with_max_queue_bytes(32 * 1024)
-        .with_overflow_policy(OverflowPolicy::DropOldest)
-        .build()
-        .unwrap();
-    let handle = processor.handle();
-    let provider = provider(processor);
-    let tracer = provider.tracer("bytes");
-    let big = "y".repeat(4096);
-    let end = |name: String| {
-        let mut span = tracer.start(name);
-        span.set_attribute(KeyValue::new("blob", big.clone()));
-        span.end();
-    };
-    for i in 0..2 {
-        end(format!("first-{i}"));
-    }
-    wait_in_flight(&receiver, 1);
-    for i in 0..50 {
-        end(format!("big-{i}"));
-    }
+    let (handle, _provider) = past_a_byte_bound(&receiver, OverflowPolicy::DropOldest);
     let stats = handle.stats();
     assert!(stats.queue_bytes <= 32 * 1024, "{stats:?}");
     // Each span is over 4 KiB: about 7 fit in 32 KiB. Evicting stops as
