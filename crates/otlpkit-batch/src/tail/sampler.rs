@@ -134,10 +134,7 @@ impl<S: TailSpan> Core<S> {
         let matched = self.policies.matched_by(&span);
         let root = span.is_local_root();
         let start = span.start_time();
-        let mut shard = self
-            .shard(trace_id)
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let mut shard = lock(self.shard(trace_id));
 
         let span = if matched.is_none() && !root {
             match shard.push(&trace_id, span, start) {
@@ -252,10 +249,7 @@ impl<S: TailSpan> Core<S> {
         if !self.policies.keep_parent_sampled {
             return;
         }
-        let mut shard = self
-            .shard(trace_id)
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let mut shard = lock(self.shard(trace_id));
         if shard.verdict(&trace_id) == Some(Verdict::Keep) {
             return;
         }
@@ -322,11 +316,7 @@ impl<S: TailSpan> Core<S> {
     fn decide_oldest(&self, sink: &dyn SpanSink<S>) {
         let mut oldest: Option<(Instant, usize, TraceId, u64)> = None;
         for (index, shard) in self.shards.iter().enumerate() {
-            if let Some((first_seen, trace_id, seq)) = shard
-                .0
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .oldest()
+            if let Some((first_seen, trace_id, seq)) = lock(&shard.0).oldest()
                 && oldest.is_none_or(|(seen, ..)| first_seen < seen)
             {
                 oldest = Some((first_seen, index, trace_id, seq));
@@ -335,10 +325,7 @@ impl<S: TailSpan> Core<S> {
         let Some((_, index, trace_id, seq)) = oldest else {
             return;
         };
-        let mut shard = self.shards[index]
-            .0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let mut shard = lock(&self.shards[index].0);
         // Another thread may have decided it meanwhile: then it is done.
         let Some(held) = shard.take_if_oldest(&trace_id, seq) else {
             return;
@@ -358,7 +345,7 @@ impl<S: TailSpan> Core<S> {
         let slow_when_due = self.policies.latency.is_some_and(|l| l <= self.hold);
         let mut next: Option<Instant> = None;
         for shard in &*self.shards {
-            let mut shard = shard.0.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut shard = lock(&shard.0);
             let expired = match now.checked_sub(self.hold) {
                 Some(cutoff) => shard.take_expired(cutoff),
                 None => Vec::new(),
@@ -399,10 +386,7 @@ impl<S: TailSpan> Core<S> {
                     });
                 match spawned {
                     Ok(handle) => {
-                        *self
-                            .sweeper_done
-                            .lock()
-                            .unwrap_or_else(PoisonError::into_inner) = Some(finished);
+                        *lock(&self.sweeper_done) = Some(finished);
                         Some(handle.thread().clone())
                     }
                     Err(error) => {
@@ -428,7 +412,7 @@ impl<S: TailSpan> Core<S> {
         }
         let now = Instant::now();
         for shard in &*self.shards {
-            let mut shard = shard.0.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut shard = lock(&shard.0);
             let all = shard.take_all();
             let mut decided = Vec::with_capacity(all.len());
             for (trace_id, held) in all {
@@ -451,12 +435,7 @@ impl<S: TailSpan> Core<S> {
         if let Some(Some(sweeper)) = self.sweeper.get() {
             sweeper.unpark();
         }
-        if let Some(finished) = self
-            .sweeper_done
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take()
-        {
+        if let Some(finished) = lock(&self.sweeper_done).take() {
             let _ = finished.recv_timeout(deadline.saturating_duration_since(Instant::now()));
         }
     }
@@ -466,24 +445,8 @@ impl<S: TailSpan> Core<S> {
     }
 
     pub(crate) fn snapshot(&self) -> TailSamplingStats {
-        let held_spans = self
-            .shards
-            .iter()
-            .map(|s| {
-                s.0.lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .held_spans()
-            })
-            .sum();
-        let held_traces = self
-            .shards
-            .iter()
-            .map(|s| {
-                s.0.lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .held_traces()
-            })
-            .sum();
+        let held_spans = self.shards.iter().map(|s| lock(&s.0).held_spans()).sum();
+        let held_traces = self.shards.iter().map(|s| lock(&s.0).held_traces()).sum();
         let counters = self.signal_stats().snapshot();
         TailSamplingStats {
             held_traces,
@@ -693,6 +656,15 @@ impl<S: TailSpan> TailSamplerBuilder<S> {
     }
 }
 
+/// Locks `mutex`. The stage calls no code of the application under its
+/// locks (kept spans are handed on after the lock is released), so a
+/// poisoned lock can only follow a panic in the stage itself; it is used
+/// as it is rather than spreading that panic to every thread that ends a
+/// span, as the engine's queue does.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -764,11 +736,7 @@ mod tests {
         let sampler = TailSampler::builder()
             .with_config(config)
             .with_stats(stats.clone())
-            .build(move |record: Record| {
-                into.lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .push(record)
-            });
+            .build(move |record: Record| lock(&into).push(record));
 
         // Trace 1: an error in a child; trace 2: nothing; trace 3: the
         // record carries its remote parent's sampled flag.
@@ -787,12 +755,7 @@ mod tests {
         sampler.on_end(record(2, 22, 20));
         let after = sampler.shutdown_within(Duration::from_secs(1));
 
-        let spans: Vec<(u128, u64)> = kept
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .iter()
-            .map(|r| (r.trace, r.span))
-            .collect();
+        let spans: Vec<(u128, u64)> = lock(&kept).iter().map(|r| (r.trace, r.span)).collect();
         assert_eq!(spans, [(1, 11), (1, 12), (1, 10), (3, 31), (3, 30)]);
         assert_eq!(after.sampled_out, 3);
         assert_eq!(after.sampling.kept(SamplingPolicy::Error), 1);
