@@ -63,6 +63,10 @@ const CHECKS: &[Check] = &[
         features: "rayon",
     },
     Check {
+        package: "otlpkit",
+        features: "tracing-opentelemetry",
+    },
+    Check {
         package: "otlpkit-grpc",
         features: "",
     },
@@ -87,6 +91,9 @@ const TESTS: &[(&str, &str, &[&str])] = &[
     // facade's feature.
     ("otlpkit", "grpc", &["--test", "features"]),
     ("otlpkit", "http", &["--test", "features"]),
+    // Without `tracing-opentelemetry`, a console trace exporter beside OTLP
+    // is a warning naming the feature; `tracing` spans still reach OTLP.
+    ("otlpkit", "http,tracing", &["--test", "features"]),
 ];
 
 pub(crate) fn run(sh: &Shell) -> xshell::Result<()> {

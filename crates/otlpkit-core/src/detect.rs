@@ -171,11 +171,22 @@ fn instance_id_in(slot: &Mutex<Option<(u32, String)>>, pid: u32) -> String {
 }
 
 /// 16 bytes from the operating system's generator; should it fail, from
-/// `fastrand` (seeded from the standard library's per-process random keys).
+/// the standard library's per-process random hash keys mixed with the
+/// clock, so that an id is still unlikely to repeat.
 fn random_bytes() -> [u8; 16] {
     let mut bytes = [0_u8; 16];
     if getrandom::fill(&mut bytes).is_err() {
-        fastrand::fill(&mut bytes);
+        use std::hash::{BuildHasher as _, Hasher as _};
+        let keys = std::collections::hash_map::RandomState::new();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |elapsed| elapsed.as_nanos());
+        for (index, chunk) in bytes.chunks_mut(8).enumerate() {
+            let mut hasher = keys.build_hasher();
+            hasher.write_usize(index);
+            hasher.write_u128(now);
+            chunk.copy_from_slice(&hasher.finish().to_le_bytes());
+        }
     }
     bytes
 }

@@ -123,7 +123,7 @@ where
         } else {
             None
         };
-        let delay = policy.delay(number, fastrand::f64(), error.retry_after());
+        let delay = policy.delay(number, rand::random::<f64>(), error.retry_after());
         let reason = reason.or_else(|| {
             let over_budget =
                 budget.is_some_and(|budget| started.elapsed().saturating_add(delay) >= budget);

@@ -114,7 +114,7 @@ impl Spooling {
             inner
                 .config()
                 .retry_policy()
-                .delay(retry.max(1), fastrand::f64(), error.retry_after());
+                .delay(retry.max(1), rand::random::<f64>(), error.retry_after());
         *self
             .not_before
             .lock()

@@ -6,10 +6,13 @@ use std::fmt;
 use std::io::IsTerminal as _;
 use std::sync::Arc;
 
+#[cfg(feature = "tracing-opentelemetry")]
 use opentelemetry::InstrumentationScope;
+#[cfg(feature = "tracing-opentelemetry")]
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_appender_tracing::layer::OpenTelemetryTracingBridge;
 use opentelemetry_sdk::logs::SdkLoggerProvider;
+#[cfg(feature = "tracing-opentelemetry")]
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use tracing::Subscriber;
 use tracing_subscriber::filter::{EnvFilter, FilterExt as _};
@@ -94,9 +97,10 @@ pub enum Fmt {
 /// The subscriber is composed of:
 ///
 /// - the span layer: the native one ([`with_native_spans`](Self::with_native_spans),
-///   [`crate::native`]) or `tracing-opentelemetry` on the given tracer
-///   provider: `tracing` spans become OpenTelemetry spans, and entering one
-///   makes its OpenTelemetry context current;
+///   [`crate::native`]) or, with the `tracing-opentelemetry` feature (on by
+///   default), `tracing-opentelemetry` on the given tracer provider:
+///   `tracing` spans become OpenTelemetry spans, and entering one makes its
+///   OpenTelemetry context current;
 /// - the log bridge (`opentelemetry-appender-tracing`) on the given logger
 ///   provider: events become log records carrying the trace and span ids of
 ///   the span they happen in;
@@ -127,6 +131,7 @@ pub enum Fmt {
 /// # Ok::<(), otlpkit_tracing::SetupError>(())
 /// ```
 pub struct TracingSetup {
+    #[cfg(feature = "tracing-opentelemetry")]
     tracer_provider: Option<SdkTracerProvider>,
     native: Option<NativeSpans>,
     logger_provider: Option<SdkLoggerProvider>,
@@ -141,8 +146,10 @@ pub struct TracingSetup {
 
 impl fmt::Debug for TracingSetup {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TracingSetup")
-            .field("tracer_provider", &self.tracer_provider.is_some())
+        let mut debug = f.debug_struct("TracingSetup");
+        #[cfg(feature = "tracing-opentelemetry")]
+        debug.field("tracer_provider", &self.tracer_provider.is_some());
+        debug
             .field("native", &self.native)
             .field("logger_provider", &self.logger_provider.is_some())
             .field("scope_name", &self.scope_name)
@@ -166,6 +173,7 @@ impl TracingSetup {
     /// A setup with no providers, the default filter and no fmt layer.
     pub fn builder() -> Self {
         Self {
+            #[cfg(feature = "tracing-opentelemetry")]
             tracer_provider: None,
             native: None,
             logger_provider: None,
@@ -182,7 +190,10 @@ impl TracingSetup {
         }
     }
 
-    /// Sends `tracing` spans to this provider (the handle is cloned).
+    /// Sends `tracing` spans to this provider (the handle is cloned) through
+    /// `tracing-opentelemetry`.
+    #[cfg(feature = "tracing-opentelemetry")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tracing-opentelemetry")))]
     pub fn with_tracer_provider(mut self, provider: &SdkTracerProvider) -> Self {
         self.tracer_provider = Some(provider.clone());
         self
@@ -336,17 +347,20 @@ impl TracingSetup {
                         .boxed(),
                 );
             }
-        } else if let Some(provider) = &self.tracer_provider {
-            let scope = InstrumentationScope::builder(self.scope_name.clone())
-                .with_version(env!("CARGO_PKG_VERSION"))
-                .build();
-            let tracer = provider.tracer_with_scope(scope);
-            layers.push(
-                tracing_opentelemetry::layer()
-                    .with_tracer(tracer)
-                    .with_filter(filter()?.and(excluded.clone()))
-                    .boxed(),
-            );
+        } else {
+            #[cfg(feature = "tracing-opentelemetry")]
+            if let Some(provider) = &self.tracer_provider {
+                let scope = InstrumentationScope::builder(self.scope_name.clone())
+                    .with_version(env!("CARGO_PKG_VERSION"))
+                    .build();
+                let tracer = provider.tracer_with_scope(scope);
+                layers.push(
+                    tracing_opentelemetry::layer()
+                        .with_tracer(tracer)
+                        .with_filter(filter()?.and(excluded.clone()))
+                        .boxed(),
+                );
+            }
         }
         if let Some(provider) = &self.logger_provider {
             layers.push(

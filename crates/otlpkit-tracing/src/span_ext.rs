@@ -8,7 +8,23 @@ use opentelemetry::trace::{SpanContext, Status, TraceContextExt as _};
 use opentelemetry::{Context, Key, KeyValue, Value};
 use otlpkit_wire::{Attribute, AttributeValue, RecordEvent};
 
-pub use tracing_opentelemetry::SetParentError;
+/// Why [`SpanExt::set_parent`] could not give a span a parent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SetParentError {
+    /// No OpenTelemetry span layer records the span: neither otlpkit's
+    /// native layer nor (with the `tracing-opentelemetry` feature)
+    /// `tracing-opentelemetry`'s.
+    #[error("no OpenTelemetry span layer records this span")]
+    LayerNotFound,
+    /// The span's ids are already in use (it was entered, became a parent,
+    /// was linked to or had its context read): its parent is fixed.
+    #[error("the span has already started: its parent is fixed")]
+    AlreadyStarted,
+    /// The span is disabled (filtered out).
+    #[error("the span is disabled")]
+    SpanDisabled,
+}
 
 use crate::native::{NativeSpan, with_native_span};
 
@@ -97,10 +113,7 @@ impl SpanExt for tracing::Span {
         });
         match native {
             Some(result) => result,
-            None => {
-                let cx = parent.take().unwrap_or_default();
-                tracing_opentelemetry::OpenTelemetrySpanExt::set_parent(self, cx)
-            }
+            None => sdk_span::set_parent(self, parent.take().unwrap_or_default()),
         }
     }
 
@@ -109,7 +122,7 @@ impl SpanExt for tracing::Span {
             span.live.started = true;
             span.live.context()
         })
-        .unwrap_or_else(|| tracing_opentelemetry::OpenTelemetrySpanExt::context(self))
+        .unwrap_or_else(|| sdk_span::context(self))
     }
 
     fn add_link_with_attributes(&self, cx: SpanContext, attributes: Vec<KeyValue>) {
@@ -126,9 +139,7 @@ impl SpanExt for tracing::Span {
         if native.is_none()
             && let Some((cx, attributes)) = link
         {
-            tracing_opentelemetry::OpenTelemetrySpanExt::add_link_with_attributes(
-                self, cx, attributes,
-            );
+            sdk_span::add_link_with_attributes(self, cx, attributes);
         }
     }
 
@@ -145,7 +156,7 @@ impl SpanExt for tracing::Span {
         if native.is_none()
             && let Some((key, value)) = attribute
         {
-            tracing_opentelemetry::OpenTelemetrySpanExt::set_attribute(self, key, value);
+            sdk_span::set_attribute(self, key, value);
         }
     }
 
@@ -163,7 +174,7 @@ impl SpanExt for tracing::Span {
         if native.is_none()
             && let Some(status) = status
         {
-            tracing_opentelemetry::OpenTelemetrySpanExt::set_status(self, status);
+            sdk_span::set_status(self, status);
         }
     }
 
@@ -187,9 +198,101 @@ impl SpanExt for tracing::Span {
         if native.is_none()
             && let Some((name, attributes)) = event
         {
-            tracing_opentelemetry::OpenTelemetrySpanExt::add_event_with_timestamp(
-                self, name, timestamp, attributes,
-            );
+            sdk_span::add_event_with_timestamp(self, name, timestamp, attributes);
         }
+    }
+}
+
+/// The same operations on a span the native layer does not record: through
+/// `tracing-opentelemetry` when it is compiled in, else nothing records the
+/// span and they do nothing.
+#[cfg(feature = "tracing-opentelemetry")]
+mod sdk_span {
+    use std::borrow::Cow;
+    use std::time::SystemTime;
+
+    use opentelemetry::trace::{SpanContext, Status};
+    use opentelemetry::{Context, Key, KeyValue, Value};
+    use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+
+    use super::SetParentError;
+
+    pub(super) fn set_parent(span: &tracing::Span, cx: Context) -> Result<(), SetParentError> {
+        span.set_parent(cx).map_err(|error| match error {
+            tracing_opentelemetry::SetParentError::AlreadyStarted => SetParentError::AlreadyStarted,
+            tracing_opentelemetry::SetParentError::SpanDisabled => SetParentError::SpanDisabled,
+            _ => SetParentError::LayerNotFound,
+        })
+    }
+
+    pub(super) fn context(span: &tracing::Span) -> Context {
+        tracing_opentelemetry::OpenTelemetrySpanExt::context(span)
+    }
+
+    pub(super) fn add_link_with_attributes(
+        span: &tracing::Span,
+        cx: SpanContext,
+        attributes: Vec<KeyValue>,
+    ) {
+        span.add_link_with_attributes(cx, attributes);
+    }
+
+    pub(super) fn set_attribute(span: &tracing::Span, key: Key, value: Value) {
+        span.set_attribute(key, value);
+    }
+
+    pub(super) fn set_status(span: &tracing::Span, status: Status) {
+        span.set_status(status);
+    }
+
+    pub(super) fn add_event_with_timestamp(
+        span: &tracing::Span,
+        name: Cow<'static, str>,
+        timestamp: SystemTime,
+        attributes: Vec<KeyValue>,
+    ) {
+        span.add_event_with_timestamp(name, timestamp, attributes);
+    }
+}
+
+#[cfg(not(feature = "tracing-opentelemetry"))]
+mod sdk_span {
+    use std::borrow::Cow;
+    use std::time::SystemTime;
+
+    use opentelemetry::trace::{SpanContext, Status};
+    use opentelemetry::{Context, Key, KeyValue, Value};
+
+    use super::SetParentError;
+
+    pub(super) fn set_parent(span: &tracing::Span, _cx: Context) -> Result<(), SetParentError> {
+        Err(if span.is_disabled() {
+            SetParentError::SpanDisabled
+        } else {
+            SetParentError::LayerNotFound
+        })
+    }
+
+    pub(super) fn context(_span: &tracing::Span) -> Context {
+        Context::new()
+    }
+
+    pub(super) fn add_link_with_attributes(
+        _span: &tracing::Span,
+        _cx: SpanContext,
+        _attributes: Vec<KeyValue>,
+    ) {
+    }
+
+    pub(super) fn set_attribute(_span: &tracing::Span, _key: Key, _value: Value) {}
+
+    pub(super) fn set_status(_span: &tracing::Span, _status: Status) {}
+
+    pub(super) fn add_event_with_timestamp(
+        _span: &tracing::Span,
+        _name: Cow<'static, str>,
+        _timestamp: SystemTime,
+        _attributes: Vec<KeyValue>,
+    ) {
     }
 }

@@ -152,7 +152,11 @@ pub enum TracingPath {
     Native,
     /// `tracing-opentelemetry`: every `tracing` span becomes an SDK span.
     /// Choose it when span processors of your own
-    /// ([`Builder::with_span_processor`]) must see `tracing` spans.
+    /// ([`Builder::with_span_processor`]) must see `tracing` spans. Needs the
+    /// `tracing-opentelemetry` feature, off by default: it compiles a
+    /// second span path into the program.
+    #[cfg(feature = "tracing-opentelemetry")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tracing-opentelemetry")))]
     TracingOpenTelemetry,
 }
 
@@ -562,7 +566,7 @@ impl Builder {
     /// otlpkit's (for example one that enriches or redacts spans, or a
     /// second exporter). It sees spans made through the OpenTelemetry API,
     /// and `tracing` spans only on the `tracing-opentelemetry` path
-    /// ([`TracingPath::TracingOpenTelemetry`], with the `tracing` feature):
+    /// (`TracingPath::TracingOpenTelemetry`, with the `tracing-opentelemetry` feature):
     /// the native path does not build SDK spans.
     ///
     /// ```no_run

@@ -198,6 +198,7 @@ fn tracing_setup(
     pipeline: &Pipeline,
     native: Option<otlpkit_tracing::native::NativeSpans>,
 ) -> Result<otlpkit_tracing::TracingSetup, InitError> {
+    #[cfg(feature = "tracing-opentelemetry")]
     if let Some(provider) = &pipeline.tracer_provider {
         setup = setup.with_tracer_provider(provider);
     }
@@ -227,6 +228,14 @@ fn build(
     if !kinds.is_empty() || !extensions.span_processors.is_empty() {
         let provider = traces(shared, &resource, &mut pipeline, extensions, warnings)?;
         pipeline.tracer_provider = Some(provider);
+        #[cfg(all(feature = "tracing", not(feature = "tracing-opentelemetry")))]
+        if shared.installs_subscriber && kinds.contains(&ExporterKind::Console) {
+            warnings.push(InitWarning::Unsupported {
+                setting: vars::OTEL_TRACES_EXPORTER,
+                value: "console".to_owned(),
+                instead: "`tracing` spans reach only the OTLP exporter (otlpkit's native layer); the console exporter gets OpenTelemetry-API spans, and with otlpkit's `tracing-opentelemetry` feature `tracing` spans too",
+            });
+        }
         #[cfg(feature = "tracing")]
         if let Some(native) = native_spans(shared, &resource)? {
             // The native processor carries the `tracing` spans, most of
@@ -421,12 +430,16 @@ fn native_spans(
     shared: &Shared<'_>,
     resource: &Resource,
 ) -> Result<Option<otlpkit_tracing::native::NativeSpans>, InitError> {
-    let builder = shared.builder;
-    let otlp_only = shared.config.sdk().exporters(Signal::Traces) == [ExporterKind::Otlp];
-    if !shared.installs_subscriber
-        || builder.tracing_path != crate::TracingPath::Native
-        || !otlp_only
-    {
+    let exporters = shared.config.sdk().exporters(Signal::Traces);
+    // With `tracing-opentelemetry` compiled in, spans that another exporter
+    // must also see take that path; without it, the native layer is the
+    // only path and feeds the OTLP exporter alone.
+    #[cfg(feature = "tracing-opentelemetry")]
+    let native = shared.builder.tracing_path == crate::TracingPath::Native
+        && exporters == [ExporterKind::Otlp];
+    #[cfg(not(feature = "tracing-opentelemetry"))]
+    let native = exporters.contains(&ExporterKind::Otlp);
+    if !shared.installs_subscriber || !native {
         return Ok(None);
     }
     let signal = Signal::Traces;
@@ -455,7 +468,7 @@ fn native_spans(
     if tail.enabled() {
         native = native.with_tail_sampling(
             tail.clone(),
-            builder.tail_sampling_rules.iter().cloned(),
+            shared.builder.tail_sampling_rules.iter().cloned(),
             shared.stats.clone(),
         );
     }

@@ -4,7 +4,7 @@
 //! `cargo xtask ci` runs them (its `features` step).
 
 #[cfg(not(all(feature = "grpc", feature = "http", feature = "http-json")))]
-use otlpkit::core::{MapEnv, Protocol, Signal};
+use otlpkit::core::{MapEnv, Signal};
 
 #[cfg(not(all(feature = "grpc", feature = "http", feature = "http-json")))]
 fn init_with(protocol: &str) -> Result<otlpkit::OtlpGuard, otlpkit::InitError> {
@@ -75,4 +75,42 @@ fn a_compiled_protocol_builds() {
         protocol
     );
     drop(guard.shutdown_within(std::time::Duration::from_millis(200)));
+}
+
+/// Without `tracing-opentelemetry`, `tracing` spans have one path, the
+/// native layer, which feeds the OTLP exporter alone: asking for a console
+/// trace exporter beside it is said, and the spans still reach OTLP.
+#[cfg(all(
+    feature = "http",
+    feature = "tracing",
+    not(feature = "tracing-opentelemetry")
+))]
+#[test]
+fn a_console_trace_exporter_without_tracing_opentelemetry_is_a_warning() {
+    let receiver = otlpkit_testkit::Receiver::start().unwrap();
+    let endpoint = receiver.http_endpoint();
+    let env = otlpkit::core::MapEnv::from([
+        ("OTEL_TRACES_EXPORTER", "otlp,console"),
+        ("OTEL_METRICS_EXPORTER", "none"),
+        ("OTEL_LOGS_EXPORTER", "none"),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
+    ]);
+    let guard = otlpkit::builder().init_with_env(&env).unwrap();
+    let warned = guard.warnings().iter().any(|warning| {
+        matches!(
+            warning,
+            otlpkit::InitWarning::Unsupported {
+                setting: "OTEL_TRACES_EXPORTER",
+                ..
+            }
+        ) && warning.to_string().contains("`tracing-opentelemetry` feature")
+    });
+    assert!(warned, "{:?}", guard.warnings());
+
+    tracing::info_span!("native").in_scope(|| {});
+    let report = guard.shutdown_within(std::time::Duration::from_secs(10));
+    assert_eq!(report.delivered(otlpkit::core::Signal::Traces), 1, "{report}");
+    assert_eq!(receiver.span_count(), 1);
+    assert!(receiver.span("native").is_some());
 }
