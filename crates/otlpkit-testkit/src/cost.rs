@@ -341,7 +341,7 @@ const MAX_DEPTH: u32 = 100;
 
 /// The protobuf body is malformed; the decoder will say how.
 #[derive(Debug)]
-struct Malformed;
+pub(crate) struct Malformed;
 
 fn varint(buf: &mut &[u8]) -> Result<u64, Malformed> {
     prost::encoding::decode_varint(buf).map_err(|_| Malformed)
@@ -398,6 +398,44 @@ impl Repeated {
     }
 }
 
+/// One field's value on the wire.
+pub(crate) enum WireValue<'a> {
+    /// A varint (wire type 0).
+    Varint,
+    /// 8 bytes (wire type 1).
+    Fixed64,
+    /// 4 bytes (wire type 5).
+    Fixed32,
+    /// A length-delimited value (wire type 2): a string, bytes, a message or a packed list.
+    Bytes(&'a [u8]),
+}
+
+/// Reads the next field of a protobuf message: its number and its value.
+pub(crate) fn next_field<'a>(buf: &mut &'a [u8]) -> Result<(u32, WireValue<'a>), Malformed> {
+    let key = varint(buf)?;
+    let number = u32::try_from(key >> 3).map_err(|_| Malformed)?;
+    let value = match key & 7 {
+        0 => {
+            varint(buf)?;
+            WireValue::Varint
+        }
+        1 => {
+            take(buf, 8)?;
+            WireValue::Fixed64
+        }
+        5 => {
+            take(buf, 4)?;
+            WireValue::Fixed32
+        }
+        2 => {
+            let len = usize::try_from(varint(buf)?).map_err(|_| Malformed)?;
+            WireValue::Bytes(take(buf, len)?)
+        }
+        _ => return Err(Malformed),
+    };
+    Ok((number, value))
+}
+
 fn wire_cost(ty: &'static Ty, mut buf: &[u8], depth: u32) -> Result<usize, Malformed> {
     if depth > MAX_DEPTH {
         return Err(Malformed);
@@ -405,31 +443,16 @@ fn wire_cost(ty: &'static Ty, mut buf: &[u8], depth: u32) -> Result<usize, Malfo
     let mut cost = 0usize;
     let mut repeated = Repeated::default();
     while !buf.is_empty() {
-        let key = varint(&mut buf)?;
-        let number = u32::try_from(key >> 3).map_err(|_| Malformed)?;
+        let (number, value) = next_field(&mut buf)?;
         let field = ty.by_number(number).map(|f| f.kind);
-        let more = match key & 7 {
-            0 => {
-                varint(&mut buf)?;
-                match field {
-                    Some(RepVarint | RepFixed) => repeated.add(number, 8),
-                    _ => 0,
-                }
-            }
-            1 => {
-                take(&mut buf, 8)?;
-                match field {
-                    Some(RepVarint | RepFixed) => repeated.add(number, 8),
-                    _ => 0,
-                }
-            }
-            5 => {
-                take(&mut buf, 4)?;
-                0
-            }
-            2 => {
-                let len = usize::try_from(varint(&mut buf)?).map_err(|_| Malformed)?;
-                let payload = take(&mut buf, len)?;
+        let more = match value {
+            WireValue::Varint | WireValue::Fixed64 => match field {
+                Some(RepVarint | RepFixed) => repeated.add(number, 8),
+                _ => 0,
+            },
+            WireValue::Fixed32 => 0,
+            WireValue::Bytes(payload) => {
+                let len = payload.len();
                 match field {
                     None => 0,
                     Some(Str) => len,
@@ -443,7 +466,6 @@ fn wire_cost(ty: &'static Ty, mut buf: &[u8], depth: u32) -> Result<usize, Malfo
                         .saturating_add(repeated.add(number, inner.size)),
                 }
             }
-            _ => return Err(Malformed),
         };
         cost = cost.saturating_add(more);
     }

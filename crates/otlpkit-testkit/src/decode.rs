@@ -15,7 +15,7 @@ use prost::Message as _;
 
 use crate::budget::{Refusal, Reservation};
 use crate::error::BodyError;
-use crate::request::{Payload, Signal};
+use crate::request::{Body, Payload, Signal};
 
 /// How long a request waits for other requests to give back in-flight budget.
 pub(crate) const BUDGET_WAIT: Duration = Duration::from_secs(2);
@@ -228,6 +228,20 @@ pub(crate) async fn protobuf(
         Signal::Logs => ExportLogsServiceRequest::decode(body).map(Payload::Logs),
     };
     decoded.map_err(|err| BodyError::Protobuf(err).into())
+}
+
+/// Decodes a protobuf export request of `signal`, or with `count_only` counts its items
+/// without decoding it (a malformed body still goes to the decoder, which says how).
+pub(crate) async fn protobuf_body(
+    signal: Signal,
+    body: &[u8],
+    count_only: bool,
+    reservation: &mut Reservation,
+) -> Result<Body, Refused> {
+    if count_only && let Ok(items) = crate::count::items(signal, body) {
+        return Ok(Body::Counted(items));
+    }
+    protobuf(signal, body, reservation).await.map(Body::Decoded)
 }
 
 /// Decodes a spec-conformant document straight into the proto types, without a JSON tree.

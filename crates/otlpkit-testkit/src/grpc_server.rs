@@ -313,8 +313,10 @@ impl GrpcRouter {
             },
         };
         meta.decoded_size = message.len();
-        let payload = match decode::protobuf(signal, &message, &mut reservation).await {
-            Ok(payload) => payload,
+        let body =
+            decode::protobuf_body(signal, &message, limits.count_only, &mut reservation).await;
+        let payload = match body {
+            Ok(body) => body,
             Err(refused) => return refuse(meta, refusal_status(refused)),
         };
         drop(message);

@@ -25,7 +25,7 @@ use prost::Message as _;
 use crate::budget::Reservation;
 use crate::decode::{self, Encoding, Refused};
 use crate::fault::{Action, code_for_http_status, http_status_for_code};
-use crate::request::{Answer, Headers, Protocol, Signal};
+use crate::request::{Answer, Body, Headers, Protocol, Signal};
 use crate::shared::{ConnCtx, RequestMeta, Shared, drop_connection};
 
 const PROTOBUF: &str = "application/x-protobuf";
@@ -248,8 +248,10 @@ pub(crate) async fn handle(
     };
     meta.decoded_size = body.len();
     let decoded = match protocol {
-        Protocol::HttpJson => decode::json(signal, &body, &mut reservation).await,
-        _ => decode::protobuf(signal, &body, &mut reservation).await,
+        Protocol::HttpJson => decode::json(signal, &body, &mut reservation)
+            .await
+            .map(Body::Decoded),
+        _ => decode::protobuf_body(signal, &body, limits.count_only, &mut reservation).await,
     };
     drop(body);
     let payload = match decoded {

@@ -74,6 +74,7 @@
 
 mod budget;
 mod cost;
+mod count;
 mod decode;
 mod error;
 mod fault;

@@ -50,6 +50,7 @@ pub struct ReceiverBuilder {
     worker_threads: usize,
     on_request: Option<OnRequest>,
     keep_requests: bool,
+    count_only: bool,
     in_flight_budget: Option<usize>,
     body_timeout: Option<Duration>,
     idle_timeout: Option<Duration>,
@@ -65,6 +66,7 @@ impl fmt::Debug for ReceiverBuilder {
             .field("worker_threads", &self.worker_threads)
             .field("on_request", &self.on_request.is_some())
             .field("keep_requests", &self.keep_requests)
+            .field("count_only", &self.count_only)
             .field("in_flight_budget", &self.in_flight_budget)
             .field("body_timeout", &self.body_timeout)
             .field("idle_timeout", &self.idle_timeout)
@@ -83,6 +85,7 @@ impl Default for ReceiverBuilder {
             worker_threads: 1,
             on_request: None,
             keep_requests: true,
+            count_only: false,
             in_flight_budget: None,
             body_timeout: None,
             idle_timeout: None,
@@ -139,6 +142,23 @@ impl ReceiverBuilder {
         self
     }
 
+    /// Counts the items of protobuf bodies (gRPC and `http/protobuf`) without decoding
+    /// them (default `false`): requests are recorded and counted as usual, with
+    /// [`RecordedRequest::payload`] `None`, so the queries that read payloads
+    /// ([`Receiver::spans`], ...) see nothing. For throughput benches: decoding a span
+    /// into the proto types costs several times what producing it did, and would bound
+    /// the figures of a pipeline sharing the machine with the receiver. A malformed body
+    /// is still decoded, and refused as without this setting; JSON bodies are decoded.
+    ///
+    /// ```
+    /// let receiver = otlpkit_testkit::Receiver::builder().count_only(true).start()?;
+    /// # Ok::<(), otlpkit_testkit::StartError>(())
+    /// ```
+    pub fn count_only(mut self, count_only: bool) -> Self {
+        self.count_only = count_only;
+        self
+    }
+
     /// Bounds the memory that all requests being read and decoded may hold together
     /// (default: unbounded). Each request holds its body as received, decompressed and an
     /// estimate of its decoded size (an upper bound computed from the body without
@@ -183,6 +203,7 @@ impl ReceiverBuilder {
             body_timeout: self.body_timeout,
             idle_timeout: self.idle_timeout,
             max_connections: self.max_connections,
+            count_only: self.count_only,
         };
         let shared = Arc::new(Shared::new(limits, self.on_request, self.keep_requests));
         let (generation, grpc_addr, http_addr) =

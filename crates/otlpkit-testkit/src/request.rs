@@ -206,6 +206,28 @@ impl fmt::Debug for Headers {
     }
 }
 
+/// What the receiver made of an accepted body.
+#[derive(Debug)]
+pub(crate) enum Body {
+    /// Decoded into the proto types.
+    Decoded(Payload),
+    /// Only its items counted ([`ReceiverBuilder::count_only`](crate::ReceiverBuilder::count_only)).
+    Counted(usize),
+}
+
+impl Body {
+    /// The decoded request, if any, and the number of items.
+    pub(crate) fn into_parts(self) -> (Option<Payload>, usize) {
+        match self {
+            Body::Decoded(payload) => {
+                let items = payload.item_count();
+                (Some(payload), items)
+            }
+            Body::Counted(items) => (None, items),
+        }
+    }
+}
+
 /// A decoded export request.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -408,7 +430,8 @@ pub struct RecordedRequest {
     pub answer: Answer,
     /// The delay the receiver waited before answering (delay fault).
     pub delay: Duration,
-    /// The decoded request, `None` when the body could not be decoded.
+    /// The decoded request, `None` when the body could not be decoded or was only counted
+    /// ([`ReceiverBuilder::count_only`](crate::ReceiverBuilder::count_only)).
     pub payload: Option<Payload>,
     /// When the request arrived.
     pub received_at: SystemTime,
@@ -420,9 +443,12 @@ pub struct RecordedRequest {
 }
 
 impl RecordedRequest {
-    /// Whether this request's items count as received.
+    /// Whether this request's items count as received: the receiver answered success,
+    /// which it does only for a body it decoded (or counted, with
+    /// [`ReceiverBuilder::count_only`](crate::ReceiverBuilder::count_only)); a body it
+    /// could not read is refused.
     pub fn accepted(&self) -> bool {
-        self.answer.is_success() && self.payload.is_some()
+        self.answer.is_success()
     }
 }
 

@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::budget::Budget;
 use crate::fault::{Action, FaultScripts};
-use crate::request::{Answer, Headers, Payload, Protocol, RecordedRequest, Signal};
+use crate::request::{Answer, Body, Headers, Protocol, RecordedRequest, Signal};
 use crate::store::{OnRequest, Store};
 
 /// One accepted TCP connection.
@@ -50,6 +50,8 @@ pub(crate) struct Limits {
     pub(crate) idle_timeout: Option<Duration>,
     /// Most connections open at once, per listener.
     pub(crate) max_connections: Option<usize>,
+    /// Protobuf bodies are counted, not decoded.
+    pub(crate) count_only: bool,
 }
 
 #[derive(Debug)]
@@ -111,10 +113,11 @@ impl Shared {
         &self,
         meta: RequestMeta,
         conn: &ConnCtx,
-        payload: Option<Payload>,
+        body: Option<Body>,
         answer: Answer,
         delay: Duration,
     ) -> RecordedRequest {
+        let (payload, item_count) = body.map_or((None, 0), Body::into_parts);
         RecordedRequest {
             seq: self.store.next_seq(),
             signal: meta.signal,
@@ -124,7 +127,7 @@ impl Shared {
             content_encoding: meta.content_encoding,
             body_size: meta.body_size,
             decoded_size: meta.decoded_size,
-            item_count: payload.as_ref().map_or(0, Payload::item_count),
+            item_count,
             answer,
             delay,
             payload,
@@ -142,16 +145,11 @@ impl Shared {
 
     /// Applies the next scripted fault to a decoded request, records it, and says what to
     /// answer. For [`Action::Drop`] the caller must drop the connection.
-    pub(crate) async fn process(
-        &self,
-        meta: RequestMeta,
-        conn: &ConnCtx,
-        payload: Payload,
-    ) -> Action {
+    pub(crate) async fn process(&self, meta: RequestMeta, conn: &ConnCtx, body: Body) -> Action {
         let fault = self.faults.lock().pop(meta.signal);
         let delay = fault.as_ref().map_or(Duration::ZERO, |f| f.delay_before());
         let protocol = meta.protocol;
-        let request = self.recorded(meta, conn, Some(payload), Answer::Abandoned, delay);
+        let request = self.recorded(meta, conn, Some(body), Answer::Abandoned, delay);
         let pending = Pending::new(&self.store, request);
         if !delay.is_zero() {
             tokio::time::sleep(delay).await;

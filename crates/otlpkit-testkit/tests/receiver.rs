@@ -692,3 +692,61 @@ fn the_binary_prints_one_summary_per_request_and_stops_on_ctrl_c() {
     let exit = child.wait().unwrap();
     assert!(exit.success(), "{exit:?}");
 }
+
+#[tokio::test]
+async fn a_counting_receiver_counts_protobuf_items_without_decoding_them() {
+    let receiver = Receiver::builder().count_only(true).start().unwrap();
+    let mut trace_client = TraceServiceClient::connect(receiver.grpc_endpoint())
+        .await
+        .unwrap();
+    let spans = traces(&[
+        (1, None, "root"),
+        (2, Some(1), "child"),
+        (3, Some(1), "other"),
+    ]);
+    trace_client.export(spans).await.unwrap();
+    let protobuf = [("content-type", "application/x-protobuf")];
+    let addr = receiver.http_addr();
+    let response = post(
+        addr,
+        Version::HTTP_11,
+        "/v1/logs",
+        &[
+            ("content-type", "application/x-protobuf"),
+            ("content-encoding", "gzip"),
+        ],
+        gzip(&logs(4).encode_to_vec()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(response.status, 200);
+    let response = post(
+        addr,
+        Version::HTTP_11,
+        "/v1/metrics",
+        &protobuf,
+        metrics().encode_to_vec(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(response.status, 200);
+    // A malformed body is still refused, as by a decoding receiver.
+    let mut truncated = one_span("cut").encode_to_vec();
+    truncated.truncate(truncated.len() - 2);
+    let response = post(addr, Version::HTTP_11, "/v1/traces", &protobuf, truncated)
+        .await
+        .unwrap();
+    assert_eq!(response.status, 400);
+
+    let requests = receiver.wait_for_requests_async(4, WAIT).await.unwrap();
+    assert_eq!(
+        requests.iter().map(|r| r.item_count).collect::<Vec<_>>(),
+        [3, 4, 3, 0]
+    );
+    assert!(requests.iter().all(|r| r.payload.is_none()));
+    assert_eq!(receiver.span_count(), 3);
+    assert_eq!(receiver.log_count(), 4);
+    assert_eq!(receiver.data_point_count(), 3);
+    // Nothing was decoded, so the queries that read payloads see nothing.
+    assert!(receiver.spans().is_empty());
+}
