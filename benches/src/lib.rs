@@ -92,13 +92,27 @@ impl std::fmt::Debug for Sink {
 }
 
 impl Sink {
-    /// Starts a receiver on ephemeral `127.0.0.1` ports.
+    /// Starts a receiver on ephemeral `127.0.0.1` ports, decoding every
+    /// request as a collector would.
     pub fn start() -> Sink {
+        Sink::with_decoding(true)
+    }
+
+    /// Starts a receiver that counts the items of protobuf requests without
+    /// decoding them (`ReceiverBuilder::count_only`): for throughput figures
+    /// of the exporting side, which a decoding receiver sharing its cores
+    /// would bound.
+    pub fn counting() -> Sink {
+        Sink::with_decoding(false)
+    }
+
+    fn with_decoding(decode: bool) -> Sink {
         let delivered = Arc::new(AtomicU64::new(0));
         let slot: Arc<OnceLock<Weak<Receiver>>> = Arc::new(OnceLock::new());
         let counter = Arc::clone(&delivered);
         let forget = Arc::clone(&slot);
         let receiver = Receiver::builder()
+            .count_only(!decode)
             .on_request(move |request| {
                 if request.accepted() {
                     counter.fetch_add(request.item_count as u64, Ordering::SeqCst);
