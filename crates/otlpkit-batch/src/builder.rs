@@ -122,15 +122,18 @@ impl Options {
     }
 }
 
-/// The setters both builders share.
+/// The setters and `build` every processor builder shares: `$processor` is
+/// what it builds, `$vars` the variables it reads, and the path from `self`
+/// to its [`Options`]. `build_with_env` hands over to the builder's own
+/// `start`.
 macro_rules! builder_methods {
-    ($vars:literal) => {
+    ($processor:ty, $vars:literal, $($options:ident).+) => {
         /// Uses this configuration (for instance one resolved once for the
         /// whole pipeline by `otlpkit_core::OtlpConfig`) instead of reading
         #[doc = concat!("the `", $vars, "` variables; setters still override it.")]
         #[must_use]
         pub fn with_config(mut self, config: otlpkit_core::BatchConfig) -> Self {
-            self.options.with_config(config);
+            self.$($options).+.with_config(config);
             self
         }
 
@@ -139,7 +142,7 @@ macro_rules! builder_methods {
         /// arrive.
         #[must_use]
         pub fn with_schedule_delay(mut self, delay: std::time::Duration) -> Self {
-            self.options.schedule_delay = Some(delay);
+            self.$($options).+.schedule_delay = Some(delay);
             self
         }
 
@@ -147,7 +150,7 @@ macro_rules! builder_methods {
         /// items are then dropped as `retries_exhausted`.
         #[must_use]
         pub fn with_export_timeout(mut self, timeout: Option<std::time::Duration>) -> Self {
-            self.options.export_timeout = Some(timeout);
+            self.$($options).+.export_timeout = Some(timeout);
             self
         }
 
@@ -155,7 +158,7 @@ macro_rules! builder_methods {
         /// allocated up front.
         #[must_use]
         pub fn with_max_queue_size(mut self, size: usize) -> Self {
-            self.options.max_queue_size = Some(size);
+            self.$($options).+.max_queue_size = Some(size);
             self
         }
 
@@ -163,7 +166,7 @@ macro_rules! builder_methods {
         /// size); a full batch wakes the worker at once.
         #[must_use]
         pub fn with_max_export_batch_size(mut self, size: usize) -> Self {
-            self.options.max_export_batch_size = Some(size);
+            self.$($options).+.max_export_batch_size = Some(size);
             self
         }
 
@@ -179,7 +182,7 @@ macro_rules! builder_methods {
         /// while it waits, so keep the timeout short there.
         #[must_use]
         pub fn with_overflow_policy(mut self, policy: otlpkit_core::OverflowPolicy) -> Self {
-            self.options.overflow_policy = Some(policy);
+            self.$($options).+.overflow_policy = Some(policy);
             self
         }
 
@@ -191,7 +194,7 @@ macro_rules! builder_methods {
         /// (`OTLPKIT_BSP_MAX_QUEUE_BYTES`, `OTLPKIT_BLRP_MAX_QUEUE_BYTES`).
         #[must_use]
         pub fn with_max_queue_bytes(mut self, bytes: usize) -> Self {
-            self.options.max_queue_bytes = Some(bytes);
+            self.$($options).+.max_queue_bytes = Some(bytes);
             self
         }
 
@@ -207,7 +210,7 @@ macro_rules! builder_methods {
         /// `OTLPKIT_BLRP_MAX_CONCURRENT_EXPORTS`).
         #[must_use]
         pub fn with_max_concurrent_exports(mut self, n: usize) -> Self {
-            self.options.max_concurrent_exports = Some(n);
+            self.$($options).+.max_concurrent_exports = Some(n);
             self
         }
 
@@ -216,7 +219,7 @@ macro_rules! builder_methods {
         /// into these counters too (see the crate docs, "Accounting").
         #[must_use]
         pub fn with_stats(mut self, stats: otlpkit_core::stats::ExportStats) -> Self {
-            self.options.stats = Some(stats);
+            self.$($options).+.stats = Some(stats);
             self
         }
 
@@ -226,7 +229,7 @@ macro_rules! builder_methods {
         /// running.
         #[must_use]
         pub fn with_worker_runtime(mut self, worker: otlpkit_bridge::WorkerRuntime) -> Self {
-            self.options.worker = Some(worker);
+            self.$($options).+.worker = Some(worker);
             self
         }
 
@@ -239,7 +242,7 @@ macro_rules! builder_methods {
         /// left to finish in the background, where it may still deliver.
         #[must_use]
         pub fn with_blocking_exports(mut self, blocking: bool) -> Self {
-            self.options.blocking_exports = blocking;
+            self.$($options).+.blocking_exports = blocking;
             self
         }
 
@@ -247,8 +250,23 @@ macro_rules! builder_methods {
         /// (default [`DEFAULT_TIMEOUT`](crate::DEFAULT_TIMEOUT), 5 s).
         #[must_use]
         pub fn with_default_timeout(mut self, timeout: std::time::Duration) -> Self {
-            self.options.default_timeout = timeout;
+            self.$($options).+.default_timeout = timeout;
             self
+        }
+
+        /// Builds the processor, reading
+        #[doc = concat!("`", $vars, "` from the process environment for what")]
+        /// was not set in code, and starts its worker.
+        pub fn build(self) -> Result<$processor, $crate::BuildError> {
+            self.build_with_env(&otlpkit_core::ProcessEnv)
+        }
+
+        /// Like [`build`](Self::build), reading the variables from `env`.
+        pub fn build_with_env<E: otlpkit_core::EnvSource + ?Sized>(
+            self,
+            env: &E,
+        ) -> Result<$processor, $crate::BuildError> {
+            self.start(env)
         }
     };
 }

@@ -1,7 +1,8 @@
 //! The engine for any item type: [`BatchProcessor<I>`] and the
 //! [`BatchExporter<I>`] it exports through, for pipelines whose items are
 //! not the SDK's `SpanData` or log records (otlpkit-tracing's native span
-//! records, for one).
+//! records, for one). The SDK's span and log processors are built on
+//! [`BatchProcessor<I>`] too: it holds the lifecycle all of them share.
 
 use std::fmt;
 use std::future::Future;
@@ -10,15 +11,67 @@ use std::time::Duration;
 
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::OTelSdkResult;
-use otlpkit_core::{BatchKind, EnvSource, ProcessEnv, Signal};
+use otlpkit_core::{BatchKind, EnvSource, Signal};
 
 use crate::builder::{Options, builder_methods};
 use crate::engine::Engine;
-use crate::error::{BuildError, ProcessorFlushError, ShutdownError};
+use crate::error::BuildError;
 use crate::exporter::{DynExporter, ExportFuture};
-use crate::handle::ProcessorHandle;
-use crate::report::{FlushReport, ProcessorShutdownReport};
-use crate::stats::ProcessorStats;
+use crate::handle::{flush_result, shutdown_result};
+
+/// The lifecycle every processor offers (handle, statistics, flush and
+/// shutdown with their async twins), written once for [`BatchProcessor`]
+/// and the SDK processors built on it. The argument is the path from
+/// `self` to the processor's `Arc<Engine<_>>`.
+macro_rules! processor_methods {
+    ($($engine:ident).+) => {
+        /// A cloneable handle for statistics, flush, shutdown and
+        /// self-metrics, which stays valid after the processor has been
+        /// moved (into a provider, for instance).
+        pub fn handle(&self) -> $crate::ProcessorHandle {
+            let engine = ::std::sync::Arc::clone(&self.$($engine).+);
+            $crate::ProcessorHandle::new(engine as ::std::sync::Arc<dyn $crate::handle::Control>)
+        }
+
+        /// The processor's statistics now.
+        pub fn stats(&self) -> $crate::ProcessorStats {
+            self.$($engine).+.snapshot()
+        }
+
+        $crate::items::processor_methods!(@waited [$($engine).+]
+            flush_within = flush, flush_async -> FlushReport, ProcessorFlushError);
+        $crate::items::processor_methods!(@waited [$($engine).+]
+            shutdown_within = shutdown, shutdown_async -> ProcessorShutdownReport, ShutdownError);
+    };
+    // An operation the caller waits for: the blocking method and its async
+    // twin, named as on `ProcessorHandle`, over the engine's two.
+    (@waited [$($engine:ident).+]
+        $blocking:ident = $engine_blocking:ident, $async:ident -> $report:ident, $error:ident) => {
+        #[doc = concat!(
+            "See [`ProcessorHandle::", stringify!($blocking),
+            "`](crate::ProcessorHandle::", stringify!($blocking), ")."
+        )]
+        pub fn $blocking(
+            &self,
+            timeout: ::std::time::Duration,
+        ) -> Result<$crate::$report, $crate::$error> {
+            self.$($engine).+.$engine_blocking(timeout)
+        }
+
+        #[doc = concat!(
+            "See [`ProcessorHandle::", stringify!($async),
+            "`](crate::ProcessorHandle::", stringify!($async), ")."
+        )]
+        pub async fn $async(
+            &self,
+            timeout: ::std::time::Duration,
+        ) -> Result<$crate::$report, $crate::$error> {
+            self.$($engine).+.$async(timeout).await
+        }
+    };
+}
+
+pub(crate) use processor_methods;
 
 /// Exports batches of `I`: the counterpart of the SDK's `SpanExporter` for
 /// a [`BatchProcessor<I>`].
@@ -88,8 +141,9 @@ impl<I: Send + 'static, E: BatchExporter<I>> DynExporter<I> for Items<E> {
 /// The engine of [`BatchSpanProcessor`](crate::BatchSpanProcessor) for items
 /// of any type: a bounded lock-free queue on the hot path ([`push`](Self::push)),
 /// an export worker on its own thread, the overflow policies, bounded flush
-/// and shutdown, and a count for every item in the same [`ProcessorStats`]
-/// and shutdown reports as the SDK processors.
+/// and shutdown, and a count for every item in the same
+/// [`ProcessorStats`](crate::ProcessorStats) and shutdown reports as the
+/// SDK processors.
 ///
 /// ```
 /// use std::sync::Mutex;
@@ -119,7 +173,7 @@ impl<I: Send + 'static, E: BatchExporter<I>> DynExporter<I> for Items<E> {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct BatchProcessor<I: Send + 'static> {
-    engine: Arc<Engine<I>>,
+    pub(crate) engine: Arc<Engine<I>>,
 }
 
 impl<I: Send + 'static> fmt::Debug for BatchProcessor<I> {
@@ -144,12 +198,7 @@ impl<I: Send + 'static> BatchProcessor<I> {
         kind: BatchKind,
         exporter: E,
     ) -> BatchProcessorBuilder<I> {
-        BatchProcessorBuilder {
-            exporter: Box::new(Items(exporter)),
-            options: Options::new(kind),
-            kind,
-            size_of: |_| 0,
-        }
+        BatchProcessorBuilder::new(Box::new(Items(exporter)), kind, |_| 0)
     }
 
     /// The hot path: queues `item` under the overflow policy. After
@@ -165,45 +214,24 @@ impl<I: Send + 'static> BatchProcessor<I> {
         self.engine.set_resource(resource);
     }
 
-    /// A handle for statistics, flush, shutdown and self-metrics.
-    pub fn handle(&self) -> ProcessorHandle {
-        ProcessorHandle::new(Arc::clone(&self.engine) as Arc<dyn crate::handle::Control>)
-    }
-
-    /// The processor's statistics now.
-    pub fn stats(&self) -> ProcessorStats {
-        self.engine.snapshot()
-    }
-
     /// Whether the processor no longer accepts items.
     pub fn is_shut_down(&self) -> bool {
         self.engine.is_shut_down()
     }
 
-    /// See [`ProcessorHandle::flush_within`].
-    pub fn flush_within(&self, timeout: Duration) -> Result<FlushReport, ProcessorFlushError> {
-        self.engine.flush(timeout)
+    processor_methods!(engine);
+
+    /// The SDK's `force_flush`: a flush with the default timeout, `Ok` only
+    /// when everything was exported.
+    pub(crate) fn sdk_force_flush(&self) -> OTelSdkResult {
+        let timeout = self.engine.default_timeout();
+        flush_result(self.engine.flush(timeout), timeout)
     }
 
-    /// See [`ProcessorHandle::flush_async`].
-    pub async fn flush_async(&self, timeout: Duration) -> Result<FlushReport, ProcessorFlushError> {
-        self.engine.flush_async(timeout).await
-    }
-
-    /// See [`ProcessorHandle::shutdown_within`].
-    pub fn shutdown_within(
-        &self,
-        timeout: Duration,
-    ) -> Result<ProcessorShutdownReport, ShutdownError> {
-        self.engine.shutdown(timeout)
-    }
-
-    /// See [`ProcessorHandle::shutdown_async`].
-    pub async fn shutdown_async(
-        &self,
-        timeout: Duration,
-    ) -> Result<ProcessorShutdownReport, ShutdownError> {
-        self.engine.shutdown_async(timeout).await
+    /// The SDK's `shutdown_with_timeout`: `Ok` only when everything was
+    /// exported and the exporter shut down cleanly.
+    pub(crate) fn sdk_shutdown(&self, timeout: Duration) -> OTelSdkResult {
+        shutdown_result(self.engine.shutdown(timeout), timeout)
     }
 }
 
@@ -220,7 +248,7 @@ impl<I: Send + 'static> Drop for BatchProcessor<I> {
 /// `OTEL_BLRP_*`) variables > defaults.
 pub struct BatchProcessorBuilder<I: Send + 'static> {
     exporter: Box<dyn DynExporter<I>>,
-    options: Options,
+    pub(crate) options: Options,
     kind: BatchKind,
     size_of: fn(&I) -> usize,
 }
@@ -235,7 +263,20 @@ impl<I: Send + 'static> fmt::Debug for BatchProcessorBuilder<I> {
 }
 
 impl<I: Send + 'static> BatchProcessorBuilder<I> {
-    builder_methods!("OTEL_BSP_*` (or `OTEL_BLRP_*");
+    pub(crate) fn new(
+        exporter: Box<dyn DynExporter<I>>,
+        kind: BatchKind,
+        size_of: fn(&I) -> usize,
+    ) -> Self {
+        Self {
+            exporter,
+            options: Options::new(kind),
+            kind,
+            size_of,
+        }
+    }
+
+    builder_methods!(BatchProcessor<I>, "OTEL_BSP_*` (or `OTEL_BLRP_*", options);
 
     /// How many bytes an item is charged against
     /// [`with_max_queue_bytes`](Self::with_max_queue_bytes) (default: 0, so
@@ -247,14 +288,8 @@ impl<I: Send + 'static> BatchProcessorBuilder<I> {
         self
     }
 
-    /// Builds the processor, reading the variables from the process
-    /// environment for what was not set in code, and starts its worker.
-    pub fn build(self) -> Result<BatchProcessor<I>, BuildError> {
-        self.build_with_env(&ProcessEnv)
-    }
-
-    /// Like [`build`](Self::build), reading the variables from `env`.
-    pub fn build_with_env<E: EnvSource + ?Sized>(
+    /// Resolves the options against `env` and starts the engine.
+    pub(crate) fn start<E: EnvSource + ?Sized>(
         self,
         env: &E,
     ) -> Result<BatchProcessor<I>, BuildError> {

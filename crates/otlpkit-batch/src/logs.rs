@@ -1,22 +1,18 @@
-//! The batch log record processor.
+//! The batch log record processor: the engine's [`BatchProcessor`] for the
+//! SDK's log records.
 
-use std::fmt;
-use std::sync::Arc;
 use std::time::Duration;
 
 use opentelemetry::InstrumentationScope;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::logs::{LogExporter, LogProcessor, SdkLogRecord};
-use otlpkit_core::{BatchKind, EnvSource, ProcessEnv, Signal};
+use otlpkit_core::{BatchKind, EnvSource};
 
-use crate::builder::{Options, builder_methods};
-use crate::engine::Engine;
-use crate::error::{BuildError, ProcessorFlushError, ShutdownError};
-use crate::exporter::{DynExporter, LogItem, Logs, log_size};
-use crate::handle::{ProcessorHandle, flush_result, shutdown_result};
-use crate::report::{FlushReport, ProcessorShutdownReport};
-use crate::stats::ProcessorStats;
+use crate::builder::builder_methods;
+use crate::error::BuildError;
+use crate::exporter::{LogItem, Logs, log_size};
+use crate::items::{BatchProcessor, BatchProcessorBuilder, processor_methods};
 
 /// A log record processor that batches emitted records for any
 /// [`LogExporter`]: a bounded lock-free queue on the hot path, an export
@@ -43,16 +39,9 @@ use crate::stats::ProcessorStats;
 /// # drop(provider);
 /// # Ok::<(), otlpkit_batch::BuildError>(())
 /// ```
+#[derive(Debug)]
 pub struct BatchLogProcessor {
-    engine: Arc<Engine<LogItem>>,
-}
-
-impl fmt::Debug for BatchLogProcessor {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("BatchLogProcessor")
-            .field("engine", &self.engine)
-            .finish()
-    }
+    inner: BatchProcessor<LogItem>,
 }
 
 impl BatchLogProcessor {
@@ -64,65 +53,29 @@ impl BatchLogProcessor {
     /// and the same runtime passed to
     /// [`with_worker_runtime`](BatchLogProcessorBuilder::with_worker_runtime).
     pub fn builder<E: LogExporter + 'static>(exporter: E) -> BatchLogProcessorBuilder {
+        let exporter = Box::new(Logs(exporter));
         BatchLogProcessorBuilder {
-            exporter: Box::new(Logs(exporter)),
-            options: Options::new(BatchKind::Logs),
+            inner: BatchProcessorBuilder::new(exporter, BatchKind::Logs, log_size),
         }
     }
 
-    /// A handle for statistics, flush, shutdown and self-metrics that
-    /// outlives moving the processor into a provider.
-    pub fn handle(&self) -> ProcessorHandle {
-        ProcessorHandle::new(Arc::clone(&self.engine) as Arc<dyn crate::handle::Control>)
-    }
-
-    /// The processor's statistics now.
-    pub fn stats(&self) -> ProcessorStats {
-        self.engine.snapshot()
-    }
-
-    /// See [`ProcessorHandle::flush_within`].
-    pub fn flush_within(&self, timeout: Duration) -> Result<FlushReport, ProcessorFlushError> {
-        self.engine.flush(timeout)
-    }
-
-    /// See [`ProcessorHandle::flush_async`].
-    pub async fn flush_async(&self, timeout: Duration) -> Result<FlushReport, ProcessorFlushError> {
-        self.engine.flush_async(timeout).await
-    }
-
-    /// See [`ProcessorHandle::shutdown_within`].
-    pub fn shutdown_within(
-        &self,
-        timeout: Duration,
-    ) -> Result<ProcessorShutdownReport, ShutdownError> {
-        self.engine.shutdown(timeout)
-    }
-
-    /// See [`ProcessorHandle::shutdown_async`].
-    pub async fn shutdown_async(
-        &self,
-        timeout: Duration,
-    ) -> Result<ProcessorShutdownReport, ShutdownError> {
-        self.engine.shutdown_async(timeout).await
-    }
+    processor_methods!(inner.engine);
 }
 
 impl LogProcessor for BatchLogProcessor {
     fn emit(&self, record: &mut SdkLogRecord, scope: &InstrumentationScope) {
-        if self.engine.is_shut_down() {
+        if self.inner.is_shut_down() {
             // Counted without copying the record.
-            self.engine.refuse_after_shutdown();
+            self.inner.engine.refuse_after_shutdown();
             return;
         }
-        self.engine.push((record.clone(), scope.clone()));
+        self.inner.push((record.clone(), scope.clone()));
     }
 
     /// Flushes with the default timeout; see
     /// [`flush_within`](Self::flush_within) for the report.
     fn force_flush(&self) -> OTelSdkResult {
-        let timeout = self.engine.default_timeout();
-        flush_result(self.engine.flush(timeout), timeout)
+        self.inner.sdk_force_flush()
     }
 
     /// `Ok` only when every record was exported and the exporter shut down
@@ -130,56 +83,27 @@ impl LogProcessor for BatchLogProcessor {
     /// `shutdown_deadline`); see [`shutdown_within`](Self::shutdown_within)
     /// for the report.
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
-        shutdown_result(self.engine.shutdown(timeout), timeout)
+        self.inner.sdk_shutdown(timeout)
     }
 
     fn set_resource(&mut self, resource: &Resource) {
-        self.engine.set_resource(resource);
-    }
-}
-
-impl Drop for BatchLogProcessor {
-    fn drop(&mut self) {
-        if !self.engine.shutdown_called() {
-            let _ = self.engine.shutdown(self.engine.default_timeout());
-        }
+        self.inner.set_resource(resource);
     }
 }
 
 /// Builds a [`BatchLogProcessor`]: explicit setters > a given
 /// [`BatchConfig`](otlpkit_core::BatchConfig) > `OTEL_BLRP_*` (and
 /// `OTLPKIT_BLRP_OVERFLOW`, `OTLPKIT_BLRP_BLOCK_TIMEOUT`) > defaults.
+#[derive(Debug)]
 pub struct BatchLogProcessorBuilder {
-    exporter: Box<dyn DynExporter<LogItem>>,
-    options: Options,
-}
-
-impl fmt::Debug for BatchLogProcessorBuilder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("BatchLogProcessorBuilder")
-            .field("options", &self.options)
-            .finish_non_exhaustive()
-    }
+    inner: BatchProcessorBuilder<LogItem>,
 }
 
 impl BatchLogProcessorBuilder {
-    builder_methods!("OTEL_BLRP_*");
+    builder_methods!(BatchLogProcessor, "OTEL_BLRP_*", inner.options);
 
-    /// Builds the processor, reading `OTEL_BLRP_*` from the process
-    /// environment for what was not set in code, and starts its worker.
-    pub fn build(self) -> Result<BatchLogProcessor, BuildError> {
-        self.build_with_env(&ProcessEnv)
-    }
-
-    /// Like [`build`](Self::build), reading the variables from `env`.
-    pub fn build_with_env<E: EnvSource + ?Sized>(
-        self,
-        env: &E,
-    ) -> Result<BatchLogProcessor, BuildError> {
-        let settings = self.options.resolve(env)?;
-        let engine = Engine::start(Arc::from(self.exporter), settings, Signal::Logs, log_size)?;
-        Ok(BatchLogProcessor {
-            engine: Arc::new(engine),
-        })
+    fn start<E: EnvSource + ?Sized>(self, env: &E) -> Result<BatchLogProcessor, BuildError> {
+        let inner = self.inner.start(env)?;
+        Ok(BatchLogProcessor { inner })
     }
 }

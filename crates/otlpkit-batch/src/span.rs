@@ -1,22 +1,18 @@
-//! The batch span processor.
+//! The batch span processor: the engine's [`BatchProcessor`] for the SDK's
+//! spans.
 
-use std::fmt;
-use std::sync::Arc;
 use std::time::Duration;
 
 use opentelemetry::Context;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{Span, SpanData, SpanExporter, SpanProcessor};
-use otlpkit_core::{BatchKind, EnvSource, ProcessEnv, Signal};
+use otlpkit_core::{BatchKind, EnvSource};
 
-use crate::builder::{Options, builder_methods};
-use crate::engine::Engine;
-use crate::error::{BuildError, ProcessorFlushError, ShutdownError};
-use crate::exporter::{DynExporter, Spans, span_size};
-use crate::handle::{ProcessorHandle, flush_result, shutdown_result};
-use crate::report::{FlushReport, ProcessorShutdownReport};
-use crate::stats::ProcessorStats;
+use crate::builder::builder_methods;
+use crate::error::BuildError;
+use crate::exporter::{Spans, span_size};
+use crate::items::{BatchProcessor, BatchProcessorBuilder, processor_methods};
 
 /// A span processor that batches ended spans for any
 /// [`SpanExporter`]: a bounded lock-free queue on the hot path, an export
@@ -43,16 +39,9 @@ use crate::stats::ProcessorStats;
 /// # drop(provider);
 /// # Ok::<(), otlpkit_batch::BuildError>(())
 /// ```
+#[derive(Debug)]
 pub struct BatchSpanProcessor {
-    engine: Arc<Engine<SpanData>>,
-}
-
-impl fmt::Debug for BatchSpanProcessor {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("BatchSpanProcessor")
-            .field("engine", &self.engine)
-            .finish()
-    }
+    inner: BatchProcessor<SpanData>,
 }
 
 impl BatchSpanProcessor {
@@ -64,48 +53,13 @@ impl BatchSpanProcessor {
     /// and the same runtime passed to
     /// [`with_worker_runtime`](BatchSpanProcessorBuilder::with_worker_runtime).
     pub fn builder<E: SpanExporter + 'static>(exporter: E) -> BatchSpanProcessorBuilder {
+        let exporter = Box::new(Spans(exporter));
         BatchSpanProcessorBuilder {
-            exporter: Box::new(Spans(exporter)),
-            options: Options::new(BatchKind::Spans),
+            inner: BatchProcessorBuilder::new(exporter, BatchKind::Spans, span_size),
         }
     }
 
-    /// A handle for statistics, flush, shutdown and self-metrics that
-    /// outlives moving the processor into a provider.
-    pub fn handle(&self) -> ProcessorHandle {
-        ProcessorHandle::new(Arc::clone(&self.engine) as Arc<dyn crate::handle::Control>)
-    }
-
-    /// The processor's statistics now.
-    pub fn stats(&self) -> ProcessorStats {
-        self.engine.snapshot()
-    }
-
-    /// See [`ProcessorHandle::flush_within`].
-    pub fn flush_within(&self, timeout: Duration) -> Result<FlushReport, ProcessorFlushError> {
-        self.engine.flush(timeout)
-    }
-
-    /// See [`ProcessorHandle::flush_async`].
-    pub async fn flush_async(&self, timeout: Duration) -> Result<FlushReport, ProcessorFlushError> {
-        self.engine.flush_async(timeout).await
-    }
-
-    /// See [`ProcessorHandle::shutdown_within`].
-    pub fn shutdown_within(
-        &self,
-        timeout: Duration,
-    ) -> Result<ProcessorShutdownReport, ShutdownError> {
-        self.engine.shutdown(timeout)
-    }
-
-    /// See [`ProcessorHandle::shutdown_async`].
-    pub async fn shutdown_async(
-        &self,
-        timeout: Duration,
-    ) -> Result<ProcessorShutdownReport, ShutdownError> {
-        self.engine.shutdown_async(timeout).await
-    }
+    processor_methods!(inner.engine);
 }
 
 impl SpanProcessor for BatchSpanProcessor {
@@ -113,15 +67,14 @@ impl SpanProcessor for BatchSpanProcessor {
 
     fn on_end(&self, span: SpanData) {
         if span.span_context.is_sampled() {
-            self.engine.push(span);
+            self.inner.push(span);
         }
     }
 
     /// Flushes with the default timeout; see
     /// [`flush_within`](Self::flush_within) for the report.
     fn force_flush(&self) -> OTelSdkResult {
-        let timeout = self.engine.default_timeout();
-        flush_result(self.engine.flush(timeout), timeout)
+        self.inner.sdk_force_flush()
     }
 
     /// `Ok` only when every span was exported and the exporter shut down
@@ -129,61 +82,27 @@ impl SpanProcessor for BatchSpanProcessor {
     /// `shutdown_deadline`); see [`shutdown_within`](Self::shutdown_within)
     /// for the report.
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
-        shutdown_result(self.engine.shutdown(timeout), timeout)
+        self.inner.sdk_shutdown(timeout)
     }
 
     fn set_resource(&mut self, resource: &Resource) {
-        self.engine.set_resource(resource);
-    }
-}
-
-impl Drop for BatchSpanProcessor {
-    fn drop(&mut self) {
-        if !self.engine.shutdown_called() {
-            let _ = self.engine.shutdown(self.engine.default_timeout());
-        }
+        self.inner.set_resource(resource);
     }
 }
 
 /// Builds a [`BatchSpanProcessor`]: explicit setters > a given
 /// [`BatchConfig`](otlpkit_core::BatchConfig) > `OTEL_BSP_*` (and
 /// `OTLPKIT_BSP_OVERFLOW`, `OTLPKIT_BSP_BLOCK_TIMEOUT`) > defaults.
+#[derive(Debug)]
 pub struct BatchSpanProcessorBuilder {
-    exporter: Box<dyn DynExporter<SpanData>>,
-    options: Options,
-}
-
-impl fmt::Debug for BatchSpanProcessorBuilder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("BatchSpanProcessorBuilder")
-            .field("options", &self.options)
-            .finish_non_exhaustive()
-    }
+    inner: BatchProcessorBuilder<SpanData>,
 }
 
 impl BatchSpanProcessorBuilder {
-    builder_methods!("OTEL_BSP_*");
+    builder_methods!(BatchSpanProcessor, "OTEL_BSP_*", inner.options);
 
-    /// Builds the processor, reading `OTEL_BSP_*` from the process
-    /// environment for what was not set in code, and starts its worker.
-    pub fn build(self) -> Result<BatchSpanProcessor, BuildError> {
-        self.build_with_env(&ProcessEnv)
-    }
-
-    /// Like [`build`](Self::build), reading the variables from `env`.
-    pub fn build_with_env<E: EnvSource + ?Sized>(
-        self,
-        env: &E,
-    ) -> Result<BatchSpanProcessor, BuildError> {
-        let settings = self.options.resolve(env)?;
-        let engine = Engine::start(
-            Arc::from(self.exporter),
-            settings,
-            Signal::Traces,
-            span_size,
-        )?;
-        Ok(BatchSpanProcessor {
-            engine: Arc::new(engine),
-        })
+    fn start<E: EnvSource + ?Sized>(self, env: &E) -> Result<BatchSpanProcessor, BuildError> {
+        let inner = self.inner.start(env)?;
+        Ok(BatchSpanProcessor { inner })
     }
 }

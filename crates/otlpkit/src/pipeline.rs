@@ -10,14 +10,12 @@ use opentelemetry_sdk::metrics::{
 };
 use opentelemetry_sdk::trace::{SdkTracerProvider, SimpleSpanProcessor};
 use otlpkit_batch::tail::TailSamplingProcessor;
-use otlpkit_batch::{
-    BatchLogProcessor, BatchLogProcessorBuilder, BatchSpanProcessor, BatchSpanProcessorBuilder,
-};
+use otlpkit_batch::{BatchLogProcessor, BatchSpanProcessor};
 use otlpkit_bridge::{EXPORT_WORKER_NAME, WorkerRuntime};
 use otlpkit_core::diag;
 use otlpkit_core::stats::ExportStats;
 use otlpkit_core::{
-    EnvSource, ExporterKind, LogLevel, MapEnv, OtlpConfig, Protocol, Resolved, Signal,
+    BatchConfig, EnvSource, ExporterKind, LogLevel, MapEnv, OtlpConfig, Protocol, Resolved, Signal,
     TemporalityPreference, vars,
 };
 
@@ -322,7 +320,7 @@ fn traces(
     for kind in config.sdk().exporters(Signal::Traces) {
         match kind {
             ExporterKind::Otlp => {
-                let processor = span_processor(shared)?;
+                let processor = otlp_batch_processor::<BatchSpanProcessor>(shared)?;
                 pipeline.span_handle = Some(processor.handle());
                 let tail = config.tail_sampling();
                 if tail.enabled() {
@@ -399,13 +397,13 @@ macro_rules! otlp_exporter {
     };
 }
 
-/// Finishes a batch processor builder: everything comes from the
-/// configuration resolved once for the whole pipeline (no variable is read
-/// again), on the pipeline's worker and counters.
+/// Finishes a batch processor builder of `$signal`: everything comes from
+/// the configuration resolved once for the whole pipeline (no variable is
+/// read again), on the pipeline's worker and counters.
 macro_rules! batch_processor {
-    ($shared:expr, $signal:expr, $builder:expr, $config:expr) => {
+    ($shared:expr, $signal:expr, $builder:expr) => {
         $builder
-            .with_config($config.clone())
+            .with_config(batch_config($shared.config, $signal).clone())
             .with_worker_runtime($shared.worker.clone())
             .with_stats($shared.stats.clone())
             .with_default_timeout($shared.builder.shutdown_timeout)
@@ -417,15 +415,19 @@ macro_rules! batch_processor {
     };
 }
 
+/// The configuration of `signal`'s batch processor.
+fn batch_config(config: &OtlpConfig, signal: Signal) -> &BatchConfig {
+    match signal {
+        Signal::Logs => config.log_batch(),
+        _ => config.span_batch(),
+    }
+}
+
 /// The native `tracing` span layer's settings and processor, when `init()`
 /// installs the subscriber on the native path and the only trace exporter
 /// is OTLP (the console exporter and span processors of the application
 /// need SDK spans).
 #[cfg(feature = "tracing")]
-#[cfg_attr(
-    not(any(feature = "grpc", feature = "http")),
-    allow(unreachable_code, unused_variables)
-)]
 fn native_spans(
     shared: &Shared<'_>,
     resource: &Resource,
@@ -442,25 +444,7 @@ fn native_spans(
     if !shared.installs_subscriber || !native {
         return Ok(None);
     }
-    let signal = Signal::Traces;
-    let processor: otlpkit_batch::BatchProcessorBuilder<Box<otlpkit_wire::SpanRecord>> =
-        match transport(shared, signal)? {
-            #[cfg(feature = "grpc")]
-            Transport::Grpc => otlpkit_batch::BatchProcessor::builder_for(
-                otlpkit_core::BatchKind::Spans,
-                RecordExporter(otlp_exporter!(shared, signal, otlpkit_grpc::SpanExporter)?),
-            ),
-            #[cfg(feature = "http")]
-            Transport::Http => otlpkit_batch::BatchProcessor::builder_for(
-                otlpkit_core::BatchKind::Spans,
-                RecordExporter(otlp_exporter!(
-                    shared,
-                    signal,
-                    otlpkit_http::HttpSpanExporter
-                )?),
-            ),
-        };
-    let processor = batch_processor!(shared, signal, processor, shared.config.span_batch())?;
+    let processor = otlp_batch_processor::<RecordProcessor>(shared)?;
     let mut native = otlpkit_tracing::native::NativeSpans::new(processor)
         .with_sdk_config(shared.config.sdk())
         .with_resource(resource);
@@ -504,26 +488,66 @@ impl<T: otlpkit_exporter::Connect> otlpkit_batch::BatchExporter<Box<otlpkit_wire
     }
 }
 
+/// A batch processor of the pipeline on otlpkit's OTLP exporter: the span
+/// and log processors of the SDK providers and the native span path's
+/// record processor differ only in what this says.
+#[cfg_attr(not(any(feature = "grpc", feature = "http")), allow(dead_code))]
+trait OtlpBatchProcessor: Sized {
+    /// The signal it carries.
+    const SIGNAL: Signal;
+
+    /// The processor on otlpkit's exporter over transport `T`, finished
+    /// by `batch_processor!`.
+    fn on_transport<T: otlpkit_exporter::Connect>(shared: &Shared<'_>) -> Result<Self, InitError>;
+}
+
+impl OtlpBatchProcessor for BatchSpanProcessor {
+    const SIGNAL: Signal = Signal::Traces;
+
+    fn on_transport<T: otlpkit_exporter::Connect>(shared: &Shared<'_>) -> Result<Self, InitError> {
+        let exporter = otlp_exporter!(shared, Self::SIGNAL, otlpkit_exporter::SpanExporter<T>)?;
+        batch_processor!(shared, Self::SIGNAL, Self::builder(exporter))
+    }
+}
+
+impl OtlpBatchProcessor for BatchLogProcessor {
+    const SIGNAL: Signal = Signal::Logs;
+
+    fn on_transport<T: otlpkit_exporter::Connect>(shared: &Shared<'_>) -> Result<Self, InitError> {
+        let exporter = otlp_exporter!(shared, Self::SIGNAL, otlpkit_exporter::LogExporter<T>)?;
+        batch_processor!(shared, Self::SIGNAL, Self::builder(exporter))
+    }
+}
+
+/// The native span path's processor of `SpanRecord`s.
+#[cfg(feature = "tracing")]
+type RecordProcessor = otlpkit_batch::BatchProcessor<Box<otlpkit_wire::SpanRecord>>;
+
+#[cfg(feature = "tracing")]
+impl OtlpBatchProcessor for RecordProcessor {
+    const SIGNAL: Signal = Signal::Traces;
+
+    fn on_transport<T: otlpkit_exporter::Connect>(shared: &Shared<'_>) -> Result<Self, InitError> {
+        let exporter = otlp_exporter!(shared, Self::SIGNAL, otlpkit_exporter::SpanExporter<T>)?;
+        let builder = Self::builder_for(otlpkit_core::BatchKind::Spans, RecordExporter(exporter));
+        batch_processor!(shared, Self::SIGNAL, builder)
+    }
+}
+
+/// `P` on otlpkit's OTLP exporter over the transport of its signal's
+/// configured protocol, on the pipeline's worker and counters.
 // Without a transport feature every protocol is an error.
 #[cfg_attr(
     not(any(feature = "grpc", feature = "http")),
     allow(unreachable_code, unused_variables)
 )]
-fn span_processor(shared: &Shared<'_>) -> Result<BatchSpanProcessor, InitError> {
-    let signal = Signal::Traces;
-    let builder: BatchSpanProcessorBuilder = match transport(shared, signal)? {
+fn otlp_batch_processor<P: OtlpBatchProcessor>(shared: &Shared<'_>) -> Result<P, InitError> {
+    match transport(shared, P::SIGNAL)? {
         #[cfg(feature = "grpc")]
-        Transport::Grpc => {
-            BatchSpanProcessor::builder(otlp_exporter!(shared, signal, otlpkit_grpc::SpanExporter)?)
-        }
+        Transport::Grpc => P::on_transport::<otlpkit_grpc::Grpc>(shared),
         #[cfg(feature = "http")]
-        Transport::Http => BatchSpanProcessor::builder(otlp_exporter!(
-            shared,
-            signal,
-            otlpkit_http::HttpSpanExporter
-        )?),
-    };
-    batch_processor!(shared, signal, builder, shared.config.span_batch())
+        Transport::Http => P::on_transport::<otlpkit_http::Http>(shared),
+    }
 }
 
 fn logs(
@@ -536,7 +560,7 @@ fn logs(
     for kind in shared.config.sdk().exporters(Signal::Logs) {
         match kind {
             ExporterKind::Otlp => {
-                let processor = log_processor(shared)?;
+                let processor = otlp_batch_processor::<BatchLogProcessor>(shared)?;
                 pipeline.log_handle = Some(processor.handle());
                 builder = builder.with_log_processor(GuardedLogProcessor::new(processor));
             }
@@ -549,28 +573,6 @@ fn logs(
         }
     }
     Ok(builder.build())
-}
-
-// Without a transport feature every protocol is an error.
-#[cfg_attr(
-    not(any(feature = "grpc", feature = "http")),
-    allow(unreachable_code, unused_variables)
-)]
-fn log_processor(shared: &Shared<'_>) -> Result<BatchLogProcessor, InitError> {
-    let signal = Signal::Logs;
-    let builder: BatchLogProcessorBuilder = match transport(shared, signal)? {
-        #[cfg(feature = "grpc")]
-        Transport::Grpc => {
-            BatchLogProcessor::builder(otlp_exporter!(shared, signal, otlpkit_grpc::LogExporter)?)
-        }
-        #[cfg(feature = "http")]
-        Transport::Http => BatchLogProcessor::builder(otlp_exporter!(
-            shared,
-            signal,
-            otlpkit_http::HttpLogExporter
-        )?),
-    };
-    batch_processor!(shared, signal, builder, shared.config.log_batch())
 }
 
 /// The SDK temporality for a preference (the SDK's `LowMemory` is the
