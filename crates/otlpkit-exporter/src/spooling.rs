@@ -110,11 +110,11 @@ impl Spooling {
 
     /// Records a failed attempt, for the drain's backoff.
     fn failed(&self, inner: &Inner, error: &ExportError, retry: u32) {
-        let delay =
-            inner
-                .config()
-                .retry_policy()
-                .delay(retry.max(1), rand::random::<f64>(), error.retry_after());
+        let delay = inner.config().retry_policy().delay(
+            retry.max(1),
+            rand::random::<f64>(),
+            error.retry_after(),
+        );
         *self
             .not_before
             .lock()

@@ -104,13 +104,19 @@ fn a_console_trace_exporter_without_tracing_opentelemetry_is_a_warning() {
                 setting: "OTEL_TRACES_EXPORTER",
                 ..
             }
-        ) && warning.to_string().contains("`tracing-opentelemetry` feature")
+        ) && warning
+            .to_string()
+            .contains("`tracing-opentelemetry` feature")
     });
     assert!(warned, "{:?}", guard.warnings());
 
     tracing::info_span!("native").in_scope(|| {});
     let report = guard.shutdown_within(std::time::Duration::from_secs(10));
-    assert_eq!(report.delivered(otlpkit::core::Signal::Traces), 1, "{report}");
+    assert_eq!(
+        report.delivered(otlpkit::core::Signal::Traces),
+        1,
+        "{report}"
+    );
     assert_eq!(receiver.span_count(), 1);
     assert!(receiver.span("native").is_some());
 }
