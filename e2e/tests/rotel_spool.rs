@@ -12,13 +12,15 @@
 //! Needs `cargo xtask e2e`; without it the test fails with instructions.
 
 use std::fs::File;
-use std::io::{Read as _, Write as _};
+use std::io::Write as _;
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
 use otlpkit_e2e::Rotel;
+use otlpkit_fixtures::harness::{self, Test};
+use otlpkit_fixtures::process;
 
 /// The variable `cargo xtask e2e` sets to the `rotel-agent` binary.
 const ROTEL_BIN_VAR: &str = "OTLPKIT_E2E_ROTEL_BIN";
@@ -32,40 +34,11 @@ fn main() -> ExitCode {
     if let Some(position) = args.iter().position(|a| a == "--child") {
         return child(args.get(position + 1).map_or("", String::as_str));
     }
-    let mut out = std::io::stdout();
-    let name = "a_program_that_exited_while_rotel_was_down_is_delivered_by_the_next_run";
-    if args.iter().any(|a| a == "--list") {
-        let _ = writeln!(out, "{name}: test");
-        return ExitCode::SUCCESS;
-    }
-    let filters: Vec<&String> = args.iter().filter(|a| !a.starts_with('-')).collect();
-    if args.iter().any(|a| a == "--ignored")
-        || !(filters.is_empty() || filters.iter().any(|f| name.contains(f.as_str())))
-    {
-        let _ = writeln!(
-            out,
-            "\nrunning 0 tests\n\ntest result: ok. 0 passed; 0 failed\n"
-        );
-        return ExitCode::SUCCESS;
-    }
-    let _ = writeln!(out, "\nrunning 1 test");
-    let outcome = std::panic::catch_unwind(
+    let tests: &[Test] = &[(
+        "a_program_that_exited_while_rotel_was_down_is_delivered_by_the_next_run",
         a_program_that_exited_while_rotel_was_down_is_delivered_by_the_next_run,
-    );
-    let ok = outcome.is_ok();
-    let _ = writeln!(
-        out,
-        "test {name} ... {}\n\ntest result: {}. {} passed; {} failed\n",
-        if ok { "ok" } else { "FAILED" },
-        if ok { "ok" } else { "FAILED" },
-        u8::from(ok),
-        u8::from(!ok)
-    );
-    if ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    }
+    )];
+    harness::run(tests, &args)
 }
 
 /// A rotel of this test's own.
@@ -139,18 +112,8 @@ fn free_port() -> u16 {
 /// Runs `run` as its own process against `grpc`, spooling into `spool`;
 /// returns its standard output.
 fn run(run: &str, grpc: u16, spool: &Path) -> String {
-    let mut command = Command::new(std::env::current_exe().unwrap());
-    command
-        .args(["--child", run])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (key, _) in std::env::vars_os() {
-        let text = key.to_string_lossy();
-        if text.starts_with("OTEL_") || text.starts_with("OTLPKIT_SPOOL") || text == "RUST_LOG" {
-            command.env_remove(&key);
-        }
-    }
+    let mut command = process::child_of_this_test(run);
+    process::scrub_env(&mut command, &["OTEL_", "OTLPKIT_SPOOL"], &["RUST_LOG"]);
     command
         .env("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")
         .env(
@@ -162,24 +125,18 @@ fn run(run: &str, grpc: u16, spool: &Path) -> String {
         .env("OTEL_LOGS_EXPORTER", "none")
         .env("OTEL_SERVICE_NAME", "otlpkit-e2e-spool")
         .env("OTLPKIT_SPOOL_DIR", spool);
-    let mut child = command.spawn().unwrap();
-    let deadline = Instant::now() + WAIT;
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "`{run}` did not exit in {WAIT:?}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let mut out = String::new();
-    let mut err = String::new();
-    let _ = child.stdout.take().unwrap().read_to_string(&mut out);
-    let _ = child.stderr.take().unwrap().read_to_string(&mut err);
-    assert!(status.success(), "`{run}` failed:\n{out}\n{err}");
-    out
+    let output = process::run_to_end(
+        command,
+        &format!("`{run}`"),
+        WAIT,
+        Duration::from_millis(20),
+    );
+    assert!(
+        output.success,
+        "`{run}` failed:\n{}\n{}",
+        output.stdout, output.stderr
+    );
+    output.stdout
 }
 
 fn value(out: &str, key: &str) -> String {

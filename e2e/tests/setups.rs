@@ -14,12 +14,12 @@
 //! Needs a running rotel: run `cargo xtask e2e` (see `otlpkit_e2e`). Without
 //! it every test fails with instructions; none passes silently.
 
-use std::io::{Read as _, Write as _};
-use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::process::{Command, ExitCode, Stdio};
-use std::time::{Duration, Instant};
+use std::process::ExitCode;
+use std::time::Duration;
 
 use otlpkit_e2e::{ReceivedSpan, Rotel};
+use otlpkit_fixtures::harness::{self, Test};
+use otlpkit_fixtures::process::{self, ChildOutput};
 
 /// How long rotel may take to report, and a child to finish.
 const WAIT: Duration = Duration::from_secs(60);
@@ -36,8 +36,6 @@ const HOPS: &[(&str, &str)] = &[
 ];
 /// Items the stream yields, each in its own span.
 const STREAM_ITEMS: usize = 3;
-
-type Test = (&'static str, fn());
 
 const TESTS: &[Test] = &[
     ("sync_main_over_grpc", sync_main_over_grpc),
@@ -60,82 +58,7 @@ fn main() -> ExitCode {
     if let Some(position) = args.iter().position(|a| a == "--child") {
         return child::run(args.get(position + 1).map_or("", String::as_str));
     }
-    let options = Options::parse(&args);
-    let selected: Vec<&Test> = TESTS
-        .iter()
-        .filter(|(name, _)| options.selects(name))
-        .collect();
-    let mut out = std::io::stdout();
-    if options.list {
-        for (name, _) in &selected {
-            let _ = writeln!(out, "{name}: test");
-        }
-        return ExitCode::SUCCESS;
-    }
-    let _ = writeln!(out, "\nrunning {} tests", selected.len());
-    let mut failed = 0;
-    for (name, test) in &selected {
-        let ok = catch_unwind(AssertUnwindSafe(test)).is_ok();
-        let _ = writeln!(out, "test {name} ... {}", if ok { "ok" } else { "FAILED" });
-        failed += usize::from(!ok);
-    }
-    let _ = writeln!(
-        out,
-        "\ntest result: {}. {} passed; {failed} failed\n",
-        if failed == 0 { "ok" } else { "FAILED" },
-        selected.len() - failed
-    );
-    if failed == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    }
-}
-
-/// The arguments of the standard test harness that matter here.
-#[derive(Debug, Default)]
-struct Options {
-    filters: Vec<String>,
-    skip: Vec<String>,
-    exact: bool,
-    list: bool,
-    /// `--ignored`: run (or list) only ignored tests, of which there are none.
-    ignored_only: bool,
-}
-
-impl Options {
-    fn parse(args: &[String]) -> Self {
-        let mut options = Options::default();
-        let mut args = args.iter();
-        while let Some(arg) = args.next() {
-            match arg.as_str() {
-                "--exact" => options.exact = true,
-                "--list" => options.list = true,
-                "--ignored" => options.ignored_only = true,
-                "--skip" => options.skip.extend(args.next().cloned()),
-                // Options that take a value, which is not a filter.
-                "--test-threads" | "--format" | "--color" | "--logfile" | "-Z" => {
-                    args.next();
-                }
-                flag if flag.starts_with('-') => {}
-                filter => options.filters.push(filter.to_owned()),
-            }
-        }
-        options
-    }
-
-    fn selects(&self, name: &str) -> bool {
-        let matches = |filter: &String| {
-            if self.exact {
-                name == filter
-            } else {
-                name.contains(filter.as_str())
-            }
-        };
-        !self.ignored_only
-            && (self.filters.is_empty() || self.filters.iter().any(matches))
-            && !self.skip.iter().any(matches)
-    }
+    harness::run(TESTS, &args)
 }
 
 fn rotel() -> Rotel {
@@ -162,53 +85,27 @@ fn run_child(
     service: &str,
     extra: &[(&str, &str)],
 ) -> String {
-    let mut command = Command::new(std::env::current_exe().unwrap());
-    command
-        .args(["--child", setup])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (key, _) in std::env::vars_os() {
-        let text = key.to_string_lossy();
-        if text.starts_with("OTEL_") || text.starts_with("OTLPKIT_TAIL_") || text == "RUST_LOG" {
-            command.env_remove(&key);
-        }
-    }
+    let mut command = process::child_of_this_test(setup);
+    process::scrub_env(&mut command, &["OTEL_", "OTLPKIT_TAIL_"], &["RUST_LOG"]);
     command.envs([
         ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint),
         ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol),
         ("OTEL_SERVICE_NAME", service),
     ]);
     command.envs(extra.iter().copied());
-    let mut child = command.spawn().unwrap();
-    let mut stdout = child.stdout.take().unwrap();
-    let mut stderr = child.stderr.take().unwrap();
-    let out = std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = stdout.read_to_string(&mut text);
-        text
-    });
-    let err = std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = stderr.read_to_string(&mut text);
-        text
-    });
-    let deadline = Instant::now() + WAIT;
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() >= deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("setup `{setup}` did not exit within {WAIT:?}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let (stdout, stderr) = (out.join().unwrap(), err.join().unwrap());
+    let ChildOutput {
+        success,
+        stdout,
+        stderr,
+    } = process::run_to_end(
+        command,
+        &format!("setup `{setup}`"),
+        WAIT,
+        Duration::from_millis(50),
+    );
     assert!(
-        status.success(),
-        "setup `{setup}` failed ({status})\n--- stdout ---\n{stdout}\n--- stderr ---\n{stderr}"
+        success,
+        "setup `{setup}` failed\n--- stdout ---\n{stdout}\n--- stderr ---\n{stderr}"
     );
     stdout
 }

@@ -5,9 +5,10 @@
 //! test that runs the quickstart on its embedded receiver and checks what it
 //! prints.
 
-use std::io::Read as _;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
+
+use otlpkit_fixtures::process::{self, ChildOutput as Run};
 
 use otlpkit_testkit::proto::common::v1::any_value::Value;
 use otlpkit_testkit::proto::metrics::v1::{HistogramDataPoint, number_data_point};
@@ -18,57 +19,12 @@ use otlpkit_testkit::{Protocol, ReceivedLog, ReceivedSpan, Receiver, hex};
 /// Longest time an example may run.
 const WAIT: Duration = Duration::from_secs(60);
 
-#[derive(Debug)]
-struct Run {
-    success: bool,
-    stdout: String,
-    stderr: String,
-}
-
 /// Runs an example with exactly the given `OTEL_*` variables.
 fn run(binary: &str, vars: &[(&str, &str)]) -> Run {
     let mut command = Command::new(binary);
-    command
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (key, _) in std::env::vars_os() {
-        let text = key.to_string_lossy();
-        if text.starts_with("OTEL_") || text == "RUST_LOG" {
-            command.env_remove(&key);
-        }
-    }
+    process::scrub_env(&mut command, &["OTEL_"], &["RUST_LOG"]);
     command.envs(vars.iter().copied());
-    let mut child = command.spawn().unwrap();
-    let mut stdout = child.stdout.take().unwrap();
-    let mut stderr = child.stderr.take().unwrap();
-    let out = std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = stdout.read_to_string(&mut text);
-        text
-    });
-    let err = std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = stderr.read_to_string(&mut text);
-        text
-    });
-    let deadline = Instant::now() + WAIT;
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() >= deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("{binary} did not exit within {WAIT:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    Run {
-        success: status.success(),
-        stdout: out.join().unwrap(),
-        stderr: err.join().unwrap(),
-    }
+    process::run_to_end(command, binary, WAIT, Duration::from_millis(20))
 }
 
 /// The run succeeded and otlpkit printed no configuration warning.

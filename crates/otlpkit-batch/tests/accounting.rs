@@ -504,17 +504,24 @@ impl<E> Panicky<E> {
             .and_then(|(at, site)| (at == call).then_some(site));
         (call as u64, site)
     }
-}
 
-impl<E: LogExporter> LogExporter for Panicky<E> {
-    fn export(&self, batch: LogBatch<'_>) -> impl Future<Output = OTelSdkResult> + Send {
+    /// Runs export call `export` of a batch of `items`, panicking in the
+    /// call itself or in the future it returns where the case says, after
+    /// recording the items that panic loses.
+    fn export_or_panic<F>(
+        &self,
+        items: u64,
+        export: impl FnOnce() -> F,
+    ) -> impl Future<Output = OTelSdkResult> + Send
+    where
+        F: Future<Output = OTelSdkResult> + Send,
+    {
         let (call, site) = self.site();
-        let items = batch.iter().count() as u64;
         if site == Some(PanicSite::Call) {
             self.lost.store(items, Ordering::SeqCst);
             panic!("injected panic in export call {call}");
         }
-        let export = self.inner.export(batch);
+        let export = export();
         let lost = Arc::clone(&self.lost);
         async move {
             if site == Some(PanicSite::Future) {
@@ -524,6 +531,13 @@ impl<E: LogExporter> LogExporter for Panicky<E> {
             }
             export.await
         }
+    }
+}
+
+impl<E: LogExporter> LogExporter for Panicky<E> {
+    fn export(&self, batch: LogBatch<'_>) -> impl Future<Output = OTelSdkResult> + Send {
+        let items = batch.iter().count() as u64;
+        self.export_or_panic(items, || self.inner.export(batch))
     }
 
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
@@ -537,22 +551,8 @@ impl<E: LogExporter> LogExporter for Panicky<E> {
 
 impl<E: SpanExporter> SpanExporter for Panicky<E> {
     fn export(&self, batch: Vec<SpanData>) -> impl Future<Output = OTelSdkResult> + Send {
-        let (call, site) = self.site();
         let items = batch.len() as u64;
-        if site == Some(PanicSite::Call) {
-            self.lost.store(items, Ordering::SeqCst);
-            panic!("injected panic in export call {call}");
-        }
-        let export = self.inner.export(batch);
-        let lost = Arc::clone(&self.lost);
-        async move {
-            if site == Some(PanicSite::Future) {
-                let _export = export;
-                lost.store(items, Ordering::SeqCst);
-                panic!("injected panic in export future {call}");
-            }
-            export.await
-        }
+        self.export_or_panic(items, || self.inner.export(batch))
     }
 
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {

@@ -13,8 +13,7 @@ use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant, SystemTime};
 
 use opentelemetry::trace::{
-    Span as _, SpanContext, SpanId, Status, TraceContextExt as _, TraceFlags, TraceId, TraceState,
-    Tracer as _, TracerProvider as _,
+    Span as _, Status, TraceContextExt as _, TraceId, Tracer as _, TracerProvider as _,
 };
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::trace::{Sampler, SdkTracer, SdkTracerProvider, ShouldSample as _};
@@ -25,6 +24,7 @@ use otlpkit_batch::{BatchSpanProcessor, ProcessorHandle};
 use otlpkit_bridge::WorkerRuntime;
 use otlpkit_core::stats::{EarlyDecision, ExportStats, SamplingPolicy, SignalStatsSnapshot};
 use otlpkit_core::{MapEnv, OverflowPolicy, Signal, TailSamplingConfig, TailSamplingConfigBuilder};
+use otlpkit_fixtures::spans::remote_parent;
 use otlpkit_testkit::Receiver;
 use proptest::prelude::*;
 
@@ -528,19 +528,7 @@ fn the_caps_hold_under_a_flood_of_long_lived_traces() {
 // other when the head sampler records it anyway.
 #[test]
 fn a_trace_entering_with_a_sampled_parent_is_kept_whole() {
-    let remote = |sampled: bool, n: u128| {
-        Context::new().with_remote_span_context(SpanContext::new(
-            TraceId::from(n),
-            SpanId::from(7_u64),
-            if sampled {
-                TraceFlags::SAMPLED
-            } else {
-                TraceFlags::default()
-            },
-            true,
-            TraceState::default(),
-        ))
-    };
+    let remote = |sampled: bool, n: u128| remote_parent(n, sampled);
     let serve = |tracer: &SdkTracer, parent: &Context| {
         let root_cx = parent.with_span(tracer.start_with_context("server", parent));
         tracer.start_with_context("handler", &root_cx).end();

@@ -11,7 +11,7 @@
 //! Run: `cargo bench -p otlpkit-grpc`.
 #![allow(missing_docs)]
 
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use opentelemetry::trace::{
@@ -25,22 +25,12 @@ use opentelemetry_proto::transform::trace::tonic::group_spans_by_resource_and_sc
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanExporter as _, SpanLinks};
 use otlpkit_core::{Compression, MapEnv};
+use otlpkit_fixtures::at;
+use otlpkit_fixtures::spans::bench_resource;
 use otlpkit_testkit::Receiver;
 use prost::Message as _;
 
 const BATCH: usize = 512;
-
-fn resource() -> Resource {
-    Resource::builder_empty()
-        .with_service_name("bench-service")
-        .with_attributes([
-            KeyValue::new("service.version", "1.4.2"),
-            KeyValue::new("deployment.environment.name", "bench"),
-            KeyValue::new("host.name", "bench-host-01"),
-            KeyValue::new("process.pid", 4242_i64),
-        ])
-        .build()
-}
 
 /// A server span with 10 attributes, 2 events and a link.
 fn span(i: usize) -> SpanData {
@@ -53,8 +43,7 @@ fn span(i: usize) -> SpanData {
     trace[..8].copy_from_slice(&id(i as u64 / 8));
     trace[8..].copy_from_slice(&id(7));
     let trace = TraceId::from_bytes(trace);
-    let start =
-        SystemTime::UNIX_EPOCH + Duration::from_nanos(1_700_000_000_000_000_000 + i as u64 * 1_000);
+    let start = at(1_700_000_000_000_000_000 + i as u64 * 1_000);
     let mut events = SpanEvents::default();
     events.events = vec![
         Event::new(
@@ -137,7 +126,7 @@ fn export(c: &mut Criterion) {
         .enable_all()
         .build()
         .unwrap();
-    let resource = resource();
+    let resource = bench_resource();
     let batch: Vec<SpanData> = (0..BATCH).map(span).collect();
 
     let mut group = c.benchmark_group("grpc_export_512_spans");

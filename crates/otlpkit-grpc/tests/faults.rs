@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use opentelemetry_sdk::trace::SpanExporter as _;
 use otlpkit_core::stats::DropReason;
+use otlpkit_fixtures::exec::block_on;
 use otlpkit_testkit::{Answer, Code, Fault, Receiver, Signal};
-use support::{WAIT, block_on, fast_policy, spans, spans_to, traces};
+use support::{WAIT, fast_policy, spans, spans_to, traces};
 
 // checklist 2.1: a unary Export per batch; OK means every span was delivered.
 #[test]

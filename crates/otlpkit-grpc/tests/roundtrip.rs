@@ -7,25 +7,23 @@ mod support;
 
 use std::sync::Arc;
 
-use opentelemetry::logs::{AnyValue, LogRecord as _, Logger as _, LoggerProvider as _, Severity};
+use opentelemetry::logs::LoggerProvider as _;
 use opentelemetry::metrics::MeterProvider as _;
-use opentelemetry::trace::{
-    Link, Span as _, SpanContext, SpanId, SpanKind, Status, TraceContextExt as _, TraceFlags,
-    TraceId, TraceState, Tracer as _, TracerProvider as _,
-};
-use opentelemetry::{Array, Context, InstrumentationScope, KeyValue, Value};
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry::{InstrumentationScope, KeyValue};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::logs::SdkLoggerProvider;
 use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use otlpkit_core::stats::ExportStats;
 use otlpkit_core::{Compression, TemporalityPreference};
-use otlpkit_testkit::proto::common::v1::any_value;
-use otlpkit_testkit::proto::logs::v1::SeverityNumber;
+use otlpkit_fixtures::roundtrip::{
+    assert_disk_alert_logs, assert_parent_and_child, emit_disk_alert_logs, emit_parent_and_child,
+};
 use otlpkit_testkit::proto::metrics::v1::{AggregationTemporality, metric, number_data_point};
-use otlpkit_testkit::proto::trace::v1::{span, status};
+use otlpkit_testkit::proto::trace::v1::status;
 use otlpkit_testkit::{Protocol, Receiver, RecordedRequest};
-use support::{WAIT, at, logs_to, metrics_to, spans_to};
+use support::{WAIT, logs_to, metrics_to, spans_to};
 
 fn resource() -> Resource {
     Resource::builder_empty()
@@ -97,114 +95,25 @@ fn traces_roundtrip(compression: Compression) {
         .build();
     let tracer = provider.tracer_with_scope(scope());
 
-    let linked = SpanContext::new(
-        TraceId::from_bytes([0xab; 16]),
-        SpanId::from_bytes([0xcd; 8]),
-        TraceFlags::SAMPLED,
-        true,
-        TraceState::from_key_value([("vendor", "value")]).unwrap(),
-    );
-    let parent = tracer
-        .span_builder("parent")
-        .with_kind(SpanKind::Server)
-        .with_start_time(at(1_700_000_000_000_000_001))
-        .with_attributes([
-            KeyValue::new("http.request.method", "GET"),
-            KeyValue::new("count", 42_i64),
-            KeyValue::new("ratio", 0.25),
-            KeyValue::new("cached", true),
-            KeyValue::new(
-                "tags",
-                Value::Array(Array::String(vec!["a".into(), "b".into()])),
-            ),
-        ])
-        .start(&tracer);
-    let parent_cx = Context::current_with_span(parent);
-    let mut child = tracer
-        .span_builder("child")
-        .with_kind(SpanKind::Client)
-        .with_start_time(at(1_700_000_000_100_000_000))
-        .with_links(vec![Link::new(
-            linked,
-            vec![KeyValue::new("link.kind", "follows")],
-            0,
-        )])
-        .start_with_context(&tracer, &parent_cx);
-    child.add_event_with_timestamp(
-        "cache miss",
-        at(1_700_000_000_150_000_000),
-        vec![KeyValue::new("key", "user:1")],
-    );
-    child.add_event_with_timestamp("retry", at(1_700_000_000_160_000_000), vec![]);
-    child.set_status(Status::error("backend down"));
-    let child_sc = child.span_context().clone();
-    child.end_with_timestamp(at(1_700_000_000_200_000_000));
-    let parent_sc = parent_cx.span().span_context().clone();
-    parent_cx.span().set_status(Status::Ok);
-    parent_cx
-        .span()
-        .end_with_timestamp(at(1_700_000_000_300_000_000));
+    let sent = emit_parent_and_child(&tracer);
 
     provider.force_flush().unwrap();
     receiver.wait_for_spans(2, WAIT).unwrap();
     provider.shutdown().unwrap();
 
-    let p = receiver.span("parent").unwrap();
-    let c = receiver.span("child").unwrap();
-    // Ids and the parent relation.
-    assert_eq!(p.span.trace_id, parent_sc.trace_id().to_bytes());
-    assert_eq!(p.span.span_id, parent_sc.span_id().to_bytes());
-    assert!(p.span.parent_span_id.is_empty());
-    assert_eq!(c.span.trace_id, child_sc.trace_id().to_bytes());
-    assert_eq!(c.span.span_id, child_sc.span_id().to_bytes());
-    assert_eq!(c.span.parent_span_id, parent_sc.span_id().to_bytes());
-    assert_eq!(
-        receiver
-            .span_tree(parent_sc.trace_id().to_bytes())
-            .outline(),
-        "parent\n  child\n"
-    );
-    // Timestamps to the nanosecond.
-    assert_eq!(p.span.start_time_unix_nano, 1_700_000_000_000_000_001);
-    assert_eq!(p.span.end_time_unix_nano, 1_700_000_000_300_000_000);
-    assert_eq!(c.span.start_time_unix_nano, 1_700_000_000_100_000_000);
-    assert_eq!(c.span.end_time_unix_nano, 1_700_000_000_200_000_000);
-    // Kind and status.
-    assert_eq!(p.kind(), span::SpanKind::Server);
-    assert_eq!(c.kind(), span::SpanKind::Client);
+    let (p, c) = assert_parent_and_child(&receiver, &sent, "traces");
+    // What the shared checks leave out: the parent's status, the second
+    // event, the event's and the link's attributes, the child's flags.
     assert_eq!(p.status_code(), status::StatusCode::Ok);
-    assert_eq!(c.status_code(), status::StatusCode::Error);
-    assert_eq!(c.span.status.as_ref().unwrap().message, "backend down");
-    // Attributes of every type.
-    assert_eq!(p.attribute_str("http.request.method"), Some("GET"));
-    assert_eq!(p.attribute("count"), Some(&any_value::Value::IntValue(42)));
-    assert_eq!(
-        p.attribute("ratio"),
-        Some(&any_value::Value::DoubleValue(0.25))
-    );
-    assert_eq!(
-        p.attribute("cached"),
-        Some(&any_value::Value::BoolValue(true))
-    );
-    let Some(any_value::Value::ArrayValue(tags)) = p.attribute("tags") else {
-        panic!("tags is not an array: {:?}", p.attribute("tags"));
-    };
-    assert_eq!(tags.values.len(), 2);
-    // checklist 2.16: the sampled bit, and "has is-remote" for the local parent.
-    assert_eq!(p.span.flags & 0xff, 1);
+    // checklist 2.16: "has is-remote" for the local parent.
     assert_eq!(c.span.flags & 0x100, 0x100);
-    // Events and links.
     assert_eq!(c.span.events.len(), 2);
     let event = c.event("cache miss").unwrap();
-    assert_eq!(event.time_unix_nano, 1_700_000_000_150_000_000);
     assert_eq!(
         otlpkit_testkit::attribute_str(&event.attributes, "key"),
         Some("user:1")
     );
     let link = &c.span.links[0];
-    assert_eq!(link.trace_id, [0xab; 16]);
-    assert_eq!(link.span_id, [0xcd; 8]);
-    assert_eq!(link.trace_state, "vendor=value");
     assert_eq!(
         otlpkit_testkit::attribute_str(&link.attributes, "link.kind"),
         Some("follows")
@@ -454,69 +363,20 @@ fn logs_roundtrip(compression: Compression) {
         .build();
     let logger = provider.logger_with_scope(scope());
 
-    let mut record = logger.create_log_record();
-    record.set_timestamp(at(1_700_000_000_000_000_007));
-    record.set_observed_timestamp(at(1_700_000_000_000_000_009));
-    record.set_severity_number(Severity::Warn);
-    record.set_severity_text("WARN");
-    record.set_body(AnyValue::from("disk almost full"));
-    record.set_event_name("disk.alert");
-    record.add_attribute("disk", "/dev/sda");
-    record.add_attribute("free.bytes", 1024_i64);
-    record.set_trace_context(
-        TraceId::from_bytes([0x11; 16]),
-        SpanId::from_bytes([0x22; 8]),
-        Some(TraceFlags::SAMPLED),
-    );
-    logger.emit(record);
-    let mut second = logger.create_log_record();
-    second.set_severity_number(Severity::Error2);
-    second.set_body(AnyValue::Int(-5));
-    logger.emit(second);
+    emit_disk_alert_logs(&logger);
 
     provider.force_flush().unwrap();
     let logs = receiver.wait_for_logs(2, WAIT).unwrap();
     provider.shutdown().unwrap();
     assert_eq!(logs.len(), 2);
 
-    let first = logs
-        .iter()
-        .find(|l| l.body_str() == Some("disk almost full"))
-        .unwrap();
-    assert_eq!(first.record.time_unix_nano, 1_700_000_000_000_000_007);
-    assert_eq!(
-        first.record.observed_time_unix_nano,
-        1_700_000_000_000_000_009
-    );
-    assert_eq!(first.severity(), SeverityNumber::Warn);
-    assert_eq!(first.record.severity_text, "WARN");
-    assert_eq!(first.record.event_name, "disk.alert");
-    assert_eq!(first.record.trace_id, [0x11; 16]);
-    assert_eq!(first.record.span_id, [0x22; 8]);
-    assert_eq!(
-        first.attribute("disk"),
-        Some(&any_value::Value::StringValue("/dev/sda".into()))
-    );
-    assert_eq!(
-        first.attribute("free.bytes"),
-        Some(&any_value::Value::IntValue(1024))
-    );
+    let first = assert_disk_alert_logs(&logs, "logs");
     assert_eq!(
         first.origin.resource_attribute_str("service.name"),
         Some("grpc-roundtrip")
     );
     assert_eq!(first.origin.scope.name, "roundtrip-scope");
     assert_eq!(first.origin.scope.version, "3.1.4");
-
-    let second = logs
-        .iter()
-        .find(|l| l.body_str() != Some("disk almost full"))
-        .unwrap();
-    assert_eq!(
-        second.record.body.as_ref().unwrap().value,
-        Some(any_value::Value::IntValue(-5))
-    );
-    assert_eq!(second.severity(), SeverityNumber::Error2);
 
     assert_eq!(
         stats.snapshot().signal(otlpkit_core::Signal::Logs).exported,

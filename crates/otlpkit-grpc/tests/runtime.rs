@@ -14,9 +14,10 @@ use opentelemetry::{KeyValue, StringValue};
 use opentelemetry_sdk::error::OTelSdkError;
 use opentelemetry_sdk::trace::{SdkTracerProvider, SpanExporter as _};
 use otlpkit_core::stats::DropReason;
+use otlpkit_fixtures::exec::block_on;
 use otlpkit_grpc::WorkerRuntime;
 use otlpkit_testkit::{Fault, Receiver, Signal};
-use support::{WAIT, block_on, spans, spans_to, traces};
+use support::{WAIT, spans, spans_to, traces};
 
 #[test]
 fn exports_from_a_plain_thread_with_no_runtime() {

@@ -12,9 +12,10 @@ use std::sync::{Arc, Mutex};
 
 use opentelemetry_sdk::trace::SpanExporter as _;
 use otlpkit_core::MapEnv;
+use otlpkit_fixtures::exec::block_on;
 use otlpkit_grpc::SpanExporter;
 use otlpkit_testkit::{Code, Fault, Receiver, Signal};
-use support::{WAIT, block_on, fast_policy, spans, spans_to};
+use support::{WAIT, fast_policy, spans, spans_to};
 
 const SECRET: &str = "s3cr3t";
 

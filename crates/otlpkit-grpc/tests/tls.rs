@@ -9,9 +9,10 @@ use std::time::Duration;
 
 use opentelemetry_sdk::trace::SpanExporter as _;
 use otlpkit_core::stats::DropReason;
+use otlpkit_fixtures::exec::block_on;
 use otlpkit_grpc::BuildError;
 use otlpkit_testkit::Receiver;
-use support::{Pki, TlsProxy, WAIT, block_on, fast_policy, spans, spans_to, traces};
+use support::{Pki, TlsProxy, WAIT, fast_policy, spans, spans_to, traces};
 
 #[cfg(feature = "tls")]
 #[test]

@@ -10,7 +10,6 @@
 //!
 //! `cargo bench -p otlpkit-http` (or `cargo xtask bench`).
 
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
@@ -21,9 +20,10 @@ use opentelemetry::trace::{
 use opentelemetry::{InstrumentationScope, KeyValue};
 use opentelemetry_otlp::WithExportConfig as _;
 use opentelemetry_sdk::Resource;
-use opentelemetry_sdk::error::OTelSdkResult;
-use opentelemetry_sdk::trace::{SdkTracerProvider, SpanData, SpanExporter};
+use opentelemetry_sdk::trace::{SdkTracerProvider, SpanData, SpanExporter as _};
 use otlpkit_core::{MapEnv, Protocol};
+use otlpkit_fixtures::exec::block_on;
+use otlpkit_fixtures::spans::CollectSpans;
 use otlpkit_http::HttpSpanExporter;
 use otlpkit_testkit::Receiver;
 
@@ -43,20 +43,7 @@ fn resource() -> Resource {
 
 /// 512 spans as the SDK hands them to an exporter.
 fn realistic_spans() -> Vec<SpanData> {
-    #[derive(Debug, Clone, Default)]
-    struct Collect(Arc<Mutex<Vec<SpanData>>>);
-    impl SpanExporter for Collect {
-        async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
-            self.0
-                .lock()
-                .map_err(|_| {
-                    opentelemetry_sdk::error::OTelSdkError::InternalFailure("poisoned".into())
-                })?
-                .extend(batch);
-            Ok(())
-        }
-    }
-    let collect = Collect::default();
+    let collect = CollectSpans::default();
     let provider = SdkTracerProvider::builder()
         .with_resource(resource())
         .with_simple_exporter(collect.clone())
@@ -102,32 +89,9 @@ fn realistic_spans() -> Vec<SpanData> {
         span.set_status(Status::Ok);
         span.end_with_timestamp(SystemTime::now() + Duration::from_micros(1500));
     }
-    let spans = collect
-        .0
-        .lock()
-        .map(|spans| spans.clone())
-        .unwrap_or_default();
+    let spans = collect.spans();
     let _ = provider.shutdown();
     spans
-}
-
-/// Drives a future on this thread, as the SDK's processors do.
-fn block_on<F: std::future::Future>(future: F) -> F::Output {
-    struct Unpark(std::thread::Thread);
-    impl std::task::Wake for Unpark {
-        fn wake(self: Arc<Self>) {
-            self.0.unpark();
-        }
-    }
-    let waker = std::task::Waker::from(Arc::new(Unpark(std::thread::current())));
-    let mut context = std::task::Context::from_waker(&waker);
-    let mut future = std::pin::pin!(future);
-    loop {
-        if let std::task::Poll::Ready(output) = future.as_mut().poll(&mut context) {
-            return output;
-        }
-        std::thread::park();
-    }
 }
 
 fn ours(receiver: &Receiver, protocol: Protocol) -> HttpSpanExporter {

@@ -12,9 +12,10 @@ use opentelemetry_sdk::error::OTelSdkError;
 use opentelemetry_sdk::trace::SpanExporter as _;
 use otlpkit_core::stats::DropReason;
 use otlpkit_core::{Compression, Protocol, RetryPolicy, Signal};
+use otlpkit_fixtures::exec::block_on;
 use otlpkit_http::{HttpExporterBuilder, HttpSpanExporter};
 use otlpkit_testkit::{Answer, Fault, Receiver, RetryAfter, StatusCode};
-use support::{CapturedLogs, RawServer, block_on, configure, fast_retry, response, sdk_spans};
+use support::{CapturedLogs, RawServer, configure, fast_retry, response, sdk_spans};
 
 /// Everything logged by any thread of this test binary (the exporter logs
 /// from its worker thread, so the subscriber must be global).

@@ -17,10 +17,11 @@ use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
 use opentelemetry_sdk::trace::{SdkTracerProvider, SpanExporter as _};
 use otlpkit_core::stats::ExportStats;
 use otlpkit_core::{Compression, Protocol, Signal};
+use otlpkit_fixtures::exec::block_on;
 use otlpkit_http::WorkerRuntime;
 use otlpkit_http::{EXPORT_WORKER_NAME, HttpLogExporter, HttpMetricExporter, HttpSpanExporter};
 use otlpkit_testkit::Receiver;
-use support::{WAIT, block_on, configure, sdk_spans};
+use support::{WAIT, configure, sdk_spans};
 
 fn span_exporter(receiver: &Receiver) -> HttpSpanExporter {
     configure(

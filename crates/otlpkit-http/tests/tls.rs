@@ -14,9 +14,10 @@ mod with_tls {
     use opentelemetry_sdk::trace::SpanExporter as _;
     use otlpkit_core::stats::{DropReason, ExportStats};
     use otlpkit_core::{Compression, Signal};
+    use otlpkit_fixtures::exec::block_on;
     use otlpkit_http::HttpSpanExporter;
     use otlpkit_testkit::Receiver;
-    use support::{Pki, TlsFront, TlsOptions, block_on, configure, sdk_spans};
+    use support::{Pki, TlsFront, TlsOptions, configure, sdk_spans};
 
     const ONE_WAY: TlsOptions = TlsOptions {
         require_client_cert: false,

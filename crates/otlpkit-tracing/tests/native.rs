@@ -29,6 +29,7 @@ use otlpkit_batch::{BatchProcessor, ProcessorHandle};
 use otlpkit_bridge::{Captured, FutureContextExt as _, StreamContextExt as _};
 use otlpkit_core::stats::{DropReason, ExportStats};
 use otlpkit_core::{MapEnv, OverflowPolicy, SdkConfig};
+use otlpkit_fixtures::spans::remote_parent;
 use otlpkit_testkit::proto::common::v1::any_value;
 use otlpkit_testkit::proto::trace::v1::{span, status};
 use otlpkit_testkit::{ReceivedSpan, Receiver, Signal, SpanTree, attribute_str};
@@ -581,29 +582,16 @@ fn a_trace_id_ratio_decides_as_the_sdk_does_and_children_follow_their_parent() {
 
 #[test]
 fn a_remote_parent_decides_for_a_parent_based_sampler() {
-    let remote = |trace: u128, sampled: bool| {
-        Context::new().with_remote_span_context(SpanContext::new(
-            TraceId::from(trace),
-            SpanId::from(7_u64),
-            if sampled {
-                TraceFlags::SAMPLED
-            } else {
-                TraceFlags::default()
-            },
-            true,
-            TraceState::default(),
-        ))
-    };
     let trace_in = 0x00aa_u128 << 64 | 1;
     let trace_out = 0x00bb_u128 << 64 | 2;
     with_native(
         |n| n.with_sampler(Sampler::ParentBased(Box::new(Sampler::AlwaysOn))),
         |b| b,
         || {
-            let _in = remote(trace_in, true).attach();
+            let _in = remote_parent(trace_in, true).attach();
             tracing::info_span!("remote-sampled-child").in_scope(|| {});
             drop(_in);
-            let _out = remote(trace_out, false).attach();
+            let _out = remote_parent(trace_out, false).attach();
             tracing::info_span!("remote-unsampled-child").in_scope(|| {
                 // The decision travels on: propagated unsampled.
                 let mut headers = http::HeaderMap::new();

@@ -11,7 +11,7 @@
 #![allow(missing_docs)]
 
 use std::hint::black_box;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use opentelemetry::logs::{AnyValue, LogRecord as _, Logger as _, LoggerProvider as _, Severity};
@@ -24,25 +24,14 @@ use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::transform::common::tonic::ResourceAttributesWithSchema;
 use opentelemetry_proto::transform::logs::tonic::group_logs_by_resource_and_scope;
 use opentelemetry_proto::transform::trace::tonic::group_spans_by_resource_and_scope;
-use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::logs::{LogBatch, SdkLogRecord, SdkLoggerProvider};
 use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
+use otlpkit_fixtures::at;
+use otlpkit_fixtures::spans::bench_resource;
 use otlpkit_wire::{EncodedResource, encode_logs, encode_spans};
 use prost::Message as _;
 
 const BATCH: usize = 512;
-
-fn resource() -> Resource {
-    Resource::builder_empty()
-        .with_service_name("bench-service")
-        .with_attributes([
-            KeyValue::new("service.version", "1.4.2"),
-            KeyValue::new("deployment.environment.name", "bench"),
-            KeyValue::new("host.name", "bench-host-01"),
-            KeyValue::new("process.pid", 4242_i64),
-        ])
-        .build()
-}
 
 fn context(i: usize, salt: u64) -> SpanContext {
     let seed = (i as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ salt;
@@ -56,8 +45,7 @@ fn context(i: usize, salt: u64) -> SpanContext {
 }
 
 fn span(i: usize, rich: bool, scope: &InstrumentationScope) -> SpanData {
-    let start =
-        SystemTime::UNIX_EPOCH + Duration::from_nanos(1_700_000_000_000_000_000 + i as u64 * 1_000);
+    let start = at(1_700_000_000_000_000_000 + i as u64 * 1_000);
     let mut attributes = vec![
         KeyValue::new("http.request.method", "GET"),
         KeyValue::new("url.path", format!("/api/v1/items/{i}")),
@@ -122,8 +110,7 @@ fn span(i: usize, rich: bool, scope: &InstrumentationScope) -> SpanData {
 /// A log record as the tracing bridge emits one: a message body, a severity,
 /// three attributes and the trace context of the span it was logged in.
 fn log_record(i: usize, provider: &SdkLoggerProvider) -> SdkLogRecord {
-    let time =
-        SystemTime::UNIX_EPOCH + Duration::from_nanos(1_700_000_000_000_000_000 + i as u64 * 1_000);
+    let time = at(1_700_000_000_000_000_000 + i as u64 * 1_000);
     let mut record = provider.logger("bench-app").create_log_record();
     record.set_timestamp(time);
     record.set_observed_timestamp(time + Duration::from_micros(3));
@@ -146,7 +133,7 @@ fn bench(c: &mut Criterion) {
     let scope = InstrumentationScope::builder("bench-app")
         .with_version("0.1.0")
         .build();
-    let resource = resource();
+    let resource = bench_resource();
     let reference_resource = ResourceAttributesWithSchema::from(&resource);
     let encoded_resource = EncodedResource::new(&resource);
 

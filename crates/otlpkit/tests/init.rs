@@ -12,10 +12,8 @@
 //! Accepts the arguments of the standard harness that matter here: a name
 //! filter, `--exact`, `--skip`, `--list` and `--ignored` (there are no ignored tests).
 
-use std::io::{Read as _, Write as _};
 use std::net::TcpListener;
-use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::process::{Command, ExitCode, Stdio};
+use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use opentelemetry::KeyValue;
@@ -25,14 +23,14 @@ use opentelemetry::trace::{TraceContextExt as _, Tracer as _, TracerProvider as 
 use otlpkit::core::stats::DropReason;
 use otlpkit::core::{ConfigWarning, MapEnv, Signal};
 use otlpkit::{InitError, InitWarning};
+use otlpkit_fixtures::harness::{self, Test};
+use otlpkit_fixtures::process::{self, ChildOutput};
 use otlpkit_testkit::proto::metrics::v1::number_data_point;
 use otlpkit_testkit::proto::metrics::v1::{AggregationTemporality, NumberDataPoint};
 use otlpkit_testkit::{Protocol, ReceivedSpan, Receiver, hex};
 
 /// Longest wait for a child process or for data to arrive.
 const WAIT: Duration = Duration::from_secs(60);
-
-type Test = (&'static str, fn());
 
 const TESTS: &[Test] = &[
     (
@@ -123,157 +121,21 @@ fn main() -> ExitCode {
         let scenario = args.get(position + 1).map(String::as_str).unwrap_or("");
         return child::run(scenario);
     }
-    let options = Options::parse(&args);
-    let selected: Vec<&Test> = TESTS
-        .iter()
-        .filter(|(name, _)| options.selects(name))
-        .collect();
-    let mut out = std::io::stdout();
-    if options.list {
-        for (name, _) in &selected {
-            let _ = writeln!(out, "{name}: test");
-        }
-        return ExitCode::SUCCESS;
-    }
-    let _ = writeln!(out, "\nrunning {} tests", selected.len());
-    let mut failed = Vec::new();
-    for (name, test) in &selected {
-        let outcome = catch_unwind(AssertUnwindSafe(test));
-        let verdict = if outcome.is_ok() { "ok" } else { "FAILED" };
-        let _ = writeln!(out, "test {name} ... {verdict}");
-        if outcome.is_err() {
-            failed.push(*name);
-        }
-    }
-    let _ = writeln!(
-        out,
-        "\ntest result: {}. {} passed; {} failed\n",
-        if failed.is_empty() { "ok" } else { "FAILED" },
-        selected.len() - failed.len(),
-        failed.len()
-    );
-    if failed.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        for name in failed {
-            let _ = writeln!(out, "failed: {name}");
-        }
-        ExitCode::FAILURE
-    }
-}
-
-/// The arguments of the standard test harness that matter here.
-#[derive(Debug, Default)]
-struct Options {
-    filters: Vec<String>,
-    skip: Vec<String>,
-    exact: bool,
-    list: bool,
-    /// `--ignored`: run (or list) only ignored tests, of which there are none.
-    ignored_only: bool,
-}
-
-impl Options {
-    fn parse(args: &[String]) -> Self {
-        let mut options = Options::default();
-        let mut args = args.iter();
-        while let Some(arg) = args.next() {
-            match arg.as_str() {
-                "--exact" => options.exact = true,
-                "--list" => options.list = true,
-                "--ignored" => options.ignored_only = true,
-                "--skip" => options.skip.extend(args.next().cloned()),
-                // Options that take a value, which is not a filter.
-                "--test-threads" | "--format" | "--color" | "--logfile" | "-Z" => {
-                    args.next();
-                }
-                flag if flag.starts_with('-') => {}
-                filter => options.filters.push(filter.to_owned()),
-            }
-        }
-        options
-    }
-
-    fn selects(&self, name: &str) -> bool {
-        let matches = |filter: &String| {
-            if self.exact {
-                name == filter
-            } else {
-                name.contains(filter.as_str())
-            }
-        };
-        !self.ignored_only
-            && (self.filters.is_empty() || self.filters.iter().any(matches))
-            && !self.skip.iter().any(matches)
-    }
-}
-
-/// What a child process printed and how it ended.
-struct ChildOutput {
-    success: bool,
-    stdout: String,
-    stderr: String,
-}
-
-impl std::fmt::Debug for ChildOutput {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "success: {}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-            self.success, self.stdout, self.stderr
-        )
-    }
+    harness::run(TESTS, &args)
 }
 
 /// Runs `scenario` in a child process with exactly the given `OTEL_*`
 /// variables (and `RUST_LOG`): those of this process are removed.
 fn run_child(scenario: &str, vars: &[(&str, &str)]) -> ChildOutput {
-    let mut command = Command::new(std::env::current_exe().unwrap());
-    command
-        .args(["--child", scenario])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (key, _) in std::env::vars_os() {
-        let key_text = key.to_string_lossy();
-        if key_text.starts_with("OTEL_") || key_text == "RUST_LOG" {
-            command.env_remove(&key);
-        }
-    }
+    let mut command = process::child_of_this_test(scenario);
+    process::scrub_env(&mut command, &["OTEL_"], &["RUST_LOG"]);
     command.envs(vars.iter().copied());
-    let mut child = command.spawn().unwrap();
-    let mut stdout = child.stdout.take().unwrap();
-    let mut stderr = child.stderr.take().unwrap();
-    let out = std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = stdout.read_to_string(&mut text);
-        text
-    });
-    let err = std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = stderr.read_to_string(&mut text);
-        text
-    });
-    let deadline = Instant::now() + WAIT;
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() >= deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!(
-                "child `{scenario}` did not exit within {WAIT:?}; stderr:\n{}",
-                err.join().unwrap()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    ChildOutput {
-        success: status.success(),
-        stdout: out.join().unwrap(),
-        stderr: err.join().unwrap(),
-    }
+    process::run_to_end(
+        command,
+        &format!("child `{scenario}`"),
+        WAIT,
+        Duration::from_millis(20),
+    )
 }
 
 fn span(receiver: &Receiver, name: &str) -> ReceivedSpan {

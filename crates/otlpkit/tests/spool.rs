@@ -9,9 +9,8 @@
 //! (`harness = false`), as `tests/init.rs` does.
 
 use std::collections::HashSet;
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::io::{BufRead as _, BufReader, Write as _};
 use std::net::TcpListener;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 use std::process::{Child, Command, ExitCode, Stdio};
 use std::sync::{Mutex, PoisonError, mpsc};
@@ -21,12 +20,12 @@ use opentelemetry::trace::{Tracer as _, TracerProvider as _};
 use otlpkit::core::stats::DropReason;
 use otlpkit::core::{BatchConfig, Compression, MapEnv, Protocol, Signal};
 use otlpkit::{InitError, OtlpGuard, ShutdownReport};
+use otlpkit_fixtures::harness::{self, Test};
+use otlpkit_fixtures::process;
 use otlpkit_testkit::{Fault, Receiver};
 
 /// Longest wait for a child or for data: a hang guard, never a measurement.
 const WAIT: Duration = Duration::from_secs(90);
-
-type Test = (&'static str, fn());
 
 const TESTS: &[Test] = &[
     (
@@ -69,57 +68,7 @@ fn main() -> ExitCode {
         let scenario = args.get(position + 1).map(String::as_str).unwrap_or("");
         return child::run(scenario, &args[position + 2..]);
     }
-    let filters: Vec<&String> = args.iter().filter(|a| !a.starts_with('-')).collect();
-    let exact = args.iter().any(|a| a == "--exact");
-    let selected: Vec<&Test> = TESTS
-        .iter()
-        .filter(|(name, _)| {
-            filters.is_empty()
-                || filters.iter().any(|f| {
-                    if exact {
-                        name == f
-                    } else {
-                        name.contains(f.as_str())
-                    }
-                })
-        })
-        .collect();
-    let mut out = std::io::stdout();
-    if args.iter().any(|a| a == "--list") {
-        for (name, _) in &selected {
-            let _ = writeln!(out, "{name}: test");
-        }
-        return ExitCode::SUCCESS;
-    }
-    if args.iter().any(|a| a == "--ignored") {
-        let _ = writeln!(
-            out,
-            "\nrunning 0 tests\n\ntest result: ok. 0 passed; 0 failed\n"
-        );
-        return ExitCode::SUCCESS;
-    }
-    let _ = writeln!(out, "\nrunning {} tests", selected.len());
-    let mut failed = Vec::new();
-    for (name, test) in &selected {
-        let outcome = catch_unwind(AssertUnwindSafe(test));
-        let verdict = if outcome.is_ok() { "ok" } else { "FAILED" };
-        let _ = writeln!(out, "test {name} ... {verdict}");
-        if outcome.is_err() {
-            failed.push(*name);
-        }
-    }
-    let _ = writeln!(
-        out,
-        "\ntest result: {}. {} passed; {} failed\n",
-        if failed.is_empty() { "ok" } else { "FAILED" },
-        selected.len() - failed.len(),
-        failed.len()
-    );
-    if failed.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    }
+    harness::run(TESTS, &args)
 }
 
 // ----- shared helpers ------------------------------------------------------------------------
@@ -243,15 +192,10 @@ fn spawn_child(scenario: &str, args: &[&str], privileged: bool) -> Running {
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    for (key, _) in std::env::vars_os() {
-        let key = key.to_string_lossy().into_owned();
-        if key.starts_with("OTEL_") || key.starts_with("OTLPKIT_") {
-            command.env_remove(key);
-        }
-    }
+    process::scrub_env(&mut command, &["OTEL_", "OTLPKIT_"], &[]);
     let mut child = command.spawn().unwrap();
     let stdout = child.stdout.take().unwrap();
-    let mut stderr = child.stderr.take().unwrap();
+    let stderr = child.stderr.take().unwrap();
     let (tx, lines) = mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines() {
@@ -261,11 +205,7 @@ fn spawn_child(scenario: &str, args: &[&str], privileged: bool) -> Running {
             }
         }
     });
-    let stderr = std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = stderr.read_to_string(&mut text);
-        text
-    });
+    let stderr = process::read_to_end_on_a_thread(stderr);
     Running {
         child,
         lines,
@@ -276,17 +216,9 @@ fn spawn_child(scenario: &str, args: &[&str], privileged: bool) -> Running {
 impl Running {
     /// Waits for the child to exit; returns its stdout lines and stderr.
     fn finish(mut self) -> (bool, Vec<String>, String) {
-        let deadline = Instant::now() + WAIT;
-        let status = loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                break status;
-            }
-            if Instant::now() >= deadline {
-                let _ = self.child.kill();
-                let _ = self.child.wait();
-                panic!("child did not exit within {WAIT:?}");
-            }
-            std::thread::sleep(Duration::from_millis(10));
+        let Some(status) = process::wait_or_kill(&mut self.child, WAIT, Duration::from_millis(10))
+        else {
+            panic!("child did not exit within {WAIT:?}");
         };
         let stderr = self.stderr.join().unwrap();
         // Until the reader thread saw the end of the pipe: the child has

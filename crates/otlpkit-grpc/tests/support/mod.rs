@@ -1,17 +1,12 @@
-//! Helpers shared by the integration tests: a runtime-free `block_on`,
-//! exporter builders pointed at the testkit receiver, span factories, and a
-//! small TLS-terminating proxy in front of the receiver's gRPC port (the
-//! testkit does not serve TLS itself).
+//! Helpers shared by the integration tests: exporter builders pointed at the
+//! testkit receiver, span factories, and a small TLS-terminating proxy in
+//! front of the receiver's gRPC port (the testkit does not serve TLS itself).
 #![allow(dead_code, unreachable_pub)]
 
-use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::pin::pin;
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll, Wake, Waker};
-use std::thread::{self, Thread};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use opentelemetry::trace::{
     SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceId, TraceState,
@@ -20,6 +15,7 @@ use opentelemetry::{InstrumentationScope, KeyValue};
 use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
 use otlpkit_core::stats::{ExportStats, SignalStatsSnapshot};
 use otlpkit_core::{MapEnv, RetryPolicy, Signal};
+use otlpkit_fixtures::at;
 use otlpkit_grpc::{LogExporterBuilder, MetricExporterBuilder, SpanExporter, SpanExporterBuilder};
 use otlpkit_testkit::Receiver;
 
@@ -29,26 +25,6 @@ pub const WAIT: Duration = Duration::from_secs(15);
 pub const TRACE_ID: [u8; 16] = [
     0x4b, 0xf9, 0x2f, 0x35, 0x77, 0xb3, 0x4d, 0xa6, 0xa3, 0xce, 0x92, 0x9d, 0x0e, 0x0e, 0x47, 0x36,
 ];
-
-/// Drives a future on the calling thread with no runtime at all (the way a
-/// plain `fn main()` would with any minimal executor).
-pub fn block_on<F: Future>(future: F) -> F::Output {
-    struct Unpark(Thread);
-    impl Wake for Unpark {
-        fn wake(self: Arc<Self>) {
-            self.0.unpark();
-        }
-    }
-    let waker = Waker::from(Arc::new(Unpark(thread::current())));
-    let mut context = Context::from_waker(&waker);
-    let mut future = pin!(future);
-    loop {
-        if let Poll::Ready(output) = future.as_mut().poll(&mut context) {
-            return output;
-        }
-        thread::park();
-    }
-}
 
 /// A retry policy that never waits long.
 pub fn fast_policy(attempts: u32) -> RetryPolicy {
@@ -88,10 +64,6 @@ pub fn metrics_to(receiver: &Receiver) -> MetricExporterBuilder {
 
 pub fn traces(stats: &ExportStats) -> SignalStatsSnapshot {
     stats.snapshot().signal(Signal::Traces)
-}
-
-pub fn at(nanos: u64) -> SystemTime {
-    SystemTime::UNIX_EPOCH + Duration::from_nanos(nanos)
 }
 
 /// A root span named `name` with span id `[id; 8]` in `TRACE_ID`.

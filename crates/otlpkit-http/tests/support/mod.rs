@@ -7,13 +7,14 @@ use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use opentelemetry::trace::{SpanKind, Tracer as _, TracerProvider as _};
 use opentelemetry::{InstrumentationScope, KeyValue};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::{SdkTracerProvider, SpanData, SpanExporter as _};
 use otlpkit_core::{Compression, MapEnv, Protocol, RetryPolicy};
+use otlpkit_fixtures::spans::CollectSpans;
 use otlpkit_http::HttpExporterBuilder;
 
 /// Generous bound for waits: tests share two cores with other builds.
@@ -72,10 +73,6 @@ pub fn testkit_signal(signal: otlpkit_core::Signal) -> otlpkit_testkit::Signal {
     }
 }
 
-pub fn at(nanos: u64) -> SystemTime {
-    SystemTime::UNIX_EPOCH + Duration::from_nanos(nanos)
-}
-
 pub fn resource() -> Resource {
     Resource::builder_empty()
         .with_service_name("http-test-service")
@@ -94,15 +91,7 @@ pub fn scope() -> InstrumentationScope {
 /// `n` finished spans recorded by the real SDK (with an in-memory exporter),
 /// ready to hand to an exporter's `export` directly.
 pub fn sdk_spans(n: usize) -> Vec<SpanData> {
-    #[derive(Debug, Clone, Default)]
-    struct Collect(Arc<Mutex<Vec<SpanData>>>);
-    impl opentelemetry_sdk::trace::SpanExporter for Collect {
-        async fn export(&self, batch: Vec<SpanData>) -> opentelemetry_sdk::error::OTelSdkResult {
-            self.0.lock().unwrap().extend(batch);
-            Ok(())
-        }
-    }
-    let collect = Collect::default();
+    let collect = CollectSpans::default();
     let provider = SdkTracerProvider::builder()
         .with_resource(resource())
         .with_simple_exporter(collect.clone())
@@ -115,7 +104,7 @@ pub fn sdk_spans(n: usize) -> Vec<SpanData> {
             .with_attributes([KeyValue::new("index", i as i64)])
             .start(&tracer);
     }
-    let spans = collect.0.lock().unwrap().clone();
+    let spans = collect.spans();
     let _ = collect.shutdown();
     spans
 }
@@ -442,25 +431,5 @@ impl std::io::Write for CapturedLogs {
     }
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
-    }
-}
-
-/// A tiny executor for driving an export future from a plain thread, the
-/// way the SDK's processors do (they use `futures_executor::block_on`).
-pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
-    struct Unpark(std::thread::Thread);
-    impl std::task::Wake for Unpark {
-        fn wake(self: Arc<Self>) {
-            self.0.unpark();
-        }
-    }
-    let waker = std::task::Waker::from(Arc::new(Unpark(std::thread::current())));
-    let mut context = std::task::Context::from_waker(&waker);
-    let mut future = std::pin::pin!(future);
-    loop {
-        if let std::task::Poll::Ready(output) = future.as_mut().poll(&mut context) {
-            return output;
-        }
-        std::thread::park();
     }
 }
