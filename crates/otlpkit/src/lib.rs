@@ -104,8 +104,9 @@
 //!   (`OTLPKIT_RESOURCE_DETECTION=off` to skip), below what code and
 //!   `OTEL_RESOURCE_ATTRIBUTES` say;
 //! - with the `tracing` feature: the native span layer (`tracing` spans are
-//!   recorded and encoded straight to OTLP; [`TracingPath`] keeps
-//!   `tracing-opentelemetry` instead), the log bridge, `RUST_LOG` and a
+//!   recorded and encoded straight to OTLP; [`TracingPath`], with the
+//!   `tracing-opentelemetry` feature, keeps `tracing-opentelemetry`
+//!   instead), the log bridge, `RUST_LOG` and a
 //!   console layer (`OTLPKIT_LOG_FORMAT`: `full`, `compact`, `pretty`,
 //!   `json`, `off`).
 //!
@@ -133,6 +134,7 @@
 //! | `grpc` | no | OTLP/gRPC (`OTEL_EXPORTER_OTLP_PROTOCOL=grpc`), [`grpc`] |
 //! | `http` | yes | OTLP/HTTP with protobuf bodies (`http/protobuf`, the specification's default), [`http`] |
 //! | `tracing` | yes | [`init`] installs a `tracing` subscriber: spans become OTLP spans, events become log records correlated with them, a console layer prints them; [`tracing`] |
+//! | `tracing-opentelemetry` | no | [`TracingPath::TracingOpenTelemetry`](crate::TracingPath): `tracing` spans become SDK spans through `tracing-opentelemetry`, for span processors of your own and the console trace exporter (without it, `tracing` spans go to the OTLP exporter only) |
 //! | `json-logs` | no | `OTLPKIT_LOG_FORMAT=json`: JSON console lines |
 //! | `gzip` | yes | gzip compression (`OTEL_EXPORTER_OTLP_COMPRESSION=gzip`), pure Rust |
 //! | `zstd` | no | zstd compression, an otlpkit extension (builds the zstd C library) |
