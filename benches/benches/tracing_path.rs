@@ -243,7 +243,12 @@ fn delivered(c: &mut Criterion) {
         });
         cpu_report.push((label, cpu.as_nanos() as f64 / delivered.max(1) as f64));
     };
-    for stack in [Stack::Official, Stack::OtlpkitOtel, Stack::Native] {
+    for stack in [
+        Stack::Official,
+        Stack::OtlpkitOtel,
+        Stack::Native,
+        Stack::NativeLean,
+    ] {
         let pipeline = TracingPipeline::build(
             stack,
             Queue::Lossless(spans as usize),
