@@ -5,7 +5,10 @@
 //! 3. `test`: `cargo test --locked --workspace --all-features --exclude otlpkit-e2e`
 //! 4. `doc`: `cargo doc --locked --workspace --no-deps --all-features` with
 //!    `RUSTDOCFLAGS=-D warnings`
-//! 5. `features`: the feature combinations a user can pick, each built, and
+//! 5. `external types`: the foreign types in each published crate's public
+//!    API are the ones its `Cargo.toml` allows
+//!    ([`external_types`](crate::external_types))
+//! 6. `features`: the feature combinations a user can pick, each built, and
 //!    the tests that only mean something without a feature
 //!    ([`features`](crate::features))
 //!
@@ -21,22 +24,22 @@ use crate::flags;
 /// One named check.
 struct Step {
     name: &'static str,
-    run: fn(&Shell) -> xshell::Result<()>,
+    run: fn(&Shell) -> anyhow::Result<()>,
 }
 
 const STEPS: &[Step] = &[
     Step {
         name: "fmt",
-        run: |sh| cmd!(sh, "cargo fmt --all -- --check").run(),
+        run: |sh| Ok(cmd!(sh, "cargo fmt --all -- --check").run()?),
     },
     Step {
         name: "clippy",
         run: |sh| {
-            cmd!(
+            Ok(cmd!(
                 sh,
                 "cargo clippy --locked --workspace --all-targets --all-features -- -D warnings"
             )
-            .run()
+            .run()?)
         },
     },
     Step {
@@ -44,27 +47,31 @@ const STEPS: &[Step] = &[
         // The e2e crate needs a running rotel collector; it is still built by
         // `clippy` above, and it runs only under `cargo xtask e2e`.
         run: |sh| {
-            cmd!(
+            Ok(cmd!(
                 sh,
                 "cargo test --locked --workspace --all-features --exclude otlpkit-e2e"
             )
-            .run()
+            .run()?)
         },
     },
     Step {
         name: "doc",
         run: |sh| {
-            cmd!(
+            Ok(cmd!(
                 sh,
                 "cargo doc --locked --workspace --no-deps --all-features"
             )
             .env("RUSTDOCFLAGS", "-D warnings")
-            .run()
+            .run()?)
         },
     },
     Step {
+        name: "external types",
+        run: crate::external_types::run,
+    },
+    Step {
         name: "features",
-        run: crate::features::run,
+        run: |sh| Ok(crate::features::run(sh)?),
     },
 ];
 

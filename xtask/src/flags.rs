@@ -7,8 +7,9 @@ xflags::xflags! {
 
     /// Project automation for otlpkit; run it as `cargo xtask <command>`.
     cmd xtask {
-        /// Run what CI runs: format check, clippy, tests and docs
-        /// (everything except the rotel suite, which is `cargo xtask e2e`).
+        /// Run what CI runs: format check, clippy, tests, docs and the
+        /// public API's foreign types (everything except the rotel suite,
+        /// which is `cargo xtask e2e`).
         cmd ci {}
         /// Install the pinned rotel collector when absent, start it on free
         /// loopback ports and run the end-to-end suite against it; then check

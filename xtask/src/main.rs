@@ -2,8 +2,8 @@
 //!
 //! Run `cargo xtask --help` for the grammar. The commands:
 //!
-//! - `cargo xtask ci` ([`ci`](mod@ci)): format check, clippy, tests and docs, exactly
-//!   as CI runs them;
+//! - `cargo xtask ci` ([`ci`](mod@ci)): format check, clippy, tests, docs and
+//!   the public API's foreign types, exactly as CI runs them;
 //! - `cargo xtask e2e` ([`e2e`](mod@e2e)): installs the pinned rotel collector when
 //!   absent, starts it on free loopback ports and runs the `otlpkit-e2e`
 //!   suite against it, then checks the receiver's web page in a headless
@@ -18,6 +18,7 @@ mod bench;
 mod browser;
 mod ci;
 mod e2e;
+mod external_types;
 mod features;
 mod flags;
 

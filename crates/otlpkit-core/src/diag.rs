@@ -15,7 +15,7 @@
 //!
 //! Messages below the maximum level (`OTEL_LOG_LEVEL`, default `info`, set by
 //! the facade with [`set_max_level`]) are skipped. Callers rate-limit
-//! anything that can repeat per batch ([`RateLimit`]); messages never carry
+//! anything that can repeat per batch; messages never carry
 //! header values or credentials.
 //!
 //! ```
@@ -27,7 +27,6 @@
 //! assert!(!diag::enabled(LogLevel::Info));
 //! diag::set_output(Output::Off);
 //! assert!(!diag::enabled(LogLevel::Error));
-//! diag::emit(LogLevel::Warn, format_args!("not printed: the output is off"));
 //! ```
 
 use std::fmt;
@@ -96,6 +95,10 @@ pub fn enabled(level: LogLevel) -> bool {
 }
 
 /// Emits one diagnostic message at `level` (never [`LogLevel::Off`]).
+// Not user API: how otlpkit-batch, otlpkit-exporter, otlpkit-http and the
+// otlpkit facade write their diagnostics. Applications choose only where
+// diagnostics go and from which level.
+#[doc(hidden)]
 pub fn emit(level: LogLevel, message: fmt::Arguments<'_>) {
     if !enabled(level) {
         return;
@@ -132,6 +135,9 @@ fn to_tracing(_: LogLevel, _: fmt::Arguments<'_>) {}
 
 /// Lets a message through at most once per interval: for anything that
 /// could otherwise repeat once per batch. Lock-free.
+// Not user API: otlpkit-exporter and otlpkit-http rate-limit their
+// diagnostics with it; public only for them.
+#[doc(hidden)]
 #[derive(Debug)]
 pub struct RateLimit {
     epoch: Instant,

@@ -275,14 +275,14 @@ fn is_tchar(c: char) -> bool {
 }
 
 /// Whether `key` is a valid HTTP header name (an RFC 9110 token).
-pub fn is_valid_header_name(key: &str) -> bool {
+pub(crate) fn is_valid_header_name(key: &str) -> bool {
     !key.is_empty() && key.chars().all(is_tchar)
 }
 
 /// Whether `value` is a valid HTTP header value: no control characters
 /// other than horizontal tab. Non-ASCII UTF-8 is allowed here; gRPC is
 /// stricter (see [`is_valid_grpc_metadata_value`]).
-pub fn is_valid_header_value(value: &str) -> bool {
+pub(crate) fn is_valid_header_value(value: &str) -> bool {
     !value.chars().any(|c| c.is_control() && c != '\t')
 }
 

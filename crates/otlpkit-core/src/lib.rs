@@ -123,10 +123,7 @@ pub use error::{ConfigError, ConfigWarning, Origin, ParseEnumError, redact_url};
 pub use exporter::{
     ExporterConfig, ExporterConfigBuilder, ExporterSources, ExporterVar, TlsConfig,
 };
-pub use headers::{
-    HeaderIssue, Headers, is_valid_grpc_metadata_key, is_valid_grpc_metadata_value,
-    is_valid_header_name, is_valid_header_value,
-};
+pub use headers::{HeaderIssue, Headers, is_valid_grpc_metadata_key, is_valid_grpc_metadata_value};
 pub use identity::{OTEL_OTLP_VERSION, USER_AGENT, user_agent};
 pub use metrics::{
     ExemplarFilter, HistogramAggregation, InstrumentKind, MetricReaderConfig,
