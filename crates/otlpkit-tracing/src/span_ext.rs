@@ -96,7 +96,7 @@ impl SpanExt for tracing::Span {
     fn set_parent(&self, cx: Context) -> Result<(), SetParentError> {
         let mut parent = Some(cx);
         let native = with_native_span(self, |span| {
-            let NativeSpan { live, settings } = span;
+            let NativeSpan { live, layer } = span;
             if live.started {
                 return Err(SetParentError::AlreadyStarted);
             }
@@ -107,8 +107,8 @@ impl SpanExt for tracing::Span {
                 // It no longer belongs to its old parent's trace.
                 live.record.trace_id = opentelemetry::trace::TraceId::INVALID;
             }
-            settings.sample(&cx, &mut live.record);
-            live.rebuild_context(&cx, settings.activation);
+            layer.sample(&cx, &mut live.record);
+            live.rebuild_context(&cx, layer.settings.activation);
             Ok(())
         });
         match native {
@@ -132,7 +132,8 @@ impl SpanExt for tracing::Span {
         let mut link = Some((cx, attributes));
         let native = with_native_span(self, |span| {
             if let Some((cx, attributes)) = link.take() {
-                span.settings
+                span.layer
+                    .settings
                     .push_link(&mut span.live.record, cx, attributes);
             }
         });
@@ -147,7 +148,7 @@ impl SpanExt for tracing::Span {
         let mut attribute = Some((key.into(), value.into()));
         let native = with_native_span(self, |span| {
             if let Some((key, value)) = attribute.take() {
-                span.settings.push_attribute(
+                span.layer.settings.push_attribute(
                     &mut span.live.record,
                     Attribute::new(key, AttributeValue::from(value)),
                 );
@@ -189,10 +190,13 @@ impl SpanExt for tracing::Span {
             if let Some((name, attributes)) = event.take() {
                 let mut recorded = RecordEvent::new(name, timestamp);
                 for attribute in attributes {
-                    span.settings
+                    span.layer
+                        .settings
                         .push_event_attribute(&mut recorded, Attribute::from(attribute));
                 }
-                span.settings.push_event(&mut span.live.record, recorded);
+                span.layer
+                    .settings
+                    .push_event(&mut span.live.record, recorded);
             }
         });
         if native.is_none()

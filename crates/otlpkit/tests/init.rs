@@ -402,7 +402,9 @@ fn invalid_rust_log_is_an_error_naming_the_variable() {
 /// Traces of the native tail-sampling scenario, each a root and two
 /// children through `tracing` macros: `tail-3` and `tail-7` have a failing
 /// child, `tail-5` a `tenant = "vip"` field; one more trace, made through
-/// the OpenTelemetry API, fails too.
+/// the OpenTelemetry API, fails too, and one more `tracing` trace (a root
+/// and a child) continues a remote parent sampled upstream, given with
+/// `SpanExt::set_parent` as a server does with incoming headers.
 const TAIL_TRACES: usize = 10;
 
 // `OTLPKIT_TAIL_SAMPLING=on` under `init()`: the `tracing` spans take the
@@ -427,13 +429,14 @@ fn tracing_spans_are_tail_sampled_on_the_native_path() {
         .filter_map(|line| line.strip_prefix("kept="))
         .map(str::to_owned)
         .collect();
-    assert_eq!(kept.len(), 4, "{child:?}");
-    // 3 tracing traces of 3 spans, and the API trace of 2.
-    let spans = receiver.wait_for_spans(11, WAIT).unwrap();
+    assert_eq!(kept.len(), 5, "{child:?}");
+    // 3 tracing traces of 3 spans, the API trace of 2, the remote
+    // parent's of 2.
+    let spans = receiver.wait_for_spans(13, WAIT).unwrap();
     let received: std::collections::BTreeSet<String> =
         spans.iter().map(|s| s.trace_id_hex()).collect();
     assert_eq!(received, kept, "{child:?}");
-    assert_eq!(spans.len(), 11, "{spans:#?}");
+    assert_eq!(spans.len(), 13, "{spans:#?}");
     // The child checked its report: every span accounted for.
     assert!(child.stdout.contains("accounted"), "{child:?}");
 }
@@ -949,6 +952,24 @@ mod child {
                 }
             });
         }
+        let upstream = opentelemetry::trace::SpanContext::new(
+            opentelemetry::trace::TraceId::from_hex("4bf92f3577b34da6a3ce929d0e0e4736").unwrap(),
+            opentelemetry::trace::SpanId::from_hex("00f067aa0ba902b7").unwrap(),
+            opentelemetry::trace::TraceFlags::SAMPLED,
+            true,
+            opentelemetry::trace::TraceState::default(),
+        );
+        let request = tracing::info_span!("tail.remote");
+        otlpkit::tracing::SpanExt::set_parent(
+            &request,
+            opentelemetry::Context::new().with_remote_span_context(upstream),
+        )
+        .unwrap();
+        request.in_scope(|| {
+            let _ = writeln!(out, "kept={}", current_trace());
+            tracing::info_span!("tail.remote.db").in_scope(|| {});
+        });
+        drop(request);
         let tracer = global::tracer("api");
         tracer.in_span("api.request", |cx| {
             let _ = writeln!(out, "kept={}", cx.span().span_context().trace_id());
@@ -963,7 +984,7 @@ mod child {
         let _ = writeln!(out, "{report}");
         let traces = report.stats.signal(Signal::Traces);
         let sampling = &traces.sampling;
-        let checks: [(&str, Option<u64>, Option<u64>); 7] = [
+        let checks: [(&str, Option<u64>, Option<u64>); 8] = [
             ("held traces", held, Some(0)),
             (
                 "kept for an error",
@@ -973,6 +994,11 @@ mod child {
             (
                 "kept for an attribute",
                 Some(sampling.kept(SamplingPolicy::Attribute)),
+                Some(1),
+            ),
+            (
+                "kept for a parent sampled upstream",
+                Some(sampling.kept(SamplingPolicy::ParentSampled)),
                 Some(1),
             ),
             (
@@ -988,9 +1014,9 @@ mod child {
             (
                 "delivered",
                 Some(report.delivered(Signal::Traces)),
-                Some(11),
+                Some(13),
             ),
-            ("produced", Some(report.produced(Signal::Traces)), Some(32)),
+            ("produced", Some(report.produced(Signal::Traces)), Some(34)),
         ];
         let mut ok = report.is_complete();
         for (what, got, want) in checks {

@@ -6,12 +6,12 @@ use tracing_subscriber::Registry;
 use tracing_subscriber::registry::LookupSpan as _;
 
 use super::layer::NativeLayer;
-use super::live::{LiveSpan, Settings};
+use super::live::LiveSpan;
 
-/// A native span's live state and its layer's settings.
+/// A native span's live state and the layer that records it.
 pub(crate) struct NativeSpan<'a> {
     pub(crate) live: &'a mut LiveSpan,
-    pub(crate) settings: &'a Settings,
+    pub(crate) layer: &'a NativeLayer,
 }
 
 /// Applies `f` to `span`'s native state. `None` when the span is disabled,
@@ -27,10 +27,7 @@ pub(crate) fn with_native_span<R>(
         let data = registry.span(id)?;
         let mut extensions = data.extensions_mut();
         let live = extensions.get_mut::<LiveSpan>()?;
-        Some(f(NativeSpan {
-            live,
-            settings: &layer.settings,
-        }))
+        Some(f(NativeSpan { live, layer }))
     })
     .flatten()
 }

@@ -237,16 +237,7 @@ impl NativeLayer {
         }
         let settings = &self.settings;
         record.span_id = settings.id_generator.new_span_id();
-        settings.sample(parent_cx, &mut record);
-        if let Some(tail) = &self.tail {
-            // The record does not carry the parent's sampled flag: the
-            // stage learns it here.
-            tail.on_start(
-                parent_cx.span().span_context(),
-                record.trace_id,
-                record.trace_flags.is_sampled(),
-            );
-        }
+        self.sample(parent_cx, &mut record);
         let cx = settings
             .activation
             .then(|| parent_cx.with_remote_span_context(record.span_context()));
@@ -257,6 +248,22 @@ impl NativeLayer {
             timings: settings.inactivity.then(|| Timings::new(now)),
             last_exit: None,
         })
+    }
+
+    /// Decides the sampling of `record` under `parent_cx`, and tells the
+    /// tail-sampling stage, if any, whether the trace's parent was sampled
+    /// upstream (the record does not carry the parent's sampled flag): at
+    /// span start, and again when `SpanExt::set_parent` gives the span
+    /// another parent.
+    pub(crate) fn sample(&self, parent_cx: &OtelContext, record: &mut SpanRecord) {
+        self.settings.sample(parent_cx, record);
+        if let Some(tail) = &self.tail {
+            tail.on_start(
+                parent_cx.span().span_context(),
+                record.trace_id,
+                record.trace_flags.is_sampled(),
+            );
+        }
     }
 
     /// Applies `f` to the span's live state, if this layer records it.
