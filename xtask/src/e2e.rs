@@ -191,16 +191,7 @@ fn ensure_rotel(sh: &Shell, root: &Path) -> anyhow::Result<PathBuf> {
             staged_binary.display()
         )));
     }
-    if install_dir.exists() {
-        sh.remove_path(&install_dir)?;
-    }
-    fs::rename(&staging, &install_dir).with_context(|| {
-        format!(
-            "cannot rename {} to {}",
-            staging.display(),
-            install_dir.display()
-        )
-    })?;
+    crate::promote_staged(sh, &staging, &install_dir)?;
     eprintln!("    installed {}", binary.display());
     Ok(binary)
 }

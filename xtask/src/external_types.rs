@@ -154,15 +154,6 @@ fn ensure_tool(sh: &Shell, root: &Path) -> anyhow::Result<PathBuf> {
             "{TOOL} {TOOL_VERSION} is not installed and cannot be: {error}{hint}"
         ));
     }
-    if install_dir.exists() {
-        sh.remove_path(&install_dir)?;
-    }
-    fs::rename(&staging, &install_dir).with_context(|| {
-        format!(
-            "cannot rename {} to {}",
-            staging.display(),
-            install_dir.display()
-        )
-    })?;
+    crate::promote_staged(sh, &staging, &install_dir)?;
     Ok(binary)
 }

@@ -79,6 +79,21 @@ fn header(task: &str, index: usize, total: usize, step: &str) {
     eprintln!("==> {task} [{index}/{total}] {step}");
 }
 
+/// Moves a tool installed into `staging` to `install_dir`, replacing what
+/// is there: a tool directory exists only once its install has finished.
+fn promote_staged(sh: &Shell, staging: &Path, install_dir: &Path) -> anyhow::Result<()> {
+    if install_dir.exists() {
+        sh.remove_path(install_dir)?;
+    }
+    std::fs::rename(staging, install_dir).with_context(|| {
+        format!(
+            "cannot rename {} to {}",
+            staging.display(),
+            install_dir.display()
+        )
+    })
+}
+
 /// Whether we run under CI (`CI=true`, as set by every major CI service).
 fn is_ci() -> bool {
     std::env::var("CI")
