@@ -424,9 +424,11 @@ fn batch_config(config: &OtlpConfig, signal: Signal) -> &BatchConfig {
 }
 
 /// The native `tracing` span layer's settings and processor, when `init()`
-/// installs the subscriber on the native path and the only trace exporter
-/// is OTLP (the console exporter and span processors of the application
-/// need SDK spans).
+/// installs the subscriber on the native path: with the
+/// `tracing-opentelemetry` feature, when that path is chosen and the only
+/// trace exporter is OTLP (the console exporter and span processors of the
+/// application then need SDK spans); without it, whenever OTLP is among the
+/// trace exporters.
 #[cfg(feature = "tracing")]
 fn native_spans(
     shared: &Shared<'_>,
