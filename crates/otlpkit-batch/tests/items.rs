@@ -85,6 +85,86 @@ fn every_item_is_exported_in_order_and_the_resource_arrives_first() {
     assert_eq!(report.totals.exported(), 100);
 }
 
+/// Records each batch's size when its export starts; the first export then
+/// waits until the test opens the gate.
+#[derive(Clone)]
+struct Gated {
+    sizes: Arc<Mutex<Vec<usize>>>,
+    started: std::sync::mpsc::SyncSender<()>,
+    gate: Arc<tokio::sync::Semaphore>,
+}
+
+impl BatchExporter<u64> for Gated {
+    async fn export(&self, batch: Vec<u64>) -> OTelSdkResult {
+        let first = {
+            let mut sizes = self.sizes.lock().unwrap();
+            sizes.push(batch.len());
+            sizes.len() == 1
+        };
+        let _ = self.started.try_send(());
+        if first {
+            let _permit = self.gate.acquire().await;
+        }
+        Ok(())
+    }
+}
+
+/// A flush ends a burst. The worker sends the tail of a burst right after a
+/// full batch; it once kept that state across a flush, so an item pushed
+/// while the flush waited for a full batch in flight left alone, as a
+/// one-item export, the moment the flush returned.
+#[test]
+fn an_item_pushed_during_a_flush_waits_for_a_full_batch() {
+    let mut conclusive = 0;
+    for _round in 0..50 {
+        let (started, exports_started) = std::sync::mpsc::sync_channel(16);
+        let exporter = Gated {
+            sizes: Arc::default(),
+            started,
+            gate: Arc::new(tokio::sync::Semaphore::new(0)),
+        };
+        let processor = BatchProcessor::builder(exporter.clone())
+            .with_max_export_batch_size(4)
+            .with_schedule_delay(Duration::from_secs(600))
+            .build_with_env(&MapEnv::new())
+            .unwrap();
+        // A full batch: the worker starts its export, which holds at the gate.
+        for n in 0..4 {
+            processor.push(n);
+        }
+        exports_started.recv_timeout(WAIT).unwrap();
+        let handle = processor.handle();
+        let flush = std::thread::spawn(move || handle.flush_within(WAIT).unwrap());
+        // Give the flush time to reach the worker (a nudge, not a bound: the
+        // flush report tells below whether it did), then push one item and
+        // let the held export finish, which ends the flush.
+        std::thread::sleep(Duration::from_millis(20));
+        processor.push(4);
+        exporter.gate.add_permits(1);
+        let report = flush.join().unwrap();
+        assert!(report.is_complete(), "{report}");
+        if report.exported != 4 {
+            // The item went in before the flush looked at the queue, so the
+            // flush sent it: legitimate, and not the case under test.
+            processor.handle().shutdown_within(WAIT).unwrap();
+            continue;
+        }
+        conclusive += 1;
+        // Three more make a full batch with the one pushed during the flush.
+        for n in 5..8 {
+            processor.push(n);
+        }
+        exports_started.recv_timeout(WAIT).unwrap();
+        let report = processor.handle().shutdown_within(WAIT).unwrap();
+        assert_eq!(report.totals.exported(), 8, "{report}");
+        assert_eq!(*exporter.sizes.lock().unwrap(), [4, 4]);
+        if conclusive == 3 {
+            return;
+        }
+    }
+    panic!("in 50 rounds the flush reached the worker after the push every time but {conclusive}");
+}
+
 #[test]
 fn a_full_queue_failures_and_pushes_after_shutdown_are_each_counted() {
     let exporter = Keep {

@@ -194,8 +194,8 @@ impl<I: Send + 'static> Worker<I> {
     /// what is queued once the schedule delay has passed. Like the SDK's
     /// processor, which drains what is queued when it is woken, a partial
     /// batch also goes out right after a full one, so that the tail of a
-    /// burst does not wait for the timer; after a partial batch the worker
-    /// waits for the next full batch or the timer again.
+    /// burst does not wait for the timer; after a partial batch, or a flush,
+    /// the worker waits for the next full batch or the timer again.
     fn pump(&mut self) {
         while self.in_flight.len() < self.max_concurrent {
             let queue = &self.shared.queue;
@@ -376,6 +376,10 @@ impl<I: Send + 'static> Worker<I> {
                 }
             }
             if self.in_flight.is_empty() {
+                // What was queued has gone out: the burst a full batch may
+                // have begun is over, and items pushed meanwhile wait for a
+                // full batch or the timer like any others.
+                self.draining = false;
                 return (false, 0);
             }
             let sleep = tokio::time::sleep_until(deadline.into());
