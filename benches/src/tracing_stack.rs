@@ -9,6 +9,7 @@
 //! without it the official stack exports its own exporter's spans.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use opentelemetry::trace::TracerProvider as _;
@@ -159,30 +160,36 @@ fn policy(queue: Queue) -> OverflowPolicy {
 
 /// Discards every batch of records: the native stack's counterpart of
 /// [`NullExporter`].
-#[derive(Debug, Default, Clone, Copy)]
-pub struct NullRecordExporter;
+#[derive(Debug, Clone)]
+pub struct NullRecordExporter(pub Arc<otlpkit_wire::SpanRecordPool>);
 
 impl otlpkit_batch::BatchExporter<Box<otlpkit_wire::SpanRecord>> for NullRecordExporter {
     async fn export(
         &self,
         batch: Vec<Box<otlpkit_wire::SpanRecord>>,
     ) -> opentelemetry_sdk::error::OTelSdkResult {
-        drop(batch);
+        // As `init()`'s exporter does once it has encoded a batch.
+        self.0.give_back_all(batch);
         Ok(())
     }
 }
 
 /// The native stack's exporter, as `otlpkit::init()` builds it: otlpkit's
-/// gRPC span exporter sending the records straight to OTLP.
+/// gRPC span exporter sending the records straight to OTLP, and giving them
+/// back to the layer's pool once encoded.
 #[derive(Debug)]
-pub struct RecordExporter(otlpkit_grpc::SpanExporter);
+pub struct RecordExporter(
+    otlpkit_grpc::SpanExporter,
+    Arc<otlpkit_wire::SpanRecordPool>,
+);
 
 impl otlpkit_batch::BatchExporter<Box<otlpkit_wire::SpanRecord>> for RecordExporter {
     fn export(
         &self,
         batch: Vec<Box<otlpkit_wire::SpanRecord>>,
     ) -> impl std::future::Future<Output = opentelemetry_sdk::error::OTelSdkResult> + Send {
-        self.0.export_records(batch)
+        self.0
+            .export_records(otlpkit_wire::PooledRecords::new(batch, Arc::clone(&self.1)))
     }
 
     fn shutdown_with_timeout(&self, timeout: Duration) -> opentelemetry_sdk::error::OTelSdkResult {
@@ -283,11 +290,13 @@ impl TracingPipeline {
             }
             Stack::Native | Stack::NativeLean | Stack::NativeBare => {
                 let worker = WorkerRuntime::start("otlpkit-bench").expect("a worker");
+                let pool = Arc::new(otlpkit_wire::SpanRecordPool::new(1024));
                 let builder = match receiver {
-                    Some(receiver) => BatchProcessor::builder(RecordExporter(otlpkit_exporter(
-                        receiver, &worker, &stats,
-                    ))),
-                    None => BatchProcessor::builder(NullRecordExporter),
+                    Some(receiver) => BatchProcessor::builder(RecordExporter(
+                        otlpkit_exporter(receiver, &worker, &stats),
+                        Arc::clone(&pool),
+                    )),
+                    None => BatchProcessor::builder(NullRecordExporter(Arc::clone(&pool))),
                 };
                 let processor = builder
                     .with_worker_runtime(worker)
@@ -295,7 +304,9 @@ impl TracingPipeline {
                     .with_overflow_policy(policy(queue))
                     .build()
                     .expect("otlpkit's processor");
-                let mut native = NativeSpans::new(processor).with_resource(&resource());
+                let mut native = NativeSpans::new(processor)
+                    .with_record_pool(pool)
+                    .with_resource(&resource());
                 if stack != Stack::Native {
                     native = native.lean();
                 }

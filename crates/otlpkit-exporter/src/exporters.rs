@@ -186,24 +186,32 @@ impl<T: Connect> SpanExporter<T> {
     /// without building them; OTLP/JSON converts them first. Everything
     /// else — retries, accounting, shutdown — is as for
     /// [`export`](opentelemetry_sdk::trace::SpanExporter::export).
-    pub fn export_records(
+    ///
+    /// `batch` is a `Vec<Box<SpanRecord>>`, or a
+    /// [`PooledRecords`](otlpkit_wire::PooledRecords) whose records go back to
+    /// their pool once encoded.
+    pub fn export_records<B>(
         &self,
-        batch: Vec<Box<SpanRecord>>,
-    ) -> impl Future<Output = OTelSdkResult> + Send + 'static {
+        batch: B,
+    ) -> impl Future<Output = OTelSdkResult> + Send + 'static
+    where
+        B: AsRef<[Box<SpanRecord>]> + Send + 'static,
+    {
         let resource = &self.resource;
-        let prepared = self
-            .core
-            .prepare(batch.len() as u64, &batch, |records, transport| {
-                let payload = Payload::SpanRecords {
-                    records,
-                    resource: &resource.resource,
-                };
-                transport.encode(payload).unwrap_or_else(|| {
-                    let mut body = Vec::new();
-                    encode_span_records(records, &resource.encoded, &mut body);
-                    Ok(body)
-                })
-            });
+        let prepared =
+            self.core
+                .prepare(batch.as_ref().len() as u64, &batch, |records, transport| {
+                    let records = records.as_ref();
+                    let payload = Payload::SpanRecords {
+                        records,
+                        resource: &resource.resource,
+                    };
+                    transport.encode(payload).unwrap_or_else(|| {
+                        let mut body = Vec::new();
+                        encode_span_records(records, &resource.encoded, &mut body);
+                        Ok(body)
+                    })
+                });
         // The records are freed while the worker sends.
         self.core.send(prepared, batch)
     }

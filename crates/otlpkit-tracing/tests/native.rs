@@ -768,3 +768,121 @@ fn ids_come_from_the_configured_generator() {
 }
 
 use tracing::field::Empty;
+
+// ---------------------------------------------------------------------------
+// Records used again.
+
+/// Exports records through otlpkit's gRPC exporter and gives them back to
+/// `pool` once encoded, as `otlpkit::init()` does.
+struct PooledExporter {
+    exporter: otlpkit_grpc::SpanExporter,
+    pool: std::sync::Arc<otlpkit_wire::SpanRecordPool>,
+}
+
+impl otlpkit_batch::BatchExporter<Box<SpanRecord>> for PooledExporter {
+    fn export(
+        &self,
+        batch: Vec<Box<SpanRecord>>,
+    ) -> impl std::future::Future<Output = opentelemetry_sdk::error::OTelSdkResult> + Send {
+        self.exporter
+            .export_records(otlpkit_wire::PooledRecords::new(
+                batch,
+                std::sync::Arc::clone(&self.pool),
+            ))
+    }
+}
+
+/// The exporter gives each record back to the layer's pool once encoded,
+/// the layer takes them again, and a record used again carries nothing of
+/// the span it held before: kind, status, events, links, fields, parent and
+/// trace state all start afresh.
+#[test]
+fn records_come_back_to_the_pool_and_carry_nothing_over() {
+    let pipe = pipeline();
+    let pool = std::sync::Arc::new(otlpkit_wire::SpanRecordPool::new(64));
+    let exporter = otlpkit_grpc::SpanExporter::builder()
+        .with_endpoint(pipe.receiver.grpc_endpoint())
+        .build()
+        .unwrap();
+    let processor = BatchProcessor::builder(PooledExporter {
+        exporter,
+        pool: std::sync::Arc::clone(&pool),
+    })
+    .build_with_env(&MapEnv::new())
+    .unwrap();
+    let native = NativeSpans::new(processor).with_record_pool(std::sync::Arc::clone(&pool));
+    let handle = native.handle();
+    let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(native.layer()));
+    let spans = 20;
+    let remote = Context::new().with_remote_span_context(SpanContext::new(
+        TraceId::from(0x9001_u128),
+        SpanId::from(7_u64),
+        TraceFlags::SAMPLED,
+        true,
+        TraceState::from_key_value([("pool", "1")]).unwrap(),
+    ));
+    tracing::dispatcher::with_default(&dispatch, || {
+        let anchor = tracing::info_span!("pool-anchor");
+        for n in 0..spans {
+            let span = tracing::info_span!(
+                "pool-full",
+                otel.kind = "server",
+                order = n,
+                text = "a value longer than the inline capacity of a record"
+            );
+            span.set_parent(remote.clone()).unwrap();
+            span.follows_from(&anchor);
+            span.in_scope(|| tracing::error!(attempt = n, "failed"));
+        }
+    });
+    assert!(handle.flush_within(WAIT).unwrap().is_complete());
+    // Every record came back: the anchor's and the twenty spans'.
+    assert_eq!(pool.len(), spans + 1);
+
+    tracing::dispatcher::with_default(&dispatch, || {
+        for _ in 0..spans {
+            tracing::info_span!("pool-plain").in_scope(|| {});
+        }
+    });
+    assert!(handle.flush_within(WAIT).unwrap().is_complete());
+    // The plain spans took records from the pool rather than new ones.
+    assert_eq!(pool.len(), spans + 1);
+    assert_eq!(handle.stats().exported(), 2 * spans as u64 + 1);
+
+    let full = wait_for("the full spans", |r| {
+        let found = r.spans_named("pool-full");
+        (found.len() == spans).then_some(found)
+    });
+    for span in &full {
+        assert_eq!(span.span.kind, span::SpanKind::Server as i32);
+        assert_eq!(
+            span.span.status.as_ref().map(|status| status.code),
+            Some(status::StatusCode::Error as i32)
+        );
+        assert_eq!(span.span.events.len(), 1);
+        assert_eq!(span.span.links.len(), 1);
+        assert!(!span.span.parent_span_id.is_empty());
+        assert_eq!(span.span.trace_state, "pool=1");
+        assert!(span.attribute("order").is_some());
+    }
+    let plain = wait_for("the plain spans", |r| {
+        let found = r.spans_named("pool-plain");
+        (found.len() == spans).then_some(found)
+    });
+    for span in &plain {
+        let s = &span.span;
+        assert_eq!(s.kind, span::SpanKind::Internal as i32, "{s:?}");
+        assert!(
+            s.status.as_ref().is_none_or(|status| status.code == 0),
+            "{s:?}"
+        );
+        assert!(s.events.is_empty() && s.links.is_empty(), "{s:?}");
+        assert!(s.parent_span_id.is_empty(), "{s:?}");
+        assert!(s.trace_state.is_empty(), "{s:?}");
+        assert_eq!(s.dropped_attributes_count, 0, "{s:?}");
+        for key in ["order", "text", "attempt"] {
+            assert!(span.attribute(key).is_none(), "{key} in {s:?}");
+        }
+        assert!(span.attribute("busy_ns").is_some(), "{s:?}");
+    }
+}

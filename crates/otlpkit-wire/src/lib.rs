@@ -97,9 +97,11 @@ mod common;
 mod enc;
 mod envelope;
 mod logs;
+mod pool;
 mod record;
 mod trace;
 
+pub use pool::{PooledRecords, SpanRecordPool};
 pub use record::{
     Attribute, AttributeValue, Attributes, BusyIdle, INLINE_ATTRIBUTES, INLINE_STR_CAPACITY,
     InlineStr, RecordEvent, SourceAttributes, SpanRecord, intern_scope,

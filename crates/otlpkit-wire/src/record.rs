@@ -260,6 +260,11 @@ impl Attributes {
         self.0.truncate(len);
     }
 
+    /// How many attributes fit before the list grows.
+    pub fn capacity(&self) -> usize {
+        self.0.capacity()
+    }
+
     /// The attributes as `KeyValue`s, in order.
     pub fn into_key_values(self) -> Vec<KeyValue> {
         self.0.into_iter().map(Attribute::into_key_value).collect()

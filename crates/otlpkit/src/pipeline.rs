@@ -50,6 +50,10 @@ struct Shared<'a> {
     /// builder before the pipeline is built, so this says it was there.
     #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
     installs_subscriber: bool,
+    /// The native span path's records: taken by its layer, given back by
+    /// its exporter once encoded.
+    #[cfg(feature = "tracing")]
+    record_pool: std::sync::Arc<otlpkit_wire::SpanRecordPool>,
 }
 
 pub(crate) fn start<E: EnvSource + ?Sized>(
@@ -98,6 +102,14 @@ pub(crate) fn start<E: EnvSource + ?Sized>(
             #[cfg(not(feature = "tracing"))]
             installs_subscriber: false,
             spool,
+            // Two batches: what the worker gives back while producers take.
+            #[cfg(feature = "tracing")]
+            record_pool: std::sync::Arc::new(otlpkit_wire::SpanRecordPool::new(
+                config
+                    .span_batch()
+                    .max_export_batch_size()
+                    .saturating_mul(2),
+            )),
         };
         build(&shared, &mut extensions, &mut warnings)?
     };
@@ -448,6 +460,7 @@ fn native_spans(
     }
     let processor = otlp_batch_processor::<RecordProcessor>(shared)?;
     let mut native = otlpkit_tracing::native::NativeSpans::new(processor)
+        .with_record_pool(std::sync::Arc::clone(&shared.record_pool))
         .with_sdk_config(shared.config.sdk())
         .with_resource(resource);
     let tail = shared.config.tail_sampling();
@@ -465,7 +478,11 @@ fn native_spans(
 /// the records straight to OTLP ([`otlpkit_exporter::SpanExporter::export_records`]).
 #[cfg(feature = "tracing")]
 #[cfg_attr(not(any(feature = "grpc", feature = "http")), allow(dead_code))]
-struct RecordExporter<T>(otlpkit_exporter::SpanExporter<T>);
+struct RecordExporter<T> {
+    exporter: otlpkit_exporter::SpanExporter<T>,
+    /// Where the records go once encoded: back to the layer.
+    pool: std::sync::Arc<otlpkit_wire::SpanRecordPool>,
+}
 
 #[cfg(feature = "tracing")]
 impl<T: otlpkit_exporter::Connect> otlpkit_batch::BatchExporter<Box<otlpkit_wire::SpanRecord>>
@@ -475,18 +492,22 @@ impl<T: otlpkit_exporter::Connect> otlpkit_batch::BatchExporter<Box<otlpkit_wire
         &self,
         batch: Vec<Box<otlpkit_wire::SpanRecord>>,
     ) -> impl std::future::Future<Output = opentelemetry_sdk::error::OTelSdkResult> + Send {
-        self.0.export_records(batch)
+        self.exporter
+            .export_records(otlpkit_wire::PooledRecords::new(
+                batch,
+                std::sync::Arc::clone(&self.pool),
+            ))
     }
 
     fn shutdown_with_timeout(
         &self,
         timeout: std::time::Duration,
     ) -> opentelemetry_sdk::error::OTelSdkResult {
-        opentelemetry_sdk::trace::SpanExporter::shutdown_with_timeout(&self.0, timeout)
+        opentelemetry_sdk::trace::SpanExporter::shutdown_with_timeout(&self.exporter, timeout)
     }
 
     fn set_resource(&mut self, resource: &Resource) {
-        opentelemetry_sdk::trace::SpanExporter::set_resource(&mut self.0, resource);
+        opentelemetry_sdk::trace::SpanExporter::set_resource(&mut self.exporter, resource);
     }
 }
 
@@ -531,7 +552,11 @@ impl OtlpBatchProcessor for RecordProcessor {
 
     fn on_transport<T: otlpkit_exporter::Connect>(shared: &Shared<'_>) -> Result<Self, InitError> {
         let exporter = otlp_exporter!(shared, Self::SIGNAL, otlpkit_exporter::SpanExporter<T>)?;
-        let builder = Self::builder_for(otlpkit_core::BatchKind::Spans, RecordExporter(exporter));
+        let exporter = RecordExporter {
+            exporter,
+            pool: std::sync::Arc::clone(&shared.record_pool),
+        };
+        let builder = Self::builder_for(otlpkit_core::BatchKind::Spans, exporter);
         batch_processor!(shared, Self::SIGNAL, builder)
     }
 }

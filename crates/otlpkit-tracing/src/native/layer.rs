@@ -10,7 +10,7 @@ use opentelemetry::trace::{SpanId, TraceContextExt as _};
 use opentelemetry::{Context as OtelContext, ContextGuard, Key};
 use otlpkit_batch::BatchProcessor;
 use otlpkit_batch::tail::TailSampler;
-use otlpkit_wire::{Attribute, AttributeValue, RecordEvent, SpanRecord};
+use otlpkit_wire::{Attribute, AttributeValue, RecordEvent, SpanRecord, SpanRecordPool};
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::Layer;
@@ -66,6 +66,8 @@ pub struct NativeLayer {
     pub(crate) processor: Arc<BatchProcessor<Box<SpanRecord>>>,
     /// The tail-sampling stage the records go through, when there is one.
     pub(crate) tail: Option<TailSampler<TailRecord>>,
+    /// Where records come from, and where those of spans sampled out go.
+    pub(crate) pool: Arc<SpanRecordPool>,
 }
 
 impl fmt::Debug for NativeLayer {
@@ -295,13 +297,13 @@ where
         };
         let meta = attrs.metadata();
         let now = opentelemetry::time::now();
-        let mut record = Box::new(SpanRecord::new(
+        let mut record = self.pool.record(
             opentelemetry::trace::TraceId::INVALID,
             SpanId::INVALID,
             meta.name(),
             self.settings.scope,
             now,
-        ));
+        );
         self.source_attributes(&mut record, meta);
         attrs.record(&mut SpanVisitor {
             record: &mut record,
@@ -475,6 +477,7 @@ where
             ..
         } = live;
         if !record.trace_flags.is_sampled() {
+            self.pool.give_back(record);
             return;
         }
         record.end_time = last_exit.unwrap_or_else(opentelemetry::time::now);

@@ -40,9 +40,10 @@
 //! source attributes and `busy_ns`/`idle_ns` in fields of their own, up to
 //! ten fields without a further allocation, `&'static` strings and short
 //! values inline, the thread name cached per thread), reads the clock
-//! three times, allocates three times (the record, its extensions slot and
-//! the span's OpenTelemetry context) and hands the box to the engine's
-//! queue. `docs/BENCHMARKS.md` (section 9) has the figures: less than half
+//! three times, allocates at most twice (its extensions slot and the span's
+//! OpenTelemetry context; the record comes from a pool the exporter gives
+//! records back to once encoded, see [`NativeSpans::with_record_pool`]) and
+//! hands the box to the engine's queue. `docs/BENCHMARKS.md` (section 9) has the figures: less than half
 //! the producer cost of either `tracing-opentelemetry` stack.
 //!
 //! # Example
@@ -92,7 +93,7 @@ use otlpkit_batch::tail::{AttributeRule, TailSampler, TailSamplingHandle};
 use otlpkit_batch::{BatchProcessor, ProcessorHandle};
 use otlpkit_core::TailSamplingConfig;
 use otlpkit_core::stats::ExportStats;
-use otlpkit_wire::SpanRecord;
+use otlpkit_wire::{SpanRecord, SpanRecordPool};
 use sampling::SpanSampler;
 
 pub use export::SpanDataExporter;
@@ -100,6 +101,9 @@ pub(crate) use hooks::{NativeSpan, with_native_span};
 pub use layer::NativeLayer;
 
 use live::{SOURCE_ATTRIBUTES, Settings};
+
+/// Records a layer's own pool keeps: two batches of the default size.
+const DEFAULT_RECORD_POOL: usize = 1024;
 
 /// The configuration of the native span path: where the records go, and
 /// the SDK settings a span starts with.
@@ -111,6 +115,7 @@ use live::{SOURCE_ATTRIBUTES, Settings};
 pub struct NativeSpans {
     processor: Arc<BatchProcessor<Box<SpanRecord>>>,
     tail: Option<TailSampler<tail::TailRecord>>,
+    pool: Arc<SpanRecordPool>,
     sampler: SpanSampler,
     id_generator: Box<dyn IdGenerator>,
     limits: SpanLimits,
@@ -148,6 +153,7 @@ impl NativeSpans {
         Self {
             processor: Arc::new(processor),
             tail: None,
+            pool: Arc::new(SpanRecordPool::new(DEFAULT_RECORD_POOL)),
             sampler: SpanSampler::sdk(Sampler::ParentBased(Box::new(Sampler::AlwaysOn))),
             id_generator: Box::new(RandomIdGenerator::default()),
             limits: SpanLimits::default(),
@@ -198,6 +204,39 @@ impl NativeSpans {
     /// self-metrics, shutdown.
     pub fn tail_handle(&self) -> Option<TailSamplingHandle> {
         self.tail.as_ref().map(TailSampler::handle)
+    }
+
+    /// The pool the layer takes its records from (default: one of its own,
+    /// keeping up to 1,024 records). Give the same pool to the exporter, as
+    /// [`PooledRecords`](otlpkit_wire::PooledRecords) around each batch, and
+    /// the export worker returns the records once it has encoded them: a
+    /// steady stream of spans then allocates no record. Without that, records
+    /// are freed after export as usual and only those of spans sampled out
+    /// come back.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use opentelemetry_sdk::trace::InMemorySpanExporter;
+    /// use otlpkit_batch::BatchProcessor;
+    /// use otlpkit_tracing::native::{NativeSpans, SpanDataExporter};
+    /// use otlpkit_wire::SpanRecordPool;
+    ///
+    /// let pool = Arc::new(SpanRecordPool::new(2048));
+    /// let processor = BatchProcessor::builder(SpanDataExporter::new(InMemorySpanExporter::default()))
+    ///     .build()?;
+    /// let native = NativeSpans::new(processor).with_record_pool(Arc::clone(&pool));
+    /// assert!(Arc::ptr_eq(native.record_pool(), &pool));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn with_record_pool(mut self, pool: Arc<SpanRecordPool>) -> Self {
+        self.pool = pool;
+        self
+    }
+
+    /// The pool the layer takes its records from.
+    pub fn record_pool(&self) -> &Arc<SpanRecordPool> {
+        &self.pool
     }
 
     /// The resource the spans are exported under (passed to the exporter).
@@ -391,6 +430,7 @@ impl NativeSpans {
             },
             processor: self.processor,
             tail: self.tail,
+            pool: self.pool,
         }
     }
 }
