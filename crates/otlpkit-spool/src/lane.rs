@@ -143,6 +143,10 @@ pub struct Lane {
     dir: PathBuf,
     shared: Arc<Shared>,
     state: Mutex<State>,
+    /// Held for the whole of a sync, `fsync` included (the state lock is
+    /// not): a forced sync that finds nothing dirty because another sync
+    /// took the data returns only once that sync's `fsync` is over.
+    sync_gate: Mutex<()>,
     found: Found,
 }
 
@@ -244,6 +248,7 @@ impl Lane {
                 closed_unsynced: Vec::new(),
                 last_sync: Instant::now(),
             }),
+            sync_gate: Mutex::new(()),
             found,
         })
     }
@@ -541,12 +546,26 @@ impl Lane {
     ///
     /// The lane is not held while the disk catches up (an `fsync` can take
     /// hundreds of milliseconds on a busy disk): appends and removals go on
-    /// meanwhile, and are forced by the next sync.
+    /// meanwhile, and are forced by the next sync. Syncs run one at a time:
+    /// a forced sync (shutdown's) waits for one under way, so that when it
+    /// returns everything written before it was called is on disk; a sync
+    /// that is not forced leaves it to the one under way.
     ///
     /// # Errors
     ///
     /// The operating system's error.
     pub fn sync(&self, force: bool) -> io::Result<()> {
+        let _one_at_a_time = if force {
+            self.sync_gate
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+        } else {
+            match self.sync_gate.try_lock() {
+                Ok(gate) => gate,
+                Err(std::sync::TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+                Err(std::sync::TryLockError::WouldBlock) => return Ok(()),
+            }
+        };
         let (closed, open) = {
             let mut state = self.lock();
             if !Self::sync_due_in(&state, self.shared.fsync, force) {
@@ -598,7 +617,44 @@ impl Drop for Lane {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
+
+    /// A forced sync (shutdown's) does not return while another sync, which
+    /// took the dirty data, is still forcing it to disk.
+    #[test]
+    fn a_forced_sync_waits_for_the_sync_under_way() {
+        let dir = tempfile::tempdir().unwrap();
+        let spool = crate::Spool::open_dir(
+            dir.path(),
+            1 << 20,
+            FsyncPolicy::Interval(Duration::from_secs(3600)),
+        )
+        .unwrap();
+        let lane = spool.lane(Signal::Traces).unwrap();
+        lane.append(BodyFormat::PROTOBUF, 1, b"span").unwrap();
+        // Another sync is under way: it holds the gate and took the data.
+        let under_way = lane.sync_gate.lock().unwrap();
+        lane.lock().dirty = false;
+        let (done, returned) = std::sync::mpsc::channel();
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                let result = lane.sync(true);
+                done.send(result.is_ok()).unwrap();
+            });
+            // Not a bound: a forced sync that returned now would be wrong
+            // however slow the machine; one still waiting is right.
+            assert!(
+                returned.recv_timeout(Duration::from_millis(100)).is_err(),
+                "the forced sync returned while another was under way"
+            );
+            // A sync that is not forced leaves it to the one under way.
+            assert!(lane.sync(false).is_ok());
+            drop(under_way);
+            assert!(returned.recv_timeout(Duration::from_secs(30)).unwrap());
+        });
+    }
 
     #[test]
     fn segment_names_sort_by_id_and_parse_back() {
