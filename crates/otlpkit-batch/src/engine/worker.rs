@@ -540,8 +540,13 @@ impl<I: Send + 'static> Worker<I> {
 impl<I: Send + 'static> Drop for Worker<I> {
     fn drop(&mut self) {
         // Normally empty. If the task was dropped before finishing (its
-        // runtime was shut down under it), account for everything it held:
-        // exports it started were cancelled with it.
+        // runtime was shut down under it), account for everything it held.
+        // Exports that ended before it was dropped (delivered, failed or
+        // panicked) are settled as they ended; the others were cancelled
+        // with it.
+        while let Some(joined) = self.in_flight.try_join_next_with_id() {
+            self.settle(joined);
+        }
         let stats = self.shared.signal_stats();
         for (_, (items, accounting)) in self.in_flight_items.drain() {
             self.shared.counters.export_settled(items);
