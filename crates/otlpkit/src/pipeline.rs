@@ -102,13 +102,16 @@ pub(crate) fn start<E: EnvSource + ?Sized>(
             #[cfg(not(feature = "tracing"))]
             installs_subscriber: false,
             spool,
-            // Two batches: what the worker gives back while producers take.
+            // Two batches (what the worker gives back while producers
+            // take), and at most 4,096 records (about 4 MiB) kept when
+            // idle, whatever the batch size.
             #[cfg(feature = "tracing")]
             record_pool: std::sync::Arc::new(otlpkit_wire::SpanRecordPool::new(
                 config
                     .span_batch()
                     .max_export_batch_size()
-                    .saturating_mul(2),
+                    .saturating_mul(2)
+                    .min(4096),
             )),
         };
         build(&shared, &mut extensions, &mut warnings)?
