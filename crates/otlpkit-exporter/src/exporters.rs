@@ -212,7 +212,8 @@ impl<T: Connect> SpanExporter<T> {
                         Ok(body)
                     })
                 });
-        // The records are freed while the worker sends.
+        // The records are released (freed, or given back to their pool by
+        // `PooledRecords`) while the worker sends.
         self.core.send(prepared, batch)
     }
 }

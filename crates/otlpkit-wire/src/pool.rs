@@ -135,33 +135,58 @@ impl SpanRecordPool {
 /// takes are set again on reuse), freeing whatever it owns but the room of
 /// its lists, within bounds.
 fn clear(record: &mut SpanRecord) {
-    record.parent_span_id = SpanId::INVALID;
-    record.trace_flags = opentelemetry::trace::TraceFlags::SAMPLED;
-    record.parent_is_remote = false;
-    record.trace_state = opentelemetry::trace::TraceState::NONE;
-    record.name = Cow::Borrowed("");
-    record.kind = opentelemetry::trace::SpanKind::Internal;
-    record.source = Default::default();
-    if record.attributes.capacity() > KEPT_ATTRIBUTES {
-        record.attributes = Attributes::new();
+    // Every field by name, with no `..`: a field added to `SpanRecord`
+    // fails to compile here until it is reset, rather than carrying one
+    // span's data into the next.
+    let SpanRecord {
+        trace_id: _,
+        span_id: _,
+        parent_span_id,
+        trace_flags,
+        parent_is_remote,
+        trace_state,
+        name,
+        kind,
+        start_time: _,
+        end_time: _,
+        scope: _,
+        source,
+        attributes,
+        busy_idle,
+        dropped_attributes_count,
+        events,
+        dropped_events_count,
+        links,
+        dropped_links_count,
+        status,
+    } = record;
+    *parent_span_id = SpanId::INVALID;
+    *trace_flags = opentelemetry::trace::TraceFlags::SAMPLED;
+    *parent_is_remote = false;
+    *trace_state = opentelemetry::trace::TraceState::NONE;
+    *name = Cow::Borrowed("");
+    *kind = opentelemetry::trace::SpanKind::Internal;
+    *source = Default::default();
+    if attributes.capacity() > KEPT_ATTRIBUTES {
+        *attributes = Attributes::new();
     } else {
-        record.attributes.truncate(0);
+        attributes.truncate(0);
     }
-    record.busy_idle = None;
-    record.dropped_attributes_count = 0;
-    if record.events.capacity() > KEPT_EVENTS {
-        record.events = Vec::new();
+    *busy_idle = None;
+    *dropped_attributes_count = 0;
+    if events.capacity() > KEPT_EVENTS {
+        *events = Vec::new();
     } else {
-        record.events.clear();
+        events.clear();
     }
-    record.dropped_events_count = 0;
-    if record.links.capacity() > KEPT_LINKS {
-        record.links = Vec::new();
+    *dropped_events_count = 0;
+    if links.capacity() > KEPT_LINKS {
+        *links = Vec::new();
     } else {
-        record.links.clear();
+        links.clear();
     }
-    record.dropped_links_count = 0;
-    record.status = opentelemetry::trace::Status::Unset;
+    *dropped_links_count = 0;
+    *status = opentelemetry::trace::Status::Unset;
 }
 
 /// A batch of records that go back to their pool when dropped: what an
