@@ -99,6 +99,7 @@ mod envelope;
 mod logs;
 mod pool;
 mod record;
+mod source_block;
 mod trace;
 
 pub use pool::{PooledRecords, SpanRecordPool};

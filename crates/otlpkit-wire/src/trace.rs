@@ -7,8 +7,7 @@ use opentelemetry_sdk::trace::SpanData;
 
 use crate::common::{
     attributes_len, busy_idle_len, put_attributes, put_busy_idle, put_record_attributes,
-    put_source_attributes, record_attributes_len, same_str, scope_attributes_equal,
-    source_attributes_len,
+    record_attributes_len, same_str, scope_attributes_equal,
 };
 use crate::enc::{
     delimited_len, fixed32_len, int32_len, opt_bytes_len, put_delimited, put_delimited_header,
@@ -16,6 +15,7 @@ use crate::enc::{
 };
 use crate::envelope::{Item, ScopeRef};
 use crate::record::{RecordEvent, SpanRecord};
+use crate::source_block::{cached_source_attributes_len, put_cached_source_attributes};
 
 // Span.
 const SPAN_TRACE_ID: u32 = 1;
@@ -345,7 +345,7 @@ impl<'a> Item<'a> for &'a SpanRecord {
             + int32_len(SPAN_KIND, kind_number(&span.kind))
             + time_len(SPAN_START, span.start_time)
             + time_len(SPAN_END, span.end_time)
-            + source_attributes_len(SPAN_ATTRIBUTES, &span.source)
+            + cached_source_attributes_len(SPAN_ATTRIBUTES, &span.source)
             + record_attributes_len(SPAN_ATTRIBUTES, &span.attributes)
             + busy_idle_len(SPAN_ATTRIBUTES, span.busy_idle.as_ref())
             + uint32_len(SPAN_DROPPED_ATTRIBUTES, span.dropped_attributes_count)
@@ -376,7 +376,7 @@ impl<'a> Item<'a> for &'a SpanRecord {
         put_int32(SPAN_KIND, kind_number(&span.kind), out);
         put_fixed64(SPAN_START, to_nanos(span.start_time), out);
         put_fixed64(SPAN_END, to_nanos(span.end_time), out);
-        put_source_attributes(SPAN_ATTRIBUTES, &span.source, out);
+        put_cached_source_attributes(SPAN_ATTRIBUTES, &span.source, out);
         put_record_attributes(SPAN_ATTRIBUTES, &span.attributes, out);
         put_busy_idle(SPAN_ATTRIBUTES, span.busy_idle.as_ref(), out);
         put_uint32(SPAN_DROPPED_ATTRIBUTES, span.dropped_attributes_count, out);
