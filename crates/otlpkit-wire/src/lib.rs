@@ -25,6 +25,12 @@
 //!   with the same name, version, schema URL and attribute count whose
 //!   attributes differ in order or value), which sorts copies of the lists
 //!   just as `InstrumentationScope`'s `PartialEq` does;
+//! - a record's source attributes (`code.*`, `thread.*`, `level`, `target`),
+//!   the same for every span of one callsite on one thread, are encoded once
+//!   and kept in a per-thread cache of 256 blocks, written with one copy when
+//!   the same values come again (compared in full: the bytes never depend on
+//!   the cache); a block not yet cached is encoded into its slot, the only
+//!   other allocation, once per callsite and thread;
 //! - the resource is encoded once per exporter ([`EncodedResource`]).
 //!
 //! Varints, keys and fixed-width values are written as `prost::encoding`
