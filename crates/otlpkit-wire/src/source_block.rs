@@ -134,15 +134,28 @@ fn slot_of(source: &SourceAttributes) -> usize {
 
 /// Whether two sets of source attributes encode to the same bytes: equal
 /// values, the strings compared by address first, then by content.
+///
+/// Every field is named (no `..`): a field added to [`SourceAttributes`]
+/// fails to compile here until it is compared, instead of letting a block
+/// written for one value be reused for another.
 #[inline]
 fn same_source(a: &SourceAttributes, b: &SourceAttributes) -> bool {
-    a.line == b.line
-        && a.thread_id == b.thread_id
-        && same_text(a.file, b.file)
-        && same_text(a.module, b.module)
-        && same_text(a.target, b.target)
-        && same_text(a.level, b.level)
-        && match (&a.thread_name, &b.thread_name) {
+    let SourceAttributes {
+        file,
+        module,
+        line,
+        thread_id,
+        thread_name,
+        level,
+        target,
+    } = a;
+    *line == b.line
+        && *thread_id == b.thread_id
+        && same_text(*file, b.file)
+        && same_text(*module, b.module)
+        && same_text(*target, b.target)
+        && same_text(*level, b.level)
+        && match (thread_name, &b.thread_name) {
             (None, None) => true,
             (Some(a), Some(b)) => text_bytes(a).is_some_and(|a| Some(a) == text_bytes(b)),
             _ => false,
