@@ -74,14 +74,21 @@ fn with_block<R>(
             }
             let slot = &mut blocks[slot_of(source)];
             match slot {
-                Some(block) if block.tag == tag && same_source(&block.source, source) => {}
+                Some(block) if block.tag == tag && same_source(&block.source, source) => {
+                    #[cfg(test)]
+                    counts::hit();
+                }
                 Some(block) => {
+                    #[cfg(test)]
+                    counts::encoded();
                     block.bytes.clear();
                     put_source_attributes(tag, source, &mut block.bytes);
                     block.tag = tag;
                     block.source.clone_from(source);
                 }
                 None => {
+                    #[cfg(test)]
+                    counts::encoded();
                     let mut bytes = Vec::new();
                     put_source_attributes(tag, source, &mut bytes);
                     *slot = Some(Block {
@@ -171,9 +178,42 @@ fn same_text(a: Option<&str>, b: Option<&str>) -> bool {
     }
 }
 
+/// What this thread's cache did, for the tests: blocks encoded into a slot
+/// and blocks served from one (the bytes alone cannot tell a cache that
+/// works from one that never hits).
+#[cfg(test)]
+mod counts {
+    use std::cell::Cell;
+
+    thread_local! {
+        static COUNTS: Cell<(u64, u64)> = const { Cell::new((0, 0)) };
+    }
+
+    pub(super) fn encoded() {
+        COUNTS.with(|counts| counts.set((counts.get().0 + 1, counts.get().1)));
+    }
+
+    pub(super) fn hit() {
+        COUNTS.with(|counts| counts.set((counts.get().0, counts.get().1 + 1)));
+    }
+
+    /// (encoded, hits) so far on this thread.
+    pub(super) fn get() -> (u64, u64) {
+        COUNTS.with(Cell::get)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What `work` made this thread's cache do: (encoded, hits).
+    fn counted(work: impl FnOnce()) -> (u64, u64) {
+        let (encoded, hits) = counts::get();
+        work();
+        let (encoded_after, hits_after) = counts::get();
+        (encoded_after - encoded, hits_after - hits)
+    }
 
     const TAG: u32 = 9;
 
@@ -303,5 +343,93 @@ mod tests {
     fn nothing_to_encode_is_nothing_cached() {
         let empty = SourceAttributes::default();
         assert!(cached(&empty).is_empty());
+    }
+
+    #[test]
+    fn a_repeated_block_is_encoded_once_and_then_served() {
+        // Each `cached` call sizes and writes: two lookups.
+        let with_name = source(20, 9, "main");
+        let without_name = SourceAttributes {
+            thread_name: None,
+            ..source(21, 9, "main")
+        };
+        let static_name = SourceAttributes {
+            thread_name: Some(AttributeValue::Static("main")),
+            ..source(22, 9, "main")
+        };
+        let long_name = SourceAttributes {
+            thread_name: Some(AttributeValue::copied(
+                "a thread name longer than an inline string",
+            )),
+            ..source(23, 9, "main")
+        };
+        for span in [&with_name, &without_name, &static_name, &long_name] {
+            assert_eq!(
+                counted(|| {
+                    for _ in 0..3 {
+                        assert_eq!(cached(span), uncached(span));
+                    }
+                }),
+                (1, 5)
+            );
+        }
+        // Equal text at another address is the same block (the module is
+        // not part of the slot's hash, so this is the same slot).
+        let module_copy = SourceAttributes {
+            module: Some(String::leak("app".to_owned())),
+            ..with_name.clone()
+        };
+        assert_eq!(slot_of(&module_copy), slot_of(&with_name));
+        assert_eq!(
+            counted(|| assert_eq!(cached(&module_copy), uncached(&with_name))),
+            (0, 2)
+        );
+        // Another field tag is another block.
+        assert_eq!(
+            counted(|| {
+                let mut out = Vec::new();
+                put_cached_source_attributes(TAG + 1, &with_name, &mut out);
+            }),
+            (1, 0)
+        );
+    }
+
+    #[test]
+    fn callsites_of_one_file_spread_over_the_slots() {
+        // 200 lines of one file on one thread, then a second pass: a hash
+        // that put them in few slots would encode most of them again.
+        let spans: Vec<_> = (1..=200).map(|line| source(line, 4, "main")).collect();
+        let mut per_slot = std::collections::HashMap::new();
+        for span in &spans {
+            *per_slot.entry(slot_of(span)).or_insert(0_u64) += 1;
+        }
+        assert!(
+            per_slot.len() >= 100,
+            "{} slots for 200 callsites",
+            per_slot.len()
+        );
+        let first = counted(|| spans.iter().for_each(|span| drop(cached(span))));
+        let second = counted(|| spans.iter().for_each(|span| drop(cached(span))));
+        assert_eq!(first.0, 200);
+        // Second pass: a callsite alone in its slot is served; those that
+        // share a slot replace each other again.
+        let sharing: u64 = per_slot.values().filter(|&&n| n > 1).sum();
+        assert_eq!(second.0, sharing);
+    }
+
+    #[test]
+    fn uncacheable_values_never_enter_the_cache() {
+        let number = SourceAttributes {
+            thread_name: Some(AttributeValue::I64(7)),
+            ..source(30, 30, "main")
+        };
+        let empty = SourceAttributes::default();
+        assert_eq!(
+            counted(|| {
+                assert_eq!(cached(&number), uncached(&number));
+                assert!(cached(&empty).is_empty());
+            }),
+            (0, 0)
+        );
     }
 }
