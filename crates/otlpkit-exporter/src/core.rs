@@ -9,8 +9,10 @@
 //! the caller only waits for the result, so no caller needs a runtime.
 
 use std::fmt;
-use std::future::Future;
+use std::future::{Future, poll_fn};
+use std::pin::pin;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -456,10 +458,24 @@ impl Inner {
             attempt,
             tokio::time::sleep,
         );
-        let outcome = tokio::select! {
-            biased;
-            outcome = export => Some(outcome),
-            _ = phase.wait_for(|phase| *phase == Phase::Cancelled) => None,
+        let outcome = {
+            let mut export = pin!(export);
+            let mut cancelled = pin!(phase.wait_for(|phase| *phase == Phase::Cancelled));
+            // The export first: one that has ended is settled as what it
+            // is, even when the shutdown deadline has passed meanwhile.
+            // Cancelled, it is dropped: its attempt is abandoned.
+            poll_fn(|cx| {
+                if let Poll::Ready(outcome) = export.as_mut().poll(cx) {
+                    return Poll::Ready(Some(outcome));
+                }
+                // Ready once cancelled (the sender lives in `self`: never
+                // closed before).
+                if cancelled.as_mut().poll(cx).is_ready() {
+                    return Poll::Ready(None);
+                }
+                Poll::Pending
+            })
+            .await
         };
         match outcome {
             Some(Ok(accepted)) => self.accepted(&settlement, &accepted),
