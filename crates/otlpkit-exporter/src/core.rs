@@ -26,11 +26,13 @@ use otlpkit_core::stats::{
 use otlpkit_core::{ExporterConfig, Signal};
 use tokio::sync::watch;
 
+use crate::SpoolLane;
 use crate::accounting::{Accepted, InFlight, Settlement, count_accepted};
 use crate::error::ExportError;
 use crate::health::{Health, items};
 use crate::redact::Redactor;
 use crate::retry::{Attempt, ExportFailure, run_with_retry};
+#[cfg(feature = "spool")]
 use crate::spooling::{self, Routed, Spooling};
 use crate::transport::{Sent, Transport};
 
@@ -71,6 +73,7 @@ pub(crate) struct Inner {
     redactor: Redactor,
     health: Health,
     /// The disk spool, when one is configured.
+    #[cfg(feature = "spool")]
     spooling: Option<Spooling>,
 }
 
@@ -79,7 +82,8 @@ impl fmt::Debug for Core {
         let inner = &self.inner;
         // ExporterConfig's Debug redacts header values, credentials and
         // query strings itself.
-        f.debug_struct("Exporter")
+        let mut debug = f.debug_struct("Exporter");
+        debug
             .field("signal", &inner.signal)
             .field("endpoint", &inner.endpoint)
             .field("config", &inner.config)
@@ -87,9 +91,10 @@ impl fmt::Debug for Core {
             .field("owns_worker", &inner.owns_worker)
             .field("phase", &*inner.phase.borrow())
             .field("in_flight", &inner.in_flight.len())
-            .field("failing", &inner.health.is_failing())
-            .field("spool", &inner.spooling.as_ref().map(|s| s.lane().dir()))
-            .finish()
+            .field("failing", &inner.health.is_failing());
+        #[cfg(feature = "spool")]
+        debug.field("spool", &inner.spooling.as_ref().map(|s| s.lane().dir()));
+        debug.finish()
     }
 }
 
@@ -101,7 +106,9 @@ pub(crate) struct Prepared(Result<Job, OTelSdkResult>);
 pub(crate) struct Job {
     pub(crate) settlement: Settlement,
     pub(crate) body: Bytes,
-    /// The batch processor's queue was above its high-water mark.
+    /// The batch processor's queue was above its high-water mark (what the
+    /// spool's routing looks at).
+    #[cfg_attr(not(feature = "spool"), allow(dead_code))]
     pub(crate) backlog: bool,
 }
 
@@ -112,15 +119,20 @@ impl Core {
         worker: WorkerRuntime,
         owns_worker: bool,
         stats: ExportStats,
-        spool: Option<otlpkit_spool::Lane>,
+        spool: Option<SpoolLane>,
     ) -> Self {
         let endpoint = transport.endpoint().to_owned();
         let (phase, _) = watch::channel(Phase::Running);
         let in_flight = Arc::new(InFlight::on(worker.clone()));
+        #[cfg(feature = "spool")]
         let spooling = spool.map(|lane| Spooling::new(lane, transport.body_format()));
+        #[cfg(feature = "spool")]
         if let Some(spooling) = &spooling {
             spooling::count_found(spooling, stats.signal(config.signal()));
         }
+        // Without the `spool` feature there is no lane to be given.
+        #[cfg(not(feature = "spool"))]
+        let None = spool;
         let core = Self {
             inner: Arc::new(Inner {
                 signal: config.signal(),
@@ -134,9 +146,11 @@ impl Core {
                 stats,
                 in_flight,
                 phase,
+                #[cfg(feature = "spool")]
                 spooling,
             }),
         };
+        #[cfg(feature = "spool")]
         if core.inner.spooling.is_some() {
             // A batch cut short (a batch processor's deadline) waits in the
             // spool instead of being lost.
@@ -273,6 +287,7 @@ impl Core {
         });
         match body {
             Ok(body) => {
+                #[cfg(feature = "spool")]
                 if inner.spooling.is_some() {
                     settlement.keep_body(body.clone());
                 }
@@ -318,6 +333,7 @@ impl Core {
         } else {
             inner.in_flight.len() == 0
         };
+        #[cfg(feature = "spool")]
         if let Some(spooling) = &inner.spooling {
             if can_wait {
                 wait_for_spool(spooling, started + timeout);
@@ -353,6 +369,7 @@ impl Core {
     }
 }
 
+#[cfg(feature = "spool")]
 /// Waits (from a thread that is not the worker) until the spool is empty,
 /// its drain is waiting out a failing collector (what is left stays for the
 /// next process), or `deadline` passes.
@@ -368,27 +385,33 @@ fn wait_for_spool(spooling: &Spooling, deadline: Instant) {
 }
 
 impl Inner {
+    #[cfg_attr(not(feature = "spool"), allow(dead_code))]
     pub(crate) fn signal(&self) -> Signal {
         self.signal
     }
 
+    #[cfg_attr(not(feature = "spool"), allow(dead_code))]
     pub(crate) fn config(&self) -> &ExporterConfig {
         &self.config
     }
 
+    #[cfg_attr(not(feature = "spool"), allow(dead_code))]
     pub(crate) fn endpoint(&self) -> &str {
         &self.endpoint
     }
 
+    #[cfg_attr(not(feature = "spool"), allow(dead_code))]
     pub(crate) fn stats(&self) -> &ExportStats {
         &self.stats
     }
 
+    #[cfg(feature = "spool")]
     pub(crate) fn spooling(&self) -> Option<&Spooling> {
         self.spooling.as_ref()
     }
 
     /// `message` without any configured credential.
+    #[cfg_attr(not(feature = "spool"), allow(dead_code))]
     pub(crate) fn scrub(&self, message: &str) -> String {
         self.redactor.scrub(message)
     }
@@ -438,6 +461,7 @@ impl Inner {
     /// retry loop around single attempts, raced against a shutdown that ran
     /// out of time, then the settlement.
     async fn send(self: Arc<Self>, job: Job) -> OTelSdkResult {
+        #[cfg(feature = "spool")]
         let job = match &self.spooling {
             Some(spooling) => match spooling::route(&self, spooling, job).await {
                 Routed::Done(result) => return result,

@@ -64,6 +64,7 @@ mod exporters;
 mod health;
 mod redact;
 mod retry;
+#[cfg(feature = "spool")]
 mod spooling;
 mod throttle;
 mod transport;
@@ -79,4 +80,15 @@ pub use throttle::parse_retry_after;
 pub use transport::{BoxFuture, Connect, Payload, Sent, Transport};
 
 #[doc(no_inline)]
-pub use otlpkit_spool::{BodyFormat, Encoding, Spool, SpoolError};
+pub use otlpkit_core::{BodyFormat, Encoding};
+#[cfg(feature = "spool")]
+#[cfg_attr(docsrs, doc(cfg(feature = "spool")))]
+#[doc(no_inline)]
+pub use otlpkit_spool::{Spool, SpoolError};
+
+/// One signal's lane of a disk spool; without the `spool` feature none can
+/// exist.
+#[cfg(feature = "spool")]
+pub(crate) type SpoolLane = otlpkit_spool::Lane;
+#[cfg(not(feature = "spool"))]
+pub(crate) type SpoolLane = std::convert::Infallible;
