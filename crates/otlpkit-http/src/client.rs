@@ -416,6 +416,7 @@ mod tests {
             .with_compression(otlpkit_core::Compression::Zstd)
             .build()
             .unwrap_err();
+        assert!(matches!(error, BuildError::NotCompiled { .. }), "{error}");
         assert!(
             error.to_string().contains("`zstd` feature of `otlpkit`"),
             "{error}"
