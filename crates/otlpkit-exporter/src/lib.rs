@@ -44,7 +44,14 @@
 //!
 //! # Feature flags
 //!
-//! None: the transports carry the features (TLS, JSON, compression).
+//! - `spool` (off by default; the transports and the `otlpkit` facade turn
+//!   it on with their own `spool` feature): the disk spool
+//!   (`otlpkit-spool`): [`ExporterBuilder::with_spool`], [`Spool`],
+//!   [`BuildError::Spool`]. Without it, a spool asked for
+//!   (`OTLPKIT_SPOOL_DIR`, `with_spool_dir`) is a
+//!   [`BuildError::NotCompiled`], never ignored.
+//!
+//! The transports carry the other features (TLS, JSON, compression).
 //!
 //! # Supported Rust versions
 //!
@@ -54,6 +61,9 @@
 //! [`WorkerRuntime`]: otlpkit_bridge::WorkerRuntime
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
+// The crate docs are written for all features, as docs.rs builds them; in a
+// build without `spool`, their links to its items point at nothing.
+#![cfg_attr(not(feature = "spool"), allow(rustdoc::broken_intra_doc_links))]
 
 mod accounting;
 mod build_error;
