@@ -67,6 +67,14 @@ const CHECKS: &[Check] = &[
         features: "tracing-opentelemetry",
     },
     Check {
+        package: "otlpkit",
+        features: "spool",
+    },
+    Check {
+        package: "otlpkit",
+        features: "http,spool",
+    },
+    Check {
         package: "otlpkit-grpc",
         features: "",
     },
@@ -84,11 +92,12 @@ const CHECKS: &[Check] = &[
 /// the target is `--lib` or `--test <name>`.
 const TESTS: &[(&str, &str, &[&str])] = &[
     // An https endpoint is refused, never sent in plaintext; a compression
-    // that is not compiled in is an error naming its feature.
+    // or a spool that is not compiled in is an error naming its feature.
     ("otlpkit-grpc", "", &["--lib"]),
     ("otlpkit-http", "", &["--lib"]),
-    // A protocol whose transport is not compiled in is an error naming the
-    // facade's feature.
+    // A protocol whose transport, or a spool, is not compiled in is an
+    // error naming the facade's feature (the spool is on in the workspace
+    // test step, `--all-features`).
     ("otlpkit", "grpc", &["--test", "features"]),
     ("otlpkit", "http", &["--test", "features"]),
     // Without `tracing-opentelemetry`, a console trace exporter beside OTLP

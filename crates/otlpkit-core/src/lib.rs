@@ -90,6 +90,7 @@
 //! `rust-version`; raising it is not a breaking change.
 
 mod batch;
+mod body_format;
 mod compression;
 mod config;
 pub mod detect;
@@ -115,6 +116,7 @@ mod toolkit;
 pub mod vars;
 
 pub use batch::{BatchConfig, BatchConfigBuilder, BatchKind, BatchSources, OverflowPolicy};
+pub use body_format::{BodyFormat, Encoding};
 pub use compression::Compression;
 pub use config::{OtlpConfig, OtlpConfigBuilder};
 pub use detect::ResourceDetection;

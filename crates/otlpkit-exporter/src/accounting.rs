@@ -221,12 +221,14 @@ impl InFlight {
     /// Gives batches dropped unsettled (cancelled by a batch processor's
     /// deadline, abandoned by their caller) to `rescue` before they are
     /// counted as dropped; those it takes are counted as spooled.
+    #[cfg_attr(not(feature = "spool"), allow(dead_code))]
     pub(crate) fn set_rescue(&self, rescue: impl Fn(u64, &Bytes) -> bool + Send + Sync + 'static) {
         let _ = self.rescue.set(Rescue(Box::new(rescue)));
     }
 
     /// Offers the body of every export still in flight that kept one to
     /// `save` (a disk spool); those it takes are counted as spooled.
+    #[cfg_attr(not(feature = "spool"), allow(dead_code))]
     pub(crate) fn spool_all(&self, mut save: impl FnMut(u64, &Bytes) -> bool) {
         let pending: Vec<Arc<Pending>> = self.lock().values().cloned().collect();
         for pending in pending {
@@ -298,6 +300,7 @@ impl Settlement {
 
     /// Keeps the request body, for a disk spool to take at the shutdown
     /// deadline.
+    #[cfg_attr(not(feature = "spool"), allow(dead_code))]
     pub(crate) fn keep_body(&self, body: Bytes) {
         let _ = self.pending.body.set(body);
     }

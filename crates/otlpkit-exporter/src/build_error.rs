@@ -24,6 +24,8 @@ pub enum BuildError {
     /// The disk spool's directory cannot be used: another process owns it
     /// (the message names the directory and its pid), or it cannot be
     /// created or written.
+    #[cfg(feature = "spool")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "spool")))]
     #[error(transparent)]
     Spool(#[from] otlpkit_spool::SpoolError),
 

@@ -14,12 +14,13 @@ use otlpkit_core::{
     MetricReaderConfig, ProcessEnv, Protocol, RetryPolicy, Signal, SpoolConfig, SpoolConfigBuilder,
     TemporalityPreference, vars,
 };
+#[cfg(feature = "spool")]
 use otlpkit_spool::Spool;
 
-use crate::BuildError;
 use crate::core::Core;
 use crate::exporters::{LogExporter, MetricExporter, SpanExporter};
 use crate::transport::Connect;
+use crate::{BuildError, SpoolLane};
 
 mod sealed {
     pub trait Sealed {}
@@ -86,6 +87,7 @@ enum SpoolChoice {
     /// was given ([`ExporterBuilder::with_config`]).
     Unset,
     /// A spool opened elsewhere (shared by a pipeline's exporters), or none.
+    #[cfg(feature = "spool")]
     Open(Option<Spool>),
     /// Settings, resolved with the builder's environment.
     Config(SpoolConfigBuilder),
@@ -293,6 +295,10 @@ impl<E: ExporterKind> ExporterBuilder<E> {
     /// (`OTLPKIT_SPOOL_DIR`). The other settings come from
     /// `OTLPKIT_SPOOL_MAX_BYTES` and `OTLPKIT_SPOOL_FSYNC`, or
     /// [`with_spool_config`](Self::with_spool_config).
+    ///
+    /// Needs the `spool` feature: without it, asking for a spool (here or
+    /// with `OTLPKIT_SPOOL_DIR`) makes `build` fail with
+    /// [`BuildError::NotCompiled`] naming the feature.
     pub fn with_spool_dir(self, dir: impl Into<PathBuf>) -> Self {
         self.with_spool_config(SpoolConfig::builder().with_dir(dir))
     }
@@ -307,6 +313,8 @@ impl<E: ExporterKind> ExporterBuilder<E> {
     /// Spools into `spool`, opened once and shared by the exporters of a
     /// pipeline (each signal has its own log in it); `None` for no spool,
     /// whatever `OTLPKIT_SPOOL_DIR` says.
+    #[cfg(feature = "spool")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "spool")))]
     pub fn with_spool(mut self, spool: Option<Spool>) -> Self {
         self.spool = SpoolChoice::Open(spool);
         self
@@ -316,8 +324,9 @@ impl<E: ExporterKind> ExporterBuilder<E> {
     fn spool_lane(
         &mut self,
         env: &(dyn EnvSource + Send + Sync),
-    ) -> Result<Option<otlpkit_spool::Lane>, BuildError> {
+    ) -> Result<Option<SpoolLane>, BuildError> {
         let config = match std::mem::replace(&mut self.spool, SpoolChoice::Unset) {
+            #[cfg(feature = "spool")]
             SpoolChoice::Open(spool) => {
                 return Ok(spool.map(|spool| spool.lane(E::SIGNAL)).transpose()?);
             }
@@ -332,9 +341,25 @@ impl<E: ExporterKind> ExporterBuilder<E> {
                 format_args!("{} exporter: {warning}", E::SIGNAL),
             );
         }
+        #[cfg(feature = "spool")]
         match Spool::open(&resolved.value)? {
             Some(spool) => Ok(Some(spool.lane(E::SIGNAL)?)),
             None => Ok(None),
+        }
+        #[cfg(not(feature = "spool"))]
+        if resolved.value.is_enabled() {
+            // Asked for and not compiled in: an error, never a silent
+            // export without the spool.
+            Err(BuildError::NotCompiled {
+                capability: match resolved.value.sources().dir.var() {
+                    Some(_) => "the disk spool (OTLPKIT_SPOOL_DIR)",
+                    None => "the disk spool (ExporterBuilder::with_spool_dir)",
+                },
+                feature: "spool",
+                transport: E::Transport::NAME,
+            })
+        } else {
+            Ok(None)
         }
     }
 

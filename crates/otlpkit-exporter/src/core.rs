@@ -9,8 +9,10 @@
 //! the caller only waits for the result, so no caller needs a runtime.
 
 use std::fmt;
-use std::future::Future;
+use std::future::{Future, poll_fn};
+use std::pin::pin;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -24,11 +26,13 @@ use otlpkit_core::stats::{
 use otlpkit_core::{ExporterConfig, Signal};
 use tokio::sync::watch;
 
+use crate::SpoolLane;
 use crate::accounting::{Accepted, InFlight, Settlement, count_accepted};
 use crate::error::ExportError;
 use crate::health::{Health, items};
 use crate::redact::Redactor;
 use crate::retry::{Attempt, ExportFailure, run_with_retry};
+#[cfg(feature = "spool")]
 use crate::spooling::{self, Routed, Spooling};
 use crate::transport::{Sent, Transport};
 
@@ -69,6 +73,7 @@ pub(crate) struct Inner {
     redactor: Redactor,
     health: Health,
     /// The disk spool, when one is configured.
+    #[cfg(feature = "spool")]
     spooling: Option<Spooling>,
 }
 
@@ -77,7 +82,8 @@ impl fmt::Debug for Core {
         let inner = &self.inner;
         // ExporterConfig's Debug redacts header values, credentials and
         // query strings itself.
-        f.debug_struct("Exporter")
+        let mut debug = f.debug_struct("Exporter");
+        debug
             .field("signal", &inner.signal)
             .field("endpoint", &inner.endpoint)
             .field("config", &inner.config)
@@ -85,9 +91,10 @@ impl fmt::Debug for Core {
             .field("owns_worker", &inner.owns_worker)
             .field("phase", &*inner.phase.borrow())
             .field("in_flight", &inner.in_flight.len())
-            .field("failing", &inner.health.is_failing())
-            .field("spool", &inner.spooling.as_ref().map(|s| s.lane().dir()))
-            .finish()
+            .field("failing", &inner.health.is_failing());
+        #[cfg(feature = "spool")]
+        debug.field("spool", &inner.spooling.as_ref().map(|s| s.lane().dir()));
+        debug.finish()
     }
 }
 
@@ -99,7 +106,9 @@ pub(crate) struct Prepared(Result<Job, OTelSdkResult>);
 pub(crate) struct Job {
     pub(crate) settlement: Settlement,
     pub(crate) body: Bytes,
-    /// The batch processor's queue was above its high-water mark.
+    /// The batch processor's queue was above its high-water mark (what the
+    /// spool's routing looks at).
+    #[cfg_attr(not(feature = "spool"), allow(dead_code))]
     pub(crate) backlog: bool,
 }
 
@@ -110,15 +119,20 @@ impl Core {
         worker: WorkerRuntime,
         owns_worker: bool,
         stats: ExportStats,
-        spool: Option<otlpkit_spool::Lane>,
+        spool: Option<SpoolLane>,
     ) -> Self {
         let endpoint = transport.endpoint().to_owned();
         let (phase, _) = watch::channel(Phase::Running);
         let in_flight = Arc::new(InFlight::on(worker.clone()));
+        #[cfg(feature = "spool")]
         let spooling = spool.map(|lane| Spooling::new(lane, transport.body_format()));
+        #[cfg(feature = "spool")]
         if let Some(spooling) = &spooling {
             spooling::count_found(spooling, stats.signal(config.signal()));
         }
+        // Without the `spool` feature there is no lane to be given.
+        #[cfg(not(feature = "spool"))]
+        let None = spool;
         let core = Self {
             inner: Arc::new(Inner {
                 signal: config.signal(),
@@ -132,9 +146,11 @@ impl Core {
                 stats,
                 in_flight,
                 phase,
+                #[cfg(feature = "spool")]
                 spooling,
             }),
         };
+        #[cfg(feature = "spool")]
         if core.inner.spooling.is_some() {
             // A batch cut short (a batch processor's deadline) waits in the
             // spool instead of being lost.
@@ -271,6 +287,7 @@ impl Core {
         });
         match body {
             Ok(body) => {
+                #[cfg(feature = "spool")]
                 if inner.spooling.is_some() {
                     settlement.keep_body(body.clone());
                 }
@@ -316,6 +333,7 @@ impl Core {
         } else {
             inner.in_flight.len() == 0
         };
+        #[cfg(feature = "spool")]
         if let Some(spooling) = &inner.spooling {
             if can_wait {
                 wait_for_spool(spooling, started + timeout);
@@ -351,6 +369,7 @@ impl Core {
     }
 }
 
+#[cfg(feature = "spool")]
 /// Waits (from a thread that is not the worker) until the spool is empty,
 /// its drain is waiting out a failing collector (what is left stays for the
 /// next process), or `deadline` passes.
@@ -366,27 +385,33 @@ fn wait_for_spool(spooling: &Spooling, deadline: Instant) {
 }
 
 impl Inner {
+    #[cfg_attr(not(feature = "spool"), allow(dead_code))]
     pub(crate) fn signal(&self) -> Signal {
         self.signal
     }
 
+    #[cfg_attr(not(feature = "spool"), allow(dead_code))]
     pub(crate) fn config(&self) -> &ExporterConfig {
         &self.config
     }
 
+    #[cfg_attr(not(feature = "spool"), allow(dead_code))]
     pub(crate) fn endpoint(&self) -> &str {
         &self.endpoint
     }
 
+    #[cfg_attr(not(feature = "spool"), allow(dead_code))]
     pub(crate) fn stats(&self) -> &ExportStats {
         &self.stats
     }
 
+    #[cfg(feature = "spool")]
     pub(crate) fn spooling(&self) -> Option<&Spooling> {
         self.spooling.as_ref()
     }
 
     /// `message` without any configured credential.
+    #[cfg_attr(not(feature = "spool"), allow(dead_code))]
     pub(crate) fn scrub(&self, message: &str) -> String {
         self.redactor.scrub(message)
     }
@@ -436,6 +461,7 @@ impl Inner {
     /// retry loop around single attempts, raced against a shutdown that ran
     /// out of time, then the settlement.
     async fn send(self: Arc<Self>, job: Job) -> OTelSdkResult {
+        #[cfg(feature = "spool")]
         let job = match &self.spooling {
             Some(spooling) => match spooling::route(&self, spooling, job).await {
                 Routed::Done(result) => return result,
@@ -456,10 +482,24 @@ impl Inner {
             attempt,
             tokio::time::sleep,
         );
-        let outcome = tokio::select! {
-            biased;
-            outcome = export => Some(outcome),
-            _ = phase.wait_for(|phase| *phase == Phase::Cancelled) => None,
+        let outcome = {
+            let mut export = pin!(export);
+            let mut cancelled = pin!(phase.wait_for(|phase| *phase == Phase::Cancelled));
+            // The export first: one that has ended is settled as what it
+            // is, even when the shutdown deadline has passed meanwhile.
+            // Cancelled, it is dropped: its attempt is abandoned.
+            poll_fn(|cx| {
+                if let Poll::Ready(outcome) = export.as_mut().poll(cx) {
+                    return Poll::Ready(Some(outcome));
+                }
+                // Ready once cancelled (the sender lives in `self`: never
+                // closed before).
+                if cancelled.as_mut().poll(cx).is_ready() {
+                    return Poll::Ready(None);
+                }
+                Poll::Pending
+            })
+            .await
         };
         match outcome {
             Some(Ok(accepted)) => self.accepted(&settlement, &accepted),

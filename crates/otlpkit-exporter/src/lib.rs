@@ -44,7 +44,14 @@
 //!
 //! # Feature flags
 //!
-//! None: the transports carry the features (TLS, JSON, compression).
+//! - `spool` (off by default; the transports and the `otlpkit` facade turn
+//!   it on with their own `spool` feature): the disk spool
+//!   (`otlpkit-spool`): [`ExporterBuilder::with_spool`], [`Spool`],
+//!   [`BuildError::Spool`]. Without it, a spool asked for
+//!   (`OTLPKIT_SPOOL_DIR`, `with_spool_dir`) is a
+//!   [`BuildError::NotCompiled`], never ignored.
+//!
+//! The transports carry the other features (TLS, JSON, compression).
 //!
 //! # Supported Rust versions
 //!
@@ -54,6 +61,9 @@
 //! [`WorkerRuntime`]: otlpkit_bridge::WorkerRuntime
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
+// The crate docs are written for all features, as docs.rs builds them; in a
+// build without `spool`, their links to its items point at nothing.
+#![cfg_attr(not(feature = "spool"), allow(rustdoc::broken_intra_doc_links))]
 
 mod accounting;
 mod build_error;
@@ -64,6 +74,7 @@ mod exporters;
 mod health;
 mod redact;
 mod retry;
+#[cfg(feature = "spool")]
 mod spooling;
 mod throttle;
 mod transport;
@@ -79,4 +90,15 @@ pub use throttle::parse_retry_after;
 pub use transport::{BoxFuture, Connect, Payload, Sent, Transport};
 
 #[doc(no_inline)]
-pub use otlpkit_spool::{BodyFormat, Encoding, Spool, SpoolError};
+pub use otlpkit_core::{BodyFormat, Encoding};
+#[cfg(feature = "spool")]
+#[cfg_attr(docsrs, doc(cfg(feature = "spool")))]
+#[doc(no_inline)]
+pub use otlpkit_spool::{Spool, SpoolError};
+
+/// One signal's lane of a disk spool; without the `spool` feature none can
+/// exist.
+#[cfg(feature = "spool")]
+pub(crate) type SpoolLane = otlpkit_spool::Lane;
+#[cfg(not(feature = "spool"))]
+pub(crate) type SpoolLane = std::convert::Infallible;

@@ -18,8 +18,11 @@
 //! batch in its retries, the queue fills, and its overflow policy applies,
 //! counted as it would be without a spool.
 
+use std::future::poll_fn;
+use std::pin::pin;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -245,19 +248,31 @@ pub(crate) async fn drain(inner: Weak<Inner>) {
             .filter(|wait| !wait.is_zero());
         if let Some(wait) = wait {
             drop(strong);
-            tokio::select! {
-                () = tokio::time::sleep(wait) => {}
-                _ = stop.changed() => return,
+            if stopped_or(&mut stop, tokio::time::sleep(wait))
+                .await
+                .is_none()
+            {
+                return;
             }
             continue;
         }
         let Some(record) = spooling.lane.front() else {
             let appended = Arc::clone(&spooling.appended);
             drop(strong);
-            tokio::select! {
-                () = appended.notified() => {}
-                () = tokio::time::sleep(IDLE_TICK) => {}
-                _ = stop.changed() => return,
+            let appended_or_tick = async {
+                let mut appended = pin!(appended.notified());
+                let mut tick = pin!(tokio::time::sleep(IDLE_TICK));
+                poll_fn(|cx| {
+                    if appended.as_mut().poll(cx).is_ready() || tick.as_mut().poll(cx).is_ready() {
+                        Poll::Ready(())
+                    } else {
+                        Poll::Pending
+                    }
+                })
+                .await;
+            };
+            if stopped_or(&mut stop, appended_or_tick).await.is_none() {
+                return;
             }
             continue;
         };
@@ -295,10 +310,9 @@ pub(crate) async fn drain(inner: Weak<Inner>) {
             timeout: strong.config().timeout(),
         };
         let send = strong.attempt(Bytes::from(body), attempt, stats);
-        let result = tokio::select! {
-            result = send => result,
+        let Some(result) = stopped_or(&mut stop, send).await else {
             // Not removed: it stays for the next process.
-            _ = stop.changed() => return,
+            return;
         };
         match result {
             Ok(accepted) => {
@@ -326,6 +340,29 @@ pub(crate) async fn drain(inner: Weak<Inner>) {
             }
         }
     }
+}
+
+/// Runs `work` until it ends (`Some` of its output) or the drain is told
+/// to stop (`None`; `work` is dropped unfinished).
+///
+/// The stop is looked at first: a drain that has seen it returns without
+/// touching the lane or the counts, so a send whose answer comes in at the
+/// same moment leaves its record in the spool for the next process (sent
+/// twice at worst) rather than removing it after the shutdown's final sync.
+async fn stopped_or<T>(
+    stop: &mut watch::Receiver<bool>,
+    work: impl Future<Output = T>,
+) -> Option<T> {
+    let mut stopped = pin!(stop.changed());
+    let mut work = pin!(work);
+    poll_fn(|cx| {
+        // A closed channel (the exporter gone) stops the drain too.
+        if stopped.as_mut().poll(cx).is_ready() {
+            return Poll::Ready(None);
+        }
+        work.as_mut().poll(cx).map(Some)
+    })
+    .await
 }
 
 fn drop_record(inner: &Inner, stats: &SignalStats, reason: DropReason, items: u64, message: &str) {

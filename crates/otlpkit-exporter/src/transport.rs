@@ -11,8 +11,8 @@ use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequ
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::logs::LogBatch;
 use opentelemetry_sdk::trace::SpanData;
+use otlpkit_core::BodyFormat;
 use otlpkit_core::{ExporterConfig, Protocol, Signal};
-use otlpkit_spool::BodyFormat;
 use otlpkit_wire::SpanRecord;
 
 use crate::BuildError;

@@ -117,6 +117,9 @@
 //!   `otlpkit` target when [`otlpkit_core::diag::Output::Tracing`] is
 //!   selected; by default they go to standard error. They never contain
 //!   header values.
+//! - `spool` (default): the disk spool (`OTLPKIT_SPOOL_DIR`,
+//!   `with_spool_dir`), through `otlpkit-exporter`'s feature of that name.
+//!   Without it a configured spool is a [`BuildError::NotCompiled`].
 //!
 //! # Supported Rust versions
 //!

@@ -334,10 +334,17 @@ fn redirect_policy() -> reqwest::redirect::Policy {
     })
 }
 
-// Only builds without TLS, JSON or a compression have something to test here.
+// Only builds without TLS, JSON, a compression or the spool have something
+// to test here.
 #[cfg(all(
     test,
-    not(all(feature = "tls", feature = "json", feature = "gzip", feature = "zstd"))
+    not(all(
+        feature = "tls",
+        feature = "json",
+        feature = "gzip",
+        feature = "zstd",
+        feature = "spool"
+    ))
 ))]
 mod tests {
     use super::*;
@@ -380,6 +387,26 @@ mod tests {
         );
     }
 
+    #[cfg(not(feature = "spool"))]
+    #[test]
+    fn a_build_without_the_spool_refuses_a_spool_dir() {
+        let dir = std::env::temp_dir().join(format!("otlpkit-no-spool-{}", std::process::id()));
+        let error = crate::HttpSpanExporter::builder()
+            .with_env(otlpkit_core::MapEnv::from([(
+                "OTLPKIT_SPOOL_DIR",
+                dir.to_str().unwrap(),
+            )]))
+            .with_endpoint("http://127.0.0.1:4318/v1/traces")
+            .build()
+            .unwrap_err();
+        assert!(matches!(error, BuildError::NotCompiled { .. }), "{error}");
+        let text = error.to_string();
+        assert!(text.contains("`spool` feature of `otlpkit`"), "{text}");
+        assert!(text.contains("OTLPKIT_SPOOL_DIR"), "{text}");
+        // Refused before anything touched the disk.
+        assert!(!dir.exists());
+    }
+
     #[cfg(not(feature = "zstd"))]
     #[test]
     fn a_build_without_zstd_refuses_zstd() {
@@ -389,6 +416,7 @@ mod tests {
             .with_compression(otlpkit_core::Compression::Zstd)
             .build()
             .unwrap_err();
+        assert!(matches!(error, BuildError::NotCompiled { .. }), "{error}");
         assert!(
             error.to_string().contains("`zstd` feature of `otlpkit`"),
             "{error}"

@@ -122,6 +122,9 @@
 //! - `tls-system-roots`: also trust the operating system's certificate store.
 //! - `json` (default): the `http/json` protocol. Without it selecting
 //!   `http/json` is a [`BuildError::NotCompiled`].
+//! - `spool` (default): the disk spool (`OTLPKIT_SPOOL_DIR`,
+//!   `with_spool_dir`), through `otlpkit-exporter`'s feature of that name.
+//!   Without it a configured spool is a [`BuildError::NotCompiled`].
 //!
 //! # Supported Rust versions
 //!

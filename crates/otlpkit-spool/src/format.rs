@@ -15,10 +15,11 @@
 //! record whose body is damaged is skipped whole and its items counted; a
 //! damaged header is skipped by searching for the next valid one.
 
-use std::fmt;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use otlpkit_core::{Compression, Signal};
+
+pub use otlpkit_core::{BodyFormat, Encoding};
 
 /// The version of the record format this crate writes and reads.
 pub const FORMAT_VERSION: u32 = 1;
@@ -33,81 +34,35 @@ pub(crate) const RECORD_TRAILER_LEN: usize = 4;
 /// limit in use; a header claiming more is corrupt.
 pub const MAX_BODY_LEN: usize = 1 << 30;
 
-/// How a spooled request body is encoded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Encoding {
-    /// OTLP protobuf (gRPC, OTLP/HTTP `application/x-protobuf`).
-    Protobuf,
-    /// OTLP/JSON (`application/json`).
-    Json,
+/// The codes of `format` in a record header.
+fn codes(format: BodyFormat) -> (u8, u8) {
+    let encoding = match format.encoding {
+        Encoding::Protobuf => 0,
+        Encoding::Json => 1,
+    };
+    let compression = match format.compression {
+        Compression::Gzip => 1,
+        Compression::Zstd => 2,
+        _ => 0,
+    };
+    (encoding, compression)
 }
 
-/// What a transport sends: the body's encoding and the compression already
-/// applied to it. A record can only be replayed by an exporter that sends
-/// bodies of the same format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub struct BodyFormat {
-    /// The encoding.
-    pub encoding: Encoding,
-    /// The compression applied to the body before it was stored.
-    pub compression: Compression,
-}
-
-impl BodyFormat {
-    /// Uncompressed protobuf: what the gRPC transport stores (it compresses
-    /// each attempt itself).
-    pub const PROTOBUF: BodyFormat = BodyFormat::new(Encoding::Protobuf, Compression::None);
-
-    /// A format.
-    pub const fn new(encoding: Encoding, compression: Compression) -> Self {
-        Self {
-            encoding,
-            compression,
-        }
-    }
-
-    fn codes(self) -> (u8, u8) {
-        let encoding = match self.encoding {
-            Encoding::Protobuf => 0,
-            Encoding::Json => 1,
-        };
-        let compression = match self.compression {
-            Compression::Gzip => 1,
-            Compression::Zstd => 2,
-            _ => 0,
-        };
-        (encoding, compression)
-    }
-
-    fn from_codes(encoding: u8, compression: u8) -> Option<Self> {
-        let encoding = match encoding {
-            0 => Encoding::Protobuf,
-            1 => Encoding::Json,
-            _ => return None,
-        };
-        let compression = match compression {
-            0 => Compression::None,
-            1 => Compression::Gzip,
-            2 => Compression::Zstd,
-            _ => return None,
-        };
-        Some(Self::new(encoding, compression))
-    }
-}
-
-impl fmt::Display for BodyFormat {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let encoding = match self.encoding {
-            Encoding::Protobuf => "protobuf",
-            Encoding::Json => "json",
-        };
-        match self.compression.encoding() {
-            Some(compression) => write!(f, "{encoding}+{compression}"),
-            None => f.write_str(encoding),
-        }
-    }
+/// The format a record header's codes stand for; `None` for codes this
+/// version does not know.
+fn from_codes(encoding: u8, compression: u8) -> Option<BodyFormat> {
+    let encoding = match encoding {
+        0 => Encoding::Protobuf,
+        1 => Encoding::Json,
+        _ => return None,
+    };
+    let compression = match compression {
+        0 => Compression::None,
+        1 => Compression::Gzip,
+        2 => Compression::Zstd,
+        _ => return None,
+    };
+    Some(BodyFormat::new(encoding, compression))
 }
 
 pub(crate) fn signal_code(signal: Signal) -> u8 {
@@ -162,7 +117,7 @@ pub(crate) fn record_header(
     body_len: u32,
 ) -> [u8; RECORD_HEADER_LEN] {
     let mut header = [0u8; RECORD_HEADER_LEN];
-    let (encoding, compression) = format.codes();
+    let (encoding, compression) = codes(format);
     let written = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |since| {
@@ -203,7 +158,7 @@ pub(crate) fn parse_record_header(bytes: &[u8]) -> Option<RecordHeader> {
         body_len,
         items: u32_at(header, 8)?,
         signal: signal_of(*header.get(12)?),
-        format: BodyFormat::from_codes(*header.get(13)?, *header.get(14)?),
+        format: from_codes(*header.get(13)?, *header.get(14)?),
     })
 }
 
@@ -444,11 +399,11 @@ mod tests {
         for encoding in [Encoding::Protobuf, Encoding::Json] {
             for compression in Compression::ALL {
                 let format = BodyFormat::new(encoding, *compression);
-                let (e, c) = format.codes();
-                assert_eq!(BodyFormat::from_codes(e, c), Some(format));
+                let (e, c) = codes(format);
+                assert_eq!(from_codes(e, c), Some(format));
             }
         }
-        assert_eq!(BodyFormat::from_codes(2, 0), None);
+        assert_eq!(from_codes(2, 0), None);
         assert_eq!(
             BodyFormat::new(Encoding::Json, Compression::Gzip).to_string(),
             "json+gzip"

@@ -469,6 +469,10 @@ impl Builder {
     /// process, or in the next one started with the same directory
     /// (`OTLPKIT_SPOOL_DIR`; no spool by default). One process owns a
     /// directory at a time. See `docs/SPOOL.md`.
+    ///
+    /// Needs the `spool` feature: without it, a spool asked for here or with
+    /// `OTLPKIT_SPOOL_DIR` makes `init()` fail with
+    /// [`InitError::SpoolNotCompiled`](crate::InitError::SpoolNotCompiled).
     pub fn with_spool_dir(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
         self.spool = self.spool.with_dir(dir);
         self

@@ -56,8 +56,22 @@ pub enum InitError {
     /// The disk spool's directory cannot be used: another process owns it
     /// (the message names the directory and its pid), or it cannot be
     /// created or written.
+    #[cfg(feature = "spool")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "spool")))]
     #[error("cannot open the otlpkit spool: {0}")]
     Spool(otlpkit_exporter::SpoolError),
+
+    /// The configuration asks for the disk spool, and this build of otlpkit
+    /// does not contain it.
+    #[error(
+        "the disk spool is configured ({setting}), but otlpkit was built without its `{feature}` feature; enable it in Cargo.toml (`otlpkit/{feature}`) or leave {setting} unset"
+    )]
+    SpoolNotCompiled {
+        /// What asked for it: `OTLPKIT_SPOOL_DIR`, or the builder method.
+        setting: &'static str,
+        /// The cargo feature of `otlpkit` that provides it.
+        feature: &'static str,
+    },
 
     /// The export worker thread could not be started.
     #[error("cannot start the otlpkit export worker: {0}")]

@@ -144,11 +144,13 @@
 //! | `reqwest` | no | client spans, `http.client.request.duration` and W3C injection for reqwest (async and blocking) |
 //! | `tonic` | no | client and server layers for tonic: `rpc.*` spans, W3C context in the metadata |
 //! | `rayon` | no | context-carrying rayon wrappers in [`bridge`] |
+//! | `spool` | no | the disk spool: `OTLPKIT_SPOOL_DIR`, [`Builder::with_spool_dir`] |
 //! | `full` | no | all of the above |
 //!
 //! A protocol whose feature is off is an [`InitError::ProtocolNotCompiled`]
-//! naming the feature; an `https://` endpoint without `tls` is refused, never
-//! sent in plaintext.
+//! naming the feature, a spool asked for without `spool` an
+//! [`InitError::SpoolNotCompiled`] naming the feature and the setting; an
+//! `https://` endpoint without `tls` is refused, never sent in plaintext.
 //!
 //! # In libraries and applications
 //!

@@ -44,6 +44,7 @@ struct Shared<'a> {
     stats: ExportStats,
     builder: &'a Builder,
     /// The disk spool every OTLP exporter shares (one log per signal).
+    #[cfg(feature = "spool")]
     spool: Option<otlpkit_exporter::Spool>,
     /// Whether `init()` installs the `tracing` subscriber (the native span
     /// layer is built only then). The setup itself is taken out of the
@@ -90,7 +91,10 @@ pub(crate) fn start<E: EnvSource + ?Sized>(
     } else {
         sdk::unsupported_limits(config.sdk().limits(), &mut warnings);
         crate::metrics::unsupported_settings(config.metric_reader(), &mut warnings);
+        #[cfg(feature = "spool")]
         let spool = otlpkit_exporter::Spool::open(config.spool()).map_err(InitError::Spool)?;
+        #[cfg(not(feature = "spool"))]
+        spool_not_compiled(config.spool())?;
         let worker = WorkerRuntime::start(WORKER_THREAD_NAME)?;
         let shared = Shared {
             config: &config,
@@ -101,6 +105,7 @@ pub(crate) fn start<E: EnvSource + ?Sized>(
             installs_subscriber: global && tracing.is_some(),
             #[cfg(not(feature = "tracing"))]
             installs_subscriber: false,
+            #[cfg(feature = "spool")]
             spool,
             // Two batches (what the worker gives back while producers
             // take), and at most 4,096 records (about 4 MiB) kept when
@@ -306,6 +311,23 @@ fn unsupported(signal: Signal, kind: ExporterKind, warnings: &mut Vec<InitWarnin
     });
 }
 
+/// A spool asked for in a build without the `spool` feature: the error
+/// naming the feature and what asked for it, never a silent run without it.
+#[cfg(not(feature = "spool"))]
+fn spool_not_compiled(spool: &otlpkit_core::SpoolConfig) -> Result<(), InitError> {
+    if !spool.is_enabled() {
+        return Ok(());
+    }
+    Err(InitError::SpoolNotCompiled {
+        setting: spool
+            .sources()
+            .dir
+            .var()
+            .unwrap_or("Builder::with_spool_dir"),
+        feature: "spool",
+    })
+}
+
 fn not_compiled(signal: Signal, protocol: Protocol) -> InitError {
     let feature = match protocol {
         Protocol::Grpc => "grpc",
@@ -397,19 +419,21 @@ fn transport(shared: &Shared<'_>, signal: Signal) -> Result<Transport, InitError
 /// configuration, on the pipeline's worker and counters.
 #[cfg_attr(not(any(feature = "grpc", feature = "http")), allow(unused_macros))]
 macro_rules! otlp_exporter {
-    ($shared:expr, $signal:expr, $exporter:ty $(, $setting:ident($value:expr))*) => {
-        <$exporter>::builder()
+    ($shared:expr, $signal:expr, $exporter:ty $(, $setting:ident($value:expr))*) => {{
+        let builder = <$exporter>::builder()
             .with_config($shared.config.exporter($signal).clone())
             .with_worker($shared.worker.clone())
-            .with_stats($shared.stats.clone())
-            .with_spool($shared.spool.clone())
+            .with_stats($shared.stats.clone());
+        #[cfg(feature = "spool")]
+        let builder = builder.with_spool($shared.spool.clone());
+        builder
             $(.$setting($value))*
             .build()
             .map_err(|error| InitError::Exporter {
                 signal: $signal,
                 error,
             })
-    };
+    }};
 }
 
 /// Finishes a batch processor builder of `$signal`: everything comes from

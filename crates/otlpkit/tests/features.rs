@@ -53,6 +53,45 @@ fn json_without_the_http_json_feature_is_an_error_naming_it() {
     assert_not_compiled("http/json", "http-json");
 }
 
+/// The spool asked for, from the environment or the builder, in a build
+/// without it: an error naming the facade's feature and the setting, before
+/// anything touches the disk.
+#[cfg(not(feature = "spool"))]
+#[test]
+fn a_spool_without_the_spool_feature_is_an_error_naming_it() {
+    let dir = std::env::temp_dir().join(format!("otlpkit-no-spool-{}", std::process::id()));
+    let path = dir.to_str().unwrap();
+    let from_env = otlpkit::core::MapEnv::from([
+        ("OTLPKIT_SPOOL_DIR", path),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318"),
+    ]);
+    let from_code =
+        otlpkit::core::MapEnv::from([("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318")]);
+    for (builder, env, asked_by) in [
+        (otlpkit::builder(), &from_env, "OTLPKIT_SPOOL_DIR"),
+        (
+            otlpkit::builder().with_spool_dir(&dir),
+            &from_code,
+            "Builder::with_spool_dir",
+        ),
+    ] {
+        let error = builder
+            .build_with_env(env)
+            .expect_err("a spool that is not compiled in");
+        match &error {
+            otlpkit::InitError::SpoolNotCompiled { setting, feature } => {
+                assert_eq!(*setting, asked_by);
+                assert_eq!(*feature, "spool");
+            }
+            other => panic!("{other}"),
+        }
+        let text = error.to_string();
+        assert!(text.contains("`otlpkit/spool`"), "{text}");
+        assert!(text.contains(asked_by), "{text}");
+        assert!(!dir.exists(), "nothing is written without the feature");
+    }
+}
+
 #[cfg(any(feature = "grpc", feature = "http"))]
 #[test]
 fn a_compiled_protocol_builds() {

@@ -20,9 +20,12 @@
 mod blocking;
 mod worker;
 
+use std::future::poll_fn;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc as std_mpsc;
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use opentelemetry_sdk::Resource;
@@ -410,10 +413,10 @@ impl<I: Send + 'static> Drop for Engine<I> {
 /// Awaits `rx` until `deadline`, with a timer on a helper thread so that it
 /// needs no particular runtime (and no timer driver) from the caller.
 async fn within<T>(
-    rx: oneshot::Receiver<T>,
+    mut rx: oneshot::Receiver<T>,
     deadline: Instant,
 ) -> Option<Result<T, oneshot::error::RecvError>> {
-    let (fire_tx, fire_rx) = oneshot::channel::<()>();
+    let (fire_tx, mut fire_rx) = oneshot::channel::<()>();
     let (cancel_tx, cancel_rx) = std_mpsc::channel::<()>();
     let limit = deadline.saturating_duration_since(Instant::now());
     let timer = std::thread::Builder::new()
@@ -427,11 +430,18 @@ async fn within<T>(
         // No thread for the timer: rely on the worker's own deadline.
         return Some(rx.await);
     }
-    let result = tokio::select! {
-        biased;
-        reply = rx => Some(reply),
-        _ = fire_rx => None,
-    };
+    // The reply first: one that came in just as the timer fired is kept.
+    let result = poll_fn(|cx| {
+        if let Poll::Ready(reply) = Pin::new(&mut rx).poll(cx) {
+            return Poll::Ready(Some(reply));
+        }
+        // Fired, or the timer thread is gone: the wait is over either way.
+        if Pin::new(&mut fire_rx).poll(cx).is_ready() {
+            return Poll::Ready(None);
+        }
+        Poll::Pending
+    })
+    .await;
     drop(cancel_tx);
     result
 }

@@ -5,7 +5,10 @@
 //! engine's handle sends on the control channel.
 
 use std::collections::HashMap;
+use std::future::poll_fn;
+use std::pin::pin;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use opentelemetry::Context;
@@ -86,6 +89,16 @@ struct ExportDone {
     elapsed: Duration,
 }
 
+/// What woke the worker's loop.
+enum Woken {
+    /// A request from the engine's handle (`None`: every handle is gone).
+    Control(Option<Control>),
+    /// An export finished, failed, panicked or was cancelled.
+    Settle(Result<(Id, ExportDone), JoinError>),
+    /// A producer filled a batch, or the schedule delay passed.
+    Pump,
+}
+
 /// The export worker task.
 pub(super) struct Worker<I: Send + 'static> {
     shared: Arc<Shared<I>>,
@@ -148,35 +161,59 @@ impl<I: Send + 'static> Worker<I> {
     pub(super) async fn run(mut self) {
         loop {
             let can_start = self.in_flight.len() < self.max_concurrent;
-            let timer = tokio::time::sleep_until(self.next_timer.into());
-            tokio::select! {
-                biased;
-                message = self.control.recv() => match message {
-                    Some(Control::SetResource(resource)) => self.set_resource(resource).await,
-                    Some(Control::Flush { deadline, reply }) => {
-                        let report = self.flush(deadline).await;
-                        reply.send(report);
+            let woken = {
+                let mut queued = pin!(self.shared.queue.wake().notified());
+                let mut timer = pin!(tokio::time::sleep_until(self.next_timer.into()));
+                // Always in this order, so that a flush or shutdown request is
+                // taken at once however busy the exports are, and a finished
+                // export is settled (its slot freed) before more are started.
+                // The futures that lose are dropped unfinished, which loses
+                // nothing: a `Notified` passes on a notification it took, and
+                // the timer is made anew each turn.
+                poll_fn(|cx| {
+                    if let Poll::Ready(message) = self.control.poll_recv(cx) {
+                        return Poll::Ready(Woken::Control(message));
                     }
-                    Some(Control::Shutdown { deadline, reply }) => {
-                        let report = self.shutdown(deadline).await;
-                        reply.send(report);
-                        self.stop_runtime();
-                        return;
+                    // `None` only when no export is in flight.
+                    if !self.in_flight.is_empty()
+                        && let Poll::Ready(Some(joined)) = self.in_flight.poll_join_next_with_id(cx)
+                    {
+                        return Poll::Ready(Woken::Settle(joined));
                     }
-                    None => {
-                        // Every handle is gone without a shutdown request.
-                        let deadline = later(Instant::now(), self.default_timeout);
-                        self.shared.queue.close();
-                        let _ = self.shutdown(deadline).await;
-                        self.stop_runtime();
-                        return;
+                    if can_start
+                        && (queued.as_mut().poll(cx).is_ready()
+                            || timer.as_mut().poll(cx).is_ready())
+                    {
+                        return Poll::Ready(Woken::Pump);
                     }
-                },
-                Some(joined) = self.in_flight.join_next_with_id(), if !self.in_flight.is_empty() => {
-                    self.settle(joined);
+                    Poll::Pending
+                })
+                .await
+            };
+            match woken {
+                Woken::Control(Some(Control::SetResource(resource))) => {
+                    self.set_resource(resource).await;
                 }
-                () = self.shared.queue.wake().notified(), if can_start => {}
-                () = timer, if can_start => {}
+                Woken::Control(Some(Control::Flush { deadline, reply })) => {
+                    let report = self.flush(deadline).await;
+                    reply.send(report);
+                }
+                Woken::Control(Some(Control::Shutdown { deadline, reply })) => {
+                    let report = self.shutdown(deadline).await;
+                    reply.send(report);
+                    self.stop_runtime();
+                    return;
+                }
+                Woken::Control(None) => {
+                    // Every handle is gone without a shutdown request.
+                    let deadline = later(Instant::now(), self.default_timeout);
+                    self.shared.queue.close();
+                    let _ = self.shutdown(deadline).await;
+                    self.stop_runtime();
+                    return;
+                }
+                Woken::Settle(joined) => self.settle(joined),
+                Woken::Pump => {}
             }
             self.pump();
         }
@@ -382,14 +419,29 @@ impl<I: Send + 'static> Worker<I> {
                 self.draining = false;
                 return (false, 0);
             }
-            let sleep = tokio::time::sleep_until(deadline.into());
-            tokio::select! {
-                biased;
-                Some(joined) = self.in_flight.join_next_with_id() => self.settle(joined),
-                () = self.shared.preempt.notified(), if preemptible => {
-                    return (true, if target.is_some() { left } else { 0 });
-                }
-                () = sleep => return (true, if target.is_some() { left } else { 0 }),
+            let joined = {
+                let mut preempted = pin!(self.shared.preempt.notified());
+                let mut expired = pin!(tokio::time::sleep_until(deadline.into()));
+                // In this order: an export that has finished is settled even
+                // when the deadline or a shutdown has come too, so that it is
+                // counted as what it is rather than as cut off.
+                poll_fn(|cx| {
+                    // Never `None`: exports are in flight.
+                    if let Poll::Ready(Some(joined)) = self.in_flight.poll_join_next_with_id(cx) {
+                        return Poll::Ready(Some(joined));
+                    }
+                    if (preemptible && preempted.as_mut().poll(cx).is_ready())
+                        || expired.as_mut().poll(cx).is_ready()
+                    {
+                        return Poll::Ready(None);
+                    }
+                    Poll::Pending
+                })
+                .await
+            };
+            match joined {
+                Some(joined) => self.settle(joined),
+                None => return (true, if target.is_some() { left } else { 0 }),
             }
         }
     }
