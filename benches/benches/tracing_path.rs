@@ -28,8 +28,10 @@
 //!   span of every thread but the receiver's. The native stack exports its
 //!   records straight to OTLP (`SpanExporter::export_records`), as
 //!   `otlpkit::init()` does; the same trees made through the OpenTelemetry
-//!   API on otlpkit's engine and exporter are the path it is measured
-//!   against.
+//!   API on otlpkit's engine and exporter, at the same default queue, are
+//!   the path it is measured against: once with the three attributes, once
+//!   with the eleven a default native span carries (the source attributes
+//!   and `busy_ns`/`idle_ns` too), the same payload.
 //!
 //! `cargo bench -p otlpkit-benches --bench tracing_path [-- <filter>]`;
 //! `OTLPKIT_TRACING_PROFILE` runs one fixed workload for a profiler instead
@@ -278,6 +280,17 @@ fn delivered(c: &mut Criterion) {
         },
         &|| api.flush(),
     );
+    // The same again with the attributes a default native span carries, so
+    // that both paths export the same payload.
+    measure(
+        "otlpkit, API, native's attributes",
+        &mut || {
+            for i in 0..trees {
+                api.tree_tracing_attributes(i);
+            }
+        },
+        &|| api.flush(),
+    );
     group.finish();
     eprintln!("\ntracing_delivered: CPU per delivered span, every thread but the receiver's");
     for (label, ns) in cpu_report {
@@ -287,8 +300,9 @@ fn delivered(c: &mut Criterion) {
 
 /// One fixed run for a profiler, `OTLPKIT_TRACING_PROFILE=<stack>,<null|grpc|count>,<trees>[,10]`
 /// with `<stack>` one of `registry`, `official`, `to-otlpkit`, `native`,
-/// `native-lean`, `native-bare` or `api` (the same trees through the OpenTelemetry API on
-/// otlpkit): `trees` trees (3 fields, or with `,10` ten fields and an
+/// `native-lean`, `native-bare`, `api` (the same trees through the OpenTelemetry API on
+/// otlpkit) or `api-attrs` (the same with the eleven attributes a default
+/// native span carries): `trees` trees (3 fields, or with `,10` ten fields and an
 /// event) on a thread named `producer`, nothing dropped (otlpkit blocks,
 /// the official queue holds the run), flushed and, over gRPC, waited for
 /// until the receiver has counted every span (`grpc`: a receiver that
@@ -307,7 +321,7 @@ fn profile(spec: &str) {
         Some("native") => Some(Stack::Native),
         Some("native-lean") => Some(Stack::NativeLean),
         Some("native-bare") => Some(Stack::NativeBare),
-        Some("api") => None,
+        Some("api" | "api-attrs") => None,
         other => panic!("OTLPKIT_TRACING_PROFILE: unknown stack {other:?}"),
     };
     let counting = parts.get(1) == Some(&"count");
@@ -362,9 +376,14 @@ fn profile(spec: &str) {
         }
         None => {
             let api = ApiPipeline::build(Queue::Lossless(spans as usize), sink.receiver());
+            let api_tree = if parts.first() == Some(&"api-attrs") {
+                ApiPipeline::tree_tracing_attributes
+            } else {
+                ApiPipeline::tree_3_attributes
+            };
             on_producer(&|| {
                 for i in 0..trees {
-                    api.tree_3_attributes(i);
+                    api_tree(&api, i);
                 }
             });
             api.flush();

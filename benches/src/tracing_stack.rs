@@ -412,14 +412,14 @@ impl ApiPipeline {
         use opentelemetry::trace::TracerProvider as _;
         let stats = ExportStats::new();
         let worker = WorkerRuntime::start("otlpkit-bench").expect("a worker");
-        let mut builder = BatchSpanProcessor::builder(otlpkit_exporter(receiver, &worker, &stats))
+        // The default queue, as for the native stacks: `Lossless` blocks
+        // otlpkit's producers and only enlarges the official queue.
+        let processor = BatchSpanProcessor::builder(otlpkit_exporter(receiver, &worker, &stats))
             .with_worker_runtime(worker)
             .with_stats(stats)
-            .with_overflow_policy(policy(queue));
-        if let Queue::Lossless(size) = queue {
-            builder = builder.with_max_queue_size(size);
-        }
-        let processor = builder.build().expect("otlpkit's processor");
+            .with_overflow_policy(policy(queue))
+            .build()
+            .expect("otlpkit's processor");
         let handle = processor.handle();
         let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder()
             .with_resource(resource())
@@ -442,6 +442,54 @@ impl ApiPipeline {
                 KeyValue::new("http.request.method", "GET"),
                 KeyValue::new("http.response.status_code", 200_i64),
                 KeyValue::new("bench.index", index as i64),
+            ]
+        };
+        let root = self
+            .tracer
+            .span_builder("root")
+            .with_attributes(attributes(i))
+            .start(&self.tracer);
+        let cx = opentelemetry::Context::current_with_span(root);
+        for child in 0..SPANS_PER_TREE - 1 {
+            let _child = self
+                .tracer
+                .span_builder("child")
+                .with_attributes(attributes(child))
+                .start_with_context(&self.tracer, &cx);
+        }
+        cx.span().end();
+    }
+
+    /// The same tree carrying what a default native span carries: the
+    /// three fields plus the source attributes (`code.*`, `thread.*`,
+    /// `target`) and `busy_ns`/`idle_ns`, eleven attributes per span, so
+    /// that both paths export the same payload.
+    pub fn tree_tracing_attributes(&self, i: u64) {
+        use opentelemetry::trace::{TraceContextExt as _, Tracer as _};
+        use opentelemetry::{KeyValue, StringValue};
+        thread_local! {
+            static THREAD: (i64, StringValue) = {
+                let current = std::thread::current();
+                let id = format!("{:?}", current.id());
+                let id = id.trim_start_matches("ThreadId(").trim_end_matches(')');
+                let name = current.name().unwrap_or_default();
+                (id.parse().unwrap_or(0), StringValue::from(std::sync::Arc::<str>::from(name)))
+            };
+        }
+        let (thread_id, thread_name) = THREAD.with(Clone::clone);
+        let attributes = |index: u64| {
+            vec![
+                KeyValue::new("code.file.path", file!()),
+                KeyValue::new("code.module.name", module_path!()),
+                KeyValue::new("code.line.number", i64::from(line!())),
+                KeyValue::new("thread.id", thread_id),
+                KeyValue::new("thread.name", thread_name.clone()),
+                KeyValue::new("target", module_path!()),
+                KeyValue::new("http.request.method", "GET"),
+                KeyValue::new("http.response.status_code", 200_i64),
+                KeyValue::new("bench.index", index as i64),
+                KeyValue::new("busy_ns", 1_200_i64),
+                KeyValue::new("idle_ns", 800_i64),
             ]
         };
         let root = self
