@@ -886,3 +886,53 @@ fn records_come_back_to_the_pool_and_carry_nothing_over() {
         assert!(span.attribute("busy_ns").is_some(), "{s:?}");
     }
 }
+
+/// Records of traces the tail-sampling stage samples out go back to the
+/// layer's pool, as those the head sampler samples out do, whether the
+/// pool is given before or after the stage: ten traces of two spans each,
+/// all sampled out, allocate two records in all.
+#[test]
+fn records_the_tail_stage_samples_out_come_back_to_the_pool() {
+    let pipe = pipeline();
+    let stats = ExportStats::new();
+    let pool = std::sync::Arc::new(otlpkit_wire::SpanRecordPool::new(64));
+    let exporter = otlpkit_grpc::SpanExporter::builder()
+        .with_endpoint(pipe.receiver.grpc_endpoint())
+        .build()
+        .unwrap();
+    let processor = BatchProcessor::builder(PooledExporter {
+        exporter,
+        pool: std::sync::Arc::clone(&pool),
+    })
+    .with_stats(stats.clone())
+    .build_with_env(&MapEnv::new())
+    .unwrap();
+    let config = otlpkit_core::TailSamplingConfig::builder()
+        .with_ratio(0.0)
+        .build(&MapEnv::new())
+        .unwrap()
+        .into_value();
+    let native = NativeSpans::new(processor)
+        .with_tail_sampling(config, Vec::new(), stats.clone())
+        .with_record_pool(std::sync::Arc::clone(&pool));
+    let handle = native.handle();
+    let tail = native.tail_handle().unwrap();
+    let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(native.layer()));
+    let traces = 10;
+    tracing::dispatcher::with_default(&dispatch, || {
+        for _ in 0..traces {
+            tracing::info_span!("tail-out-root")
+                .in_scope(|| tracing::info_span!("tail-out-child").in_scope(|| {}));
+        }
+    });
+    // Each trace was decided when its root ended: both records came back,
+    // and the next trace took them again.
+    assert_eq!(pool.len(), 2);
+    let decided = tail.shutdown_within(WAIT);
+    assert_eq!(decided.sampled_out, 2 * traces);
+    assert!(handle.shutdown_within(WAIT).unwrap().is_complete());
+    let counted = handle.stats();
+    assert_eq!(counted.sampled_out(), 2 * traces);
+    assert_eq!(counted.exported(), 0);
+    assert_eq!(counted.dropped_total(), 0);
+}

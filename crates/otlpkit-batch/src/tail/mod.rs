@@ -71,7 +71,9 @@
 //! [`TailSamplingProcessor`] is the SDK path: a `SpanProcessor` in front of
 //! any other (the [`BatchSpanProcessor`](crate::BatchSpanProcessor)). Any
 //! other span representation implements [`TailSpan`] and feeds a
-//! [`TailSampler`] whose [`SpanSink`] is its queue.
+//! [`TailSampler`] whose [`SpanSink`] is its queue; the sink's
+//! [`sample_out`](SpanSink::sample_out) receives the spans of traces
+//! sampled out, after they are counted, for a path that pools its spans.
 //!
 //! # Sampling upstream and downstream
 //!

@@ -24,6 +24,13 @@ use super::store::{Held, Shard, Verdict};
 pub trait SpanSink<S>: Send + Sync + 'static {
     /// Takes one span of a kept trace.
     fn keep(&self, span: S);
+
+    /// Takes one span of a trace sampled out, already counted in
+    /// `sampled_out`. Dropped by default; a span path that pools its spans
+    /// takes them back here, so that sampling out costs no allocation.
+    fn sample_out(&self, span: S) {
+        drop(span);
+    }
 }
 
 impl<S, F: Fn(S) + Send + Sync + 'static> SpanSink<S> for F {
@@ -226,6 +233,7 @@ impl<S: TailSpan> Core<S> {
             sink.keep(span);
         } else {
             self.signal_stats().record_sampled_out(1);
+            sink.sample_out(span);
         }
     }
 
@@ -298,6 +306,9 @@ impl<S: TailSpan> Core<S> {
             None => {
                 stats.record_trace_sampled_out();
                 stats.record_sampled_out(held.spans.len() as u64);
+                for span in held.spans {
+                    sink.sample_out(span);
+                }
             }
         }
     }
@@ -721,6 +732,64 @@ mod tests {
             remote_parent_sampled: None,
             error: false,
         }
+    }
+
+    /// Keeps and takes back spans into two lists.
+    #[derive(Default)]
+    struct TwoWays {
+        kept: Mutex<Vec<(u128, u64)>>,
+        sampled_out: Mutex<Vec<(u128, u64)>>,
+    }
+
+    impl SpanSink<Record> for Arc<TwoWays> {
+        fn keep(&self, span: Record) {
+            lock(&self.kept).push((span.trace, span.span));
+        }
+        fn sample_out(&self, span: Record) {
+            lock(&self.sampled_out).push((span.trace, span.span));
+        }
+    }
+
+    /// Every span sampled out reaches the sink's `sample_out` once, whether
+    /// it was held (decided at its root, by a cap, at shutdown) or followed
+    /// a decision already made, and exactly those spans are counted.
+    #[test]
+    fn spans_sampled_out_go_back_to_the_sink() {
+        let sink = Arc::new(TwoWays::default());
+        let stats = ExportStats::new();
+        let config = TailSamplingConfig::builder()
+            .with_ratio(0.0)
+            .with_max_traces(1)
+            .build(&MapEnv::new())
+            .unwrap()
+            .into_value();
+        let sampler = TailSampler::builder()
+            .with_config(config)
+            .with_stats(stats.clone())
+            .build(Arc::clone(&sink));
+        // Trace 1 held, then decided at its root; a late span follows.
+        sampler.on_end(record(1, 11, 10));
+        sampler.on_end(record(1, 10, 0));
+        sampler.on_end(record(1, 12, 10));
+        // Trace 2 held, pushed out by trace 3 past the cap of one trace.
+        sampler.on_end(record(2, 21, 20));
+        sampler.on_end(record(3, 31, 30));
+        // Trace 4 kept by an error: not sampled out.
+        let mut failed = record(4, 41, 40);
+        failed.error = true;
+        sampler.on_end(failed);
+        // Trace 3 still held: decided at shutdown.
+        let after = sampler.shutdown_within(Duration::from_secs(1));
+
+        let mut out = lock(&sink.sampled_out).clone();
+        out.sort_unstable();
+        assert_eq!(out, [(1, 10), (1, 11), (1, 12), (2, 21), (3, 31)]);
+        assert_eq!(*lock(&sink.kept), [(4, 41)]);
+        assert_eq!(after.sampled_out, out.len() as u64);
+        assert_eq!(
+            stats.snapshot().signal(Signal::Traces).sampled_out,
+            out.len() as u64
+        );
     }
 
     #[test]

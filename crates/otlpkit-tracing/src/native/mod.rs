@@ -84,7 +84,7 @@ mod sampling;
 mod tail;
 
 use std::borrow::Cow;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use opentelemetry::InstrumentationScope;
 use opentelemetry_sdk::Resource;
@@ -116,6 +116,9 @@ pub struct NativeSpans {
     processor: Arc<BatchProcessor<Box<SpanRecord>>>,
     tail: Option<TailSampler<tail::TailRecord>>,
     pool: Arc<SpanRecordPool>,
+    /// The pool the tail-sampling stage gives records sampled out back to:
+    /// `pool` as it is when the layer is built.
+    tail_pool: Arc<OnceLock<Arc<SpanRecordPool>>>,
     sampler: SpanSampler,
     id_generator: Box<dyn IdGenerator>,
     limits: SpanLimits,
@@ -154,6 +157,7 @@ impl NativeSpans {
             processor: Arc::new(processor),
             tail: None,
             pool: Arc::new(SpanRecordPool::new(DEFAULT_RECORD_POOL)),
+            tail_pool: Arc::new(OnceLock::new()),
             sampler: SpanSampler::sdk(Sampler::ParentBased(Box::new(Sampler::AlwaysOn))),
             id_generator: Box::new(RandomIdGenerator::default()),
             limits: SpanLimits::default(),
@@ -195,8 +199,10 @@ impl NativeSpans {
         for rule in rules {
             builder = builder.with_attribute_rule(rule);
         }
-        let processor = Arc::clone(&self.processor);
-        self.tail = Some(builder.build(move |kept: tail::TailRecord| processor.push(kept.0)));
+        self.tail = Some(builder.build(tail::TailSink {
+            processor: Arc::clone(&self.processor),
+            pool: Arc::clone(&self.tail_pool),
+        }));
         self
     }
 
@@ -212,7 +218,7 @@ impl NativeSpans {
     /// the export worker returns the records once it has encoded them: a
     /// steady stream of spans then allocates no record. Without that, records
     /// are freed after export as usual and only those of spans sampled out
-    /// come back.
+    /// (by the head sampler, or by the tail-sampling stage) come back.
     ///
     /// ```
     /// use std::sync::Arc;
@@ -411,6 +417,8 @@ impl NativeSpans {
 
     fn layer_with_scope(self, default: impl FnOnce() -> InstrumentationScope) -> NativeLayer {
         let scope = otlpkit_wire::intern_scope(self.scope.unwrap_or_else(default));
+        // The layer is built once (this takes `self`): the pool is final now.
+        let _ = self.tail_pool.set(Arc::clone(&self.pool));
         NativeLayer {
             enabled: !self.disabled,
             settings: Settings {

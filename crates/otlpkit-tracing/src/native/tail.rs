@@ -1,10 +1,36 @@
-//! Tail sampling on the native path: what the stage reads from a record.
+//! Tail sampling on the native path: what the stage reads from a record,
+//! and where it sends records kept and sampled out.
 
+use std::sync::{Arc, OnceLock};
 use std::time::SystemTime;
 
 use opentelemetry::trace::{SpanId, Status, TraceId};
-use otlpkit_batch::tail::{AttributeRef, TailSpan};
-use otlpkit_wire::{AttributeValue, SpanRecord};
+use otlpkit_batch::BatchProcessor;
+use otlpkit_batch::tail::{AttributeRef, SpanSink, TailSpan};
+use otlpkit_wire::{AttributeValue, SpanRecord, SpanRecordPool};
+
+/// The stage's sink on the native path: records of kept traces go to the
+/// queue, those of traces sampled out back to the layer's pool, so that a
+/// stage sampling most traces out does not make every span allocate its
+/// record afresh.
+pub(crate) struct TailSink {
+    pub(crate) processor: Arc<BatchProcessor<Box<SpanRecord>>>,
+    /// The layer's pool, set when the layer is built (until then the pool
+    /// can still be replaced, and no record exists).
+    pub(crate) pool: Arc<OnceLock<Arc<SpanRecordPool>>>,
+}
+
+impl SpanSink<TailRecord> for TailSink {
+    fn keep(&self, kept: TailRecord) {
+        self.processor.push(kept.0);
+    }
+
+    fn sample_out(&self, record: TailRecord) {
+        if let Some(pool) = self.pool.get() {
+            pool.give_back(record.0);
+        }
+    }
+}
 
 /// A finished native record on its way through the tail-sampling stage.
 ///
