@@ -10,7 +10,10 @@ xflags::xflags! {
         /// Run what CI runs: format check, clippy, tests, docs and the
         /// public API's foreign types (everything except the rotel suite,
         /// which is `cargo xtask e2e`).
-        cmd ci {}
+        cmd ci {
+            /// Run only this step: fmt, clippy, test, doc, external-types or features.
+            optional --step name: String
+        }
         /// Install the pinned rotel collector when absent, start it on free
         /// loopback ports and run the end-to-end suite against it; then check
         /// the receiver's web page in a headless browser.
@@ -41,7 +44,9 @@ pub enum XtaskCmd {
 }
 
 #[derive(Debug)]
-pub struct Ci;
+pub struct Ci {
+    pub step: Option<String>,
+}
 
 #[derive(Debug)]
 pub struct E2e {
