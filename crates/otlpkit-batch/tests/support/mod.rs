@@ -119,6 +119,22 @@ pub fn returns<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
     rx.recv_timeout(WAIT).expect("the call did not return")
 }
 
+/// What `check` returns once it returns something, polling; panics after
+/// [`WAIT`] (a hang guard, not a time limit of the code under test).
+pub fn eventually<T>(mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        if let Some(value) = check() {
+            return value;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the condition never held"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
 /// Waits until the receiver holds `n` requests unanswered (delay faults).
 pub fn wait_in_flight(receiver: &Receiver, n: usize) {
     let deadline = std::time::Instant::now() + WAIT;
