@@ -293,6 +293,75 @@ fn concurrent_huge_uploads_are_refused_within_the_budget() {
     println!("16 uploads of 200 MiB: peak RSS {} MiB", peak / MIB);
 }
 
+/// A protobuf length-delimited field: its key, its length and `payload`.
+fn field(number: u32, payload: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(payload.len() + 10);
+    prost::encoding::encode_key(number, prost::encoding::WireType::LengthDelimited, &mut out);
+    prost::encoding::encode_varint(payload.len() as u64, &mut out);
+    out.extend_from_slice(payload);
+    out
+}
+
+#[test]
+fn a_body_malformed_at_its_end_is_charged_what_precedes_the_fault() {
+    let binary = Binary::start(&[]);
+    let rt = runtime();
+    let send = |content_type: &str, body: Vec<u8>| {
+        rt.block_on(async {
+            tokio::time::timeout(
+                HANG_GUARD,
+                post(
+                    binary.http,
+                    Version::HTTP_11,
+                    "/v1/traces",
+                    &[("content-type", content_type)],
+                    body,
+                ),
+            )
+            .await
+        })
+        .expect("no answer")
+        .unwrap()
+    };
+    // Two million empty spans (4 MB on the wire, over 500 MB decoded), then a key of wire
+    // type 7: the decoder builds every span before it finds the fault, so the body needs
+    // as much budget as without the fault, and is refused as too large before decoding.
+    let spans = b"\x12\x00".repeat(2_000_000);
+    let mut protobuf = field(1, &field(2, &spans));
+    drop(spans);
+    let whole = send("application/x-protobuf", protobuf.clone());
+    assert_eq!(whole.status, 413, "{whole:?}");
+    protobuf.push(0x0f);
+    let cut = send("application/x-protobuf", protobuf);
+    assert_eq!(cut.status, 413, "{cut:?}");
+    // JSON whose last byte is missing: not JSON, refused by the parser without building
+    // the tree of the 300,000 small objects before the fault (200 MB).
+    let objects = vec![r#"{"a":1}"#; 300_000].join(",");
+    let cut = send(
+        "application/json",
+        format!(r#"{{"resourceSpans":[],"x":[{objects}]"#).into_bytes(),
+    );
+    assert_eq!(cut.status, 400, "{cut:?}");
+    // The same, whole, with a snake_case key: it goes through the tree, and each of those
+    // objects is a B-tree node of 11 members in it, charged as such.
+    let snake = send(
+        "application/json",
+        format!(r#"{{"resource_spans":[],"x":[{objects}]}}"#).into_bytes(),
+    );
+    assert_eq!(snake.status, 413, "{snake:?}");
+    let peak = binary.memory("VmHWM");
+    assert!(peak < MAX_RSS, "peak RSS {} MiB", peak / MIB);
+    // Each was printed with its answer, and the receiver still serves.
+    for answer in ["-> http 413", "-> http 413", "-> http 400", "-> http 413"] {
+        let line = binary.next();
+        assert!(line.contains(answer), "{line}");
+    }
+    let response = rt
+        .block_on(post_protobuf(binary.http, "/v1/traces", &one_span("after")))
+        .unwrap();
+    assert_eq!(response.status, 200);
+}
+
 #[test]
 fn a_sustained_stream_keeps_memory_flat() {
     let binary = Binary::start(&["--brief"]);
