@@ -194,6 +194,10 @@ fn json(value: &serde_json::Value) -> Response<Full<Bytes>> {
     }
 }
 
+fn json_text(body: Vec<u8>) -> Response<Full<Bytes>> {
+    response(StatusCode::OK, "application/json", Bytes::from(body))
+}
+
 fn not_found() -> Response<Full<Bytes>> {
     response(
         StatusCode::NOT_FOUND,
@@ -286,8 +290,8 @@ fn handle(
         "/api/logs" => {
             let trace = query(req, "trace").and_then(hex_id);
             let span = query(req, "span").and_then(hex_id);
-            json(
-                &store
+            json_text(
+                store
                     .lock()
                     .logs_json(trace.as_deref(), span.as_deref(), limit(req, 200)),
             )
@@ -297,11 +301,11 @@ fn handle(
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(60usize)
                 .min(MAX_LIST);
-            json(&store.lock().metrics_json(points))
+            json_text(store.lock().metrics_json(points))
         }
         _ => match path.strip_prefix("/api/traces/").and_then(hex_id) {
             Some(id) => match store.lock().trace_json(&id) {
-                Some(view) => json(&view),
+                Some(view) => json_text(view),
                 None => not_found(),
             },
             None => not_found(),

@@ -15,7 +15,7 @@ use http::Version;
 use otlpkit_testkit::proto::collector::trace::v1::trace_service_client::TraceServiceClient;
 use otlpkit_testkit::{Answer, Code, Receiver, RetentionLimits, Signal};
 use prost::Message as _;
-use support::{WAIT, one_span, post, post_protobuf, traces};
+use support::{WAIT, kv, one_span, post, post_protobuf, traces};
 use tonic_types::StatusExt as _;
 
 /// Guards against hangs only; nothing below asserts how long anything took.
@@ -360,6 +360,43 @@ fn a_body_malformed_at_its_end_is_charged_what_precedes_the_fault() {
         .block_on(post_protobuf(binary.http, "/v1/traces", &one_span("after")))
         .unwrap();
     assert_eq!(response.status, 200);
+}
+
+#[test]
+fn the_page_answers_a_full_trace_without_a_tree_of_it() {
+    let binary = Binary::start(&["--quiet"]);
+    let rt = runtime();
+    // One trace of 4,000 spans of 64 tiny attributes each: 14 MB in the page's store,
+    // under its 16 MiB, and 11 MB of JSON. As one `serde_json::Value` tree the answer took
+    // about 450 MB (a B-tree node for each attribute).
+    let attributes: Vec<_> = (0..64).map(|i| kv(&format!("k{i}"), "v")).collect();
+    for part in 0..2u64 {
+        let mut request = one_span("s");
+        let template = request.resource_spans[0].scope_spans[0].spans[0].clone();
+        request.resource_spans[0].scope_spans[0].spans = (0..2000u64)
+            .map(|i| {
+                let mut span = template.clone();
+                span.span_id = (part * 2000 + i + 1).to_be_bytes().to_vec();
+                span.parent_span_id.clear();
+                span.attributes.clone_from(&attributes);
+                span
+            })
+            .collect();
+        let response = rt
+            .block_on(post_protobuf(binary.http, "/v1/traces", &request))
+            .unwrap();
+        assert_eq!(response.status, 200);
+    }
+    let listed = binary.get("/api/traces");
+    let id = listed["traces"][0]["traceId"].as_str().unwrap().to_owned();
+    let view = binary.get(&format!("/api/traces/{id}"));
+    let spans = view["spans"].as_array().unwrap();
+    assert_eq!(spans.len(), 4000);
+    assert_eq!(spans[0]["attributes"].as_array().unwrap().len(), 64);
+    // One resource per request that brought spans.
+    assert_eq!(view["resources"].as_array().unwrap().len(), 2);
+    let peak = binary.memory("VmHWM");
+    assert!(peak < MAX_RSS, "peak RSS {} MiB", peak / MIB);
 }
 
 #[test]
