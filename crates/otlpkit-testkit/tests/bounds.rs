@@ -362,13 +362,9 @@ fn a_body_malformed_at_its_end_is_charged_what_precedes_the_fault() {
     assert_eq!(response.status, 200);
 }
 
-#[test]
-fn the_page_answers_a_full_trace_without_a_tree_of_it() {
-    let binary = Binary::start(&["--quiet"]);
-    let rt = runtime();
-    // One trace of 4,000 spans of 64 tiny attributes each: 14 MB in the page's store,
-    // under its 16 MiB, and 11 MB of JSON. As one `serde_json::Value` tree the answer took
-    // about 450 MB (a B-tree node for each attribute).
+/// Fills the page's store with one trace of 4,000 spans of 64 tiny attributes each (14 MB
+/// in the store, under its 16 MiB; 11 MB of JSON) and returns its id.
+fn one_big_trace(binary: &Binary, rt: &tokio::runtime::Runtime) -> String {
     let attributes: Vec<_> = (0..64).map(|i| kv(&format!("k{i}"), "v")).collect();
     for part in 0..2u64 {
         let mut request = one_span("s");
@@ -388,7 +384,16 @@ fn the_page_answers_a_full_trace_without_a_tree_of_it() {
         assert_eq!(response.status, 200);
     }
     let listed = binary.get("/api/traces");
-    let id = listed["traces"][0]["traceId"].as_str().unwrap().to_owned();
+    listed["traces"][0]["traceId"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn the_page_answers_a_full_trace_without_a_tree_of_it() {
+    let binary = Binary::start(&["--quiet"]);
+    let rt = runtime();
+    // As one `serde_json::Value` tree the answer took about 450 MB (a B-tree node for each
+    // attribute).
+    let id = one_big_trace(&binary, &rt);
     let view = binary.get(&format!("/api/traces/{id}"));
     let spans = view["spans"].as_array().unwrap();
     assert_eq!(spans.len(), 4000);
@@ -397,6 +402,62 @@ fn the_page_answers_a_full_trace_without_a_tree_of_it() {
     assert_eq!(view["resources"].as_array().unwrap().len(), 2);
     let peak = binary.memory("VmHWM");
     assert!(peak < MAX_RSS, "peak RSS {} MiB", peak / MIB);
+}
+
+#[test]
+fn clients_that_do_not_read_hold_at_most_two_large_answers() {
+    let binary = Binary::start(&["--quiet"]);
+    let rt = runtime();
+    let id = one_big_trace(&binary, &rt);
+    // Twenty clients ask for the 11 MB trace and read nothing but the status line: a
+    // 4 KiB receive buffer and the sender's socket buffer hold far less than the answer,
+    // so each answer sent stays in flight. Without a cap each kept its own copy (20 of
+    // them: 280 MB).
+    let mut statuses = Vec::new();
+    let mut clients = Vec::new();
+    for _ in 0..20 {
+        let mut stream = rt
+            .block_on(async {
+                let socket = tokio::net::TcpSocket::new_v4().unwrap();
+                socket.set_recv_buffer_size(4096).unwrap();
+                socket.connect(binary.ui).await.unwrap().into_std()
+            })
+            .unwrap();
+        stream.set_nonblocking(false).unwrap();
+        stream.set_read_timeout(Some(HANG_GUARD)).unwrap();
+        write!(
+            stream,
+            "GET /api/traces/{id} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+        )
+        .unwrap();
+        let mut status = [0u8; 12];
+        stream.read_exact(&mut status).unwrap();
+        statuses.push(String::from_utf8_lossy(&status).into_owned());
+        clients.push(stream);
+    }
+    let answered = statuses.iter().filter(|s| s.ends_with(" 200")).count();
+    let busy = statuses.iter().filter(|s| s.ends_with(" 503")).count();
+    assert_eq!((answered, busy), (2, 18), "{statuses:?}");
+    let peak = binary.memory("VmHWM");
+    assert!(peak < MAX_RSS, "peak RSS {} MiB", peak / MIB);
+    // Once those clients go, their places are given back.
+    drop(clients);
+    let mut status = String::new();
+    for _ in 0..100 {
+        let mut stream = TcpStream::connect(binary.ui).unwrap();
+        stream.set_read_timeout(Some(HANG_GUARD)).unwrap();
+        write!(
+            stream,
+            "GET /api/logs HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        status = read_to_close(&mut stream);
+        if status.starts_with("HTTP/1.1 200") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(status.starts_with("HTTP/1.1 200"), "{status}");
 }
 
 #[test]
