@@ -436,15 +436,61 @@ pub(crate) fn next_field<'a>(buf: &mut &'a [u8]) -> Result<(u32, WireValue<'a>),
     Ok((number, value))
 }
 
-fn wire_cost(ty: &'static Ty, mut buf: &[u8], depth: u32) -> Result<usize, Malformed> {
+/// What a walk over one message found: the estimated cost of the fields it read, and
+/// whether it stopped at a fault (then `cost` is that of the fields before the fault).
+struct Walk {
+    cost: usize,
+    malformed: bool,
+}
+
+/// Skips a group (wire type 3) of an unknown field, as the decoder does; `buf` starts
+/// after the group's start key.
+fn skip_group(number: u32, buf: &mut &[u8]) -> Result<(), Malformed> {
+    prost::encoding::skip_field(
+        prost::encoding::WireType::StartGroup,
+        number,
+        buf,
+        prost::encoding::DecodeContext::default(),
+    )
+    .map_err(|_| Malformed)
+}
+
+fn wire_cost(ty: &'static Ty, mut buf: &[u8], depth: u32) -> Walk {
     if depth > MAX_DEPTH {
-        return Err(Malformed);
+        return Walk {
+            cost: 0,
+            malformed: true,
+        };
     }
     let mut cost = 0usize;
     let mut repeated = Repeated::default();
+    let mut malformed = false;
     while !buf.is_empty() {
-        let (number, value) = next_field(&mut buf)?;
+        // A group in a field the schema does not know is skipped by the decoder, which
+        // goes on decoding after it: so does the walk.
+        let mut peek = buf;
+        if let Ok(key) = varint(&mut peek)
+            && key & 7 == 3
+            && let Ok(number) = u32::try_from(key >> 3)
+            && ty.by_number(number).is_none()
+        {
+            buf = peek;
+            if skip_group(number, &mut buf).is_err() {
+                malformed = true;
+                break;
+            }
+            continue;
+        }
+        let Ok((number, value)) = next_field(&mut buf) else {
+            malformed = true;
+            break;
+        };
         let field = ty.by_number(number).map(|f| f.kind);
+        let mut inner_cost = |inner: &'static Ty, payload: &[u8]| {
+            let walk = wire_cost(inner, payload, depth + 1);
+            malformed |= walk.malformed;
+            walk.cost
+        };
         let more = match value {
             WireValue::Varint | WireValue::Fixed64 => match field {
                 Some(RepVarint | RepFixed) => repeated.add(number, 8),
@@ -461,21 +507,29 @@ fn wire_cost(ty: &'static Ty, mut buf: &[u8], depth: u32) -> Result<usize, Malfo
                     // Vec of up to twice that.
                     Some(RepFixed) => len.saturating_mul(2),
                     Some(RepVarint) => len.saturating_mul(16),
-                    Some(Msg(inner)) => wire_cost(inner, payload, depth + 1)?,
-                    Some(RepMsg(inner)) => wire_cost(inner, payload, depth + 1)?
-                        .saturating_add(repeated.add(number, inner.size)),
+                    Some(Msg(inner)) => inner_cost(inner, payload),
+                    Some(RepMsg(inner)) => {
+                        inner_cost(inner, payload).saturating_add(repeated.add(number, inner.size))
+                    }
                 }
             }
         };
         cost = cost.saturating_add(more);
+        if malformed {
+            break;
+        }
     }
-    Ok(cost.saturating_add(repeated.cost()))
+    Walk {
+        cost: cost.saturating_add(repeated.cost()),
+        malformed,
+    }
 }
 
-/// The estimated memory of the decoded protobuf request; `None` if the body is malformed
-/// (the decoder then refuses it, holding no more than what it decoded before the fault).
-pub(crate) fn protobuf(signal: Signal, body: &[u8]) -> Option<usize> {
-    wire_cost(request_type(signal), body, 0).ok()
+/// The estimated memory of the decoded protobuf request. For a malformed body, the
+/// estimate of what comes before the fault: the decoder allocates all of that before it
+/// finds the fault and refuses the body, so it is reserved all the same.
+pub(crate) fn protobuf(signal: Signal, body: &[u8]) -> usize {
+    wire_cost(request_type(signal), body, 0).cost
 }
 
 /// What one pass over an OTLP/JSON body found.
@@ -494,6 +548,10 @@ pub(crate) struct JsonCost {
 /// B-tree node).
 const VALUE_SIZE: usize = size_of::<serde_json::Value>();
 const MEMBER_SIZE: usize = 2 * (VALUE_SIZE + size_of::<String>());
+/// One node of the B-tree of an object's members (`serde_json::Map` is a `BTreeMap`):
+/// room for 11 keys and values and its header. An object with a single member allocates a
+/// whole one, so each non-empty object is charged one besides [`MEMBER_SIZE`] a member.
+const NODE_SIZE: usize = 16 + 11 * (VALUE_SIZE + size_of::<String>());
 
 struct Pass<'c> {
     cost: &'c mut JsonCost,
@@ -582,7 +640,12 @@ impl<'de> Visitor<'de> for Pass<'_> {
             Some(Msg(inner) | RepMsg(inner)) => Some(inner),
             _ => None,
         });
+        let mut members = 0usize;
         while let Some(key) = map.next_key::<Key>()? {
+            if members == 0 {
+                cost.tree = cost.tree.saturating_add(NODE_SIZE);
+            }
+            members += 1;
             cost.tree = cost
                 .tree
                 .saturating_add(MEMBER_SIZE)
@@ -622,8 +685,9 @@ impl<'de> de::Deserialize<'de> for Key {
     }
 }
 
-/// Walks an OTLP/JSON body; `None` if it is not JSON (the decoder then says why).
-pub(crate) fn json(signal: Signal, body: &[u8]) -> Option<JsonCost> {
+/// Walks an OTLP/JSON body; the parser's error if it is not JSON (the same error the
+/// decoders give, found without building anything).
+pub(crate) fn json(signal: Signal, body: &[u8]) -> Result<JsonCost, serde_json::Error> {
     let mut cost = JsonCost::default();
     let mut deserializer = serde_json::Deserializer::from_slice(body);
     Pass {
@@ -631,10 +695,9 @@ pub(crate) fn json(signal: Signal, body: &[u8]) -> Option<JsonCost> {
         ty: Some(request_type(signal)),
         kind: None,
     }
-    .deserialize(&mut deserializer)
-    .ok()?;
-    deserializer.end().ok()?;
-    Some(cost)
+    .deserialize(&mut deserializer)?;
+    deserializer.end()?;
+    Ok(cost)
 }
 
 #[cfg(test)]
@@ -661,7 +724,7 @@ mod tests {
         let body = empty_spans(1000);
         // Two bytes on the wire per span, hundreds in memory.
         assert!(body.len() < 2100, "{}", body.len());
-        let cost = protobuf(Signal::Traces, &body).unwrap();
+        let cost = protobuf(Signal::Traces, &body);
         assert_eq!(
             cost,
             1024 * size_of::<Span>() + 4 * size_of::<ScopeSpans>() + 4 * size_of::<ResourceSpans>()
@@ -675,13 +738,43 @@ mod tests {
     }
 
     #[test]
-    fn strings_cost_their_length_and_malformed_bodies_are_left_to_the_decoder() {
+    fn strings_cost_their_length_and_malformed_bodies_what_precedes_the_fault() {
         let mut request = ExportTraceServiceRequest::decode(&empty_spans(1)[..]).unwrap();
         request.resource_spans[0].scope_spans[0].spans[0].name = "x".repeat(10_000);
-        let cost = protobuf(Signal::Traces, &request.encode_to_vec()).unwrap();
+        let cost = protobuf(Signal::Traces, &request.encode_to_vec());
         assert!((10_000..12_000).contains(&cost), "{cost}");
-        assert_eq!(protobuf(Signal::Traces, &[0x0a, 0x05, 1]), None);
-        assert_eq!(protobuf(Signal::Logs, &[]), Some(0));
+        assert_eq!(protobuf(Signal::Traces, &[0x0a, 0x05, 1]), 0);
+        assert_eq!(protobuf(Signal::Logs, &[]), 0);
+    }
+
+    #[test]
+    fn what_precedes_a_fault_or_follows_an_unknown_group_is_charged() {
+        let body = empty_spans(1000);
+        let whole = protobuf(Signal::Traces, &body);
+        // A key of wire type 7 after the spans: the decoder builds them all, then refuses.
+        let mut cut = body.clone();
+        cut.push(0x0f);
+        assert!(ExportTraceServiceRequest::decode(&cut[..]).is_err());
+        assert_eq!(protobuf(Signal::Traces, &cut), whole);
+        // A group in unknown field 99 (with a varint in it), then the spans again: the
+        // decoder skips the group and decodes what follows.
+        let mut grouped = body.clone();
+        grouped.extend_from_slice(&[0x9b, 0x06, 0x08, 0x01, 0x9c, 0x06]);
+        grouped.extend_from_slice(&body);
+        let decoded = ExportTraceServiceRequest::decode(&grouped[..]).unwrap();
+        assert_eq!(decoded.resource_spans.len(), 2);
+        assert!(
+            protobuf(Signal::Traces, &grouped) >= 2 * 1024 * size_of::<Span>(),
+            "{}",
+            protobuf(Signal::Traces, &grouped)
+        );
+    }
+
+    #[test]
+    fn one_member_objects_are_charged_a_whole_node_of_the_tree() {
+        let body = format!(r#"{{"x":[{}]}}"#, vec![r#"{"a":1}"#; 1000].join(","));
+        let cost = json(Signal::Traces, body.as_bytes()).unwrap();
+        assert!(cost.tree >= 1000 * NODE_SIZE, "{cost:?}");
     }
 
     #[test]
@@ -696,7 +789,7 @@ mod tests {
         assert!(!cost.snake_case);
         let snake = json(Signal::Traces, br#"{"resource_spans":[]}"#).unwrap();
         assert!(snake.snake_case);
-        assert_eq!(json(Signal::Traces, b"{not json"), None);
-        assert_eq!(json(Signal::Traces, b"{} trailing"), None);
+        assert!(json(Signal::Traces, b"{not json").is_err());
+        assert!(json(Signal::Traces, b"{} trailing").is_err());
     }
 }

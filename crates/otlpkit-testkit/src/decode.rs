@@ -216,11 +216,12 @@ pub(crate) async fn protobuf(
     body: &[u8],
     reservation: &mut Reservation,
 ) -> Result<Payload, Refused> {
-    // Without a budget there is nothing to reserve: skip the walk.
-    if reservation.is_bounded()
-        && let Some(cost) = crate::cost::protobuf(signal, body)
-    {
-        reservation.grow(cost, BUDGET_WAIT).await?;
+    // Without a budget there is nothing to reserve: skip the walk. A malformed body is
+    // charged what the decoder allocates before it reaches the fault.
+    if reservation.is_bounded() {
+        reservation
+            .grow(crate::cost::protobuf(signal, body), BUDGET_WAIT)
+            .await?;
     }
     let decoded = match signal {
         Signal::Traces => ExportTraceServiceRequest::decode(body).map(Payload::Traces),
@@ -266,10 +267,10 @@ pub(crate) async fn json(
     if !reservation.is_bounded() {
         return crate::json::decode(signal, body).map_err(Refused::from);
     }
-    let Some(cost) = crate::cost::json(signal, body) else {
-        // Not JSON: the tolerant decoder says where.
-        return crate::json::decode(signal, body).map_err(Refused::from);
-    };
+    // Not JSON: refused with the parser's error, without building a tree of what came
+    // before the fault (the tolerant decoder would, holding no budget for it).
+    let cost = crate::cost::json(signal, body)
+        .map_err(|err| Refused::from(crate::error::BodyError::from(err)))?;
     reservation.grow(cost.decoded, BUDGET_WAIT).await?;
     if !cost.snake_case
         && let Some(payload) = strict_json(signal, body)

@@ -43,6 +43,35 @@ pub fn hex(bytes: &[u8]) -> String {
     out
 }
 
+/// Text as it is, but with control characters and bidirectional-text controls escaped as
+/// `\u{..}`: names and keys a sender chose cannot drive the terminal the summary is printed
+/// on (colours, titles, cursor moves) nor reorder what is shown around them.
+#[derive(Clone, Copy)]
+pub(crate) struct Escaped<'a>(pub(crate) &'a str);
+
+fn needs_escape(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
+        )
+}
+
+impl fmt::Display for Escaped<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = self.0;
+        let mut start = 0;
+        for (i, c) in text.char_indices() {
+            if needs_escape(c) {
+                f.write_str(&text[start..i])?;
+                write!(f, "{}", c.escape_unicode())?;
+                start = i + c.len_utf8();
+            }
+        }
+        f.write_str(&text[start..])
+    }
+}
+
 /// Displays an `AnyValue` compactly: strings quoted, arrays in `[..]`, maps in `{..}`,
 /// bytes as hex.
 #[derive(Clone, Copy)]
@@ -86,7 +115,7 @@ impl fmt::Display for DisplayValue<'_> {
                     if i > 0 {
                         f.write_str(", ")?;
                     }
-                    write!(f, "{}: ", entry.key)?;
+                    write!(f, "{}: ", Escaped(&entry.key))?;
                     fmt_any(entry.value.as_ref(), f)?;
                 }
                 f.write_str("}")

@@ -743,6 +743,29 @@ fn origin_json(origin: &Origin) -> Value {
     })
 }
 
+/// `head` (an object) with one more member, `key`, the array of `items`, written as text one
+/// item at a time. A `Value` tree of a whole answer takes several times the memory the store
+/// counts for what it shows (a B-tree node of about 630 bytes for each attribute of a
+/// couple of bytes): only one item's tree is held at once here.
+fn object_with_list(head: Value, key: &str, items: impl Iterator<Item = Value>) -> Vec<u8> {
+    // Writing JSON with string keys into a Vec cannot fail.
+    let mut out = serde_json::to_vec(&head).unwrap_or_else(|_| b"{}".to_vec());
+    out.pop(); // the closing brace
+    if out.len() > 1 {
+        out.push(b',');
+    }
+    let _ = serde_json::to_writer(&mut out, key);
+    out.extend_from_slice(b":[");
+    for (i, item) in items.enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        let _ = serde_json::to_writer(&mut out, &item);
+    }
+    out.extend_from_slice(b"]}");
+    out
+}
+
 /// Nanoseconds as JSON: a number while it is exact in a double, else a string.
 fn nanos(n: u64) -> Value {
     if n < (1 << 53) {
@@ -827,66 +850,66 @@ impl Retention {
         json!({ "version": self.version, "traces": traces })
     }
 
-    /// `GET /api/traces/{id}`: the spans of one trace in tree order, with their depth.
-    pub(crate) fn trace_json(&self, trace_id: &[u8]) -> Option<Value> {
+    /// `GET /api/traces/{id}`: the spans of one trace in tree order, with their depth, as
+    /// JSON text.
+    pub(crate) fn trace_json(&self, trace_id: &[u8]) -> Option<Vec<u8>> {
         let trace = self.traces.get(trace_id)?;
         let layout = crate::tree::Layout::of(&trace.spans, |s| &s.ids);
         let mut origins: Vec<&Arc<Origin>> = Vec::new();
-        let spans: Vec<Value> = layout
-            .order
-            .iter()
-            .map(|&(i, depth)| {
-                let s = &trace.spans[i];
-                let origin = match origins.iter().position(|o| Arc::ptr_eq(o, &s.origin)) {
-                    Some(index) => index,
-                    None => {
-                        origins.push(&s.origin);
-                        origins.len() - 1
-                    }
-                };
-                json!({
-                    "spanId": hex(&s.ids.span_id),
-                    "parentSpanId": hex(&s.ids.parent_span_id),
-                    "parentMissing": layout.parent_missing[i],
-                    "depth": depth,
-                    "name": &s.ids.name,
-                    "kind": s.kind,
-                    "start": nanos(s.ids.start_time_unix_nano),
-                    "end": nanos(s.end),
-                    "status": {"code": s.status_code, "message": &*s.status_message},
-                    "resource": origin,
-                    "attributes": attrs_json(&s.attributes),
-                    "events": s.events.iter().map(|e| json!({
-                        "name": &*e.name,
-                        "time": nanos(e.time),
-                        "attributes": attrs_json(&e.attributes),
-                    })).collect::<Vec<_>>(),
-                    "links": s.links.iter().map(|l| json!({
-                        "traceId": hex(&l.trace_id),
-                        "spanId": hex(&l.span_id),
-                    })).collect::<Vec<_>>(),
-                })
-            })
-            .collect();
-        Some(json!({
+        for &(i, _) in &layout.order {
+            let origin = &trace.spans[i].origin;
+            if !origins.iter().any(|o| Arc::ptr_eq(o, origin)) {
+                origins.push(origin);
+            }
+        }
+        let head = json!({
             "traceId": hex(trace_id),
             "start": nanos(trace.start),
             "end": nanos(trace.end),
             "droppedSpans": trace.dropped_spans,
             "resources": origins.iter().map(|o| origin_json(o)).collect::<Vec<_>>(),
-            "spans": spans,
-        }))
+        });
+        let spans = layout.order.iter().map(|&(i, depth)| {
+            let s = &trace.spans[i];
+            let origin = origins
+                .iter()
+                .position(|o| Arc::ptr_eq(o, &s.origin))
+                .unwrap_or_default();
+            json!({
+                "spanId": hex(&s.ids.span_id),
+                "parentSpanId": hex(&s.ids.parent_span_id),
+                "parentMissing": layout.parent_missing[i],
+                "depth": depth,
+                "name": &s.ids.name,
+                "kind": s.kind,
+                "start": nanos(s.ids.start_time_unix_nano),
+                "end": nanos(s.end),
+                "status": {"code": s.status_code, "message": &*s.status_message},
+                "resource": origin,
+                "attributes": attrs_json(&s.attributes),
+                "events": s.events.iter().map(|e| json!({
+                    "name": &*e.name,
+                    "time": nanos(e.time),
+                    "attributes": attrs_json(&e.attributes),
+                })).collect::<Vec<_>>(),
+                "links": s.links.iter().map(|l| json!({
+                    "traceId": hex(&l.trace_id),
+                    "spanId": hex(&l.span_id),
+                })).collect::<Vec<_>>(),
+            })
+        });
+        Some(object_with_list(head, "spans", spans))
     }
 
     /// `GET /api/logs`: the most recent log records first, optionally those of one trace or
-    /// span.
+    /// span, as JSON text.
     pub(crate) fn logs_json(
         &self,
         trace_id: Option<&[u8]>,
         span_id: Option<&[u8]>,
         limit: usize,
-    ) -> Value {
-        let logs: Vec<Value> = self
+    ) -> Vec<u8> {
+        let logs = self
             .logs
             .iter()
             .rev()
@@ -904,13 +927,13 @@ impl Retention {
                     "service": &*l.origin.service,
                     "attributes": attrs_json(&l.attributes),
                 })
-            })
-            .collect();
-        json!({ "version": self.version, "logs": logs })
+            });
+        object_with_list(json!({ "version": self.version }), "logs", logs)
     }
 
-    /// `GET /api/metrics`: every series kept, with its latest value and recent points.
-    pub(crate) fn metrics_json(&self, points: usize) -> Value {
+    /// `GET /api/metrics`: every series kept, with its latest value and recent points, as
+    /// JSON text.
+    pub(crate) fn metrics_json(&self, points: usize) -> Vec<u8> {
         let mut series: Vec<&Series> = self.series.values().collect();
         series.sort_by(|a, b| {
             (&*a.origin.service, &*a.name, a.attributes.len()).cmp(&(
@@ -919,25 +942,22 @@ impl Retention {
                 b.attributes.len(),
             ))
         });
-        let list: Vec<Value> = series
-            .iter()
-            .map(|s| {
-                let skip = s.points.len().saturating_sub(points);
-                json!({
-                    "name": &*s.name,
-                    "description": &*s.description,
-                    "unit": &*s.unit,
-                    "kind": s.kind,
-                    "service": &*s.origin.service,
-                    "attributes": attrs_json(&s.attributes),
-                    "latest": &*s.latest,
-                    "points": s.points.iter().skip(skip).map(|&(t, v, _)| {
-                        json!([nanos(t), if v.is_finite() { json!(v) } else { Value::Null }])
-                    }).collect::<Vec<_>>(),
-                })
+        let list = series.iter().map(|s| {
+            let skip = s.points.len().saturating_sub(points);
+            json!({
+                "name": &*s.name,
+                "description": &*s.description,
+                "unit": &*s.unit,
+                "kind": s.kind,
+                "service": &*s.origin.service,
+                "attributes": attrs_json(&s.attributes),
+                "latest": &*s.latest,
+                "points": s.points.iter().skip(skip).map(|&(t, v, _)| {
+                    json!([nanos(t), if v.is_finite() { json!(v) } else { Value::Null }])
+                }).collect::<Vec<_>>(),
             })
-            .collect();
-        json!({ "version": self.version, "metrics": list })
+        });
+        object_with_list(json!({ "version": self.version }), "metrics", list)
     }
 }
 
@@ -1035,7 +1055,7 @@ mod tests {
         let mut store = Retention::new(RetentionLimits::default());
         store.ingest(&request(1, trace(7, 3)));
         let id = [7u64.to_be_bytes(), [0; 8]].concat();
-        let view = store.trace_json(&id).unwrap();
+        let view: Value = serde_json::from_slice(&store.trace_json(&id).unwrap()).unwrap();
         let depths: Vec<u64> = view["spans"]
             .as_array()
             .unwrap()
@@ -1063,15 +1083,12 @@ mod tests {
         });
         store.ingest(&request(2, logs));
         let span2 = 2u64.to_be_bytes();
-        let found = store.logs_json(Some(&id), Some(&span2), 10);
+        let logs = |trace: Option<&[u8]>, span: Option<&[u8]>| -> Value {
+            serde_json::from_slice(&store.logs_json(trace, span, 10)).unwrap()
+        };
+        let found = logs(Some(&id), Some(&span2));
         assert_eq!(found["logs"].as_array().unwrap().len(), 1);
-        assert_eq!(
-            store.logs_json(None, None, 10)["logs"]
-                .as_array()
-                .unwrap()
-                .len(),
-            3
-        );
+        assert_eq!(logs(None, None)["logs"].as_array().unwrap().len(), 3);
         assert_eq!(store.version(), 2);
         let _ = Signal::Logs;
     }

@@ -7,7 +7,7 @@ use opentelemetry_proto::tonic::metrics::v1::{metric, number_data_point};
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::{Span, span, status};
 
-use crate::items::{DisplayValue, hex};
+use crate::items::{DisplayValue, Escaped, hex};
 use crate::request::{Payload, RecordedRequest};
 use crate::tree::{Layout, indent};
 
@@ -160,7 +160,7 @@ fn write_value(f: &mut impl fmt::Write, value: Option<&any_value::Value>) -> fmt
 /// Writes ` key=value` for the first [`MAX_ATTRIBUTES`] attributes, then ` (+N more)`.
 fn write_attributes(f: &mut impl fmt::Write, attributes: &[KeyValue]) -> fmt::Result {
     for kv in attributes.iter().take(MAX_ATTRIBUTES) {
-        write!(f, " {}=", kv.key)?;
+        write!(f, " {}=", Escaped(&kv.key))?;
         write_value(f, kv.value.as_ref().and_then(|v| v.value.as_ref()))?;
     }
     if attributes.len() > MAX_ATTRIBUTES {
@@ -214,7 +214,7 @@ fn write_span(
         left: MAX_VALUE_CHARS,
         cut: false,
     };
-    name.write_str(&span.name)?;
+    write!(name, "{}", Escaped(&span.name))?;
     if name.cut {
         f.write_str("…")?;
     }
@@ -237,7 +237,7 @@ fn write_span(
                     left: MAX_VALUE_CHARS,
                     cut: false,
                 };
-                cut.write_str(message)?;
+                write!(cut, "{}", Escaped(message))?;
             }
         }
     }
@@ -362,12 +362,12 @@ impl Summary<'_> {
                 write!(
                     f,
                     "  {} ({}, {}",
-                    m.name,
+                    Escaped(&m.name),
                     metric_kind(m.data.as_ref()),
                     plural(points, "point", "points")
                 )?;
                 if !m.unit.is_empty() {
-                    write!(f, ", unit {}", m.unit)?;
+                    write!(f, ", unit {}", Escaped(&m.unit))?;
                 }
                 f.write_str(")")?;
                 let mut first = true;
@@ -446,7 +446,7 @@ impl Summary<'_> {
                 } else {
                     record.severity_text.as_str()
                 };
-                write!(f, "  {severity} ")?;
+                write!(f, "  {} ", Escaped(severity))?;
                 match record.body.as_ref().and_then(|b| b.value.as_ref()) {
                     Some(body) => write_value(f, Some(body))?,
                     None => f.write_str("<no body>")?,
@@ -715,6 +715,85 @@ mod tests {
             "ab".repeat(16),
             "cd".repeat(8)
         )));
+    }
+
+    #[test]
+    fn text_a_sender_chose_cannot_drive_the_terminal() {
+        let evil = "a\u{1b}]0;title\u{7}\u{1b}[2J\r\u{202e}b";
+        let kv = |key: &str, value: AnyValue| KeyValue {
+            key: key.into(),
+            value: Some(value),
+            ..Default::default()
+        };
+        let text = |s: &str| AnyValue {
+            value: Some(any_value::Value::StringValue(s.into())),
+        };
+        let escaped = "a\\u{1b}]0;title\\u{7}\\u{1b}[2J\\u{d}\\u{202e}b";
+        let map = AnyValue {
+            value: Some(any_value::Value::KvlistValue(
+                opentelemetry_proto::tonic::common::v1::KeyValueList {
+                    values: vec![kv(evil, text("v"))],
+                },
+            )),
+        };
+        let traces = Payload::Traces(ExportTraceServiceRequest {
+            resource_spans: vec![ResourceSpans {
+                scope_spans: vec![ScopeSpans {
+                    spans: vec![Span {
+                        trace_id: vec![1; 16],
+                        span_id: vec![2; 8],
+                        name: evil.into(),
+                        status: Some(Status {
+                            code: 2,
+                            message: evil.into(),
+                        }),
+                        attributes: vec![kv(evil, text("v")), kv("m", map)],
+                        ..Default::default()
+                    }],
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+        });
+        let metrics = Payload::Metrics(ExportMetricsServiceRequest {
+            resource_metrics: vec![ResourceMetrics {
+                scope_metrics: vec![ScopeMetrics {
+                    metrics: vec![Metric {
+                        name: evil.into(),
+                        unit: evil.into(),
+                        ..Default::default()
+                    }],
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+        });
+        let logs = Payload::Logs(ExportLogsServiceRequest {
+            resource_logs: vec![ResourceLogs {
+                scope_logs: vec![ScopeLogs {
+                    log_records: vec![LogRecord {
+                        severity_text: evil.into(),
+                        ..Default::default()
+                    }],
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+        });
+        for (signal, payload, times) in [
+            (Signal::Traces, traces, 4),
+            (Signal::Metrics, metrics, 2),
+            (Signal::Logs, logs, 1),
+        ] {
+            let text = Summary::new(&request(signal, Some(payload))).to_string();
+            assert!(
+                !text
+                    .chars()
+                    .any(|c| (c.is_control() && c != '\n') || c == '\u{202e}'),
+                "{text:?}"
+            );
+            assert_eq!(text.matches(escaped).count(), times, "{text}");
+        }
     }
 
     #[test]

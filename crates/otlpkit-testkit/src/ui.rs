@@ -6,18 +6,20 @@
 use std::collections::HashSet;
 use std::fmt;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
 use http::header::{CACHE_CONTROL, CONTENT_TYPE, HOST};
 use http::{HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::Full;
-use hyper::body::Incoming;
+use hyper::body::{Frame, Incoming, SizeHint};
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use parking_lot::Mutex;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 
 use crate::error::{Listener, StartError};
@@ -32,6 +34,58 @@ const APP_CSS: &str = include_str!("ui/app.css");
 const MAX_CONNECTIONS: usize = 64;
 /// Most traces listed, log records returned and points per metric series returned.
 const MAX_LIST: usize = 1000;
+/// Most answers of a trace, the log records or the metrics built or being sent at once: each
+/// can be as large as the store, and a client that does not read would otherwise keep one
+/// per connection (64 of them) in memory.
+const MAX_LARGE_ANSWERS: usize = 2;
+/// The pieces a large answer is handed to hyper in: it takes the next one only once it has
+/// written most of the last, so the answer's place is held until it is nearly sent.
+const CHUNK: usize = 64 * 1024;
+
+/// Whether `path` asks for an answer that can be as large as the store.
+fn large(path: &str) -> bool {
+    path == "/api/logs" || path == "/api/metrics" || path.starts_with("/api/traces/")
+}
+
+/// A response body handed over in [`CHUNK`]s, holding a place among the large answers (if
+/// it is one) until its last chunk is taken.
+struct Held {
+    inner: Full<Bytes>,
+    pending: Bytes,
+    _slot: Option<OwnedSemaphorePermit>,
+}
+
+impl hyper::body::Body for Held {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        let this = self.get_mut();
+        if this.pending.is_empty() {
+            match Pin::new(&mut this.inner).poll_frame(cx) {
+                Poll::Ready(Some(Ok(frame))) => match frame.into_data() {
+                    Ok(data) => this.pending = data,
+                    Err(frame) => return Poll::Ready(Some(Ok(frame))),
+                },
+                other => return other,
+            }
+        }
+        let n = this.pending.len().min(CHUNK);
+        Poll::Ready(Some(Ok(Frame::data(this.pending.split_to(n)))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.pending.is_empty() && self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        let rest = self.inner.size_hint().exact().unwrap_or(0);
+        SizeHint::with_exact(self.pending.len() as u64 + rest)
+    }
+}
 
 /// The running web page of a [`Receiver`](crate::Receiver), from
 /// [`Receiver::serve_ui`](crate::Receiver::serve_ui). Dropping it stops the page (the
@@ -132,6 +186,7 @@ async fn serve(
     loopback: bool,
 ) {
     let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let answers = Arc::new(Semaphore::new(MAX_LARGE_ANSWERS));
     loop {
         let accepted = tokio::select! {
             biased;
@@ -146,10 +201,32 @@ async fn serve(
             continue; // over the cap: dropped, hence closed
         };
         let store = Arc::clone(&store);
+        let answers = Arc::clone(&answers);
         let stop = stop.clone();
         tokio::spawn(async move {
             let svc = service_fn(move |req| {
-                let response = handle(&store, &req, loopback);
+                let slot = if large(req.uri().path()) {
+                    Arc::clone(&answers).try_acquire_owned().ok()
+                } else {
+                    None
+                };
+                let response = if large(req.uri().path()) && slot.is_none() {
+                    let mut busy = response(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "text/plain; charset=utf-8",
+                        Bytes::from_static(b"503 other answers are being sent; retry\n"),
+                    );
+                    busy.headers_mut()
+                        .insert(http::header::RETRY_AFTER, HeaderValue::from_static("1"));
+                    busy
+                } else {
+                    handle(&store, &req, loopback)
+                };
+                let response = response.map(|inner| Held {
+                    inner,
+                    pending: Bytes::new(),
+                    _slot: slot,
+                });
                 async move { Ok::<_, std::convert::Infallible>(response) }
             });
             let mut builder = hyper::server::conn::http1::Builder::new();
@@ -192,6 +269,10 @@ fn json(value: &serde_json::Value) -> Response<Full<Bytes>> {
         Ok(body) => response(StatusCode::OK, "application/json", Bytes::from(body)),
         Err(_) => not_found(),
     }
+}
+
+fn json_text(body: Vec<u8>) -> Response<Full<Bytes>> {
+    response(StatusCode::OK, "application/json", Bytes::from(body))
 }
 
 fn not_found() -> Response<Full<Bytes>> {
@@ -286,8 +367,8 @@ fn handle(
         "/api/logs" => {
             let trace = query(req, "trace").and_then(hex_id);
             let span = query(req, "span").and_then(hex_id);
-            json(
-                &store
+            json_text(
+                store
                     .lock()
                     .logs_json(trace.as_deref(), span.as_deref(), limit(req, 200)),
             )
@@ -297,11 +378,11 @@ fn handle(
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(60usize)
                 .min(MAX_LIST);
-            json(&store.lock().metrics_json(points))
+            json_text(store.lock().metrics_json(points))
         }
         _ => match path.strip_prefix("/api/traces/").and_then(hex_id) {
             Some(id) => match store.lock().trace_json(&id) {
-                Some(view) => json(&view),
+                Some(view) => json_text(view),
                 None => not_found(),
             },
             None => not_found(),

@@ -15,7 +15,7 @@ use http::Version;
 use otlpkit_testkit::proto::collector::trace::v1::trace_service_client::TraceServiceClient;
 use otlpkit_testkit::{Answer, Code, Receiver, RetentionLimits, Signal};
 use prost::Message as _;
-use support::{WAIT, one_span, post, post_protobuf, traces};
+use support::{WAIT, kv, one_span, post, post_protobuf, traces};
 use tonic_types::StatusExt as _;
 
 /// Guards against hangs only; nothing below asserts how long anything took.
@@ -291,6 +291,173 @@ fn concurrent_huge_uploads_are_refused_within_the_budget() {
         .unwrap();
     assert_eq!(response.status, 200);
     println!("16 uploads of 200 MiB: peak RSS {} MiB", peak / MIB);
+}
+
+/// A protobuf length-delimited field: its key, its length and `payload`.
+fn field(number: u32, payload: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(payload.len() + 10);
+    prost::encoding::encode_key(number, prost::encoding::WireType::LengthDelimited, &mut out);
+    prost::encoding::encode_varint(payload.len() as u64, &mut out);
+    out.extend_from_slice(payload);
+    out
+}
+
+#[test]
+fn a_body_malformed_at_its_end_is_charged_what_precedes_the_fault() {
+    let binary = Binary::start(&[]);
+    let rt = runtime();
+    let send = |content_type: &str, body: Vec<u8>| {
+        rt.block_on(async {
+            tokio::time::timeout(
+                HANG_GUARD,
+                post(
+                    binary.http,
+                    Version::HTTP_11,
+                    "/v1/traces",
+                    &[("content-type", content_type)],
+                    body,
+                ),
+            )
+            .await
+        })
+        .expect("no answer")
+        .unwrap()
+    };
+    // Two million empty spans (4 MB on the wire, over 500 MB decoded), then a key of wire
+    // type 7: the decoder builds every span before it finds the fault, so the body needs
+    // as much budget as without the fault, and is refused as too large before decoding.
+    let spans = b"\x12\x00".repeat(2_000_000);
+    let mut protobuf = field(1, &field(2, &spans));
+    drop(spans);
+    let whole = send("application/x-protobuf", protobuf.clone());
+    assert_eq!(whole.status, 413, "{whole:?}");
+    protobuf.push(0x0f);
+    let cut = send("application/x-protobuf", protobuf);
+    assert_eq!(cut.status, 413, "{cut:?}");
+    // JSON whose last byte is missing: not JSON, refused by the parser without building
+    // the tree of the 300,000 small objects before the fault (200 MB).
+    let objects = vec![r#"{"a":1}"#; 300_000].join(",");
+    let cut = send(
+        "application/json",
+        format!(r#"{{"resourceSpans":[],"x":[{objects}]"#).into_bytes(),
+    );
+    assert_eq!(cut.status, 400, "{cut:?}");
+    // The same, whole, with a snake_case key: it goes through the tree, and each of those
+    // objects is a B-tree node of 11 members in it, charged as such.
+    let snake = send(
+        "application/json",
+        format!(r#"{{"resource_spans":[],"x":[{objects}]}}"#).into_bytes(),
+    );
+    assert_eq!(snake.status, 413, "{snake:?}");
+    let peak = binary.memory("VmHWM");
+    assert!(peak < MAX_RSS, "peak RSS {} MiB", peak / MIB);
+    // Each was printed with its answer, and the receiver still serves.
+    for answer in ["-> http 413", "-> http 413", "-> http 400", "-> http 413"] {
+        let line = binary.next();
+        assert!(line.contains(answer), "{line}");
+    }
+    let response = rt
+        .block_on(post_protobuf(binary.http, "/v1/traces", &one_span("after")))
+        .unwrap();
+    assert_eq!(response.status, 200);
+}
+
+/// Fills the page's store with one trace of 4,000 spans of 64 tiny attributes each (14 MB
+/// in the store, under its 16 MiB; 11 MB of JSON) and returns its id.
+fn one_big_trace(binary: &Binary, rt: &tokio::runtime::Runtime) -> String {
+    let attributes: Vec<_> = (0..64).map(|i| kv(&format!("k{i}"), "v")).collect();
+    for part in 0..2u64 {
+        let mut request = one_span("s");
+        let template = request.resource_spans[0].scope_spans[0].spans[0].clone();
+        request.resource_spans[0].scope_spans[0].spans = (0..2000u64)
+            .map(|i| {
+                let mut span = template.clone();
+                span.span_id = (part * 2000 + i + 1).to_be_bytes().to_vec();
+                span.parent_span_id.clear();
+                span.attributes.clone_from(&attributes);
+                span
+            })
+            .collect();
+        let response = rt
+            .block_on(post_protobuf(binary.http, "/v1/traces", &request))
+            .unwrap();
+        assert_eq!(response.status, 200);
+    }
+    let listed = binary.get("/api/traces");
+    listed["traces"][0]["traceId"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn the_page_answers_a_full_trace_without_a_tree_of_it() {
+    let binary = Binary::start(&["--quiet"]);
+    let rt = runtime();
+    // As one `serde_json::Value` tree the answer took about 450 MB (a B-tree node for each
+    // attribute).
+    let id = one_big_trace(&binary, &rt);
+    let view = binary.get(&format!("/api/traces/{id}"));
+    let spans = view["spans"].as_array().unwrap();
+    assert_eq!(spans.len(), 4000);
+    assert_eq!(spans[0]["attributes"].as_array().unwrap().len(), 64);
+    // One resource per request that brought spans.
+    assert_eq!(view["resources"].as_array().unwrap().len(), 2);
+    let peak = binary.memory("VmHWM");
+    assert!(peak < MAX_RSS, "peak RSS {} MiB", peak / MIB);
+}
+
+#[test]
+fn clients_that_do_not_read_hold_at_most_two_large_answers() {
+    let binary = Binary::start(&["--quiet"]);
+    let rt = runtime();
+    let id = one_big_trace(&binary, &rt);
+    // Twenty clients ask for the 11 MB trace and read nothing but the status line: a
+    // 4 KiB receive buffer and the sender's socket buffer hold far less than the answer,
+    // so each answer sent stays in flight. Without a cap each kept its own copy (20 of
+    // them: 280 MB).
+    let mut statuses = Vec::new();
+    let mut clients = Vec::new();
+    for _ in 0..20 {
+        let mut stream = rt
+            .block_on(async {
+                let socket = tokio::net::TcpSocket::new_v4().unwrap();
+                socket.set_recv_buffer_size(4096).unwrap();
+                socket.connect(binary.ui).await.unwrap().into_std()
+            })
+            .unwrap();
+        stream.set_nonblocking(false).unwrap();
+        stream.set_read_timeout(Some(HANG_GUARD)).unwrap();
+        write!(
+            stream,
+            "GET /api/traces/{id} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+        )
+        .unwrap();
+        let mut status = [0u8; 12];
+        stream.read_exact(&mut status).unwrap();
+        statuses.push(String::from_utf8_lossy(&status).into_owned());
+        clients.push(stream);
+    }
+    let answered = statuses.iter().filter(|s| s.ends_with(" 200")).count();
+    let busy = statuses.iter().filter(|s| s.ends_with(" 503")).count();
+    assert_eq!((answered, busy), (2, 18), "{statuses:?}");
+    let peak = binary.memory("VmHWM");
+    assert!(peak < MAX_RSS, "peak RSS {} MiB", peak / MIB);
+    // Once those clients go, their places are given back.
+    drop(clients);
+    let mut status = String::new();
+    for _ in 0..100 {
+        let mut stream = TcpStream::connect(binary.ui).unwrap();
+        stream.set_read_timeout(Some(HANG_GUARD)).unwrap();
+        write!(
+            stream,
+            "GET /api/logs HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        status = read_to_close(&mut stream);
+        if status.starts_with("HTTP/1.1 200") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(status.starts_with("HTTP/1.1 200"), "{status}");
 }
 
 #[test]

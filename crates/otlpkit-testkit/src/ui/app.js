@@ -246,8 +246,9 @@ async function poll() {
       s.kept.metricSeries + " metric series · " + (s.kept.bytes / 1048576).toFixed(1) + " MiB kept";
     status.className = "status live";
     if (s.version !== state.version) {
-      state.version = s.version;
+      // Only once the view is refreshed: a refused answer (503) is asked again next time.
       await refresh();
+      state.version = s.version;
     }
   } catch (e) {
     status.textContent = "receiver not reachable";
