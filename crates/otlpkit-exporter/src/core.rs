@@ -474,7 +474,18 @@ impl Inner {
         } = job;
         let stats = settlement.stats();
         let mut phase = self.phase.subscribe();
-        let attempt = |attempt: Attempt| self.attempt(body.clone(), attempt, stats);
+        let (this, noted): (&Self, &Settlement) = (&self, &settlement);
+        let attempt = |attempt: Attempt| {
+            let sent = this.attempt(body.clone(), attempt, stats);
+            async move {
+                let result = sent.await;
+                if let Err(error) = &result {
+                    // A deadline that cuts the retries short names the cause.
+                    noted.attempt_failed(this.redactor.scrub(&error.to_string()));
+                }
+                result
+            }
+        };
         let export = run_with_retry(
             self.config.retry_policy(),
             self.config.timeout(),
