@@ -691,3 +691,24 @@ fn credentials_echoed_in_part_by_a_server_are_redacted() {
     assert_eq!(traces(&exporter).dropped(DropReason::NonRetryable), 4);
     clean("log output", &logs().text());
 }
+
+// --- the wrong port: an OTLP/HTTP exporter at the receiver's gRPC port -----------------------
+
+#[test]
+fn http_to_a_grpc_port_names_the_protocol_not_tls() {
+    let receiver = Receiver::start().unwrap();
+    let url = format!("{}/v1/traces", receiver.grpc_endpoint());
+    let exporter = span_exporter(&url);
+    let error = export(&exporter, 2).unwrap_err().to_string();
+    assert!(
+        error.contains("OTEL_EXPORTER_OTLP_PROTOCOL=grpc"),
+        "{error}"
+    );
+    assert!(error.contains("4318"), "{error}");
+    assert!(!error.contains("TLS failed"), "{error}");
+    assert!(error.contains("not retryable"), "{error}");
+    let stats = traces(&exporter);
+    assert_eq!(stats.dropped(DropReason::NonRetryable), 2);
+    assert_eq!(stats.last_error.map(|e| e.kind), Some("config"));
+    assert_eq!(receiver.span_count(), 0);
+}
