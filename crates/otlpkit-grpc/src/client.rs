@@ -235,6 +235,24 @@ impl Grpc {
                 let retry_info = status
                     .get_details_retry_info()
                     .map(|info| info.retry_delay.unwrap_or(Duration::ZERO));
+                // tonic's words for an answer that is plain HTTP, not gRPC:
+                // an OTLP/HTTP port (4318) answers 404 with a text body.
+                let plain_http = [
+                    "while receiving response with status",
+                    "grpc-status header missing",
+                ]
+                .iter()
+                .any(|words| status.message().contains(words));
+                if plain_http {
+                    let message = format!(
+                        "{} (the server answered in plain HTTP, not gRPC: is it an OTLP/HTTP \
+                         port, 4318 by default? then use the http/protobuf protocol \
+                         (OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf) or the collector's \
+                         OTLP/gRPC port, 4317 by default)",
+                        status.message()
+                    );
+                    return ExportError::grpc(code, message, retry_info);
+                }
                 ExportError::grpc(code, status.message(), retry_info)
             }
         }

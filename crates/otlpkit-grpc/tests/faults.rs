@@ -313,3 +313,25 @@ fn an_oversized_batch_is_not_sent() {
     assert_eq!(stats.dropped(DropReason::Oversized), 10);
     assert_eq!(stats.requests, 0);
 }
+
+// The wrong port: a gRPC exporter at the receiver's OTLP/HTTP port.
+#[test]
+fn grpc_to_an_http_port_names_the_protocol_and_the_port() {
+    let receiver = Receiver::start().unwrap();
+    let exporter = spans_to(&receiver)
+        .with_endpoint(receiver.http_endpoint())
+        .build()
+        .unwrap();
+    let error = block_on(exporter.export(spans("wrong-port", 3)))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf"),
+        "{error}"
+    );
+    assert!(error.contains("4317"), "{error}");
+    assert_eq!(receiver.span_count(), 0);
+    let stats = traces(exporter.stats());
+    assert_eq!(stats.dropped(DropReason::NonRetryable), 3);
+    assert_eq!((stats.exported, stats.retries), (0, 0));
+}
