@@ -40,6 +40,19 @@ pub(crate) fn origin(url: &Url) -> String {
     }
 }
 
+/// Whether tonic gave up on a request because its `grpc-timeout` deadline
+/// passed.
+fn is_timeout_expired(status: &Status) -> bool {
+    let mut current = StdError::source(status);
+    while let Some(error) = current {
+        if error.downcast_ref::<tonic::TimeoutExpired>().is_some() {
+            return true;
+        }
+        current = error.source();
+    }
+    false
+}
+
 /// The OTLP/gRPC transport: a lazily connecting tonic channel to one
 /// collector, with the request metadata already set. Built by the exporter
 /// builders ([`Connect`]); it sends encoded requests and classifies the
@@ -199,7 +212,12 @@ impl Grpc {
             })?;
             grpc.unary(request, path, PreEncodedCodec::new(len))
                 .await
-                .map_err(|status| self.classify(&status))
+                .map_err(|status| match attempt.timeout {
+                    // The request's own deadline (`set_timeout` above) is the
+                    // attempt's time limit: a timeout, not a connection failure.
+                    Some(limit) if is_timeout_expired(&status) => ExportError::timeout(limit),
+                    _ => self.classify(&status),
+                })
         };
         let result = match attempt.timeout {
             Some(timeout) => match tokio::time::timeout(timeout, call).await {
