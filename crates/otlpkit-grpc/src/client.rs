@@ -132,6 +132,21 @@ impl Transport for Grpc {
 impl Grpc {
     fn new(config: &ExporterConfig, metadata: MetadataMap) -> Result<Self, BuildError> {
         let origin = origin(config.endpoint());
+        let url = config.endpoint();
+        if !url.username().is_empty() || url.password().is_some() {
+            // OTLP/HTTP turns them into Basic authentication; gRPC cannot
+            // carry them, and a silently missing credential only shows up as
+            // the collector's `Unauthenticated`.
+            otlpkit_core::diag::emit(
+                otlpkit_core::LogLevel::Warn,
+                format_args!(
+                    "the user name and password of the {} endpoint {origin} are not sent over \
+                     gRPC; send them as a header instead (OTEL_EXPORTER_OTLP_HEADERS=\
+                     \"authorization=Basic%20<base64 of user:password>\")",
+                    config.signal()
+                ),
+            );
+        }
         let invalid = |reason: String| BuildError::Endpoint {
             endpoint: origin.clone(),
             reason,
