@@ -121,9 +121,10 @@ impl Collector {
                 receiver.grpc_endpoint(),
                 receiver.http_endpoint()
             ),
+            // Never the `user:password@` or `?api_key=` of the endpoint.
             None => format!(
                 "the collector at {ENDPOINT_VAR}={}",
-                std::env::var(ENDPOINT_VAR).unwrap_or_default()
+                otlpkit::core::redact_url(&std::env::var(ENDPOINT_VAR).unwrap_or_default())
             ),
         }
     }

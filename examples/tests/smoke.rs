@@ -414,6 +414,39 @@ fn sync_cli_honours_otel_exporter_otlp_protocol_http_json() {
     sync_cli_exports_with_the_protocol_of_the_environment("http/json", Protocol::HttpJson);
 }
 
+/// Credentials in the endpoint and the headers reach the collector and
+/// never the program's output.
+#[test]
+fn sync_cli_prints_no_credential_of_the_endpoint_or_the_headers() {
+    let receiver = Receiver::start().unwrap();
+    let endpoint = receiver
+        .http_endpoint()
+        .replace("http://", "http://user:SECRET789@");
+    let run = run(
+        env!("CARGO_BIN_EXE_sync_cli"),
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
+            (
+                "OTEL_EXPORTER_OTLP_HEADERS",
+                "authorization=Bearer SECRET123,x-api-key=SECRET456",
+            ),
+        ],
+    );
+    assert_clean(&run);
+    assert!(
+        run.stdout
+            .contains("OTEL_EXPORTER_OTLP_ENDPOINT=http://<redacted>@127.0.0.1:"),
+        "{run:?}"
+    );
+    for secret in ["SECRET789", "SECRET123", "SECRET456"] {
+        assert!(!run.stdout.contains(secret), "{secret}: {run:?}");
+        assert!(!run.stderr.contains(secret), "{secret}: {run:?}");
+    }
+    assert_nothing_dropped(&run);
+    assert!(receiver.span_count() > 0);
+}
+
 #[test]
 fn sync_cli_on_its_embedded_receiver_follows_the_protocol_variable() {
     let run = run(

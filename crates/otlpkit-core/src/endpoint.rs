@@ -286,5 +286,19 @@ mod tests {
         let text = error.to_string();
         assert!(!text.contains("sekrit"), "{text}");
         assert!(text.contains("host:99999"), "{text}");
+        // Without a scheme, `user:` parses as one: the password is still
+        // never shown.
+        let error = resolve_endpoint(
+            "user:sekrit@127.0.0.1:4318",
+            Origin::Env("OTEL_EXPORTER_OTLP_ENDPOINT"),
+            EndpointKind::Base,
+            Protocol::HttpProtobuf,
+            Signal::Traces,
+            false,
+        )
+        .unwrap_err();
+        let text = error.to_string();
+        assert!(!text.contains("sekrit"), "{text}");
+        assert!(text.contains("127.0.0.1:4318"), "{text}");
     }
 }

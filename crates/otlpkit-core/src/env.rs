@@ -98,7 +98,8 @@ impl EnvSource for ProcessEnv {
 /// ```
 ///
 /// `Debug` shows every variable name but redacts the values of header
-/// variables (`*_HEADERS`), which carry credentials.
+/// variables (`*_HEADERS`), which carry credentials, and the user
+/// information and query of endpoint variables (`*_ENDPOINT`).
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct MapEnv {
     vars: BTreeMap<String, String>,
@@ -150,6 +151,9 @@ impl fmt::Debug for MapEnv {
         for (name, value) in &self.vars {
             if crate::vars::is_secret(name) {
                 map.entry(name, &crate::headers::Redacted);
+            } else if name.ends_with("_ENDPOINT") {
+                // `user:password@` and `?api_key=` of an endpoint.
+                map.entry(name, &crate::error::redact_url_secrets(value));
             } else {
                 map.entry(name, value);
             }
@@ -278,7 +282,7 @@ mod tests {
     }
 
     #[test]
-    fn map_env_debug_redacts_header_variables_only() {
+    fn map_env_debug_redacts_headers_and_endpoint_credentials() {
         let env = MapEnv::from([
             ("OTEL_EXPORTER_OTLP_HEADERS", "authorization=Bearer sekrit"),
             ("OTEL_SERVICE_NAME", "checkout"),
@@ -287,6 +291,19 @@ mod tests {
         assert!(!debug.contains("sekrit"), "{debug}");
         assert!(debug.contains("OTEL_EXPORTER_OTLP_HEADERS"), "{debug}");
         assert!(debug.contains("checkout"), "{debug}");
+        let env = MapEnv::from([
+            (
+                "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+                "http://user:pw-sekrit@collector:4318/v1/traces?api_key=key-sekrit",
+            ),
+            (
+                "OTEL_EXPORTER_OTLP_ENDPOINT",
+                "user:pw-sekrit@collector:4318",
+            ),
+        ]);
+        let debug = format!("{env:?}");
+        assert!(!debug.contains("sekrit"), "{debug}");
+        assert!(debug.contains("collector:4318/v1/traces"), "{debug}");
     }
 
     #[test]

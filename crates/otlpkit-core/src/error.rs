@@ -345,10 +345,11 @@ pub(crate) fn redact_url_secrets(value: &str) -> String {
         }
         None => value.to_owned(),
     };
-    let Some(scheme_end) = without_query.find("://") else {
-        return without_query;
-    };
-    let authority_start = scheme_end + 3;
+    // Without `://` (`user:pw@host:4318`, a scheme-less endpoint), the
+    // authority starts the string: its user information is redacted too.
+    let authority_start = without_query
+        .find("://")
+        .map_or(0, |scheme_end| scheme_end + 3);
     let rest = &without_query[authority_start..];
     let authority_len = rest.find(['/', '?', '#']).unwrap_or(rest.len());
     let authority = &rest[..authority_len];
@@ -385,6 +386,16 @@ mod tests {
             "http://host:4318/a@b"
         );
         assert_eq!(redact_url_secrets("host:4317"), "host:4317");
+        // Scheme-less: `user:pw@` still starts the authority.
+        assert_eq!(
+            redact_url_secrets("user:s3cr3t@127.0.0.1:4318"),
+            "<redacted>@127.0.0.1:4318"
+        );
+        assert_eq!(
+            redact_url_secrets("user:s3cr3t@[::1]:4318/v1/traces"),
+            "<redacted>@[::1]:4318/v1/traces"
+        );
+        assert_eq!(redact_url_secrets("[::1]:4317"), "[::1]:4317");
         assert_eq!(redact_url_secrets("http://a@"), "http://<redacted>@");
     }
 

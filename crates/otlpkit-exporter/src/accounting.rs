@@ -86,6 +86,10 @@ struct Pending {
     /// The request body, kept when a disk spool may have to take it at the
     /// shutdown deadline.
     body: OnceLock<Bytes>,
+    /// Why the last attempt failed (redacted), while the export retries:
+    /// a batch cut short by a deadline says so instead of only naming the
+    /// deadline.
+    last_attempt: Mutex<Option<String>>,
 }
 
 impl Pending {
@@ -100,6 +104,15 @@ impl Pending {
 
     fn drop_all(&self, reason: DropReason, message: &str) -> bool {
         self.settle(|stats, items| {
+            let last_attempt = self
+                .last_attempt
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take();
+            let message = match last_attempt {
+                Some(error) => format!("{message}; the last attempt failed: {error}"),
+                None => message.to_owned(),
+            };
             stats.record_dropped(reason, items);
             stats.record_error(ExportErrorRecord::new(
                 error_kind_of(reason),
@@ -189,6 +202,7 @@ impl InFlight {
             endpoint: endpoint.to_owned(),
             handed_over_by,
             body: OnceLock::new(),
+            last_attempt: Mutex::new(None),
         });
         self.lock().insert(id, Arc::clone(&pending));
         Settlement {
@@ -296,6 +310,17 @@ impl Settlement {
     /// Items the batch holds.
     pub(crate) fn items(&self) -> u64 {
         self.pending.items
+    }
+
+    /// Remembers why an attempt failed (`error`, already redacted), for the
+    /// message of a drop that comes before the export's own outcome (a
+    /// shutdown or batch deadline while it retries).
+    pub(crate) fn attempt_failed(&self, error: String) {
+        *self
+            .pending
+            .last_attempt
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(error);
     }
 
     /// Keeps the request body, for a disk spool to take at the shutdown
@@ -453,6 +478,27 @@ mod tests {
             (DropReason::ShutdownDeadline, 4)
         );
         assert_eq!(error.endpoint, "http://h:1/");
+    }
+
+    #[test]
+    fn a_deadline_drop_says_why_the_last_attempt_failed() {
+        let (registry, stats) = registry();
+        let settlement = registry.begin(stats.clone(), None, Signal::Traces, 2, "e");
+        settlement.attempt_failed("connection failed: connection refused".to_owned());
+        assert_eq!(
+            registry.settle_all(DropReason::ShutdownDeadline, "deadline"),
+            2
+        );
+        drop(settlement);
+        let error = stats
+            .snapshot()
+            .signal(Signal::Traces)
+            .last_error
+            .expect("the drop is recorded");
+        assert_eq!(
+            error.message,
+            "deadline; the last attempt failed: connection failed: connection refused"
+        );
     }
 
     #[test]

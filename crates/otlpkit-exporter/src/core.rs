@@ -428,7 +428,11 @@ impl Inner {
         async move {
             // No time left: no request is made (nor counted).
             if let Some(limit) = attempt.timeout.filter(|limit| limit.is_zero()) {
-                return Err(ExportError::timeout(limit));
+                let budget = self.config.timeout().unwrap_or(limit);
+                return Err(ExportError::budget_ran_out(
+                    budget,
+                    self.config.sources().timeout,
+                ));
             }
             let send = transport.send(body, attempt);
             let sent = match attempt.timeout {
@@ -438,7 +442,17 @@ impl Inner {
                 None => send.await,
             };
             stats.record_request(sent.wire_bytes);
-            sent.result
+            // The attempt's limit is what was left of the export's budget:
+            // name the budget and its setting instead.
+            match (sent.result, self.config.timeout()) {
+                (Err(error), Some(budget)) if error.kind() == crate::ExportErrorKind::Timeout => {
+                    Err(ExportError::budget_ran_out(
+                        budget,
+                        self.config.sources().timeout,
+                    ))
+                }
+                (result, _) => result,
+            }
         }
     }
 
@@ -474,7 +488,18 @@ impl Inner {
         } = job;
         let stats = settlement.stats();
         let mut phase = self.phase.subscribe();
-        let attempt = |attempt: Attempt| self.attempt(body.clone(), attempt, stats);
+        let (this, noted): (&Self, &Settlement) = (&self, &settlement);
+        let attempt = |attempt: Attempt| {
+            let sent = this.attempt(body.clone(), attempt, stats);
+            async move {
+                let result = sent.await;
+                if let Err(error) = &result {
+                    // A deadline that cuts the retries short names the cause.
+                    noted.attempt_failed(this.redactor.scrub(&error.to_string()));
+                }
+                result
+            }
+        };
         let export = run_with_retry(
             self.config.retry_policy(),
             self.config.timeout(),

@@ -182,6 +182,21 @@ impl ExportError {
         )
     }
 
+    /// An export whose time budget, `budget` from `source`, ran out: the
+    /// message names the budget (never what was left of it for the last
+    /// attempt) and where it is set.
+    pub(crate) fn budget_ran_out(budget: Duration, source: otlpkit_core::Source) -> Self {
+        let from = match source.var() {
+            Some(var) => var.to_owned(),
+            None if source == otlpkit_core::Source::Code => "with_timeout".to_owned(),
+            None => "the default; OTEL_EXPORTER_OTLP_TIMEOUT sets it".to_owned(),
+        };
+        Self::new(
+            ExportErrorKind::Timeout,
+            format!("no response within the {budget:?} export timeout ({from})"),
+        )
+    }
+
     /// A gRPC status. `retry_info` is the delay of a `google.rpc.RetryInfo`
     /// detail, when the status carried one (checklist 2.3).
     pub fn grpc(code: GrpcCode, message: impl Into<String>, retry_info: Option<Duration>) -> Self {

@@ -40,6 +40,19 @@ pub(crate) fn origin(url: &Url) -> String {
     }
 }
 
+/// Whether tonic gave up on a request because its `grpc-timeout` deadline
+/// passed.
+fn is_timeout_expired(status: &Status) -> bool {
+    let mut current = StdError::source(status);
+    while let Some(error) = current {
+        if error.downcast_ref::<tonic::TimeoutExpired>().is_some() {
+            return true;
+        }
+        current = error.source();
+    }
+    false
+}
+
 /// The OTLP/gRPC transport: a lazily connecting tonic channel to one
 /// collector, with the request metadata already set. Built by the exporter
 /// builders ([`Connect`]); it sends encoded requests and classifies the
@@ -119,6 +132,21 @@ impl Transport for Grpc {
 impl Grpc {
     fn new(config: &ExporterConfig, metadata: MetadataMap) -> Result<Self, BuildError> {
         let origin = origin(config.endpoint());
+        let url = config.endpoint();
+        if !url.username().is_empty() || url.password().is_some() {
+            // OTLP/HTTP turns them into Basic authentication; gRPC cannot
+            // carry them, and a silently missing credential only shows up as
+            // the collector's `Unauthenticated`.
+            otlpkit_core::diag::emit(
+                otlpkit_core::LogLevel::Warn,
+                format_args!(
+                    "the user name and password of the {} endpoint {origin} are not sent over \
+                     gRPC; send them as a header instead (OTEL_EXPORTER_OTLP_HEADERS=\
+                     \"authorization=Basic%20<base64 of user:password>\")",
+                    config.signal()
+                ),
+            );
+        }
         let invalid = |reason: String| BuildError::Endpoint {
             endpoint: origin.clone(),
             reason,
@@ -199,7 +227,12 @@ impl Grpc {
             })?;
             grpc.unary(request, path, PreEncodedCodec::new(len))
                 .await
-                .map_err(|status| self.classify(&status))
+                .map_err(|status| match attempt.timeout {
+                    // The request's own deadline (`set_timeout` above) is the
+                    // attempt's time limit: a timeout, not a connection failure.
+                    Some(limit) if is_timeout_expired(&status) => ExportError::timeout(limit),
+                    _ => self.classify(&status),
+                })
         };
         let result = match attempt.timeout {
             Some(timeout) => match tokio::time::timeout(timeout, call).await {
@@ -235,6 +268,24 @@ impl Grpc {
                 let retry_info = status
                     .get_details_retry_info()
                     .map(|info| info.retry_delay.unwrap_or(Duration::ZERO));
+                // tonic's words for an answer that is plain HTTP, not gRPC:
+                // an OTLP/HTTP port (4318) answers 404 with a text body.
+                let plain_http = [
+                    "while receiving response with status",
+                    "grpc-status header missing",
+                ]
+                .iter()
+                .any(|words| status.message().contains(words));
+                if plain_http {
+                    let message = format!(
+                        "{} (the server answered in plain HTTP, not gRPC: is it an OTLP/HTTP \
+                         port, 4318 by default? then use the http/protobuf protocol \
+                         (OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf) or the collector's \
+                         OTLP/gRPC port, 4317 by default)",
+                        status.message()
+                    );
+                    return ExportError::grpc(code, message, retry_info);
+                }
                 ExportError::grpc(code, status.message(), retry_info)
             }
         }

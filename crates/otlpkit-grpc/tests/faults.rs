@@ -313,3 +313,56 @@ fn an_oversized_batch_is_not_sent() {
     assert_eq!(stats.dropped(DropReason::Oversized), 10);
     assert_eq!(stats.requests, 0);
 }
+
+// The wrong port: a gRPC exporter at the receiver's OTLP/HTTP port.
+#[test]
+fn grpc_to_an_http_port_names_the_protocol_and_the_port() {
+    let receiver = Receiver::start().unwrap();
+    let exporter = spans_to(&receiver)
+        .with_endpoint(receiver.http_endpoint())
+        .build()
+        .unwrap();
+    let error = block_on(exporter.export(spans("wrong-port", 3)))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf"),
+        "{error}"
+    );
+    assert!(error.contains("4317"), "{error}");
+    assert_eq!(receiver.span_count(), 0);
+    let stats = traces(exporter.stats());
+    assert_eq!(stats.dropped(DropReason::NonRetryable), 3);
+    assert_eq!((stats.exported, stats.retries), (0, 0));
+}
+
+// A server that does not answer within the export timeout: the error names
+// the timeout and the variable that set it, whichever of tonic's deadline
+// and the exporter's own fires first.
+#[test]
+fn a_timeout_names_the_budget_and_the_variable_that_set_it() {
+    let receiver = Receiver::start().unwrap();
+    receiver.push_faults(Signal::Traces, Fault::delay(Duration::from_secs(30)), 5);
+    let exporter = otlpkit_grpc::SpanExporter::builder()
+        .with_env(otlpkit_core::MapEnv::from([(
+            "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT",
+            "200",
+        )]))
+        .with_endpoint(receiver.grpc_endpoint())
+        .with_retry_policy(support::fast_policy(3))
+        .build()
+        .unwrap();
+    let error = block_on(exporter.export(spans("slow", 2)))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains(
+            "export timed out: no response within the 200ms export timeout \
+                        (OTEL_EXPORTER_OTLP_TRACES_TIMEOUT)"
+        ),
+        "{error}"
+    );
+    let stats = traces(exporter.stats());
+    assert_eq!(stats.dropped(DropReason::RetriesExhausted), 2);
+    assert_eq!(stats.exported, 0);
+}

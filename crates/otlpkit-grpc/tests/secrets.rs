@@ -145,9 +145,23 @@ fn a_bearer_token_never_leaves_the_request() {
     assert_clean("env exporter Debug", &format!("{from_env:?}"));
     block_on(from_env.export(spans("from-env", 1))).unwrap();
 
+    // A password in the endpoint cannot travel over gRPC: a warning says
+    // so, without the password.
+    let userinfo = SpanExporter::builder()
+        .with_env(MapEnv::new())
+        .with_endpoint(
+            receiver
+                .grpc_endpoint()
+                .replace("http://", &format!("http://user:{SECRET}@")),
+        )
+        .build()
+        .unwrap();
+    assert_clean("userinfo exporter Debug", &format!("{userinfo:?}"));
+
     exporter.shutdown().unwrap();
     refused.shutdown().unwrap();
     from_env.shutdown().unwrap();
+    userinfo.shutdown().unwrap();
 
     let captured = logs.text();
     // The capture works: the worker's failure warning and tonic/h2 traces are there.
@@ -158,5 +172,10 @@ fn a_bearer_token_never_leaves_the_request() {
         captured.contains("rejected 1 of 2 spans as a partial success: rejected for <redacted>"),
         "{captured}"
     );
+    assert!(
+        captured.contains("the user name and password of the traces endpoint http://127.0.0.1:"),
+        "{captured}"
+    );
+    assert!(captured.contains("are not sent over gRPC"), "{captured}");
     assert_clean("log output", &captured);
 }

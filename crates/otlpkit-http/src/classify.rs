@@ -21,13 +21,18 @@ impl Http {
         if let Some(hyper) = find_in_chain::<hyper::Error>(&error)
             && hyper.is_parse()
         {
-            let hint = if self.url().scheme() == "http" {
-                " (is it a TLS endpoint? then use https://)"
-            } else {
-                ""
-            };
-            return ExportError::tls(format!("the server's answer is not HTTP{hint}"))
+            if self.url().scheme() == "http" {
+                // No TLS was involved: the endpoint or the protocol is wrong.
+                // An OTLP/gRPC port (HTTP/2 only) answers HTTP/1.1 this way.
+                return ExportError::config(
+                    "the server's answer is not HTTP (is it a TLS endpoint? then use https://; \
+                     is it an OTLP/gRPC port, 4317 by default? then use the grpc protocol \
+                     (OTEL_EXPORTER_OTLP_PROTOCOL=grpc) or the collector's OTLP/HTTP port, \
+                     4318 by default)",
+                )
                 .with_source(error);
+            }
+            return ExportError::tls("the server's answer is not HTTP").with_source(error);
         }
         if error.is_builder() || error.is_redirect() {
             return ExportError::config("the request cannot be sent").with_source(error);

@@ -351,8 +351,42 @@ fn an_attempt_never_outlives_the_export_timeout() {
         .unwrap();
     let error = export(&exporter, 2).unwrap_err().to_string();
     assert!(error.contains("export timed out"), "{error}");
+    // The budget and where it is set, not what was left of it.
+    assert!(
+        error.contains("no response within the 300ms export timeout (with_timeout)"),
+        "{error}"
+    );
     let stats = traces(&exporter);
     assert_eq!(stats.dropped(DropReason::RetriesExhausted), 2);
+    assert_eq!(stats.exported, 0);
+}
+
+#[test]
+fn a_timeout_names_the_variable_that_set_it() {
+    let receiver = Receiver::start().unwrap();
+    receiver.push_faults(
+        otlpkit_testkit::Signal::Traces,
+        Fault::delay(Duration::from_secs(30)),
+        5,
+    );
+    logs();
+    let exporter = HttpSpanExporter::builder()
+        .with_env(otlpkit_core::MapEnv::from([(
+            "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT",
+            "200",
+        )]))
+        .with_endpoint(traces_url(&receiver))
+        .with_protocol(Protocol::HttpProtobuf)
+        .with_retry_policy(fast_retry(3))
+        .build()
+        .unwrap();
+    let error = export(&exporter, 3).unwrap_err().to_string();
+    assert!(
+        error.contains("200ms export timeout (OTEL_EXPORTER_OTLP_TRACES_TIMEOUT)"),
+        "{error}"
+    );
+    let stats = traces(&exporter);
+    assert_eq!(stats.dropped(DropReason::RetriesExhausted), 3);
     assert_eq!(stats.exported, 0);
 }
 
@@ -690,4 +724,25 @@ fn credentials_echoed_in_part_by_a_server_are_redacted() {
     }
     assert_eq!(traces(&exporter).dropped(DropReason::NonRetryable), 4);
     clean("log output", &logs().text());
+}
+
+// --- the wrong port: an OTLP/HTTP exporter at the receiver's gRPC port -----------------------
+
+#[test]
+fn http_to_a_grpc_port_names_the_protocol_not_tls() {
+    let receiver = Receiver::start().unwrap();
+    let url = format!("{}/v1/traces", receiver.grpc_endpoint());
+    let exporter = span_exporter(&url);
+    let error = export(&exporter, 2).unwrap_err().to_string();
+    assert!(
+        error.contains("OTEL_EXPORTER_OTLP_PROTOCOL=grpc"),
+        "{error}"
+    );
+    assert!(error.contains("4318"), "{error}");
+    assert!(!error.contains("TLS failed"), "{error}");
+    assert!(error.contains("not retryable"), "{error}");
+    let stats = traces(&exporter);
+    assert_eq!(stats.dropped(DropReason::NonRetryable), 2);
+    assert_eq!(stats.last_error.map(|e| e.kind), Some("config"));
+    assert_eq!(receiver.span_count(), 0);
 }

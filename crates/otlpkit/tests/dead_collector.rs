@@ -121,3 +121,55 @@ fn every_item_sent_to_a_dead_collector_is_counted_on_a_current_thread_runtime() 
         }
     }
 }
+
+/// A batch still retrying when the shutdown deadline passes is dropped
+/// under `shutdown_deadline`, and the report also says why it was still
+/// retrying: the connection was refused (not only that time ran out).
+#[test]
+fn a_batch_cut_short_by_the_deadline_names_the_refused_connection() {
+    for protocol in ["grpc", "http/protobuf"] {
+        let env = MapEnv::from([
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", dead_endpoint()),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol.to_owned()),
+            ("OTEL_SERVICE_NAME", "dead-collector".to_owned()),
+            ("OTEL_LOG_LEVEL", "off".to_owned()),
+            // Retried far beyond the shutdown: the deadline cuts it short.
+            ("OTEL_EXPORTER_OTLP_TIMEOUT", "600000".to_owned()),
+            ("OTEL_BSP_SCHEDULE_DELAY", "1".to_owned()),
+        ]);
+        let telemetry = otlpkit::builder()
+            .with_self_metrics(false)
+            .with_shutdown_timeout(Duration::from_millis(400))
+            .build_with_env(&env)
+            .unwrap();
+        let tracer = telemetry.tracer_provider().unwrap().tracer("dead");
+        tracer.in_span("lost", |_| {});
+        // The first attempt has failed: the export is retrying.
+        while telemetry.stats().signal(Signal::Traces).failed_attempts == 0 {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let report = telemetry.shutdown();
+        let context = format!("{protocol}:\n{report}");
+        assert_eq!(
+            report.dropped_for(Signal::Traces, DropReason::ShutdownDeadline),
+            1,
+            "{context}"
+        );
+        let error = report.last_error(Signal::Traces).expect("a last failure");
+        assert_eq!(error.reason, DropReason::ShutdownDeadline, "{context}");
+        assert!(
+            error
+                .message
+                .to_ascii_lowercase()
+                .contains("the last attempt failed: connection failed"),
+            "{context}"
+        );
+        assert!(
+            error
+                .message
+                .to_ascii_lowercase()
+                .contains("connection refused"),
+            "{context}"
+        );
+    }
+}
