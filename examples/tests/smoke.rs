@@ -493,3 +493,32 @@ fn sync_cli_exports_over_grpc_from_plain_threads() {
     assert_eq!(metric_sum(&receiver, "files.indexed"), 3.0);
     assert_eq!(metric_sum(&receiver, "words.indexed"), 16.0);
 }
+
+/// A collector that refuses every span: the shutdown warning with the
+/// traces' totals is printed once, although two processors (the native
+/// `tracing` path and the OpenTelemetry-API path) count into those totals
+/// and both shut down.
+#[test]
+fn sync_cli_prints_the_traces_shutdown_warning_once() {
+    let receiver = Receiver::start().unwrap();
+    receiver.push_faults(
+        otlpkit_testkit::Signal::Traces,
+        otlpkit_testkit::Fault::http_status(axum::http::StatusCode::BAD_REQUEST),
+        1_000,
+    );
+    let run = run(
+        env!("CARGO_BIN_EXE_sync_cli"),
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", &receiver.http_endpoint()),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
+        ],
+    );
+    assert!(run.success, "{run:?}");
+    let output = format!("{}{}", run.stdout, run.stderr);
+    assert_eq!(
+        output.matches("batch processor shut down; traces:").count(),
+        1,
+        "{run:?}"
+    );
+    assert_eq!(receiver.span_count(), 0, "{run:?}");
+}

@@ -123,6 +123,8 @@ pub struct SignalStats {
     sampling: SamplingCounters,
     spool: SpoolCounters,
     last_error: Mutex<Option<ExportErrorRecord>>,
+    /// The most drops a shutdown warning has reported so far.
+    drops_reported: AtomicU64,
 }
 
 /// What the disk spool did with a signal's items.
@@ -213,6 +215,19 @@ impl SignalStats {
     /// `n` items were dropped for `reason`.
     pub fn record_dropped(&self, reason: DropReason, n: u64) {
         self.dropped[reason.index()].fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Whether a warning reporting `dropped_total` drops of this signal
+    /// says something no earlier one said: true once per new total. Two
+    /// processors that share these counters (the native and the
+    /// OpenTelemetry-API span paths) shut down one after the other, and the
+    /// second would otherwise print the same totals again.
+    // Not user API: how otlpkit-batch's shutdown warning is printed once.
+    #[doc(hidden)]
+    pub fn drops_newly_reported(&self, dropped_total: u64) -> bool {
+        self.drops_reported
+            .fetch_max(dropped_total, Ordering::AcqRel)
+            < dropped_total
     }
 
     /// One request (attempt) of `bytes` bytes, as sent on the wire, was made.
@@ -700,6 +715,17 @@ impl BatchAccounting {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn each_new_drop_total_is_reported_once() {
+        let stats = super::SignalStats::default();
+        assert!(stats.drops_newly_reported(3));
+        // The second processor sharing the counters: nothing new.
+        assert!(!stats.drops_newly_reported(3));
+        assert!(!stats.drops_newly_reported(2));
+        assert!(stats.drops_newly_reported(5));
+        assert!(!stats.drops_newly_reported(5));
+    }
+
     use super::*;
 
     #[test]

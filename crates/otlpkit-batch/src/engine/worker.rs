@@ -556,7 +556,10 @@ impl<I: Send + 'static> Worker<I> {
         }
         report.elapsed = started.elapsed();
         let totals = self.shared.snapshot();
-        if totals.dropped_total() > 0 {
+        let dropped = totals.dropped_total();
+        // Once per new total: a second processor counting into the same
+        // counters (the other span path) would print the same line again.
+        if dropped > 0 && self.shared.signal_stats().drops_newly_reported(dropped) {
             diag::warn(format_args!("batch processor shut down; {totals}"));
         }
         report
