@@ -419,18 +419,28 @@ fn shutdown_pipeline(pipeline: Pipeline, stats: &ExportStats, timeout: Duration)
                 tail.shutdown_within(timeout_first);
             }
             let left = timeout_first.saturating_sub(tail_started.elapsed());
-            shut_down_signal(Signal::Traces, span_handle, left, move |left| {
-                // On the native path, the provider's own processor (spans
-                // made through the OpenTelemetry API) shuts down with it.
-                tracer_provider.map(|p| p.shutdown_with_timeout(left))
-            })
+            shut_down_signal(
+                Signal::Traces,
+                span_handle,
+                timeout_first,
+                left,
+                move |left| {
+                    // On the native path, the provider's own processor (spans
+                    // made through the OpenTelemetry API) shuts down with it.
+                    tracer_provider.map(|p| p.shutdown_with_timeout(left))
+                },
+            )
         }));
     }
     if logger_provider.is_some() || log_handle.is_some() {
         pending.push(spawn_bounded(Signal::Logs, move || {
-            shut_down_signal(Signal::Logs, log_handle, timeout_first, move |left| {
-                logger_provider.map(|p| p.shutdown_with_timeout(left))
-            })
+            shut_down_signal(
+                Signal::Logs,
+                log_handle,
+                timeout_first,
+                timeout_first,
+                move |left| logger_provider.map(|p| p.shutdown_with_timeout(left)),
+            )
         }));
     }
     let mut problems = Vec::new();
@@ -447,9 +457,9 @@ fn shutdown_pipeline(pipeline: Pipeline, stats: &ExportStats, timeout: Duration)
     }
     if let Some(provider) = meter_provider {
         metric_deadline.set(deadline, timeout);
-        let timeout = deadline.saturating_duration_since(Instant::now());
+        let left = deadline.saturating_duration_since(Instant::now());
         pending.push(spawn_bounded(Signal::Metrics, move || {
-            shut_down_signal(Signal::Metrics, None, timeout, move |left| {
+            shut_down_signal(Signal::Metrics, None, timeout, left, move |left| {
                 Some(provider.shutdown_with_timeout(left))
             })
         }));
@@ -481,11 +491,14 @@ fn shutdown_pipeline(pipeline: Pipeline, stats: &ExportStats, timeout: Duration)
     report
 }
 
-/// Shuts one signal down: its batch processor first (for the typed report),
-/// then its provider (the other processors, and no more spans or records).
+/// Shuts one signal down within `timeout`: its batch processor first (for
+/// the typed report), then its provider (the other processors, and no more
+/// spans or records). `budget` is the deadline a problem names: the
+/// configured one, not what was left of it when this signal's turn came.
 fn shut_down_signal(
     signal: Signal,
     handle: Option<ProcessorHandle>,
+    budget: Duration,
     timeout: Duration,
     provider: impl FnOnce(Duration) -> Option<OTelSdkResult>,
 ) -> SignalOutcome {
@@ -498,7 +511,7 @@ fn shut_down_signal(
                     problems.push(ShutdownProblem::DeadlinePassed {
                         signal,
                         unsent: report.unsent(),
-                        timeout,
+                        timeout: budget,
                     });
                 }
                 if let Some(message) = report.flush.exporter_error {
