@@ -86,6 +86,20 @@ pub(crate) fn resolve_endpoint(
     Ok(url)
 }
 
+/// Whether an OTLP/HTTP URL resolved from a base endpoint (`url` ends in
+/// `signal`'s path, appended) had a signal path already: `…/v1/traces`
+/// resolved to `…/v1/traces/v1/traces`.
+pub(crate) fn base_ends_in_signal_path(url: &Url, signal: Signal) -> bool {
+    let Some(base) = url.path().strip_suffix(signal.http_path()) else {
+        return false;
+    };
+    let base = base.trim_end_matches('/');
+    Signal::ALL.iter().any(|known| {
+        base.strip_suffix(known.http_path())
+            .is_some_and(|rest| rest.ends_with('/'))
+    })
+}
+
 /// Whether `raw` looks like `host`, `host:port` or `[v6]:port` without a
 /// scheme (as opposed to `scheme:rest`).
 pub(crate) fn is_scheme_less_authority(raw: &str) -> bool {
@@ -104,6 +118,29 @@ pub(crate) fn is_scheme_less_authority(raw: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_signal_path_in_a_base_endpoint_is_noticed() {
+        let resolved = |raw: &str, signal| {
+            let url = resolve_endpoint(
+                raw,
+                Origin::Default,
+                EndpointKind::Base,
+                Protocol::HttpProtobuf,
+                signal,
+                false,
+            )
+            .unwrap();
+            base_ends_in_signal_path(&url, signal)
+        };
+        assert!(resolved("http://c:4318/v1/traces", Signal::Traces));
+        assert!(resolved("http://c:4318/v1/traces/", Signal::Metrics));
+        assert!(resolved("http://c:4318/otlp/v1/logs", Signal::Logs));
+        assert!(!resolved("http://c:4318", Signal::Traces));
+        assert!(!resolved("http://c:4318/otlp", Signal::Traces));
+        assert!(!resolved("http://c:4318/not-v1/traces", Signal::Traces));
+        assert!(!resolved("http://c:4318/xv1/traces", Signal::Traces));
+    }
 
     fn http(raw: &str, kind: EndpointKind, signal: Signal) -> String {
         resolve_endpoint(

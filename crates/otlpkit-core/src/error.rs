@@ -168,6 +168,27 @@ pub enum ConfigWarning {
         /// The file named.
         path: String,
     },
+    /// The general endpoint already ends in an OTLP/HTTP signal path
+    /// (`/v1/traces`, `/v1/metrics`, `/v1/logs`). The specification has
+    /// `/v1/<signal>` appended to it all the same, so the requests go to a
+    /// doubled path that collectors answer `404`; the URL is used as
+    /// resolved, and the signal's own variable is the one that takes a
+    /// full URL.
+    #[error(
+        "{var}={value:?} already ends in an OTLP/HTTP signal path, and OTLP/HTTP appends /v1/<signal> to it: {signal} go to {resolved}; set {signal_var} instead to send to a URL as it is"
+    )]
+    SignalPathInBaseEndpoint {
+        /// The general endpoint variable.
+        var: &'static str,
+        /// Its value, credentials redacted.
+        value: String,
+        /// The signal.
+        signal: crate::Signal,
+        /// Where that signal's requests go, credentials redacted.
+        resolved: String,
+        /// The signal's own endpoint variable.
+        signal_var: &'static str,
+    },
 }
 
 fn key_suffix(key: &Option<String>) -> String {
@@ -190,7 +211,8 @@ impl ConfigWarning {
             | ConfigWarning::InvalidResourceAttributes { var, .. }
             | ConfigWarning::Unsupported { var, .. }
             | ConfigWarning::Ignored { var, .. }
-            | ConfigWarning::ConfigFileUnsupported { var, .. } => var,
+            | ConfigWarning::ConfigFileUnsupported { var, .. }
+            | ConfigWarning::SignalPathInBaseEndpoint { var, .. } => var,
         }
     }
 }

@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use url::Url;
 
-use crate::endpoint::{EndpointKind, is_scheme_less_authority, resolve_endpoint};
+use crate::endpoint::{
+    EndpointKind, base_ends_in_signal_path, is_scheme_less_authority, resolve_endpoint,
+};
 use crate::env::{EnvPolicy, EnvSource};
 use crate::error::{ConfigError, ConfigWarning, Origin, redact_url_secrets};
 use crate::parse::{EnvReader, check_code_timeout};
@@ -613,6 +615,18 @@ impl ExporterConfigBuilder {
             };
             let origin = source.origin(method);
             let url = resolve_endpoint(&raw, origin, kind, protocol, signal, insecure)?;
+            if let Source::GeneralEnv(general) = source
+                && protocol.is_http()
+                && base_ends_in_signal_path(&url, signal)
+            {
+                reader.warn(ConfigWarning::SignalPathInBaseEndpoint {
+                    var: general,
+                    value: redact_url_secrets(raw.trim()),
+                    signal,
+                    resolved: redact_url_secrets(url.as_str()),
+                    signal_var: s,
+                });
+            }
             let assumed = protocol == Protocol::Grpc && is_scheme_less_authority(raw.trim());
             (url, source, assumed)
         };

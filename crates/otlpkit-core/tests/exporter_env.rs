@@ -591,3 +591,72 @@ fn every_signal_variable_is_read_for_its_own_signal_only() {
         }
     }
 }
+
+/// A general endpoint that already ends in `/v1/traces` gets `/v1/<signal>`
+/// appended as the specification says, and a warning per OTLP/HTTP signal
+/// says where its requests go and which variable takes a full URL.
+#[test]
+fn a_signal_path_in_the_general_endpoint_warns_where_requests_go() {
+    let resolved = resolve(&[
+        (
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            "http://user:pw@collector:4318/v1/traces",
+        ),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
+    ]);
+    assert_eq!(
+        resolved.value.exporter(Signal::Traces).endpoint().as_str(),
+        "http://user:pw@collector:4318/v1/traces/v1/traces"
+    );
+    let traces = resolved
+        .warnings
+        .iter()
+        .find(|w| {
+            matches!(
+                w,
+                ConfigWarning::SignalPathInBaseEndpoint {
+                    signal: Signal::Traces,
+                    ..
+                }
+            )
+        })
+        .expect("a warning for traces");
+    assert_eq!(traces.var(), "OTEL_EXPORTER_OTLP_ENDPOINT");
+    let text = traces.to_string();
+    assert!(
+        text.contains("traces go to http://<redacted>@collector:4318/v1/traces/v1/traces"),
+        "{text}"
+    );
+    assert!(
+        text.contains("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"),
+        "{text}"
+    );
+    assert!(!text.contains("pw"), "{text}");
+    let signal_path_warnings = resolved
+        .warnings
+        .iter()
+        .filter(|w| matches!(w, ConfigWarning::SignalPathInBaseEndpoint { .. }))
+        .count();
+    assert_eq!(signal_path_warnings, 3, "{:?}", resolved.warnings);
+
+    // A base path that is not a signal's, and the signal's own variable: no warning.
+    for pairs in [
+        &[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318/otlp")][..],
+        &[(
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+            "http://collector:4318/v1/traces",
+        )][..],
+    ] {
+        let mut pairs = pairs.to_vec();
+        pairs.push(("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"));
+        let resolved = resolve(&pairs);
+        assert!(
+            !resolved
+                .warnings
+                .iter()
+                .any(|w| matches!(w, ConfigWarning::SignalPathInBaseEndpoint { .. })),
+            "{pairs:?}: {:?}",
+            resolved.warnings
+        );
+    }
+}
