@@ -24,13 +24,17 @@ pub enum InitError {
     /// The configuration selects a protocol whose transport this build of
     /// otlpkit does not contain.
     #[error(
-        "the {signal} exporter is configured for {protocol}, but otlpkit was built without its `{feature}` feature; enable it in Cargo.toml or choose another protocol (OTEL_EXPORTER_OTLP_PROTOCOL)"
+        "the {signal} exporter is configured for {protocol} ({setting}), but otlpkit was built without its `{feature}` feature; enable it in Cargo.toml (`otlpkit/{feature}`) or choose another protocol there"
     )]
     ProtocolNotCompiled {
         /// The signal whose exporter needs the protocol.
         signal: Signal,
         /// The protocol the configuration selects.
         protocol: Protocol,
+        /// Where it was selected: the variable (`OTEL_EXPORTER_OTLP_LOGS_PROTOCOL`
+        /// or `OTEL_EXPORTER_OTLP_PROTOCOL`), `Builder::with_protocol`, or the
+        /// default.
+        setting: &'static str,
         /// The cargo feature of `otlpkit` that provides it.
         feature: &'static str,
     },

@@ -328,15 +328,21 @@ fn spool_not_compiled(spool: &otlpkit_core::SpoolConfig) -> Result<(), InitError
     })
 }
 
-fn not_compiled(signal: Signal, protocol: Protocol) -> InitError {
+fn not_compiled(signal: Signal, protocol: Protocol, source: otlpkit_core::Source) -> InitError {
     let feature = match protocol {
         Protocol::Grpc => "grpc",
         Protocol::HttpJson => "http-json",
         _ => "http",
     };
+    let setting = match source {
+        otlpkit_core::Source::Code => "Builder::with_protocol or Builder::with_signal_protocol",
+        otlpkit_core::Source::Default => "the default",
+        other => other.var().unwrap_or("the default"),
+    };
     InitError::ProtocolNotCompiled {
         signal,
         protocol,
+        setting,
         feature,
     }
 }
@@ -404,14 +410,15 @@ enum Transport {
 /// The transport of `signal`'s OTLP exporter, or the error naming the
 /// feature its protocol needs.
 fn transport(shared: &Shared<'_>, signal: Signal) -> Result<Transport, InitError> {
-    match shared.config.exporter(signal).protocol() {
+    let exporter = shared.config.exporter(signal);
+    match exporter.protocol() {
         #[cfg(feature = "grpc")]
         Protocol::Grpc => Ok(Transport::Grpc),
         #[cfg(feature = "http")]
         Protocol::HttpProtobuf => Ok(Transport::Http),
         #[cfg(all(feature = "http", feature = "http-json"))]
         Protocol::HttpJson => Ok(Transport::Http),
-        other => Err(not_compiled(signal, other)),
+        other => Err(not_compiled(signal, other, exporter.sources().protocol)),
     }
 }
 

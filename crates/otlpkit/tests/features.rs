@@ -23,10 +23,12 @@ fn assert_not_compiled(protocol: &str, feature: &str) {
             protocol: p,
             feature: f,
             signal,
+            setting,
         } => {
             assert_eq!(p.to_string(), protocol);
             assert_eq!(*f, feature);
             assert_eq!(*signal, Signal::Traces);
+            assert_eq!(*setting, "OTEL_EXPORTER_OTLP_PROTOCOL");
         }
         other => panic!("{other}"),
     }
@@ -51,6 +53,49 @@ fn http_without_the_http_feature_is_an_error_naming_it() {
 #[test]
 fn json_without_the_http_json_feature_is_an_error_naming_it() {
     assert_not_compiled("http/json", "http-json");
+}
+
+/// The error names the setting that chose the protocol: a signal's own
+/// variable, or the builder.
+#[cfg(all(feature = "http", not(feature = "http-json")))]
+#[test]
+fn the_error_names_the_setting_that_chose_the_protocol() {
+    let env = MapEnv::from([
+        ("OTEL_EXPORTER_OTLP_LOGS_PROTOCOL", "http/json"),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318"),
+    ]);
+    let error = otlpkit::builder()
+        .build_with_env(&env)
+        .expect_err("http/json is not compiled in");
+    let text = error.to_string();
+    assert!(
+        matches!(
+            error,
+            otlpkit::InitError::ProtocolNotCompiled {
+                signal: Signal::Logs,
+                setting: "OTEL_EXPORTER_OTLP_LOGS_PROTOCOL",
+                ..
+            }
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("(OTEL_EXPORTER_OTLP_LOGS_PROTOCOL)"),
+        "{text}"
+    );
+    assert!(text.contains("`otlpkit/http-json`"), "{text}");
+
+    let env = MapEnv::from([("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318")]);
+    let error = otlpkit::builder()
+        .with_protocol(otlpkit::core::Protocol::HttpJson)
+        .build_with_env(&env)
+        .expect_err("http/json is not compiled in");
+    assert!(
+        error
+            .to_string()
+            .contains("(Builder::with_protocol or Builder::with_signal_protocol)"),
+        "{error}"
+    );
 }
 
 /// The spool asked for, from the environment or the builder, in a build
