@@ -148,7 +148,8 @@
 //! | `full` | no | all of the above |
 //!
 //! A protocol whose feature is off is an [`InitError::ProtocolNotCompiled`]
-//! naming the feature, a spool asked for without `spool` an
+//! naming the feature and the setting that chose the protocol, a spool asked
+//! for without `spool` an
 //! [`InitError::SpoolNotCompiled`] naming the feature and the setting; an
 //! `https://` endpoint without `tls` is refused, never sent in plaintext.
 //!
