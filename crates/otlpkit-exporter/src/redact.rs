@@ -71,9 +71,16 @@ impl Redactor {
 /// The user name, password and query values of a URL, decoded and as
 /// written.
 fn url_secrets(url: &Url) -> Vec<String> {
-    let mut secrets = vec![url.username().to_owned()];
+    // The URL keeps them percent-encoded; a server may echo them decoded.
+    let decoded = |text: &str| {
+        percent_encoding::percent_decode_str(text)
+            .decode_utf8_lossy()
+            .into_owned()
+    };
+    let mut secrets = vec![url.username().to_owned(), decoded(url.username())];
     if let Some(password) = url.password() {
         secrets.push(password.to_owned());
+        secrets.push(decoded(password));
     }
     for (_, value) in url.query_pairs() {
         secrets.push(value.into_owned());
@@ -131,6 +138,16 @@ mod tests {
         );
         // Too short to be told from ordinary words: kept.
         assert!(scrubbed.ends_with(", on"), "{scrubbed}");
+    }
+
+    #[test]
+    fn credentials_written_percent_encoded_are_redacted_decoded_too() {
+        let redactor = redactor("http://us%40er:p%40ss%2Fw0rd@collector:4318/v1/traces", "");
+        let echoed = "401: bad password p@ss/w0rd for us@er (p%40ss%2Fw0rd)";
+        let scrubbed = redactor.scrub(echoed);
+        for secret in ["p@ss/w0rd", "p%40ss%2Fw0rd", "us@er"] {
+            assert!(!scrubbed.contains(secret), "{secret} in {scrubbed}");
+        }
     }
 
     #[test]
