@@ -24,6 +24,9 @@ pub(crate) enum EndpointKind {
     Full,
 }
 
+/// Why an endpoint without a scheme is refused.
+const NO_SCHEME: &str = "no scheme; write it as http://host:port or https://host:port";
+
 /// Resolves the endpoint URL the exporter sends to.
 pub(crate) fn resolve_endpoint(
     raw: &str,
@@ -44,19 +47,25 @@ pub(crate) fn resolve_endpoint(
         raw
     };
 
-    let mut url = Url::parse(text).map_err(|e| ConfigError::InvalidEndpoint {
+    let no_scheme = || ConfigError::InvalidEndpoint {
         origin,
         value: redact_url_secrets(raw),
-        reason: match e {
-            url::ParseError::RelativeUrlWithoutBase => {
-                "no scheme; write it as http://host:port or https://host:port".to_owned()
-            }
-            other => other.to_string(),
+        reason: NO_SCHEME.to_owned(),
+    };
+    let mut url = Url::parse(text).map_err(|e| match e {
+        url::ParseError::RelativeUrlWithoutBase => no_scheme(),
+        other => ConfigError::InvalidEndpoint {
+            origin,
+            value: redact_url_secrets(raw),
+            reason: other.to_string(),
         },
     })?;
 
     match url.scheme() {
         "http" | "https" => {}
+        // `user:password@host:port` parses with the user name as its scheme:
+        // it has none, and the user name is not shown as one.
+        _ if !raw.contains("://") && raw.contains('@') => return Err(no_scheme()),
         scheme => {
             return Err(ConfigError::UnsupportedScheme {
                 origin,
@@ -337,5 +346,8 @@ mod tests {
         let text = error.to_string();
         assert!(!text.contains("sekrit"), "{text}");
         assert!(text.contains("127.0.0.1:4318"), "{text}");
+        // Nor is the user name taken for a scheme: the error says there is none.
+        assert!(text.contains("no scheme"), "{text}");
+        assert!(!text.contains("user"), "{text}");
     }
 }
