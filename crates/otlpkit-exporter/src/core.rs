@@ -494,8 +494,13 @@ impl Inner {
             async move {
                 let result = sent.await;
                 if let Err(error) = &result {
+                    let message = this.redactor.scrub(&error.to_string());
+                    if error.is_retryable() {
+                        // Said now, not only when the retries run out.
+                        this.health.retrying(&message);
+                    }
                     // A deadline that cuts the retries short names the cause.
-                    noted.attempt_failed(this.redactor.scrub(&error.to_string()));
+                    noted.attempt_failed(message);
                 }
                 result
             }

@@ -1,7 +1,8 @@
-//! Saying why, where the user looks: the first failed export of an
-//! exporter, a reminder while it keeps failing, and the first success after
-//! failures go to otlpkit's diagnostic output ([`otlpkit_core::diag`],
-//! standard error by default), whatever subscriber the application has.
+//! Saying why, where the user looks: a failed attempt that is retried (at
+//! most once a minute), the first failed export of an exporter, a reminder
+//! while it keeps failing, and the first success after failures go to
+//! otlpkit's diagnostic output ([`otlpkit_core::diag`], standard error by
+//! default), whatever subscriber the application has.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
@@ -36,6 +37,7 @@ pub(crate) struct Health {
     dropped_while_failing: AtomicU64,
     reminder: RateLimit,
     partial: RateLimit,
+    retrying: RateLimit,
 }
 
 impl Health {
@@ -47,6 +49,26 @@ impl Health {
             dropped_while_failing: AtomicU64::new(0),
             reminder: RateLimit::new(REMINDER_INTERVAL),
             partial: RateLimit::new(PARTIAL_SUCCESS_INTERVAL),
+            retrying: RateLimit::new(REMINDER_INTERVAL),
+        }
+    }
+
+    /// An attempt failed and is retried; `message` is already redacted. An
+    /// export retries for up to its whole timeout (10 s by default) before
+    /// it counts as failed: this says why at once, so that a short program
+    /// or a service starting against a collector that is not there does not
+    /// stay silent until then.
+    pub(crate) fn retrying(&self, message: &str) {
+        if self.retrying.ready() {
+            diag::emit(
+                LogLevel::Info,
+                format_args!(
+                    "{} export to {}: an attempt failed and is being retried within the export \
+                     timeout: {message} (said at most once a minute; a batch that still fails \
+                     is reported as dropped)",
+                    self.signal, self.endpoint
+                ),
+            );
         }
     }
 

@@ -153,6 +153,38 @@ fn retryable_statuses_are_retried_until_success() {
     }
 }
 
+/// A failed attempt that is retried is said at once (not only once the
+/// retries run out), and at most once a minute per exporter.
+#[test]
+fn a_retried_attempt_is_said_at_once_and_not_again_within_the_minute() {
+    let receiver = Receiver::start().unwrap();
+    let url = traces_url(&receiver);
+    let exporter = span_exporter(&url);
+    let said = || {
+        logs()
+            .text()
+            .lines()
+            .filter(|line| line.contains(&url) && line.contains("is being retried"))
+            .count()
+    };
+    for _ in 0..3 {
+        receiver.push_fault(
+            otlpkit_testkit::Signal::Traces,
+            Fault::http_status(StatusCode::SERVICE_UNAVAILABLE),
+        );
+        export(&exporter, 1).unwrap();
+    }
+    assert_eq!(traces(&exporter).retries, 3);
+    assert_eq!(said(), 1, "{}", logs().text());
+    let line = logs()
+        .text()
+        .lines()
+        .find(|line| line.contains(&url) && line.contains("is being retried"))
+        .map(str::to_owned)
+        .unwrap_or_default();
+    assert!(line.contains("503"), "{line}");
+}
+
 #[test]
 fn other_statuses_are_dropped_counted_and_their_message_logged() {
     // checklist 2.6, 2.10: every other 4xx/5xx is not retried; the data is
