@@ -25,8 +25,9 @@
 //!   partial success (2.11), retries exhausted, the shutdown deadline, a
 //!   panic inside a library — and each signal keeps its last failure,
 //!   redacted;
-//! - diagnostics: the first failed export, a reminder while failures go on
-//!   and the first success after them go to otlpkit's diagnostic output
+//! - diagnostics: a retried attempt (at most once a minute), the first
+//!   failed export, a reminder while failures go on and the first success
+//!   after them go to otlpkit's diagnostic output
 //!   ([`otlpkit_core::diag`], standard error by default), with every
 //!   configured credential scrubbed from what a server sends back.
 //!
