@@ -200,7 +200,10 @@ async fn serve_connection(
     let idle_timeout = shared.limits.idle_timeout;
     let io = TokioIo::new(stream);
     let mut builder = auto::Builder::new(TrackedExecutor(tracker));
-    builder.http1().timer(TokioTimer::new());
+    // A client may close its sending side once its request is out
+    // (`shutdown(SHUT_WR)`) and still wait for the answer: without
+    // half-close, that end of input could abort the request unanswered.
+    builder.http1().timer(TokioTimer::new()).half_close(true);
     builder.http2().timer(TokioTimer::new());
     let cancel = conn.cancel.clone();
     let closed = conn.closed.clone();
