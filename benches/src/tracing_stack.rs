@@ -436,28 +436,13 @@ impl ApiPipeline {
     /// One tree: a root and nine children, three attributes each.
     pub fn tree_3_attributes(&self, i: u64) {
         use opentelemetry::KeyValue;
-        use opentelemetry::trace::{TraceContextExt as _, Tracer as _};
-        let attributes = |index: u64| {
+        self.tree(i, |index| {
             vec![
                 KeyValue::new("http.request.method", "GET"),
                 KeyValue::new("http.response.status_code", 200_i64),
                 KeyValue::new("bench.index", index as i64),
             ]
-        };
-        let root = self
-            .tracer
-            .span_builder("root")
-            .with_attributes(attributes(i))
-            .start(&self.tracer);
-        let cx = opentelemetry::Context::current_with_span(root);
-        for child in 0..SPANS_PER_TREE - 1 {
-            let _child = self
-                .tracer
-                .span_builder("child")
-                .with_attributes(attributes(child))
-                .start_with_context(&self.tracer, &cx);
-        }
-        cx.span().end();
+        });
     }
 
     /// The same tree carrying what a default native span carries: the
@@ -465,7 +450,6 @@ impl ApiPipeline {
     /// `target`) and `busy_ns`/`idle_ns`, eleven attributes per span, so
     /// that both paths export the same payload.
     pub fn tree_tracing_attributes(&self, i: u64) {
-        use opentelemetry::trace::{TraceContextExt as _, Tracer as _};
         use opentelemetry::{KeyValue, StringValue};
         thread_local! {
             static THREAD: (i64, StringValue) = {
@@ -477,7 +461,7 @@ impl ApiPipeline {
             };
         }
         let (thread_id, thread_name) = THREAD.with(Clone::clone);
-        let attributes = |index: u64| {
+        self.tree(i, |index| {
             vec![
                 KeyValue::new("code.file.path", file!()),
                 KeyValue::new("code.module.name", module_path!()),
@@ -491,7 +475,13 @@ impl ApiPipeline {
                 KeyValue::new("busy_ns", 1_200_i64),
                 KeyValue::new("idle_ns", 800_i64),
             ]
-        };
+        });
+    }
+
+    /// A root (index `i`) and nine children (indices 0 to 8), each with
+    /// `attributes(index)`; the root ends last.
+    fn tree(&self, i: u64, attributes: impl Fn(u64) -> Vec<opentelemetry::KeyValue>) {
+        use opentelemetry::trace::{TraceContextExt as _, Tracer as _};
         let root = self
             .tracer
             .span_builder("root")
