@@ -15,8 +15,11 @@
 //!
 //! Messages below the maximum level (`OTEL_LOG_LEVEL`, default `info`, set by
 //! the facade with [`set_max_level`]) are skipped. Callers rate-limit
-//! anything that can repeat per batch; messages never carry
-//! header values or credentials.
+//! anything that can repeat per batch, and a message identical to one said
+//! less than a second before is not said again (two exporters of one
+//! signal, the native `tracing` path's and the OpenTelemetry-API path's,
+//! meet the same failure at once); messages never carry header values or
+//! credentials.
 //!
 //! ```
 //! use otlpkit_core::LogLevel;
@@ -100,7 +103,11 @@ pub fn enabled(level: LogLevel) -> bool {
 // diagnostics go and from which level.
 #[doc(hidden)]
 pub fn emit(level: LogLevel, message: fmt::Arguments<'_>) {
-    if !enabled(level) {
+    if !enabled(level) || output() == Output::Off {
+        return;
+    }
+    let text = message.to_string();
+    if RECENT.said_just_now(&text, Instant::now()) {
         return;
     }
     match output() {
@@ -112,11 +119,63 @@ pub fn emit(level: LogLevel, message: fmt::Arguments<'_>) {
                 _ => "debug",
             };
             // One write per line so that concurrent messages do not interleave.
-            let line = format!("otlpkit: {label}: {message}\n");
+            let line = format!("otlpkit: {label}: {text}\n");
             let _ = std::io::stderr().lock().write_all(line.as_bytes());
         }
-        Output::Tracing => to_tracing(level, message),
+        Output::Tracing => to_tracing(level, format_args!("{text}")),
         Output::Off => {}
+    }
+}
+
+/// How long an identical message is not said again. Two exporters of one
+/// signal (the native `tracing` path's and the OpenTelemetry-API path's)
+/// meet the same failure at the same moment and would say it twice.
+const REPEAT_WINDOW: Duration = Duration::from_secs(1);
+
+/// How many recent messages are remembered.
+const RECENT_MESSAGES: usize = 8;
+
+static RECENT: Recent = Recent::new();
+
+/// The most recent messages (a hash of each) and when they were said.
+struct Recent {
+    said: std::sync::Mutex<[Option<(u64, Instant)>; RECENT_MESSAGES]>,
+}
+
+impl Recent {
+    const fn new() -> Self {
+        Self {
+            said: std::sync::Mutex::new([None; RECENT_MESSAGES]),
+        }
+    }
+
+    /// Whether `text` was said less than [`REPEAT_WINDOW`] before `now`;
+    /// if not, it counts as said now.
+    fn said_just_now(&self, text: &str, now: Instant) -> bool {
+        use std::hash::{Hash as _, Hasher as _};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        text.hash(&mut hasher);
+        let hash = hasher.finish();
+        let mut said = self
+            .said
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let recent = |at: Instant| now.saturating_duration_since(at) < REPEAT_WINDOW;
+        if said
+            .iter()
+            .flatten()
+            .any(|&(known, at)| known == hash && recent(at))
+        {
+            return true;
+        }
+        // Replace the oldest entry (an empty one first).
+        let oldest = said
+            .iter()
+            .enumerate()
+            .min_by_key(|(_, entry)| entry.map(|(_, at)| at))
+            .map_or(0, |(index, _)| index);
+        said[oldest] = Some((hash, now));
+        false
     }
 }
 
@@ -179,6 +238,27 @@ impl RateLimit {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_identical_message_is_said_once_within_the_window() {
+        let recent = Recent::new();
+        let start = Instant::now();
+        assert!(!recent.said_just_now("traces export failed", start));
+        assert!(recent.said_just_now("traces export failed", start));
+        assert!(!recent.said_just_now("logs export failed", start));
+        // After the window it is news again.
+        let later = start + REPEAT_WINDOW;
+        assert!(!recent.said_just_now("traces export failed", later));
+        assert!(recent.said_just_now("traces export failed", later));
+        // More distinct messages than are remembered, within the window:
+        // the oldest is forgotten.
+        let mut at = later;
+        for n in 0..RECENT_MESSAGES {
+            at += Duration::from_millis(1);
+            assert!(!recent.said_just_now(&format!("message {n}"), at));
+        }
+        assert!(!recent.said_just_now("traces export failed", at));
+    }
 
     #[test]
     fn rate_limit_passes_once_per_interval_and_again_after_a_reset() {
