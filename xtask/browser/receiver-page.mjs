@@ -48,7 +48,10 @@ try {
 
   await page.click(row);
   await page.waitForFunction(() => document.querySelectorAll(".span-row").length === 4, WAIT);
-  const spans = await page.$$eval(".span-row", (rows) => rows.map((r) => [
+  // Queried and read in one synchronous evaluation: the page re-renders the
+  // waterfall whenever new telemetry arrives, and rows found in one round
+  // trip can be detached by the next (their computed style is then empty).
+  const spans = await page.evaluate(() => [...document.querySelectorAll(".span-row")].map((r) => [
     r.dataset.name, Number(r.dataset.depth), r.classList.contains("error"),
     getComputedStyle(r.querySelector(".span-name")).paddingLeft,
   ]));
