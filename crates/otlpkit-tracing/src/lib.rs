@@ -6,8 +6,9 @@
 //!
 //! - [`TracingSetup`]: a builder taking the tracer and logger providers you
 //!   made, composing the OpenTelemetry span layer (`tracing-opentelemetry`),
-//!   the log bridge (`opentelemetry-appender-tracing`: events become log
-//!   records with the trace and span ids of the span they happen in), an
+//!   the log bridge ([`LogBridge`]: events become log records with the
+//!   trace and span ids of the span they happen in, mapped as
+//!   `opentelemetry-appender-tracing` maps them), an
 //!   `EnvFilter` (`RUST_LOG`, with default directives) and an optional fmt
 //!   layer ([`Fmt`]: full, compact, pretty or JSON). [`try_init`](TracingSetup::try_init)
 //!   installs it globally, [`layer`](TracingSetup::layer) returns it for your
@@ -144,6 +145,7 @@ mod exception;
 mod filter;
 #[cfg(feature = "tonic")]
 mod grpc;
+mod log_bridge;
 pub mod metrics;
 pub mod native;
 pub mod propagation;
@@ -159,6 +161,7 @@ pub use exception::{
     EXCEPTION_EVENT, EXCEPTION_MESSAGE, EXCEPTION_STACKTRACE, EXCEPTION_TYPE, Exception,
     record_error, record_error_on_current,
 };
+pub use log_bridge::LogBridge;
 pub use setup::{
     DEFAULT_DIRECTIVES, DEFAULT_EXCLUDED_TARGETS, DEFAULT_FILTER_ENV, Fmt, TracingSetup,
 };

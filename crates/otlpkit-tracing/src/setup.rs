@@ -10,7 +10,6 @@ use std::sync::Arc;
 use opentelemetry::InstrumentationScope;
 #[cfg(feature = "tracing-opentelemetry")]
 use opentelemetry::trace::TracerProvider as _;
-use opentelemetry_appender_tracing::layer::OpenTelemetryTracingBridge;
 use opentelemetry_sdk::logs::SdkLoggerProvider;
 #[cfg(feature = "tracing-opentelemetry")]
 use opentelemetry_sdk::trace::SdkTracerProvider;
@@ -101,7 +100,7 @@ pub enum Fmt {
 ///   default), `tracing-opentelemetry` on the given tracer provider:
 ///   `tracing` spans become OpenTelemetry spans, and entering one makes its
 ///   OpenTelemetry context current;
-/// - the log bridge (`opentelemetry-appender-tracing`) on the given logger
+/// - the log bridge ([`LogBridge`](crate::LogBridge)) on the given logger
 ///   provider: events become log records carrying the trace and span ids of
 ///   the span they happen in;
 /// - an [`EnvFilter`] in front of every layer: directives given in code win,
@@ -364,7 +363,7 @@ impl TracingSetup {
         }
         if let Some(provider) = &self.logger_provider {
             layers.push(
-                OpenTelemetryTracingBridge::new(provider)
+                crate::LogBridge::new(provider)
                     .with_filter(filter()?.and(excluded))
                     .boxed(),
             );
