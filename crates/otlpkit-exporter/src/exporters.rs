@@ -6,8 +6,6 @@ use std::future::Future;
 use std::marker::PhantomData;
 use std::time::Duration;
 
-use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
-use opentelemetry_proto::tonic::metrics::v1::{Metric, metric};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::logs::LogBatch;
@@ -16,8 +14,10 @@ use opentelemetry_sdk::metrics::data::ResourceMetrics;
 use opentelemetry_sdk::trace::SpanData;
 use otlpkit_core::stats::ExportStats;
 use otlpkit_core::{ExporterConfig, TemporalityPreference};
-use otlpkit_wire::{EncodedResource, SpanRecord, encode_logs, encode_span_records, encode_spans};
-use prost::Message as _;
+use otlpkit_wire::{
+    EncodedResource, SpanRecord, encode_logs, encode_metrics, encode_span_records, encode_spans,
+    metric_data_points,
+};
 
 use crate::builder::ExporterBuilder;
 use crate::core::Core;
@@ -283,14 +283,23 @@ impl<T: Connect> opentelemetry_sdk::logs::LogExporter for LogExporter<T> {
 
 impl<T: Connect> opentelemetry_sdk::metrics::exporter::PushMetricExporter for MetricExporter<T> {
     fn export(&self, metrics: &ResourceMetrics) -> impl Future<Output = OTelSdkResult> + Send {
-        let mut request = ExportMetricsServiceRequest::from(metrics);
-        let items = prune_metrics(&mut request);
-        let prepared = self.core.prepare(items, &request, |request, transport| {
+        // Only data points count; metrics without any, and the scope and
+        // resource envelopes left empty, are not sent (checklist 2.12), and
+        // a collection without data points is no request at all.
+        let items = metric_data_points(metrics);
+        let prepared = self.core.prepare(items, metrics, |metrics, transport| {
             transport
-                .encode(Payload::Metrics(request))
-                .unwrap_or_else(|| Ok(request.encode_to_vec()))
+                .encode(Payload::Metrics(metrics))
+                .unwrap_or_else(|| {
+                    // Protobuf straight from the SDK's metrics (otlpkit-wire),
+                    // without the empty metrics and envelopes.
+                    let mut body = Vec::new();
+                    encode_metrics(metrics, &mut body);
+                    Ok(body)
+                })
         });
-        self.core.send(prepared, request)
+        // The metrics are borrowed from the reader: nothing of ours to free.
+        self.core.send(prepared, ())
     }
 
     /// A no-op: the exporter holds no buffer.
@@ -309,80 +318,5 @@ impl<T: Connect> opentelemetry_sdk::metrics::exporter::PushMetricExporter for Me
             // Cumulative, and any preference added later: the spec default.
             _ => Temporality::Cumulative,
         }
-    }
-}
-
-/// Data points in one metric, whatever its kind.
-fn data_point_count(metric: &Metric) -> usize {
-    match &metric.data {
-        Some(metric::Data::Gauge(gauge)) => gauge.data_points.len(),
-        Some(metric::Data::Sum(sum)) => sum.data_points.len(),
-        Some(metric::Data::Histogram(histogram)) => histogram.data_points.len(),
-        Some(metric::Data::ExponentialHistogram(histogram)) => histogram.data_points.len(),
-        Some(metric::Data::Summary(summary)) => summary.data_points.len(),
-        None => 0,
-    }
-}
-
-/// Removes metrics without data points and the scope and resource envelopes
-/// left empty (checklist 2.12), and returns the number of data points left.
-fn prune_metrics(request: &mut ExportMetricsServiceRequest) -> u64 {
-    let mut points = 0u64;
-    request.resource_metrics.retain_mut(|resource| {
-        resource.scope_metrics.retain_mut(|scope| {
-            scope.metrics.retain(|metric| {
-                let count = data_point_count(metric);
-                points += count as u64;
-                count > 0
-            });
-            !scope.metrics.is_empty()
-        });
-        !resource.scope_metrics.is_empty()
-    });
-    points
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use opentelemetry_proto::tonic::metrics::v1::{
-        Gauge, NumberDataPoint, ResourceMetrics as ProtoResourceMetrics, ScopeMetrics,
-    };
-
-    // checklist 2.12: no empty envelopes; only data points count.
-    #[test]
-    fn empty_metrics_and_envelopes_are_pruned() {
-        let gauge = |points: usize| Metric {
-            name: "g".into(),
-            data: Some(metric::Data::Gauge(Gauge {
-                data_points: vec![NumberDataPoint::default(); points],
-            })),
-            ..Metric::default()
-        };
-        let mut request = ExportMetricsServiceRequest {
-            resource_metrics: vec![
-                ProtoResourceMetrics {
-                    scope_metrics: vec![
-                        ScopeMetrics {
-                            metrics: vec![gauge(2), gauge(0)],
-                            ..ScopeMetrics::default()
-                        },
-                        ScopeMetrics {
-                            metrics: vec![gauge(0)],
-                            ..ScopeMetrics::default()
-                        },
-                    ],
-                    ..ProtoResourceMetrics::default()
-                },
-                ProtoResourceMetrics::default(),
-            ],
-        };
-        assert_eq!(prune_metrics(&mut request), 2);
-        assert_eq!(request.resource_metrics.len(), 1);
-        assert_eq!(request.resource_metrics[0].scope_metrics.len(), 1);
-        assert_eq!(
-            request.resource_metrics[0].scope_metrics[0].metrics.len(),
-            1
-        );
     }
 }

@@ -9,8 +9,8 @@
 //!   [`MetricExporter`], implementing the `opentelemetry_sdk` exporter traits
 //!   over a transport `T`, and their [`ExporterBuilder`] (configuration from
 //!   code, then the `OTEL_EXPORTER_OTLP_*` environment, then the defaults);
-//! - encoding: protobuf straight from `SpanData` and log records
-//!   (`otlpkit-wire`), metrics through `opentelemetry-proto`, each batch
+//! - encoding: protobuf straight from `SpanData`, log records and the
+//!   SDK's collected metrics (`otlpkit-wire`), each batch
 //!   encoded and compressed once for every attempt, never sent empty
 //!   (checklist 2.12) or over the request size limit (1.14);
 //! - the lifecycle: sends run on a [`WorkerRuntime`] (the exporter's own, or

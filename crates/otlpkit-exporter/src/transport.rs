@@ -7,9 +7,9 @@ use std::future::Future;
 use std::pin::Pin;
 
 use bytes::Bytes;
-use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::logs::LogBatch;
+use opentelemetry_sdk::metrics::data::ResourceMetrics;
 use opentelemetry_sdk::trace::SpanData;
 use otlpkit_core::BodyFormat;
 use otlpkit_core::{ExporterConfig, Protocol, Signal};
@@ -42,9 +42,12 @@ pub enum Payload<'a> {
         /// The resource of the provider they came from.
         resource: &'a Resource,
     },
-    /// Metrics, already converted to the OTLP request (with no empty
-    /// envelopes, checklist 2.12).
-    Metrics(&'a ExportMetricsServiceRequest),
+    /// Metrics as the SDK collected them, resource included. They hold at
+    /// least one data point; the transport leaves out the metrics without
+    /// any and the scope and resource envelopes left empty (checklist
+    /// 2.12), as the protobuf encoding (`otlpkit_wire::encode_metrics`)
+    /// does.
+    Metrics(&'a ResourceMetrics),
     /// Spans recorded by otlpkit's native `tracing` layer, with the
     /// resource they are exported under.
     SpanRecords {

@@ -2,12 +2,14 @@
 //! decoding of responses: `Export*ServiceResponse` on success (partial
 //! success, checklist 2.11) and `google.rpc.Status` on failure (2.6).
 
-use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceResponse;
-use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceResponse;
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
 use otlpkit_core::Signal;
 use otlpkit_exporter::{Accepted, ExportError};
-use prost::Message;
+use prost::DecodeError;
+use prost::bytes::Buf as _;
+use prost::encoding::{
+    DecodeContext, WireType, check_wire_type, decode_key, int32, int64, merge_loop, skip_field,
+    string,
+};
 
 /// The body encoding of an OTLP/HTTP exporter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,29 +69,106 @@ pub(crate) fn decode_success(
     if is_json(content_type, encoding) {
         return decode_success_json(signal, body);
     }
-    let partial = match signal {
-        Signal::Traces => ExportTraceServiceResponse::decode(body).map(|r| {
-            r.partial_success
-                .map(|p| (p.rejected_spans, p.error_message))
-        }),
-        Signal::Metrics => ExportMetricsServiceResponse::decode(body).map(|r| {
-            r.partial_success
-                .map(|p| (p.rejected_data_points, p.error_message))
-        }),
-        _ => ExportLogsServiceResponse::decode(body).map(|r| {
-            r.partial_success
-                .map(|p| (p.rejected_log_records, p.error_message))
-        }),
-    }
-    .map_err(|error| {
+    let partial = decode_partial_success(body).map_err(|error| {
         ExportError::encoding(format!(
             "cannot decode the {signal} export response as protobuf: {error}"
         ))
     })?;
     Ok(match partial {
-        Some((rejected, message)) => accepted(rejected, message),
+        Some(partial) => accepted(partial.rejected, partial.error_message),
         None => Accepted::full(),
     })
+}
+
+/// `Export{Trace,Metrics,Logs}PartialSuccess`: the three messages have the
+/// same fields (`rejected_spans`, `rejected_data_points`,
+/// `rejected_log_records` are all field 1).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+struct PartialSuccess {
+    /// Field 1, `int64`.
+    rejected: i64,
+    /// Field 2, `string`.
+    error_message: String,
+}
+
+/// Calls `field` with each field of the message in `buf` (to its end),
+/// skipping nothing itself: `field` merges the fields it knows and skips
+/// the others with [`skip_field`].
+fn for_each_field<B: prost::bytes::Buf>(
+    buf: &mut B,
+    ctx: &DecodeContext,
+    mut field: impl FnMut(u32, WireType, &mut B, DecodeContext) -> Result<(), DecodeError>,
+) -> Result<(), DecodeError> {
+    while buf.has_remaining() {
+        let (tag, wire_type) = decode_key(buf)?;
+        field(tag, wire_type, buf, ctx.clone())?;
+    }
+    Ok(())
+}
+
+/// The `partial_success` (field 1) of an `Export*ServiceResponse`, decoded
+/// as prost decodes the generated messages (`opentelemetry-proto`), without
+/// them: unknown fields skipped, a field of the wrong wire type, a
+/// truncated or overlong field, a bad key or invalid UTF-8 an error; a
+/// message field given twice is merged, as protobuf asks.
+fn decode_partial_success(mut body: &[u8]) -> Result<Option<PartialSuccess>, DecodeError> {
+    let mut partial: Option<PartialSuccess> = None;
+    for_each_field(
+        &mut body,
+        &DecodeContext::default(),
+        |tag, wire_type, buf, ctx| match tag {
+            1 => {
+                check_wire_type(WireType::LengthDelimited, wire_type)?;
+                let partial = partial.get_or_insert_with(PartialSuccess::default);
+                merge_loop(partial, buf, ctx, |partial, buf, ctx| {
+                    let (tag, wire_type) = decode_key(buf)?;
+                    match tag {
+                        1 => int64::merge(wire_type, &mut partial.rejected, buf, ctx),
+                        2 => string::merge(wire_type, &mut partial.error_message, buf, ctx),
+                        _ => skip_field(wire_type, tag, buf, ctx),
+                    }
+                })
+            }
+            _ => skip_field(wire_type, tag, buf, ctx),
+        },
+    )?;
+    Ok(partial)
+}
+
+/// The `message` (field 2) of a `google.rpc.Status`, decoded as prost
+/// decodes the generated message (tonic-types'): `code` (field 1) is
+/// checked and ignored as the specification asks, each of the `details`
+/// (3, `google.protobuf.Any`: a `type_url` string and a `value`) checked
+/// and dropped, unknown fields skipped.
+fn decode_status_message(mut body: &[u8]) -> Result<String, DecodeError> {
+    let mut code = 0i32;
+    let mut message = String::new();
+    // A detail's type URL, checked for UTF-8; bounded by the body.
+    let mut type_url = String::new();
+    for_each_field(
+        &mut body,
+        &DecodeContext::default(),
+        |tag, wire_type, buf, ctx| match tag {
+            1 => int32::merge(wire_type, &mut code, buf, ctx),
+            2 => string::merge(wire_type, &mut message, buf, ctx),
+            3 => {
+                check_wire_type(WireType::LengthDelimited, wire_type)?;
+                merge_loop(&mut type_url, buf, ctx, |type_url, buf, ctx| {
+                    let (tag, wire_type) = decode_key(buf)?;
+                    match tag {
+                        1 => string::merge(wire_type, type_url, buf, ctx),
+                        2 => {
+                            check_wire_type(WireType::LengthDelimited, wire_type)?;
+                            skip_field(wire_type, tag, buf, ctx)
+                        }
+                        _ => skip_field(wire_type, tag, buf, ctx),
+                    }
+                })
+            }
+            _ => skip_field(wire_type, tag, buf, ctx),
+        },
+    )?;
+    Ok(message)
 }
 
 fn accepted(rejected: i64, message: String) -> Accepted {
@@ -145,17 +224,6 @@ fn decode_success_json(signal: Signal, _body: &[u8]) -> Result<Accepted, ExportE
     )))
 }
 
-/// `google.rpc.Status`, the body of an OTLP/HTTP error response (checklist
-/// 2.6). Only the message is used; `code` is ignored as the spec asks, and
-/// `details` are skipped as unknown fields.
-#[derive(Clone, PartialEq, Message)]
-struct RpcStatus {
-    #[prost(int32, tag = "1")]
-    code: i32,
-    #[prost(string, tag = "2")]
-    message: String,
-}
-
 /// Longest server message kept in an error.
 const MAX_MESSAGE_CHARS: usize = 256;
 
@@ -176,7 +244,8 @@ pub(crate) fn error_message(
             .ok()
             .map(|text| text.trim().to_owned())
     } else {
-        RpcStatus::decode(body).ok().map(|status| status.message)
+        // `google.rpc.Status`, the body of an OTLP/HTTP error response.
+        decode_status_message(body).ok()
     }?;
     let message: String = message
         .chars()
@@ -200,7 +269,215 @@ fn status_message_json(body: &[u8]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use opentelemetry_proto::tonic::collector::trace::v1::ExportTracePartialSuccess;
+    use opentelemetry_proto::tonic::collector::logs::v1::{
+        ExportLogsPartialSuccess, ExportLogsServiceResponse,
+    };
+    use opentelemetry_proto::tonic::collector::metrics::v1::{
+        ExportMetricsPartialSuccess, ExportMetricsServiceResponse,
+    };
+    use opentelemetry_proto::tonic::collector::trace::v1::{
+        ExportTracePartialSuccess, ExportTraceServiceResponse,
+    };
+    use prost::Message as _;
+
+    /// What the generated message decodes `body` to, as our decoder gives
+    /// it.
+    fn generated(body: &[u8]) -> Result<Option<PartialSuccess>, ()> {
+        ExportTraceServiceResponse::decode(body)
+            .map(|response| {
+                response.partial_success.map(|partial| PartialSuccess {
+                    rejected: partial.rejected_spans,
+                    error_message: partial.error_message,
+                })
+            })
+            .map_err(drop)
+    }
+
+    /// Bodies encoded by the generated types, for every signal, and with
+    /// unknown fields of every wire type around and inside the partial
+    /// success, and a partial success given twice (merged).
+    fn response_bodies() -> Vec<Vec<u8>> {
+        let mut bodies = vec![
+            ExportTraceServiceResponse {
+                partial_success: Some(ExportTracePartialSuccess {
+                    rejected_spans: 3,
+                    error_message: "bad spans".into(),
+                }),
+            }
+            .encode_to_vec(),
+            ExportMetricsServiceResponse {
+                partial_success: Some(ExportMetricsPartialSuccess {
+                    rejected_data_points: i64::MAX,
+                    error_message: "ünïcode ✓".into(),
+                }),
+            }
+            .encode_to_vec(),
+            ExportLogsServiceResponse {
+                partial_success: Some(ExportLogsPartialSuccess {
+                    rejected_log_records: -1,
+                    error_message: String::new(),
+                }),
+            }
+            .encode_to_vec(),
+            ExportLogsServiceResponse {
+                partial_success: Some(ExportLogsPartialSuccess::default()),
+            }
+            .encode_to_vec(),
+            ExportTraceServiceResponse::default().encode_to_vec(),
+        ];
+        // Unknown fields: varint 5, fixed64 6, length-delimited 7, fixed32 8,
+        // an empty group 9.
+        let unknown: &[u8] = &[
+            0x28, 0x96, 0x01, 0x31, 1, 2, 3, 4, 5, 6, 7, 8, 0x3a, 2, b'h', b'i', 0x45, 1, 2, 3, 4,
+            0x4b, 0x4c,
+        ];
+        let mut inner = vec![0x08, 0x07]; // rejected = 7
+        inner.extend_from_slice(unknown);
+        inner.extend_from_slice(&[0x12, 1, b'x']); // error_message = "x"
+        let mut wrapped = unknown.to_vec();
+        wrapped.push(0x0a);
+        wrapped.push(inner.len() as u8);
+        wrapped.extend_from_slice(&inner);
+        wrapped.extend_from_slice(unknown);
+        bodies.push(wrapped.clone());
+        // Twice: the second occurrence merges into the first.
+        let mut twice = bodies[0].clone();
+        twice.extend_from_slice(&[0x0a, 2, 0x08, 0x09]);
+        bodies.push(twice);
+        bodies
+    }
+
+    #[test]
+    fn partial_success_decodes_as_the_generated_messages_do() {
+        // checklist 2.11, against opentelemetry-proto's generated types.
+        for body in response_bodies() {
+            let ours = decode_partial_success(&body).map_err(drop);
+            assert_eq!(ours, generated(&body), "{body:02x?}");
+            assert!(ours.is_ok(), "{body:02x?}");
+        }
+        let merged = decode_partial_success(response_bodies().last().unwrap()).unwrap();
+        assert_eq!(
+            merged,
+            Some(PartialSuccess {
+                rejected: 9,
+                error_message: "bad spans".into()
+            })
+        );
+        let unknown = &response_bodies()[5];
+        assert_eq!(
+            decode_partial_success(unknown).unwrap(),
+            Some(PartialSuccess {
+                rejected: 7,
+                error_message: "x".into()
+            })
+        );
+    }
+
+    #[test]
+    fn malformed_responses_are_errors_as_for_the_generated_messages() {
+        // Every truncation and many one-byte changes of valid bodies: the
+        // same outcome as prost's generated decoding, never a panic.
+        let mut checked = 0;
+        let mut errors = 0;
+        for body in response_bodies() {
+            for end in 0..body.len() {
+                let cut = &body[..end];
+                let ours = decode_partial_success(cut).map_err(drop);
+                assert_eq!(ours, generated(cut), "{cut:02x?}");
+                errors += usize::from(ours.is_err());
+                checked += 1;
+            }
+            for at in 0..body.len() {
+                for byte in [
+                    0x00, 0x01, 0x07, 0x0a, 0x0b, 0x0c, 0x12, 0x7f, 0x80, 0xc3, 0xff,
+                ] {
+                    let mut changed = body.clone();
+                    changed[at] = byte;
+                    let ours = decode_partial_success(&changed).map_err(drop);
+                    assert_eq!(ours, generated(&changed), "{changed:02x?}");
+                    errors += usize::from(ours.is_err());
+                    checked += 1;
+                }
+            }
+        }
+        assert!(
+            checked > 1000 && errors > 100,
+            "{checked} checked, {errors} errors"
+        );
+        // Invalid UTF-8 in the message, a wrong wire type, tag 0.
+        for body in [
+            &[0x0a, 0x03, 0x12, 0x01, 0xff][..],
+            &[0x0a, 0x02, 0x0a, 0x00][..],
+            &[0x08, 0x01][..],
+            &[0x00, 0x01][..],
+        ] {
+            assert!(decode_partial_success(body).is_err(), "{body:02x?}");
+            assert!(generated(body).is_err(), "{body:02x?}");
+        }
+        let error =
+            decode_success(Signal::Metrics, None, Encoding::Protobuf, &[0x0a, 0x05]).unwrap_err();
+        assert!(error.to_string().contains("metrics"), "{error}");
+    }
+
+    #[test]
+    fn status_bodies_decode_as_the_generated_message_does() {
+        // checklist 2.6, against tonic-types' generated `google.rpc.Status`.
+        let status = |code: i32, message: &str, details: usize| {
+            let mut body = tonic_types::Status {
+                code,
+                message: message.into(),
+                details: vec![],
+            }
+            .encode_to_vec();
+            // `details`: `google.protobuf.Any { type_url: "t/x", value: [1, 2] }`.
+            for _ in 0..details {
+                body.extend_from_slice(&[0x1a, 9, 0x0a, 3, b't', b'/', b'x', 0x12, 2, 1, 2]);
+            }
+            body
+        };
+        let bodies = [
+            status(3, "bad data", 0),
+            status(-1, "", 0),
+            status(8, "slow down ✓", 2),
+            status(0, "only", 1),
+        ];
+        for body in &bodies {
+            let reference = tonic_types::Status::decode(body.as_slice()).map(|s| s.message);
+            assert_eq!(decode_status_message(body).ok(), reference.ok());
+            for end in 0..body.len() {
+                let reference =
+                    tonic_types::Status::decode(&body[..end]).map(|status| status.message);
+                assert_eq!(
+                    decode_status_message(&body[..end]).ok(),
+                    reference.ok(),
+                    "{:02x?}",
+                    &body[..end]
+                );
+            }
+            for at in 0..body.len() {
+                for byte in [0x00, 0x08, 0x0a, 0x12, 0x1a, 0x80, 0xff] {
+                    let mut changed = body.clone();
+                    changed[at] = byte;
+                    let reference =
+                        tonic_types::Status::decode(changed.as_slice()).map(|s| s.message);
+                    assert_eq!(
+                        decode_status_message(&changed).ok(),
+                        reference.ok(),
+                        "{changed:02x?}"
+                    );
+                }
+            }
+        }
+        assert_eq!(
+            error_message(None, Encoding::Protobuf, &bodies[2]).as_deref(),
+            Some("slow down ✓")
+        );
+        // A code of the wrong wire type makes the body undecodable.
+        assert_eq!(
+            error_message(None, Encoding::Protobuf, &[0x0d, 1, 2, 3, 4]),
+            None
+        );
+    }
 
     #[test]
     fn empty_and_absent_partial_success_are_full_success() {
@@ -320,9 +597,10 @@ mod tests {
     #[test]
     fn error_bodies_yield_the_status_message() {
         // checklist 2.6
-        let status = RpcStatus {
+        let status = tonic_types::Status {
             code: 3,
             message: "bad data".into(),
+            details: vec![],
         }
         .encode_to_vec();
         assert_eq!(

@@ -10,6 +10,8 @@
 //! `"-Infinity"`. [`SpecialFloats`] wraps the serializer and fixes exactly
 //! that, at no cost for finite values: every other call is forwarded.
 
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+use opentelemetry_proto::tonic::metrics::v1::{Metric, metric};
 use otlpkit_exporter::{ExportError, Payload};
 use serde::ser::{
     Serialize, SerializeMap, SerializeSeq, SerializeStruct, SerializeStructVariant, SerializeTuple,
@@ -38,7 +40,11 @@ pub(crate) fn encode_payload(payload: Payload<'_>) -> Result<Vec<u8>, ExportErro
                 &ResourceAttributesWithSchema::from(resource),
             ),
         }),
-        Payload::Metrics(request) => to_vec(request),
+        Payload::Metrics(metrics) => {
+            let mut request = ExportMetricsServiceRequest::from(metrics);
+            prune_metrics(&mut request);
+            to_vec(&request)
+        }
         Payload::SpanRecords { records, resource } => to_vec(&ExportTraceServiceRequest {
             resource_spans: group_spans_by_resource_and_scope(
                 records
@@ -53,6 +59,38 @@ pub(crate) fn encode_payload(payload: Payload<'_>) -> Result<Vec<u8>, ExportErro
             "this payload has no OTLP/JSON encoding in otlpkit-http",
         )),
     }
+}
+
+/// Data points in one metric, whatever its kind.
+fn data_point_count(metric: &Metric) -> usize {
+    match &metric.data {
+        Some(metric::Data::Gauge(gauge)) => gauge.data_points.len(),
+        Some(metric::Data::Sum(sum)) => sum.data_points.len(),
+        Some(metric::Data::Histogram(histogram)) => histogram.data_points.len(),
+        Some(metric::Data::ExponentialHistogram(histogram)) => histogram.data_points.len(),
+        Some(metric::Data::Summary(summary)) => summary.data_points.len(),
+        None => 0,
+    }
+}
+
+/// Removes metrics without data points and the scope and resource envelopes
+/// left empty (checklist 2.12), as the protobuf encoding
+/// (`otlpkit_wire::encode_metrics`) leaves them out, and returns the number
+/// of data points left.
+fn prune_metrics(request: &mut ExportMetricsServiceRequest) -> u64 {
+    let mut points = 0u64;
+    request.resource_metrics.retain_mut(|resource| {
+        resource.scope_metrics.retain_mut(|scope| {
+            scope.metrics.retain(|metric| {
+                let count = data_point_count(metric);
+                points += count as u64;
+                count > 0
+            });
+            !scope.metrics.is_empty()
+        });
+        !resource.scope_metrics.is_empty()
+    });
+    points
 }
 
 /// Encodes an OTLP request as OTLP/JSON (checklist 2.15), once; the
@@ -359,6 +397,46 @@ impl<S: SerializeStructVariant> SerializeStructVariant for SpecialFloats<S> {
 mod tests {
     use super::*;
     use std::collections::BTreeMap;
+
+    // checklist 2.12: no empty envelopes; only data points count.
+    #[test]
+    fn empty_metrics_and_envelopes_are_pruned() {
+        use opentelemetry_proto::tonic::metrics::v1::{
+            Gauge, NumberDataPoint, ResourceMetrics, ScopeMetrics,
+        };
+        let gauge = |points: usize| Metric {
+            name: "g".into(),
+            data: Some(metric::Data::Gauge(Gauge {
+                data_points: vec![NumberDataPoint::default(); points],
+            })),
+            ..Metric::default()
+        };
+        let mut request = ExportMetricsServiceRequest {
+            resource_metrics: vec![
+                ResourceMetrics {
+                    scope_metrics: vec![
+                        ScopeMetrics {
+                            metrics: vec![gauge(2), gauge(0)],
+                            ..ScopeMetrics::default()
+                        },
+                        ScopeMetrics {
+                            metrics: vec![gauge(0)],
+                            ..ScopeMetrics::default()
+                        },
+                    ],
+                    ..ResourceMetrics::default()
+                },
+                ResourceMetrics::default(),
+            ],
+        };
+        assert_eq!(prune_metrics(&mut request), 2);
+        assert_eq!(request.resource_metrics.len(), 1);
+        assert_eq!(request.resource_metrics[0].scope_metrics.len(), 1);
+        assert_eq!(
+            request.resource_metrics[0].scope_metrics[0].metrics.len(),
+            1
+        );
+    }
 
     fn json<T: Serialize>(value: &T) -> String {
         let mut out = Vec::new();

@@ -120,8 +120,12 @@
 //!   keeps a working default TLS stack instead of panicking for want of a
 //!   process-wide provider.
 //! - `tls-system-roots`: also trust the operating system's certificate store.
-//! - `json` (default): the `http/json` protocol. Without it selecting
-//!   `http/json` is a [`BuildError::NotCompiled`].
+//! - `json` (default): the `http/json` protocol, through
+//!   `opentelemetry-proto`'s generated messages and their serde derives.
+//!   Without it selecting `http/json` is a [`BuildError::NotCompiled`], and
+//!   the crate builds without `opentelemetry-proto` and prost's derive
+//!   macro: protobuf bodies are written by `otlpkit-wire`, responses decoded
+//!   with `prost::encoding`'s primitives.
 //! - `spool` (default): the disk spool (`OTLPKIT_SPOOL_DIR`,
 //!   `with_spool_dir`), through `otlpkit-exporter`'s feature of that name.
 //!   Without it a configured spool is a [`BuildError::NotCompiled`].

@@ -434,16 +434,26 @@ pub(crate) fn scope_attributes_equal(a: &InstrumentationScope, b: &Instrumentati
     left == right
 }
 
+/// The `Resource` message body length: its attributes
+/// (`dropped_attributes_count` 0, no entity references).
+pub(crate) fn resource_len(resource: &opentelemetry_sdk::Resource) -> usize {
+    resource
+        .iter()
+        .map(|(key, value)| delimited_len(RESOURCE_ATTRIBUTES, key_value_len(key.as_str(), value)))
+        .sum()
+}
+
+/// Writes the `Resource` message body; see [`resource_len`].
+pub(crate) fn put_resource(resource: &opentelemetry_sdk::Resource, out: &mut Vec<u8>) {
+    for (key, value) in resource.iter() {
+        put_key_value(RESOURCE_ATTRIBUTES, key.as_str(), value, out);
+    }
+}
+
 /// The `Resource` message body: its attributes (`dropped_attributes_count`
 /// 0, no entity references), in the resource's iteration order.
 pub(crate) fn encode_resource(resource: &opentelemetry_sdk::Resource) -> Vec<u8> {
-    let len: usize = resource
-        .iter()
-        .map(|(key, value)| delimited_len(RESOURCE_ATTRIBUTES, key_value_len(key.as_str(), value)))
-        .sum();
-    let mut out = Vec::with_capacity(len);
-    for (key, value) in resource.iter() {
-        put_key_value(RESOURCE_ATTRIBUTES, key.as_str(), value, &mut out);
-    }
+    let mut out = Vec::with_capacity(resource_len(resource));
+    put_resource(resource, &mut out);
     out
 }

@@ -216,3 +216,127 @@ pub(crate) fn to_nanos(time: std::time::SystemTime) -> u64 {
         .map(|elapsed| elapsed.as_nanos() as u64)
         .unwrap_or(0)
 }
+
+/// A proto3 `bool` field: absent when false.
+#[inline]
+pub(crate) fn opt_bool_len(tag: u32, value: bool) -> usize {
+    if value { bool_len(tag, value) } else { 0 }
+}
+
+/// Writes a proto3 `bool` field unless it is false.
+#[inline]
+pub(crate) fn put_opt_bool(tag: u32, value: bool, out: &mut Vec<u8>) {
+    if value {
+        put_bool(tag, value, out);
+    }
+}
+
+/// A proto3 `sint32` field: absent when 0.
+#[inline]
+pub(crate) fn sint32_len(tag: u32, value: i32) -> usize {
+    if value == 0 {
+        0
+    } else {
+        prost::encoding::sint32::encoded_len(tag, &value)
+    }
+}
+
+/// Writes a proto3 `sint32` field (zigzag) unless it is 0.
+#[inline]
+pub(crate) fn put_sint32(tag: u32, value: i32, out: &mut Vec<u8>) {
+    if value != 0 {
+        put_key(tag, WireType::Varint, out);
+        put_varint(u64::from(((value << 1) ^ (value >> 31)) as u32), out);
+    }
+}
+
+/// A oneof `sfixed64` member (always written).
+#[inline]
+pub(crate) fn sfixed64_len(tag: u32, value: i64) -> usize {
+    prost::encoding::sfixed64::encoded_len(tag, &value)
+}
+
+/// Writes a oneof `sfixed64` member.
+#[inline]
+pub(crate) fn put_sfixed64(tag: u32, value: i64, out: &mut Vec<u8>) {
+    put_key(tag, WireType::SixtyFourBit, out);
+    out.extend_from_slice(&value.to_le_bytes());
+}
+
+/// A proto3 `double` field: absent when it equals 0.0 (`-0.0` included,
+/// as prost compares; a NaN is written).
+#[inline]
+pub(crate) fn opt_double_len(tag: u32, value: f64) -> usize {
+    if value == 0.0 {
+        0
+    } else {
+        double_len(tag, value)
+    }
+}
+
+/// Writes a proto3 `double` field unless it equals 0.0.
+#[inline]
+pub(crate) fn put_opt_double(tag: u32, value: f64, out: &mut Vec<u8>) {
+    if value != 0.0 {
+        put_double(tag, value, out);
+    }
+}
+
+/// A packed repeated 64-bit field (`fixed64`, `double`) of `count` values:
+/// absent when empty.
+#[inline]
+pub(crate) fn packed_fixed64_len(tag: u32, count: usize) -> usize {
+    if count == 0 {
+        0
+    } else {
+        delimited_len(tag, count * 8)
+    }
+}
+
+/// Writes a packed repeated 64-bit field from the values' bits, as prost
+/// writes `fixed64` and `double` lists; `count` is their number.
+#[inline]
+pub(crate) fn put_packed_fixed64(
+    tag: u32,
+    count: usize,
+    values: impl Iterator<Item = u64>,
+    out: &mut Vec<u8>,
+) {
+    if count != 0 {
+        put_delimited_header(tag, count * 8, out);
+        for value in values {
+            out.extend_from_slice(&value.to_le_bytes());
+        }
+    }
+}
+
+/// The payload length of a packed repeated `uint64` field.
+#[inline]
+pub(crate) fn packed_varint_body_len(values: impl Iterator<Item = u64>) -> usize {
+    values.map(encoded_len_varint).sum()
+}
+
+/// A packed repeated `uint64` field: absent when empty.
+#[inline]
+pub(crate) fn packed_varint_len(tag: u32, values: impl Iterator<Item = u64>) -> usize {
+    match packed_varint_body_len(values) {
+        0 => 0,
+        len => delimited_len(tag, len),
+    }
+}
+
+/// Writes a packed repeated `uint64` field unless it is empty.
+#[inline]
+pub(crate) fn put_packed_varint<I: Iterator<Item = u64>>(
+    tag: u32,
+    values: impl Fn() -> I,
+    out: &mut Vec<u8>,
+) {
+    let len = packed_varint_body_len(values());
+    if len != 0 {
+        put_delimited_header(tag, len, out);
+        for value in values() {
+            put_varint(value, out);
+        }
+    }
+}

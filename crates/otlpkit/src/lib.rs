@@ -138,7 +138,7 @@
 //! | `json-logs` | no | `OTLPKIT_LOG_FORMAT=json`: JSON console lines |
 //! | `gzip` | yes | gzip compression (`OTEL_EXPORTER_OTLP_COMPRESSION=gzip`), pure Rust |
 //! | `zstd` | no | zstd compression, an otlpkit extension (builds the zstd C library) |
-//! | `http-json` | no | OTLP/HTTP with JSON bodies (`http/json`) |
+//! | `http-json` | no | OTLP/HTTP with JSON bodies (`http/json`); brings `opentelemetry-proto`'s generated messages |
 //! | `tls` | no | `https://` endpoints for every enabled transport: rustls with ring, the webpki roots, custom CA and client certificates |
 //! | `axum` | no | `http.route` from axum in [`tracing::server::HttpServerLayer`] |
 //! | `reqwest` | no | client spans, `http.client.request.duration` and W3C injection for reqwest (async and blocking) |
