@@ -125,6 +125,27 @@ pub enum ConfigWarning {
         /// What is wrong.
         reason: &'static str,
     },
+    /// Headers were set in code and a `*_HEADERS` variable sets `key` too,
+    /// or another key: the headers set in code replace the variable's whole
+    /// list (code wins, lists are never merged), so the variable's value of
+    /// `key` is not sent. Names the key, never a value.
+    #[error(
+        "{var} sets header `{key}`{}; headers set in code replace the variable's headers",
+        if *.also_in_code {
+            ", which is also set in code: the value set in code is sent"
+        } else {
+            ", which is not sent"
+        }
+    )]
+    HeaderReplacedByCode {
+        /// The variable.
+        var: &'static str,
+        /// The key the variable sets.
+        key: String,
+        /// Whether code sets the same key (its value is sent); otherwise the
+        /// header is not sent at all.
+        also_in_code: bool,
+    },
     /// `OTEL_RESOURCE_ATTRIBUTES` could not be decoded; the whole variable
     /// was dropped (checklist 4.2).
     #[error("{var}={value:?} could not be decoded ({reason}); the whole variable is ignored")]
@@ -208,6 +229,7 @@ impl ConfigWarning {
             | ConfigWarning::Rounded { var, .. }
             | ConfigWarning::NotUnicode { var }
             | ConfigWarning::MalformedHeader { var, .. }
+            | ConfigWarning::HeaderReplacedByCode { var, .. }
             | ConfigWarning::InvalidResourceAttributes { var, .. }
             | ConfigWarning::Unsupported { var, .. }
             | ConfigWarning::Ignored { var, .. }

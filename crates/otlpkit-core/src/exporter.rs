@@ -632,6 +632,23 @@ impl ExporterConfigBuilder {
         };
 
         let (s, g) = var(ExporterVar::Headers);
+        if let Some(code) = &self.headers {
+            // Code headers replace the variable's whole list (never merged):
+            // each key it loses is said, never its value.
+            let env = [s, g]
+                .into_iter()
+                .find_map(|v| reader.raw(v).map(|raw| (v, raw)));
+            if let Some((v, raw)) = env {
+                let (from_env, _) = Headers::parse(&raw);
+                for (key, _) in from_env.iter() {
+                    reader.warn(ConfigWarning::HeaderReplacedByCode {
+                        var: v,
+                        key: key.to_owned(),
+                        also_in_code: code.get(key).is_some(),
+                    });
+                }
+            }
+        }
         let (headers, headers_source) = reader.layered(self.headers, s, g, Headers::new, |r, v| {
             let raw = r.raw(v)?;
             let (headers, issues) = Headers::parse(&raw);

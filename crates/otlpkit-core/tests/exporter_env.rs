@@ -5,8 +5,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use otlpkit_core::{
-    Compression, ConfigError, ConfigWarning, ExporterConfig, Headers, Origin, OtlpConfig, Protocol,
-    RetryPolicy, Signal, Source,
+    Compression, ConfigError, ConfigWarning, ExporterConfig, Headers, MapEnv, Origin, OtlpConfig,
+    Protocol, RetryPolicy, Signal, Source,
 };
 
 fn resolve(pairs: &[(&str, &str)]) -> otlpkit_core::Resolved<OtlpConfig> {
@@ -124,6 +124,79 @@ fn signal_headers_replace_general_headers_instead_of_merging() {
     assert_eq!(traces.get("authorization"), Some("general"));
     assert_eq!(traces.get("x-shared"), Some("1"));
     assert_eq!(traces.get("x-metrics"), None);
+}
+
+#[test]
+fn headers_set_in_code_and_in_the_environment_warn_once_per_key_without_values() {
+    // Code wins and replaces the variable's whole list (checklist 1.3, 1.19):
+    // each key the variable loses is named once, for all signals, with
+    // which side is sent; no value ever appears.
+    let env = MapEnv::from([
+        (
+            "OTEL_EXPORTER_OTLP_HEADERS",
+            "authorization=Basic%20ZW52LXNla3JpdA==,x-env-only=env-sekrit",
+        ),
+        (
+            "OTEL_EXPORTER_OTLP_LOGS_HEADERS",
+            "authorization=logs-sekrit",
+        ),
+    ]);
+    let mut builder = OtlpConfig::builder();
+    for signal in Signal::ALL {
+        builder = builder.with_exporter(
+            ExporterConfig::builder(*signal).with_header("Authorization", "Bearer code-token"),
+        );
+    }
+    let resolved = builder.build(&env).unwrap();
+    for signal in Signal::ALL {
+        let headers = resolved.value.exporter(*signal).headers();
+        assert_eq!(headers.get("authorization"), Some("Bearer code-token"));
+        assert_eq!(headers.len(), 1);
+    }
+    assert_eq!(
+        resolved.warnings,
+        vec![
+            ConfigWarning::HeaderReplacedByCode {
+                var: "OTEL_EXPORTER_OTLP_HEADERS",
+                key: "authorization".into(),
+                also_in_code: true,
+            },
+            ConfigWarning::HeaderReplacedByCode {
+                var: "OTEL_EXPORTER_OTLP_HEADERS",
+                key: "x-env-only".into(),
+                also_in_code: false,
+            },
+            ConfigWarning::HeaderReplacedByCode {
+                var: "OTEL_EXPORTER_OTLP_LOGS_HEADERS",
+                key: "authorization".into(),
+                also_in_code: true,
+            },
+        ]
+    );
+    let text = resolved
+        .warnings
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        text.contains(
+            "OTEL_EXPORTER_OTLP_HEADERS sets header `authorization`, which is also set in \
+             code: the value set in code is sent; headers set in code replace the variable's \
+             headers"
+        ),
+        "{text}"
+    );
+    for secret in ["sekrit", "ZW52", "code-token"] {
+        assert!(!text.contains(secret), "{text}");
+        assert!(!format!("{:?}", resolved.warnings).contains(secret));
+    }
+    // Without code headers, nothing is said.
+    assert!(
+        resolve(&[("OTEL_EXPORTER_OTLP_HEADERS", "a=1")])
+            .warnings
+            .is_empty()
+    );
 }
 
 #[test]

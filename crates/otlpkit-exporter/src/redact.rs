@@ -13,8 +13,11 @@ const MIN_SECRET_LEN: usize = 4;
 const MAX_MESSAGE_LEN: usize = 1024;
 
 /// What must never appear in a message: every configured header value, the
-/// credential part of `Scheme credential` values (`Bearer s3cr3t`), and the
-/// endpoint's user name, password and query values.
+/// credential part of `Scheme credential` values (`Bearer s3cr3t`), the
+/// endpoint's user name, password and query values, and both forms of Basic
+/// credentials: a `Basic` header's base64 decoded (`user:password` and the
+/// password alone), and the endpoint's `user:password` in base64, as the
+/// HTTP client sends it.
 #[derive(Default)]
 pub(crate) struct Redactor {
     /// Longest first, so that a value containing another is replaced whole.
@@ -36,11 +39,17 @@ impl Redactor {
             let value = value.trim();
             secrets.push(value.to_owned());
             // `Scheme credential`: the credential alone may be echoed.
-            if let Some((_, credential)) = value.split_once(char::is_whitespace) {
-                secrets.push(credential.trim().to_owned());
+            if let Some((scheme, credential)) = value.split_once(char::is_whitespace) {
+                let credential = credential.trim();
+                secrets.push(credential.to_owned());
+                if scheme.eq_ignore_ascii_case("basic") {
+                    secrets.push(credential.trim_end_matches('=').to_owned());
+                    secrets.extend(basic_decoded(credential));
+                }
             }
         }
         secrets.extend(url_secrets(config.endpoint()));
+        secrets.extend(url_basic(config.endpoint()));
         secrets.retain(|secret| secret.len() >= MIN_SECRET_LEN);
         secrets.sort_by_key(|secret| std::cmp::Reverse(secret.len()));
         secrets.dedup();
@@ -91,6 +100,56 @@ fn url_secrets(url: &Url) -> Vec<String> {
                 .split('&')
                 .filter_map(|pair| pair.split_once('=').map(|(_, value)| value.to_owned())),
         );
+    }
+    secrets
+}
+
+/// What a `Basic` credential (`base64(user:password)`) stands for: the
+/// decoded `user:password`, and the user name and password apart. Nothing
+/// when it is not base64 of UTF-8 text.
+fn basic_decoded(credential: &str) -> Vec<String> {
+    use base64::Engine as _;
+    let engines = [
+        base64::engine::general_purpose::STANDARD,
+        base64::engine::general_purpose::STANDARD_NO_PAD,
+    ];
+    let Some(decoded) = engines
+        .iter()
+        .find_map(|engine| engine.decode(credential).ok())
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+    else {
+        return Vec::new();
+    };
+    let mut secrets = vec![decoded.clone()];
+    if let Some((user, password)) = decoded.split_once(':') {
+        secrets.push(user.to_owned());
+        secrets.push(password.to_owned());
+    }
+    secrets
+}
+
+/// The Basic credential an HTTP client makes of the endpoint's user name
+/// and password (`base64(user:password)`, with and without padding), from
+/// their decoded and their written forms.
+fn url_basic(url: &Url) -> Vec<String> {
+    use base64::Engine as _;
+    if url.username().is_empty() && url.password().is_none() {
+        return Vec::new();
+    }
+    let decoded = |text: &str| {
+        percent_encoding::percent_decode_str(text)
+            .decode_utf8_lossy()
+            .into_owned()
+    };
+    let password = url.password().unwrap_or_default();
+    let mut secrets = Vec::new();
+    for pair in [
+        format!("{}:{}", decoded(url.username()), decoded(password)),
+        format!("{}:{password}", url.username()),
+    ] {
+        let encoded = base64::engine::general_purpose::STANDARD.encode(pair);
+        secrets.push(encoded.trim_end_matches('=').to_owned());
+        secrets.push(encoded);
     }
     secrets
 }
@@ -148,6 +207,27 @@ mod tests {
         for secret in ["p@ss/w0rd", "p%40ss%2Fw0rd", "us@er"] {
             assert!(!scrubbed.contains(secret), "{secret} in {scrubbed}");
         }
+    }
+
+    #[test]
+    fn basic_credentials_are_redacted_encoded_and_decoded() {
+        // `dXNlcjpzZWNyZXQ=` is base64 of `user:secret`.
+        let from_header = redactor(
+            "http://collector:4318/v1/traces",
+            "authorization=Basic%20dXNlcjpzZWNyZXQ=",
+        );
+        let echoed = "401: bad credentials Basic dXNlcjpzZWNyZXQ= (dXNlcjpzZWNyZXQ, \
+                      user:secret, password secret)";
+        let scrubbed = from_header.scrub(echoed);
+        for secret in ["dXNlcjpzZWNyZXQ", "user:secret", "secret"] {
+            assert!(!scrubbed.contains(secret), "{secret} in {scrubbed}");
+        }
+        // Credentials in the endpoint become Basic authentication.
+        let from_url = redactor("http://user:hunter22@collector:4318/v1/traces", "");
+        let basic = "dXNlcjpodW50ZXIyMg=="; // base64 of `user:hunter22`
+        let scrubbed = from_url.scrub(&format!("401: Basic {basic} refused"));
+        assert!(!scrubbed.contains("dXNlcjpodW50ZXIyMg"), "{scrubbed}");
+        assert_eq!(scrubbed, "401: Basic <redacted> refused");
     }
 
     #[test]

@@ -758,6 +758,69 @@ fn credentials_echoed_in_part_by_a_server_are_redacted() {
     clean("log output", &logs().text());
 }
 
+// Basic credentials, from an `authorization` header or from the endpoint's
+// user name and password (which the client sends as Basic authentication),
+// echoed by a server in base64 or decoded: neither form reaches an error, a
+// log line or the statistics.
+#[test]
+fn basic_credentials_echoed_by_a_server_are_redacted() {
+    // base64 of `user:secret` and of `user:hunter22`.
+    const FROM_HEADER: &str = "dXNlcjpzZWNyZXQ=";
+    const FROM_URL: &str = "dXNlcjpodW50ZXIyMg==";
+    let server = RawServer::start();
+    let clean = |what: &str, text: &str| {
+        for secret in [
+            FROM_HEADER.trim_end_matches('='),
+            FROM_URL.trim_end_matches('='),
+            "user:secret",
+            "user:hunter22",
+            "secret",
+            "hunter22",
+        ] {
+            assert!(!text.contains(secret), "{what} leaks {secret}: {text}");
+        }
+    };
+    server.push(Some(response(
+        401,
+        "text/plain",
+        format!("authorization: Basic {FROM_HEADER} (user:secret) refused").as_bytes(),
+        &[],
+    )));
+    let exporter = span_builder(&server.url("/v1/traces"), Protocol::HttpProtobuf)
+        .with_header("authorization", format!("Basic {FROM_HEADER}"))
+        .build()
+        .unwrap();
+    clean("exporter Debug", &format!("{exporter:?}"));
+    let error = export(&exporter, 1).unwrap_err();
+    clean("error", &format!("{error} {error:?}"));
+    assert!(error.to_string().contains("<redacted>"), "{error}");
+    let last = traces(&exporter).last_error.expect("a last failure");
+    clean("last failure", &format!("{last} {last:?}"));
+
+    server.push(Some(response(
+        401,
+        "text/plain",
+        format!("authorization: Basic {FROM_URL} (user:hunter22) refused").as_bytes(),
+        &[],
+    )));
+    let url = server
+        .url("/v1/traces")
+        .replace("http://", "http://user:hunter22@");
+    let exporter = span_builder(&url, Protocol::HttpProtobuf).build().unwrap();
+    clean("exporter Debug", &format!("{exporter:?}"));
+    let error = export(&exporter, 1).unwrap_err();
+    // The client did send them as Basic authentication.
+    let requests = server.requests();
+    assert_eq!(
+        requests.last().unwrap().header("authorization"),
+        Some(format!("Basic {FROM_URL}").as_str())
+    );
+    clean("error", &format!("{error} {error:?}"));
+    let last = traces(&exporter).last_error.expect("a last failure");
+    clean("last failure", &format!("{last} {last:?}"));
+    clean("log output", &logs().text());
+}
+
 // --- the wrong port: an OTLP/HTTP exporter at the receiver's gRPC port -----------------------
 
 #[test]

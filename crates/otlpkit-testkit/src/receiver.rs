@@ -181,7 +181,9 @@ impl ReceiverBuilder {
 
     /// Closes a connection that has had no request in progress for `timeout` (default:
     /// never), whether it is idle between requests or sending its first request's
-    /// headers too slowly.
+    /// headers too slowly (so that such clients cannot hold the connection cap). The web
+    /// page's listener takes it as its header read timeout (default 30 s). Connections
+    /// closed for it are counted: [`Receiver::connections_closed_idle`].
     pub fn idle_timeout(mut self, timeout: Duration) -> Self {
         self.idle_timeout = Some(timeout);
         self
@@ -456,7 +458,7 @@ impl Receiver {
     pub fn serve_ui(&self, addr: SocketAddr, limits: RetentionLimits) -> Result<Ui, StartError> {
         crate::ui::start(
             &self.runtime.handle,
-            &self.shared.store,
+            &self.shared,
             addr,
             limits,
             self.runtime.shutdown.child_token(),
@@ -507,6 +509,25 @@ impl Receiver {
         let mut requests = self.requests();
         requests.retain(|r| r.signal == signal);
         requests
+    }
+
+    /// Connections closed because no request was in progress on them for the idle timeout
+    /// (idle between requests, or headers sent too slowly or never), on every listener,
+    /// the web page's included.
+    pub fn connections_closed_idle(&self) -> u64 {
+        self.shared
+            .connections
+            .closed_idle
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Connections accepted over the [`ReceiverBuilder::max_connections`] cap (or the web
+    /// page's) and closed at once.
+    pub fn connections_refused(&self) -> u64 {
+        self.shared
+            .connections
+            .refused_over_cap
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Number of recorded requests.

@@ -95,16 +95,43 @@ const MAX_ATTRIBUTES: usize = 64;
 /// The most events and links kept per span.
 const MAX_EVENTS: usize = 64;
 
-/// Text cut at [`MAX_TEXT`] bytes (on a character boundary), with `…` when cut.
+/// Text cut at [`MAX_TEXT`] bytes (on a character boundary), with `…` when cut, and its
+/// bidirectional-text controls escaped.
 fn text(s: &str) -> Box<str> {
     if s.len() <= MAX_TEXT {
-        return s.into();
+        return escape_bidi(s);
     }
     let mut end = MAX_TEXT;
     while !s.is_char_boundary(end) {
         end -= 1;
     }
-    format!("{}…", &s[..end]).into_boxed_str()
+    escape_bidi(&format!("{}…", &s[..end]))
+}
+
+/// Whether `c` changes the direction of the text around it.
+fn is_bidi_control(c: char) -> bool {
+    matches!(
+        c,
+        '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
+    )
+}
+
+/// `s` with its bidirectional-text controls written as `\u{..}`, as the terminal summary
+/// writes them: a name a sender chose (`U+202E` reverses what follows) cannot reorder
+/// what the page shows around it. At most 3 times longer (3 bytes become 8).
+fn escape_bidi(s: &str) -> Box<str> {
+    if !s.chars().any(is_bidi_control) {
+        return s.into();
+    }
+    let mut out = String::with_capacity(s.len() + 16);
+    for c in s.chars() {
+        if is_bidi_control(c) {
+            let _ = write!(out, "{}", c.escape_unicode());
+        } else {
+            out.push(c);
+        }
+    }
+    out.into_boxed_str()
 }
 
 /// Bounded text of any value: strings as they are, others as `DisplayValue` shows them.
@@ -142,7 +169,7 @@ fn value_text(value: Option<&any_value::Value>) -> (&'static str, Box<str>) {
     if write!(out, "{}", DisplayValue(value)).is_err() {
         out.0.push('…');
     }
-    (kind, out.0.into_boxed_str())
+    (kind, escape_bidi(&out.0))
 }
 
 /// One attribute as kept: key, value type and value text.
@@ -295,7 +322,9 @@ impl StoredSpan {
 
 #[derive(Debug)]
 struct Trace {
-    spans: Vec<StoredSpan>,
+    /// Shared with the page's answers, which are built from a copy of these handles after
+    /// the store's lock is released.
+    spans: Vec<Arc<StoredSpan>>,
     /// Spans that arrived after the per-trace limit.
     dropped_spans: usize,
     /// The tick of its last update (its place in the eviction order).
@@ -322,15 +351,21 @@ struct StoredLog {
     bytes: usize,
 }
 
-/// One metric stream: a name with one set of point attributes, from one service.
+/// What does not change in a metric stream, shared with the page's answers.
 #[derive(Debug)]
-struct Series {
+struct SeriesInfo {
     name: Box<str>,
     description: Box<str>,
     unit: Box<str>,
     kind: &'static str,
     attributes: Box<[Attr]>,
     origin: Arc<Origin>,
+}
+
+/// One metric stream: a name with one set of point attributes, from one service.
+#[derive(Debug)]
+struct Series {
+    info: Arc<SeriesInfo>,
     /// `(time, value, tick)`, oldest first.
     points: VecDeque<(u64, f64, u64)>,
     /// Text of the latest point (histograms: count, sum, min, max).
@@ -360,7 +395,7 @@ pub(crate) struct Retention {
     traces: HashMap<Box<[u8]>, Trace>,
     trace_order: BTreeMap<u64, Box<[u8]>>,
     span_count: usize,
-    logs: VecDeque<StoredLog>,
+    logs: VecDeque<Arc<StoredLog>>,
     series: HashMap<u64, Series>,
     series_ids: HashMap<String, u64>,
     next_series: u64,
@@ -486,7 +521,7 @@ impl Retention {
             return;
         }
         let stored = StoredSpan::new(span, origin);
-        let mut bytes = stored.bytes();
+        let mut bytes = stored.bytes() + ARC_COUNTS;
         if !trace.origins.iter().any(|o| Arc::ptr_eq(o, origin)) {
             trace.origins.push(Arc::clone(origin));
             bytes += origin.bytes + size_of::<Arc<Origin>>();
@@ -494,7 +529,7 @@ impl Retention {
         trace.start = trace.start.min(span.start_time_unix_nano);
         trace.end = trace.end.max(span.end_time_unix_nano);
         trace.errors += usize::from(stored.is_error());
-        trace.spans.push(stored);
+        trace.spans.push(Arc::new(stored));
         trace.bytes += bytes;
         self.bytes += bytes;
         self.span_count += 1;
@@ -517,9 +552,10 @@ impl Retention {
             + record.trace_id.len()
             + record.span_id.len()
             + attrs_bytes(&attributes)
-            + share;
+            + share
+            + ARC_COUNTS;
         self.bytes += bytes;
-        self.logs.push_back(StoredLog {
+        self.logs.push_back(Arc::new(StoredLog {
             tick,
             time: if record.time_unix_nano != 0 {
                 record.time_unix_nano
@@ -534,7 +570,7 @@ impl Retention {
             attributes,
             origin: Arc::clone(origin),
             bytes,
-        });
+        }));
     }
 
     fn add_metric(
@@ -611,6 +647,8 @@ impl Retention {
                     let id = self.next_series;
                     self.next_series += 1;
                     let bytes = size_of::<Series>()
+                        + size_of::<SeriesInfo>()
+                        + ARC_COUNTS
                         + 2 * key.len()
                         + 64
                         + m.name.len().min(MAX_TEXT)
@@ -622,12 +660,14 @@ impl Retention {
                     self.series.insert(
                         id,
                         Series {
-                            name: text(&m.name),
-                            description: text(&m.description),
-                            unit: text(&m.unit),
-                            kind,
-                            attributes,
-                            origin: Arc::clone(origin),
+                            info: Arc::new(SeriesInfo {
+                                name: text(&m.name),
+                                description: text(&m.description),
+                                unit: text(&m.unit),
+                                kind,
+                                attributes,
+                                origin: Arc::clone(origin),
+                            }),
                             points: VecDeque::new(),
                             latest: "".into(),
                             bytes,
@@ -720,6 +760,9 @@ impl Retention {
     }
 }
 
+/// The reference counts of an `Arc`, charged for each item kept behind one.
+const ARC_COUNTS: usize = 2 * size_of::<usize>();
+
 /// What one kept metric point counts for: its tuple in the series and in the global queue.
 const POINT_BYTES: usize = size_of::<(u64, f64, u64)>() + size_of::<(u64, u64)>();
 
@@ -810,38 +853,176 @@ impl Retention {
         })
     }
 
-    /// The root of a trace: its earliest span without a parent in the trace, else its
-    /// earliest span.
-    fn root(trace: &Trace) -> Option<&StoredSpan> {
-        let ids: std::collections::HashSet<&[u8]> = trace
-            .spans
-            .iter()
-            .map(|s| s.ids.span_id.as_slice())
-            .collect();
-        trace
-            .spans
-            .iter()
-            .filter(|s| !ids.contains(s.ids.parent_span_id.as_slice()))
-            .min_by_key(|s| (!s.ids.parent_span_id.is_empty(), s.ids.start_time_unix_nano))
-    }
-
-    /// `GET /api/traces`: the most recently updated traces first.
-    pub(crate) fn traces_json(&self, limit: usize) -> Value {
-        let traces: Vec<Value> = self
+    /// `GET /api/traces`, copied out: the most recently updated traces, each with the handle
+    /// of its root span (found here, in time linear in its spans); [`TracesView::json`]
+    /// builds the answer without the store.
+    pub(crate) fn traces_view(&self, limit: usize) -> TracesView {
+        let traces = self
             .trace_order
             .values()
             .rev()
             .take(limit)
             .filter_map(|id| self.traces.get(id).map(|t| (id, t)))
-            .map(|(id, t)| {
-                let root = Retention::root(t);
+            .map(|(id, t)| TraceSummary {
+                trace_id: id.clone(),
+                root: root(&t.spans).cloned(),
+                spans: t.spans.len(),
+                start: t.start,
+                end: t.end,
+                dropped_spans: t.dropped_spans,
+                errors: t.errors,
+            })
+            .collect();
+        TracesView {
+            version: self.version,
+            traces,
+        }
+    }
+
+    /// `GET /api/traces/{id}`, copied out: the handles of its spans.
+    pub(crate) fn trace_view(&self, trace_id: &[u8]) -> Option<TraceView> {
+        let trace = self.traces.get(trace_id)?;
+        Some(TraceView {
+            trace_id: trace_id.into(),
+            start: trace.start,
+            end: trace.end,
+            dropped_spans: trace.dropped_spans,
+            spans: trace.spans.clone(),
+        })
+    }
+
+    /// `GET /api/logs`, copied out: the handles of the most recent log records, optionally
+    /// those of one trace or span.
+    pub(crate) fn logs_view(
+        &self,
+        trace_id: Option<&[u8]>,
+        span_id: Option<&[u8]>,
+        limit: usize,
+    ) -> LogsView {
+        let logs = self
+            .logs
+            .iter()
+            .rev()
+            .filter(|l| trace_id.is_none_or(|t| *l.trace_id == *t))
+            .filter(|l| span_id.is_none_or(|s| *l.span_id == *s))
+            .take(limit)
+            .cloned()
+            .collect();
+        LogsView {
+            version: self.version,
+            logs,
+        }
+    }
+
+    /// `GET /api/metrics`, copied out: each series' handle, latest text and last `points`
+    /// points.
+    pub(crate) fn metrics_view(&self, points: usize) -> MetricsView {
+        let series = self
+            .series
+            .values()
+            .map(|s| {
+                let skip = s.points.len().saturating_sub(points);
+                SeriesView {
+                    info: Arc::clone(&s.info),
+                    latest: s.latest.clone(),
+                    points: s
+                        .points
+                        .iter()
+                        .skip(skip)
+                        .map(|&(t, v, _)| (t, v))
+                        .collect(),
+                }
+            })
+            .collect();
+        MetricsView {
+            version: self.version,
+            series,
+        }
+    }
+
+    #[cfg(test)]
+    pub(crate) fn traces_json(&self, limit: usize) -> Value {
+        self.traces_view(limit).json()
+    }
+
+    #[cfg(test)]
+    pub(crate) fn trace_json(&self, trace_id: &[u8]) -> Option<Vec<u8>> {
+        self.trace_view(trace_id).map(|view| view.json())
+    }
+
+    #[cfg(test)]
+    pub(crate) fn logs_json(
+        &self,
+        trace_id: Option<&[u8]>,
+        span_id: Option<&[u8]>,
+        limit: usize,
+    ) -> Vec<u8> {
+        self.logs_view(trace_id, span_id, limit).json()
+    }
+}
+
+/// Why a span id cannot name a span (`None` when it can): the page and the summary say so
+/// instead of showing an empty or zero id as if it were one.
+pub(crate) fn invalid_span_id(id: &[u8]) -> Option<&'static str> {
+    if id.is_empty() {
+        Some("empty")
+    } else if id.len() != 8 {
+        Some("not 8 bytes")
+    } else if id.iter().all(|b| *b == 0) {
+        Some("all zero")
+    } else {
+        None
+    }
+}
+
+/// The root of a trace: its earliest span without a parent in the trace, else its earliest
+/// span. A span without an id is no span's parent: the spans without a parent id stay
+/// roots beside it.
+fn root(spans: &[Arc<StoredSpan>]) -> Option<&Arc<StoredSpan>> {
+    let ids: std::collections::HashSet<&[u8]> =
+        spans.iter().map(|s| s.ids.span_id.as_slice()).collect();
+    spans
+        .iter()
+        .filter(|s| {
+            s.ids.parent_span_id.is_empty() || !ids.contains(s.ids.parent_span_id.as_slice())
+        })
+        .min_by_key(|s| (!s.ids.parent_span_id.is_empty(), s.ids.start_time_unix_nano))
+        .or_else(|| spans.iter().min_by_key(|s| s.ids.start_time_unix_nano))
+}
+
+/// One trace of the list, copied out of the store.
+#[derive(Debug)]
+struct TraceSummary {
+    trace_id: Box<[u8]>,
+    root: Option<Arc<StoredSpan>>,
+    spans: usize,
+    start: u64,
+    end: u64,
+    dropped_spans: usize,
+    errors: usize,
+}
+
+/// What `GET /api/traces` shows, copied out of the store.
+#[derive(Debug)]
+pub(crate) struct TracesView {
+    version: u64,
+    traces: Vec<TraceSummary>,
+}
+
+impl TracesView {
+    pub(crate) fn json(&self) -> Value {
+        let traces: Vec<Value> = self
+            .traces
+            .iter()
+            .map(|t| {
+                let root = t.root.as_deref();
                 json!({
-                    "traceId": hex(id),
+                    "traceId": hex(&t.trace_id),
                     "root": root.map_or("", |s| s.ids.name.as_str()),
                     "service": root.map_or("", |s| &*s.origin.service),
                     "start": nanos(t.start),
                     "durationNanos": nanos(t.end.saturating_sub(t.start)),
-                    "spans": t.spans.len(),
+                    "spans": t.spans,
                     "droppedSpans": t.dropped_spans,
                     "errors": t.errors,
                 })
@@ -849,34 +1030,45 @@ impl Retention {
             .collect();
         json!({ "version": self.version, "traces": traces })
     }
+}
 
-    /// `GET /api/traces/{id}`: the spans of one trace in tree order, with their depth, as
-    /// JSON text.
-    pub(crate) fn trace_json(&self, trace_id: &[u8]) -> Option<Vec<u8>> {
-        let trace = self.traces.get(trace_id)?;
-        let layout = crate::tree::Layout::of(&trace.spans, |s| &s.ids);
+/// What `GET /api/traces/{id}` shows, copied out of the store.
+#[derive(Debug)]
+pub(crate) struct TraceView {
+    trace_id: Box<[u8]>,
+    start: u64,
+    end: u64,
+    dropped_spans: usize,
+    spans: Vec<Arc<StoredSpan>>,
+}
+
+impl TraceView {
+    /// The spans of the trace in tree order, with their depth, as JSON text.
+    pub(crate) fn json(&self) -> Vec<u8> {
+        let layout = crate::tree::Layout::of(&self.spans, |s| &s.ids);
         let mut origins: Vec<&Arc<Origin>> = Vec::new();
         for &(i, _) in &layout.order {
-            let origin = &trace.spans[i].origin;
+            let origin = &self.spans[i].origin;
             if !origins.iter().any(|o| Arc::ptr_eq(o, origin)) {
                 origins.push(origin);
             }
         }
         let head = json!({
-            "traceId": hex(trace_id),
-            "start": nanos(trace.start),
-            "end": nanos(trace.end),
-            "droppedSpans": trace.dropped_spans,
+            "traceId": hex(&self.trace_id),
+            "start": nanos(self.start),
+            "end": nanos(self.end),
+            "droppedSpans": self.dropped_spans,
             "resources": origins.iter().map(|o| origin_json(o)).collect::<Vec<_>>(),
         });
         let spans = layout.order.iter().map(|&(i, depth)| {
-            let s = &trace.spans[i];
+            let s = &self.spans[i];
             let origin = origins
                 .iter()
                 .position(|o| Arc::ptr_eq(o, &s.origin))
                 .unwrap_or_default();
             json!({
                 "spanId": hex(&s.ids.span_id),
+                "invalidSpanId": invalid_span_id(&s.ids.span_id),
                 "parentSpanId": hex(&s.ids.parent_span_id),
                 "parentMissing": layout.parent_missing[i],
                 "depth": depth,
@@ -898,61 +1090,73 @@ impl Retention {
                 })).collect::<Vec<_>>(),
             })
         });
-        Some(object_with_list(head, "spans", spans))
+        object_with_list(head, "spans", spans)
     }
+}
 
-    /// `GET /api/logs`: the most recent log records first, optionally those of one trace or
-    /// span, as JSON text.
-    pub(crate) fn logs_json(
-        &self,
-        trace_id: Option<&[u8]>,
-        span_id: Option<&[u8]>,
-        limit: usize,
-    ) -> Vec<u8> {
-        let logs = self
-            .logs
-            .iter()
-            .rev()
-            .filter(|l| trace_id.is_none_or(|t| *l.trace_id == *t))
-            .filter(|l| span_id.is_none_or(|s| *l.span_id == *s))
-            .take(limit)
-            .map(|l| {
-                json!({
-                    "time": nanos(l.time),
-                    "severityNumber": l.severity_number,
-                    "severityText": &*l.severity_text,
-                    "body": &*l.body,
-                    "traceId": hex(&l.trace_id),
-                    "spanId": hex(&l.span_id),
-                    "service": &*l.origin.service,
-                    "attributes": attrs_json(&l.attributes),
-                })
-            });
+/// What `GET /api/logs` shows, copied out of the store.
+#[derive(Debug)]
+pub(crate) struct LogsView {
+    version: u64,
+    logs: Vec<Arc<StoredLog>>,
+}
+
+impl LogsView {
+    /// The log records, most recent first, as JSON text.
+    pub(crate) fn json(&self) -> Vec<u8> {
+        let logs = self.logs.iter().map(|l| {
+            json!({
+                "time": nanos(l.time),
+                "severityNumber": l.severity_number,
+                "severityText": &*l.severity_text,
+                "body": &*l.body,
+                "traceId": hex(&l.trace_id),
+                "spanId": hex(&l.span_id),
+                "service": &*l.origin.service,
+                "attributes": attrs_json(&l.attributes),
+            })
+        });
         object_with_list(json!({ "version": self.version }), "logs", logs)
     }
+}
 
-    /// `GET /api/metrics`: every series kept, with its latest value and recent points, as
-    /// JSON text.
-    pub(crate) fn metrics_json(&self, points: usize) -> Vec<u8> {
-        let mut series: Vec<&Series> = self.series.values().collect();
-        series.sort_by(|a, b| {
+/// One series of `GET /api/metrics`, copied out of the store.
+#[derive(Debug)]
+struct SeriesView {
+    info: Arc<SeriesInfo>,
+    latest: Box<str>,
+    points: Vec<(u64, f64)>,
+}
+
+/// What `GET /api/metrics` shows, copied out of the store.
+#[derive(Debug)]
+pub(crate) struct MetricsView {
+    version: u64,
+    series: Vec<SeriesView>,
+}
+
+impl MetricsView {
+    /// Every series with its latest value and recent points, as JSON text.
+    pub(crate) fn json(mut self) -> Vec<u8> {
+        self.series.sort_by(|a, b| {
+            let (a, b) = (&a.info, &b.info);
             (&*a.origin.service, &*a.name, a.attributes.len()).cmp(&(
                 &*b.origin.service,
                 &*b.name,
                 b.attributes.len(),
             ))
         });
-        let list = series.iter().map(|s| {
-            let skip = s.points.len().saturating_sub(points);
+        let list = self.series.iter().map(|s| {
+            let info = &s.info;
             json!({
-                "name": &*s.name,
-                "description": &*s.description,
-                "unit": &*s.unit,
-                "kind": s.kind,
-                "service": &*s.origin.service,
-                "attributes": attrs_json(&s.attributes),
+                "name": &*info.name,
+                "description": &*info.description,
+                "unit": &*info.unit,
+                "kind": info.kind,
+                "service": &*info.origin.service,
+                "attributes": attrs_json(&info.attributes),
                 "latest": &*s.latest,
-                "points": s.points.iter().skip(skip).map(|&(t, v, _)| {
+                "points": s.points.iter().map(|&(t, v)| {
                     json!([nanos(t), if v.is_finite() { json!(v) } else { Value::Null }])
                 }).collect::<Vec<_>>(),
             })
@@ -1015,6 +1219,101 @@ mod tests {
                 ..Default::default()
             }],
         })
+    }
+
+    #[test]
+    fn a_span_without_an_id_is_no_parent_and_says_what_it_is() {
+        let span = |id: Vec<u8>, name: &str, start: u64| Span {
+            trace_id: vec![9; 16],
+            parent_span_id: if name == "early child" {
+                vec![1; 8]
+            } else {
+                Vec::new()
+            },
+            span_id: id,
+            name: name.into(),
+            start_time_unix_nano: start,
+            end_time_unix_nano: start + 10,
+            ..Default::default()
+        };
+        let mut store = Retention::new(RetentionLimits::default());
+        store.ingest(&request(
+            1,
+            Payload::Traces(ExportTraceServiceRequest {
+                resource_spans: vec![ResourceSpans {
+                    scope_spans: vec![ScopeSpans {
+                        spans: vec![
+                            span(Vec::new(), "no id", 20),
+                            span(vec![1; 8], "first root", 10),
+                            span(vec![2; 8], "early child", 5),
+                        ],
+                        ..Default::default()
+                    }],
+                    ..Default::default()
+                }],
+            }),
+        ));
+        // The spans without a parent id are roots, whatever another span lacks.
+        let listed = store.traces_json(10);
+        assert_eq!(listed["traces"][0]["root"], "first root", "{listed}");
+        let view: Value = serde_json::from_slice(&store.trace_json(&[9; 16]).unwrap()).unwrap();
+        let spans = view["spans"].as_array().unwrap();
+        let shape: Vec<(&str, u64)> = spans
+            .iter()
+            .map(|s| (s["name"].as_str().unwrap(), s["depth"].as_u64().unwrap()))
+            .collect();
+        assert_eq!(
+            shape,
+            [("first root", 0), ("early child", 1), ("no id", 0)],
+            "{view}"
+        );
+        assert_eq!(spans[0]["invalidSpanId"], Value::Null);
+        assert_eq!(spans[2]["spanId"], "");
+        assert_eq!(spans[2]["invalidSpanId"], "empty");
+    }
+
+    #[test]
+    fn bidirectional_controls_are_shown_escaped() {
+        let mut store = Retention::new(RetentionLimits::default());
+        store.ingest(&request(
+            1,
+            Payload::Traces(ExportTraceServiceRequest {
+                resource_spans: vec![ResourceSpans {
+                    scope_spans: vec![ScopeSpans {
+                        spans: vec![Span {
+                            trace_id: vec![3; 16],
+                            span_id: vec![1; 8],
+                            name: "invoice\u{202e}fdp.exe".into(),
+                            attributes: vec![KeyValue {
+                                key: "k\u{2066}ey".into(),
+                                value: Some(opentelemetry_proto::tonic::common::v1::AnyValue {
+                                    value: Some(any_value::Value::StringValue(
+                                        "v\u{200f}al".into(),
+                                    )),
+                                }),
+                                ..Default::default()
+                            }],
+                            ..Default::default()
+                        }],
+                        ..Default::default()
+                    }],
+                    ..Default::default()
+                }],
+            }),
+        ));
+        let text = String::from_utf8(store.trace_json(&[3; 16]).unwrap()).unwrap();
+        let view: Value = serde_json::from_str(&text).unwrap();
+        let span = &view["spans"][0];
+        assert_eq!(span["name"], "invoice\\u{202e}fdp.exe");
+        assert_eq!(span["attributes"][0]["key"], "k\\u{2066}ey");
+        assert_eq!(span["attributes"][0]["value"], "v\\u{200f}al");
+        assert_eq!(
+            store.traces_json(1)["traces"][0]["root"],
+            "invoice\\u{202e}fdp.exe"
+        );
+        for c in ['\u{202e}', '\u{2066}', '\u{200f}'] {
+            assert!(!text.contains(c), "{text}");
+        }
     }
 
     #[test]

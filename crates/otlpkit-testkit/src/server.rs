@@ -101,6 +101,10 @@ pub(crate) async fn accept_loop(
                 Ok(slot) => Some(slot),
                 Err(_) => {
                     drop(stream);
+                    shared
+                        .connections
+                        .refused_over_cap
+                        .fetch_add(1, Ordering::Relaxed);
                     continue;
                 }
             },
@@ -177,6 +181,14 @@ impl Drop for Busy {
     }
 }
 
+/// Whether a connection ended with hyper's header read timeout (headers sent too slowly,
+/// or none at all after the last request).
+pub(crate) fn is_header_timeout(error: &(dyn std::error::Error + 'static)) -> bool {
+    error
+        .downcast_ref::<hyper::Error>()
+        .is_some_and(hyper::Error::is_timeout)
+}
+
 /// Never resolves when there is no idle timeout.
 async fn idle(activity: Arc<Activity>, timeout: Option<Duration>) {
     match timeout {
@@ -198,12 +210,17 @@ async fn serve_connection(
         idle_since: Mutex::new(Instant::now()),
     });
     let idle_timeout = shared.limits.idle_timeout;
+    let connections = Arc::clone(&shared.connections);
     let io = TokioIo::new(stream);
     let mut builder = auto::Builder::new(TrackedExecutor(tracker));
     // A client may close its sending side once its request is out
     // (`shutdown(SHUT_WR)`) and still wait for the answer: without
     // half-close, that end of input could abort the request unanswered.
     builder.http1().timer(TokioTimer::new()).half_close(true);
+    // Headers must arrive within the idle timeout too (hyper's own default is 30 s).
+    if let Some(timeout) = idle_timeout {
+        builder.http1().header_read_timeout(timeout);
+    }
     builder.http2().timer(TokioTimer::new());
     let cancel = conn.cancel.clone();
     let closed = conn.closed.clone();
@@ -224,11 +241,14 @@ async fn serve_connection(
                 }
             });
             let connection = builder.serve_connection(io, svc);
-            tokio::select! {
+            let timed_out = tokio::select! {
                 biased;
-                () = cancel.cancelled() => {}
-                () = idle(Arc::clone(&activity), idle_timeout) => {}
-                _ = connection => {}
+                () = cancel.cancelled() => false,
+                () = idle(Arc::clone(&activity), idle_timeout) => true,
+                ended = connection => ended.is_err_and(|e| is_header_timeout(&*e)),
+            };
+            if timed_out {
+                connections.closed_idle.fetch_add(1, Ordering::Relaxed);
             }
         }
         // The web page has its own server (`ui.rs`).
@@ -253,11 +273,14 @@ async fn serve_connection(
                 }
             });
             let connection = builder.serve_connection(io, svc);
-            tokio::select! {
+            let timed_out = tokio::select! {
                 biased;
-                () = cancel.cancelled() => {}
-                () = idle(Arc::clone(&activity), idle_timeout) => {}
-                _ = connection => {}
+                () = cancel.cancelled() => false,
+                () = idle(Arc::clone(&activity), idle_timeout) => true,
+                ended = connection => ended.is_err_and(|e| is_header_timeout(&*e)),
+            };
+            if timed_out {
+                connections.closed_idle.fetch_add(1, Ordering::Relaxed);
             }
         }
     }

@@ -54,11 +54,23 @@ pub(crate) struct Limits {
     pub(crate) count_only: bool,
 }
 
+/// Connections the receiver closed without a request on them, by cause.
+#[derive(Debug, Default)]
+pub(crate) struct ConnectionCounts {
+    /// Closed by the idle timeout, or by the header read timeout: no request in progress
+    /// (idle between requests, or headers sent too slowly or never).
+    pub(crate) closed_idle: AtomicU64,
+    /// Accepted over the connection cap and closed at once.
+    pub(crate) refused_over_cap: AtomicU64,
+}
+
 #[derive(Debug)]
 pub(crate) struct Shared {
     pub(crate) store: Store,
     pub(crate) faults: Mutex<FaultScripts>,
     pub(crate) limits: Limits,
+    /// Shared by every listener, the web page's too.
+    pub(crate) connections: std::sync::Arc<ConnectionCounts>,
     next_connection: AtomicU64,
 }
 
@@ -101,6 +113,7 @@ impl Shared {
             store: Store::new(on_request, keep),
             faults: Mutex::new(FaultScripts::default()),
             limits,
+            connections: std::sync::Arc::default(),
             next_connection: AtomicU64::new(1),
         }
     }

@@ -241,7 +241,11 @@ fn write_span(
             }
         }
     }
-    write!(f, ") span {}", hex(&span.span_id))?;
+    match crate::retention::invalid_span_id(&span.span_id) {
+        None => write!(f, ") span {}", hex(&span.span_id))?,
+        Some("empty") => f.write_str(") span [invalid id: empty]")?,
+        Some(why) => write!(f, ") span {} [invalid id: {why}]", hex(&span.span_id))?,
+    }
     if parent_missing {
         write!(f, " [parent {} not received]", hex(&span.parent_span_id))?;
     }
@@ -515,6 +519,40 @@ mod tests {
             peer: "127.0.0.1:1".parse().unwrap(),
             connection_id: 1,
         }
+    }
+
+    #[test]
+    fn a_span_without_a_valid_id_says_so_and_parents_nothing() {
+        let span = |id: Vec<u8>, name: &str, start: u64| Span {
+            trace_id: vec![1; 16],
+            span_id: id,
+            name: name.into(),
+            start_time_unix_nano: start,
+            end_time_unix_nano: start + 1_000_000,
+            ..Default::default()
+        };
+        let payload = Payload::Traces(ExportTraceServiceRequest {
+            resource_spans: vec![ResourceSpans {
+                scope_spans: vec![ScopeSpans {
+                    spans: vec![
+                        span(Vec::new(), "no id", 1_000_000),
+                        span(vec![2; 8], "root", 2_000_000),
+                        span(vec![0; 8], "zero id", 3_000_000),
+                    ],
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+        });
+        let r = request(Signal::Traces, Some(payload));
+        assert_eq!(
+            Summary::new(&r).to_string(),
+            "#7 traces http/protobuf HTTP/1.1 gzip 123 B: 3 spans -> ok\n  \
+             resource (no attributes)\n  trace 01010101010101010101010101010101\n    \
+             no id (1ms, unset) span [invalid id: empty]\n    \
+             root (1ms, unset) span 0202020202020202\n    \
+             zero id (1ms, unset) span 0000000000000000 [invalid id: all zero]\n"
+        );
     }
 
     #[test]

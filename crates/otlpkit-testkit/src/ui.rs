@@ -24,7 +24,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::error::{Listener, StartError};
 use crate::retention::{Retention, RetentionLimits};
-use crate::store::Store;
+use crate::shared::{ConnectionCounts, Shared};
 
 const INDEX_HTML: &str = include_str!("ui/index.html");
 const APP_JS: &str = include_str!("ui/app.js");
@@ -94,7 +94,13 @@ pub struct Ui {
     addr: SocketAddr,
     store: Arc<Mutex<Retention>>,
     stop: CancellationToken,
+    #[cfg(test)]
+    before_build: BuildHook,
 }
+
+/// Called by a test between taking a large answer's copy and building it.
+#[cfg(test)]
+type BuildHook = Arc<Mutex<Option<Arc<dyn Fn() + Send + Sync>>>>;
 
 impl fmt::Debug for Ui {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -121,6 +127,13 @@ impl Ui {
     pub fn kept_bytes(&self) -> usize {
         self.store.lock().bytes()
     }
+
+    /// Runs `hook` on the thread that builds each large answer, after the answer's copy
+    /// was taken out of the store and before it is built.
+    #[cfg(test)]
+    pub(crate) fn before_build(&self, hook: impl Fn() + Send + Sync + 'static) {
+        *self.before_build.lock() = Some(Arc::new(hook));
+    }
 }
 
 impl Drop for Ui {
@@ -129,14 +142,19 @@ impl Drop for Ui {
     }
 }
 
-/// Binds `addr` and serves the page on `runtime`, fed by `store`.
+/// How long the page waits for a request's headers (from the connection's start, or the
+/// end of its last answer) when the receiver has no idle timeout.
+const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Binds `addr` and serves the page on `runtime`, fed by the receiver's store.
 pub(crate) fn start(
     runtime: &tokio::runtime::Handle,
-    store: &Store,
+    shared: &Shared,
     addr: SocketAddr,
     limits: RetentionLimits,
     stop: CancellationToken,
 ) -> Result<Ui, StartError> {
+    let store = &shared.store;
     let retention = Arc::new(Mutex::new(Retention::new(limits)));
     // Subscribe first and skip, in the callback, what the backfill below already took.
     let backfilled: Arc<Mutex<Option<HashSet<u64>>>> = Arc::new(Mutex::new(None));
@@ -166,25 +184,74 @@ pub(crate) fn start(
         addr,
         source,
     })?;
-    runtime.spawn(serve(
-        listener,
-        Arc::clone(&retention),
-        stop.clone(),
-        local.ip().is_loopback(),
-    ));
+    #[cfg(test)]
+    let before_build: BuildHook = Arc::default();
+    let page = Arc::new(Page {
+        store: Arc::clone(&retention),
+        loopback: local.ip().is_loopback(),
+        header_timeout: shared.limits.idle_timeout.unwrap_or(HEADER_TIMEOUT),
+        connections: Arc::clone(&shared.connections),
+        #[cfg(test)]
+        before_build: Arc::clone(&before_build),
+    });
+    runtime.spawn(serve(listener, page, stop.clone()));
     Ok(Ui {
         addr: local,
         store: retention,
         stop,
+        #[cfg(test)]
+        before_build,
     })
 }
 
-async fn serve(
-    listener: tokio::net::TcpListener,
+/// What the page's connections share.
+struct Page {
     store: Arc<Mutex<Retention>>,
-    stop: CancellationToken,
     loopback: bool,
-) {
+    /// Longest wait for a request's headers: a client that sends them too slowly, or
+    /// none, gives its connection back.
+    header_timeout: Duration,
+    connections: Arc<ConnectionCounts>,
+    #[cfg(test)]
+    before_build: BuildHook,
+}
+
+/// An answer: ready, or to be built from a copy taken out of the store.
+enum Answer {
+    Ready(Response<Full<Bytes>>),
+    /// Built on a blocking thread, so that neither the store's lock nor the runtime's
+    /// thread is held while an answer as large as the store is serialized.
+    Build(Box<dyn FnOnce() -> Response<Full<Bytes>> + Send>),
+}
+
+impl Page {
+    async fn answer(self: Arc<Self>, req: Request<Incoming>) -> Response<Full<Bytes>> {
+        match handle(&self.store, &req, self.loopback) {
+            Answer::Ready(response) => response,
+            Answer::Build(build) => {
+                #[cfg(test)]
+                let hook = self.before_build.lock().clone();
+                let built = tokio::task::spawn_blocking(move || {
+                    #[cfg(test)]
+                    if let Some(hook) = hook {
+                        hook();
+                    }
+                    build()
+                })
+                .await;
+                built.unwrap_or_else(|_| {
+                    response(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "text/plain; charset=utf-8",
+                        Bytes::from_static(b"500 the answer could not be built\n"),
+                    )
+                })
+            }
+        }
+    }
+}
+
+async fn serve(listener: tokio::net::TcpListener, page: Arc<Page>, stop: CancellationToken) {
     let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     let answers = Arc::new(Semaphore::new(MAX_LARGE_ANSWERS));
     loop {
@@ -198,45 +265,60 @@ async fn serve(
             continue;
         };
         let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
-            continue; // over the cap: dropped, hence closed
+            // Over the cap: dropped, hence closed.
+            page.connections
+                .refused_over_cap
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            continue;
         };
-        let store = Arc::clone(&store);
+        let (header_timeout, connections) = (page.header_timeout, Arc::clone(&page.connections));
+        let page = Arc::clone(&page);
         let answers = Arc::clone(&answers);
         let stop = stop.clone();
         tokio::spawn(async move {
-            let svc = service_fn(move |req| {
+            let svc = service_fn(move |req: Request<Incoming>| {
                 let slot = if large(req.uri().path()) {
                     Arc::clone(&answers).try_acquire_owned().ok()
                 } else {
                     None
                 };
-                let response = if large(req.uri().path()) && slot.is_none() {
-                    let mut busy = response(
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        "text/plain; charset=utf-8",
-                        Bytes::from_static(b"503 other answers are being sent; retry\n"),
-                    );
-                    busy.headers_mut()
-                        .insert(http::header::RETRY_AFTER, HeaderValue::from_static("1"));
-                    busy
-                } else {
-                    handle(&store, &req, loopback)
-                };
-                let response = response.map(|inner| Held {
-                    inner,
-                    pending: Bytes::new(),
-                    _slot: slot,
-                });
-                async move { Ok::<_, std::convert::Infallible>(response) }
+                let busy = large(req.uri().path()) && slot.is_none();
+                let page = Arc::clone(&page);
+                async move {
+                    let response = if busy {
+                        let mut busy = response(
+                            StatusCode::SERVICE_UNAVAILABLE,
+                            "text/plain; charset=utf-8",
+                            Bytes::from_static(b"503 other answers are being sent; retry\n"),
+                        );
+                        busy.headers_mut()
+                            .insert(http::header::RETRY_AFTER, HeaderValue::from_static("1"));
+                        busy
+                    } else {
+                        page.answer(req).await
+                    };
+                    let response = response.map(|inner| Held {
+                        inner,
+                        pending: Bytes::new(),
+                        _slot: slot,
+                    });
+                    Ok::<_, std::convert::Infallible>(response)
+                }
             });
             let mut builder = hyper::server::conn::http1::Builder::new();
             builder
                 .timer(TokioTimer::new())
-                .header_read_timeout(Duration::from_secs(30));
+                .header_read_timeout(header_timeout);
             let connection = builder.serve_connection(TokioIo::new(stream), svc);
             tokio::select! {
                 () = stop.cancelled() => {}
-                _ = connection => {}
+                ended = connection => {
+                    if ended.is_err_and(|e| crate::server::is_header_timeout(&e)) {
+                        connections
+                            .closed_idle
+                            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    }
+                }
             }
             drop(slot);
         });
@@ -323,17 +405,16 @@ fn limit(req: &Request<Incoming>, default: usize) -> usize {
         .min(MAX_LIST)
 }
 
-fn handle(
-    store: &Mutex<Retention>,
-    req: &Request<Incoming>,
-    loopback: bool,
-) -> Response<Full<Bytes>> {
+/// The answer to `req`. Under the store's lock only the copy an answer needs is taken
+/// (handles of the stored items, at most the store's size in pointers); the answers that
+/// can be as large as the store are built from it after the lock is released.
+fn handle(store: &Mutex<Retention>, req: &Request<Incoming>, loopback: bool) -> Answer {
     if loopback && !local_host(req) {
-        return response(
+        return Answer::Ready(response(
             StatusCode::FORBIDDEN,
             "text/plain; charset=utf-8",
             Bytes::from_static(b"403 this page answers only to localhost\n"),
-        );
+        ));
     }
     if req.method() != Method::GET {
         let mut r = response(
@@ -343,10 +424,10 @@ fn handle(
         );
         r.headers_mut()
             .insert(http::header::ALLOW, HeaderValue::from_static("GET"));
-        return r;
+        return Answer::Ready(r);
     }
     let path = req.uri().path();
-    match path {
+    let ready = match path {
         "/" | "/index.html" => response(
             StatusCode::OK,
             "text/html; charset=utf-8",
@@ -363,36 +444,128 @@ fn handle(
             Bytes::from_static(APP_CSS.as_bytes()),
         ),
         "/api/status" => json(&store.lock().status_json()),
-        "/api/traces" => json(&store.lock().traces_json(limit(req, 200))),
+        "/api/traces" => {
+            let view = store.lock().traces_view(limit(req, 200));
+            return Answer::Build(Box::new(move || json(&view.json())));
+        }
         "/api/logs" => {
             let trace = query(req, "trace").and_then(hex_id);
             let span = query(req, "span").and_then(hex_id);
-            json_text(
-                store
-                    .lock()
-                    .logs_json(trace.as_deref(), span.as_deref(), limit(req, 200)),
-            )
+            let view = store
+                .lock()
+                .logs_view(trace.as_deref(), span.as_deref(), limit(req, 200));
+            return Answer::Build(Box::new(move || json_text(view.json())));
         }
         "/api/metrics" => {
             let points = query(req, "points")
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(60usize)
                 .min(MAX_LIST);
-            json_text(store.lock().metrics_json(points))
+            let view = store.lock().metrics_view(points);
+            return Answer::Build(Box::new(move || json_text(view.json())));
         }
         _ => match path.strip_prefix("/api/traces/").and_then(hex_id) {
-            Some(id) => match store.lock().trace_json(&id) {
-                Some(view) => json_text(view),
-                None => not_found(),
-            },
+            Some(id) => {
+                let view = store.lock().trace_view(&id);
+                match view {
+                    Some(view) => return Answer::Build(Box::new(move || json_text(view.json()))),
+                    None => not_found(),
+                }
+            }
             None => not_found(),
         },
-    }
+    };
+    Answer::Ready(ready)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::{Read as _, Write as _};
+    use std::net::TcpStream;
+
+    use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+    use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
+    use prost::Message as _;
+
+    /// How long a blocked exchange is waited for before the test gives up on it (a guard
+    /// against hanging, not a measure).
+    const HANG_GUARD: Duration = Duration::from_secs(10);
+
+    fn exchange(addr: SocketAddr, request: &[u8]) -> std::io::Result<String> {
+        let mut stream = TcpStream::connect(addr)?;
+        stream.set_read_timeout(Some(HANG_GUARD))?;
+        stream.write_all(request)?;
+        let mut text = Vec::new();
+        stream.read_to_end(&mut text)?;
+        Ok(String::from_utf8_lossy(&text).into_owned())
+    }
+
+    fn export(addr: SocketAddr, span_id: u8) -> std::io::Result<String> {
+        let body = ExportTraceServiceRequest {
+            resource_spans: vec![ResourceSpans {
+                scope_spans: vec![ScopeSpans {
+                    spans: vec![Span {
+                        trace_id: vec![7; 16],
+                        span_id: vec![span_id; 8],
+                        name: format!("span {span_id}"),
+                        ..Default::default()
+                    }],
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+        }
+        .encode_to_vec();
+        let mut request = format!(
+            "POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        )
+        .into_bytes();
+        request.extend_from_slice(&body);
+        exchange(addr, &request)
+    }
+
+    // A large answer is built from a copy taken under the store's lock, off the receiver's
+    // thread: while it is being built (the hook holds it there), an export is taken in and
+    // answered. Built under the lock, or on the runtime's only thread, the export would
+    // wait for the answer, and the answer for the export.
+    #[test]
+    fn intake_goes_on_while_a_large_answer_is_built() {
+        let receiver = crate::Receiver::builder().start().unwrap();
+        let ui = receiver
+            .serve_ui("127.0.0.1:0".parse().unwrap(), RetentionLimits::default())
+            .unwrap();
+        let first = export(receiver.http_addr(), 1).unwrap();
+        assert!(first.starts_with("HTTP/1.1 200"), "{first}");
+
+        let (tx, rx) = std::sync::mpsc::channel();
+        let http = receiver.http_addr();
+        let tx = Mutex::new(tx);
+        ui.before_build(move || {
+            let _ = tx.lock().send(export(http, 2));
+        });
+        let page = exchange(
+            ui.addr(),
+            format!(
+                "GET /api/traces/{} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+                "07".repeat(16)
+            )
+            .as_bytes(),
+        )
+        .unwrap();
+        let during = rx.recv_timeout(HANG_GUARD).expect("the hook ran");
+        let during = during.expect("the export during the build was answered");
+        assert!(during.starts_with("HTTP/1.1 200"), "{during}");
+        assert!(page.starts_with("HTTP/1.1 200"), "{page}");
+        // The answer shows the copy taken before the export: one span.
+        assert!(
+            page.contains("span 1") && !page.contains("span 2"),
+            "{page}"
+        );
+        assert_eq!(receiver.span_count(), 2);
+    }
 
     #[test]
     fn ids_parse_as_hex() {

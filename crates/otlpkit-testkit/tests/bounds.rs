@@ -579,7 +579,12 @@ fn page_get(addr: SocketAddr, path: &str) -> serde_json::Value {
 /// Reads until the server closes the connection (or resets it, when it closed with our
 /// bytes unread); returns what it sent.
 fn read_to_close(stream: &mut TcpStream) -> String {
-    stream.set_read_timeout(Some(HANG_GUARD)).unwrap();
+    read_to_close_within(stream, HANG_GUARD)
+}
+
+/// [`read_to_close`], giving up (and failing) after `guard`.
+fn read_to_close_within(stream: &mut TcpStream, guard: Duration) -> String {
+    stream.set_read_timeout(Some(guard)).unwrap();
     let mut text = Vec::new();
     let mut buf = [0u8; 4096];
     loop {
@@ -671,6 +676,75 @@ fn the_connection_cap_holds() {
         }
     });
     assert_eq!(response.status, 200);
+}
+
+/// Holds a connection open by sending a request's headers one byte at a time, never
+/// finishing them, until the receiver closes it.
+fn dribble(mut stream: TcpStream) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        for byte in b"POST /v1/traces HTTP/1.1\r\nHost: x\r\nX-Slow: "
+            .iter()
+            .cycle()
+        {
+            if stream.write_all(&[*byte]).is_err() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    })
+}
+
+#[test]
+fn idle_and_slow_header_clients_cannot_hold_the_connection_cap() {
+    let receiver = Receiver::builder()
+        .max_connections(4)
+        .idle_timeout(Duration::from_secs(2))
+        .start()
+        .unwrap();
+    let ui = receiver
+        .serve_ui("127.0.0.1:0".parse().unwrap(), RetentionLimits::default())
+        .unwrap();
+    // The cap filled: two connections that send nothing, two that send their headers a
+    // byte at a time; the page's 64 places with connections that send nothing.
+    let idle: Vec<TcpStream> = (0..2)
+        .map(|_| TcpStream::connect(receiver.http_addr()).unwrap())
+        .collect();
+    let slow: Vec<_> = (0..2)
+        .map(|_| dribble(TcpStream::connect(receiver.http_addr()).unwrap()))
+        .collect();
+    let page_idle: Vec<TcpStream> = (0..64)
+        .map(|_| TcpStream::connect(ui.addr()).unwrap())
+        .collect();
+    // Full: one more is closed at once, and counted.
+    let mut over = TcpStream::connect(receiver.http_addr()).unwrap();
+    assert_eq!(read_to_close(&mut over), "");
+    assert_eq!(receiver.connections_refused(), 1);
+    // Every one of them is closed by the timeout, and counted. The guard is short of the
+    // 30 s the page would otherwise wait for headers, and far above the 2 s asked for.
+    for mut stream in idle.into_iter().chain(page_idle) {
+        assert_eq!(
+            read_to_close_within(&mut stream, Duration::from_secs(15)),
+            ""
+        );
+    }
+    for thread in slow {
+        thread.join().unwrap();
+    }
+    // A real export gets through (a retry covers closes the server has not finished).
+    let rt = runtime();
+    let response = rt.block_on(async {
+        loop {
+            match post_protobuf(receiver.http_addr(), "/v1/traces", &one_span("after")).await {
+                Ok(response) => break response,
+                Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+            }
+        }
+    });
+    assert_eq!(response.status, 200);
+    assert_eq!(receiver.span_count(), 1);
+    let status = page_get(ui.addr(), "/api/status");
+    assert_eq!(status["received"]["spans"], 1, "{status}");
+    assert_eq!(receiver.connections_closed_idle(), 4 + 64);
 }
 
 #[tokio::test]

@@ -688,7 +688,11 @@ fn the_binary_prints_one_summary_per_request_and_stops_on_ctrl_c() {
         .status()
         .unwrap();
     assert!(status.success());
-    assert_eq!(next(), "otlpkit-receiver: stopped after 1 requests");
+    assert_eq!(
+        next(),
+        "otlpkit-receiver: stopped after 1 requests; connections closed: 0 idle or with \
+         headers too slow (--idle-timeout), 0 over --max-connections"
+    );
     let exit = child.wait().unwrap();
     assert!(exit.success(), "{exit:?}");
 }

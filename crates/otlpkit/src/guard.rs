@@ -13,7 +13,9 @@ use opentelemetry_sdk::trace::SdkTracerProvider;
 use otlpkit_batch::tail::{TailSamplingHandle, TailSamplingStats};
 use otlpkit_batch::{ProcessorHandle, ProcessorStats};
 use otlpkit_bridge::WorkerRuntime;
-use otlpkit_core::stats::{DropReason, ExportErrorRecord, ExportStats, StatsSnapshot};
+use otlpkit_core::stats::{
+    DropReason, ExportErrorRecord, ExportStats, SignalStatsSnapshot, StatsSnapshot,
+};
 use otlpkit_core::{LogLevel, OtlpConfig, Signal};
 
 use crate::error::InitWarning;
@@ -409,6 +411,7 @@ fn shutdown_pipeline(pipeline: Pipeline, stats: &ExportStats, timeout: Duration)
     } else {
         timeout
     };
+    let (trace_stats, log_stats, metric_stats) = (stats.clone(), stats.clone(), stats.clone());
     let mut pending = Vec::new();
     if tracer_provider.is_some() || span_handle.is_some() {
         pending.push(spawn_bounded(Signal::Traces, move || {
@@ -421,6 +424,7 @@ fn shutdown_pipeline(pipeline: Pipeline, stats: &ExportStats, timeout: Duration)
             let left = timeout_first.saturating_sub(tail_started.elapsed());
             shut_down_signal(
                 Signal::Traces,
+                &trace_stats,
                 span_handle,
                 timeout_first,
                 left,
@@ -436,6 +440,7 @@ fn shutdown_pipeline(pipeline: Pipeline, stats: &ExportStats, timeout: Duration)
         pending.push(spawn_bounded(Signal::Logs, move || {
             shut_down_signal(
                 Signal::Logs,
+                &log_stats,
                 log_handle,
                 timeout_first,
                 timeout_first,
@@ -459,9 +464,14 @@ fn shutdown_pipeline(pipeline: Pipeline, stats: &ExportStats, timeout: Duration)
         metric_deadline.set(deadline, timeout);
         let left = deadline.saturating_duration_since(Instant::now());
         pending.push(spawn_bounded(Signal::Metrics, move || {
-            shut_down_signal(Signal::Metrics, None, timeout, left, move |left| {
-                Some(provider.shutdown_with_timeout(left))
-            })
+            shut_down_signal(
+                Signal::Metrics,
+                &metric_stats,
+                None,
+                timeout,
+                left,
+                move |left| Some(provider.shutdown_with_timeout(left)),
+            )
         }));
     }
 
@@ -497,6 +507,7 @@ fn shutdown_pipeline(pipeline: Pipeline, stats: &ExportStats, timeout: Duration)
 /// configured one, not what was left of it when this signal's turn came.
 fn shut_down_signal(
     signal: Signal,
+    stats: &ExportStats,
     handle: Option<ProcessorHandle>,
     budget: Duration,
     timeout: Duration,
@@ -525,13 +536,49 @@ fn shut_down_signal(
     let left = timeout
         .saturating_sub(started.elapsed())
         .max(WORKER_MIN_STOP);
+    let before = stats.signal(signal).snapshot();
     if let Some(Err(error)) = provider(left) {
+        let after = stats.signal(signal).snapshot();
         problems.push(ShutdownProblem::Provider {
             signal,
-            message: error.to_string(),
+            message: provider_failure(&error.to_string(), &before, &after),
         });
     }
     problems
+}
+
+/// The SDK provider's shutdown error (`Operation failed: Failed to
+/// shutdown`, which names no cause), followed by what otlpkit saw while it
+/// ran: the export failure it recorded for the signal (already redacted by
+/// the exporter) and the items counted as dropped meanwhile.
+fn provider_failure(
+    error: &str,
+    before: &SignalStatsSnapshot,
+    after: &SignalStatsSnapshot,
+) -> String {
+    let mut message = error.to_owned();
+    match &after.last_error {
+        Some(last) if before.last_error.as_ref() != Some(last) => {
+            message.push_str(&format!(
+                "; cause: its last export to {} failed ({}): {}",
+                last.endpoint, last.kind, last.message
+            ));
+        }
+        _ => message.push_str("; no export failed meanwhile (the cause is inside the provider)"),
+    }
+    let lost: Vec<String> = after
+        .drops()
+        .filter_map(|(reason, n)| {
+            let n = n.saturating_sub(before.dropped(reason));
+            (n > 0).then(|| format!("{n} as {reason}"))
+        })
+        .collect();
+    if lost.is_empty() {
+        message.push_str("; no item was counted as dropped meanwhile");
+    } else {
+        message.push_str(&format!("; items dropped meanwhile: {}", lost.join(", ")));
+    }
+    message
 }
 
 /// Why [`OtlpGuard::flush`] did not flush everything.
@@ -599,7 +646,10 @@ pub enum ShutdownProblem {
     Provider {
         /// The signal.
         signal: Signal,
-        /// The provider's message.
+        /// The provider's message, then why and what was lost: the export
+        /// failure recorded for the signal while the provider shut down
+        /// (redacted, as every exporter message), or that there was none,
+        /// and the items counted as dropped meanwhile, by reason.
         message: String,
     },
     /// A signal's shutdown did not report back by the deadline; it goes on in
@@ -808,5 +858,79 @@ impl fmt::Display for ShutdownReport {
             writeln!(f, "problem: {problem}")?;
         }
         write!(f, "shutdown took {:?}", self.elapsed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use opentelemetry_sdk::error::OTelSdkError;
+
+    // The SDK's metric reader answers `Failed to shutdown` when its last
+    // export fails, and nothing more: the problem says why (the failure the
+    // exporter recorded while it ran, redacted there) and what was lost.
+    #[test]
+    fn a_provider_failure_names_its_cause_and_what_was_lost() {
+        let stats = ExportStats::new();
+        let problems = shut_down_signal(
+            Signal::Metrics,
+            &stats,
+            None,
+            Duration::from_secs(1),
+            Duration::from_secs(1),
+            |_| {
+                let metrics = stats.signal(Signal::Metrics);
+                metrics.record_dropped(DropReason::NonRetryable, 6);
+                metrics.record_error(ExportErrorRecord::new(
+                    "http_status",
+                    DropReason::NonRetryable,
+                    "http://127.0.0.1:4318/v1/metrics",
+                    "HTTP 401: token <redacted> refused",
+                    6,
+                ));
+                Some(Err(OTelSdkError::InternalFailure(
+                    "Failed to shutdown".into(),
+                )))
+            },
+        );
+        let [ShutdownProblem::Provider { signal, message }] = problems.as_slice() else {
+            panic!("{problems:?}");
+        };
+        assert_eq!(*signal, Signal::Metrics);
+        assert!(
+            message.starts_with("Operation failed: Failed to shutdown; "),
+            "{message}"
+        );
+        assert!(
+            message.contains(
+                "cause: its last export to http://127.0.0.1:4318/v1/metrics failed \
+                 (http_status): HTTP 401: token <redacted> refused"
+            ),
+            "{message}"
+        );
+        assert!(
+            message.contains("items dropped meanwhile: 6 as non_retryable"),
+            "{message}"
+        );
+
+        // A failure older than the shutdown is not its cause.
+        let problems = shut_down_signal(
+            Signal::Metrics,
+            &stats,
+            None,
+            Duration::from_secs(1),
+            Duration::from_secs(1),
+            |_| {
+                Some(Err(OTelSdkError::InternalFailure(
+                    "Failed to shutdown".into(),
+                )))
+            },
+        );
+        let message = problems[0].to_string();
+        assert!(message.contains("no export failed meanwhile"), "{message}");
+        assert!(
+            message.contains("no item was counted as dropped meanwhile"),
+            "{message}"
+        );
     }
 }

@@ -172,9 +172,14 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     let requests = receiver.request_count();
+    let (idle, refused) = (
+        receiver.connections_closed_idle(),
+        receiver.connections_refused(),
+    );
     drop(receiver);
     emit(&format!(
-        "otlpkit-receiver: stopped after {requests} requests\n"
+        "otlpkit-receiver: stopped after {requests} requests; connections closed: {idle} \
+         idle or with headers too slow (--idle-timeout), {refused} over --max-connections\n"
     ));
     ExitCode::SUCCESS
 }

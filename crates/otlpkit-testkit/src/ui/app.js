@@ -146,7 +146,7 @@ async function showSpan(spanId) {
   }
   const resource = view.resources[s.resource] || { service: "", scope: "", attributes: [] };
   const facts = [
-    { key: "span id", value: s.spanId },
+    { key: "span id", value: s.invalidSpanId ? (s.spanId ? s.spanId + " " : "") + "(invalid id: " + s.invalidSpanId + ")" : s.spanId },
     { key: "parent", value: s.parentSpanId + (s.parentMissing ? " (not received)" : "") },
     { key: "kind", value: KINDS[s.kind] || String(s.kind) },
     { key: "status", value: ["unset", "ok", "error"][s.status.code] + (s.status.message ? ": " + s.status.message : "") },
