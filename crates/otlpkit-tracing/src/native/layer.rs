@@ -18,7 +18,8 @@ use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::{LookupSpan, SpanRef};
 
 use super::fields::{EventVisitor, SpanUpdates, SpanVisitor, thread_name_value};
-use super::live::{LiveSpan, Settings, Timings};
+use super::live::{ChildParent, LiveSpan, Settings, Timings};
+use super::sampling::ParentCx;
 use super::tail::TailRecord;
 
 /// The thread's id and name as `tracing-opentelemetry` records them, read
@@ -86,9 +87,9 @@ enum Parent {
     /// The current OpenTelemetry context (with context activation, the
     /// innermost entered span, `tracing` or OpenTelemetry API).
     Current,
-    /// A given context: an explicit parent, or the current `tracing` span
-    /// without context activation.
-    Given(OtelContext),
+    /// A given native span: an explicit parent, or the current `tracing`
+    /// span without context activation.
+    Given(ChildParent),
     /// None: a new trace.
     Root,
 }
@@ -213,16 +214,16 @@ impl NativeLayer {
             .map_or(Parent::Current, Parent::Given)
     }
 
-    /// The context a child of `span` starts under; the span's ids are fixed
-    /// from then on.
-    fn parent_context<S>(&self, span: &SpanRef<'_, S>) -> Option<OtelContext>
+    /// What a child of `span` starts under; the span's ids are fixed from
+    /// then on.
+    fn parent_context<S>(&self, span: &SpanRef<'_, S>) -> Option<ChildParent>
     where
         S: Subscriber + for<'a> LookupSpan<'a>,
     {
         let mut extensions = span.extensions_mut();
         let live = extensions.get_mut::<LiveSpan>()?;
         live.started = true;
-        Some(live.context())
+        Some(live.child_parent())
     }
 
     /// Fills in the ids, the sampling decision and the context of a new
@@ -230,7 +231,7 @@ impl NativeLayer {
     #[inline]
     fn start(
         &self,
-        parent_cx: &OtelContext,
+        parent_cx: ParentCx<'_>,
         mut record: Box<SpanRecord>,
         now: SystemTime,
     ) -> Option<LiveSpan> {
@@ -239,10 +240,13 @@ impl NativeLayer {
         }
         let settings = &self.settings;
         record.span_id = settings.id_generator.new_span_id();
-        self.sample(parent_cx, &mut record);
-        let cx = settings
-            .activation
-            .then(|| parent_cx.with_remote_span_context(record.span_context()));
+        self.sample_under(parent_cx, &mut record);
+        let cx = settings.activation.then(|| match parent_cx {
+            ParentCx::Context(cx) => cx.with_remote_span_context(record.span_context()),
+            // The parent's context holds nothing but its span context,
+            // which this span's replaces.
+            ParentCx::Span(_) => OtelContext::new().with_remote_span_context(record.span_context()),
+        });
         Some(LiveSpan {
             record,
             cx,
@@ -258,13 +262,18 @@ impl NativeLayer {
     /// span start, and again when `SpanExt::set_parent` gives the span
     /// another parent.
     pub(crate) fn sample(&self, parent_cx: &OtelContext, record: &mut SpanRecord) {
+        self.sample_under(ParentCx::Context(parent_cx), record);
+    }
+
+    /// [`sample`](Self::sample) under a context or a native parent's span
+    /// context.
+    #[inline]
+    fn sample_under(&self, parent_cx: ParentCx<'_>, record: &mut SpanRecord) {
         self.settings.sample(parent_cx, record);
         if let Some(tail) = &self.tail {
-            tail.on_start(
-                parent_cx.span().span_context(),
-                record.trace_id,
-                record.trace_flags.is_sampled(),
-            );
+            parent_cx.with_span_context(|parent| {
+                tail.on_start(parent, record.trace_id, record.trace_flags.is_sampled());
+            });
         }
     }
 
@@ -311,9 +320,11 @@ where
             started: false,
         });
         let live = match self.parent(attrs, &ctx) {
-            Parent::Current => OtelContext::map_current(|cx| self.start(cx, record, now)),
-            Parent::Given(cx) => self.start(&cx, record, now),
-            Parent::Root => self.start(&OtelContext::new(), record, now),
+            Parent::Current => {
+                OtelContext::map_current(|cx| self.start(ParentCx::Context(cx), record, now))
+            }
+            Parent::Given(parent) => self.start(parent.as_parent(), record, now),
+            Parent::Root => self.start(ParentCx::Context(&OtelContext::new()), record, now),
         };
         if let Some(live) = live {
             span.extensions_mut().insert(live);
