@@ -103,6 +103,17 @@ impl Settings {
         record.attributes.len() + OUTSIDE_THE_LIST < limit || record.attribute_count() < limit
     }
 
+    /// Whether an attribute goes onto the span's list as it is: no value
+    /// length limit, and room under the count limit whatever the record
+    /// holds outside the list (what [`push_attribute`](Self::push_attribute)
+    /// then does).
+    #[inline]
+    pub(crate) fn takes_as_is(&self, record: &SpanRecord) -> bool {
+        self.max_value_chars.is_none()
+            && record.attributes.len() + OUTSIDE_THE_LIST
+                < self.limits.max_attributes_per_span as usize
+    }
+
     /// Appends an attribute to a span within the attribute count limit
     /// (counting what the limit drops), its value within the length limit.
     #[inline]
