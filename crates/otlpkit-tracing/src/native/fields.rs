@@ -85,19 +85,8 @@ impl fmt::Write for InlineWriter {
 /// `value` in decimal, as its `Debug` writes it (20 digits at most: always
 /// inline).
 #[inline]
-pub(crate) fn decimal(mut value: u64) -> AttributeValue {
-    let mut digits = [0_u8; 20];
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (value % 10) as u8;
-        value /= 10;
-        if value == 0 {
-            break;
-        }
-    }
-    // ASCII digits: always valid, always fits.
-    AttributeValue::copied(std::str::from_utf8(&digits[at..]).unwrap_or_default())
+pub(crate) fn decimal(value: u64) -> AttributeValue {
+    AttributeValue::Inline(InlineStr::decimal(value))
 }
 
 /// `format!("{value:?}")` as an attribute value, inline when short.
