@@ -508,14 +508,30 @@ mod tests {
     use std::time::Duration;
 
     use opentelemetry::Value;
+    use opentelemetry::trace::{
+        SpanContext, SpanId, TraceContextExt as _, TraceFlags, TraceId, TraceState,
+    };
     use opentelemetry_sdk::trace::{InMemorySpanExporter, SpanData, SpanLimits};
     use otlpkit_batch::BatchProcessor;
     use otlpkit_core::MapEnv;
     use tracing_subscriber::layer::SubscriberExt as _;
 
+    use crate::SpanExt as _;
     use crate::native::{NativeSpans, SpanDataExporter};
 
     fn record(configure: impl FnOnce(NativeSpans) -> NativeSpans) -> SpanData {
+        let mut spans = recorded(configure, || {
+            tracing::info_span!("limited", number = 1_i64, text = "some text").in_scope(|| {});
+        });
+        assert_eq!(spans.len(), 1);
+        spans.remove(0)
+    }
+
+    /// The spans `workload` makes under a native layer `configure` sets up.
+    fn recorded(
+        configure: impl FnOnce(NativeSpans) -> NativeSpans,
+        workload: impl FnOnce(),
+    ) -> Vec<SpanData> {
         let exporter = InMemorySpanExporter::default();
         let processor = BatchProcessor::builder(SpanDataExporter::new(exporter.clone()))
             .build_with_env(&MapEnv::new())
@@ -523,18 +539,77 @@ mod tests {
         let handle = processor.handle();
         let layer = configure(NativeSpans::new(processor)).layer();
         let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
-        tracing::dispatcher::with_default(&dispatch, || {
-            tracing::info_span!("limited", number = 1_i64, text = "some text").in_scope(|| {});
-        });
+        tracing::dispatcher::with_default(&dispatch, workload);
         assert!(
             handle
                 .flush_within(Duration::from_secs(10))
                 .unwrap()
                 .is_complete()
         );
-        let mut spans = exporter.get_finished_spans().unwrap();
-        assert_eq!(spans.len(), 1);
-        spans.remove(0)
+        exporter.get_finished_spans().unwrap()
+    }
+
+    /// With and without context activation (where a child is sampled under
+    /// its native parent's span context alone, no context built for it),
+    /// children of contextual and explicit parents have their parent's
+    /// trace and span ids, and follow its sampling decision: a trace whose
+    /// root has an unsampled remote parent is dropped whole.
+    #[test]
+    fn children_follow_their_native_parents_with_and_without_context_activation() {
+        const TREES: u64 = 8;
+        for activation in [true, false] {
+            let spans = recorded(
+                |native| native.with_context_activation(activation),
+                || {
+                    for tree in 0..TREES * 2 {
+                        let sampled = tree % 2 == 0;
+                        let root = tracing::info_span!("root", sampled);
+                        if !sampled {
+                            let remote = SpanContext::new(
+                                TraceId::from(u128::from(tree) + 1),
+                                SpanId::from(7),
+                                TraceFlags::default(),
+                                true,
+                                TraceState::default(),
+                            );
+                            root.set_parent(
+                                opentelemetry::Context::new().with_remote_span_context(remote),
+                            )
+                            .unwrap();
+                        }
+                        root.in_scope(|| {
+                            tracing::info_span!("child").in_scope(|| {
+                                tracing::info_span!("grandchild").in_scope(|| {});
+                            });
+                        });
+                        tracing::info_span!(parent: &root, "explicit").in_scope(|| {});
+                    }
+                },
+            );
+            assert_eq!(spans.len() as u64, TREES * 4, "activation {activation}");
+            let parent_of = |name: &str| match name {
+                "child" | "explicit" => Some("root"),
+                "grandchild" => Some("child"),
+                _ => None,
+            };
+            for span in &spans {
+                let Some(parent_name) = parent_of(&span.name) else {
+                    assert_eq!(span.parent_span_id, SpanId::INVALID);
+                    continue;
+                };
+                let parent = spans
+                    .iter()
+                    .find(|parent| parent.span_context.span_id() == span.parent_span_id)
+                    .unwrap_or_else(|| panic!("activation {activation}: no parent for {span:?}"));
+                assert_eq!(parent.name, parent_name, "activation {activation}");
+                assert_eq!(
+                    parent.span_context.trace_id(),
+                    span.span_context.trace_id(),
+                    "activation {activation}"
+                );
+                assert!(!span.parent_span_is_remote, "activation {activation}");
+            }
+        }
     }
 
     /// The source attributes first and `busy_ns`/`idle_ns` last, whether the
