@@ -25,6 +25,9 @@ pub const INLINE_ATTRIBUTES: usize = 10;
 /// The longest string, in bytes, an [`AttributeValue`] keeps inline.
 pub const INLINE_STR_CAPACITY: usize = 22;
 
+// Every `u64` in decimal fits.
+const _: () = assert!(INLINE_STR_CAPACITY >= 20);
+
 /// A short string kept inline (at most [`INLINE_STR_CAPACITY`] bytes).
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct InlineStr {
@@ -45,6 +48,23 @@ impl InlineStr {
             len: text.len() as u8,
             bytes,
         })
+    }
+
+    /// `value` in decimal, as its `Debug` writes it: 20 digits at most,
+    /// always inline, and ASCII, so without the UTF-8 check of
+    /// [`new`](Self::new).
+    #[inline]
+    pub fn decimal(mut value: u64) -> InlineStr {
+        let len = value.checked_ilog10().map_or(1, |log| log as usize + 1);
+        let mut bytes = [0; INLINE_STR_CAPACITY];
+        for digit in bytes[..len].iter_mut().rev() {
+            *digit = b'0' + (value % 10) as u8;
+            value /= 10;
+        }
+        InlineStr {
+            len: len as u8,
+            bytes,
+        }
     }
 
     /// The string's bytes (no UTF-8 check: what an encoder writes).
@@ -647,6 +667,25 @@ pub fn intern_scope(scope: InstrumentationScope) -> &'static InstrumentationScop
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decimals_are_what_debug_writes() {
+        for value in [
+            0,
+            7,
+            9,
+            10,
+            42,
+            99,
+            100,
+            999,
+            1_000_000,
+            u64::MAX / 10,
+            u64::MAX,
+        ] {
+            assert_eq!(InlineStr::decimal(value).as_str(), format!("{value:?}"));
+        }
+    }
 
     #[test]
     fn inline_strings_hold_up_to_their_capacity() {

@@ -22,6 +22,8 @@ pub(crate) const SPAN_STATUS_CODE_FIELD: &str = "otel.status_code";
 pub(crate) const SPAN_STATUS_DESCRIPTION_FIELD: &str = "otel.status_description";
 /// The name the semantic conventions' examples use; accepted too.
 pub(crate) const SPAN_STATUS_MESSAGE_FIELD: &str = "otel.status_message";
+/// What every special span field name above starts with.
+const SPECIAL_PREFIX: &str = "otel.";
 const EXCEPTION_EVENT: &str = "exception";
 const EXCEPTION_MESSAGE: &str = "exception.message";
 const EXCEPTION_STACKTRACE: &str = "exception.stacktrace";
@@ -83,19 +85,8 @@ impl fmt::Write for InlineWriter {
 /// `value` in decimal, as its `Debug` writes it (20 digits at most: always
 /// inline).
 #[inline]
-pub(crate) fn decimal(mut value: u64) -> AttributeValue {
-    let mut digits = [0_u8; 20];
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (value % 10) as u8;
-        value /= 10;
-        if value == 0 {
-            break;
-        }
-    }
-    // ASCII digits: always valid, always fits.
-    AttributeValue::copied(std::str::from_utf8(&digits[at..]).unwrap_or_default())
+pub(crate) fn decimal(value: u64) -> AttributeValue {
+    AttributeValue::Inline(InlineStr::decimal(value))
 }
 
 /// `format!("{value:?}")` as an attribute value, inline when short.
@@ -164,12 +155,16 @@ pub(crate) struct SpanVisitor<'a> {
 }
 
 impl SpanVisitor<'_> {
+    /// Appends a field, straight onto the list when no limit can change it
+    /// (the common case, without the call through the limits).
     #[inline]
     fn push(&mut self, key: &'static str, value: AttributeValue) {
-        self.settings.push_attribute(
-            self.record,
-            Attribute::new(Key::from_static_str(key), value),
-        );
+        let attribute = Attribute::new(Key::from_static_str(key), value);
+        if self.settings.takes_as_is(self.record) {
+            self.record.attributes.push(attribute);
+        } else {
+            self.settings.push_attribute(self.record, attribute);
+        }
     }
 
     fn status(&mut self, status: Status) {
@@ -178,8 +173,20 @@ impl SpanVisitor<'_> {
         }
     }
 
+    /// Applies a special field (`otel.name`, ...); `false` for any other.
+    /// Most names are told apart by their first bytes, before the text is
+    /// made or the names compared one by one.
+    #[inline]
     fn special(&mut self, field: &Field, text: &dyn Fn() -> String) -> bool {
-        match field.name() {
+        let name = field.name();
+        if !name.starts_with(SPECIAL_PREFIX) {
+            return false;
+        }
+        self.special_named(name, text)
+    }
+
+    fn special_named(&mut self, name: &str, text: &dyn Fn() -> String) -> bool {
+        match name {
             SPAN_NAME_FIELD => self.record.name = Cow::Owned(text()),
             SPAN_KIND_FIELD => {
                 if let Some(kind) = span_kind(&text()) {
@@ -359,6 +366,19 @@ mod tests {
     fn decimals_are_what_debug_writes() {
         for value in [0, 7, 10, 42, 999, 1_000_000, u64::MAX] {
             assert_eq!(decimal(value).as_str(), Some(format!("{value:?}").as_str()));
+        }
+    }
+
+    #[test]
+    fn every_special_field_name_has_the_prefix_that_tells_them_apart() {
+        for name in [
+            SPAN_NAME_FIELD,
+            SPAN_KIND_FIELD,
+            SPAN_STATUS_CODE_FIELD,
+            SPAN_STATUS_DESCRIPTION_FIELD,
+            SPAN_STATUS_MESSAGE_FIELD,
+        ] {
+            assert!(name.starts_with(SPECIAL_PREFIX), "{name}");
         }
     }
 

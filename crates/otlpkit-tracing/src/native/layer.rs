@@ -18,7 +18,8 @@ use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::{LookupSpan, SpanRef};
 
 use super::fields::{EventVisitor, SpanUpdates, SpanVisitor, thread_name_value};
-use super::live::{LiveSpan, Settings, Timings};
+use super::live::{ChildParent, LiveSpan, Settings, Timings};
+use super::sampling::ParentCx;
 use super::tail::TailRecord;
 
 /// The thread's id and name as `tracing-opentelemetry` records them, read
@@ -86,9 +87,9 @@ enum Parent {
     /// The current OpenTelemetry context (with context activation, the
     /// innermost entered span, `tracing` or OpenTelemetry API).
     Current,
-    /// A given context: an explicit parent, or the current `tracing` span
-    /// without context activation.
-    Given(OtelContext),
+    /// A given native span: an explicit parent, or the current `tracing`
+    /// span without context activation.
+    Given(ChildParent),
     /// None: a new trace.
     Root,
 }
@@ -213,16 +214,16 @@ impl NativeLayer {
             .map_or(Parent::Current, Parent::Given)
     }
 
-    /// The context a child of `span` starts under; the span's ids are fixed
-    /// from then on.
-    fn parent_context<S>(&self, span: &SpanRef<'_, S>) -> Option<OtelContext>
+    /// What a child of `span` starts under; the span's ids are fixed from
+    /// then on.
+    fn parent_context<S>(&self, span: &SpanRef<'_, S>) -> Option<ChildParent>
     where
         S: Subscriber + for<'a> LookupSpan<'a>,
     {
         let mut extensions = span.extensions_mut();
         let live = extensions.get_mut::<LiveSpan>()?;
         live.started = true;
-        Some(live.context())
+        Some(live.child_parent())
     }
 
     /// Fills in the ids, the sampling decision and the context of a new
@@ -230,7 +231,7 @@ impl NativeLayer {
     #[inline]
     fn start(
         &self,
-        parent_cx: &OtelContext,
+        parent_cx: ParentCx<'_>,
         mut record: Box<SpanRecord>,
         now: SystemTime,
     ) -> Option<LiveSpan> {
@@ -239,10 +240,13 @@ impl NativeLayer {
         }
         let settings = &self.settings;
         record.span_id = settings.id_generator.new_span_id();
-        self.sample(parent_cx, &mut record);
-        let cx = settings
-            .activation
-            .then(|| parent_cx.with_remote_span_context(record.span_context()));
+        self.sample_under(parent_cx, &mut record);
+        let cx = settings.activation.then(|| match parent_cx {
+            ParentCx::Context(cx) => cx.with_remote_span_context(record.span_context()),
+            // The parent's context holds nothing but its span context,
+            // which this span's replaces.
+            ParentCx::Span(_) => OtelContext::new().with_remote_span_context(record.span_context()),
+        });
         Some(LiveSpan {
             record,
             cx,
@@ -258,13 +262,18 @@ impl NativeLayer {
     /// span start, and again when `SpanExt::set_parent` gives the span
     /// another parent.
     pub(crate) fn sample(&self, parent_cx: &OtelContext, record: &mut SpanRecord) {
+        self.sample_under(ParentCx::Context(parent_cx), record);
+    }
+
+    /// [`sample`](Self::sample) under a context or a native parent's span
+    /// context.
+    #[inline]
+    fn sample_under(&self, parent_cx: ParentCx<'_>, record: &mut SpanRecord) {
         self.settings.sample(parent_cx, record);
         if let Some(tail) = &self.tail {
-            tail.on_start(
-                parent_cx.span().span_context(),
-                record.trace_id,
-                record.trace_flags.is_sampled(),
-            );
+            parent_cx.with_span_context(|parent| {
+                tail.on_start(parent, record.trace_id, record.trace_flags.is_sampled());
+            });
         }
     }
 
@@ -311,9 +320,11 @@ where
             started: false,
         });
         let live = match self.parent(attrs, &ctx) {
-            Parent::Current => OtelContext::map_current(|cx| self.start(cx, record, now)),
-            Parent::Given(cx) => self.start(&cx, record, now),
-            Parent::Root => self.start(&OtelContext::new(), record, now),
+            Parent::Current => {
+                OtelContext::map_current(|cx| self.start(ParentCx::Context(cx), record, now))
+            }
+            Parent::Given(parent) => self.start(parent.as_parent(), record, now),
+            Parent::Root => self.start(ParentCx::Context(&OtelContext::new()), record, now),
         };
         if let Some(live) = live {
             span.extensions_mut().insert(live);
@@ -497,14 +508,30 @@ mod tests {
     use std::time::Duration;
 
     use opentelemetry::Value;
+    use opentelemetry::trace::{
+        SpanContext, SpanId, TraceContextExt as _, TraceFlags, TraceId, TraceState,
+    };
     use opentelemetry_sdk::trace::{InMemorySpanExporter, SpanData, SpanLimits};
     use otlpkit_batch::BatchProcessor;
     use otlpkit_core::MapEnv;
     use tracing_subscriber::layer::SubscriberExt as _;
 
+    use crate::SpanExt as _;
     use crate::native::{NativeSpans, SpanDataExporter};
 
     fn record(configure: impl FnOnce(NativeSpans) -> NativeSpans) -> SpanData {
+        let mut spans = recorded(configure, || {
+            tracing::info_span!("limited", number = 1_i64, text = "some text").in_scope(|| {});
+        });
+        assert_eq!(spans.len(), 1);
+        spans.remove(0)
+    }
+
+    /// The spans `workload` makes under a native layer `configure` sets up.
+    fn recorded(
+        configure: impl FnOnce(NativeSpans) -> NativeSpans,
+        workload: impl FnOnce(),
+    ) -> Vec<SpanData> {
         let exporter = InMemorySpanExporter::default();
         let processor = BatchProcessor::builder(SpanDataExporter::new(exporter.clone()))
             .build_with_env(&MapEnv::new())
@@ -512,18 +539,77 @@ mod tests {
         let handle = processor.handle();
         let layer = configure(NativeSpans::new(processor)).layer();
         let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
-        tracing::dispatcher::with_default(&dispatch, || {
-            tracing::info_span!("limited", number = 1_i64, text = "some text").in_scope(|| {});
-        });
+        tracing::dispatcher::with_default(&dispatch, workload);
         assert!(
             handle
                 .flush_within(Duration::from_secs(10))
                 .unwrap()
                 .is_complete()
         );
-        let mut spans = exporter.get_finished_spans().unwrap();
-        assert_eq!(spans.len(), 1);
-        spans.remove(0)
+        exporter.get_finished_spans().unwrap()
+    }
+
+    /// With and without context activation (where a child is sampled under
+    /// its native parent's span context alone, no context built for it),
+    /// children of contextual and explicit parents have their parent's
+    /// trace and span ids, and follow its sampling decision: a trace whose
+    /// root has an unsampled remote parent is dropped whole.
+    #[test]
+    fn children_follow_their_native_parents_with_and_without_context_activation() {
+        const TREES: u64 = 8;
+        for activation in [true, false] {
+            let spans = recorded(
+                |native| native.with_context_activation(activation),
+                || {
+                    for tree in 0..TREES * 2 {
+                        let sampled = tree % 2 == 0;
+                        let root = tracing::info_span!("root", sampled);
+                        if !sampled {
+                            let remote = SpanContext::new(
+                                TraceId::from(u128::from(tree) + 1),
+                                SpanId::from(7),
+                                TraceFlags::default(),
+                                true,
+                                TraceState::default(),
+                            );
+                            root.set_parent(
+                                opentelemetry::Context::new().with_remote_span_context(remote),
+                            )
+                            .unwrap();
+                        }
+                        root.in_scope(|| {
+                            tracing::info_span!("child").in_scope(|| {
+                                tracing::info_span!("grandchild").in_scope(|| {});
+                            });
+                        });
+                        tracing::info_span!(parent: &root, "explicit").in_scope(|| {});
+                    }
+                },
+            );
+            assert_eq!(spans.len() as u64, TREES * 4, "activation {activation}");
+            let parent_of = |name: &str| match name {
+                "child" | "explicit" => Some("root"),
+                "grandchild" => Some("child"),
+                _ => None,
+            };
+            for span in &spans {
+                let Some(parent_name) = parent_of(&span.name) else {
+                    assert_eq!(span.parent_span_id, SpanId::INVALID);
+                    continue;
+                };
+                let parent = spans
+                    .iter()
+                    .find(|parent| parent.span_context.span_id() == span.parent_span_id)
+                    .unwrap_or_else(|| panic!("activation {activation}: no parent for {span:?}"));
+                assert_eq!(parent.name, parent_name, "activation {activation}");
+                assert_eq!(
+                    parent.span_context.trace_id(),
+                    span.span_context.trace_id(),
+                    "activation {activation}"
+                );
+                assert!(!span.parent_span_is_remote, "activation {activation}");
+            }
+        }
     }
 
     /// The source attributes first and `busy_ns`/`idle_ns` last, whether the

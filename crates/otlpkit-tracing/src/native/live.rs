@@ -9,7 +9,7 @@ use opentelemetry::{Array, Context, InstrumentationScope, StringValue};
 use opentelemetry_sdk::trace::{IdGenerator, SamplingDecision, SpanLimits};
 use otlpkit_wire::{Attribute, AttributeValue, BusyIdle, InlineStr, RecordEvent, SpanRecord};
 
-use super::sampling::{Candidate, SpanSampler};
+use super::sampling::{Candidate, ParentCx, SpanSampler};
 
 /// What every span of one layer shares.
 pub(crate) struct Settings {
@@ -101,6 +101,17 @@ impl Settings {
     fn has_room(&self, record: &SpanRecord) -> bool {
         let limit = self.limits.max_attributes_per_span as usize;
         record.attributes.len() + OUTSIDE_THE_LIST < limit || record.attribute_count() < limit
+    }
+
+    /// Whether an attribute goes onto the span's list as it is: no value
+    /// length limit, and room under the count limit whatever the record
+    /// holds outside the list (what [`push_attribute`](Self::push_attribute)
+    /// then does).
+    #[inline]
+    pub(crate) fn takes_as_is(&self, record: &SpanRecord) -> bool {
+        self.max_value_chars.is_none()
+            && record.attributes.len() + OUTSIDE_THE_LIST
+                < self.limits.max_attributes_per_span as usize
     }
 
     /// Appends an attribute to a span within the attribute count limit
@@ -195,9 +206,15 @@ impl Settings {
     /// Decides the span's trace, sampling and trace state under
     /// `parent_cx`, as the SDK's tracer does when it starts a span, and
     /// fills them into `record` (whose span id is already set).
-    pub(crate) fn sample(&self, parent_cx: &Context, record: &mut SpanRecord) {
-        let parent = parent_cx.span();
-        let parent = parent.span_context();
+    pub(crate) fn sample(&self, parent_cx: ParentCx<'_>, record: &mut SpanRecord) {
+        let span;
+        let parent = match parent_cx {
+            ParentCx::Context(cx) => {
+                span = cx.span();
+                span.span_context()
+            }
+            ParentCx::Span(parent) => parent,
+        };
         let parent_flags = if parent.is_valid() {
             record.trace_id = parent.trace_id();
             record.parent_span_id = parent.span_id();
@@ -281,6 +298,22 @@ impl Timings {
     }
 }
 
+/// The parent a native span gives its child, owned (see
+/// [`LiveSpan::child_parent`]).
+pub(crate) enum ChildParent {
+    Context(Context),
+    Span(SpanContext),
+}
+
+impl ChildParent {
+    pub(crate) fn as_parent(&self) -> ParentCx<'_> {
+        match self {
+            ChildParent::Context(cx) => ParentCx::Context(cx),
+            ChildParent::Span(span) => ParentCx::Span(span),
+        }
+    }
+}
+
 /// An open span, in its registry extensions.
 pub(crate) struct LiveSpan {
     /// Boxed: the record is about a kilobyte, and on its way from here to
@@ -310,6 +343,16 @@ impl LiveSpan {
         match &self.cx {
             Some(cx) => cx.clone(),
             None => Context::new().with_remote_span_context(self.span_context()),
+        }
+    }
+
+    /// What a child of this span starts under: its attached context, or,
+    /// without one, only its span context (what [`context`](Self::context)
+    /// would wrap, without building that context).
+    pub(crate) fn child_parent(&self) -> ChildParent {
+        match &self.cx {
+            Some(cx) => ChildParent::Context(cx.clone()),
+            None => ChildParent::Span(self.span_context()),
         }
     }
 

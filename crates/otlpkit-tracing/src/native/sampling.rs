@@ -37,6 +37,58 @@ impl std::fmt::Debug for SpanSampler {
     }
 }
 
+/// What a new span is sampled under.
+#[derive(Clone, Copy)]
+pub(crate) enum ParentCx<'a> {
+    /// An OpenTelemetry context: the current one, an explicit parent's
+    /// attached context, or an empty one for a root.
+    Context(&'a Context),
+    /// Only a native parent's span context: the context of a native span
+    /// without context activation is an empty context with this span
+    /// context in it (`LiveSpan::context`), which is not built unless a
+    /// sampler of the application's own asks for it.
+    Span(&'a SpanContext),
+}
+
+impl<'a> ParentCx<'a> {
+    /// Whether the context has an active span (the SDK's `ParentBased`
+    /// question): always, for a native parent.
+    pub(crate) fn has_active_span(self) -> bool {
+        match self {
+            ParentCx::Context(cx) => cx.has_active_span(),
+            ParentCx::Span(_) => true,
+        }
+    }
+
+    /// Whether telemetry is suppressed: never under a native parent's own
+    /// context.
+    pub(crate) fn is_telemetry_suppressed(self) -> bool {
+        match self {
+            ParentCx::Context(cx) => cx.is_telemetry_suppressed(),
+            ParentCx::Span(_) => false,
+        }
+    }
+
+    /// Applies `f` to the parent's span context (invalid for none).
+    #[inline]
+    pub(crate) fn with_span_context<R>(self, f: impl FnOnce(&SpanContext) -> R) -> R {
+        match self {
+            ParentCx::Context(cx) => f(cx.span().span_context()),
+            ParentCx::Span(span) => f(span),
+        }
+    }
+
+    /// The context itself, built for a native parent.
+    pub(crate) fn to_context(self) -> std::borrow::Cow<'a, Context> {
+        match self {
+            ParentCx::Context(cx) => std::borrow::Cow::Borrowed(cx),
+            ParentCx::Span(span) => {
+                std::borrow::Cow::Owned(Context::new().with_remote_span_context(span.clone()))
+            }
+        }
+    }
+}
+
 /// What a sampler decided for a new span.
 pub(crate) struct Sampled {
     pub(crate) decision: SamplingDecision,
@@ -81,7 +133,7 @@ impl SpanSampler {
     #[inline]
     pub(crate) fn decide(
         &self,
-        parent_cx: &Context,
+        parent_cx: ParentCx<'_>,
         parent: &SpanContext,
         span: Candidate<'_>,
         attributes: impl FnOnce() -> Vec<KeyValue>,
@@ -108,7 +160,7 @@ impl SpanSampler {
             }
             SpanSampler::ParentBased(root) => built_in(
                 root.should_sample(
-                    Some(parent_cx),
+                    Some(&parent_cx.to_context()),
                     span.trace_id,
                     span.name,
                     span.kind,
@@ -127,7 +179,7 @@ impl SpanSampler {
                     Vec::new()
                 };
                 let result = sampler.should_sample(
-                    Some(parent_cx),
+                    Some(&parent_cx.to_context()),
                     span.trace_id,
                     span.name,
                     span.kind,
@@ -225,10 +277,23 @@ mod tests {
                         name: "n",
                         kind: &SpanKind::Internal,
                     };
-                    let got = ours.decide(&cx, parent, candidate, Vec::new);
+                    let got = ours.decide(ParentCx::Context(&cx), parent, candidate, Vec::new);
                     assert_eq!(got.decision, expected.decision, "{sdk:?} under {cx:?}");
                     assert_eq!(got.trace_state, expected.trace_state);
                     assert_eq!(got.attributes, expected.attributes);
+                    if cx.has_active_span() {
+                        // A native parent's span context alone: `cx` is an
+                        // empty context with it, as that parent's would be.
+                        let candidate = Candidate {
+                            trace_id,
+                            name: "n",
+                            kind: &SpanKind::Internal,
+                        };
+                        let got = ours.decide(ParentCx::Span(parent), parent, candidate, Vec::new);
+                        assert_eq!(got.decision, expected.decision, "{sdk:?} under {parent:?}");
+                        assert_eq!(got.trace_state, expected.trace_state);
+                        assert_eq!(got.attributes, expected.attributes);
+                    }
                 }
             }
         }
@@ -296,7 +361,7 @@ mod tests {
                             name: "n",
                             kind: &SpanKind::Server,
                         };
-                        let got = ours.decide(cx, parent, candidate, Vec::new);
+                        let got = ours.decide(ParentCx::Context(cx), parent, candidate, Vec::new);
                         assert_eq!(
                             got.decision, expected.decision,
                             "{sdk:?}, trace id {trace_id}, under {cx:?}"
@@ -342,13 +407,21 @@ mod tests {
             name: "n",
             kind: &SpanKind::Internal,
         };
-        let got = sampler.decide(&cx, span.span_context(), candidate(), || {
-            vec![KeyValue::new("a", 1)]
-        });
+        let got = sampler.decide(
+            ParentCx::Context(&cx),
+            span.span_context(),
+            candidate(),
+            || vec![KeyValue::new("a", 1)],
+        );
         assert_eq!(got.decision, SamplingDecision::RecordOnly);
         assert_eq!(got.attributes, vec![KeyValue::new("sampler", "mine")]);
         assert_eq!(got.trace_state.get("mine"), Some("1"));
-        let got = sampler.decide(&cx, span.span_context(), candidate(), Vec::new);
+        let got = sampler.decide(
+            ParentCx::Context(&cx),
+            span.span_context(),
+            candidate(),
+            Vec::new,
+        );
         assert_eq!(got.decision, SamplingDecision::Drop);
     }
 }
