@@ -1,6 +1,8 @@
 //! The exporters behind the engine, type-erased: one adapter for span
 //! exporters and one for log exporters, so the processors are not generic
-//! over the exporter type and the engine is compiled once per signal.
+//! over the exporter type. The calls that do not name the item type
+//! ([`ExporterControl`]) are apart from the export, so that the worker,
+//! which is not generic over the item type either, can make them.
 
 use std::future::Future;
 use std::mem::size_of;
