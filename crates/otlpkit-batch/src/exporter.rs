@@ -1,6 +1,8 @@
 //! The exporters behind the engine, type-erased: one adapter for span
 //! exporters and one for log exporters, so the processors are not generic
-//! over the exporter type and the engine is compiled once per signal.
+//! over the exporter type. The calls that do not name the item type
+//! ([`ExporterControl`]) are apart from the export, so that the worker,
+//! which is not generic over the item type either, can make them.
 
 use std::future::Future;
 use std::mem::size_of;
@@ -22,10 +24,16 @@ pub(crate) type LogItem = (SdkLogRecord, InstrumentationScope);
 /// The future of one export, boxed so the worker can spawn it.
 pub(crate) type ExportFuture = Pin<Box<dyn Future<Output = OTelSdkResult> + Send>>;
 
-/// What the worker needs from an exporter of items `I`.
-pub(crate) trait DynExporter<I>: Send + Sync + 'static {
+/// What the worker needs from an exporter of items `I`: the export, and the
+/// calls that do not name the item type ([`ExporterControl`], which the
+/// worker uses without knowing `I`).
+pub(crate) trait DynExporter<I>: ExporterControl {
     /// Exports one batch; the future owns everything it needs.
     fn export(self: Arc<Self>, batch: Vec<I>) -> ExportFuture;
+}
+
+/// The exporter calls that do not depend on the item type.
+pub(crate) trait ExporterControl: Send + Sync + 'static {
     /// The exporter's own flush (spans only; log exporters have none).
     fn force_flush(&self) -> OTelSdkResult;
     /// The exporter's shutdown.
@@ -41,7 +49,9 @@ impl<E: SpanExporter + 'static> DynExporter<SpanData> for Spans<E> {
     fn export(self: Arc<Self>, batch: Vec<SpanData>) -> ExportFuture {
         Box::pin(async move { self.0.export(batch).await })
     }
+}
 
+impl<E: SpanExporter + 'static> ExporterControl for Spans<E> {
     fn force_flush(&self) -> OTelSdkResult {
         self.0.force_flush()
     }
@@ -68,7 +78,9 @@ impl<E: LogExporter + 'static> DynExporter<LogItem> for Logs<E> {
             self.0.export(LogBatch::new(&refs)).await
         })
     }
+}
 
+impl<E: LogExporter + 'static> ExporterControl for Logs<E> {
     fn force_flush(&self) -> OTelSdkResult {
         Ok(())
     }

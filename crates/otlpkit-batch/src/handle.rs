@@ -9,14 +9,15 @@ use std::time::Duration;
 
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 
-use crate::engine::Engine;
+use crate::engine::Core;
 use crate::error::{ProcessorFlushError, ShutdownError};
 use crate::report::{FlushReport, ProcessorShutdownReport};
 use crate::stats::ProcessorStats;
 
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// The processor operations a handle needs, type-erased over the item type.
+/// The processor operations a handle needs (the engine's [`Core`], which
+/// does not name the item type).
 pub(crate) trait Control: Send + Sync + 'static {
     fn stats(&self) -> ProcessorStats;
     fn flush(&self, timeout: Duration) -> Result<FlushReport, ProcessorFlushError>;
@@ -32,35 +33,35 @@ pub(crate) trait Control: Send + Sync + 'static {
     fn is_shut_down(&self) -> bool;
 }
 
-impl<I: Send + 'static> Control for Engine<I> {
+impl Control for Core {
     fn stats(&self) -> ProcessorStats {
         self.snapshot()
     }
 
     fn flush(&self, timeout: Duration) -> Result<FlushReport, ProcessorFlushError> {
-        Engine::flush(self, timeout)
+        Core::flush(self, timeout)
     }
 
     fn flush_async(
         &self,
         timeout: Duration,
     ) -> BoxFuture<'_, Result<FlushReport, ProcessorFlushError>> {
-        Box::pin(Engine::flush_async(self, timeout))
+        Box::pin(Core::flush_async(self, timeout))
     }
 
     fn shutdown(&self, timeout: Duration) -> Result<ProcessorShutdownReport, ShutdownError> {
-        Engine::shutdown(self, timeout)
+        Core::shutdown(self, timeout)
     }
 
     fn shutdown_async(
         &self,
         timeout: Duration,
     ) -> BoxFuture<'_, Result<ProcessorShutdownReport, ShutdownError>> {
-        Box::pin(Engine::shutdown_async(self, timeout))
+        Box::pin(Core::shutdown_async(self, timeout))
     }
 
     fn is_shut_down(&self) -> bool {
-        Engine::is_shut_down(self)
+        Core::is_shut_down(self)
     }
 }
 

@@ -6,6 +6,7 @@
 
 use std::fmt;
 use std::future::Future;
+use std::marker::PhantomData;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,7 +17,7 @@ use otlpkit_core::{BatchKind, EnvSource, Signal};
 use crate::builder::{Options, builder_methods};
 use crate::engine::Engine;
 use crate::error::BuildError;
-use crate::exporter::{DynExporter, ExportFuture};
+use crate::exporter::{DynExporter, ExportFuture, ExporterControl};
 use crate::handle::{flush_result, shutdown_result};
 
 /// The lifecycle every processor offers (handle, statistics, flush and
@@ -29,8 +30,8 @@ macro_rules! processor_methods {
         /// self-metrics, which stays valid after the processor has been
         /// moved (into a provider, for instance).
         pub fn handle(&self) -> $crate::ProcessorHandle {
-            let engine = ::std::sync::Arc::clone(&self.$($engine).+);
-            $crate::ProcessorHandle::new(engine as ::std::sync::Arc<dyn $crate::handle::Control>)
+            let core = ::std::sync::Arc::clone(&self.$($engine).+.core);
+            $crate::ProcessorHandle::new(core as ::std::sync::Arc<dyn $crate::handle::Control>)
         }
 
         /// The processor's statistics now.
@@ -118,13 +119,17 @@ pub trait BatchExporter<I>: Send + Sync + 'static {
 }
 
 /// Adapts a [`BatchExporter`] to the engine.
-struct Items<E>(E);
+struct Items<E, I>(E, PhantomData<fn(I)>);
 
-impl<I: Send + 'static, E: BatchExporter<I>> DynExporter<I> for Items<E> {
+impl<I: Send + 'static, E: BatchExporter<I>> DynExporter<I> for Items<E, I> {
     fn export(self: Arc<Self>, batch: Vec<I>) -> ExportFuture {
         Box::pin(async move { self.0.export(batch).await })
     }
+}
 
+// `I` is not named by these calls, but `E` only implements `BatchExporter<I>`
+// for some `I`: the marker keeps the impl's `I` constrained.
+impl<I: Send + 'static, E: BatchExporter<I>> ExporterControl for Items<E, I> {
     fn force_flush(&self) -> OTelSdkResult {
         self.0.force_flush()
     }
@@ -198,7 +203,7 @@ impl<I: Send + 'static> BatchProcessor<I> {
         kind: BatchKind,
         exporter: E,
     ) -> BatchProcessorBuilder<I> {
-        BatchProcessorBuilder::new(Box::new(Items(exporter)), kind, |_| 0)
+        BatchProcessorBuilder::new(Box::new(Items(exporter, PhantomData)), kind, |_| 0)
     }
 
     /// The hot path: queues `item` under the overflow policy. After

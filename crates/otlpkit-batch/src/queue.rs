@@ -413,6 +413,56 @@ impl<I> Queue<I> {
     }
 }
 
+/// The queue's operations that do not name the item type: what the export
+/// worker, flush, shutdown and the statistics use, through one trait object
+/// so that they are compiled once for every item type (only the producer's
+/// push and the worker's `pop_batch` are generic).
+pub(crate) trait QueueView: Send + Sync + 'static {
+    fn len(&self) -> usize;
+    fn capacity(&self) -> usize;
+    fn bytes(&self) -> usize;
+    fn max_bytes(&self) -> Option<usize>;
+    fn is_closed(&self) -> bool;
+    fn wake(&self) -> &Notify;
+    fn clear_wake(&self);
+    fn discard_all(&self, reason: DropReason) -> u64;
+    fn close(&self) -> bool;
+    fn refuse_after_shutdown(&self);
+}
+
+impl<I: Send + 'static> QueueView for Queue<I> {
+    fn len(&self) -> usize {
+        Queue::len(self)
+    }
+    fn capacity(&self) -> usize {
+        Queue::capacity(self)
+    }
+    fn bytes(&self) -> usize {
+        Queue::bytes(self)
+    }
+    fn max_bytes(&self) -> Option<usize> {
+        Queue::max_bytes(self)
+    }
+    fn is_closed(&self) -> bool {
+        Queue::is_closed(self)
+    }
+    fn wake(&self) -> &Notify {
+        Queue::wake(self)
+    }
+    fn clear_wake(&self) {
+        Queue::clear_wake(self);
+    }
+    fn discard_all(&self, reason: DropReason) -> u64 {
+        Queue::discard_all(self, reason)
+    }
+    fn close(&self) -> bool {
+        Queue::close(self)
+    }
+    fn refuse_after_shutdown(&self) {
+        Queue::refuse_after_shutdown(self);
+    }
+}
+
 /// What the items of `signal` are called in messages.
 pub(crate) fn item_name(signal: Signal) -> &'static str {
     match signal {

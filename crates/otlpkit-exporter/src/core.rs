@@ -194,6 +194,16 @@ impl Core {
         prepared: Prepared,
         data: D,
     ) -> impl Future<Output = OTelSdkResult> + Send + 'static + use<D> {
+        // Boxed (one allocation per batch), so that the send below is
+        // compiled once rather than once per signal's data type.
+        self.send_boxed(prepared, Box::new(data))
+    }
+
+    fn send_boxed(
+        &self,
+        prepared: Prepared,
+        data: Box<dyn Send>,
+    ) -> impl Future<Output = OTelSdkResult> + Send + 'static + use<> {
         let inner = Arc::clone(&self.inner);
         let on_worker = inner.worker.is_worker_thread();
         async move {

@@ -387,6 +387,23 @@ impl TracingSetup {
         Ok(Box::new(layers))
     }
 
+    /// [`layer`](Self::layer) for a subscriber on the plain
+    /// [`Registry`], as `otlpkit::init()` and [`try_init`](Self::try_init)
+    /// build it. Not generic: the composed layer (the span path, the log
+    /// bridge, the filters and the fmt layer in each of its formats) is
+    /// compiled once, in this crate, instead of again in every crate that
+    /// builds one.
+    ///
+    /// # Errors
+    ///
+    /// See [`resolved_directives`](Self::resolved_directives).
+    #[inline(never)]
+    pub fn registry_layer(
+        self,
+    ) -> Result<Box<dyn Layer<Registry> + Send + Sync + 'static>, SetupError> {
+        self.layer::<Registry>()
+    }
+
     /// Installs the subscriber as the global default.
     ///
     /// # Errors
@@ -394,7 +411,7 @@ impl TracingSetup {
     /// [`SetupError::AlreadyInstalled`] when a global subscriber exists, and
     /// the errors of [`layer`](Self::layer).
     pub fn try_init(self) -> Result<(), SetupError> {
-        let subscriber = tracing_subscriber::registry().with(self.layer::<Registry>()?);
+        let subscriber = tracing_subscriber::registry().with(self.registry_layer()?);
         tracing::subscriber::set_global_default(subscriber).map_err(SetupError::AlreadyInstalled)
     }
 

@@ -346,6 +346,15 @@ fn spawn_bounded<T: Send + 'static>(
     signal: Signal,
     work: impl FnOnce() -> T + Send + 'static,
 ) -> (Signal, Bounded<T>) {
+    // Boxed, so that the thread machinery below is compiled once per
+    // outcome type rather than once per call site.
+    spawn_boxed(signal, Box::new(work))
+}
+
+fn spawn_boxed<T: Send + 'static>(
+    signal: Signal,
+    work: Box<dyn FnOnce() -> T + Send + 'static>,
+) -> (Signal, Bounded<T>) {
     let (tx, rx) = mpsc::channel();
     let work = std::sync::Arc::new(std::sync::Mutex::new(Some(work)));
     let shared = std::sync::Arc::clone(&work);

@@ -135,7 +135,7 @@ pub(crate) fn start<E: EnvSource + ?Sized>(
         let native = pipeline.native.take();
         let mut layers: Vec<BoxedLayer> = vec![
             tracing_setup(setup, &pipeline, native)?
-                .layer::<tracing_subscriber::Registry>()
+                .registry_layer()
                 .map_err(InitError::Tracing)?,
         ];
         layers.append(&mut extensions.tracing_layers);

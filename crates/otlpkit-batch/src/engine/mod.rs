@@ -16,6 +16,14 @@
 //! `worker.rs` is the worker task: the loop that takes batches, runs the
 //! exports and settles them, and carries out flush and shutdown.
 //! `blocking.rs` runs the export calls of exporters that block their thread.
+//!
+//! Only the producer's push is generic over the item type. Everything else
+//! (the worker, flush, shutdown, the statistics) is compiled once, in this
+//! crate, over the item-typed parts behind trait objects: the queue as a
+//! [`QueueView`], and a [`Lane`] that takes a batch out of the queue and
+//! hands it to the exporter. A generic engine would be compiled again for
+//! every item type in every crate that starts one (the SDK spans, the log
+//! records and the native span records, in the `otlpkit` facade).
 
 mod blocking;
 mod worker;
@@ -35,8 +43,8 @@ use otlpkit_core::{BatchConfig, Signal};
 use tokio::sync::{Notify, mpsc, oneshot};
 
 use crate::error::{ProcessorFlushError, ShutdownError};
-use crate::exporter::DynExporter;
-use crate::queue::Queue;
+use crate::exporter::{DynExporter, ExportFuture, ExporterControl};
+use crate::queue::{Queue, QueueView};
 use crate::report::{FlushReport, ProcessorShutdownReport};
 use crate::stats::{EngineCounters, ProcessorStats, snapshot_of};
 
@@ -54,8 +62,8 @@ pub(crate) struct Settings {
 }
 
 /// State shared by the producers, the worker and the stats readers.
-pub(crate) struct Shared<I> {
-    pub(crate) queue: Queue<I>,
+pub(crate) struct Shared {
+    pub(crate) queue: Arc<dyn QueueView>,
     counters: EngineCounters,
     stats: ExportStats,
     signal: Signal,
@@ -63,7 +71,7 @@ pub(crate) struct Shared<I> {
     preempt: Notify,
 }
 
-impl<I> Shared<I> {
+impl Shared {
     fn signal_stats(&self) -> &SignalStats {
         self.stats.signal(self.signal)
     }
@@ -134,9 +142,118 @@ pub(crate) fn later(from: Instant, delay: Duration) -> Instant {
         .unwrap_or(from)
 }
 
-/// The producer side of the engine, owned by a processor.
+/// The item-typed side of the worker: takes a batch out of the queue and
+/// hands it to the exporter, so that the worker itself is not generic.
+pub(crate) trait Lane: Send + Sync + 'static {
+    /// Takes up to `max` items and returns how many, with the (not yet
+    /// polled) export call over them; `None` when the queue is empty.
+    fn take_batch(&self, max: usize) -> Option<(u64, ExportFuture)>;
+    /// The exporter, for the calls that do not name the item type.
+    fn exporter(&self) -> Arc<dyn ExporterControl>;
+    /// Passes the resource to the exporter; false if the exporter is shared
+    /// at the moment (an export still holds it).
+    fn set_resource(&mut self, resource: &Resource) -> bool;
+}
+
+struct Typed<I: Send + 'static> {
+    queue: Arc<Queue<I>>,
+    exporter: Arc<dyn DynExporter<I>>,
+}
+
+impl<I: Send + 'static> Lane for Typed<I> {
+    fn take_batch(&self, max: usize) -> Option<(u64, ExportFuture)> {
+        let mut batch = Vec::with_capacity(max.min(self.queue.len()).max(1));
+        let taken = self.queue.pop_batch(max, &mut batch) as u64;
+        // The adapters' futures are lazy: the exporter's `export` runs when
+        // the worker first polls this, inside the export's context.
+        (taken > 0).then(|| (taken, Arc::clone(&self.exporter).export(batch)))
+    }
+
+    fn exporter(&self) -> Arc<dyn ExporterControl> {
+        Arc::clone(&self.exporter) as Arc<dyn ExporterControl>
+    }
+
+    fn set_resource(&mut self, resource: &Resource) -> bool {
+        match Arc::get_mut(&mut self.exporter) {
+            Some(exporter) => {
+                exporter.set_resource(resource);
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+/// The producer side of the engine, owned by a processor: the typed queue
+/// for the hot path, and the [`Core`] for everything else.
 pub(crate) struct Engine<I: Send + 'static> {
-    shared: Arc<Shared<I>>,
+    queue: Arc<Queue<I>>,
+    /// Shared with the processor's handles; its drop shuts the engine down
+    /// if nothing did.
+    pub(crate) core: Arc<Core>,
+}
+
+impl<I: Send + 'static> std::fmt::Debug for Engine<I> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.core.fmt(f)
+    }
+}
+
+impl<I: Send + 'static> Engine<I> {
+    /// Starts the worker (on its own runtime unless one was given).
+    pub(crate) fn start(
+        exporter: Arc<dyn DynExporter<I>>,
+        settings: Settings,
+        signal: Signal,
+        size_of: fn(&I) -> usize,
+    ) -> Result<Self, otlpkit_bridge::BridgeError> {
+        let config = &settings.config;
+        // With a zero schedule delay every item is due at once: wake the
+        // worker on the first one instead of at a full batch.
+        let wake_at = if config.schedule_delay().is_zero() {
+            1
+        } else {
+            config.max_export_batch_size()
+        };
+        let queue = Arc::new(Queue::new(
+            config.max_queue_size(),
+            wake_at,
+            config.overflow_policy(),
+            settings.max_queue_bytes,
+            size_of,
+            settings.stats.clone(),
+            signal,
+        ));
+        let lane = Box::new(Typed {
+            queue: Arc::clone(&queue),
+            exporter,
+        });
+        let core = Core::start(queue.clone(), lane, settings, signal)?;
+        Ok(Self {
+            queue,
+            core: Arc::new(core),
+        })
+    }
+
+    /// The hot path.
+    #[inline]
+    pub(crate) fn push(&self, item: I) {
+        self.queue.push(item);
+    }
+}
+
+impl<I: Send + 'static> std::ops::Deref for Engine<I> {
+    type Target = Core;
+
+    fn deref(&self) -> &Core {
+        &self.core
+    }
+}
+
+/// The engine's non-generic part: the worker's control channel, flush,
+/// shutdown and statistics.
+pub(crate) struct Core {
+    shared: Arc<Shared>,
     /// Set by the first shutdown call (the queue may also be closed by a
     /// worker that died with its runtime).
     shutdown_called: AtomicBool,
@@ -145,25 +262,40 @@ pub(crate) struct Engine<I: Send + 'static> {
     default_timeout: Duration,
 }
 
-impl<I: Send + 'static> std::fmt::Debug for Engine<I> {
+impl std::fmt::Debug for Core {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Engine")
-            .field("queue", &self.shared.queue)
+            .field("queue", &QueueDebug(&*self.shared.queue))
             .field("worker", &self.worker)
             .field("default_timeout", &self.default_timeout)
             .finish_non_exhaustive()
     }
 }
 
-impl<I: Send + 'static> Engine<I> {
+/// The queue's `Debug` through its item-free view.
+struct QueueDebug<'a>(&'a dyn QueueView);
+
+impl std::fmt::Debug for QueueDebug<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let queue = self.0;
+        f.debug_struct("Queue")
+            .field("len", &queue.len())
+            .field("capacity", &queue.capacity())
+            .field("bytes", &queue.bytes())
+            .field("max_bytes", &queue.max_bytes())
+            .field("closed", &queue.is_closed())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Core {
     /// Starts the worker (on its own runtime unless one was given).
-    pub(crate) fn start(
-        exporter: Arc<dyn DynExporter<I>>,
+    fn start(
+        queue: Arc<dyn QueueView>,
+        lane: Box<dyn Lane>,
         mut settings: Settings,
         signal: Signal,
-        size_of: fn(&I) -> usize,
     ) -> Result<Self, otlpkit_bridge::BridgeError> {
-        let config = &settings.config;
         let (worker, owned) = match settings.worker.take() {
             Some(worker) => (worker, false),
             None => {
@@ -174,23 +306,8 @@ impl<I: Send + 'static> Engine<I> {
                 (WorkerRuntime::start(name)?, true)
             }
         };
-        // With a zero schedule delay every item is due at once: wake the
-        // worker on the first one instead of at a full batch.
-        let wake_at = if config.schedule_delay().is_zero() {
-            1
-        } else {
-            config.max_export_batch_size()
-        };
         let shared = Arc::new(Shared {
-            queue: Queue::new(
-                config.max_queue_size(),
-                wake_at,
-                config.overflow_policy(),
-                settings.max_queue_bytes,
-                size_of,
-                settings.stats.clone(),
-                signal,
-            ),
+            queue,
             counters: EngineCounters::default(),
             stats: settings.stats.clone(),
             signal,
@@ -199,7 +316,7 @@ impl<I: Send + 'static> Engine<I> {
         let (control_tx, control_rx) = mpsc::unbounded_channel();
         let task = Worker::new(
             Arc::clone(&shared),
-            exporter,
+            lane,
             control_rx,
             &settings,
             owned.then(|| worker.clone()),
@@ -212,12 +329,6 @@ impl<I: Send + 'static> Engine<I> {
             worker,
             default_timeout: settings.default_timeout,
         })
-    }
-
-    /// The hot path.
-    #[inline]
-    pub(crate) fn push(&self, item: I) {
-        self.shared.queue.push(item);
     }
 
     /// Counts an item refused because the processor is shut down.
@@ -402,7 +513,7 @@ impl<I: Send + 'static> Engine<I> {
     }
 }
 
-impl<I: Send + 'static> Drop for Engine<I> {
+impl Drop for Core {
     fn drop(&mut self) {
         if !self.shutdown_called.load(Ordering::Acquire) {
             let _ = self.shutdown(self.default_timeout);

@@ -23,9 +23,9 @@ use tokio::sync::mpsc;
 use tokio::task::{Id, JoinError, JoinSet};
 
 use super::blocking::on_blocking_thread;
-use super::{Control, Settings, Shared, later};
+use super::{Control, Lane, Settings, Shared, later};
 use crate::diag::{self, WarnOnce};
-use crate::exporter::{DynExporter, classify_failure};
+use crate::exporter::{ExporterControl, classify_failure};
 use crate::queue::item_name;
 use crate::report::FlushReport;
 
@@ -99,10 +99,11 @@ enum Woken {
     Pump,
 }
 
-/// The export worker task.
-pub(super) struct Worker<I: Send + 'static> {
-    shared: Arc<Shared<I>>,
-    exporter: Arc<dyn DynExporter<I>>,
+/// The export worker task (compiled once for every item type: what needs
+/// the type is behind `lane`).
+pub(super) struct Worker {
+    shared: Arc<Shared>,
+    lane: Box<dyn Lane>,
     control: mpsc::UnboundedReceiver<Control>,
     in_flight: JoinSet<ExportDone>,
     /// Items of each export in flight, and how its counting was handed over.
@@ -125,13 +126,13 @@ pub(super) struct Worker<I: Send + 'static> {
     owned_runtime: Option<WorkerRuntime>,
 }
 
-impl<I: Send + 'static> Worker<I> {
-    /// The worker for `shared`, exporting with `exporter` and taking
+impl Worker {
+    /// The worker for `shared`, exporting through `lane` and taking
     /// requests from `control`; it stops `owned_runtime`, if any, after
     /// shutdown.
     pub(super) fn new(
-        shared: Arc<Shared<I>>,
-        exporter: Arc<dyn DynExporter<I>>,
+        shared: Arc<Shared>,
+        lane: Box<dyn Lane>,
         control: mpsc::UnboundedReceiver<Control>,
         settings: &Settings,
         owned_runtime: Option<WorkerRuntime>,
@@ -139,7 +140,7 @@ impl<I: Send + 'static> Worker<I> {
         let config = &settings.config;
         Self {
             shared,
-            exporter,
+            lane,
             control,
             in_flight: JoinSet::new(),
             in_flight_items: HashMap::new(),
@@ -261,13 +262,10 @@ impl<I: Send + 'static> Worker<I> {
 
     /// Takes up to `max` items and starts exporting them. Returns how many.
     fn start_export(&mut self, max: usize) -> u64 {
-        let mut batch = Vec::with_capacity(max.min(self.shared.queue.len()).max(1));
-        let taken = self.shared.queue.pop_batch(max, &mut batch) as u64;
-        if taken == 0 {
+        let Some((taken, call)) = self.lane.take_batch(max) else {
             return 0;
-        }
+        };
         self.shared.counters.export_started(taken);
-        let exporter = Arc::clone(&self.exporter);
         let timeout = self.export_timeout;
         // An exporter that counts better than the engine (otlpkit's) finds
         // this in the context of its export call and takes the counting over.
@@ -280,8 +278,8 @@ impl<I: Send + 'static> Worker<I> {
         let export = async move {
             let started = Instant::now();
             let call = match blocking {
-                None => exporter.export(batch),
-                Some(suppressed) => on_blocking_thread(exporter.export(batch), suppressed),
+                None => call,
+                Some(suppressed) => on_blocking_thread(call, suppressed),
             };
             let result = match timeout {
                 Some(limit) => match tokio::time::timeout(limit, call).await {
@@ -452,9 +450,9 @@ impl<I: Send + 'static> Worker<I> {
     async fn blocking<R: Send + 'static>(
         &self,
         deadline: Instant,
-        call: impl FnOnce(&dyn DynExporter<I>) -> R + Send + 'static,
+        call: impl FnOnce(&dyn ExporterControl) -> R + Send + 'static,
     ) -> Option<R> {
-        let exporter = Arc::clone(&self.exporter);
+        let exporter = self.lane.exporter();
         let task = tokio::task::spawn_blocking(move || call(&*exporter));
         match tokio::time::timeout_at(deadline.into(), task).await {
             Ok(Ok(result)) => Some(result),
@@ -583,16 +581,15 @@ impl<I: Send + 'static> Worker<I> {
         while let Some(joined) = self.in_flight.join_next_with_id().await {
             self.settle(joined);
         }
-        match Arc::get_mut(&mut self.exporter) {
-            Some(exporter) => exporter.set_resource(&resource),
-            None => diag::warn(format_args!(
+        if !self.lane.set_resource(&resource) {
+            diag::warn(format_args!(
                 "could not pass the resource to the exporter while it was in use"
-            )),
+            ));
         }
     }
 }
 
-impl<I: Send + 'static> Drop for Worker<I> {
+impl Drop for Worker {
     fn drop(&mut self) {
         // Normally empty. If the task was dropped before finishing (its
         // runtime was shut down under it), account for everything it held.
