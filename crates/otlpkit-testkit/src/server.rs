@@ -100,11 +100,13 @@ pub(crate) async fn accept_loop(
             Some(slots) => match Arc::clone(slots).try_acquire_owned() {
                 Ok(slot) => Some(slot),
                 Err(_) => {
-                    drop(stream);
+                    // Counted before the close, so a client that sees the close
+                    // also sees the count.
                     shared
                         .connections
                         .refused_over_cap
                         .fetch_add(1, Ordering::Relaxed);
+                    drop(stream);
                     continue;
                 }
             },
