@@ -77,19 +77,22 @@ impl Redactor {
     }
 }
 
+/// `text` with its percent-escapes decoded, as a server may echo a URL's
+/// user name or password.
+fn percent_decoded(text: &str) -> String {
+    percent_encoding::percent_decode_str(text)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
 /// The user name, password and query values of a URL, decoded and as
 /// written.
 fn url_secrets(url: &Url) -> Vec<String> {
     // The URL keeps them percent-encoded; a server may echo them decoded.
-    let decoded = |text: &str| {
-        percent_encoding::percent_decode_str(text)
-            .decode_utf8_lossy()
-            .into_owned()
-    };
-    let mut secrets = vec![url.username().to_owned(), decoded(url.username())];
+    let mut secrets = vec![url.username().to_owned(), percent_decoded(url.username())];
     if let Some(password) = url.password() {
         secrets.push(password.to_owned());
-        secrets.push(decoded(password));
+        secrets.push(percent_decoded(password));
     }
     for (_, value) in url.query_pairs() {
         secrets.push(value.into_owned());
@@ -136,15 +139,14 @@ fn url_basic(url: &Url) -> Vec<String> {
     if url.username().is_empty() && url.password().is_none() {
         return Vec::new();
     }
-    let decoded = |text: &str| {
-        percent_encoding::percent_decode_str(text)
-            .decode_utf8_lossy()
-            .into_owned()
-    };
     let password = url.password().unwrap_or_default();
     let mut secrets = Vec::new();
     for pair in [
-        format!("{}:{}", decoded(url.username()), decoded(password)),
+        format!(
+            "{}:{}",
+            percent_decoded(url.username()),
+            percent_decoded(password)
+        ),
         format!("{}:{password}", url.username()),
     ] {
         let encoded = base64::engine::general_purpose::STANDARD.encode(pair);

@@ -19,16 +19,16 @@ use crate::enc::{
     delimited_len, opt_bytes_len, put_delimited, put_delimited_header, put_opt_bytes,
 };
 
-// Export*ServiceRequest.
-const REQUEST_RESOURCES: u32 = 1;
-// Resource{Spans,Logs}.
-const RESOURCE_RESOURCE: u32 = 1;
-const RESOURCE_SCOPES: u32 = 2;
-const RESOURCE_SCHEMA_URL: u32 = 3;
-// Scope{Spans,Logs}.
-const SCOPE_SCOPE: u32 = 1;
-const SCOPE_ITEMS: u32 = 2;
-const SCOPE_SCHEMA_URL: u32 = 3;
+// Export*ServiceRequest (the metrics encoder writes the same envelopes).
+pub(crate) const REQUEST_RESOURCES: u32 = 1;
+// Resource{Spans,Logs,Metrics}.
+pub(crate) const RESOURCE_RESOURCE: u32 = 1;
+pub(crate) const RESOURCE_SCOPES: u32 = 2;
+pub(crate) const RESOURCE_SCHEMA_URL: u32 = 3;
+// Scope{Spans,Logs,Metrics}.
+pub(crate) const SCOPE_SCOPE: u32 = 1;
+pub(crate) const SCOPE_ITEMS: u32 = 2;
+pub(crate) const SCOPE_SCHEMA_URL: u32 = 3;
 
 /// The scope an item is exported under: the SDK scope, with its name
 /// possibly replaced (a log record's target).

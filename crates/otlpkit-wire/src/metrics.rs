@@ -34,17 +34,11 @@ use crate::enc::{
     put_fixed64, put_int32, put_opt_bool, put_opt_bytes, put_opt_double, put_packed_fixed64,
     put_packed_varint, put_sfixed64, put_sint32, sfixed64_len, sint32_len, to_nanos,
 };
+use crate::envelope::{
+    REQUEST_RESOURCES, RESOURCE_RESOURCE, RESOURCE_SCHEMA_URL, RESOURCE_SCOPES, SCOPE_ITEMS,
+    SCOPE_SCHEMA_URL, SCOPE_SCOPE,
+};
 
-// ExportMetricsServiceRequest.
-const REQUEST_RESOURCE_METRICS: u32 = 1;
-// ResourceMetrics.
-const RESOURCE_RESOURCE: u32 = 1;
-const RESOURCE_SCOPES: u32 = 2;
-const RESOURCE_SCHEMA_URL: u32 = 3;
-// ScopeMetrics.
-const SCOPE_SCOPE: u32 = 1;
-const SCOPE_METRICS: u32 = 2;
-const SCOPE_SCHEMA_URL: u32 = 3;
 // Metric.
 const METRIC_NAME: u32 = 1;
 const METRIC_DESCRIPTION: u32 = 2;
@@ -640,7 +634,7 @@ pub(crate) fn encode_request(metrics: &ResourceMetrics, out: &mut Vec<u8>) {
         let body_len = delimited_len(SCOPE_SCOPE, scope_len)
             + metric_lens[first..]
                 .iter()
-                .map(|&len| delimited_len(SCOPE_METRICS, len))
+                .map(|&len| delimited_len(SCOPE_ITEMS, len))
                 .sum::<usize>()
             + opt_bytes_len(SCOPE_SCHEMA_URL, scope_schema_url(scope).as_bytes());
         scopes.push(KeptScope {
@@ -661,13 +655,13 @@ pub(crate) fn encode_request(metrics: &ResourceMetrics, out: &mut Vec<u8>) {
             .map(|scope| delimited_len(RESOURCE_SCOPES, scope.body_len))
             .sum::<usize>()
         + opt_bytes_len(RESOURCE_SCHEMA_URL, resource_schema_url);
-    let total = delimited_len(REQUEST_RESOURCE_METRICS, resource_body_len);
+    let total = delimited_len(REQUEST_RESOURCES, resource_body_len);
     out.reserve(total);
 
     // Writing pass.
     #[cfg(debug_assertions)]
     let start = out.len();
-    put_delimited_header(REQUEST_RESOURCE_METRICS, resource_body_len, out);
+    put_delimited_header(REQUEST_RESOURCES, resource_body_len, out);
     put_delimited_header(RESOURCE_RESOURCE, resource_message_len, out);
     put_resource(resource, out);
     let mut lens = metric_lens.iter();
@@ -677,7 +671,7 @@ pub(crate) fn encode_request(metrics: &ResourceMetrics, out: &mut Vec<u8>) {
         put_delimited_header(SCOPE_SCOPE, kept_scope.scope_len, out);
         put_scope(scope.scope(), scope.scope().name(), out);
         for (metric, &len) in kept(scope).zip(&mut lens) {
-            put_delimited_header(SCOPE_METRICS, len, out);
+            put_delimited_header(SCOPE_ITEMS, len, out);
             #[cfg(debug_assertions)]
             let metric_start = out.len();
             put_metric(metric, out);
