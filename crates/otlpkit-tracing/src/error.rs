@@ -12,7 +12,7 @@ pub enum SetupError {
         directives: String,
         /// The parser's complaint.
         #[source]
-        source: tracing_subscriber::filter::ParseError,
+        source: crate::DirectiveError,
     },
     /// The filter environment variable (`RUST_LOG` unless changed) holds
     /// directives that do not parse.
@@ -24,7 +24,7 @@ pub enum SetupError {
         value: String,
         /// The parser's complaint.
         #[source]
-        source: tracing_subscriber::filter::ParseError,
+        source: crate::DirectiveError,
     },
     /// The filter environment variable is set but is not valid Unicode.
     #[error("environment variable {variable} is not valid Unicode")]

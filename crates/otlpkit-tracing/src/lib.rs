@@ -140,6 +140,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod client;
+mod directives;
 mod error;
 mod exception;
 mod filter;
@@ -156,6 +157,7 @@ pub mod server;
 mod setup;
 mod span_ext;
 
+pub use directives::DirectiveError;
 pub use error::SetupError;
 pub use exception::{
     EXCEPTION_EVENT, EXCEPTION_MESSAGE, EXCEPTION_STACKTRACE, EXCEPTION_TYPE, Exception,

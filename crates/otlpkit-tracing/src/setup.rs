@@ -1,5 +1,5 @@
-//! The one-call subscriber: OpenTelemetry span layer, log bridge, `EnvFilter`
-//! and an optional fmt layer.
+//! The one-call subscriber: OpenTelemetry span layer, log bridge, the
+//! `RUST_LOG` filter and an optional fmt layer.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -14,12 +14,13 @@ use opentelemetry_sdk::logs::SdkLoggerProvider;
 #[cfg(feature = "tracing-opentelemetry")]
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use tracing::Subscriber;
-use tracing_subscriber::filter::{EnvFilter, FilterExt as _};
+use tracing_subscriber::filter::FilterExt as _;
 use tracing_subscriber::fmt::writer::BoxMakeWriter;
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::{Layer, Registry};
 
+use crate::directives::Directives;
 use crate::error::SetupError;
 use crate::filter::SelfFilter;
 use crate::native::NativeSpans;
@@ -103,9 +104,14 @@ pub enum Fmt {
 /// - the log bridge ([`LogBridge`](crate::LogBridge)) on the given logger
 ///   provider: events become log records carrying the trace and span ids of
 ///   the span they happen in;
-/// - an [`EnvFilter`] in front of every layer: directives given in code win,
-///   then the environment variable ([`DEFAULT_FILTER_ENV`]), then the default
-///   directives ([`DEFAULT_DIRECTIVES`]);
+/// - a filter in front of every layer, from directives in `RUST_LOG` syntax:
+///   directives given in code win, then the environment variable
+///   ([`DEFAULT_FILTER_ENV`]), then the default directives
+///   ([`DEFAULT_DIRECTIVES`]). Plain `target=level` directives need no
+///   feature; directives that filter on spans or fields
+///   (`my_app[request]=debug`) take the `env-filter` feature and are refused
+///   with [`DirectiveError::EnvFilterNotCompiled`](crate::DirectiveError::EnvFilterNotCompiled)
+///   without it;
 /// - an optional fmt layer ([`Fmt`]) writing to stderr.
 ///
 /// The OpenTelemetry layers also ignore [`DEFAULT_EXCLUDED_TARGETS`], so the
@@ -332,8 +338,20 @@ impl TracingSetup {
     where
         S: Subscriber + for<'a> LookupSpan<'a> + Send + Sync,
     {
-        let directives = self.resolved_directives()?;
-        let filter = || -> Result<EnvFilter, SetupError> { checked_filter(&directives) };
+        let text = self.resolved_directives()?;
+        let directives =
+            Directives::parse(&text).map_err(|source| SetupError::InvalidDirectives {
+                directives: text.clone(),
+                source,
+            })?;
+        let filter = || {
+            directives
+                .filter::<S>()
+                .map_err(|source| SetupError::InvalidDirectives {
+                    directives: text.clone(),
+                    source,
+                })
+        };
         let excluded = SelfFilter::new(Arc::from(self.excluded));
         let mut layers: Vec<Box<dyn Layer<S> + Send + Sync>> = Vec::new();
 
@@ -427,7 +445,7 @@ impl TracingSetup {
 
 /// Checks that `directives` parse; names the variable they came from.
 fn checked(directives: &str, variable: Option<&str>) -> Result<String, SetupError> {
-    match EnvFilter::builder().parse(directives) {
+    match Directives::parse(directives) {
         Ok(_) => Ok(directives.to_owned()),
         Err(source) => Err(match variable {
             Some(variable) => SetupError::InvalidEnvFilter {
@@ -441,15 +459,6 @@ fn checked(directives: &str, variable: Option<&str>) -> Result<String, SetupErro
             },
         }),
     }
-}
-
-fn checked_filter(directives: &str) -> Result<EnvFilter, SetupError> {
-    EnvFilter::builder()
-        .parse(directives)
-        .map_err(|source| SetupError::InvalidDirectives {
-            directives: directives.to_owned(),
-            source,
-        })
 }
 
 #[cfg(test)]

@@ -106,8 +106,9 @@
 //! - with the `tracing` feature: the native span layer (`tracing` spans are
 //!   recorded and encoded straight to OTLP; [`TracingPath`], with the
 //!   `tracing-opentelemetry` feature, keeps `tracing-opentelemetry`
-//!   instead), the log bridge, `RUST_LOG` and a
-//!   console layer (`OTLPKIT_LOG_FORMAT`: `full`, `compact`, `pretty`,
+//!   instead), the log bridge, `RUST_LOG` (plain `target=level`
+//!   directives; span and field directives with the `env-filter` feature)
+//!   and a console layer (`OTLPKIT_LOG_FORMAT`: `full`, `compact`, `pretty`,
 //!   `json`, `off`).
 //!
 //! What the configuration cannot say, code adds: span processors, metric
@@ -135,6 +136,7 @@
 //! | `http` | yes | OTLP/HTTP with protobuf bodies (`http/protobuf`, the specification's default), [`http`] |
 //! | `tracing` | yes | [`init`] installs a `tracing` subscriber: spans become OTLP spans, events become log records correlated with them, a console layer prints them; [`tracing`] |
 //! | `tracing-opentelemetry` | no | [`TracingPath::TracingOpenTelemetry`](crate::TracingPath): `tracing` spans become SDK spans through `tracing-opentelemetry`, for span processors of your own and the console trace exporter (without it, `tracing` spans go to the OTLP exporter only) |
+//! | `env-filter` | no | `RUST_LOG` directives that filter on spans or fields (`my_app[request]=debug`), through `tracing-subscriber`'s `EnvFilter`, which compiles `regex`; plain `target=level` directives need no feature |
 //! | `json-logs` | no | `OTLPKIT_LOG_FORMAT=json`: JSON console lines |
 //! | `gzip` | yes | gzip compression (`OTEL_EXPORTER_OTLP_COMPRESSION=gzip`), pure Rust |
 //! | `zstd` | no | zstd compression, an otlpkit extension (builds the zstd C library) |
@@ -150,7 +152,9 @@
 //! A protocol whose feature is off is an [`InitError::ProtocolNotCompiled`]
 //! naming the feature and the setting that chose the protocol, a spool asked
 //! for without `spool` an
-//! [`InitError::SpoolNotCompiled`] naming the feature and the setting; an
+//! [`InitError::SpoolNotCompiled`] naming the feature and the setting, a
+//! `RUST_LOG` directive on spans or fields without `env-filter` an
+//! [`InitError::Tracing`] naming the directive and the feature; an
 //! `https://` endpoint without `tls` is refused, never sent in plaintext.
 //!
 //! # In libraries and applications

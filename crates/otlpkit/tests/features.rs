@@ -204,3 +204,30 @@ fn a_console_trace_exporter_without_tracing_opentelemetry_is_a_warning() {
     assert_eq!(receiver.span_count(), 1);
     assert!(receiver.span("native").is_some());
 }
+
+/// Without `env-filter`, a `RUST_LOG`-style directive that filters on spans
+/// is refused at `init()`, naming the directive and the feature, instead of
+/// being read as a target that matches nothing.
+#[cfg(all(feature = "tracing", not(feature = "env-filter")))]
+#[test]
+fn a_span_directive_without_env_filter_is_an_error_naming_it() {
+    let env = otlpkit::core::MapEnv::from([
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4317"),
+        ("OTEL_METRICS_EXPORTER", "none"),
+    ]);
+    let setup =
+        otlpkit::tracing::TracingSetup::builder().with_directives("warn,my_app[request]=debug");
+    let error = otlpkit::builder()
+        .with_tracing_setup(setup)
+        .init_with_env(&env)
+        .expect_err("a span directive needs env-filter");
+    match &error {
+        otlpkit::InitError::Tracing(otlpkit::tracing::SetupError::InvalidDirectives {
+            source: otlpkit::tracing::DirectiveError::EnvFilterNotCompiled { directive },
+            ..
+        }) => assert_eq!(directive, "my_app[request]=debug"),
+        other => panic!("{other}"),
+    }
+    let text = error.to_string();
+    assert!(text.contains("`env-filter` feature"), "{text}");
+}
