@@ -3,12 +3,12 @@
 use crate::Signal;
 use crate::batch::{BatchConfig, BatchConfigBuilder, BatchKind};
 use crate::env::{EnvPolicy, EnvSource};
-use crate::error::ConfigError;
+use crate::error::{ConfigError, ConfigWarning};
 use crate::exporter::{ExporterConfig, ExporterConfigBuilder};
 use crate::metrics::{MetricReaderConfig, MetricReaderConfigBuilder};
 use crate::parse::EnvReader;
 use crate::resource::{ResourceConfig, ResourceConfigBuilder};
-use crate::sdk::{SdkConfig, SdkConfigBuilder};
+use crate::sdk::{Sampler, SdkConfig, SdkConfigBuilder};
 use crate::source::Resolved;
 use crate::spool::{SpoolConfig, SpoolConfigBuilder};
 use crate::tail::{TailSamplingConfig, TailSamplingConfigBuilder};
@@ -251,8 +251,40 @@ impl OtlpConfigBuilder {
             toolkit: self.toolkit.resolve(&mut reader),
             tail_sampling: self.tail_sampling.resolve(&mut reader)?,
         };
+        if let Some(warning) = head_sampler_ahead_of_tail(&config) {
+            reader.warn(warning);
+        }
         reader.finish(config, policy)
     }
+}
+
+/// The warning for tail sampling behind a head sampler that drops traces
+/// as they start, if that is the configuration.
+fn head_sampler_ahead_of_tail(config: &OtlpConfig) -> Option<ConfigWarning> {
+    if !config.tail_sampling.enabled() || config.sdk.disabled() {
+        return None;
+    }
+    let sampler = config.sdk.sampler();
+    let drops_roots = match sampler.sampler() {
+        Sampler::AlwaysOff | Sampler::ParentBasedAlwaysOff => true,
+        Sampler::TraceIdRatio | Sampler::ParentBasedTraceIdRatio => {
+            sampler.ratio_value().is_some_and(|ratio| ratio < 1.0)
+        }
+        // Unsupported remote samplers fall back to the default (warned about
+        // on their own).
+        Sampler::AlwaysOn
+        | Sampler::ParentBasedAlwaysOn
+        | Sampler::ParentBasedJaegerRemote
+        | Sampler::JaegerRemote
+        | Sampler::XRay => false,
+    };
+    drops_roots.then(|| ConfigWarning::TailSamplingBehindHeadSampler {
+        sampler: match sampler.ratio_value() {
+            Some(ratio) => format!("{} {ratio}", sampler.sampler()),
+            None => sampler.sampler().to_string(),
+        },
+        set_by: config.sdk.sources().sampler,
+    })
 }
 
 #[cfg(test)]
@@ -279,6 +311,89 @@ mod tests {
         assert_eq!(config.log_batch().max_queue_size(), 7);
         assert_eq!(config.span_batch().max_queue_size(), 2048);
         assert_eq!(config.exporter(Signal::Logs).signal(), Signal::Logs);
+    }
+
+    /// Tail sampling behind a head sampler that drops traces as they start
+    /// is said, naming the sampler and where it was set; a head sampler
+    /// that keeps every root, or tail sampling off, says nothing.
+    #[test]
+    fn tail_sampling_behind_a_dropping_head_sampler_is_a_warning() {
+        let behind = |pairs: &[(&str, &str)]| {
+            let mut env = MapEnv::from([("OTLPKIT_TAIL_SAMPLING", "on")]);
+            for (name, value) in pairs {
+                env.set(*name, *value);
+            }
+            OtlpConfig::from_env(&env)
+                .unwrap()
+                .warnings
+                .into_iter()
+                .filter(|w| matches!(w, ConfigWarning::TailSamplingBehindHeadSampler { .. }))
+                .map(|w| w.to_string())
+                .collect::<Vec<_>>()
+        };
+        for (sampler, arg, shown) in [
+            (
+                "parentbased_traceidratio",
+                Some("0.1"),
+                "parentbased_traceidratio 0.1",
+            ),
+            ("traceidratio", Some("0.5"), "traceidratio 0.5"),
+            ("always_off", None, "always_off"),
+            ("parentbased_always_off", None, "parentbased_always_off"),
+        ] {
+            let mut pairs = vec![("OTEL_TRACES_SAMPLER", sampler)];
+            pairs.extend(arg.map(|arg| ("OTEL_TRACES_SAMPLER_ARG", arg)));
+            let warnings = behind(&pairs);
+            assert_eq!(warnings.len(), 1, "{sampler}: {warnings:?}");
+            assert!(warnings[0].contains(shown), "{}", warnings[0]);
+            assert!(
+                warnings[0].contains("OTEL_TRACES_SAMPLER"),
+                "{}",
+                warnings[0]
+            );
+            assert!(
+                warnings[0].contains("OTLPKIT_TAIL_SAMPLING_RATIO"),
+                "{}",
+                warnings[0]
+            );
+        }
+        for pairs in [
+            &[][..],
+            &[("OTEL_TRACES_SAMPLER", "always_on")][..],
+            &[
+                ("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"),
+                ("OTEL_TRACES_SAMPLER_ARG", "1"),
+            ][..],
+            &[
+                ("OTEL_SDK_DISABLED", "true"),
+                ("OTEL_TRACES_SAMPLER", "always_off"),
+            ][..],
+        ] {
+            assert_eq!(behind(pairs), Vec::<String>::new(), "{pairs:?}");
+        }
+        // Tail sampling off: a ratio head sampler is the usual setup.
+        let env = MapEnv::from([
+            ("OTEL_TRACES_SAMPLER", "traceidratio"),
+            ("OTEL_TRACES_SAMPLER_ARG", "0.1"),
+        ]);
+        assert!(OtlpConfig::from_env(&env).unwrap().warnings.is_empty());
+        // Set in code, it is said so.
+        let resolved = OtlpConfig::builder()
+            .with_sdk(
+                SdkConfig::builder().with_sampler(crate::SamplerConfig::ratio(
+                    Sampler::ParentBasedTraceIdRatio,
+                    0.25,
+                )),
+            )
+            .with_tail_sampling(TailSamplingConfig::builder().with_enabled(true))
+            .build(&MapEnv::new())
+            .unwrap();
+        assert_eq!(resolved.warnings.len(), 1, "{:?}", resolved.warnings);
+        assert!(
+            resolved.warnings[0].to_string().contains("(set by code)"),
+            "{}",
+            resolved.warnings[0]
+        );
     }
 
     #[test]

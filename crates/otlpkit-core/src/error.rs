@@ -176,6 +176,20 @@ pub enum ConfigWarning {
         /// Why.
         reason: &'static str,
     },
+    /// Tail sampling is on behind a head sampler that drops traces as they
+    /// start (`always_off`, or a ratio below 1): the traces it drops,
+    /// failing and slow ones among them, never reach the stage, which can
+    /// only keep what the head sampler let through.
+    #[error(
+        "tail sampling is on behind the head sampler {sampler} (set by {set_by}), which drops traces as they start: failing and slow traces among them never reach the stage; keep the default head sampler (parentbased_always_on) and give the ratio to OTLPKIT_TAIL_SAMPLING_RATIO"
+    )]
+    TailSamplingBehindHeadSampler {
+        /// The head sampler, with its ratio when it has one
+        /// (`parentbased_traceidratio 0.1`).
+        sampler: String,
+        /// Where it was set: `OTEL_TRACES_SAMPLER`, or `code`.
+        set_by: crate::Source,
+    },
     /// A declarative configuration file was named; otlpkit does not support
     /// file configuration yet, and (as the specification requires) every other
     /// environment variable was ignored: the configuration comes from code and
@@ -235,6 +249,8 @@ impl ConfigWarning {
             | ConfigWarning::Ignored { var, .. }
             | ConfigWarning::ConfigFileUnsupported { var, .. }
             | ConfigWarning::SignalPathInBaseEndpoint { var, .. } => var,
+            // The setting to change, wherever the sampler was set.
+            ConfigWarning::TailSamplingBehindHeadSampler { .. } => "OTEL_TRACES_SAMPLER",
         }
     }
 }
