@@ -191,7 +191,12 @@ impl NativeLayer {
         }
     }
 
-    fn parent<S>(&self, attrs: &Attributes<'_>, ctx: &Context<'_, S>) -> Parent
+    fn parent<S>(
+        &self,
+        attrs: &Attributes<'_>,
+        span: &SpanRef<'_, S>,
+        ctx: &Context<'_, S>,
+    ) -> Parent
     where
         S: Subscriber + for<'a> LookupSpan<'a>,
     {
@@ -209,8 +214,11 @@ impl NativeLayer {
         if self.settings.activation {
             return Parent::Current;
         }
-        ctx.lookup_current()
-            .and_then(|span| self.parent_context(&span))
+        // The registry recorded the current span as this span's parent: one
+        // lookup of it, where `ctx.lookup_current()` would look the current
+        // span up twice more.
+        span.parent()
+            .and_then(|parent| self.parent_context(&parent))
             .map_or(Parent::Current, Parent::Given)
     }
 
@@ -319,7 +327,7 @@ where
             settings: &self.settings,
             started: false,
         });
-        let live = match self.parent(attrs, &ctx) {
+        let live = match self.parent(attrs, &span, &ctx) {
             Parent::Current => {
                 OtelContext::map_current(|cx| self.start(ParentCx::Context(cx), record, now))
             }
@@ -609,6 +617,50 @@ mod tests {
                 );
                 assert!(!span.parent_span_is_remote, "activation {activation}");
             }
+        }
+    }
+
+    /// A span whose parent this layer's filter leaves out is the child of
+    /// the nearest ancestor it records, with and without context activation.
+    #[test]
+    fn a_filtered_out_parent_is_skipped_for_the_nearest_recorded_ancestor() {
+        use tracing_subscriber::Layer as _;
+        for activation in [true, false] {
+            let exporter = InMemorySpanExporter::default();
+            let processor = BatchProcessor::builder(SpanDataExporter::new(exporter.clone()))
+                .build_with_env(&MapEnv::new())
+                .unwrap();
+            let handle = processor.handle();
+            let layer = NativeSpans::new(processor)
+                .with_context_activation(activation)
+                .layer()
+                .with_filter(tracing_subscriber::filter::filter_fn(|meta| {
+                    meta.target() != "noisy"
+                }));
+            let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
+            tracing::dispatcher::with_default(&dispatch, || {
+                tracing::info_span!("root").in_scope(|| {
+                    tracing::info_span!(target: "noisy", "left out").in_scope(|| {
+                        tracing::info_span!("child").in_scope(|| {});
+                    });
+                });
+            });
+            assert!(
+                handle
+                    .flush_within(Duration::from_secs(10))
+                    .unwrap()
+                    .is_complete()
+            );
+            let spans = exporter.get_finished_spans().unwrap();
+            assert_eq!(spans.len(), 2, "activation {activation}");
+            let root = spans.iter().find(|s| s.name == "root").unwrap();
+            let child = spans.iter().find(|s| s.name == "child").unwrap();
+            assert_eq!(
+                child.parent_span_id,
+                root.span_context.span_id(),
+                "activation {activation}"
+            );
+            assert_eq!(child.span_context.trace_id(), root.span_context.trace_id());
         }
     }
 
