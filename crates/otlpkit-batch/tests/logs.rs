@@ -15,7 +15,7 @@ use otlpkit_bridge::WorkerRuntime;
 use otlpkit_core::MapEnv;
 use otlpkit_core::stats::DropReason;
 use otlpkit_testkit::{Fault, Receiver, Signal};
-use support::{WAIT, resource, returns, wait_in_flight};
+use support::{WAIT, resource, returns, shutdown_answer, until_answered, wait_in_flight};
 
 fn processor(receiver: &Receiver) -> BatchLogProcessorBuilder {
     let worker = WorkerRuntime::start("logs-test").unwrap();
@@ -113,28 +113,32 @@ fn blrp_variables_configure_the_log_processor() {
 
 #[test]
 fn hung_collector_shutdown_reports_the_unsent_records() {
-    let receiver = Receiver::start().unwrap();
-    receiver.push_faults(Signal::Logs, Fault::delay(Duration::from_secs(60)), 10);
-    let processor = processor(&receiver).build().unwrap();
-    let handle = processor.handle();
-    let provider = logger_provider(processor);
-    emit(&provider, "h", 17);
-    let report = returns({
-        let handle = handle.clone();
-        move || handle.shutdown_within(Duration::from_millis(300)).unwrap()
+    until_answered(|| {
+        let receiver = Receiver::start().unwrap();
+        receiver.push_faults(Signal::Logs, Fault::delay(Duration::from_secs(60)), 10);
+        let processor = processor(&receiver).build().unwrap();
+        let handle = processor.handle();
+        let provider = logger_provider(processor);
+        emit(&provider, "h", 17);
+        let result = returns({
+            let handle = handle.clone();
+            move || handle.shutdown_within(Duration::from_millis(300))
+        });
+        let report = shutdown_answer(result, &handle)?;
+        assert!(report.flush.timed_out);
+        assert_eq!(report.unsent(), 17);
+        assert_eq!(report.totals.dropped(DropReason::ShutdownDeadline), 17);
+        // Records emitted afterwards are refused and counted, not copied.
+        emit(&provider, "late", 2);
+        assert_eq!(handle.stats().dropped(DropReason::AfterShutdown), 2);
+        assert_eq!(
+            handle.flush_within(WAIT).unwrap_err(),
+            ProcessorFlushError::AlreadyShutdown
+        );
+        let _ = provider.force_flush();
+        drop(provider);
+        Some(())
     });
-    assert!(report.flush.timed_out);
-    assert_eq!(report.unsent(), 17);
-    assert_eq!(report.totals.dropped(DropReason::ShutdownDeadline), 17);
-    // Records emitted afterwards are refused and counted, not copied.
-    emit(&provider, "late", 2);
-    assert_eq!(handle.stats().dropped(DropReason::AfterShutdown), 2);
-    assert_eq!(
-        handle.flush_within(WAIT).unwrap_err(),
-        ProcessorFlushError::AlreadyShutdown
-    );
-    let _ = provider.force_flush();
-    drop(provider);
 }
 
 #[test]
