@@ -513,7 +513,8 @@ impl Receiver {
 
     /// Connections closed because no request was in progress on them for the idle timeout
     /// (idle between requests, or headers sent too slowly or never), on every listener,
-    /// the web page's included.
+    /// the web page's included. Each is counted before its socket is closed: a client
+    /// that has seen the close sees it counted.
     pub fn connections_closed_idle(&self) -> u64 {
         self.shared
             .connections
