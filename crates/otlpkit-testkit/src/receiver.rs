@@ -542,6 +542,13 @@ impl Receiver {
         self.shared.store.in_flight()
     }
 
+    /// Bytes of the [`ReceiverBuilder::in_flight_budget`] that requests hold right now
+    /// (0 without a budget), rounded up to whole KiB per request. Lets a test act once a
+    /// request holds the budget.
+    pub fn in_flight_budget_held(&self) -> usize {
+        self.shared.limits.budget.as_ref().map_or(0, Budget::held)
+    }
+
     /// Number of received spans.
     pub fn span_count(&self) -> usize {
         self.shared.store.counts().spans

@@ -870,8 +870,16 @@ async fn a_held_budget_answers_busy_with_retry_hints_on_both_protocols() {
               Content-Length: 204800\r\n\r\n\x0a",
         )
         .unwrap();
-    // Give the receiver a moment to read its headers (and so hold the budget).
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    // Wait until the receiver has read its headers and so holds the budget (a request
+    // sent before would compete with it for the budget instead).
+    let deadline = std::time::Instant::now() + HANG_GUARD;
+    while receiver.in_flight_budget_held() < 200 * 1024 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the stalled request never held the budget"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 
     let mut request = one_span("busy");
     request.resource_spans[0].scope_spans[0].spans[0].name = "x".repeat(100 * 1024);
