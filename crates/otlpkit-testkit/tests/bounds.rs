@@ -6,7 +6,7 @@
 mod support;
 
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -15,7 +15,7 @@ use http::Version;
 use otlpkit_testkit::proto::collector::trace::v1::trace_service_client::TraceServiceClient;
 use otlpkit_testkit::{Answer, Code, Receiver, RetentionLimits, Signal};
 use prost::Message as _;
-use support::{WAIT, kv, one_span, post, post_protobuf, traces};
+use support::{WAIT, banner_addrs, kv, one_span, post, post_protobuf, traces, web_page_addr};
 use tonic_types::StatusExt as _;
 
 /// Guards against hangs only; nothing below asserts how long anything took.
@@ -23,13 +23,6 @@ const HANG_GUARD: Duration = Duration::from_secs(120);
 const MIB: u64 = 1024 * 1024;
 /// The bar for the binary with its default flags.
 const MAX_RSS: u64 = 100 * MIB;
-
-fn free_port() -> SocketAddr {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-}
 
 /// The `otlpkit-receiver` binary with default bounds, its stdout read line by line.
 struct Binary {
@@ -41,10 +34,10 @@ struct Binary {
 
 impl Binary {
     fn start(extra: &[&str]) -> Binary {
-        let (grpc, http, ui) = (free_port(), free_port(), free_port());
+        // Port 0 everywhere: the banner says where it listens.
         let mut child = Command::new(env!("CARGO_BIN_EXE_otlpkit-receiver"))
-            .args(["--grpc", &grpc.to_string(), "--http", &http.to_string()])
-            .args(["--ui", &ui.to_string()])
+            .args(["--grpc", "127.0.0.1:0", "--http", "127.0.0.1:0"])
+            .args(["--ui", "127.0.0.1:0"])
             .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -59,15 +52,19 @@ impl Binary {
                 }
             }
         });
-        let binary = Binary {
+        let next = || {
+            lines
+                .recv_timeout(HANG_GUARD)
+                .expect("the receiver printed nothing in time")
+        };
+        let (_, http) = banner_addrs(&next());
+        let ui = web_page_addr(&next());
+        Binary {
             child,
             lines,
             http,
             ui,
-        };
-        assert!(binary.next().starts_with("otlpkit-receiver listening"));
-        assert!(binary.next().starts_with("otlpkit-receiver web page"));
-        binary
+        }
     }
 
     fn next(&self) -> String {
