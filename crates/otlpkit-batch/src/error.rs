@@ -53,7 +53,10 @@ pub enum ProcessorFlushError {
     #[error("the export worker has stopped")]
     WorkerGone,
     /// The worker did not answer in time: its thread is blocked, for
-    /// instance by an exporter that blocks the thread instead of awaiting.
+    /// instance by an exporter that blocks the thread instead of awaiting,
+    /// or was not scheduled in the margin (at most 25 ms) between the
+    /// worker's own deadline and the caller's, as on a loaded machine.
+    /// Nothing is dropped: the flush goes on until the worker's deadline.
     #[error(
         "the export worker did not answer within {timeout:?} \
          ({pending} items still queued or in flight)"
@@ -89,8 +92,12 @@ pub enum ShutdownError {
         dropped: u64,
     },
     /// The worker did not answer in time: its thread is blocked, for
-    /// instance by an exporter that blocks the thread instead of awaiting.
-    /// The worker accounts for these items when it gets control back.
+    /// instance by an exporter that blocks the thread instead of awaiting,
+    /// or was not scheduled in the margin (at most 25 ms) between the
+    /// worker's own deadline and the caller's, as on a loaded machine.
+    /// The worker accounts for these items when it gets control back
+    /// (`pending` can be 0: it had, but its report came too late); the
+    /// processor's statistics then say what happened to each.
     #[error(
         "the export worker did not answer within {timeout:?} \
          ({pending} items still queued or in flight)"

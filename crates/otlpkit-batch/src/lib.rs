@@ -151,10 +151,13 @@
 //! running at the deadline and counts it as `shutdown_deadline`. The async
 //! twins await the same reply without blocking the thread.
 //!
+//! The worker works to a deadline slightly earlier than the caller's (by a
+//! tenth of the timeout, at most 25 ms), so that its report arrives in time.
 //! An exporter that *blocks its thread* inside `export` (rather than
-//! awaiting) blocks the worker; the blocking calls still return by their
-//! deadline ([`ProcessorFlushError::Unresponsive`]), and the worker accounts for the
-//! items once it gets control back.
+//! awaiting) blocks the worker, and a loaded machine can leave the worker
+//! unscheduled past that margin; the calls still return by their deadline
+//! ([`ProcessorFlushError::Unresponsive`], [`ShutdownError::Unresponsive`]),
+//! and the worker accounts for the items once it gets control back.
 //!
 //! # Feature flags
 //!

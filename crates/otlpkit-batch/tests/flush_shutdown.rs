@@ -13,7 +13,10 @@ use otlpkit_batch::{BatchSpanProcessor, ProcessorFlushError, ShutdownError};
 use otlpkit_core::MapEnv;
 use otlpkit_core::stats::DropReason;
 use otlpkit_testkit::{Fault, Receiver, Signal};
-use support::{WAIT, eventually, grpc_processor, produce, provider, received_names, returns};
+use support::{
+    WAIT, eventually, flush_answer, grpc_processor, produce, provider, received_names, returns,
+    shutdown_answer, until_answered,
+};
 
 /// A receiver that holds every trace request for a minute.
 fn hung_receiver() -> Receiver {
@@ -55,74 +58,99 @@ fn assert_all_unsent(report: &otlpkit_batch::ProcessorShutdownReport, n: u64) {
 #[test]
 fn shutdown_from_a_plain_thread_with_a_hung_collector_reports_every_unsent_span() {
     // checklist 3.7, 2.14
-    let receiver = hung_receiver();
-    let (provider, handle) = pipeline_with(&receiver, 40);
-    let report = returns(move || handle.shutdown_within(Duration::from_millis(300)).unwrap());
-    assert_all_unsent(&report, 40);
-    // The request did reach the collector; it was abandoned, not answered.
-    assert_eq!(receiver.span_count(), 0);
-    drop(provider);
+    until_answered(|| {
+        let receiver = hung_receiver();
+        let (provider, handle) = pipeline_with(&receiver, 40);
+        let result = returns({
+            let handle = handle.clone();
+            move || handle.shutdown_within(Duration::from_millis(300))
+        });
+        let report = shutdown_answer(result, &handle)?;
+        assert_all_unsent(&report, 40);
+        // The request did reach the collector; it was abandoned, not answered.
+        assert_eq!(receiver.span_count(), 0);
+        drop(provider);
+        Some(())
+    });
 }
 
 #[test]
 fn shutdown_inside_a_current_thread_runtime_neither_deadlocks_nor_overruns() {
-    let receiver = hung_receiver();
-    let (provider, handle) = pipeline_with(&receiver, 25);
-    let report = returns(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async { handle.shutdown_within(Duration::from_millis(300)).unwrap() })
+    until_answered(|| {
+        let receiver = hung_receiver();
+        let (provider, handle) = pipeline_with(&receiver, 25);
+        let result = returns({
+            let handle = handle.clone();
+            move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                runtime.block_on(async { handle.shutdown_within(Duration::from_millis(300)) })
+            }
+        });
+        assert_all_unsent(&shutdown_answer(result, &handle)?, 25);
+        drop(provider);
+        Some(())
     });
-    assert_all_unsent(&report, 25);
-    drop(provider);
 }
 
 #[test]
 fn shutdown_inside_a_multi_thread_runtime_and_from_spawn_blocking() {
-    let receiver = hung_receiver();
-    let (provider_a, handle_a) = pipeline_with(&receiver, 10);
-    let (provider_b, handle_b) = pipeline_with(&receiver, 12);
-    let (report_a, report_b) = returns(move || {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async move {
-            let direct = handle_a
-                .shutdown_within(Duration::from_millis(300))
-                .unwrap();
-            let blocking = tokio::task::spawn_blocking(move || {
-                handle_b
-                    .shutdown_within(Duration::from_millis(300))
-                    .unwrap()
-            })
-            .await
-            .unwrap();
-            (direct, blocking)
-        })
+    until_answered(|| {
+        let receiver = hung_receiver();
+        let (provider_a, handle_a) = pipeline_with(&receiver, 10);
+        let (provider_b, handle_b) = pipeline_with(&receiver, 12);
+        let (result_a, result_b) = returns({
+            let (handle_a, handle_b) = (handle_a.clone(), handle_b.clone());
+            move || {
+                let runtime = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                runtime.block_on(async move {
+                    let direct = handle_a.shutdown_within(Duration::from_millis(300));
+                    let blocking = tokio::task::spawn_blocking(move || {
+                        handle_b.shutdown_within(Duration::from_millis(300))
+                    })
+                    .await
+                    .unwrap();
+                    (direct, blocking)
+                })
+            }
+        });
+        // Both fallbacks are checked before either missing answer reruns.
+        let (report_a, report_b) = (
+            shutdown_answer(result_a, &handle_a),
+            shutdown_answer(result_b, &handle_b),
+        );
+        assert_all_unsent(&report_a?, 10);
+        assert_all_unsent(&report_b?, 12);
+        drop((provider_a, provider_b));
+        Some(())
     });
-    assert_all_unsent(&report_a, 10);
-    assert_all_unsent(&report_b, 12);
-    drop((provider_a, provider_b));
 }
 
 #[test]
 fn async_shutdown_on_a_current_thread_runtime() {
-    let receiver = hung_receiver();
-    let (provider, handle) = pipeline_with(&receiver, 7);
-    let report = returns(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(handle.shutdown_async(Duration::from_millis(300)))
-    })
-    .unwrap();
-    assert_all_unsent(&report, 7);
-    drop(provider);
+    until_answered(|| {
+        let receiver = hung_receiver();
+        let (provider, handle) = pipeline_with(&receiver, 7);
+        let result = returns({
+            let handle = handle.clone();
+            move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                runtime.block_on(handle.shutdown_async(Duration::from_millis(300)))
+            }
+        });
+        assert_all_unsent(&shutdown_answer(result, &handle)?, 7);
+        drop(provider);
+        Some(())
+    });
 }
 
 #[test]
@@ -148,19 +176,26 @@ fn async_twins_need_no_tokio_runtime_at_all() {
             std::thread::park();
         }
     }
-    let receiver = hung_receiver();
-    let (provider, handle) = pipeline_with(&receiver, 5);
-    let flush = returns({
-        let handle = handle.clone();
-        move || block_on(handle.flush_async(Duration::from_millis(200)))
-    })
-    .unwrap();
-    assert!(flush.timed_out);
-    assert_eq!(flush.unsent, 5);
-    let report =
-        returns(move || block_on(handle.shutdown_async(Duration::from_millis(200)))).unwrap();
-    assert_all_unsent(&report, 5);
-    drop(provider);
+    until_answered(|| {
+        let receiver = hung_receiver();
+        let (provider, handle) = pipeline_with(&receiver, 5);
+        let result = returns({
+            let handle = handle.clone();
+            move || block_on(handle.flush_async(Duration::from_millis(200)))
+        });
+        let flush = flush_answer(result, &handle, 5);
+        let result = returns({
+            let handle = handle.clone();
+            move || block_on(handle.shutdown_async(Duration::from_millis(200)))
+        });
+        let report = shutdown_answer(result, &handle);
+        let flush = flush?;
+        assert!(flush.timed_out);
+        assert_eq!(flush.unsent, 5);
+        assert_all_unsent(&report?, 5);
+        drop(provider);
+        Some(())
+    });
 }
 
 #[test]
@@ -212,26 +247,38 @@ fn dropping_a_processor_with_a_hung_collector_is_bounded_by_its_default_timeout(
 #[test]
 fn flush_with_a_hung_collector_returns_by_its_deadline_and_keeps_the_spans() {
     // checklist 3.6: the timeout takes priority over finishing.
-    let receiver = hung_receiver();
-    let (provider, handle) = pipeline_with(&receiver, 30);
-    let flush = returns({
-        let handle = handle.clone();
-        move || handle.flush_within(Duration::from_millis(250)).unwrap()
+    until_answered(|| {
+        let receiver = hung_receiver();
+        let (provider, handle) = pipeline_with(&receiver, 30);
+        let result = returns({
+            let handle = handle.clone();
+            move || handle.flush_within(Duration::from_millis(250))
+        });
+        let flush = flush_answer(result, &handle, 30);
+        if let Some(flush) = &flush {
+            assert!(flush.timed_out, "{flush}");
+            assert_eq!(flush.unsent, 30);
+            assert!(!flush.is_complete());
+            // Still in flight, not dropped: a flush never drops.
+            let stats = handle.stats();
+            assert_eq!(stats.dropped_total(), 0);
+            assert_eq!(stats.pending(), 30);
+        }
+        // The SDK's force_flush says Timeout, not Ok (whether or not the
+        // worker answers in time).
+        let flusher = provider.clone();
+        let processor_result = returns(move || flusher.force_flush());
+        assert!(processor_result.is_err());
+        let result = returns({
+            let handle = handle.clone();
+            move || handle.shutdown_within(Duration::from_millis(250))
+        });
+        let report = shutdown_answer(result, &handle);
+        flush?;
+        assert_all_unsent(&report?, 30);
+        drop(provider);
+        Some(())
     });
-    assert!(flush.timed_out, "{flush}");
-    assert_eq!(flush.unsent, 30);
-    assert!(!flush.is_complete());
-    // Still in flight, not dropped: a flush never drops.
-    let stats = handle.stats();
-    assert_eq!(stats.dropped_total(), 0);
-    assert_eq!(stats.pending(), 30);
-    // The SDK's force_flush says Timeout, not Ok.
-    let flusher = provider.clone();
-    let processor_result = returns(move || flusher.force_flush());
-    assert!(processor_result.is_err());
-    let report = returns(move || handle.shutdown_within(Duration::from_millis(250)).unwrap());
-    assert_all_unsent(&report, 30);
-    drop(provider);
 }
 
 #[test]
@@ -435,14 +482,20 @@ fn with_an_exporter_that_accounts_for_itself_the_report_is_exact_on_return() {
     // The exporter, not the engine, settles the batch it holds when the
     // deadline passes; the shutdown report and the counters agree as soon
     // as shutdown returns.
-    let receiver = hung_receiver();
-    let processor = otlpkit_grpc_processor(&receiver).build().unwrap();
-    let handle = processor.handle();
-    let provider = provider(processor);
-    produce(&provider, "x", 700); // one batch in flight, the rest queued
-    let report = returns(move || handle.shutdown_within(Duration::from_millis(500)).unwrap());
-    assert_all_unsent(&report, 700);
-    drop(provider);
+    until_answered(|| {
+        let receiver = hung_receiver();
+        let processor = otlpkit_grpc_processor(&receiver).build().unwrap();
+        let handle = processor.handle();
+        let provider = provider(processor);
+        produce(&provider, "x", 700); // one batch in flight, the rest queued
+        let result = returns({
+            let handle = handle.clone();
+            move || handle.shutdown_within(Duration::from_millis(500))
+        });
+        assert_all_unsent(&shutdown_answer(result, &handle)?, 700);
+        drop(provider);
+        Some(())
+    });
 }
 
 #[test]

@@ -2,6 +2,8 @@
 //! Every item pushed is exported or dropped under exactly one reason, as
 //! for the SDK processors, whatever the policy and the exporter's outcome.
 
+mod support;
+
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -11,6 +13,7 @@ use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use otlpkit_batch::{BatchExporter, BatchProcessor};
 use otlpkit_core::stats::DropReason;
 use otlpkit_core::{BatchKind, MapEnv, OverflowPolicy};
+use support::{shutdown_answer, until_answered};
 
 /// Keeps what it is given; fails every batch while `failing` is set; waits
 /// `delay` per batch.
@@ -297,25 +300,27 @@ impl BatchExporter<u64> for SlowToShutDown {
 
 #[test]
 fn an_exporter_that_does_not_finish_shutting_down_gets_the_engines_own_report() {
-    let processor = BatchProcessor::builder(SlowToShutDown)
-        .with_max_export_batch_size(3)
-        .with_schedule_delay(Duration::from_secs(60))
-        .build_with_env(&MapEnv::new())
-        .unwrap();
-    for n in 0..5 {
-        processor.push(n);
-    }
-    // [0, 1, 2] is exported when the batch fills or in the drain, whichever
-    // comes first; [3, 4] (refused) only in the drain. The exporter's
-    // shutdown then outlasts the deadline, so the report says what the
-    // engine settled during the shutdown.
-    let report = processor
-        .shutdown_within(Duration::from_millis(1500))
-        .unwrap();
-    assert!(report.flush.timed_out, "{report}");
-    assert_eq!(report.flush.failed, 2, "{report}");
-    assert!(matches!(report.flush.exported, 0 | 3), "{report}");
-    assert_eq!(report.flush.unsent, 0, "{report}");
-    assert_eq!(report.totals.exported(), 3, "{report}");
-    assert_eq!(report.totals.counters.dropped_total(), 2, "{report}");
+    until_answered(|| {
+        let processor = BatchProcessor::builder(SlowToShutDown)
+            .with_max_export_batch_size(3)
+            .with_schedule_delay(Duration::from_secs(60))
+            .build_with_env(&MapEnv::new())
+            .unwrap();
+        for n in 0..5 {
+            processor.push(n);
+        }
+        // [0, 1, 2] is exported when the batch fills or in the drain, whichever
+        // comes first; [3, 4] (refused) only in the drain. The exporter's
+        // shutdown then outlasts the deadline, so the report says what the
+        // engine settled during the shutdown.
+        let result = processor.shutdown_within(Duration::from_millis(1500));
+        let report = shutdown_answer(result, &processor.handle())?;
+        assert!(report.flush.timed_out, "{report}");
+        assert_eq!(report.flush.failed, 2, "{report}");
+        assert!(matches!(report.flush.exported, 0 | 3), "{report}");
+        assert_eq!(report.flush.unsent, 0, "{report}");
+        assert_eq!(report.totals.exported(), 3, "{report}");
+        assert_eq!(report.totals.counters.dropped_total(), 2, "{report}");
+        Some(())
+    });
 }

@@ -13,7 +13,10 @@ use otlpkit_batch::ProcessorHandle;
 use otlpkit_core::OverflowPolicy;
 use otlpkit_core::stats::DropReason;
 use otlpkit_testkit::{Fault, Receiver, Signal};
-use support::{WAIT, grpc_processor, produce, provider, received_names, returns, wait_in_flight};
+use support::{
+    WAIT, grpc_processor, produce, provider, received_names, returns, shutdown_answer,
+    wait_in_flight,
+};
 
 /// A receiver that holds the first trace request for `hold`.
 fn stalled_receiver(hold: Duration) -> Receiver {
@@ -315,11 +318,22 @@ fn the_official_http_exporter_with_its_blocking_client_works_behind_the_engine()
 
     receiver.push_fault(Signal::Traces, Fault::delay(Duration::from_secs(60)));
     produce(&provider, "i", 5);
-    let report = returns(move || handle.shutdown_within(Duration::from_millis(300)).unwrap());
+    let result = returns({
+        let handle = handle.clone();
+        move || handle.shutdown_within(Duration::from_millis(300))
+    });
+    drop(provider);
+    // The worker missed the caller's timeout (a loaded machine): the
+    // fallback is checked, and the report is the hung-collector tests' own.
+    let Some(report) = shutdown_answer(result, &handle) else {
+        let stats = handle.stats();
+        assert_eq!(stats.exported(), 50);
+        assert_eq!(stats.dropped(DropReason::ShutdownDeadline), 5);
+        return;
+    };
     assert_eq!(report.unsent(), 5, "{report}");
     assert_eq!(report.totals.exported(), 50);
     assert_eq!(report.totals.dropped(DropReason::ShutdownDeadline), 5);
-    drop(provider);
 }
 
 // A bound far above what memory holds is a valid setting

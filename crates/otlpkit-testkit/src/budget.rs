@@ -38,6 +38,8 @@ impl Refusal {
 #[derive(Debug, Clone)]
 pub(crate) struct Budget {
     semaphore: Arc<Semaphore>,
+    /// The semaphore's permits when nothing is held.
+    permits: usize,
     bytes: usize,
 }
 
@@ -58,6 +60,7 @@ impl Budget {
         let permits = units(bytes).min(u32::try_from(Semaphore::MAX_PERMITS).unwrap_or(u32::MAX));
         Budget {
             semaphore: Arc::new(Semaphore::new(permits as usize)),
+            permits: permits as usize,
             bytes,
         }
     }
@@ -66,6 +69,13 @@ impl Budget {
     #[cfg(test)]
     pub(crate) fn available(&self) -> usize {
         self.semaphore.available_permits().saturating_mul(UNIT)
+    }
+
+    /// Bytes reserved right now, in whole units.
+    pub(crate) fn held(&self) -> usize {
+        self.permits
+            .saturating_sub(self.semaphore.available_permits())
+            .saturating_mul(UNIT)
     }
 }
 
@@ -162,6 +172,7 @@ mod tests {
         a.try_grow(UNIT).unwrap();
         assert_eq!(a.held(), 7 * UNIT);
         assert_eq!(budget.available(), 3 * UNIT);
+        assert_eq!(budget.held(), 7 * UNIT);
         let mut b = Reservation::new(Some(&budget));
         assert_eq!(
             b.try_grow(4 * UNIT),
@@ -180,6 +191,7 @@ mod tests {
         ));
         drop(a);
         assert_eq!(budget.available(), 10 * UNIT);
+        assert_eq!(budget.held(), 0);
         b.try_grow(4 * UNIT).unwrap();
         let mut unlimited = Reservation::new(None);
         unlimited.try_grow(usize::MAX).unwrap();

@@ -513,7 +513,8 @@ impl Receiver {
 
     /// Connections closed because no request was in progress on them for the idle timeout
     /// (idle between requests, or headers sent too slowly or never), on every listener,
-    /// the web page's included.
+    /// the web page's included. Each is counted before its socket is closed: a client
+    /// that has seen the close sees it counted.
     pub fn connections_closed_idle(&self) -> u64 {
         self.shared
             .connections
@@ -539,6 +540,13 @@ impl Receiver {
     /// fault, for instance). Lets a test act while a request is in flight.
     pub fn in_flight(&self) -> usize {
         self.shared.store.in_flight()
+    }
+
+    /// Bytes of the [`ReceiverBuilder::in_flight_budget`] that requests hold right now
+    /// (0 without a budget), rounded up to whole KiB per request. Lets a test act once a
+    /// request holds the budget.
+    pub fn in_flight_budget_held(&self) -> usize {
+        self.shared.limits.budget.as_ref().map_or(0, Budget::held)
     }
 
     /// Number of received spans.

@@ -4,6 +4,7 @@
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::pin::pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -242,14 +243,18 @@ async fn serve_connection(
                     }
                 }
             });
-            let connection = builder.serve_connection(io, svc);
+            // Pinned here rather than moved into `select!`, so that the socket is
+            // dropped below, after the count.
+            let mut connection = pin!(builder.serve_connection(io, svc));
             let timed_out = tokio::select! {
                 biased;
                 () = cancel.cancelled() => false,
                 () = idle(Arc::clone(&activity), idle_timeout) => true,
-                ended = connection => ended.is_err_and(|e| is_header_timeout(&*e)),
+                ended = connection.as_mut() => ended.is_err_and(|e| is_header_timeout(&*e)),
             };
             if timed_out {
+                // Counted before the close, so a client that sees the close also
+                // sees the count.
                 connections.closed_idle.fetch_add(1, Ordering::Relaxed);
             }
         }
@@ -274,14 +279,18 @@ async fn serve_connection(
                     })
                 }
             });
-            let connection = builder.serve_connection(io, svc);
+            // Pinned here rather than moved into `select!`, so that the socket is
+            // dropped below, after the count.
+            let mut connection = pin!(builder.serve_connection(io, svc));
             let timed_out = tokio::select! {
                 biased;
                 () = cancel.cancelled() => false,
                 () = idle(Arc::clone(&activity), idle_timeout) => true,
-                ended = connection => ended.is_err_and(|e| is_header_timeout(&*e)),
+                ended = connection.as_mut() => ended.is_err_and(|e| is_header_timeout(&*e)),
             };
             if timed_out {
+                // Counted before the close, so a client that sees the close also
+                // sees the count.
                 connections.closed_idle.fetch_add(1, Ordering::Relaxed);
             }
         }

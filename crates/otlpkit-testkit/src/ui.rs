@@ -309,14 +309,20 @@ async fn serve(listener: tokio::net::TcpListener, page: Arc<Page>, stop: Cancell
             builder
                 .timer(TokioTimer::new())
                 .header_read_timeout(header_timeout);
-            let connection = builder.serve_connection(TokioIo::new(stream), svc);
-            tokio::select! {
-                () = stop.cancelled() => {}
-                ended = connection => {
-                    if ended.is_err_and(|e| crate::server::is_header_timeout(&e)) {
-                        connections
-                            .closed_idle
-                            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            {
+                // Pinned in this block rather than moved into `select!`, so that the
+                // socket is dropped at its end, after the count: a client that sees the
+                // close also sees it.
+                let mut connection =
+                    std::pin::pin!(builder.serve_connection(TokioIo::new(stream), svc));
+                tokio::select! {
+                    () = stop.cancelled() => {}
+                    ended = connection.as_mut() => {
+                        if ended.is_err_and(|e| crate::server::is_header_timeout(&e)) {
+                            connections
+                                .closed_idle
+                                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        }
                     }
                 }
             }

@@ -6,7 +6,7 @@
 mod support;
 
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -15,7 +15,7 @@ use http::Version;
 use otlpkit_testkit::proto::collector::trace::v1::trace_service_client::TraceServiceClient;
 use otlpkit_testkit::{Answer, Code, Receiver, RetentionLimits, Signal};
 use prost::Message as _;
-use support::{WAIT, kv, one_span, post, post_protobuf, traces};
+use support::{WAIT, banner_addrs, kv, one_span, post, post_protobuf, traces, web_page_addr};
 use tonic_types::StatusExt as _;
 
 /// Guards against hangs only; nothing below asserts how long anything took.
@@ -23,13 +23,6 @@ const HANG_GUARD: Duration = Duration::from_secs(120);
 const MIB: u64 = 1024 * 1024;
 /// The bar for the binary with its default flags.
 const MAX_RSS: u64 = 100 * MIB;
-
-fn free_port() -> SocketAddr {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-}
 
 /// The `otlpkit-receiver` binary with default bounds, its stdout read line by line.
 struct Binary {
@@ -41,10 +34,10 @@ struct Binary {
 
 impl Binary {
     fn start(extra: &[&str]) -> Binary {
-        let (grpc, http, ui) = (free_port(), free_port(), free_port());
+        // Port 0 everywhere: the banner says where it listens.
         let mut child = Command::new(env!("CARGO_BIN_EXE_otlpkit-receiver"))
-            .args(["--grpc", &grpc.to_string(), "--http", &http.to_string()])
-            .args(["--ui", &ui.to_string()])
+            .args(["--grpc", "127.0.0.1:0", "--http", "127.0.0.1:0"])
+            .args(["--ui", "127.0.0.1:0"])
             .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -59,15 +52,19 @@ impl Binary {
                 }
             }
         });
-        let binary = Binary {
+        let next = || {
+            lines
+                .recv_timeout(HANG_GUARD)
+                .expect("the receiver printed nothing in time")
+        };
+        let (_, http) = banner_addrs(&next());
+        let ui = web_page_addr(&next());
+        Binary {
             child,
             lines,
             http,
             ui,
-        };
-        assert!(binary.next().starts_with("otlpkit-receiver listening"));
-        assert!(binary.next().starts_with("otlpkit-receiver web page"));
-        binary
+        }
     }
 
     fn next(&self) -> String {
@@ -744,23 +741,40 @@ fn idle_and_slow_header_clients_cannot_hold_the_connection_cap() {
     assert_eq!(receiver.span_count(), 1);
     let status = page_get(ui.addr(), "/api/status");
     assert_eq!(status["received"]["spans"], 1, "{status}");
-    // The server counts a close right after it; wait for the count, not the close.
-    assert_eq!(
-        settled(|| receiver.connections_closed_idle(), 4 + 64),
-        4 + 64
-    );
+    // Every close was seen above, and the server counts a close before it closes.
+    assert_eq!(receiver.connections_closed_idle(), 4 + 64);
 }
 
-/// Reads `count` until it reaches `expected` or the hang guard passes, and returns
-/// what it read last.
-fn settled(count: impl Fn() -> u64, expected: u64) -> u64 {
-    let deadline = std::time::Instant::now() + HANG_GUARD;
-    loop {
-        let now = count();
-        if now == expected || std::time::Instant::now() > deadline {
-            return now;
+#[test]
+fn a_client_that_sees_an_idle_close_sees_it_counted() {
+    // The count is read the moment the close is seen, with nothing in between: on every
+    // listener and for both causes (idle, headers too slow), the server counts first.
+    let receiver = Receiver::builder()
+        .idle_timeout(Duration::from_millis(200))
+        .start()
+        .unwrap();
+    let ui = receiver
+        .serve_ui("127.0.0.1:0".parse().unwrap(), RetentionLimits::default())
+        .unwrap();
+    let http1 = "POST /v1/traces HTTP/1.1\r\nHost: x\r\n";
+    let http2 = "PRI * HTTP/2.0\r\n";
+    let mut expected = 0;
+    for (addr, partial) in [
+        (receiver.http_addr(), http1),
+        (receiver.grpc_addr(), http2),
+        (ui.addr(), http1),
+    ] {
+        for partial in ["", partial] {
+            let mut stream = TcpStream::connect(addr).unwrap();
+            stream.write_all(partial.as_bytes()).unwrap();
+            read_to_close(&mut stream);
+            expected += 1;
+            assert_eq!(
+                receiver.connections_closed_idle(),
+                expected,
+                "{addr} {partial:?}"
+            );
         }
-        std::thread::sleep(Duration::from_millis(10));
     }
 }
 
@@ -853,8 +867,16 @@ async fn a_held_budget_answers_busy_with_retry_hints_on_both_protocols() {
               Content-Length: 204800\r\n\r\n\x0a",
         )
         .unwrap();
-    // Give the receiver a moment to read its headers (and so hold the budget).
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    // Wait until the receiver has read its headers and so holds the budget (a request
+    // sent before would compete with it for the budget instead).
+    let deadline = std::time::Instant::now() + HANG_GUARD;
+    while receiver.in_flight_budget_held() < 200 * 1024 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the stalled request never held the budget"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 
     let mut request = one_span("busy");
     request.resource_spans[0].scope_spans[0].spans[0].name = "x".repeat(100 * 1024);

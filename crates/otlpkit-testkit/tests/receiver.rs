@@ -4,7 +4,6 @@
 mod support;
 
 use std::io::{BufRead as _, BufReader};
-use std::net::{SocketAddr, TcpListener};
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -20,7 +19,8 @@ use otlpkit_testkit::{
 };
 use prost::Message as _;
 use support::{
-    TRACE_ID, WAIT, gzip, logs, metrics, one_span, post, post_protobuf, send, traces, zstd,
+    BINARY_WAIT, TRACE_ID, WAIT, banner_addrs, gzip, logs, metrics, one_span, post, post_protobuf,
+    send, traces, zstd,
 };
 use tonic::codec::CompressionEncoding;
 
@@ -611,19 +611,11 @@ async fn dropping_the_receiver_closes_its_ports() {
     assert!(status.metadata().get("grpc-status").is_none(), "{status:?}");
 }
 
-fn free_port() -> SocketAddr {
-    // Ask the OS for a free port, then release it for the binary to take.
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-}
-
 #[test]
 fn the_binary_prints_one_summary_per_request_and_stops_on_ctrl_c() {
-    let (grpc, http) = (free_port(), free_port());
+    // Port 0: the banner says where it listens.
     let mut child = Command::new(env!("CARGO_BIN_EXE_otlpkit-receiver"))
-        .args(["--grpc", &grpc.to_string(), "--http", &http.to_string()])
+        .args(["--grpc", "127.0.0.1:0", "--http", "127.0.0.1:0"])
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -638,14 +630,19 @@ fn the_binary_prints_one_summary_per_request_and_stops_on_ctrl_c() {
         }
     });
     let next = || {
-        rx.recv_timeout(WAIT)
+        rx.recv_timeout(BINARY_WAIT)
             .expect("the receiver printed nothing in time")
     };
 
     let banner = next();
+    let (grpc, http) = banner_addrs(&banner);
     assert_eq!(
         banner,
         format!("otlpkit-receiver listening: grpc http://{grpc} http http://{http}")
+    );
+    assert!(
+        grpc.port() != 0 && http.port() != 0 && grpc != http,
+        "{banner}"
     );
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -13,7 +13,10 @@ use opentelemetry::trace::{Span as _, Tracer as _, TracerProvider as _};
 use opentelemetry_otlp::{WithExportConfig as _, WithHttpConfig as _};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::SdkTracerProvider;
-use otlpkit_batch::{BatchSpanProcessor, BatchSpanProcessorBuilder};
+use otlpkit_batch::{
+    BatchSpanProcessor, BatchSpanProcessorBuilder, FlushReport, ProcessorFlushError,
+    ProcessorHandle, ProcessorShutdownReport, ShutdownError,
+};
 use otlpkit_bridge::WorkerRuntime;
 use otlpkit_testkit::Receiver;
 
@@ -144,5 +147,77 @@ pub fn wait_in_flight(receiver: &Receiver, n: usize) {
             "the receiver never held {n} requests"
         );
         std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+/// How many times a scenario that needs the worker's answer within the
+/// caller's timeout is run before the test fails for want of one.
+pub const ANSWER_ATTEMPTS: usize = 5;
+
+/// Runs `scenario` (a fresh pipeline each time) until it returns `Some`.
+///
+/// A flush or shutdown with a deadline answers with the worker's report only
+/// if the worker gets the CPU between its own deadline and the caller's, a
+/// margin of at most 25 ms: on a loaded machine a descheduled worker misses
+/// it, and the caller returns `Unresponsive` by its deadline, as documented.
+/// Such a run checks the documented fallback ([`shutdown_answer`],
+/// [`flush_answer`]) and returns `None`; the scenario is then run again, so
+/// that the report itself is still checked. A worker that never answered in
+/// time fails the test after [`ANSWER_ATTEMPTS`] runs.
+pub fn until_answered<T>(mut scenario: impl FnMut() -> Option<T>) -> T {
+    for _ in 0..ANSWER_ATTEMPTS {
+        if let Some(value) = scenario() {
+            return value;
+        }
+    }
+    panic!("the worker never answered within the caller's timeout in {ANSWER_ATTEMPTS} runs");
+}
+
+/// The shutdown's report, or `None` when the worker did not answer within
+/// the caller's timeout: then, once the worker has got control back, every
+/// item it received is accounted for (exported or dropped under a reason)
+/// and nothing is pending, which is what `ShutdownError::Unresponsive`
+/// promises.
+pub fn shutdown_answer(
+    result: Result<ProcessorShutdownReport, ShutdownError>,
+    handle: &ProcessorHandle,
+) -> Option<ProcessorShutdownReport> {
+    match result {
+        Ok(report) => Some(report),
+        Err(error @ ShutdownError::Unresponsive { .. }) => {
+            let stats = eventually(|| {
+                let stats = handle.stats();
+                (stats.pending() == 0).then_some(stats)
+            });
+            assert_eq!(
+                stats.received(),
+                stats.exported() + stats.dropped_total(),
+                "{stats:?}"
+            );
+            eprintln!("{error}: the worker was late (a loaded machine?); running again");
+            None
+        }
+        Err(error) => panic!("{error}"),
+    }
+}
+
+/// The flush's report, or `None` when the worker did not answer within the
+/// caller's timeout: a flush never drops, so then `pending` items are still
+/// queued or in flight and none is dropped.
+pub fn flush_answer(
+    result: Result<FlushReport, ProcessorFlushError>,
+    handle: &ProcessorHandle,
+    pending: u64,
+) -> Option<FlushReport> {
+    match result {
+        Ok(report) => Some(report),
+        Err(error @ ProcessorFlushError::Unresponsive { .. }) => {
+            let stats = handle.stats();
+            assert_eq!(stats.dropped_total(), 0, "{stats:?}");
+            assert_eq!(stats.pending(), pending, "{stats:?}");
+            eprintln!("{error}: the worker was late (a loaded machine?); running again");
+            None
+        }
+        Err(error) => panic!("{error}"),
     }
 }

@@ -250,3 +250,29 @@ pub(crate) async fn post_protobuf(
     )
     .await
 }
+
+/// Bound for the `otlpkit-receiver` binary's lines (its banner first): starting a
+/// process on a loaded machine can take far longer than a request does. A hang guard.
+pub(crate) const BINARY_WAIT: Duration = Duration::from_secs(120);
+
+/// The addresses in the binary's banner, `otlpkit-receiver listening: grpc http://{grpc}
+/// http http://{http}`: the tests start it on port 0 and read where it listens, so that
+/// no other test can take a port between its choice and the bind.
+pub(crate) fn banner_addrs(banner: &str) -> (SocketAddr, SocketAddr) {
+    let rest = banner
+        .strip_prefix("otlpkit-receiver listening: grpc http://")
+        .unwrap_or_else(|| panic!("not the banner: {banner}"));
+    let (grpc, http) = rest
+        .split_once(" http http://")
+        .unwrap_or_else(|| panic!("not the banner: {banner}"));
+    (grpc.parse().unwrap(), http.parse().unwrap())
+}
+
+/// The page's address in the binary's `otlpkit-receiver web page: http://{addr}/` line.
+pub(crate) fn web_page_addr(line: &str) -> SocketAddr {
+    line.strip_prefix("otlpkit-receiver web page: http://")
+        .and_then(|rest| rest.strip_suffix('/'))
+        .unwrap_or_else(|| panic!("not the web page line: {line}"))
+        .parse()
+        .unwrap()
+}
