@@ -664,7 +664,12 @@ fn the_connection_cap_holds() {
     drop(held);
     let rt = runtime();
     let response = rt.block_on(async {
+        let deadline = std::time::Instant::now() + HANG_GUARD;
         loop {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no connection slot freed"
+            );
             match post_protobuf(receiver.http_addr(), "/v1/traces", &one_span("later")).await {
                 Ok(response) => break response,
                 // The server may not have seen the closes yet.
@@ -730,7 +735,12 @@ fn idle_and_slow_header_clients_cannot_hold_the_connection_cap() {
     // A real export gets through (a retry covers closes the server has not finished).
     let rt = runtime();
     let response = rt.block_on(async {
+        let deadline = std::time::Instant::now() + HANG_GUARD;
         loop {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no connection slot freed"
+            );
             match post_protobuf(receiver.http_addr(), "/v1/traces", &one_span("after")).await {
                 Ok(response) => break response,
                 Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
