@@ -9,7 +9,10 @@
 //!   the log bridge ([`LogBridge`]: events become log records with the
 //!   trace and span ids of the span they happen in, mapped as
 //!   `opentelemetry-appender-tracing` maps them), an
-//!   `EnvFilter` (`RUST_LOG`, with default directives) and an optional fmt
+//!   `RUST_LOG` filter (default directives; plain `target=level` directives
+//!   through `tracing-subscriber`'s `Targets`, span and field directives
+//!   through its `EnvFilter` with the `env-filter` feature, see
+//!   [`DirectiveError`]) and an optional fmt
 //!   layer ([`Fmt`]: full, compact, pretty or JSON). [`try_init`](TracingSetup::try_init)
 //!   installs it globally, [`layer`](TracingSetup::layer) returns it for your
 //!   own subscriber. The toolkit's own targets (`otlpkit`, `opentelemetry*`,
@@ -121,8 +124,13 @@
 //!
 //! # Feature flags
 //!
-//! None is on by default.
-//!
+//! - `tracing-opentelemetry` (on by default; the `otlpkit` facade turns it
+//!   off unless its own feature of that name asks for it):
+//!   [`TracingSetup::with_tracer_provider`], `tracing` spans as SDK spans
+//!   through `tracing-opentelemetry`.
+//! - `env-filter`: filter directives on spans and fields
+//!   (`my_app[request]=debug`) through `tracing-subscriber`'s `EnvFilter`,
+//!   which compiles `regex`; plain `target=level` directives need no feature.
 //! - `json`: [`Fmt::Json`].
 //! - `axum`: `http.route` from axum's `MatchedPath` in
 //!   [`server::HttpServerLayer`].
