@@ -82,10 +82,7 @@ fn shutdown_inside_a_current_thread_runtime_neither_deadlocks_nor_overruns() {
         let result = returns({
             let handle = handle.clone();
             move || {
-                let runtime = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .unwrap();
+                let runtime = current_thread_runtime();
                 runtime.block_on(async { handle.shutdown_within(Duration::from_millis(300)) })
             }
         });
@@ -140,10 +137,7 @@ fn async_shutdown_on_a_current_thread_runtime() {
         let result = returns({
             let handle = handle.clone();
             move || {
-                let runtime = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .unwrap();
+                let runtime = current_thread_runtime();
                 runtime.block_on(handle.shutdown_async(Duration::from_millis(300)))
             }
         });
@@ -519,4 +513,13 @@ fn a_flush_report_counts_partial_success_as_failed_items() {
     assert_eq!(stats.dropped(DropReason::RejectedByServer), 3);
     assert_eq!(received_names(&receiver).len(), 10);
     drop(provider);
+}
+
+/// A current-thread runtime with timers and I/O, for the shutdowns called
+/// from inside one.
+fn current_thread_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
 }

@@ -662,22 +662,26 @@ fn the_connection_cap_holds() {
     assert_eq!(receiver.span_count(), 4);
     // A slot frees when a connection closes.
     drop(held);
-    let rt = runtime();
-    let response = rt.block_on(async {
+    let response = post_when_a_slot_frees(receiver.http_addr(), "later");
+    assert_eq!(response.status, 200);
+}
+
+/// Posts a one-span export, retrying while the server has not yet seen the
+/// closes that free a connection slot (within the hang guard).
+fn post_when_a_slot_frees(addr: std::net::SocketAddr, name: &str) -> support::RawResponse {
+    runtime().block_on(async {
         let deadline = std::time::Instant::now() + HANG_GUARD;
         loop {
             assert!(
                 std::time::Instant::now() < deadline,
                 "no connection slot freed"
             );
-            match post_protobuf(receiver.http_addr(), "/v1/traces", &one_span("later")).await {
+            match post_protobuf(addr, "/v1/traces", &one_span(name)).await {
                 Ok(response) => break response,
-                // The server may not have seen the closes yet.
                 Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
             }
         }
-    });
-    assert_eq!(response.status, 200);
+    })
 }
 
 /// Holds a connection open by sending a request's headers one byte at a time, never
@@ -733,20 +737,7 @@ fn idle_and_slow_header_clients_cannot_hold_the_connection_cap() {
         thread.join().unwrap();
     }
     // A real export gets through (a retry covers closes the server has not finished).
-    let rt = runtime();
-    let response = rt.block_on(async {
-        let deadline = std::time::Instant::now() + HANG_GUARD;
-        loop {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "no connection slot freed"
-            );
-            match post_protobuf(receiver.http_addr(), "/v1/traces", &one_span("after")).await {
-                Ok(response) => break response,
-                Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
-            }
-        }
-    });
+    let response = post_when_a_slot_frees(receiver.http_addr(), "after");
     assert_eq!(response.status, 200);
     assert_eq!(receiver.span_count(), 1);
     let status = page_get(ui.addr(), "/api/status");
