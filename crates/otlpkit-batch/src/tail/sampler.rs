@@ -5,7 +5,7 @@
 use std::fmt;
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, Weak, mpsc};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, Weak};
 use std::thread::{self, Thread};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -69,7 +69,7 @@ pub(crate) struct Core<S> {
     closed: AtomicBool,
     sink: OnceLock<Arc<dyn SpanSink<S>>>,
     sweeper: OnceLock<Option<Thread>>,
-    sweeper_done: Mutex<Option<mpsc::Receiver<()>>>,
+    sweeper_done: Mutex<Option<otlpkit_bridge::Taker<()>>>,
 }
 
 impl<S> fmt::Debug for Core<S> {
@@ -388,7 +388,7 @@ impl<S: TailSpan> Core<S> {
         self.sweeper
             .get_or_init(|| {
                 let me = self.me.clone();
-                let (done, finished) = mpsc::channel::<()>();
+                let (done, finished) = otlpkit_bridge::handoff::<()>();
                 let spawned = thread::Builder::new()
                     .name("otlpkit-tail-sampling".to_owned())
                     .spawn(move || {
@@ -447,7 +447,7 @@ impl<S: TailSpan> Core<S> {
             sweeper.unpark();
         }
         if let Some(finished) = lock(&self.sweeper_done).take() {
-            let _ = finished.recv_timeout(deadline.saturating_duration_since(Instant::now()));
+            let _ = finished.wait_timeout(deadline.saturating_duration_since(Instant::now()));
         }
     }
 
