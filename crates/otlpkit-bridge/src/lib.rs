@@ -29,7 +29,9 @@
 //! - [`WorkerRuntime`]: the export worker thread and its runtime, with its own
 //!   deadline-bounded [`block_on`](WorkerRuntime::block_on), an async
 //!   [`run`](WorkerRuntime::run) twin, and a bounded
-//!   [`shutdown`](WorkerRuntime::shutdown).
+//!   [`shutdown`](WorkerRuntime::shutdown);
+//! - [`handoff`]: one value handed from one thread to a waiter with a
+//!   bounded wait, compiled once rather than a channel per reply type.
 //!
 //! The wrappers compose [`tracing::Instrument`] and
 //! [`opentelemetry::context::FutureExt::with_context`] rather than replace
@@ -97,6 +99,7 @@
 mod block_on;
 mod captured;
 mod error;
+mod handoff;
 #[cfg(feature = "rayon")]
 #[cfg_attr(docsrs, doc(cfg(feature = "rayon")))]
 pub mod rayon;
@@ -109,5 +112,6 @@ pub use captured::{
     StreamContextExt,
 };
 pub use error::{BlockOnError, BridgeError};
+pub use handoff::{Giver, HandoffError, Taker, handoff};
 pub use spawn::{spawn, spawn_blocking, spawn_blocking_on, spawn_on, thread};
 pub use worker::{EXPORT_WORKER_NAME, WorkerRuntime};

@@ -7,7 +7,6 @@
 
 use std::fmt;
 use std::future::Future;
-use std::sync::mpsc;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::{self, JoinHandle, ThreadId};
 use std::time::{Duration, Instant};
@@ -16,6 +15,7 @@ use tokio::runtime::Handle;
 use tokio::sync::oneshot;
 
 use crate::error::BridgeError;
+use crate::handoff::{Giver, HandoffError, handoff};
 
 /// The name of the worker thread that otlpkit's exporters (and the
 /// `otlpkit` facade's pipeline) start when they are given none.
@@ -73,14 +73,14 @@ impl WorkerRuntime {
     /// I/O enabled).
     pub fn start(name: impl Into<String>) -> Result<Self, BridgeError> {
         let name = name.into();
-        let (ready_tx, ready_rx) = mpsc::sync_channel::<Result<Handle, std::io::Error>>(1);
+        let (ready_tx, ready_rx) = handoff::<Result<Handle, std::io::Error>>();
         let (stop_tx, stop_rx) = oneshot::channel::<Duration>();
         let thread = thread::Builder::new()
             .name(name.clone())
             .spawn(move || run_worker(ready_tx, stop_rx))
             .map_err(BridgeError::Spawn)?;
         let thread_id = thread.thread().id();
-        let handle = match ready_rx.recv() {
+        let handle = match ready_rx.wait() {
             Ok(Ok(handle)) => handle,
             Ok(Err(io)) => {
                 let _ = thread.join();
@@ -156,17 +156,18 @@ impl WorkerRuntime {
         if !self.is_running() {
             return Err(BridgeError::WorkerGone);
         }
-        let (done_tx, done_rx) = mpsc::sync_channel(1);
+        let (done_tx, done_rx) = handoff();
         let task = self.shared.handle.spawn(async move {
-            let _ = done_tx.send(future.await);
+            done_tx.give(future.await);
         });
         let received = match deadline {
-            Some(limit) => done_rx.recv_timeout(limit).map_err(|error| match error {
-                mpsc::RecvTimeoutError::Timeout => BridgeError::Timeout(limit),
-                mpsc::RecvTimeoutError::Disconnected => BridgeError::WorkerGone,
-            }),
-            None => done_rx.recv().map_err(|_| BridgeError::WorkerGone),
-        };
+            Some(limit) => done_rx.wait_timeout(limit),
+            None => done_rx.wait(),
+        }
+        .map_err(|error| match error {
+            HandoffError::Timeout(limit) => BridgeError::Timeout(limit),
+            _ => BridgeError::WorkerGone,
+        });
         if received.is_err() {
             task.abort();
         }
@@ -275,23 +276,18 @@ impl Drop for Shared {
     }
 }
 
-fn run_worker(
-    ready: mpsc::SyncSender<Result<Handle, std::io::Error>>,
-    stop: oneshot::Receiver<Duration>,
-) {
+fn run_worker(ready: Giver<Result<Handle, std::io::Error>>, stop: oneshot::Receiver<Duration>) {
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {
         Ok(runtime) => runtime,
         Err(io) => {
-            let _ = ready.send(Err(io));
+            ready.give(Err(io));
             return;
         }
     };
-    if ready.send(Ok(runtime.handle().clone())).is_err() {
-        return;
-    }
+    ready.give(Ok(runtime.handle().clone()));
     // A dropped sender (every handle gone without shutdown) counts as a stop
     // with the default grace period.
     let grace = runtime.block_on(stop).unwrap_or(DROP_JOIN_TIMEOUT);
@@ -460,16 +456,16 @@ mod tests {
     #[test]
     fn dropping_the_last_handle_stops_the_thread() {
         let worker = WorkerRuntime::start("t-drop").unwrap();
-        let (tx, rx) = mpsc::channel::<()>();
-        // The task holds a sender; it is dropped when the runtime shuts down.
+        let (tx, rx) = handoff::<()>();
+        // The task holds a giver; it is dropped when the runtime shuts down.
         worker.spawn(async move {
             let _keep = tx;
             std::future::pending::<()>().await;
         });
         drop(worker);
         assert_eq!(
-            rx.recv_timeout(Duration::from_secs(10)),
-            Err(mpsc::RecvTimeoutError::Disconnected)
+            rx.wait_timeout(Duration::from_secs(10)),
+            Err(HandoffError::Dropped)
         );
     }
 }

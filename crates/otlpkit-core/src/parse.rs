@@ -411,8 +411,10 @@ impl<'a> EnvReader<'a> {
     }
 
     /// Completes the warnings recorded since `mark` about ignored values
-    /// with what is used instead.
-    fn say_instead<T: Describe>(&mut self, mark: usize, value: &T, source: &Source) {
+    /// with what is used instead. Not generic (`value` is a trait object),
+    /// so that it is compiled once, not once per setting's type.
+    #[inline(never)]
+    fn say_instead(&mut self, mark: usize, value: &dyn Describe, source: &Source) {
         for warning in &mut self.warnings[mark..] {
             if let ConfigWarning::InvalidValue { instead, .. }
             | ConfigWarning::OutOfRange { instead, .. } = warning
@@ -432,6 +434,13 @@ impl<'a> EnvReader<'a> {
 
     /// Ends resolution: deduplicates the warnings and applies `policy`.
     pub(crate) fn finish<T>(self, value: T, policy: EnvPolicy) -> Result<Resolved<T>, ConfigError> {
+        let warnings = self.finish_warnings(policy)?;
+        Ok(Resolved { value, warnings })
+    }
+
+    /// [`finish`](Self::finish) without the value, compiled once.
+    #[inline(never)]
+    fn finish_warnings(self, policy: EnvPolicy) -> Result<Vec<ConfigWarning>, ConfigError> {
         // Linear in the number of warnings (a header list can produce
         // thousands): the first of equal warnings is kept, in order.
         let mut seen = std::collections::HashSet::with_capacity(self.warnings.len());
@@ -442,7 +451,7 @@ impl<'a> EnvReader<'a> {
             .collect();
         match policy {
             EnvPolicy::Strict if !warnings.is_empty() => Err(ConfigError::Strict { warnings }),
-            _ => Ok(Resolved { value, warnings }),
+            _ => Ok(warnings),
         }
     }
 }

@@ -2,7 +2,6 @@
 //! flush and shutdown.
 
 use std::fmt;
-use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -12,7 +11,7 @@ use opentelemetry_sdk::metrics::SdkMeterProvider;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use otlpkit_batch::tail::{TailSamplingHandle, TailSamplingStats};
 use otlpkit_batch::{ProcessorHandle, ProcessorStats};
-use otlpkit_bridge::WorkerRuntime;
+use otlpkit_bridge::{Taker, WorkerRuntime, handoff};
 use otlpkit_core::stats::{
     DropReason, ExportErrorRecord, ExportStats, SignalStatsSnapshot, StatsSnapshot,
 };
@@ -321,9 +320,9 @@ impl Drop for OtlpGuard {
 }
 
 /// A blocking operation running on its own thread, reporting through a
-/// channel.
+/// handoff.
 struct Bounded<T> {
-    receiver: Option<mpsc::Receiver<T>>,
+    receiver: Option<Taker<T>>,
     inline: Option<T>,
 }
 
@@ -336,7 +335,7 @@ impl<T> Bounded<T> {
         }
         let receiver = self.receiver?;
         receiver
-            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .wait_timeout(deadline.saturating_duration_since(Instant::now()))
             .ok()
     }
 }
@@ -355,7 +354,7 @@ fn spawn_boxed<T: Send + 'static>(
     signal: Signal,
     work: Box<dyn FnOnce() -> T + Send + 'static>,
 ) -> (Signal, Bounded<T>) {
-    let (tx, rx) = mpsc::channel();
+    let (tx, rx) = handoff();
     let work = std::sync::Arc::new(std::sync::Mutex::new(Some(work)));
     let shared = std::sync::Arc::clone(&work);
     let spawned = thread::Builder::new()
@@ -366,7 +365,7 @@ fn spawn_boxed<T: Send + 'static>(
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .take();
             if let Some(work) = work {
-                let _ = tx.send(work());
+                tx.give(work());
             }
         });
     let bounded = match spawned {

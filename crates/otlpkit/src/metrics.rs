@@ -2,8 +2,9 @@
 //! reader, and the view that applies the histogram aggregation and the
 //! cardinality limit.
 
+use std::fmt;
 use std::future::{Future, poll_fn};
-use std::pin::pin;
+use std::pin::{Pin, pin};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::task::Poll;
@@ -33,13 +34,57 @@ use crate::error::InitWarning;
 /// Once the guard's shutdown has begun, exports also return by its deadline
 /// ([`ShutdownDeadline`]), since the SDK's meter provider ignores the
 /// shutdown timeout it is given.
-#[derive(Debug)]
-pub(crate) struct TimeoutExporter<E> {
-    inner: E,
+///
+/// The exporter it wraps is behind a trait object: the SDK's periodic
+/// reader, generic over its exporter, is then compiled once for the console
+/// and the OTLP metric exporters (and this wrapper with it).
+pub(crate) struct TimeoutExporter {
+    inner: Box<dyn DynMetricExporter>,
     timeout: Option<Duration>,
     deadline: ShutdownDeadline,
     worker: WorkerRuntime,
     own_points: Option<OwnMetricPoints>,
+}
+
+impl fmt::Debug for TimeoutExporter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TimeoutExporter")
+            .field("timeout", &self.timeout)
+            .field("deadline", &self.deadline)
+            .field("worker", &self.worker)
+            .field("own_points", &self.own_points)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The future of an export through [`DynMetricExporter`].
+type ExportFuture<'a> = Pin<Box<dyn Future<Output = OTelSdkResult> + Send + 'a>>;
+
+/// [`PushMetricExporter`] as a trait object (its `export` returns an opaque
+/// future, so it is not object-safe itself).
+trait DynMetricExporter: Send + Sync + 'static {
+    fn dyn_export<'a>(&'a self, metrics: &'a ResourceMetrics) -> ExportFuture<'a>;
+    fn dyn_force_flush(&self) -> OTelSdkResult;
+    fn dyn_shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult;
+    fn dyn_temporality(&self) -> Temporality;
+}
+
+impl<E: PushMetricExporter> DynMetricExporter for E {
+    fn dyn_export<'a>(&'a self, metrics: &'a ResourceMetrics) -> ExportFuture<'a> {
+        Box::pin(PushMetricExporter::export(self, metrics))
+    }
+
+    fn dyn_force_flush(&self) -> OTelSdkResult {
+        PushMetricExporter::force_flush(self)
+    }
+
+    fn dyn_shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        PushMetricExporter::shutdown_with_timeout(self, timeout)
+    }
+
+    fn dyn_temporality(&self) -> Temporality {
+        PushMetricExporter::temporality(self)
+    }
 }
 
 /// The data points of otlpkit's own metrics (scope `otlpkit`) handed to the
@@ -80,15 +125,15 @@ fn data_points<T>(data: &MetricData<T>) -> usize {
     }
 }
 
-impl<E> TimeoutExporter<E> {
+impl TimeoutExporter {
     pub(crate) fn new(
-        inner: E,
+        inner: impl PushMetricExporter,
         timeout: Option<Duration>,
         deadline: ShutdownDeadline,
         worker: WorkerRuntime,
     ) -> Self {
         Self {
-            inner,
+            inner: Box::new(inner),
             timeout,
             deadline,
             worker,
@@ -158,15 +203,19 @@ impl Drop for AbortOnDrop {
     }
 }
 
-impl<E: PushMetricExporter> PushMetricExporter for TimeoutExporter<E> {
+impl PushMetricExporter for TimeoutExporter {
     fn export(&self, metrics: &ResourceMetrics) -> impl Future<Output = OTelSdkResult> + Send {
         if let Some(points) = &self.own_points {
             points.count(metrics);
         }
-        let export = self.inner.export(metrics);
+        let inner = &*self.inner;
         let limit = self.limit();
         let worker = self.worker.clone();
+        // The inner exporter is called on the first poll (at once: the
+        // reader blocks on the future), inside the block, so that its
+        // future may borrow both `self` and `metrics`.
         async move {
+            let export = inner.dyn_export(metrics);
             let Some(Limit { wait, budget }) = limit else {
                 return export.await;
             };
@@ -190,15 +239,15 @@ impl<E: PushMetricExporter> PushMetricExporter for TimeoutExporter<E> {
     }
 
     fn force_flush(&self) -> OTelSdkResult {
-        self.inner.force_flush()
+        self.inner.dyn_force_flush()
     }
 
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
-        self.inner.shutdown_with_timeout(timeout)
+        self.inner.dyn_shutdown_with_timeout(timeout)
     }
 
     fn temporality(&self) -> Temporality {
-        self.inner.temporality()
+        self.inner.dyn_temporality()
     }
 }
 

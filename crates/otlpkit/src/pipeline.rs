@@ -676,7 +676,10 @@ fn metrics(
             ExporterKind::Console => {
                 let exporter = ConsoleMetricExporter::new()
                     .with_temporality(temporality(reader.temporality_preference()));
-                builder = builder.with_reader(periodic(shared, pipeline, exporter));
+                builder = builder.with_reader(periodic(
+                    shared,
+                    timeout_exporter(shared, pipeline, exporter),
+                ));
             }
             other => unsupported(Signal::Metrics, *other, warnings),
         }
@@ -684,42 +687,40 @@ fn metrics(
     Ok(builder.build())
 }
 
-/// A periodic reader with the configured interval and export timeout.
-fn periodic<X: PushMetricExporter>(
+/// `exporter` under the configured export timeout.
+fn timeout_exporter(
     shared: &Shared<'_>,
     pipeline: &Pipeline,
-    exporter: X,
-) -> PeriodicReader<TimeoutExporter<X>> {
-    let reader = shared.config.metric_reader();
-    PeriodicReader::builder(TimeoutExporter::new(
+    exporter: impl PushMetricExporter,
+) -> TimeoutExporter {
+    TimeoutExporter::new(
         exporter,
-        reader.timeout(),
+        shared.config.metric_reader().timeout(),
         pipeline.metric_deadline.clone(),
         shared.worker.clone(),
-    ))
-    .with_interval(reader.interval())
-    .build()
+    )
+}
+
+/// A periodic reader with the configured interval: one type, whatever the
+/// exporter, so that the SDK's reader is compiled once.
+fn periodic(shared: &Shared<'_>, exporter: TimeoutExporter) -> PeriodicReader<TimeoutExporter> {
+    PeriodicReader::builder(exporter)
+        .with_interval(shared.config.metric_reader().interval())
+        .build()
 }
 
 /// [`periodic`] for the OTLP exporter, counting otlpkit's own points.
 #[cfg_attr(not(any(feature = "grpc", feature = "http")), allow(dead_code))]
-fn otlp_periodic<X: PushMetricExporter>(
+fn otlp_periodic(
     shared: &Shared<'_>,
     pipeline: &Pipeline,
-    exporter: X,
-) -> PeriodicReader<TimeoutExporter<X>> {
-    let reader = shared.config.metric_reader();
-    PeriodicReader::builder(
-        TimeoutExporter::new(
-            exporter,
-            reader.timeout(),
-            pipeline.metric_deadline.clone(),
-            shared.worker.clone(),
-        )
-        .counting_own_points(pipeline.own_metric_points.clone()),
+    exporter: impl PushMetricExporter,
+) -> PeriodicReader<TimeoutExporter> {
+    periodic(
+        shared,
+        timeout_exporter(shared, pipeline, exporter)
+            .counting_own_points(pipeline.own_metric_points.clone()),
     )
-    .with_interval(reader.interval())
-    .build()
 }
 
 // Without a transport feature every protocol is an error.

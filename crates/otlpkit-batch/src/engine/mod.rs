@@ -32,12 +32,11 @@ use std::future::poll_fn;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc as std_mpsc;
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use opentelemetry_sdk::Resource;
-use otlpkit_bridge::WorkerRuntime;
+use otlpkit_bridge::{Giver, HandoffError, WorkerRuntime, handoff};
 use otlpkit_core::stats::{DropReason, ExportStats, SignalStats};
 use otlpkit_core::{BatchConfig, Signal};
 use tokio::sync::{Notify, mpsc, oneshot};
@@ -93,16 +92,14 @@ impl Shared {
 
 /// Where the worker sends a reply: a blocking or an async waiter.
 enum Reply<T> {
-    Blocking(std_mpsc::SyncSender<T>),
+    Blocking(Giver<T>),
     Async(oneshot::Sender<T>),
 }
 
 impl<T> Reply<T> {
     fn send(self, value: T) {
         match self {
-            Reply::Blocking(tx) => {
-                let _ = tx.try_send(value);
-            }
+            Reply::Blocking(tx) => tx.give(value),
             Reply::Async(tx) => {
                 let _ = tx.send(value);
             }
@@ -382,20 +379,20 @@ impl Core {
             return Err(ProcessorFlushError::OnWorkerThread);
         }
         let (caller_deadline, deadline) = deadlines(timeout);
-        let (tx, rx) = std_mpsc::sync_channel(1);
+        let (tx, rx) = handoff();
         self.control
             .send(Control::Flush {
                 deadline,
                 reply: Reply::Blocking(tx),
             })
             .map_err(|_| ProcessorFlushError::WorkerGone)?;
-        match rx.recv_timeout(caller_deadline.saturating_duration_since(Instant::now())) {
+        match rx.wait_timeout(caller_deadline.saturating_duration_since(Instant::now())) {
             Ok(report) => Ok(report),
-            Err(std_mpsc::RecvTimeoutError::Timeout) => Err(ProcessorFlushError::Unresponsive {
+            Err(HandoffError::Timeout(_)) => Err(ProcessorFlushError::Unresponsive {
                 timeout,
                 pending: self.pending(),
             }),
-            Err(std_mpsc::RecvTimeoutError::Disconnected) => Err(ProcessorFlushError::WorkerGone),
+            Err(_) => Err(ProcessorFlushError::WorkerGone),
         }
     }
 
@@ -482,16 +479,16 @@ impl Core {
         timeout: Duration,
     ) -> Result<ProcessorShutdownReport, ShutdownError> {
         let (caller_deadline, deadline) = deadlines(timeout);
-        let (tx, rx) = std_mpsc::sync_channel(1);
+        let (tx, rx) = handoff();
         self.begin_shutdown(deadline, Reply::Blocking(tx))?;
         if self.worker.is_worker_thread() {
             return Err(ShutdownError::OnWorkerThread);
         }
-        let reply = match rx.recv_timeout(caller_deadline.saturating_duration_since(Instant::now()))
+        let reply = match rx.wait_timeout(caller_deadline.saturating_duration_since(Instant::now()))
         {
             Ok(report) => Ok(report),
-            Err(std_mpsc::RecvTimeoutError::Timeout) => Err(Some(timeout)),
-            Err(std_mpsc::RecvTimeoutError::Disconnected) => Err(None),
+            Err(HandoffError::Timeout(_)) => Err(Some(timeout)),
+            Err(_) => Err(None),
         };
         self.finish_shutdown(reply)
     }
@@ -528,12 +525,12 @@ async fn within<T>(
     deadline: Instant,
 ) -> Option<Result<T, oneshot::error::RecvError>> {
     let (fire_tx, mut fire_rx) = oneshot::channel::<()>();
-    let (cancel_tx, cancel_rx) = std_mpsc::channel::<()>();
+    let (cancel_tx, cancel_rx) = handoff::<()>();
     let limit = deadline.saturating_duration_since(Instant::now());
     let timer = std::thread::Builder::new()
         .name("otlpkit-deadline".to_owned())
         .spawn(move || {
-            if let Err(std_mpsc::RecvTimeoutError::Timeout) = cancel_rx.recv_timeout(limit) {
+            if let Err(HandoffError::Timeout(_)) = cancel_rx.wait_timeout(limit) {
                 let _ = fire_tx.send(());
             }
         });

@@ -1,11 +1,18 @@
 //! The stage itself, generic over the span representation: sharded held
 //! traces, the decision on each span end, the caps, and the sweeper thread
 //! that decides traces whose decision wait has passed.
+//!
+//! A pipeline has a stage per span path (SDK spans in the facade, native
+//! records in otlpkit-tracing), each compiled in the crate that names its
+//! span type; what does not touch spans is kept out of the generic code:
+//! the sweeper thread and its loop are compiled once, here, over the stage
+//! behind a trait object, and the stage's close is one copy per span type
+//! that `Drop`, the handle and `shutdown_within` share.
 
 use std::fmt;
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, Weak, mpsc};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, Weak};
 use std::thread::{self, Thread};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -56,7 +63,6 @@ struct Padded<T>(T);
 
 /// The state every part of one stage shares.
 pub(crate) struct Core<S> {
-    me: Weak<Core<S>>,
     shards: Box<[Padded<Mutex<Shard<S>>>]>,
     mask: usize,
     policies: Policies,
@@ -68,8 +74,7 @@ pub(crate) struct Core<S> {
     stats: ExportStats,
     closed: AtomicBool,
     sink: OnceLock<Arc<dyn SpanSink<S>>>,
-    sweeper: OnceLock<Option<Thread>>,
-    sweeper_done: Mutex<Option<mpsc::Receiver<()>>>,
+    sweeper: Sweeper,
 }
 
 impl<S> fmt::Debug for Core<S> {
@@ -101,8 +106,7 @@ impl<S: TailSpan> Core<S> {
             Some(latency) => latency.min(config.decision_wait()),
             None => config.decision_wait(),
         };
-        Arc::new_cyclic(|me| Core {
-            me: me.clone(),
+        Arc::new_cyclic(|me: &Weak<Self>| Core {
             shards: (0..shard_count)
                 .map(|_| Padded(Mutex::new(Shard::new(remembered))))
                 .collect(),
@@ -114,8 +118,7 @@ impl<S: TailSpan> Core<S> {
             stats,
             closed: AtomicBool::new(false),
             sink: OnceLock::new(),
-            sweeper: OnceLock::new(),
-            sweeper_done: Mutex::new(None),
+            sweeper: Sweeper::new(me.clone() as Weak<dyn Sweep>),
         })
     }
 
@@ -204,7 +207,7 @@ impl<S: TailSpan> Core<S> {
         if before == 0 {
             // Started with the first held trace; never woken by producers
             // (it sleeps at most one hold time, see `sweep_until_closed`).
-            let _ = self.sweeper();
+            let _ = self.sweeper.thread();
         }
         if before >= self.config.max_traces() {
             self.enforce_max_traces(sink);
@@ -383,39 +386,13 @@ impl<S: TailSpan> Core<S> {
         next
     }
 
-    /// The sweeper thread, started with the first held trace.
-    fn sweeper(&self) -> Option<&Thread> {
-        self.sweeper
-            .get_or_init(|| {
-                let me = self.me.clone();
-                let (done, finished) = mpsc::channel::<()>();
-                let spawned = thread::Builder::new()
-                    .name("otlpkit-tail-sampling".to_owned())
-                    .spawn(move || {
-                        let _done = done;
-                        sweep_until_closed(&me);
-                    });
-                match spawned {
-                    Ok(handle) => {
-                        *lock(&self.sweeper_done) = Some(finished);
-                        Some(handle.thread().clone())
-                    }
-                    Err(error) => {
-                        crate::diag::warn(format_args!(
-                            "tail sampling: no thread for the decision wait ({error}); \
-                             traces are decided when their local root ends, at the caps \
-                             or at shutdown"
-                        ));
-                        None
-                    }
-                }
-            })
-            .as_ref()
-    }
-
     /// Decides every held trace (under the policies, with what was seen) and
     /// stops the sweeper, waiting for it at most `timeout`. Spans ending
     /// later are decided one by one.
+    ///
+    /// Never inlined: the handle, `shutdown_within` and `Drop` share one
+    /// copy per span type.
+    #[inline(never)]
     pub(crate) fn close(&self, timeout: Duration) {
         let deadline = crate::engine::later(Instant::now(), timeout);
         if self.closed.swap(true, Ordering::AcqRel) {
@@ -443,12 +420,7 @@ impl<S: TailSpan> Core<S> {
                 }
             }
         }
-        if let Some(Some(sweeper)) = self.sweeper.get() {
-            sweeper.unpark();
-        }
-        if let Some(finished) = lock(&self.sweeper_done).take() {
-            let _ = finished.recv_timeout(deadline.saturating_duration_since(Instant::now()));
-        }
+        self.sweeper.stop(deadline);
     }
 
     pub(crate) fn is_closed(&self) -> bool {
@@ -472,8 +444,92 @@ impl<S: TailSpan> Core<S> {
 impl<S> Drop for Core<S> {
     fn drop(&mut self) {
         // The sweeper holds only a weak reference: wake it to see it is gone.
-        if let Some(Some(sweeper)) = self.sweeper.get() {
-            sweeper.unpark();
+        self.sweeper.unpark();
+    }
+}
+
+/// What the sweeper thread needs of a stage, whatever its span type.
+trait Sweep: Send + Sync + 'static {
+    /// Decides the traces that are due; returns when the next one is due
+    /// and the hold time, or `None` once the stage is closed.
+    fn sweep_due(&self) -> Option<(Option<Instant>, Duration)>;
+}
+
+impl<S: TailSpan> Sweep for Core<S> {
+    fn sweep_due(&self) -> Option<(Option<Instant>, Duration)> {
+        if self.is_closed() {
+            return None;
+        }
+        let next = match self.sink.get() {
+            Some(sink) => self.sweep(sink.as_ref()),
+            None => None,
+        };
+        Some((next, self.hold))
+    }
+}
+
+/// The sweeper thread of a stage: started with the first held trace,
+/// stopped by the stage's close. Not generic over the span type, so that
+/// the thread and its loop are compiled once.
+struct Sweeper {
+    /// The stage, weakly: the thread must not keep it alive.
+    stage: Weak<dyn Sweep>,
+    thread: OnceLock<Option<Thread>>,
+    done: Mutex<Option<otlpkit_bridge::Taker<()>>>,
+}
+
+impl Sweeper {
+    fn new(stage: Weak<dyn Sweep>) -> Self {
+        Self {
+            stage,
+            thread: OnceLock::new(),
+            done: Mutex::new(None),
+        }
+    }
+
+    /// The thread, started on the first call.
+    fn thread(&self) -> Option<&Thread> {
+        self.thread
+            .get_or_init(|| {
+                let stage = self.stage.clone();
+                let (done, finished) = otlpkit_bridge::handoff::<()>();
+                let spawned = thread::Builder::new()
+                    .name("otlpkit-tail-sampling".to_owned())
+                    .spawn(move || {
+                        let _done = done;
+                        sweep_until_closed(&stage);
+                    });
+                match spawned {
+                    Ok(handle) => {
+                        *lock(&self.done) = Some(finished);
+                        Some(handle.thread().clone())
+                    }
+                    Err(error) => {
+                        crate::diag::warn(format_args!(
+                            "tail sampling: no thread for the decision wait ({error}); \
+                             traces are decided when their local root ends, at the caps \
+                             or at shutdown"
+                        ));
+                        None
+                    }
+                }
+            })
+            .as_ref()
+    }
+
+    /// Wakes the thread, if it was started.
+    fn unpark(&self) {
+        if let Some(Some(thread)) = self.thread.get() {
+            thread.unpark();
+        }
+    }
+
+    /// Wakes the thread of a closed stage and waits for it to end, at most
+    /// until `deadline`.
+    fn stop(&self, deadline: Instant) {
+        self.unpark();
+        if let Some(finished) = lock(&self.done).take() {
+            let _ = finished.wait_timeout(deadline.saturating_duration_since(Instant::now()));
         }
     }
 }
@@ -487,20 +543,15 @@ fn verdict(keep: bool) -> Verdict {
 /// a trace held while it sleeps is due one hold time after it was first
 /// seen, no earlier than the sweeper wakes, so waking it per trace would only
 /// cost a context switch per trace.
-fn sweep_until_closed<S: TailSpan>(core: &Weak<Core<S>>) {
+fn sweep_until_closed(stage: &Weak<dyn Sweep>) {
     loop {
-        let Some(core) = core.upgrade() else {
+        let Some(stage) = stage.upgrade() else {
             return;
         };
-        if core.is_closed() {
+        let Some((next, hold)) = stage.sweep_due() else {
             return;
-        }
-        let next = match core.sink.get() {
-            Some(sink) => core.sweep(sink.as_ref()),
-            None => None,
         };
-        let hold = core.hold;
-        drop(core);
+        drop(stage);
         let now = Instant::now();
         let wait = next.map_or(hold, |next| next.saturating_duration_since(now).min(hold));
         thread::park_timeout(wait);
