@@ -12,6 +12,7 @@ use std::fmt;
 use std::future::{Future, poll_fn};
 use std::pin::pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
@@ -53,14 +54,23 @@ enum Phase {
     Cancelled,
 }
 
-/// The shared core of one exporter. Cheap to clone, safe to call from any
-/// thread and concurrently (each export is one independent request).
-#[derive(Clone)]
+/// One handle on an exporter's core. Safe to call from any thread and
+/// concurrently (each export is one independent request).
+///
+/// [`share`](Core::share) gives another handle on the same connection,
+/// retry loop, health and spool: exports through a handle stop when that
+/// handle shuts down, and the core itself stops when the last handle still
+/// open shuts down.
 pub(crate) struct Core {
     inner: Arc<Inner>,
+    /// This handle was shut down (or given up by a drop).
+    closed: AtomicBool,
 }
 
 pub(crate) struct Inner {
+    /// How many handles are still open: the last one to shut down stops
+    /// the core.
+    open_handles: AtomicUsize,
     signal: Signal,
     config: ExporterConfig,
     transport: Arc<dyn Transport>,
@@ -134,7 +144,9 @@ impl Core {
         #[cfg(not(feature = "spool"))]
         let None = spool;
         let core = Self {
+            closed: AtomicBool::new(false),
             inner: Arc::new(Inner {
+                open_handles: AtomicUsize::new(1),
                 signal: config.signal(),
                 redactor: Redactor::new(&config),
                 health: Health::new(config.signal(), &endpoint),
@@ -171,6 +183,22 @@ impl Core {
             );
         }
         core
+    }
+
+    /// Another handle on this core: the same connection, retry loop,
+    /// health, counters and spool.
+    pub(crate) fn share(&self) -> Core {
+        self.inner.open_handles.fetch_add(1, Ordering::Relaxed);
+        Core {
+            inner: Arc::clone(&self.inner),
+            closed: AtomicBool::new(false),
+        }
+    }
+
+    /// Closes this handle; whether it was the last one open.
+    fn close_handle(&self) -> bool {
+        !self.closed.swap(true, Ordering::AcqRel)
+            && self.inner.open_handles.fetch_sub(1, Ordering::AcqRel) == 1
     }
 
     pub(crate) fn config(&self) -> &ExporterConfig {
@@ -268,7 +296,9 @@ impl Core {
             || inner.stats.clone(),
             |accounting| accounting.stats().clone(),
         );
-        let running = *inner.phase.borrow() == Phase::Running && inner.worker.is_running();
+        let running = !self.closed.load(Ordering::Acquire)
+            && *inner.phase.borrow() == Phase::Running
+            && inner.worker.is_running();
         if !running {
             // checklist 3.8: after shutdown every export fails.
             stats
@@ -322,7 +352,14 @@ impl Core {
     /// `timeout`, then counts what is still in flight as
     /// [`DropReason::ShutdownDeadline`], cancels it, and stops a worker the
     /// exporter started. A second call returns `Ok` at once.
+    ///
+    /// On a [shared](Core::share) core, only the last open handle's call
+    /// does that; an earlier one closes its own handle (its later exports
+    /// fail as above) and returns `Ok` at once.
     pub(crate) fn shutdown(&self, timeout: Duration) -> OTelSdkResult {
+        if !self.close_handle() {
+            return Ok(());
+        }
         let inner = &self.inner;
         let first = inner.phase.send_if_modified(|phase| {
             let first = *phase == Phase::Running;
@@ -376,6 +413,16 @@ impl Core {
         } else {
             Err(OTelSdkError::Timeout(timeout))
         }
+    }
+}
+
+impl Drop for Core {
+    /// A handle dropped without a shutdown no longer counts as open, so that
+    /// the others' last shutdown still stops the core. (The last handle
+    /// dropped without a shutdown leaves the core to stop as the
+    /// exporter's worker and tasks end, as an exporter never shut down.)
+    fn drop(&mut self) {
+        let _ = self.close_handle();
     }
 }
 

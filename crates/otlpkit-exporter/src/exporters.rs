@@ -25,7 +25,7 @@ use crate::transport::{Connect, Payload};
 
 /// The resource of the provider an exporter belongs to, kept both ways:
 /// encoded once for protobuf, as is for a transport's own encoding.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct ProviderResource {
     encoded: EncodedResource,
     resource: Resource,
@@ -149,6 +149,42 @@ impl<T> SpanExporter<T> {
         Self {
             core,
             resource: ProviderResource::default(),
+            _transport: PhantomData,
+        }
+    }
+
+    /// Another exporter on this one's connection, retry loop, counters,
+    /// health and spool: for two span processors (two span paths) that
+    /// should reach the collector as one exporter, with one connection and
+    /// one backoff, rather than as two.
+    ///
+    /// Each handle shuts down on its own: after its
+    /// [`shutdown`](opentelemetry_sdk::trace::SpanExporter::shutdown_with_timeout)
+    /// its exports fail (counted as `after_shutdown`), while the others
+    /// keep sending; the connection and the worker stop when the last
+    /// handle still open shuts down. A handle dropped without a shutdown
+    /// stops counting as open. The resource is copied; each handle's
+    /// provider sets its own.
+    ///
+    /// ```
+    /// use opentelemetry_sdk::trace::SdkTracerProvider;
+    /// use otlpkit_exporter::{Connect, SpanExporter};
+    ///
+    /// /// Two providers, one connection to the collector.
+    /// fn two_providers<T: Connect>(
+    ///     exporter: SpanExporter<T>,
+    /// ) -> (SdkTracerProvider, SdkTracerProvider) {
+    ///     let second = exporter.share();
+    ///     (
+    ///         SdkTracerProvider::builder().with_batch_exporter(exporter).build(),
+    ///         SdkTracerProvider::builder().with_batch_exporter(second).build(),
+    ///     )
+    /// }
+    /// ```
+    pub fn share(&self) -> Self {
+        Self {
+            core: self.core.share(),
+            resource: self.resource.clone(),
             _transport: PhantomData,
         }
     }

@@ -569,6 +569,51 @@ fn exports_after_shutdown_fail_and_are_counted() {
 }
 
 #[test]
+fn shared_handles_send_on_one_connection_and_the_last_shutdown_stops_it() {
+    let receiver = Receiver::start().unwrap();
+    let first = span_exporter(&traces_url(&receiver));
+    let second = first.share();
+    let third = first.share();
+    export(&first, 1).unwrap();
+    export(&second, 2).unwrap();
+    export(&third, 3).unwrap();
+    let requests = receiver.requests_for(otlpkit_testkit::Signal::Traces);
+    assert_eq!(requests.len(), 3);
+    assert!(
+        requests
+            .iter()
+            .all(|r| r.connection_id == requests[0].connection_id),
+        "three handles, one connection: {requests:?}"
+    );
+
+    // A handle shut down (or dropped) while others are open stops only
+    // itself: its exports fail and are counted, the others still send.
+    first.shutdown_with_timeout(Duration::from_secs(5)).unwrap();
+    assert!(matches!(
+        export(&first, 4),
+        Err(OTelSdkError::AlreadyShutdown)
+    ));
+    drop(second);
+    export(&third, 5).unwrap();
+    assert!(format!("{third:?}").contains("Running"), "{third:?}");
+
+    // The last one open stops the core.
+    third.shutdown_with_timeout(Duration::from_secs(5)).unwrap();
+    assert!(!format!("{third:?}").contains("Running"), "{third:?}");
+    assert!(matches!(
+        export(&third, 6),
+        Err(OTelSdkError::AlreadyShutdown)
+    ));
+    assert_eq!(receiver.request_count(), 4);
+    // One set of counters for every handle.
+    let stats = traces(&first);
+    assert_eq!(
+        (stats.exported, stats.dropped(DropReason::AfterShutdown)),
+        (11, 10)
+    );
+}
+
+#[test]
 fn shutdown_is_bounded_while_an_export_hangs() {
     // checklist 3.8, 2.14: a collector that never answers cannot hold the
     // shutdown past its timeout; the items in flight are counted.

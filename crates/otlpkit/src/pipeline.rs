@@ -244,8 +244,8 @@ fn build(
 
     let kinds = config.sdk().exporters(Signal::Traces);
     if !kinds.is_empty() || !extensions.span_processors.is_empty() {
-        let provider = traces(shared, &resource, &mut pipeline, extensions, warnings)?;
-        pipeline.tracer_provider = Some(provider);
+        let traces = traces(shared, &resource, &mut pipeline, extensions, warnings)?;
+        pipeline.tracer_provider = Some(traces.provider);
         #[cfg(all(feature = "tracing", not(feature = "tracing-opentelemetry")))]
         if shared.installs_subscriber && kinds.contains(&ExporterKind::Console) {
             warnings.push(InitWarning::Unsupported {
@@ -255,7 +255,7 @@ fn build(
             });
         }
         #[cfg(feature = "tracing")]
-        if let Some(native) = native_spans(shared, &resource)? {
+        if let Some(native) = traces.native.map(|p| native_spans(shared, &resource, p)) {
             // The native processor carries the `tracing` spans, most of
             // them: its statistics are the report's.
             pipeline.api_span_handle = pipeline.span_handle.replace(native.handle());
@@ -347,23 +347,38 @@ fn not_compiled(signal: Signal, protocol: Protocol, source: otlpkit_core::Source
     }
 }
 
+/// The tracer provider, and the native span path's processor when `init()`
+/// takes that path.
+struct Traces {
+    provider: SdkTracerProvider,
+    #[cfg(feature = "tracing")]
+    native: Option<RecordProcessor>,
+}
+
 fn traces(
     shared: &Shared<'_>,
     resource: &Resource,
     pipeline: &mut Pipeline,
     extensions: &mut Extensions,
     warnings: &mut Vec<InitWarning>,
-) -> Result<SdkTracerProvider, InitError> {
+) -> Result<Traces, InitError> {
     let config = shared.config;
     let limit = config.sdk().limits().span_attribute_value_length();
     let mut builder = SdkTracerProvider::builder()
         .with_resource(resource.clone())
         .with_sampler(sdk::sampler(config.sdk().sampler(), warnings))
         .with_span_limits(sdk::span_limits(config.sdk().limits()));
+    #[cfg(feature = "tracing")]
+    let mut native = None;
     for kind in config.sdk().exporters(Signal::Traces) {
         match kind {
             ExporterKind::Otlp => {
-                let processor = otlp_batch_processor::<BatchSpanProcessor>(shared)?;
+                let processors = otlp_batch_processor::<SpanProcessors>(shared)?;
+                #[cfg(feature = "tracing")]
+                {
+                    native = processors.native;
+                }
+                let processor = processors.api;
                 pipeline.span_handle = Some(processor.handle());
                 let tail = config.tail_sampling();
                 if tail.enabled() {
@@ -395,7 +410,11 @@ fn traces(
     for add in extensions.span_processors.drain(..) {
         builder = add(builder);
     }
-    Ok(builder.build())
+    Ok(Traces {
+        provider: builder.build(),
+        #[cfg(feature = "tracing")]
+        native,
+    })
 }
 
 /// The transport that carries a signal, from its configured protocol.
@@ -469,30 +488,29 @@ fn batch_config(config: &OtlpConfig, signal: Signal) -> &BatchConfig {
     }
 }
 
-/// The native `tracing` span layer's settings and processor, when `init()`
-/// installs the subscriber on the native path: with the
+/// Whether `init()` takes the native span path: with the
 /// `tracing-opentelemetry` feature, when that path is chosen and the only
 /// trace exporter is OTLP (the console exporter and span processors of the
-/// application then need SDK spans); without it, whenever OTLP is among the
-/// trace exporters.
+/// application then need SDK spans); without it, whenever `init()` installs
+/// the subscriber and OTLP is among the trace exporters.
 #[cfg(feature = "tracing")]
-fn native_spans(
-    shared: &Shared<'_>,
-    resource: &Resource,
-) -> Result<Option<otlpkit_tracing::native::NativeSpans>, InitError> {
+fn takes_native_path(shared: &Shared<'_>) -> bool {
     let exporters = shared.config.sdk().exporters(Signal::Traces);
-    // With `tracing-opentelemetry` compiled in, spans that another exporter
-    // must also see take that path; without it, the native layer is the
-    // only path and feeds the OTLP exporter alone.
     #[cfg(feature = "tracing-opentelemetry")]
     let native = shared.builder.tracing_path == crate::TracingPath::Native
         && exporters == [ExporterKind::Otlp];
     #[cfg(not(feature = "tracing-opentelemetry"))]
     let native = exporters.contains(&ExporterKind::Otlp);
-    if !shared.installs_subscriber || !native {
-        return Ok(None);
-    }
-    let processor = otlp_batch_processor::<RecordProcessor>(shared)?;
+    shared.installs_subscriber && native
+}
+
+/// The native `tracing` span layer's settings, around its processor.
+#[cfg(feature = "tracing")]
+fn native_spans(
+    shared: &Shared<'_>,
+    resource: &Resource,
+    processor: RecordProcessor,
+) -> otlpkit_tracing::native::NativeSpans {
     let mut native = otlpkit_tracing::native::NativeSpans::new(processor)
         .with_record_pool(std::sync::Arc::clone(&shared.record_pool))
         .with_sdk_config(shared.config.sdk())
@@ -505,7 +523,7 @@ fn native_spans(
             shared.stats.clone(),
         );
     }
-    Ok(Some(native))
+    native
 }
 
 /// The exporter of the native span path: otlpkit's span exporter, sending
@@ -558,12 +576,37 @@ trait OtlpBatchProcessor: Sized {
     fn on_transport<T: otlpkit_exporter::Connect>(shared: &Shared<'_>) -> Result<Self, InitError>;
 }
 
-impl OtlpBatchProcessor for BatchSpanProcessor {
+/// The OTLP span processors: the SDK provider's (spans made through the
+/// OpenTelemetry API) and, on the native path, the native layer's. They
+/// share one exporter: one connection, one retry loop and one backoff
+/// towards the collector for the two span paths.
+struct SpanProcessors {
+    api: BatchSpanProcessor,
+    #[cfg(feature = "tracing")]
+    native: Option<RecordProcessor>,
+}
+
+impl OtlpBatchProcessor for SpanProcessors {
     const SIGNAL: Signal = Signal::Traces;
 
     fn on_transport<T: otlpkit_exporter::Connect>(shared: &Shared<'_>) -> Result<Self, InitError> {
         let exporter = otlp_exporter!(shared, Self::SIGNAL, otlpkit_exporter::SpanExporter<T>)?;
-        batch_processor!(shared, Self::SIGNAL, Self::builder(exporter))
+        #[cfg(feature = "tracing")]
+        let native = if takes_native_path(shared) {
+            let exporter = RecordExporter {
+                exporter: exporter.share(),
+                pool: std::sync::Arc::clone(&shared.record_pool),
+            };
+            let builder = RecordProcessor::builder_for(otlpkit_core::BatchKind::Spans, exporter);
+            Some(batch_processor!(shared, Self::SIGNAL, builder)?)
+        } else {
+            None
+        };
+        Ok(Self {
+            api: batch_processor!(shared, Self::SIGNAL, BatchSpanProcessor::builder(exporter))?,
+            #[cfg(feature = "tracing")]
+            native,
+        })
     }
 }
 
@@ -579,21 +622,6 @@ impl OtlpBatchProcessor for BatchLogProcessor {
 /// The native span path's processor of `SpanRecord`s.
 #[cfg(feature = "tracing")]
 type RecordProcessor = otlpkit_batch::BatchProcessor<Box<otlpkit_wire::SpanRecord>>;
-
-#[cfg(feature = "tracing")]
-impl OtlpBatchProcessor for RecordProcessor {
-    const SIGNAL: Signal = Signal::Traces;
-
-    fn on_transport<T: otlpkit_exporter::Connect>(shared: &Shared<'_>) -> Result<Self, InitError> {
-        let exporter = otlp_exporter!(shared, Self::SIGNAL, otlpkit_exporter::SpanExporter<T>)?;
-        let exporter = RecordExporter {
-            exporter,
-            pool: std::sync::Arc::clone(&shared.record_pool),
-        };
-        let builder = Self::builder_for(otlpkit_core::BatchKind::Spans, exporter);
-        batch_processor!(shared, Self::SIGNAL, builder)
-    }
-}
 
 /// `P` on otlpkit's OTLP exporter over the transport of its signal's
 /// configured protocol, on the pipeline's worker and counters.

@@ -42,6 +42,15 @@ const TESTS: &[Test] = &[
         sync_main_exports_all_three_signals,
     ),
     (
+        "both_span_paths_reach_the_collector_on_one_connection",
+        both_span_paths_reach_the_collector_on_one_connection,
+    ),
+    #[cfg(feature = "spool")]
+    (
+        "a_spool_serves_both_span_paths",
+        a_spool_serves_both_span_paths,
+    ),
+    (
         "multi_thread_runtime_with_shutdown_async",
         multi_thread_runtime_with_shutdown_async,
     ),
@@ -259,6 +268,44 @@ fn sync_main_exports_all_three_signals() {
     // The console is kept by default: the event is exported and printed.
     assert!(child.stderr.contains("INFO"), "{child:?}");
     assert!(child.stderr.contains("sync.event"), "{child:?}");
+}
+
+/// `tracing` spans (the native layer) and OpenTelemetry-API spans (the SDK
+/// provider) have a batch processor each, on one exporter: one connection
+/// to the collector, not one per path.
+fn both_span_paths_reach_the_collector_on_one_connection() {
+    let receiver = Receiver::start().unwrap();
+    let endpoint = receiver.grpc_endpoint();
+    let child = run_child("both_paths", &base_env(&endpoint, "grpc"));
+    assert!(child.success, "{child:?}");
+    let native = span(&receiver, "both.native");
+    let api = span(&receiver, "both.api");
+    assert_eq!(api.parent_span_id_hex(), Some(native.span_id_hex()));
+    let requests = receiver.requests_for(otlpkit_testkit::Signal::Traces);
+    // One request per path at least: each processor sends its own batches.
+    assert!(requests.len() >= 2, "{requests:?}");
+    assert!(
+        requests
+            .iter()
+            .all(|r| r.connection_id == requests[0].connection_id),
+        "{requests:?}"
+    );
+}
+
+/// A spool opens one lane per signal; the two span paths share it through
+/// their one exporter (two exporters could not both open the traces lane).
+#[cfg(feature = "spool")]
+fn a_spool_serves_both_span_paths() {
+    let receiver = Receiver::start().unwrap();
+    let endpoint = receiver.grpc_endpoint();
+    let dir = tempfile::tempdir().unwrap();
+    let mut vars = base_env(&endpoint, "grpc");
+    vars.push(("OTLPKIT_SPOOL_DIR", dir.path().to_str().unwrap()));
+    let child = run_child("both_paths", &vars);
+    assert!(child.success, "{child:?}");
+    let native = span(&receiver, "both.native");
+    let api = span(&receiver, "both.api");
+    assert_eq!(api.parent_span_id_hex(), Some(native.span_id_hex()));
 }
 
 fn multi_thread_runtime_with_shutdown_async() {
@@ -729,6 +776,7 @@ mod child {
     pub(super) fn run(scenario: &str) -> ExitCode {
         match scenario {
             "sync" => sync(),
+            "both_paths" => both_paths(),
             "multi_thread" => {
                 let runtime = tokio::runtime::Builder::new_multi_thread()
                     .worker_threads(2)
@@ -794,6 +842,15 @@ mod child {
             )
             .unwrap();
         });
+        report(&telemetry.shutdown())
+    }
+
+    /// A `tracing` span with an OpenTelemetry-API span inside.
+    fn both_paths() -> ExitCode {
+        use opentelemetry::trace::Tracer as _;
+        let telemetry = otlpkit::init().unwrap();
+        tracing::info_span!("both.native")
+            .in_scope(|| global::tracer("facade-test").in_span("both.api", |_| {}));
         report(&telemetry.shutdown())
     }
 
