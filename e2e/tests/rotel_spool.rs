@@ -5,7 +5,13 @@
 //!
 //! This test starts and stops its own rotel (the binary `cargo xtask e2e`
 //! installed, named by `OTLPKIT_E2E_ROTEL_BIN`), on ports of its own with a
-//! report of its own, so the suite's shared collector is never stopped. Each
+//! report of its own, so the suite's shared collector is never stopped.
+//! Whenever rotel is not running, the test holds both ports itself
+//! (`RefusingPort`), so that nobody else can take them and the run made
+//! while rotel is down is refused. It lets them go only once rotel's command
+//! is ready to spawn, since rotel must bind them itself: another socket
+//! binding one between that release and rotel's own bind (the time rotel
+//! takes to start) is the window left. Each
 //! run of the program is a process of its own (`harness = false`): this
 //! binary starts itself again with `--child <run>`.
 //!
@@ -13,7 +19,7 @@
 
 use std::fs::File;
 use std::io::Write as _;
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
@@ -21,6 +27,7 @@ use std::time::{Duration, Instant};
 use otlpkit_e2e::Rotel;
 use otlpkit_fixtures::harness::{self, Test};
 use otlpkit_fixtures::process;
+use otlpkit_testkit::RefusingPort;
 
 /// The variable `cargo xtask e2e` sets to the `rotel-agent` binary.
 const ROTEL_BIN_VAR: &str = "OTLPKIT_E2E_ROTEL_BIN";
@@ -47,7 +54,15 @@ struct OwnRotel {
 }
 
 impl OwnRotel {
-    fn start(binary: &Path, grpc: u16, http: u16, report: &Path, run_dir: &Path) -> OwnRotel {
+    /// Starts rotel on `grpc` and `http`, letting the test's hold on them
+    /// (`held`) go only once the command is ready to spawn.
+    fn start(
+        binary: &Path,
+        (grpc, http): (u16, u16),
+        held: Vec<RefusingPort>,
+        report: &Path,
+        run_dir: &Path,
+    ) -> OwnRotel {
         let log = File::options()
             .create(true)
             .append(true)
@@ -75,6 +90,8 @@ impl OwnRotel {
                 command.env_remove(key);
             }
         }
+        // From here until rotel has bound them, any socket may take the ports.
+        drop(held);
         let mut child = command.spawn().unwrap();
         let deadline = Instant::now() + WAIT;
         while TcpStream::connect(("127.0.0.1", grpc)).is_err() {
@@ -101,12 +118,19 @@ impl Drop for OwnRotel {
     }
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// Holds the ports of a rotel that has just stopped, until it starts again.
+/// Best effort: if a port cannot be held (another socket took it, or a
+/// connection to it lingers in `TIME_WAIT`), the test goes on without that
+/// hold, as it did before there was one, and says so.
+fn hold_again(ports: &[u16]) -> Vec<RefusingPort> {
+    ports
+        .iter()
+        .filter_map(|&port| {
+            RefusingPort::at(port)
+                .inspect_err(|error| eprintln!("rotel is down, its port stays free: {error}"))
+                .ok()
+        })
+        .collect()
 }
 
 /// Runs `run` as its own process against `grpc`, spooling into `spool`;
@@ -157,16 +181,19 @@ fn a_program_that_exited_while_rotel_was_down_is_delivered_by_the_next_run() {
     let spool = work.join("spool");
     let report = work.join("rotel-report.log");
     File::create(&report).unwrap();
-    let (grpc, http) = (free_port(), free_port());
+    let held = vec![RefusingPort::new().unwrap(), RefusingPort::new().unwrap()];
+    let ports = (held[0].port(), held[1].port());
+    let (grpc, http) = ports;
 
-    // rotel runs, then stops.
-    OwnRotel::start(&binary, grpc, http, &report, &work).stop();
+    // rotel runs, then stops; the test holds its ports while it is down.
+    OwnRotel::start(&binary, ports, held, &report, &work).stop();
+    let held = hold_again(&[grpc, http]);
     // The first run exits while it is down: its spans stay in the spool.
     let first = run("first", grpc, &spool);
     let trace_id = value(&first, "trace");
     assert_eq!(value(&first, "left"), SPANS.to_string(), "{first}");
     // rotel is back on the same ports; the program runs again.
-    let rotel = OwnRotel::start(&binary, grpc, http, &report, &work);
+    let rotel = OwnRotel::start(&binary, ports, held, &report, &work);
     let second = run("second", grpc, &spool);
     assert_eq!(value(&second, "found"), SPANS.to_string(), "{second}");
     assert_eq!(value(&second, "left"), "0", "{second}");

@@ -8,7 +8,7 @@ use std::time::Duration;
 use opentelemetry_sdk::trace::SpanExporter as _;
 use otlpkit_core::stats::DropReason;
 use otlpkit_fixtures::exec::block_on;
-use otlpkit_testkit::{Answer, Code, Fault, Receiver, Signal};
+use otlpkit_testkit::{Answer, Code, Fault, Receiver, RefusingPort, Signal};
 use support::{WAIT, fast_policy, spans, spans_to, traces};
 
 // checklist 2.1: a unary Export per batch; OK means every span was delivered.
@@ -171,13 +171,10 @@ fn a_dropped_connection_is_retried() {
 // checklist 2.8, 2.9: connection refused is retried with backoff until the attempts run out.
 #[test]
 fn connection_refused_is_retried_until_the_attempts_run_out() {
-    let port = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.local_addr().unwrap().port()
-    };
+    let dead = RefusingPort::new().unwrap();
     let receiver = Receiver::start().unwrap();
     let exporter = spans_to(&receiver)
-        .with_endpoint(format!("http://127.0.0.1:{port}"))
+        .with_endpoint(dead.endpoint())
         .build()
         .unwrap();
     let error = block_on(exporter.export(spans("refused", 6))).unwrap_err();

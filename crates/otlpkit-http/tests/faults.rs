@@ -14,7 +14,7 @@ use otlpkit_core::stats::DropReason;
 use otlpkit_core::{Compression, Protocol, RetryPolicy, Signal};
 use otlpkit_fixtures::exec::block_on;
 use otlpkit_http::{HttpExporterBuilder, HttpSpanExporter};
-use otlpkit_testkit::{Answer, Fault, Receiver, RetryAfter, StatusCode};
+use otlpkit_testkit::{Answer, Fault, Receiver, RefusingPort, RetryAfter, StatusCode};
 use support::{CapturedLogs, RawServer, configure, fast_retry, response, sdk_spans};
 
 /// Everything logged by any thread of this test binary (the exporter logs
@@ -320,11 +320,8 @@ fn a_connection_dropped_without_response_is_retried() {
 #[test]
 fn connection_refused_is_retried_then_counted() {
     // checklist 2.8, 2.9, 2.10: every attempt is made, then the items are dropped.
-    let port = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.local_addr().unwrap().port()
-    };
-    let exporter = span_exporter(&format!("http://127.0.0.1:{port}/v1/traces"));
+    let dead = RefusingPort::new().unwrap();
+    let exporter = span_exporter(&dead.url("/v1/traces"));
     let error = export(&exporter, 2).unwrap_err().to_string();
     assert!(error.contains("attempts exhausted"), "{error}");
     assert!(error.contains("connection failed"), "{error}");
@@ -705,10 +702,8 @@ fn secrets_never_appear_in_debug_errors_or_logs() {
     }
 
     // A connection failure names the endpoint without credentials or query.
-    let closed = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.local_addr().unwrap().port()
-    };
+    let dead = RefusingPort::new().unwrap();
+    let closed = dead.port();
     let exporter = span_builder(
         &format!("http://user:hunter2@127.0.0.1:{closed}/v1/traces?api_key=hunter2"),
         Protocol::HttpProtobuf,

@@ -53,6 +53,18 @@ pub enum StartError {
     },
 }
 
+/// A [`RefusingPort`](crate::RefusingPort) could not reserve its port.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot reserve the TCP port {addr}: {source}")]
+#[non_exhaustive]
+pub struct ReserveError {
+    /// The address it tried to bind (port 0: any free port).
+    pub addr: SocketAddr,
+    /// The OS error (`AddrInUse` when a socket is bound to the port).
+    #[source]
+    pub source: io::Error,
+}
+
 /// What a wait was counting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]

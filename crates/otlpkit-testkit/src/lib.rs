@@ -21,7 +21,9 @@
 //!   `400`/`INVALID_ARGUMENT` for undecodable, ...);
 //! - [`Receiver::serve_ui`]: a live web page of the recent traces (waterfalls), log records
 //!   and metrics, kept within [`RetentionLimits`];
-//! - [`Summary`]: the one-request report printed by the `otlpkit-receiver` binary.
+//! - [`Summary`]: the one-request report printed by the `otlpkit-receiver` binary;
+//! - [`RefusingPort`]: a dead collector's endpoint, a loopback port that refuses every
+//!   connection and that no other socket can take while the test holds it.
 //!
 //! The decoded `opentelemetry_proto` types stay accessible everywhere; [`proto`] re-exports
 //! them.
@@ -82,6 +84,7 @@ mod grpc_server;
 mod http_server;
 mod items;
 pub mod json;
+mod port;
 mod receiver;
 mod request;
 mod retention;
@@ -92,12 +95,13 @@ mod summary;
 mod tree;
 mod ui;
 
-pub use error::{BodyError, ItemKind, JsonError, Listener, StartError, WaitError};
+pub use error::{BodyError, ItemKind, JsonError, Listener, ReserveError, StartError, WaitError};
 pub use fault::{Fault, FaultKind, RetryAfter};
 pub use items::{
     DataPoints, DisplayValue, Origin, ReceivedLog, ReceivedMetric, ReceivedSpan, attribute,
     attribute_str, hex,
 };
+pub use port::RefusingPort;
 pub use receiver::{DEFAULT_MAX_BODY_SIZE, Receiver, ReceiverBuilder};
 pub use request::{Answer, Headers, Payload, Protocol, RecordedRequest, Signal};
 pub use retention::RetentionLimits;

@@ -24,7 +24,9 @@ use otlpkit_testkit::proto::common::v1::any_value::Value;
 use otlpkit_testkit::proto::metrics::v1::HistogramDataPoint;
 use otlpkit_testkit::proto::trace::v1::span::SpanKind;
 use otlpkit_testkit::proto::trace::v1::status::StatusCode;
-use otlpkit_testkit::{ReceivedSpan, Receiver, Signal, attribute, attribute_str, hex};
+use otlpkit_testkit::{
+    ReceivedSpan, Receiver, RefusingPort, Signal, attribute, attribute_str, hex,
+};
 use otlpkit_tracing::TracingSetup;
 use otlpkit_tracing::client::{
     BlockingRequestBuilderExt as _, GrpcClientLayer, RequestBuilderExt as _,
@@ -186,19 +188,15 @@ fn http_server(runtime: &tokio::runtime::Runtime) -> (String, u16) {
     (format!("http://127.0.0.1:{port}"), port)
 }
 
-/// A port nothing listens on.
-fn closed_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
-}
-
 #[test]
 fn reqwest_client_spans_continue_into_the_server_and_both_durations_are_recorded() {
     pipeline();
     let runtime = runtime();
     let (base, port) = http_server(&runtime);
     let client = reqwest::Client::new();
-    let dead = closed_port();
+    // Held to the end of the test: no other test's server can take the port.
+    let refusing = RefusingPort::new().unwrap();
+    let dead = refusing.port();
 
     let root = tracing::info_span!("async-client-root");
     let trace_id = trace_id_of(&root);

@@ -16,6 +16,7 @@ use opentelemetry::metrics::MeterProvider as _;
 use opentelemetry::trace::{Tracer as _, TracerProvider as _};
 use otlpkit::core::stats::DropReason;
 use otlpkit::core::{MapEnv, Signal};
+use otlpkit_testkit::RefusingPort;
 
 /// Runs per runtime flavour.
 const RUNS: usize = 8;
@@ -24,17 +25,12 @@ const RUNS: usize = 8;
 /// sets each.
 const DATA_POINTS: u64 = 6;
 
-/// A loopback port where nothing listens: connections are refused.
-fn dead_endpoint() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    drop(listener);
-    format!("http://127.0.0.1:{port}")
-}
-
 async fn one_run(protocol: &str) -> otlpkit::ShutdownReport {
+    // Held until the shutdown has returned: no other test's receiver can
+    // take the port meanwhile.
+    let dead = RefusingPort::new().unwrap();
     let env = MapEnv::from([
-        ("OTEL_EXPORTER_OTLP_ENDPOINT", dead_endpoint()),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", dead.endpoint()),
         ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol.to_owned()),
         ("OTEL_SERVICE_NAME", "dead-collector".to_owned()),
         ("OTEL_LOG_LEVEL", "error".to_owned()),
@@ -128,8 +124,9 @@ fn every_item_sent_to_a_dead_collector_is_counted_on_a_current_thread_runtime() 
 #[test]
 fn a_batch_cut_short_by_the_deadline_names_the_refused_connection() {
     for protocol in ["grpc", "http/protobuf"] {
+        let dead = RefusingPort::new().unwrap();
         let env = MapEnv::from([
-            ("OTEL_EXPORTER_OTLP_ENDPOINT", dead_endpoint()),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", dead.endpoint()),
             ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol.to_owned()),
             ("OTEL_SERVICE_NAME", "dead-collector".to_owned()),
             ("OTEL_LOG_LEVEL", "off".to_owned()),

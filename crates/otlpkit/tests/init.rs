@@ -12,7 +12,6 @@
 //! Accepts the arguments of the standard harness that matter here: a name
 //! filter, `--exact`, `--skip`, `--list` and `--ignored` (there are no ignored tests).
 
-use std::net::TcpListener;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -27,7 +26,7 @@ use otlpkit_fixtures::harness::{self, Test};
 use otlpkit_fixtures::process::{self, ChildOutput};
 use otlpkit_testkit::proto::metrics::v1::number_data_point;
 use otlpkit_testkit::proto::metrics::v1::{AggregationTemporality, NumberDataPoint};
-use otlpkit_testkit::{Protocol, ReceivedSpan, Receiver, hex};
+use otlpkit_testkit::{Protocol, ReceivedSpan, Receiver, RefusingPort, hex};
 
 /// Longest wait for a child process or for data to arrive.
 const WAIT: Duration = Duration::from_secs(60);
@@ -174,12 +173,6 @@ fn metric_total(receiver: &Receiver, name: &str) -> f64 {
         .latest_metric(name)
         .unwrap_or_else(|| panic!("no metric `{name}`"));
     metric.number_points().iter().map(number).sum()
-}
-
-/// A port on 127.0.0.1 that nothing listens on.
-fn closed_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
 }
 
 /// The boundaries the synchronous scenario crosses.
@@ -403,7 +396,9 @@ fn console_exporters_print_and_send_nothing() {
 }
 
 fn dead_collector_shutdown_is_bounded_and_reports_the_drops() {
-    let endpoint = format!("http://127.0.0.1:{}", closed_port());
+    // Held until the child has exited.
+    let dead = RefusingPort::new().unwrap();
+    let endpoint = dead.endpoint();
     let mut vars = base_env(&endpoint, "http/protobuf");
     vars.push(("OTEL_EXPORTER_OTLP_TIMEOUT", "300"));
     // `run_child` fails the test if the child does not exit in time.
@@ -740,7 +735,8 @@ fn flush_delivers_without_shutting_down() {
 }
 
 fn flush_to_a_dead_collector_reports_the_signals_that_failed() {
-    let endpoint = format!("http://127.0.0.1:{}", closed_port());
+    let dead = RefusingPort::new().unwrap();
+    let endpoint = dead.endpoint();
     let env = MapEnv::from([
         ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
         ("OTEL_EXPORTER_OTLP_TIMEOUT", "200"),

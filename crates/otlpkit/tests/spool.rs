@@ -10,7 +10,6 @@
 
 use std::collections::HashSet;
 use std::io::{BufRead as _, BufReader, Write as _};
-use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, ExitCode, Stdio};
 use std::sync::{Mutex, PoisonError, mpsc};
@@ -22,7 +21,7 @@ use otlpkit::core::{BatchConfig, Compression, MapEnv, Protocol, Signal};
 use otlpkit::{InitError, OtlpGuard, ShutdownReport};
 use otlpkit_fixtures::harness::{self, Test};
 use otlpkit_fixtures::process;
-use otlpkit_testkit::{Fault, Receiver};
+use otlpkit_testkit::{Fault, Receiver, RefusingPort};
 
 /// Longest wait for a child or for data: a hang guard, never a measurement.
 const WAIT: Duration = Duration::from_secs(90);
@@ -72,14 +71,6 @@ fn main() -> ExitCode {
 }
 
 // ----- shared helpers ------------------------------------------------------------------------
-
-/// A loopback port nothing listens on.
-fn dead_endpoint() -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    drop(listener);
-    format!("http://127.0.0.1:{port}")
-}
 
 /// A traces-only pipeline with a spool in `dir`, installed nowhere global.
 fn pipeline(
@@ -323,8 +314,8 @@ fn processes_killed_at_random_points_leave_everything_they_wrote() {
     for round in 0..3 {
         let dir = tempfile::tempdir().unwrap();
         let dir_arg = dir.path().to_str().unwrap().to_owned();
-        let endpoint = dead_endpoint();
-        let writer = spawn_child("writer", &[&dir_arg, &endpoint], true);
+        let dead = RefusingPort::new().unwrap();
+        let writer = spawn_child("writer", &[&dir_arg, &dead.endpoint()], true);
         // Wait for the first report, then kill at a random moment: between
         // batches or in the middle of a write.
         let first = writer.lines.recv_timeout(WAIT).expect("the writer reports");
@@ -377,7 +368,8 @@ fn processes_killed_at_random_points_leave_everything_they_wrote() {
     // the batch in flight at the kill twice (the at-least-once window).
     let dir = tempfile::tempdir().unwrap();
     let dir_arg = dir.path().to_str().unwrap().to_owned();
-    let writer = spawn_child("writer", &[&dir_arg, &dead_endpoint(), "20"], true);
+    let dead = RefusingPort::new().unwrap();
+    let writer = spawn_child("writer", &[&dir_arg, &dead.endpoint(), "20"], true);
     let (success, lines, stderr) = writer.finish();
     assert!(success, "{stderr}");
     let spooled = last_value(&lines, "spooled").unwrap();
@@ -501,7 +493,8 @@ fn all_three_signals_wait_in_the_spool_for_the_next_pipeline() {
             .build_with_env(&MapEnv::new())
             .unwrap()
     };
-    let first = build(&dead_endpoint());
+    let dead = RefusingPort::new().unwrap();
+    let first = build(&dead.endpoint());
     produce(&first, 0, 300);
     let logger = first.logger_provider().unwrap().logger("spool-test");
     for n in 0..40 {
@@ -582,7 +575,8 @@ fn sends_cut_short_by_the_shutdown_deadline_wait_in_the_spool() {
 
 fn a_second_process_is_told_the_directory_and_the_owner() {
     let dir = tempfile::tempdir().unwrap();
-    let guard = pipeline(&dead_endpoint(), Protocol::Grpc, dir.path(), |b| b).unwrap();
+    let dead = RefusingPort::new().unwrap();
+    let guard = pipeline(&dead.endpoint(), Protocol::Grpc, dir.path(), |b| b).unwrap();
     let dir_arg = dir.path().to_str().unwrap().to_owned();
     let (success, lines, stderr) = spawn_child("second_owner", &[&dir_arg], true).finish();
     assert!(success, "{lines:?} {stderr}");
@@ -600,8 +594,9 @@ fn a_second_process_is_told_the_directory_and_the_owner() {
 fn a_full_spool_counts_its_drops_and_says_so() {
     let dir = tempfile::tempdir().unwrap();
     let dir_arg = dir.path().to_str().unwrap().to_owned();
+    let dead = RefusingPort::new().unwrap();
     let (success, lines, stderr) =
-        spawn_child("full", &[&dir_arg, &dead_endpoint()], true).finish();
+        spawn_child("full", &[&dir_arg, &dead.endpoint()], true).finish();
     assert!(success, "{lines:?}\n{stderr}");
     let dropped = last_value(&lines, "dropped").unwrap();
     let left = last_value(&lines, "left").unwrap();
@@ -623,12 +618,13 @@ fn a_read_only_directory_is_an_error_or_counted_drops() {
     std::fs::set_permissions(&read_only, std::fs::Permissions::from_mode(0o555)).unwrap();
     let writable = dir.path().join("writable");
     let privileged = !ignores_permissions();
+    let dead = RefusingPort::new().unwrap();
     let (success, lines, stderr) = spawn_child(
         "read_only",
         &[
             read_only.to_str().unwrap(),
             writable.to_str().unwrap(),
-            &dead_endpoint(),
+            &dead.endpoint(),
         ],
         privileged,
     )
@@ -713,7 +709,8 @@ mod child {
     }
 
     fn second_owner(dir: &Path) -> ExitCode {
-        match pipeline(&dead_endpoint(), Protocol::Grpc, dir, |b| b) {
+        let dead = RefusingPort::new().unwrap();
+        match pipeline(&dead.endpoint(), Protocol::Grpc, dir, |b| b) {
             Ok(_) => {
                 say("opened a spool another process owns");
                 ExitCode::FAILURE
