@@ -1,12 +1,15 @@
 //! The engine's statistics as OpenTelemetry metrics, named after the
 //! Collector's `exporterhelper` metrics under an `otlpkit.` prefix.
 
+use std::sync::Arc;
+
 use opentelemetry::KeyValue;
 use opentelemetry::metrics::Meter;
 use otlpkit_core::Signal;
 use otlpkit_core::stats::DropReason;
 
 use crate::handle::ProcessorHandle;
+use crate::stats::ProcessorStats;
 
 /// Drop reasons that happen before an item is handed to the exporter
 /// (reported under `enqueue_failed`); the others are reported under
@@ -101,7 +104,25 @@ impl ProcessorHandle {
     /// The callbacks only read atomic counters; they live as long as the
     /// meter provider.
     pub fn register_metrics(&self, meter: &Meter) {
-        let stats = self.stats();
+        Self::register_joint_metrics(std::slice::from_ref(self), meter);
+    }
+
+    /// Registers the instruments of [`register_metrics`](Self::register_metrics)
+    /// once for several processors of one signal that count into one
+    /// [`ExportStats`](otlpkit_core::stats::ExportStats), such as the two
+    /// span processors `otlpkit::init()` builds on its native path (one for
+    /// `tracing` spans, one for spans made through the OpenTelemetry API):
+    /// the item counters, which they share, are read once; the queue sizes
+    /// and bounds, the exports in flight, the finished export calls and
+    /// their time are summed over them. Registering each on its own would
+    /// make instruments of the same names and attributes, one processor's
+    /// values hiding the other's. Does nothing for an empty slice.
+    pub fn register_joint_metrics(handles: &[ProcessorHandle], meter: &Meter) {
+        let Some(first) = handles.first() else {
+            return;
+        };
+        let handles: Arc<[ProcessorHandle]> = handles.into();
+        let stats = first.stats();
         let signal = stats.signal;
         let names = MetricNames::for_signal(signal);
         let unit = match signal {
@@ -111,7 +132,8 @@ impl ProcessorHandle {
         };
         let signal_attr = KeyValue::new("signal", signal.to_string());
 
-        let handle = self.clone();
+        // The item counters are the signal's, shared: read them once.
+        let handle = first.clone();
         meter
             .u64_observable_counter(names.sent)
             .with_unit(unit)
@@ -131,7 +153,7 @@ impl ProcessorHandle {
                 "Items the queue refused or evicted, by reason.",
             ),
         ] {
-            let handle = self.clone();
+            let handle = first.clone();
             meter
                 .u64_observable_counter(name)
                 .with_unit(unit)
@@ -148,19 +170,20 @@ impl ProcessorHandle {
                 .build();
         }
 
-        let handle = self.clone();
+        // Each processor's own: summed.
+        let all = Arc::clone(&handles);
         let attrs = [signal_attr.clone()];
         meter
             .u64_observable_gauge(names.queue_size)
             .with_unit(unit)
             .with_description("Items in the queue.")
             .with_callback(move |observer| {
-                observer.observe(handle.stats().queue_len as u64, &attrs);
+                observer.observe(sum(&all, |s| s.queue_len as u64), &attrs);
             })
             .build();
 
         let attrs = [signal_attr.clone()];
-        let capacity = stats.queue_capacity as u64;
+        let capacity = sum(&handles, |s| s.queue_capacity as u64);
         meter
             .u64_observable_gauge(names.queue_capacity)
             .with_unit(unit)
@@ -168,18 +191,18 @@ impl ProcessorHandle {
             .with_callback(move |observer| observer.observe(capacity, &attrs))
             .build();
 
-        let handle = self.clone();
+        let all = Arc::clone(&handles);
         let attrs = [signal_attr.clone()];
         meter
             .u64_observable_gauge(names.in_flight)
             .with_unit("{export}")
             .with_description("Export calls running.")
             .with_callback(move |observer| {
-                observer.observe(handle.stats().in_flight_exports as u64, &attrs);
+                observer.observe(sum(&all, |s| s.in_flight_exports as u64), &attrs);
             })
             .build();
 
-        let handle = self.clone();
+        let all = Arc::clone(&handles);
         let success = [signal_attr.clone(), KeyValue::new("outcome", "success")];
         let failure = [signal_attr.clone(), KeyValue::new("outcome", "failure")];
         meter
@@ -187,24 +210,31 @@ impl ProcessorHandle {
             .with_unit("{export}")
             .with_description("Finished export calls, by outcome.")
             .with_callback(move |observer| {
-                let stats = handle.stats();
-                let failed = stats.failed_exports;
-                let total = stats.export_durations.count;
+                let failed = sum(&all, |s| s.failed_exports);
+                let total = sum(&all, |s| s.export_durations.count);
                 observer.observe(total.saturating_sub(failed), &success);
                 observer.observe(failed, &failure);
             })
             .build();
 
-        let handle = self.clone();
+        let all = handles;
         let attrs = [signal_attr];
         meter
             .f64_observable_counter(names.export_duration)
             .with_unit("s")
             .with_description("Total time spent in export calls.")
             .with_callback(move |observer| {
-                let total = handle.stats().export_durations.total;
-                observer.observe(total.as_secs_f64(), &attrs);
+                let total: f64 = all
+                    .iter()
+                    .map(|h| h.stats().export_durations.total.as_secs_f64())
+                    .sum();
+                observer.observe(total, &attrs);
             })
             .build();
     }
+}
+
+/// `field` of each processor's statistics, summed.
+fn sum(handles: &[ProcessorHandle], field: impl Fn(&ProcessorStats) -> u64) -> u64 {
+    handles.iter().map(|h| field(&h.stats())).sum()
 }

@@ -15,7 +15,7 @@ use opentelemetry_otlp::WithExportConfig as _;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
 use opentelemetry_sdk::trace::{SdkTracerProvider, SpanData, SpanExporter};
-use otlpkit_batch::{BatchSpanProcessor, MetricNames};
+use otlpkit_batch::{BatchSpanProcessor, MetricNames, ProcessorHandle};
 use otlpkit_core::Signal as CoreSignal;
 use otlpkit_testkit::proto::common::v1::any_value;
 use otlpkit_testkit::proto::metrics::v1::number_data_point;
@@ -109,6 +109,72 @@ fn statistics_are_exported_as_exporterhelper_style_metrics() {
     );
     handle.shutdown_within(WAIT).unwrap();
     drop(traces);
+    meters.shutdown().unwrap();
+}
+
+/// Two span processors counting into one `ExportStats`, as the native and
+/// OpenTelemetry-API span processors of `otlpkit::init()` do, registered
+/// once together: the item counters they share are read once, each
+/// processor's export calls and queue bound are added up. Registered one by
+/// one, the second processor's instruments (same names, same attributes)
+/// would not be reported beside the first's.
+#[test]
+fn processors_sharing_their_counters_are_reported_jointly() {
+    let receiver = Receiver::start().unwrap();
+    let stats = otlpkit_core::stats::ExportStats::new();
+    let first = grpc_processor(&receiver)
+        .with_stats(stats.clone())
+        .with_max_queue_size(8)
+        .build()
+        .unwrap();
+    let second = grpc_processor(&receiver)
+        .with_stats(stats)
+        .with_max_queue_size(16)
+        .build()
+        .unwrap();
+    let handles = [first.handle(), second.handle()];
+    let (first, second) = (provider(first), provider(second));
+
+    let metric_exporter = opentelemetry_otlp::MetricExporter::builder()
+        .with_http()
+        .with_endpoint(receiver.http_url(Signal::Metrics))
+        .build()
+        .unwrap();
+    let meters = SdkMeterProvider::builder()
+        .with_reader(PeriodicReader::builder(metric_exporter).build())
+        .build();
+    ProcessorHandle::register_joint_metrics(&handles, &meters.meter("otlpkit"));
+
+    produce(&first, "a", 3);
+    let flush = handles[0].flush_within(WAIT).unwrap();
+    assert!(flush.is_complete(), "{flush}");
+    produce(&second, "b", 2);
+    let flush = handles[1].flush_within(WAIT).unwrap();
+    assert!(flush.is_complete(), "{flush}");
+    meters.force_flush().unwrap();
+
+    let names = MetricNames::for_signal(CoreSignal::Traces);
+    let metric = |name: &str| {
+        receiver
+            .latest_metric(name)
+            .unwrap_or_else(|| panic!("{name} was not exported"))
+    };
+    assert_eq!(value(&metric(names.sent), &[]), Some(5.0));
+    // One export call per processor, one request each.
+    let requests = receiver.requests_for(Signal::Traces).len() as f64;
+    assert_eq!(requests, 2.0);
+    assert_eq!(
+        value(&metric(names.exports), &[("outcome", "success")]),
+        Some(requests)
+    );
+    assert_eq!(
+        value(&metric(names.queue_capacity), &[("signal", "traces")]),
+        Some(24.0)
+    );
+    for handle in &handles {
+        handle.shutdown_within(WAIT).unwrap();
+    }
+    drop((first, second));
     meters.shutdown().unwrap();
 }
 

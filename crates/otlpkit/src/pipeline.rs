@@ -283,10 +283,15 @@ fn build(
                     .with_version(env!("CARGO_PKG_VERSION"))
                     .build(),
             );
-            for handle in [&pipeline.span_handle, &pipeline.log_handle]
+            // On the native path traces have two processors (`tracing`
+            // spans, OpenTelemetry-API spans): one set of instruments for both.
+            let spans: Vec<_> = [&pipeline.span_handle, &pipeline.api_span_handle]
                 .into_iter()
                 .flatten()
-            {
+                .cloned()
+                .collect();
+            otlpkit_batch::ProcessorHandle::register_joint_metrics(&spans, &meter);
+            if let Some(handle) = &pipeline.log_handle {
                 handle.register_metrics(&meter);
             }
             if let Some(tail) = &pipeline.tail_handle {
