@@ -22,6 +22,19 @@ function check(condition, message) {
   if (!condition) throw new Error("check failed: " + message);
 }
 
+// Clicks the element in one synchronous evaluation. The page re-renders the
+// trace list and the waterfall whenever new telemetry arrives, so an element
+// found in one round trip (as `page.click` does before scrolling to it and
+// clicking) can be detached by the next.
+async function clickNow(page, selector) {
+  const found = await page.evaluate((s) => {
+    const element = document.querySelector(s);
+    element?.click();
+    return element !== null;
+  }, selector);
+  check(found, "an element to click: " + selector);
+}
+
 const browser = await puppeteer.launch({
   args: chromium.args,
   executablePath: await chromium.executablePath(),
@@ -46,7 +59,7 @@ try {
   check(listed.spans === "4", "span count listed: " + JSON.stringify(listed));
   check(listed.errorMark, "error mark on the trace");
 
-  await page.click(row);
+  await clickNow(page, row);
   await page.waitForFunction(() => document.querySelectorAll(".span-row").length === 4, WAIT);
   // Queried and read in one synchronous evaluation: the page re-renders the
   // waterfall whenever new telemetry arrives, and rows found in one round
@@ -64,7 +77,7 @@ try {
   check(parseFloat(spans[2][3]) > parseFloat(spans[1][3]) && parseFloat(spans[1][3]) > parseFloat(spans[0][3]),
     "indentation grows with depth: " + JSON.stringify(spans.map((s) => s[3])));
 
-  await page.click('.span-row[data-name="charge card"]');
+  await clickNow(page, '.span-row[data-name="charge card"]');
   await page.waitForFunction(() => document.querySelector("#details h2")?.textContent === "charge card", WAIT);
   await page.waitForFunction(() => document.querySelector(".span-logs")?.textContent.includes("card declined by issuer"), WAIT);
   const details = await page.$eval("#details", (d) => d.textContent);
