@@ -113,6 +113,12 @@ impl ProcessorHandle {
         self.control.stats()
     }
 
+    /// The statistics now of processors that share their signal's counters,
+    /// as one ([`ProcessorStats::joint`]); `None` for an empty slice.
+    pub fn joint_stats(handles: &[ProcessorHandle]) -> Option<ProcessorStats> {
+        ProcessorStats::joint(handles.iter().map(Self::stats))
+    }
+
     /// Whether the processor no longer accepts items: it was shut down, or
     /// its worker runtime was stopped under it.
     pub fn is_shut_down(&self) -> bool {

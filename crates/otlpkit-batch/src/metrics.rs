@@ -118,11 +118,11 @@ impl ProcessorHandle {
     /// make instruments of the same names and attributes, one processor's
     /// values hiding the other's. Does nothing for an empty slice.
     pub fn register_joint_metrics(handles: &[ProcessorHandle], meter: &Meter) {
-        let Some(first) = handles.first() else {
+        let (Some(first), Some(stats)) = (handles.first(), ProcessorHandle::joint_stats(handles))
+        else {
             return;
         };
         let handles: Arc<[ProcessorHandle]> = handles.into();
-        let stats = first.stats();
         let signal = stats.signal;
         let names = MetricNames::for_signal(signal);
         let unit = match signal {
@@ -170,7 +170,7 @@ impl ProcessorHandle {
                 .build();
         }
 
-        // Each processor's own: summed.
+        // Each processor's own: summed ([`ProcessorStats::joint`]).
         let all = Arc::clone(&handles);
         let attrs = [signal_attr.clone()];
         meter
@@ -178,12 +178,14 @@ impl ProcessorHandle {
             .with_unit(unit)
             .with_description("Items in the queue.")
             .with_callback(move |observer| {
-                observer.observe(sum(&all, |s| s.queue_len as u64), &attrs);
+                if let Some(stats) = ProcessorHandle::joint_stats(&all) {
+                    observer.observe(stats.queue_len as u64, &attrs);
+                }
             })
             .build();
 
         let attrs = [signal_attr.clone()];
-        let capacity = sum(&handles, |s| s.queue_capacity as u64);
+        let capacity = stats.queue_capacity as u64;
         meter
             .u64_observable_gauge(names.queue_capacity)
             .with_unit(unit)
@@ -198,7 +200,9 @@ impl ProcessorHandle {
             .with_unit("{export}")
             .with_description("Export calls running.")
             .with_callback(move |observer| {
-                observer.observe(sum(&all, |s| s.in_flight_exports as u64), &attrs);
+                if let Some(stats) = ProcessorHandle::joint_stats(&all) {
+                    observer.observe(stats.in_flight_exports as u64, &attrs);
+                }
             })
             .build();
 
@@ -210,10 +214,12 @@ impl ProcessorHandle {
             .with_unit("{export}")
             .with_description("Finished export calls, by outcome.")
             .with_callback(move |observer| {
-                let failed = sum(&all, |s| s.failed_exports);
-                let total = sum(&all, |s| s.export_durations.count);
-                observer.observe(total.saturating_sub(failed), &success);
-                observer.observe(failed, &failure);
+                if let Some(stats) = ProcessorHandle::joint_stats(&all) {
+                    let failed = stats.failed_exports;
+                    let total = stats.export_durations.count;
+                    observer.observe(total.saturating_sub(failed), &success);
+                    observer.observe(failed, &failure);
+                }
             })
             .build();
 
@@ -224,17 +230,11 @@ impl ProcessorHandle {
             .with_unit("s")
             .with_description("Total time spent in export calls.")
             .with_callback(move |observer| {
-                let total: f64 = all
-                    .iter()
-                    .map(|h| h.stats().export_durations.total.as_secs_f64())
-                    .sum();
-                observer.observe(total, &attrs);
+                if let Some(stats) = ProcessorHandle::joint_stats(&all) {
+                    observer.observe(stats.export_durations.total.as_secs_f64(), &attrs);
+                }
             })
             .build();
     }
 }
 
-/// `field` of each processor's statistics, summed.
-fn sum(handles: &[ProcessorHandle], field: impl Fn(&ProcessorStats) -> u64) -> u64 {
-    handles.iter().map(|h| field(&h.stats())).sum()
-}

@@ -111,6 +111,18 @@ impl ExportDurations {
         let count = u32::try_from(self.count).ok().filter(|c| *c > 0)?;
         Some(self.total / count)
     }
+
+    /// The calls of `self` and `other` together, as if one processor had
+    /// made them all.
+    #[must_use]
+    pub fn merged(&self, other: &Self) -> Self {
+        Self {
+            count: self.count + other.count,
+            total: self.total.saturating_add(other.total),
+            max: self.max.max(other.max),
+            buckets: std::array::from_fn(|i| self.buckets[i] + other.buckets[i]),
+        }
+    }
 }
 
 /// A point-in-time view of one processor.
@@ -191,6 +203,31 @@ impl ProcessorStats {
     pub fn pending(&self) -> u64 {
         self.queue_len as u64 + self.in_flight_items
     }
+
+    /// The statistics of processors of one signal that count into one
+    /// [`ExportStats`](otlpkit_core::stats::ExportStats), as one: the
+    /// shared counters once, the queues, bounds, exports in flight and
+    /// finished export calls summed (a byte bound only when every queue has
+    /// one). `otlpkit::init()` reports its two span processors so (one for
+    /// `tracing` spans, one for spans made through the OpenTelemetry API).
+    /// `None` for no statistics.
+    pub fn joint(all: impl IntoIterator<Item = ProcessorStats>) -> Option<ProcessorStats> {
+        all.into_iter().reduce(|joint, other| ProcessorStats {
+            signal: joint.signal,
+            counters: joint.counters,
+            queue_len: joint.queue_len + other.queue_len,
+            queue_capacity: joint.queue_capacity + other.queue_capacity,
+            queue_bytes: joint.queue_bytes + other.queue_bytes,
+            max_queue_bytes: joint
+                .max_queue_bytes
+                .zip(other.max_queue_bytes)
+                .map(|(a, b)| a + b),
+            in_flight_exports: joint.in_flight_exports + other.in_flight_exports,
+            in_flight_items: joint.in_flight_items + other.in_flight_items,
+            failed_exports: joint.failed_exports + other.failed_exports,
+            export_durations: joint.export_durations.merged(&other.export_durations),
+        })
+    }
 }
 
 impl fmt::Display for ProcessorStats {
@@ -254,5 +291,38 @@ mod tests {
         assert_eq!(buckets.iter().map(|(_, n)| n).sum::<u64>(), 3);
         assert!(d.mean().is_some());
         assert_eq!(ExportDurations::default().mean(), None);
+    }
+
+    #[test]
+    fn joint_statistics_read_the_shared_counters_once_and_sum_the_rest() {
+        let mut counters = SignalStatsSnapshot::default();
+        counters.enqueued = 10;
+        counters.exported = 7;
+        let one = EngineCounters::default();
+        one.export_started(4);
+        one.export_finished(Duration::from_millis(7), true);
+        let other = EngineCounters::default();
+        other.export_finished(Duration::from_millis(20), false);
+        other.export_finished(Duration::from_secs(60), false);
+        let joint = ProcessorStats::joint([
+            snapshot_of(Signal::Traces, counters.clone(), &one, (3, 2048, 300, Some(1000))),
+            snapshot_of(Signal::Traces, counters.clone(), &other, (2, 512, 200, None)),
+        ])
+        .unwrap();
+        assert_eq!(joint.counters, counters);
+        assert_eq!(joint.received(), 10 + 3 + 2);
+        assert_eq!(joint.queue_len, 5);
+        assert_eq!(joint.queue_capacity, 2560);
+        assert_eq!(joint.queue_bytes, 500);
+        // One queue has no byte bound: together they have none.
+        assert_eq!(joint.max_queue_bytes, None);
+        assert_eq!((joint.in_flight_exports, joint.in_flight_items), (1, 4));
+        assert_eq!(joint.failed_exports, 1);
+        let durations = joint.export_durations;
+        assert_eq!(durations.count, 3);
+        assert_eq!(durations.max, Duration::from_secs(60));
+        assert_eq!(durations.total, Duration::from_millis(60_027));
+        assert_eq!(durations.buckets().map(|(_, n)| n).sum::<u64>(), 3);
+        assert_eq!(ProcessorStats::joint([]), None);
     }
 }

@@ -53,6 +53,18 @@ pub(crate) struct Pipeline {
     pub(crate) own_metric_points: OwnMetricPoints,
 }
 
+impl Pipeline {
+    /// The span batch processors: the report's and the OpenTelemetry-API
+    /// path's on the native path.
+    fn span_handles(&self) -> Vec<ProcessorHandle> {
+        [&self.span_handle, &self.api_span_handle]
+            .into_iter()
+            .flatten()
+            .cloned()
+            .collect()
+    }
+}
+
 /// The installed pipeline. Keep it for the life of the program: dropping it
 /// flushes and shuts everything down within the shutdown timeout
 /// ([`Builder::with_shutdown_timeout`](crate::Builder::with_shutdown_timeout),
@@ -132,16 +144,18 @@ impl OtlpGuard {
 
     /// The statistics of the span (`Signal::Traces`) or log record
     /// (`Signal::Logs`) batch processor: queue depth, items in flight,
-    /// export durations. `None` for metrics, for a signal that does not
-    /// export over OTLP, and after shutdown.
+    /// export durations. On the native path, spans have two processors (one
+    /// for `tracing` spans, one for spans made through the OpenTelemetry
+    /// API), reported as one ([`ProcessorStats::joint`]). `None` for
+    /// metrics, for a signal that does not export over OTLP, and after
+    /// shutdown.
     pub fn processor_stats(&self, signal: Signal) -> Option<ProcessorStats> {
         let pipeline = self.pipeline.as_ref()?;
-        let handle = match signal {
-            Signal::Traces => pipeline.span_handle.as_ref(),
-            Signal::Logs => pipeline.log_handle.as_ref(),
+        match signal {
+            Signal::Traces => ProcessorHandle::joint_stats(&pipeline.span_handles()),
+            Signal::Logs => pipeline.log_handle.as_ref().map(ProcessorHandle::stats),
             _ => None,
-        };
-        handle.map(ProcessorHandle::stats)
+        }
     }
 
     /// The tail-sampling stage's statistics (traces held, kept per policy,
@@ -393,6 +407,7 @@ type SignalOutcome = Vec<ShutdownProblem>;
 fn shutdown_pipeline(pipeline: Pipeline, stats: &ExportStats, timeout: Duration) -> ShutdownReport {
     let started = Instant::now();
     let deadline = started + timeout;
+    let span_totals = pipeline.span_handles();
     let Pipeline {
         tracer_provider,
         meter_provider,
@@ -406,7 +421,6 @@ fn shutdown_pipeline(pipeline: Pipeline, stats: &ExportStats, timeout: Duration)
         own_metric_points,
         ..
     } = pipeline;
-    let span_totals = span_handle.clone();
     let tail_totals = tail_handle.clone();
     let log_totals = log_handle.clone();
 
@@ -502,7 +516,7 @@ fn shutdown_pipeline(pipeline: Pipeline, stats: &ExportStats, timeout: Duration)
     }
 
     let mut report = ShutdownReport::new(stats, started.elapsed(), problems);
-    report.traces = span_totals.map(|h| h.stats());
+    report.traces = ProcessorHandle::joint_stats(&span_totals);
     report.logs = log_totals.map(|h| h.stats());
     report.own_metric_points = own_metric_points.get();
     report.tail_sampling = tail_totals.map(|h| h.stats());
@@ -687,7 +701,8 @@ pub enum ShutdownProblem {
 pub struct ShutdownReport {
     /// The counters after the shutdown.
     pub stats: StatsSnapshot,
-    /// The span batch processor's totals, when traces were exported over OTLP.
+    /// The span batch processors' totals (both paths' on the native path,
+    /// as one), when traces were exported over OTLP.
     pub traces: Option<ProcessorStats>,
     /// The log batch processor's totals, when logs were exported over OTLP.
     pub logs: Option<ProcessorStats>,

@@ -277,6 +277,14 @@ fn both_span_paths_reach_the_collector_on_one_connection() {
     let requests = receiver.requests_for(otlpkit_testkit::Signal::Traces);
     // One request per path at least: each processor sends its own batches.
     assert!(requests.len() >= 2, "{requests:?}");
+    // The report's span processor statistics are both processors': every
+    // export call of either path is counted.
+    assert!(
+        child
+            .stdout
+            .contains(&format!("span export calls: {}\n", requests.len())),
+        "{child:?}"
+    );
     assert!(
         requests
             .iter()
@@ -361,6 +369,8 @@ fn sdk_disabled_is_a_no_op_that_keeps_the_propagator() {
     vars.push(("OTEL_SDK_DISABLED", "true"));
     let child = run_child("disabled", &vars);
     assert!(child.success, "{child:?}");
+    // Nothing is exported, but the console still prints the user's events.
+    assert!(child.stderr.contains("nothing"), "{child:?}");
     assert!(
         child
             .stdout
@@ -847,7 +857,19 @@ mod child {
         let telemetry = otlpkit::init().unwrap();
         tracing::info_span!("both.native")
             .in_scope(|| global::tracer("facade-test").in_span("both.api", |_| {}));
-        report(&telemetry.shutdown())
+        // Both spans are queued, taken for export or exported by now: the
+        // statistics of both processors count them.
+        let received = telemetry
+            .processor_stats(Signal::Traces)
+            .map(|stats| stats.received());
+        let shutdown = telemetry.shutdown();
+        let calls = shutdown.traces.as_ref().map(|t| t.export_durations.count);
+        let _ = writeln!(std::io::stdout(), "span export calls: {}", calls.unwrap_or(0));
+        if received != Some(2) {
+            let _ = writeln!(std::io::stderr(), "spans received: {received:?}, not 2");
+            return ExitCode::FAILURE;
+        }
+        report(&shutdown)
     }
 
     /// `#[tokio::main]`, either flavour.
