@@ -684,9 +684,11 @@ impl Builder {
     /// filter directives, scope name, ... (the providers are added by
     /// otlpkit). Without this call, the default [`TracingSetup`]: the
     /// OpenTelemetry span layer and log bridge, `RUST_LOG` (default `info`),
-    /// and the console layer of [`with_console`](Self::with_console). No
-    /// subscriber is installed when neither traces nor logs
-    /// are exported (SDK disabled, or both exporters `none`).
+    /// and the console layer of [`with_console`](Self::with_console). When
+    /// neither traces nor logs are exported (SDK disabled, or both exporters
+    /// `none`), the subscriber still prints on the console and runs the
+    /// layers of [`with_tracing_layer`](Self::with_tracing_layer); none is
+    /// installed when the console is off and there is no such layer.
     ///
     /// [`TracingSetup`]: otlpkit_tracing::TracingSetup
     #[cfg(feature = "tracing")]

@@ -95,7 +95,8 @@
 //!   with an error or a slow span is kept whole, a ratio of the rest;
 //! - the periodic metric reader: interval, export timeout, temporality
 //!   preference, histogram aggregation, cardinality limit;
-//! - `OTEL_SDK_DISABLED=true`: a no-op guard (only the propagators are set);
+//! - `OTEL_SDK_DISABLED=true`: a no-op guard (only the propagators are set,
+//!   and the console layer still prints `tracing` events);
 //! - `OTEL_LOG_LEVEL`: the level of otlpkit's own diagnostics (configuration
 //!   warnings, kept on the guard too, [`OtlpGuard::warnings`]; the first
 //!   failed export of each signal and its recovery), printed through the

@@ -123,13 +123,18 @@ pub(crate) fn start<E: EnvSource + ?Sized>(
     };
 
     // The subscriber first: its only failure that is not a warning (invalid
-    // filter directives) must leave nothing global behind. It is skipped
-    // when neither traces nor logs are exported (the SDK is disabled, or
-    // both exporters are `none`).
+    // filter directives) must leave nothing global behind. When neither
+    // traces nor logs are exported (the SDK is disabled, or both exporters
+    // are `none`), it still prints on the console and runs the user's
+    // layers; it is skipped when it would do nothing at all.
     #[cfg(feature = "tracing")]
     if let Some(setup) = tracing
         && global
-        && (pipeline.tracer_provider.is_some() || pipeline.logger_provider.is_some())
+        && (pipeline.tracer_provider.is_some()
+            || pipeline.logger_provider.is_some()
+            || builder.tracing_from_code
+            || config.toolkit().console() != otlpkit_core::ConsoleFormat::Off
+            || !extensions.tracing_layers.is_empty())
     {
         let (setup, console) = console(setup, &builder, &config, &mut warnings);
         let native = pipeline.native.take();

@@ -418,12 +418,10 @@ impl Row {
     }
 
     /// Whether the console layer prints `tracing` events on standard
-    /// error: `init()` installs its subscriber when traces or logs have an
-    /// exporter.
+    /// error: unless it is off, whatever is exported (nothing, with the SDK
+    /// disabled).
     fn console_layer(&self) -> bool {
-        !self.disabled
-            && self.log_format != Some("off")
-            && (self.traces != Some("none") || self.logs != Some("none"))
+        self.log_format != Some("off")
     }
 
     fn protocol_of(&self, signal: Signal) -> Protocol {
