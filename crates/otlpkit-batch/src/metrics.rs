@@ -9,7 +9,6 @@ use otlpkit_core::Signal;
 use otlpkit_core::stats::DropReason;
 
 use crate::handle::ProcessorHandle;
-use crate::stats::ProcessorStats;
 
 /// Drop reasons that happen before an item is handed to the exporter
 /// (reported under `enqueue_failed`); the others are reported under
