@@ -44,6 +44,11 @@ impl Options {
         options
     }
 
+    /// Whether the tests are only to be listed (`--list`).
+    pub fn lists(&self) -> bool {
+        self.list
+    }
+
     /// Whether the test `name` is to run.
     pub fn selects(&self, name: &str) -> bool {
         let matches = |filter: &String| {
@@ -68,7 +73,7 @@ pub fn run(tests: &[Test], args: &[String]) -> ExitCode {
         .filter(|(name, _)| options.selects(name))
         .collect();
     let mut out = std::io::stdout();
-    if options.list {
+    if options.lists() {
         for (name, _) in &selected {
             let _ = writeln!(out, "{name}: test");
         }

@@ -462,7 +462,7 @@ fn main() -> ExitCode {
 fn run_rows(args: &[String]) -> ExitCode {
     let options = Options::parse(args);
     let selected: Vec<&Row> = ROWS.iter().filter(|r| options.selects(r.name)).collect();
-    if args.iter().any(|a| a == "--list") {
+    if options.lists() {
         for row in &selected {
             let _ = writeln!(std::io::stdout(), "{}: test", row.name);
         }
