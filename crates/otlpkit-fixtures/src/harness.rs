@@ -89,11 +89,18 @@ pub fn run(tests: &[Test], args: &[String]) -> ExitCode {
             failed.push(*name);
         }
     }
+    conclude(selected.len(), &failed)
+}
+
+/// Prints the result line of `ran` tests, of which `failed` failed, and
+/// their names, the way libtest does; fails if any did.
+pub fn conclude(ran: usize, failed: &[&str]) -> ExitCode {
+    let mut out = std::io::stdout();
     let _ = writeln!(
         out,
         "\ntest result: {}. {} passed; {} failed\n",
         if failed.is_empty() { "ok" } else { "FAILED" },
-        selected.len() - failed.len(),
+        ran - failed.len(),
         failed.len()
     );
     if failed.is_empty() {

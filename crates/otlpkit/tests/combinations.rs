@@ -32,7 +32,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use otlpkit_fixtures::harness::Options;
+use otlpkit_fixtures::harness::{self, Options};
 use otlpkit_fixtures::process::{self, ChildOutput};
 use otlpkit_testkit::proto::metrics::v1::number_data_point;
 use otlpkit_testkit::{Protocol, ReceivedMetric, Receiver, Signal, hex};
@@ -486,21 +486,7 @@ fn run_rows(args: &[String]) -> ExitCode {
         }
     });
     let failed = failed.into_inner().unwrap();
-    let _ = writeln!(
-        std::io::stdout(),
-        "\ntest result: {}. {} passed; {} failed\n",
-        if failed.is_empty() { "ok" } else { "FAILED" },
-        selected.len() - failed.len(),
-        failed.len()
-    );
-    if failed.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        for name in failed {
-            let _ = writeln!(std::io::stdout(), "failed: {name}");
-        }
-        ExitCode::FAILURE
-    }
+    harness::conclude(selected.len(), &failed)
 }
 
 /// The accounting line of one signal, as the child prints it.
