@@ -305,8 +305,18 @@ mod tests {
         other.export_finished(Duration::from_millis(20), false);
         other.export_finished(Duration::from_secs(60), false);
         let joint = ProcessorStats::joint([
-            snapshot_of(Signal::Traces, counters.clone(), &one, (3, 2048, 300, Some(1000))),
-            snapshot_of(Signal::Traces, counters.clone(), &other, (2, 512, 200, None)),
+            snapshot_of(
+                Signal::Traces,
+                counters.clone(),
+                &one,
+                (3, 2048, 300, Some(1000)),
+            ),
+            snapshot_of(
+                Signal::Traces,
+                counters.clone(),
+                &other,
+                (2, 512, 200, None),
+            ),
         ])
         .unwrap();
         assert_eq!(joint.counters, counters);

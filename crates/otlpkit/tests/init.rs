@@ -864,7 +864,11 @@ mod child {
             .map(|stats| stats.received());
         let shutdown = telemetry.shutdown();
         let calls = shutdown.traces.as_ref().map(|t| t.export_durations.count);
-        let _ = writeln!(std::io::stdout(), "span export calls: {}", calls.unwrap_or(0));
+        let _ = writeln!(
+            std::io::stdout(),
+            "span export calls: {}",
+            calls.unwrap_or(0)
+        );
         if received != Some(2) {
             let _ = writeln!(std::io::stderr(), "spans received: {received:?}, not 2");
             return ExitCode::FAILURE;
