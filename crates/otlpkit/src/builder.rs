@@ -361,8 +361,11 @@ impl Builder {
         self
     }
 
-    /// Turns the whole SDK off (`OTEL_SDK_DISABLED=true`): the guard is a
-    /// no-op; the propagators are still installed.
+    /// Turns the whole SDK off (`OTEL_SDK_DISABLED=true`): nothing is
+    /// recorded or exported and the guard's shutdown has nothing to do; the
+    /// propagators are still installed, and so is the `tracing` subscriber
+    /// when it has a console layer or layers of your own to run (see
+    /// [`with_tracing_setup`](Self::with_tracing_setup)).
     pub fn with_disabled(mut self, disabled: bool) -> Self {
         self.sdk = self.sdk.with_disabled(disabled);
         self
@@ -688,7 +691,8 @@ impl Builder {
     /// neither traces nor logs are exported (SDK disabled, or both exporters
     /// `none`), the subscriber still prints on the console and runs the
     /// layers of [`with_tracing_layer`](Self::with_tracing_layer); none is
-    /// installed when the console is off and there is no such layer.
+    /// installed when the console is off, there is no such layer and no
+    /// setup was given with this method.
     ///
     /// [`TracingSetup`]: otlpkit_tracing::TracingSetup
     #[cfg(feature = "tracing")]

@@ -179,7 +179,8 @@ impl OtlpGuard {
     }
 
     /// Whether the SDK is disabled (`OTEL_SDK_DISABLED=true`): nothing is
-    /// recorded or exported (the propagators still work).
+    /// recorded or exported (the propagators still work, and the console
+    /// layer still prints `tracing` events).
     pub fn is_disabled(&self) -> bool {
         self.config.sdk().disabled()
     }

@@ -16,8 +16,9 @@
 //! on the receiver (none for `none`, console-only or a disabled SDK), over
 //! the row's protocol.
 //!
-//! The rows are a chosen table, not the full product: each value of each
-//! setting at least once, and the pairs most likely to interact (the spool
+//! The rows are a chosen table, not the full product: the values of each
+//! setting that change which parts `init()` builds (not, for example, the
+//! `pretty` console format or every sampler), and the pairs most likely to interact (the spool
 //! with tail sampling, with otlpkit's own metrics, with each protocol; the
 //! console beside OTLP; the two span paths).
 //!
