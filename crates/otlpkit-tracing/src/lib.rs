@@ -178,6 +178,7 @@ mod semconv;
 pub mod server;
 mod setup;
 mod span_ext;
+mod text_format;
 
 pub use directives::DirectiveError;
 pub use error::SetupError;

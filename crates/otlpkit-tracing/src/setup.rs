@@ -24,6 +24,7 @@ use crate::directives::Directives;
 use crate::error::SetupError;
 use crate::filter::SelfFilter;
 use crate::native::NativeSpans;
+use crate::text_format::TextEvents;
 
 /// The filter used when neither code nor the environment gives one.
 pub const DEFAULT_DIRECTIVES: &str = "info";
@@ -394,13 +395,25 @@ impl TracingSetup {
         let fmt = tracing_subscriber::fmt::layer()
             .with_writer(writer)
             .with_ansi(ansi);
-        match self.fmt {
-            Fmt::Off => {}
-            Fmt::Full => layers.push(fmt.with_filter(filter()?).boxed()),
-            Fmt::Compact => layers.push(fmt.compact().with_filter(filter()?).boxed()),
-            Fmt::Pretty => layers.push(fmt.pretty().with_filter(filter()?).boxed()),
+        // The text formats share one layer type (see `text_format`).
+        let text = match self.fmt {
+            Fmt::Off => None,
+            Fmt::Full => Some(TextEvents::full()),
+            Fmt::Compact => Some(TextEvents::compact()),
+            Fmt::Pretty => Some(TextEvents::pretty()),
             #[cfg(feature = "json")]
-            Fmt::Json => layers.push(fmt.json().with_filter(filter()?).boxed()),
+            Fmt::Json => {
+                layers.push(fmt.json().with_filter(filter()?).boxed());
+                return Ok(Box::new(layers));
+            }
+        };
+        if let Some((events, fields)) = text {
+            layers.push(
+                fmt.event_format(events)
+                    .fmt_fields(fields)
+                    .with_filter(filter()?)
+                    .boxed(),
+            );
         }
         Ok(Box::new(layers))
     }
