@@ -72,6 +72,18 @@ const CHECKS: &[Check] = &[
     },
     Check {
         package: "otlpkit",
+        features: "tail-sampling",
+    },
+    Check {
+        package: "otlpkit",
+        features: "console-exporters",
+    },
+    Check {
+        package: "otlpkit",
+        features: "http,tracing,tail-sampling",
+    },
+    Check {
+        package: "otlpkit",
         features: "http,spool",
     },
     Check {
@@ -95,14 +107,21 @@ const TESTS: &[(&str, &str, &[&str])] = &[
     // or a spool that is not compiled in is an error naming its feature.
     ("otlpkit-grpc", "", &["--lib"]),
     ("otlpkit-http", "", &["--lib"]),
-    // A protocol whose transport, or a spool, is not compiled in is an
-    // error naming the facade's feature (the spool is on in the workspace
-    // test step, `--all-features`).
+    // A protocol whose transport, a spool or the tail-sampling stage is not
+    // compiled in is an error naming the facade's feature (both are on in
+    // the workspace test step, `--all-features`).
     ("otlpkit", "grpc", &["--test", "features"]),
     ("otlpkit", "http", &["--test", "features"]),
-    // Without `tracing-opentelemetry`, a console trace exporter beside OTLP
-    // is a warning naming the feature; `tracing` spans still reach OTLP.
+    // Without `console-exporters`, a console exporter is a warning naming
+    // the feature. Without `tracing-opentelemetry`, a console trace exporter
+    // beside OTLP is a warning naming that feature; `tracing` spans still
+    // reach OTLP.
     ("otlpkit", "http,tracing", &["--test", "features"]),
+    (
+        "otlpkit",
+        "http,tracing,console-exporters",
+        &["--test", "features"],
+    ),
 ];
 
 pub(crate) fn run(sh: &Shell) -> xshell::Result<()> {

@@ -36,9 +36,10 @@
 //!   metrics named after the Collector's exporterhelper metrics
 //!   ([`ProcessorHandle::register_metrics`], [`MetricNames`]). Exports run
 //!   with telemetry suppressed, so the engine never feeds itself;
-//! - [`tail`]: in-process tail sampling in front of the span queue (keep
-//!   every trace with an error or a slow span, whole, and a ratio of the
-//!   rest), with spans sampled out counted apart from the drops.
+//! - `tail` (the `tail-sampling` feature): in-process tail sampling in front
+//!   of the span queue (keep every trace with an error or a slow span, whole,
+//!   and a ratio of the rest), with spans sampled out counted apart from the
+//!   drops.
 //!
 //! # Example
 //!
@@ -185,6 +186,8 @@ mod report;
 mod slots;
 mod span;
 mod stats;
+#[cfg(feature = "tail-sampling")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tail-sampling")))]
 pub mod tail;
 
 pub use builder::DEFAULT_TIMEOUT;

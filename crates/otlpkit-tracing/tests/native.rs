@@ -891,6 +891,7 @@ fn records_come_back_to_the_pool_and_carry_nothing_over() {
 /// layer's pool, as those the head sampler samples out do, whether the
 /// pool is given before or after the stage: ten traces of two spans each,
 /// all sampled out, allocate two records in all.
+#[cfg(feature = "tail-sampling")]
 #[test]
 fn records_the_tail_stage_samples_out_come_back_to_the_pool() {
     let pipe = pipeline();

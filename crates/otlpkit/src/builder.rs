@@ -120,6 +120,7 @@ pub struct Builder {
     pub(crate) resource: ResourceConfigBuilder,
     pub(crate) sdk: SdkConfigBuilder,
     pub(crate) tail_sampling: TailSamplingConfigBuilder,
+    #[cfg(feature = "tail-sampling")]
     pub(crate) tail_sampling_rules: Vec<otlpkit_batch::tail::AttributeRule>,
     pub(crate) spool: SpoolConfigBuilder,
     pub(crate) env_policy: EnvPolicy,
@@ -199,6 +200,7 @@ impl Default for Builder {
             resource: ResourceConfig::builder(),
             sdk: SdkConfig::builder(),
             tail_sampling: TailSamplingConfig::builder(),
+            #[cfg(feature = "tail-sampling")]
             tail_sampling_rules: Vec::new(),
             spool: SpoolConfig::builder(),
             env_policy: EnvPolicy::default(),
@@ -442,7 +444,10 @@ impl Builder {
     /// Turns the tail-sampling stage in front of the span queue on or off
     /// (`OTLPKIT_TAIL_SAMPLING`, default off): keep every trace with an
     /// error or a slow span, whole, and a ratio of the rest (see
-    /// [`otlpkit_batch::tail`] and `docs/CONFIGURATION.md`).
+    /// `otlpkit_batch::tail` and `docs/CONFIGURATION.md`). The stage is
+    /// the `tail-sampling` feature: turned on in a build without it,
+    /// [`init`](Self::init) fails with
+    /// [`InitError::TailSamplingNotCompiled`](crate::InitError::TailSamplingNotCompiled).
     pub fn with_tail_sampling(mut self, enabled: bool) -> Self {
         self.tail_sampling = self.tail_sampling.with_enabled(enabled);
         self
@@ -459,6 +464,8 @@ impl Builder {
 
     /// Also keep the traces with a span matching `rule` when tail sampling
     /// is on (code only).
+    #[cfg(feature = "tail-sampling")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tail-sampling")))]
     pub fn with_tail_sampling_rule(mut self, rule: otlpkit_batch::tail::AttributeRule) -> Self {
         self.tail_sampling_rules.push(rule);
         self

@@ -77,6 +77,18 @@ pub enum InitError {
         feature: &'static str,
     },
 
+    /// The configuration turns the tail-sampling stage on, and this build of
+    /// otlpkit does not contain it.
+    #[error(
+        "tail sampling is turned on ({setting}), but otlpkit was built without its `{feature}` feature; enable it in Cargo.toml (`otlpkit/{feature}`) or turn {setting} off"
+    )]
+    TailSamplingNotCompiled {
+        /// What turned it on: `OTLPKIT_TAIL_SAMPLING`, or the builder method.
+        setting: &'static str,
+        /// The cargo feature of `otlpkit` that provides it.
+        feature: &'static str,
+    },
+
     /// The export worker thread could not be started.
     #[error("cannot start the otlpkit export worker: {0}")]
     Worker(otlpkit_bridge::BridgeError),

@@ -9,6 +9,7 @@ use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::logs::SdkLoggerProvider;
 use opentelemetry_sdk::metrics::SdkMeterProvider;
 use opentelemetry_sdk::trace::SdkTracerProvider;
+#[cfg(feature = "tail-sampling")]
 use otlpkit_batch::tail::{TailSamplingHandle, TailSamplingStats};
 use otlpkit_batch::{ProcessorHandle, ProcessorStats};
 use otlpkit_bridge::{Taker, WorkerRuntime, handoff};
@@ -44,6 +45,7 @@ pub(crate) struct Pipeline {
     /// installed.
     #[cfg(feature = "tracing")]
     pub(crate) native: Option<otlpkit_tracing::native::NativeSpans>,
+    #[cfg(feature = "tail-sampling")]
     pub(crate) tail_handle: Option<TailSamplingHandle>,
     pub(crate) metric_deadline: ShutdownDeadline,
     pub(crate) worker: Option<WorkerRuntime>,
@@ -162,6 +164,8 @@ impl OtlpGuard {
     /// sampled out), when it is on (`OTLPKIT_TAIL_SAMPLING=on`) and the
     /// guard was not shut down. Its counters are also in
     /// [`stats`](Self::stats).
+    #[cfg(feature = "tail-sampling")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tail-sampling")))]
     pub fn tail_sampling_stats(&self) -> Option<TailSamplingStats> {
         let pipeline = self.pipeline.as_ref()?;
         pipeline.tail_handle.as_ref().map(TailSamplingHandle::stats)
@@ -415,6 +419,7 @@ fn shutdown_pipeline(pipeline: Pipeline, stats: &ExportStats, timeout: Duration)
         logger_provider,
         span_handle,
         log_handle,
+        #[cfg(feature = "tail-sampling")]
         tail_handle,
         metric_deadline,
         worker,
@@ -422,6 +427,7 @@ fn shutdown_pipeline(pipeline: Pipeline, stats: &ExportStats, timeout: Duration)
         own_metric_points,
         ..
     } = pipeline;
+    #[cfg(feature = "tail-sampling")]
     let tail_totals = tail_handle.clone();
     let log_totals = log_handle.clone();
 
@@ -441,6 +447,7 @@ fn shutdown_pipeline(pipeline: Pipeline, stats: &ExportStats, timeout: Duration)
             // The tail-sampling stage first: the traces it still holds are
             // decided and the kept ones reach the queue before it shuts down.
             let tail_started = Instant::now();
+            #[cfg(feature = "tail-sampling")]
             if let Some(tail) = tail_handle {
                 tail.shutdown_within(timeout_first);
             }
@@ -520,7 +527,10 @@ fn shutdown_pipeline(pipeline: Pipeline, stats: &ExportStats, timeout: Duration)
     report.traces = ProcessorHandle::joint_stats(&span_totals);
     report.logs = log_totals.map(|h| h.stats());
     report.own_metric_points = own_metric_points.get();
-    report.tail_sampling = tail_totals.map(|h| h.stats());
+    #[cfg(feature = "tail-sampling")]
+    {
+        report.tail_sampling = tail_totals.map(|h| h.stats());
+    }
     report
 }
 
@@ -708,6 +718,8 @@ pub struct ShutdownReport {
     /// The log batch processor's totals, when logs were exported over OTLP.
     pub logs: Option<ProcessorStats>,
     /// The tail-sampling stage's totals, when it was on.
+    #[cfg(feature = "tail-sampling")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tail-sampling")))]
     pub tail_sampling: Option<TailSamplingStats>,
     /// How long the shutdown took.
     pub elapsed: Duration,
@@ -724,6 +736,7 @@ impl ShutdownReport {
             stats: stats.snapshot(),
             traces: None,
             logs: None,
+            #[cfg(feature = "tail-sampling")]
             tail_sampling: None,
             elapsed,
             problems,

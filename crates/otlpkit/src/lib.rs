@@ -90,9 +90,10 @@
 //! - the batch processors of `otlpkit-batch` for spans and log records, with
 //!   one shared export worker and one shared [`ExportStats`](core::stats::ExportStats)
 //!   for all signals;
-//! - with `OTLPKIT_TAIL_SAMPLING=on` (or [`Builder::with_tail_sampling`]),
-//!   tail sampling in front of the span queue ([`batch::tail`]): every trace
-//!   with an error or a slow span is kept whole, a ratio of the rest;
+//! - with the `tail-sampling` feature and `OTLPKIT_TAIL_SAMPLING=on` (or
+//!   [`Builder::with_tail_sampling`]), tail sampling in front of the span
+//!   queue ([`batch::tail`]): every trace with an error or a slow span is
+//!   kept whole, a ratio of the rest;
 //! - the periodic metric reader: interval, export timeout, temporality
 //!   preference, histogram aggregation, cardinality limit;
 //! - `OTEL_SDK_DISABLED=true`: a no-op guard (only the propagators are set,
@@ -148,15 +149,21 @@
 //! | `tonic` | no | client and server layers for tonic: `rpc.*` spans, W3C context in the metadata |
 //! | `rayon` | no | context-carrying rayon wrappers in [`bridge`] |
 //! | `spool` | no | the disk spool: `OTLPKIT_SPOOL_DIR`, [`Builder::with_spool_dir`] |
+//! | `tail-sampling` | no | the tail-sampling stage: `OTLPKIT_TAIL_SAMPLING=on`, [`Builder::with_tail_sampling`], [`batch::tail`] |
+//! | `console-exporters` | no | the `console` exporters (`OTEL_{TRACES,METRICS,LOGS}_EXPORTER=console`), [`console`]; the console layer that prints `tracing` events needs no feature |
 //! | `full` | no | all of the above |
 //!
 //! A protocol whose feature is off is an [`InitError::ProtocolNotCompiled`]
 //! naming the feature and the setting that chose the protocol, a spool asked
 //! for without `spool` an
-//! [`InitError::SpoolNotCompiled`] naming the feature and the setting, a
+//! [`InitError::SpoolNotCompiled`] naming the feature and the setting, tail
+//! sampling turned on without `tail-sampling` an
+//! [`InitError::TailSamplingNotCompiled`] likewise, a
 //! `RUST_LOG` directive on spans or fields without `env-filter` an
-//! [`InitError::Tracing`] naming the directive and the feature; an
-//! `https://` endpoint without `tls` is refused, never sent in plaintext.
+//! [`InitError::Tracing`] naming the directive and the feature; a `console`
+//! exporter without `console-exporters` is skipped with a warning naming the
+//! feature; an `https://` endpoint without `tls` is refused, never sent in
+//! plaintext.
 //!
 //! # In libraries and applications
 //!
@@ -176,6 +183,8 @@
 #![cfg_attr(not(feature = "full"), allow(rustdoc::broken_intra_doc_links))]
 
 mod builder;
+#[cfg(feature = "console-exporters")]
+#[cfg_attr(docsrs, doc(cfg(feature = "console-exporters")))]
 pub mod console;
 mod error;
 mod guard;

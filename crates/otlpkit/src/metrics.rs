@@ -298,6 +298,7 @@ pub(crate) fn view(
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(feature = "console-exporters")]
     use crate::console::{ConsoleMetricExporter, SharedBuffer};
     use opentelemetry::metrics::MeterProvider as _;
     use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
@@ -424,6 +425,7 @@ mod tests {
         worker.shutdown(Duration::from_secs(1)).unwrap();
     }
 
+    #[cfg(feature = "console-exporters")]
     #[test]
     fn without_a_timeout_the_export_result_passes_through() {
         let worker = WorkerRuntime::start("otlpkit-test-timer").unwrap();
@@ -474,6 +476,7 @@ mod tests {
     }
 
     // checklist 3.11b, 3.12
+    #[cfg(feature = "console-exporters")]
     #[test]
     fn the_view_applies_exponential_histograms_and_the_cardinality_limit() {
         use otlpkit_core::MapEnv;

@@ -3,12 +3,15 @@
 use opentelemetry::InstrumentationScope;
 use opentelemetry::metrics::MeterProvider as _;
 use opentelemetry_sdk::Resource;
-use opentelemetry_sdk::logs::{SdkLoggerProvider, SimpleLogProcessor};
+use opentelemetry_sdk::logs::SdkLoggerProvider;
+#[cfg(feature = "console-exporters")]
+use opentelemetry_sdk::logs::SimpleLogProcessor;
 use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
-use opentelemetry_sdk::metrics::{
-    MeterProviderBuilder, PeriodicReader, SdkMeterProvider, Temporality,
-};
-use opentelemetry_sdk::trace::{SdkTracerProvider, SimpleSpanProcessor};
+use opentelemetry_sdk::metrics::{MeterProviderBuilder, PeriodicReader, SdkMeterProvider};
+use opentelemetry_sdk::trace::SdkTracerProvider;
+#[cfg(feature = "console-exporters")]
+use opentelemetry_sdk::trace::SimpleSpanProcessor;
+#[cfg(feature = "tail-sampling")]
 use otlpkit_batch::tail::TailSamplingProcessor;
 use otlpkit_batch::{BatchLogProcessor, BatchSpanProcessor};
 use otlpkit_bridge::{EXPORT_WORKER_NAME, WorkerRuntime};
@@ -16,10 +19,11 @@ use otlpkit_core::diag;
 use otlpkit_core::stats::ExportStats;
 use otlpkit_core::{
     BatchConfig, EnvSource, ExporterKind, LogLevel, MapEnv, OtlpConfig, Protocol, Resolved, Signal,
-    TemporalityPreference, vars,
+    vars,
 };
 
 use crate::builder::{Builder, Extensions};
+#[cfg(feature = "console-exporters")]
 use crate::console::{ConsoleLogExporter, ConsoleMetricExporter, ConsoleSpanExporter};
 use crate::error::{InitError, InitWarning};
 use crate::guard::{OtlpGuard, Pipeline};
@@ -95,6 +99,8 @@ pub(crate) fn start<E: EnvSource + ?Sized>(
         let spool = otlpkit_exporter::Spool::open(config.spool()).map_err(InitError::Spool)?;
         #[cfg(not(feature = "spool"))]
         spool_not_compiled(config.spool())?;
+        #[cfg(not(feature = "tail-sampling"))]
+        tail_sampling_not_compiled(config.tail_sampling())?;
         let worker = WorkerRuntime::start(WORKER_THREAD_NAME)?;
         let shared = Shared {
             config: &config,
@@ -251,7 +257,11 @@ fn build(
     if !kinds.is_empty() || !extensions.span_processors.is_empty() {
         let traces = traces(shared, &resource, &mut pipeline, extensions, warnings)?;
         pipeline.tracer_provider = Some(traces.provider);
-        #[cfg(all(feature = "tracing", not(feature = "tracing-opentelemetry")))]
+        #[cfg(all(
+            feature = "tracing",
+            feature = "console-exporters",
+            not(feature = "tracing-opentelemetry")
+        ))]
         if shared.installs_subscriber && kinds.contains(&ExporterKind::Console) {
             warnings.push(InitWarning::Unsupported {
                 setting: vars::OTEL_TRACES_EXPORTER,
@@ -266,11 +276,16 @@ fn build(
             pipeline.api_span_handle = pipeline.span_handle.replace(native.handle());
             // Each span path has a tail-sampling stage of its own, counting
             // into the same statistics: the guard sees them as one.
+            #[cfg(feature = "tail-sampling")]
             let stages = native
                 .tail_handle()
                 .into_iter()
                 .chain(pipeline.tail_handle.take());
-            pipeline.tail_handle = otlpkit_batch::tail::TailSamplingHandle::joint(stages.collect());
+            #[cfg(feature = "tail-sampling")]
+            {
+                pipeline.tail_handle =
+                    otlpkit_batch::tail::TailSamplingHandle::joint(stages.collect());
+            }
             pipeline.native = Some(native);
         }
     }
@@ -299,6 +314,7 @@ fn build(
             if let Some(handle) = &pipeline.log_handle {
                 handle.register_metrics(&meter);
             }
+            #[cfg(feature = "tail-sampling")]
             if let Some(tail) = &pipeline.tail_handle {
                 tail.register_metrics(&meter);
             }
@@ -314,11 +330,34 @@ fn unsupported(signal: Signal, kind: ExporterKind, warnings: &mut Vec<InitWarnin
         Signal::Logs => vars::OTEL_LOGS_EXPORTER,
         _ => vars::OTEL_TRACES_EXPORTER,
     };
+    let instead = if kind == ExporterKind::Console {
+        "that exporter is skipped: this build of otlpkit lacks its `console-exporters` feature (`otlpkit/console-exporters` in Cargo.toml)"
+    } else {
+        "that exporter is skipped"
+    };
     warnings.push(InitWarning::Unsupported {
         setting,
         value: kind.to_string(),
-        instead: "that exporter is skipped",
+        instead,
     });
+}
+
+/// Tail sampling turned on in a build without the `tail-sampling` feature:
+/// the error naming the feature and what turned it on, never a run that
+/// keeps every trace while the user believes most are sampled out.
+#[cfg(not(feature = "tail-sampling"))]
+fn tail_sampling_not_compiled(tail: &otlpkit_core::TailSamplingConfig) -> Result<(), InitError> {
+    if !tail.enabled() {
+        return Ok(());
+    }
+    Err(InitError::TailSamplingNotCompiled {
+        setting: tail
+            .sources()
+            .enabled
+            .var()
+            .unwrap_or("Builder::with_tail_sampling"),
+        feature: "tail-sampling",
+    })
 }
 
 /// A spool asked for in a build without the `spool` feature: the error
@@ -390,7 +429,9 @@ fn traces(
                 }
                 let processor = processors.api;
                 pipeline.span_handle = Some(processor.handle());
+                #[cfg(feature = "tail-sampling")]
                 let tail = config.tail_sampling();
+                #[cfg(feature = "tail-sampling")]
                 if tail.enabled() {
                     // In front of the span queue: the attribute values are
                     // truncated first, then the trace is held and decided.
@@ -403,11 +444,11 @@ fn traces(
                     let stage = stage.build();
                     pipeline.tail_handle = Some(stage.handle());
                     builder = builder.with_span_processor(GuardedSpanProcessor::new(stage, limit));
-                } else {
-                    builder =
-                        builder.with_span_processor(GuardedSpanProcessor::new(processor, limit));
+                    continue;
                 }
+                builder = builder.with_span_processor(GuardedSpanProcessor::new(processor, limit));
             }
+            #[cfg(feature = "console-exporters")]
             ExporterKind::Console => {
                 builder = builder.with_span_processor(GuardedSpanProcessor::new(
                     SimpleSpanProcessor::new(ConsoleSpanExporter::new()),
@@ -521,11 +562,14 @@ fn native_spans(
     resource: &Resource,
     processor: RecordProcessor,
 ) -> otlpkit_tracing::native::NativeSpans {
+    #[cfg_attr(not(feature = "tail-sampling"), allow(unused_mut))]
     let mut native = otlpkit_tracing::native::NativeSpans::new(processor)
         .with_record_pool(std::sync::Arc::clone(&shared.record_pool))
         .with_sdk_config(shared.config.sdk())
         .with_resource(resource);
+    #[cfg(feature = "tail-sampling")]
     let tail = shared.config.tail_sampling();
+    #[cfg(feature = "tail-sampling")]
     if tail.enabled() {
         native = native.with_tail_sampling(
             tail.clone(),
@@ -663,6 +707,7 @@ fn logs(
                 pipeline.log_handle = Some(processor.handle());
                 builder = builder.with_log_processor(GuardedLogProcessor::new(processor));
             }
+            #[cfg(feature = "console-exporters")]
             ExporterKind::Console => {
                 builder = builder.with_log_processor(GuardedLogProcessor::new(
                     SimpleLogProcessor::new(ConsoleLogExporter::new()),
@@ -676,7 +721,12 @@ fn logs(
 
 /// The SDK temporality for a preference (the SDK's `LowMemory` is the
 /// specification's `lowmemory` column).
-fn temporality(preference: TemporalityPreference) -> Temporality {
+#[cfg(feature = "console-exporters")]
+fn temporality(
+    preference: otlpkit_core::TemporalityPreference,
+) -> opentelemetry_sdk::metrics::Temporality {
+    use opentelemetry_sdk::metrics::Temporality;
+    use otlpkit_core::TemporalityPreference;
     match preference {
         TemporalityPreference::Delta => Temporality::Delta,
         TemporalityPreference::LowMemory => Temporality::LowMemory,
@@ -711,6 +761,7 @@ fn metrics(
     for kind in shared.config.sdk().exporters(Signal::Metrics) {
         match kind {
             ExporterKind::Otlp => builder = otlp_metric_reader(shared, pipeline, builder)?,
+            #[cfg(feature = "console-exporters")]
             ExporterKind::Console => {
                 let exporter = ConsoleMetricExporter::new()
                     .with_temporality(temporality(reader.temporality_preference()));

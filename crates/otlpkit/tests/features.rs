@@ -137,6 +137,62 @@ fn a_spool_without_the_spool_feature_is_an_error_naming_it() {
     }
 }
 
+/// Tail sampling turned on, from the environment or the builder, in a
+/// build without the stage: an error naming the facade's feature and the
+/// setting, never a run that keeps every trace.
+#[cfg(all(
+    not(feature = "tail-sampling"),
+    any(feature = "grpc", feature = "http")
+))]
+#[test]
+fn tail_sampling_without_its_feature_is_an_error_naming_it() {
+    // A protocol this build has, so that only the stage is missing.
+    let protocol = if cfg!(feature = "http") {
+        "http/protobuf"
+    } else {
+        "grpc"
+    };
+    let protocol = ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol);
+    let endpoint = ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:9");
+    let from_env =
+        otlpkit::core::MapEnv::from([("OTLPKIT_TAIL_SAMPLING", "on"), protocol, endpoint]);
+    let from_code = otlpkit::core::MapEnv::from([protocol, endpoint]);
+    for (builder, env, asked_by) in [
+        (otlpkit::builder(), &from_env, "OTLPKIT_TAIL_SAMPLING"),
+        (
+            otlpkit::builder().with_tail_sampling(true),
+            &from_code,
+            "Builder::with_tail_sampling",
+        ),
+    ] {
+        let error = builder
+            .build_with_env(env)
+            .expect_err("a tail-sampling stage that is not compiled in");
+        match &error {
+            otlpkit::InitError::TailSamplingNotCompiled { setting, feature } => {
+                assert_eq!(*setting, asked_by);
+                assert_eq!(*feature, "tail-sampling");
+            }
+            other => panic!("{other}"),
+        }
+        let text = error.to_string();
+        assert!(text.contains("`otlpkit/tail-sampling`"), "{text}");
+        assert!(text.contains(asked_by), "{text}");
+    }
+    // Off, the tuning variables alone are no error.
+    let tuned =
+        otlpkit::core::MapEnv::from([("OTLPKIT_TAIL_SAMPLING_RATIO", "0.5"), protocol, endpoint]);
+    let guard = otlpkit::builder()
+        .build_with_env(&tuned)
+        .expect("tail sampling off");
+    let report = guard.shutdown_within(std::time::Duration::from_secs(1));
+    assert_eq!(
+        report.produced(otlpkit::core::Signal::Traces),
+        0,
+        "{report}"
+    );
+}
+
 #[cfg(any(feature = "grpc", feature = "http"))]
 #[test]
 fn a_compiled_protocol_builds() {
@@ -167,6 +223,7 @@ fn a_compiled_protocol_builds() {
 #[cfg(all(
     feature = "http",
     feature = "tracing",
+    feature = "console-exporters",
     not(feature = "tracing-opentelemetry")
 ))]
 #[test]
@@ -203,6 +260,63 @@ fn a_console_trace_exporter_without_tracing_opentelemetry_is_a_warning() {
     );
     assert_eq!(receiver.span_count(), 1);
     assert!(receiver.span("native").is_some());
+}
+
+/// Without `console-exporters`, `console` in any `OTEL_*_EXPORTER` is
+/// skipped with a warning naming the feature, and the OTLP exporter beside
+/// it still gets everything.
+#[cfg(all(feature = "http", not(feature = "console-exporters")))]
+#[test]
+fn a_console_exporter_without_its_feature_is_a_warning_naming_it() {
+    use opentelemetry::trace::{Tracer as _, TracerProvider as _};
+
+    let receiver = otlpkit_testkit::Receiver::start().unwrap();
+    let endpoint = receiver.http_endpoint();
+    let env = otlpkit::core::MapEnv::from([
+        ("OTEL_TRACES_EXPORTER", "otlp,console"),
+        ("OTEL_METRICS_EXPORTER", "console"),
+        ("OTEL_LOGS_EXPORTER", "console"),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
+    ]);
+    let guard = otlpkit::builder().build_with_env(&env).unwrap();
+    let mut warned: Vec<&str> = guard
+        .warnings()
+        .iter()
+        .filter_map(|warning| match warning {
+            otlpkit::InitWarning::Unsupported { setting, value, .. }
+                if value == "console"
+                    && warning.to_string().contains("`otlpkit/console-exporters`") =>
+            {
+                Some(*setting)
+            }
+            _ => None,
+        })
+        .collect();
+    warned.sort_unstable();
+    assert_eq!(
+        warned,
+        [
+            "OTEL_LOGS_EXPORTER",
+            "OTEL_METRICS_EXPORTER",
+            "OTEL_TRACES_EXPORTER"
+        ],
+        "{:?}",
+        guard.warnings()
+    );
+
+    guard
+        .tracer_provider()
+        .unwrap()
+        .tracer("t")
+        .in_span("kept", |_| {});
+    let report = guard.shutdown_within(std::time::Duration::from_secs(10));
+    assert_eq!(
+        report.delivered(otlpkit::core::Signal::Traces),
+        1,
+        "{report}"
+    );
+    assert!(receiver.span("kept").is_some());
 }
 
 /// Without `env-filter`, a `RUST_LOG`-style directive that filters on spans

@@ -9,6 +9,7 @@ use std::time::SystemTime;
 use opentelemetry::trace::{SpanId, TraceContextExt as _};
 use opentelemetry::{Context as OtelContext, ContextGuard, Key};
 use otlpkit_batch::BatchProcessor;
+#[cfg(feature = "tail-sampling")]
 use otlpkit_batch::tail::TailSampler;
 use otlpkit_wire::{Attribute, AttributeValue, RecordEvent, SpanRecord, SpanRecordPool};
 use tracing::span::{Attributes, Id, Record};
@@ -20,6 +21,7 @@ use tracing_subscriber::registry::{LookupSpan, SpanRef};
 use super::fields::{EventVisitor, SpanUpdates, SpanVisitor, thread_name_value};
 use super::live::{ChildParent, LiveSpan, Settings, Timings};
 use super::sampling::ParentCx;
+#[cfg(feature = "tail-sampling")]
 use super::tail::TailRecord;
 
 /// The thread's id and name as `tracing-opentelemetry` records them, read
@@ -66,6 +68,7 @@ pub struct NativeLayer {
     pub(crate) settings: Settings,
     pub(crate) processor: Arc<BatchProcessor<Box<SpanRecord>>>,
     /// The tail-sampling stage the records go through, when there is one.
+    #[cfg(feature = "tail-sampling")]
     pub(crate) tail: Option<TailSampler<TailRecord>>,
     /// Where records come from, and where those of spans sampled out go.
     pub(crate) pool: Arc<SpanRecordPool>,
@@ -73,11 +76,15 @@ pub struct NativeLayer {
 
 impl fmt::Debug for NativeLayer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        #[cfg(feature = "tail-sampling")]
+        let tail_sampling = self.tail.is_some();
+        #[cfg(not(feature = "tail-sampling"))]
+        let tail_sampling = false;
         f.debug_struct("NativeLayer")
             .field("enabled", &self.enabled)
             .field("settings", &self.settings)
             .field("processor", &self.processor)
-            .field("tail_sampling", &self.tail.is_some())
+            .field("tail_sampling", &tail_sampling)
             .finish()
     }
 }
@@ -278,6 +285,7 @@ impl NativeLayer {
     #[inline]
     fn sample_under(&self, parent_cx: ParentCx<'_>, record: &mut SpanRecord) {
         self.settings.sample(parent_cx, record);
+        #[cfg(feature = "tail-sampling")]
         if let Some(tail) = &self.tail {
             parent_cx.with_span_context(|parent| {
                 tail.on_start(parent, record.trace_id, record.trace_flags.is_sampled());
@@ -504,10 +512,12 @@ where
             self.settings.set_busy_idle(&mut record, timings);
         }
         drop(cx);
-        match &self.tail {
-            Some(tail) => tail.on_end(TailRecord(record)),
-            None => self.processor.push(record),
+        #[cfg(feature = "tail-sampling")]
+        if let Some(tail) = &self.tail {
+            tail.on_end(TailRecord(record));
+            return;
         }
+        self.processor.push(record);
     }
 }
 

@@ -81,17 +81,23 @@ mod hooks;
 mod layer;
 mod live;
 mod sampling;
+#[cfg(feature = "tail-sampling")]
 mod tail;
 
 use std::borrow::Cow;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
+#[cfg(feature = "tail-sampling")]
+use std::sync::OnceLock;
 
 use opentelemetry::InstrumentationScope;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::{IdGenerator, RandomIdGenerator, Sampler, ShouldSample, SpanLimits};
+#[cfg(feature = "tail-sampling")]
 use otlpkit_batch::tail::{AttributeRule, TailSampler, TailSamplingHandle};
 use otlpkit_batch::{BatchProcessor, ProcessorHandle};
+#[cfg(feature = "tail-sampling")]
 use otlpkit_core::TailSamplingConfig;
+#[cfg(feature = "tail-sampling")]
 use otlpkit_core::stats::ExportStats;
 use otlpkit_wire::{SpanRecord, SpanRecordPool};
 use sampling::SpanSampler;
@@ -114,10 +120,12 @@ const DEFAULT_RECORD_POOL: usize = 1024;
 /// context activation.
 pub struct NativeSpans {
     processor: Arc<BatchProcessor<Box<SpanRecord>>>,
+    #[cfg(feature = "tail-sampling")]
     tail: Option<TailSampler<tail::TailRecord>>,
     pool: Arc<SpanRecordPool>,
     /// The pool the tail-sampling stage gives records sampled out back to:
     /// `pool` as it is when the layer is built.
+    #[cfg(feature = "tail-sampling")]
     tail_pool: Arc<OnceLock<Arc<SpanRecordPool>>>,
     sampler: SpanSampler,
     id_generator: Box<dyn IdGenerator>,
@@ -135,9 +143,13 @@ pub struct NativeSpans {
 
 impl std::fmt::Debug for NativeSpans {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        #[cfg(feature = "tail-sampling")]
+        let tail_sampling = self.tail.is_some();
+        #[cfg(not(feature = "tail-sampling"))]
+        let tail_sampling = false;
         f.debug_struct("NativeSpans")
             .field("processor", &self.processor)
-            .field("tail_sampling", &self.tail.is_some())
+            .field("tail_sampling", &tail_sampling)
             .field("sampler", &self.sampler)
             .field("limits", &self.limits)
             .field("max_value_chars", &self.max_value_chars)
@@ -155,8 +167,10 @@ impl NativeSpans {
     pub fn new(processor: BatchProcessor<Box<SpanRecord>>) -> Self {
         Self {
             processor: Arc::new(processor),
+            #[cfg(feature = "tail-sampling")]
             tail: None,
             pool: Arc::new(SpanRecordPool::new(DEFAULT_RECORD_POOL)),
+            #[cfg(feature = "tail-sampling")]
             tail_pool: Arc::new(OnceLock::new()),
             sampler: SpanSampler::sdk(Sampler::ParentBased(Box::new(Sampler::AlwaysOn))),
             id_generator: Box::new(RandomIdGenerator::default()),
@@ -188,6 +202,8 @@ impl NativeSpans {
     /// Shut the stage down (through [`tail_handle`](Self::tail_handle))
     /// before the processor, so that the traces it holds are decided and
     /// the kept ones exported.
+    #[cfg(feature = "tail-sampling")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tail-sampling")))]
     #[must_use]
     pub fn with_tail_sampling(
         mut self,
@@ -208,6 +224,8 @@ impl NativeSpans {
 
     /// A handle on the tail-sampling stage, when there is one: statistics,
     /// self-metrics, shutdown.
+    #[cfg(feature = "tail-sampling")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tail-sampling")))]
     pub fn tail_handle(&self) -> Option<TailSamplingHandle> {
         self.tail.as_ref().map(TailSampler::handle)
     }
@@ -418,6 +436,7 @@ impl NativeSpans {
     fn layer_with_scope(self, default: impl FnOnce() -> InstrumentationScope) -> NativeLayer {
         let scope = otlpkit_wire::intern_scope(self.scope.unwrap_or_else(default));
         // The layer is built once (this takes `self`): the pool is final now.
+        #[cfg(feature = "tail-sampling")]
         let _ = self.tail_pool.set(Arc::clone(&self.pool));
         NativeLayer {
             enabled: !self.disabled,
@@ -437,6 +456,7 @@ impl NativeSpans {
                     && self.limits.max_attributes_per_span as usize >= SOURCE_ATTRIBUTES,
             },
             processor: self.processor,
+            #[cfg(feature = "tail-sampling")]
             tail: self.tail,
             pool: self.pool,
         }

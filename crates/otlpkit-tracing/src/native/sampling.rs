@@ -70,6 +70,7 @@ impl<'a> ParentCx<'a> {
     }
 
     /// Applies `f` to the parent's span context (invalid for none).
+    #[cfg(feature = "tail-sampling")]
     #[inline]
     pub(crate) fn with_span_context<R>(self, f: impl FnOnce(&SpanContext) -> R) -> R {
         match self {
