@@ -187,11 +187,23 @@ impl Core {
 
     /// Another handle on this core: the same connection, retry loop,
     /// health, counters and spool.
+    ///
+    /// A handle that is already closed (shut down) no longer holds the core
+    /// open, so it cannot open another: the new handle is born closed (its
+    /// exports fail and are counted as [`DropReason::AfterShutdown`], its
+    /// shutdown returns `Ok` at once) and the count of open handles is left
+    /// as it is, so that the last of the others still stops the core.
     pub(crate) fn share(&self) -> Core {
-        self.inner.open_handles.fetch_add(1, Ordering::Relaxed);
+        let closed = self.closed.load(Ordering::Acquire);
+        if !closed {
+            // If this handle is closed meanwhile and was the last, the core
+            // is stopping: the new handle's exports fail all the same (the
+            // phase is no longer `Running`) and its shutdown returns `Ok`.
+            self.inner.open_handles.fetch_add(1, Ordering::AcqRel);
+        }
         Core {
             inner: Arc::clone(&self.inner),
-            closed: AtomicBool::new(false),
+            closed: AtomicBool::new(closed),
         }
     }
 

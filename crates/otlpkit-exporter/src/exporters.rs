@@ -163,8 +163,10 @@ impl<T> SpanExporter<T> {
     /// its exports fail (counted as `after_shutdown`), while the others
     /// keep sending; the connection and the worker stop when the last
     /// handle still open shuts down. A handle dropped without a shutdown
-    /// stops counting as open. The resource is copied; each handle's
-    /// provider sets its own.
+    /// stops counting as open. A handle shared from one already shut down
+    /// is born shut down (its exports fail as `after_shutdown`; it does not
+    /// hold the core open). The resource is copied; each handle's provider
+    /// sets its own.
     ///
     /// ```
     /// use opentelemetry_sdk::trace::SdkTracerProvider;

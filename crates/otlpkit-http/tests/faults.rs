@@ -611,6 +611,45 @@ fn shared_handles_send_on_one_connection_and_the_last_shutdown_stops_it() {
 }
 
 #[test]
+fn shared_handles_a_handle_shared_from_a_shut_down_one_is_born_shut_down() {
+    let receiver = Receiver::start().unwrap();
+    let first = span_exporter(&traces_url(&receiver));
+    let second = first.share();
+    first.shutdown_with_timeout(Duration::from_secs(5)).unwrap();
+
+    // A shut-down handle cannot open another: the new handle's exports fail
+    // and are counted, and it does not hold the core open.
+    let late = first.share();
+    assert!(matches!(
+        export(&late, 2),
+        Err(OTelSdkError::AlreadyShutdown)
+    ));
+    export(&second, 1).unwrap();
+
+    // The last handle that was really open stops the core, `late` still
+    // alive or not.
+    second
+        .shutdown_with_timeout(Duration::from_secs(5))
+        .unwrap();
+    assert!(!format!("{late:?}").contains("Running"), "{late:?}");
+    assert!(matches!(
+        export(&second, 4),
+        Err(OTelSdkError::AlreadyShutdown)
+    ));
+    late.shutdown_with_timeout(Duration::from_secs(5)).unwrap();
+    assert_eq!(receiver.request_count(), 1);
+    let stats = traces(&first);
+    assert_eq!(
+        (
+            stats.exported,
+            stats.dropped(DropReason::AfterShutdown),
+            stats.dropped_total()
+        ),
+        (1, 6, 6)
+    );
+}
+
+#[test]
 fn shutdown_is_bounded_while_an_export_hangs() {
     // checklist 3.8, 2.14: a collector that never answers cannot hold the
     // shutdown past its timeout; the items in flight are counted.
