@@ -60,7 +60,8 @@ enum Phase {
 /// [`share`](Core::share) gives another handle on the same connection,
 /// retry loop, health and spool: exports through a handle stop when that
 /// handle shuts down, and the core itself stops when the last handle still
-/// open shuts down.
+/// open shuts down, or at once when one handle calls
+/// [`shutdown_all`](Core::shutdown_all).
 pub(crate) struct Core {
     inner: Arc<Inner>,
     /// This handle was shut down (or given up by a drop).
@@ -187,11 +188,23 @@ impl Core {
 
     /// Another handle on this core: the same connection, retry loop,
     /// health, counters and spool.
+    ///
+    /// A handle that is already closed (shut down) no longer holds the core
+    /// open, so it cannot open another: the new handle is born closed (its
+    /// exports fail and are counted as [`DropReason::AfterShutdown`], its
+    /// shutdown returns `Ok` at once) and the count of open handles is left
+    /// as it is, so that the last of the others still stops the core.
     pub(crate) fn share(&self) -> Core {
-        self.inner.open_handles.fetch_add(1, Ordering::Relaxed);
+        let closed = self.closed.load(Ordering::Acquire);
+        if !closed {
+            // If this handle is closed meanwhile and was the last, the core
+            // is stopping: the new handle's exports fail all the same (the
+            // phase is no longer `Running`) and its shutdown returns `Ok`.
+            self.inner.open_handles.fetch_add(1, Ordering::AcqRel);
+        }
         Core {
             inner: Arc::clone(&self.inner),
-            closed: AtomicBool::new(false),
+            closed: AtomicBool::new(closed),
         }
     }
 
@@ -347,19 +360,47 @@ impl Core {
         }
     }
 
-    /// Stops accepting exports (later ones fail and are counted as
-    /// [`DropReason::AfterShutdown`]), lets those in flight finish within
-    /// `timeout`, then counts what is still in flight as
-    /// [`DropReason::ShutdownDeadline`], cancels it, and stops a worker the
-    /// exporter started. A second call returns `Ok` at once.
+    /// Closes this handle; if it was the last one open, stops the core
+    /// (see [`stop`](Core::stop)) within `timeout`. A second call returns
+    /// `Ok` at once.
     ///
-    /// On a [shared](Core::share) core, only the last open handle's call
-    /// does that; an earlier one closes its own handle (its later exports
-    /// fail as above) and returns `Ok` at once.
+    /// On a [shared](Core::share) core, a handle that is not the last one
+    /// open only closes itself and returns `Ok` at once, whatever `timeout`
+    /// (a batch processor's `Duration::ZERO` after its own deadline
+    /// included): its later exports fail and are counted as
+    /// [`DropReason::AfterShutdown`]; its exports still in flight are left
+    /// to the core, which settles them (delivered, failed, or, when it
+    /// stops, saved in the spool or counted as
+    /// [`DropReason::ShutdownDeadline`]). The core stops when the last
+    /// open handle shuts down, or when any handle calls
+    /// [`shutdown_all`](Core::shutdown_all).
     pub(crate) fn shutdown(&self, timeout: Duration) -> OTelSdkResult {
         if !self.close_handle() {
             return Ok(());
         }
+        self.stop(timeout)
+    }
+
+    /// Closes this handle and stops the core now, within `timeout`, whatever
+    /// other handles are still open: for the owner of a
+    /// [shared](Core::share) core, which shuts it down after the other
+    /// handles' users (which may not have reached their own shutdown in
+    /// time). The handles still open then fail their exports as
+    /// [`DropReason::AfterShutdown`], and their shutdown returns `Ok` at
+    /// once. Returns `Ok` at once if the core was already stopped.
+    pub(crate) fn shutdown_all(&self, timeout: Duration) -> OTelSdkResult {
+        let _ = self.close_handle();
+        self.stop(timeout)
+    }
+
+    /// The core's stop, run once (a later call returns `Ok` at once): stops
+    /// accepting exports through every handle (later ones fail and are
+    /// counted as [`DropReason::AfterShutdown`]), lets those in flight
+    /// finish within `timeout` (and the spool drain, when there is one),
+    /// then saves what is still in flight in the spool, or counts it as
+    /// [`DropReason::ShutdownDeadline`], cancels it, and stops a worker the
+    /// exporter started.
+    fn stop(&self, timeout: Duration) -> OTelSdkResult {
         let inner = &self.inner;
         let first = inner.phase.send_if_modified(|phase| {
             let first = *phase == Phase::Running;

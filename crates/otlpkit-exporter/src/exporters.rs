@@ -158,13 +158,26 @@ impl<T> SpanExporter<T> {
     /// should reach the collector as one exporter, with one connection and
     /// one backoff, rather than as two.
     ///
-    /// Each handle shuts down on its own: after its
+    /// Each handle shuts down on its own. A handle's
     /// [`shutdown`](opentelemetry_sdk::trace::SpanExporter::shutdown_with_timeout)
-    /// its exports fail (counted as `after_shutdown`), while the others
-    /// keep sending; the connection and the worker stop when the last
-    /// handle still open shuts down. A handle dropped without a shutdown
-    /// stops counting as open. The resource is copied; each handle's
-    /// provider sets its own.
+    /// closes it: its later exports fail (counted as `after_shutdown`),
+    /// while the others keep sending. Only the shutdown of the last handle
+    /// still open stops the core, within its timeout: it waits for the
+    /// exports in flight through every handle, saves those still unfinished
+    /// in the spool (when there is one) or counts them as
+    /// `shutdown_deadline`, and stops the connection and the worker. The
+    /// shutdown of a handle that is not the last returns `Ok` at once,
+    /// whatever its timeout (a batch processor's `Duration::ZERO` after its
+    /// own deadline included), and leaves the exports it still has in
+    /// flight to the core, which settles them.
+    /// [`shutdown_all`](Self::shutdown_all) stops the core there and then,
+    /// whatever handles are still open: what the owner of the handles calls
+    /// after their users, so that the core stops once, with the time left.
+    ///
+    /// A handle dropped without a shutdown stops counting as open. A handle
+    /// shared from one already shut down is born shut down (its exports
+    /// fail as `after_shutdown`; it does not hold the core open). The
+    /// resource is copied; each handle's provider sets its own.
     ///
     /// ```
     /// use opentelemetry_sdk::trace::SdkTracerProvider;
@@ -187,6 +200,29 @@ impl<T> SpanExporter<T> {
             resource: self.resource.clone(),
             _transport: PhantomData,
         }
+    }
+
+    /// Shuts this handle down and stops the core [shared](Self::share) by
+    /// every handle now, within `timeout`, whatever handles are still open:
+    /// new exports through any handle fail (counted as `after_shutdown`),
+    /// those in flight may finish within `timeout`, then what is still in
+    /// flight is saved in the spool (when there is one) or counted as
+    /// `shutdown_deadline`, and the connection and the worker stop. The
+    /// other handles' later shutdowns return `Ok` at once. The core stops
+    /// once: after it has stopped (by this call or by the last handle's
+    /// shutdown), this returns `Ok` at once.
+    ///
+    /// For the owner of shared handles (`otlpkit::init()` keeps one for
+    /// its two span processors): called after their users have shut down,
+    /// or have run out of time trying, it stops the core with what is left
+    /// of the budget.
+    ///
+    /// # Errors
+    ///
+    /// `OTelSdkError::Timeout` when exports were still in flight when
+    /// `timeout` passed (they are counted as above).
+    pub fn shutdown_all(&self, timeout: Duration) -> OTelSdkResult {
+        self.core.shutdown_all(timeout)
     }
 }
 

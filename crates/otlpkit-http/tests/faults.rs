@@ -611,6 +611,114 @@ fn shared_handles_send_on_one_connection_and_the_last_shutdown_stops_it() {
 }
 
 #[test]
+fn shared_handles_a_handle_shared_from_a_shut_down_one_is_born_shut_down() {
+    let receiver = Receiver::start().unwrap();
+    let first = span_exporter(&traces_url(&receiver));
+    let second = first.share();
+    first.shutdown_with_timeout(Duration::from_secs(5)).unwrap();
+
+    // A shut-down handle cannot open another: the new handle's exports fail
+    // and are counted, and it does not hold the core open.
+    let late = first.share();
+    assert!(matches!(
+        export(&late, 2),
+        Err(OTelSdkError::AlreadyShutdown)
+    ));
+    export(&second, 1).unwrap();
+
+    // The last handle that was really open stops the core, `late` still
+    // alive or not.
+    second
+        .shutdown_with_timeout(Duration::from_secs(5))
+        .unwrap();
+    assert!(!format!("{late:?}").contains("Running"), "{late:?}");
+    assert!(matches!(
+        export(&second, 4),
+        Err(OTelSdkError::AlreadyShutdown)
+    ));
+    late.shutdown_with_timeout(Duration::from_secs(5)).unwrap();
+    assert_eq!(receiver.request_count(), 1);
+    let stats = traces(&first);
+    assert_eq!(
+        (
+            stats.exported,
+            stats.dropped(DropReason::AfterShutdown),
+            stats.dropped_total()
+        ),
+        (1, 6, 6)
+    );
+}
+
+/// What `otlpkit::init()` does with its two span processors: each has a
+/// handle, and the pipeline keeps a third, which it shuts down last with
+/// `shutdown_all`. The processor whose time ran out before it reached its
+/// exporter leaves its handle open; the core stops all the same, once, and
+/// settles the send still in flight itself.
+#[test]
+fn shared_handles_the_owner_stops_the_core_whatever_handles_are_still_open() {
+    let receiver = Receiver::start().unwrap();
+    receiver.push_fault(
+        otlpkit_testkit::Signal::Traces,
+        Fault::delay(Duration::from_secs(60)),
+    );
+    let owner = span_exporter(&traces_url(&receiver));
+    let native = Arc::new(owner.share());
+    let api = owner.share();
+    let exporting = {
+        let native = native.clone();
+        std::thread::spawn(move || export(&native, 3))
+    };
+    let deadline = std::time::Instant::now() + support::WAIT;
+    while receiver.in_flight() == 0 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(receiver.in_flight(), 1);
+
+    // A processor after its own deadline: `Duration::ZERO`. Not the last
+    // handle open, so it closes only itself and cuts nothing short.
+    api.shutdown_with_timeout(Duration::ZERO).unwrap();
+    assert!(matches!(
+        export(&api, 1),
+        Err(OTelSdkError::AlreadyShutdown)
+    ));
+    assert!(format!("{owner:?}").contains("Running"), "{owner:?}");
+
+    // The owner's shutdown stops the core although `native` is still open:
+    // the send in flight is counted by the core's shutdown, before it
+    // returns.
+    let result = owner.shutdown_all(Duration::from_millis(200));
+    assert!(
+        matches!(result, Err(OTelSdkError::Timeout(_))),
+        "{result:?}"
+    );
+    assert_eq!(traces(&owner).dropped(DropReason::ShutdownDeadline), 3);
+    assert!(!format!("{native:?}").contains("Running"), "{native:?}");
+    let error = exporting.join().unwrap().unwrap_err().to_string();
+    assert!(error.contains("dropped (shutdown_deadline)"), "{error}");
+
+    // Once: the handle left open fails its exports, and its shutdown and
+    // a second `shutdown_all` return at once.
+    assert!(matches!(
+        export(&native, 4),
+        Err(OTelSdkError::AlreadyShutdown)
+    ));
+    native
+        .shutdown_with_timeout(Duration::from_secs(5))
+        .unwrap();
+    owner.shutdown_all(Duration::from_secs(5)).unwrap();
+    let stats = traces(&owner);
+    assert_eq!(
+        (
+            stats.exported,
+            stats.dropped(DropReason::ShutdownDeadline),
+            stats.dropped(DropReason::AfterShutdown),
+            stats.dropped_total()
+        ),
+        (0, 3, 5, 8)
+    );
+}
+
+#[test]
 fn shutdown_is_bounded_while_an_export_hangs() {
     // checklist 3.8, 2.14: a collector that never answers cannot hold the
     // shutdown past its timeout; the items in flight are counted.

@@ -41,6 +41,11 @@ pub(crate) struct Pipeline {
     /// the spans made through the OpenTelemetry API.
     pub(crate) api_span_handle: Option<ProcessorHandle>,
     pub(crate) log_handle: Option<ProcessorHandle>,
+    /// The pipeline's own handle on the OTLP span exporter that the span
+    /// processors share: shut down after them, it stops the exporter's core
+    /// once, with what is left of the budget, whether or not they reached
+    /// their own handles' shutdown in time.
+    pub(crate) span_exporter: Option<SharedExporter>,
     /// The native `tracing` span layer's settings, until the subscriber is
     /// installed.
     #[cfg(feature = "tracing")]
@@ -53,6 +58,31 @@ pub(crate) struct Pipeline {
     /// shutdown, so that their final values include the last exports.
     pub(crate) self_metrics: bool,
     pub(crate) own_metric_points: OwnMetricPoints,
+}
+
+/// A handle on an exporter core that batch processors share
+/// (`otlpkit_exporter::SpanExporter::share`), kept by the pipeline to stop
+/// the core after them (`SpanExporter::shutdown_all`).
+pub(crate) struct SharedExporter(Box<dyn Fn(Duration) -> OTelSdkResult + Send + Sync>);
+
+impl SharedExporter {
+    /// `shutdown_all` stops the core of the handle it calls.
+    pub(crate) fn new(
+        shutdown_all: impl Fn(Duration) -> OTelSdkResult + Send + Sync + 'static,
+    ) -> Self {
+        Self(Box::new(shutdown_all))
+    }
+
+    /// Stops the core, whatever handles are still open, within `timeout`.
+    fn shutdown_all(&self, timeout: Duration) -> OTelSdkResult {
+        (self.0)(timeout)
+    }
+}
+
+impl fmt::Debug for SharedExporter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SharedExporter")
+    }
 }
 
 impl Pipeline {
@@ -419,6 +449,7 @@ fn shutdown_pipeline(pipeline: Pipeline, stats: &ExportStats, timeout: Duration)
         logger_provider,
         span_handle,
         log_handle,
+        span_exporter,
         #[cfg(feature = "tail-sampling")]
         tail_handle,
         metric_deadline,
@@ -442,7 +473,7 @@ fn shutdown_pipeline(pipeline: Pipeline, stats: &ExportStats, timeout: Duration)
     };
     let (trace_stats, log_stats, metric_stats) = (stats.clone(), stats.clone(), stats.clone());
     let mut pending = Vec::new();
-    if tracer_provider.is_some() || span_handle.is_some() {
+    if tracer_provider.is_some() || span_handle.is_some() || span_exporter.is_some() {
         pending.push(spawn_bounded(Signal::Traces, move || {
             // The tail-sampling stage first: the traces it still holds are
             // decided and the kept ones reach the queue before it shuts down.
@@ -452,7 +483,7 @@ fn shutdown_pipeline(pipeline: Pipeline, stats: &ExportStats, timeout: Duration)
                 tail.shutdown_within(timeout_first);
             }
             let left = timeout_first.saturating_sub(tail_started.elapsed());
-            shut_down_signal(
+            let mut problems = shut_down_signal(
                 Signal::Traces,
                 &trace_stats,
                 span_handle,
@@ -463,7 +494,22 @@ fn shutdown_pipeline(pipeline: Pipeline, stats: &ExportStats, timeout: Duration)
                     // made through the OpenTelemetry API) shuts down with it.
                     tracer_provider.map(|p| p.shutdown_with_timeout(left))
                 },
-            )
+            );
+            // Then the exporter core both span processors share, once, with
+            // what is left: the processors' own handles only closed
+            // themselves (or were never reached, when a processor ran out
+            // of time), so the sends still in flight are waited for, spooled
+            // or counted as `shutdown_deadline` here, before the report.
+            if let Some(exporter) = span_exporter {
+                let left = timeout_first.saturating_sub(tail_started.elapsed());
+                if let Err(error) = exporter.shutdown_all(left) {
+                    problems.push(ShutdownProblem::Exporter {
+                        signal: Signal::Traces,
+                        message: error.to_string(),
+                    });
+                }
+            }
+            problems
         }));
     }
     if logger_provider.is_some() || log_handle.is_some() {

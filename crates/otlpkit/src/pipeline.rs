@@ -26,7 +26,7 @@ use crate::builder::{Builder, Extensions};
 #[cfg(feature = "console-exporters")]
 use crate::console::{ConsoleLogExporter, ConsoleMetricExporter, ConsoleSpanExporter};
 use crate::error::{InitError, InitWarning};
-use crate::guard::{OtlpGuard, Pipeline};
+use crate::guard::{OtlpGuard, Pipeline, SharedExporter};
 use crate::metrics::{TimeoutExporter, view};
 use crate::sdk::{self, GuardedLogProcessor, GuardedSpanProcessor};
 
@@ -429,6 +429,7 @@ fn traces(
                 }
                 let processor = processors.api;
                 pipeline.span_handle = Some(processor.handle());
+                pipeline.span_exporter = Some(processors.exporter);
                 #[cfg(feature = "tail-sampling")]
                 let tail = config.tail_sampling();
                 #[cfg(feature = "tail-sampling")]
@@ -638,6 +639,9 @@ struct SpanProcessors {
     api: BatchSpanProcessor,
     #[cfg(feature = "tracing")]
     native: Option<RecordProcessor>,
+    /// The pipeline's own handle on that exporter, which stops it after
+    /// both processors (a processor's handle then only closes itself).
+    exporter: SharedExporter,
 }
 
 impl OtlpBatchProcessor for SpanProcessors {
@@ -645,6 +649,8 @@ impl OtlpBatchProcessor for SpanProcessors {
 
     fn on_transport<T: otlpkit_exporter::Connect>(shared: &Shared<'_>) -> Result<Self, InitError> {
         let exporter = otlp_exporter!(shared, Self::SIGNAL, otlpkit_exporter::SpanExporter<T>)?;
+        let own = exporter.share();
+        let own = SharedExporter::new(move |timeout| own.shutdown_all(timeout));
         #[cfg(feature = "tracing")]
         let native = if takes_native_path(shared) {
             let exporter = RecordExporter {
@@ -660,6 +666,7 @@ impl OtlpBatchProcessor for SpanProcessors {
             api: batch_processor!(shared, Self::SIGNAL, BatchSpanProcessor::builder(exporter))?,
             #[cfg(feature = "tracing")]
             native,
+            exporter: own,
         })
     }
 }

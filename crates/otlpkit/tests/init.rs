@@ -44,6 +44,10 @@ const TESTS: &[Test] = &[
         "both_span_paths_reach_the_collector_on_one_connection",
         both_span_paths_reach_the_collector_on_one_connection,
     ),
+    (
+        "both_span_paths_are_counted_exactly_when_a_slow_collector_outlasts_the_shutdown",
+        both_span_paths_are_counted_exactly_when_a_slow_collector_outlasts_the_shutdown,
+    ),
     #[cfg(feature = "spool")]
     (
         "a_spool_serves_both_span_paths",
@@ -291,6 +295,45 @@ fn both_span_paths_reach_the_collector_on_one_connection() {
             .all(|r| r.connection_id == requests[0].connection_id),
         "{requests:?}"
     );
+}
+
+/// Both span paths export through one exporter core; a collector that
+/// answers none of their requests before the (short) shutdown budget runs
+/// out leaves sends of both paths in flight. Every span is still counted
+/// once, under one reason: `produced = delivered + dropped`, exactly.
+fn both_span_paths_are_counted_exactly_when_a_slow_collector_outlasts_the_shutdown() {
+    let receiver = Receiver::start().unwrap();
+    // Every traces request is held far longer than the child lives.
+    receiver.push_faults(
+        otlpkit_testkit::Signal::Traces,
+        otlpkit_testkit::Fault::delay(Duration::from_secs(300)),
+        64,
+    );
+    let endpoint = receiver.grpc_endpoint();
+    let mut vars = base_env(&endpoint, "grpc");
+    vars.extend([
+        ("OTEL_METRICS_EXPORTER", "none"),
+        ("OTEL_LOGS_EXPORTER", "none"),
+        ("OTLPKIT_SELF_METRICS", "false"),
+    ]);
+    let child = run_child("both_paths_slow", &vars);
+    // Incomplete (spans were dropped), but the child got to its report.
+    assert!(child.stdout.contains("complete: false"), "{child:?}");
+    let value = |key: &str| {
+        child
+            .stdout
+            .lines()
+            .find_map(|line| line.strip_prefix(key))
+            .and_then(|n| n.trim().parse::<u64>().ok())
+            .unwrap_or_else(|| panic!("no `{key}` in {child:?}"))
+    };
+    // 4 `tracing` spans and 4 OpenTelemetry-API spans, all held by the
+    // collector past the deadline: each counted once, as a shutdown drop.
+    assert_eq!(value("produced traces: "), 8, "{child:?}");
+    assert_eq!(value("delivered traces: "), 0, "{child:?}");
+    assert_eq!(value("dropped traces: "), 8, "{child:?}");
+    assert_eq!(value("shutdown_deadline traces: "), 8, "{child:?}");
+    assert!(receiver.requests_for(otlpkit_testkit::Signal::Traces).len() >= 2);
 }
 
 /// A spool opens one lane per signal; the two span paths share it through
@@ -789,6 +832,7 @@ mod child {
         match scenario {
             "sync" => sync(),
             "both_paths" => both_paths(),
+            "both_paths_slow" => both_paths_slow(),
             "multi_thread" => {
                 let runtime = tokio::runtime::Builder::new_multi_thread()
                     .worker_threads(2)
@@ -880,6 +924,35 @@ mod child {
             return ExitCode::FAILURE;
         }
         report(&shutdown)
+    }
+
+    /// Both span paths against a collector that answers nothing in time: a
+    /// flush sends what each processor holds (the sends stay in flight),
+    /// then a short shutdown.
+    fn both_paths_slow() -> ExitCode {
+        use opentelemetry::trace::Tracer as _;
+        use otlpkit::core::stats::DropReason;
+        let telemetry = otlpkit::init().unwrap();
+        for _ in 0..4 {
+            tracing::info_span!("slow.native").in_scope(|| {});
+            global::tracer("facade-test").in_span("slow.api", |_| {});
+        }
+        // Not complete: the collector holds the requests.
+        let _ = telemetry.flush_within(std::time::Duration::from_millis(300));
+        let report = telemetry.shutdown_within(std::time::Duration::from_millis(400));
+        let mut out = std::io::stdout();
+        let _ = writeln!(out, "produced traces: {}", report.produced(Signal::Traces));
+        let _ = writeln!(
+            out,
+            "delivered traces: {}",
+            report.delivered(Signal::Traces)
+        );
+        let _ = writeln!(
+            out,
+            "shutdown_deadline traces: {}",
+            report.dropped_for(Signal::Traces, DropReason::ShutdownDeadline)
+        );
+        self::report(&report)
     }
 
     /// `#[tokio::main]`, either flavour.
