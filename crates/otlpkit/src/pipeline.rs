@@ -294,6 +294,19 @@ fn build(
         pipeline.logger_provider = Some(logs(shared, &resource, &mut pipeline, warnings)?);
     }
     let kinds = config.sdk().exporters(Signal::Metrics);
+    if kinds.is_empty() && extensions.metric_readers.is_empty() && config.toolkit().self_metrics() {
+        // otlpkit's own metrics are instruments on the meter provider: with
+        // no metric exporter there is nowhere for them to go.
+        warnings.push(InitWarning::Config(otlpkit_core::ConfigWarning::Ignored {
+            var: config
+                .toolkit()
+                .sources()
+                .self_metrics
+                .var()
+                .unwrap_or("Builder::with_self_metrics"),
+            reason: "no metric exporter is configured (OTEL_METRICS_EXPORTER=none), and otlpkit's own metrics are exported as metrics",
+        }));
+    }
     if !kinds.is_empty() || !extensions.metric_readers.is_empty() {
         let provider = metrics(shared, &resource, &pipeline, extensions, warnings)?;
         if config.toolkit().self_metrics() {

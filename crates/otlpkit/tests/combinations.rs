@@ -17,10 +17,11 @@
 //! the row's protocol.
 //!
 //! The rows are a chosen table, not the full product: the values of each
-//! setting that change which parts `init()` builds (not, for example, the
-//! `pretty` console format or every sampler), and the pairs most likely to interact (the spool
-//! with tail sampling, with otlpkit's own metrics, with each protocol; the
-//! console beside OTLP; the two span paths).
+//! setting that change which parts `init()` builds (every console format
+//! and exporter choice, the samplers, but not every sampler argument), and
+//! the pairs most likely to interact (the spool with tail sampling, with
+//! otlpkit's own metrics, with each protocol; the console beside OTLP; the
+//! two span paths).
 //!
 //! Accepts the arguments of the standard harness that matter here (a name
 //! filter, `--exact`, `--skip`, `--list`, `--ignored`); each row is a test
@@ -264,6 +265,27 @@ const ROWS: &[Row] = &[
         log_format: Some("off"),
         spool: true,
         self_metrics: true,
+        ..BASE
+    },
+    // The last console format, the samplers not covered above, and
+    // metrics left out while otlpkit's own metrics are asked for.
+    Row {
+        name: "grpc_log_format_pretty_always_on",
+        protocol: GRPC,
+        log_format: Some("pretty"),
+        extra: &[("OTEL_TRACES_SAMPLER", "always_on")],
+        ..BASE
+    },
+    Row {
+        name: "http_protobuf_metrics_none_traceidratio_self_metrics",
+        protocol: PROTOBUF,
+        metrics: Some("none"),
+        self_metrics: true,
+        extra: &[
+            ("OTEL_TRACES_SAMPLER", "traceidratio"),
+            ("OTEL_TRACES_SAMPLER_ARG", "1"),
+        ],
+        warnings: &["OTLPKIT_SELF_METRICS is ignored: no metric exporter"],
         ..BASE
     },
     // The SDK disabled: nothing built, whatever else is set.
