@@ -428,8 +428,14 @@ impl<S: TailSpan> Core<S> {
     }
 
     pub(crate) fn snapshot(&self) -> TailSamplingStats {
-        let held_spans = self.shards.iter().map(|s| lock(&s.0).held_spans()).sum();
-        let held_traces = self.shards.iter().map(|s| lock(&s.0).held_traces()).sum();
+        // Every shard at once (no other path holds two shard locks, so this
+        // cannot deadlock): summed one after another, a busy stage could
+        // count a trace evicted from one shard and its replacement in the
+        // next, more than it ever held at one time.
+        let shards: Vec<_> = self.shards.iter().map(|s| lock(&s.0)).collect();
+        let held_spans = shards.iter().map(|shard| shard.held_spans()).sum();
+        let held_traces = shards.iter().map(|shard| shard.held_traces()).sum();
+        drop(shards);
         let counters = self.signal_stats().snapshot();
         TailSamplingStats {
             held_traces,
