@@ -135,7 +135,7 @@ impl ExportDurations {
 /// the processor is idle or shut down,
 /// `received() == exported() + dropped_total()` exactly.
 ///
-/// With a [tail-sampling stage](crate::tail) in front, the spans it sampled
+/// With a tail-sampling stage (`tail`, the `tail-sampling` feature) in front, the spans it sampled
 /// out never reach the queue: they are in `counters.sampled_out`, and
 /// `produced() == exported() + dropped_total() + sampled_out()` once the
 /// stage and the processor are idle or shut down.
@@ -194,7 +194,7 @@ impl ProcessorStats {
 
     /// Items produced: the ones handed to the processor plus the ones a
     /// tail-sampling stage in front of it sampled out (spans it still holds
-    /// are in its own [`TailSamplingStats`](crate::tail::TailSamplingStats)).
+    /// are in its own `tail::TailSamplingStats`).
     pub fn produced(&self) -> u64 {
         self.received() + self.sampled_out()
     }

@@ -140,6 +140,9 @@
 //! - `tonic`: [`client::GrpcClientLayer`], [`server::GrpcServerLayer`],
 //!   injection into and extraction from tonic metadata, and
 //!   [`client::ContextInterceptor`].
+//! - `tail-sampling`: `native::NativeSpans::with_tail_sampling`, the
+//!   tail-sampling stage (`otlpkit_batch::tail`) between the native layer
+//!   and its span queue.
 //!
 //! # Supported Rust versions
 //!

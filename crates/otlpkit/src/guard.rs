@@ -79,6 +79,15 @@ impl SharedExporter {
     }
 }
 
+impl Drop for SharedExporter {
+    /// A pipeline dropped without a shutdown (an `init()` that failed after
+    /// the traces were built) still stops the core: nothing stays in
+    /// flight uncounted. After a shutdown this returns at once.
+    fn drop(&mut self) {
+        let _ = self.shutdown_all(Duration::ZERO);
+    }
+}
+
 impl fmt::Debug for SharedExporter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("SharedExporter")

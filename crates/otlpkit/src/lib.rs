@@ -65,7 +65,7 @@
 //!   [`flush`](OtlpGuard::flush), and a bounded
 //!   [`shutdown`](OtlpGuard::shutdown) / [`shutdown_async`](OtlpGuard::shutdown_async)
 //!   returning a [`ShutdownReport`];
-//! - [`console`]: the `console` exporters;
+//! - [`console`]: the `console` exporters (the `console-exporters` feature);
 //! - the sub-crates, re-exported behind their features: [`core`], [`bridge`],
 //!   [`batch`], [`grpc`], [`http`], [`tracing`]; and the `opentelemetry`
 //!   and `opentelemetry_sdk` crates the providers come from.

@@ -95,12 +95,13 @@ pub(crate) fn start<E: EnvSource + ?Sized>(
     } else {
         sdk::unsupported_limits(config.sdk().limits(), &mut warnings);
         crate::metrics::unsupported_settings(config.metric_reader(), &mut warnings);
+        // Before the spool opens: an init that fails takes no lock.
+        #[cfg(not(feature = "tail-sampling"))]
+        tail_sampling_not_compiled(config.tail_sampling())?;
         #[cfg(feature = "spool")]
         let spool = otlpkit_exporter::Spool::open(config.spool()).map_err(InitError::Spool)?;
         #[cfg(not(feature = "spool"))]
         spool_not_compiled(config.spool())?;
-        #[cfg(not(feature = "tail-sampling"))]
-        tail_sampling_not_compiled(config.tail_sampling())?;
         let worker = WorkerRuntime::start(WORKER_THREAD_NAME)?;
         let shared = Shared {
             config: &config,
@@ -294,7 +295,8 @@ fn build(
         pipeline.logger_provider = Some(logs(shared, &resource, &mut pipeline, warnings)?);
     }
     let kinds = config.sdk().exporters(Signal::Metrics);
-    if kinds.is_empty() && extensions.metric_readers.is_empty() && config.toolkit().self_metrics() {
+    let builds_a_reader = kinds.iter().any(|kind| builds_exporter(*kind));
+    if !builds_a_reader && extensions.metric_readers.is_empty() && config.toolkit().self_metrics() {
         // otlpkit's own metrics are instruments on the meter provider: with
         // no metric exporter there is nowhere for them to go.
         warnings.push(InitWarning::Config(otlpkit_core::ConfigWarning::Ignored {
@@ -304,7 +306,7 @@ fn build(
                 .self_metrics
                 .var()
                 .unwrap_or("Builder::with_self_metrics"),
-            reason: "no metric exporter is configured (OTEL_METRICS_EXPORTER=none), and otlpkit's own metrics are exported as metrics",
+            reason: "no metric exporter is configured or compiled in (OTEL_METRICS_EXPORTER), and otlpkit's own metrics are exported as metrics",
         }));
     }
     if !kinds.is_empty() || !extensions.metric_readers.is_empty() {
@@ -335,6 +337,16 @@ fn build(
         pipeline.meter_provider = Some(provider);
     }
     Ok(pipeline)
+}
+
+/// Whether this build has the exporter `kind` names; the others are
+/// skipped with a warning ([`unsupported`]).
+fn builds_exporter(kind: ExporterKind) -> bool {
+    match kind {
+        ExporterKind::Otlp => true,
+        ExporterKind::Console => cfg!(feature = "console-exporters"),
+        _ => false,
+    }
 }
 
 fn unsupported(signal: Signal, kind: ExporterKind, warnings: &mut Vec<InitWarning>) {
@@ -561,9 +573,15 @@ fn batch_config(config: &OtlpConfig, signal: Signal) -> &BatchConfig {
 #[cfg(feature = "tracing")]
 fn takes_native_path(shared: &Shared<'_>) -> bool {
     let exporters = shared.config.sdk().exporters(Signal::Traces);
+    // Exporters this build skips (a console exporter without its feature)
+    // need no SDK spans.
     #[cfg(feature = "tracing-opentelemetry")]
     let native = shared.builder.tracing_path == crate::TracingPath::Native
-        && exporters == [ExporterKind::Otlp];
+        && exporters
+            .iter()
+            .copied()
+            .filter(|kind| builds_exporter(*kind))
+            .eq([ExporterKind::Otlp]);
     #[cfg(not(feature = "tracing-opentelemetry"))]
     let native = exporters.contains(&ExporterKind::Otlp);
     shared.installs_subscriber && native
