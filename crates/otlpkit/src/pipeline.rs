@@ -342,11 +342,8 @@ fn build(
 /// Whether this build has the exporter `kind` names; the others are
 /// skipped with a warning ([`unsupported`]).
 fn builds_exporter(kind: ExporterKind) -> bool {
-    match kind {
-        ExporterKind::Otlp => true,
-        ExporterKind::Console => cfg!(feature = "console-exporters"),
-        _ => false,
-    }
+    kind == ExporterKind::Otlp
+        || (kind == ExporterKind::Console && cfg!(feature = "console-exporters"))
 }
 
 fn unsupported(signal: Signal, kind: ExporterKind, warnings: &mut Vec<InitWarning>) {
