@@ -13,7 +13,9 @@
 //! environment names none: `OTEL_EXPORTER_OTLP_PROTOCOL` (or a signal's
 //! `OTEL_EXPORTER_OTLP_<SIGNAL>_PROTOCOL`) always wins. `http/json` needs
 //! this package's `http-json` feature, `https://` collectors its `tls`
-//! feature.
+//! feature, `OTLPKIT_TAIL_SAMPLING=on` its `tail-sampling` feature and
+//! `OTEL_*_EXPORTER=console` its `console-exporters` feature (for example
+//! `cargo run -p otlpkit-examples --features tail-sampling --bin quickstart`).
 //!
 //! ```no_run
 //! use otlpkit::core::Protocol;
