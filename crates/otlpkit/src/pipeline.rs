@@ -278,14 +278,10 @@ fn build(
             // Each span path has a tail-sampling stage of its own, counting
             // into the same statistics: the guard sees them as one.
             #[cfg(feature = "tail-sampling")]
-            let stages = native
-                .tail_handle()
-                .into_iter()
-                .chain(pipeline.tail_handle.take());
-            #[cfg(feature = "tail-sampling")]
             {
-                pipeline.tail_handle =
-                    otlpkit_batch::tail::TailSamplingHandle::joint(stages.collect());
+                let stages = native.tail_handle().into_iter();
+                let stages = stages.chain(pipeline.tail_handle.take()).collect();
+                pipeline.tail_handle = otlpkit_batch::tail::TailSamplingHandle::joint(stages);
             }
             pipeline.native = Some(native);
         }
@@ -453,9 +449,8 @@ fn traces(
                 pipeline.span_handle = Some(processor.handle());
                 pipeline.span_exporter = Some(processors.exporter);
                 #[cfg(feature = "tail-sampling")]
-                let tail = config.tail_sampling();
-                #[cfg(feature = "tail-sampling")]
-                if tail.enabled() {
+                if config.tail_sampling().enabled() {
+                    let tail = config.tail_sampling();
                     // In front of the span queue: the attribute values are
                     // truncated first, then the trace is held and decided.
                     let mut stage = TailSamplingProcessor::builder(processor)
@@ -591,17 +586,14 @@ fn native_spans(
     resource: &Resource,
     processor: RecordProcessor,
 ) -> otlpkit_tracing::native::NativeSpans {
-    #[cfg_attr(not(feature = "tail-sampling"), allow(unused_mut))]
-    let mut native = otlpkit_tracing::native::NativeSpans::new(processor)
+    let native = otlpkit_tracing::native::NativeSpans::new(processor)
         .with_record_pool(std::sync::Arc::clone(&shared.record_pool))
         .with_sdk_config(shared.config.sdk())
         .with_resource(resource);
     #[cfg(feature = "tail-sampling")]
-    let tail = shared.config.tail_sampling();
-    #[cfg(feature = "tail-sampling")]
-    if tail.enabled() {
-        native = native.with_tail_sampling(
-            tail.clone(),
+    if shared.config.tail_sampling().enabled() {
+        return native.with_tail_sampling(
+            shared.config.tail_sampling().clone(),
             shared.builder.tail_sampling_rules.iter().cloned(),
             shared.stats.clone(),
         );
