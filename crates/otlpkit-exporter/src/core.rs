@@ -435,10 +435,16 @@ impl Core {
         if !drained {
             // Counted now, so that the numbers are right when the caller
             // reports them, whatever becomes of the sends.
-            inner.in_flight.settle_all(
-                DropReason::ShutdownDeadline,
-                &format!("the {timeout:?} shutdown timeout passed before the export finished"),
-            );
+            // A caller whose deadline had already passed gives no time at
+            // all: "the 0ns timeout passed" would read as a setting.
+            let why = if timeout.is_zero() {
+                "the shutdown deadline had passed before the export finished".to_owned()
+            } else {
+                format!("the {timeout:?} shutdown timeout passed before the export finished")
+            };
+            inner
+                .in_flight
+                .settle_all(DropReason::ShutdownDeadline, &why);
             inner.phase.send_replace(Phase::Cancelled);
             if can_wait {
                 inner.in_flight.wait_idle(CANCEL_GRACE);

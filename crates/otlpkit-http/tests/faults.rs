@@ -649,6 +649,41 @@ fn shared_handles_a_handle_shared_from_a_shut_down_one_is_born_shut_down() {
     );
 }
 
+/// A shutdown whose caller's deadline had already passed gets no time:
+/// the send in flight is counted at once, and its failure says the
+/// deadline had passed instead of naming a "0ns" timeout.
+#[test]
+fn a_shutdown_with_no_time_left_says_the_deadline_had_passed() {
+    let receiver = Receiver::start().unwrap();
+    receiver.push_fault(
+        otlpkit_testkit::Signal::Traces,
+        Fault::delay(Duration::from_secs(60)),
+    );
+    let exporter = Arc::new(span_exporter(&traces_url(&receiver)));
+    let exporting = {
+        let exporter = exporter.clone();
+        std::thread::spawn(move || export(&exporter, 2))
+    };
+    let deadline = std::time::Instant::now() + support::WAIT;
+    while receiver.in_flight() == 0 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(receiver.in_flight(), 1);
+    let result = exporter.shutdown_all(Duration::ZERO);
+    assert!(
+        matches!(result, Err(OTelSdkError::Timeout(_))),
+        "{result:?}"
+    );
+    assert_eq!(traces(&exporter).dropped(DropReason::ShutdownDeadline), 2);
+    let last = traces(&exporter).last_error.expect("a last failure");
+    assert_eq!(
+        last.message,
+        "the shutdown deadline had passed before the export finished"
+    );
+    let error = exporting.join().unwrap().unwrap_err().to_string();
+    assert!(!error.contains("0ns"), "{error}");
+}
+
 /// What `otlpkit::init()` does with its two span processors: each has a
 /// handle, and the pipeline keeps a third, which it shuts down last with
 /// `shutdown_all`. The processor whose time ran out before it reached its
