@@ -5,7 +5,7 @@ use std::fmt;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::logs::SdkLoggerProvider;
 use opentelemetry_sdk::metrics::SdkMeterProvider;
 use opentelemetry_sdk::trace::SdkTracerProvider;
@@ -492,44 +492,41 @@ fn shutdown_pipeline(pipeline: Pipeline, stats: &ExportStats, timeout: Duration)
                 tail.shutdown_within(timeout_first);
             }
             let left = timeout_first.saturating_sub(tail_started.elapsed());
-            let mut problems = shut_down_signal(
-                Signal::Traces,
-                &trace_stats,
-                span_handle,
-                timeout_first,
-                left,
+            shut_down_signal(
+                SignalShutdown {
+                    signal: Signal::Traces,
+                    stats: &trace_stats,
+                    handle: span_handle,
+                    budget: timeout_first,
+                    timeout: left,
+                },
                 move |left| {
                     // On the native path, the provider's own processor (spans
                     // made through the OpenTelemetry API) shuts down with it.
                     tracer_provider.map(|p| p.shutdown_with_timeout(left))
                 },
-            );
-            // Then the exporter core both span processors share, once, with
-            // what is left: the processors' own handles only closed
-            // themselves (or were never reached, when a processor ran out
-            // of time), so the sends still in flight are waited for, spooled
-            // or counted as `shutdown_deadline` here, before the report.
-            if let Some(exporter) = span_exporter {
-                let left = timeout_first.saturating_sub(tail_started.elapsed());
-                if let Err(error) = exporter.shutdown_all(left) {
-                    problems.push(ShutdownProblem::Exporter {
-                        signal: Signal::Traces,
-                        message: error.to_string(),
-                    });
-                }
-            }
-            problems
+                // Then the exporter core both span processors share, once,
+                // with what is left: the processors' own handles only closed
+                // themselves (or were never reached, when a processor ran out
+                // of time), so the sends still in flight are waited for,
+                // spooled or counted as `shutdown_deadline` here, before the
+                // report.
+                move |left| span_exporter.map(|exporter| exporter.shutdown_all(left)),
+            )
         }));
     }
     if logger_provider.is_some() || log_handle.is_some() {
         pending.push(spawn_bounded(Signal::Logs, move || {
             shut_down_signal(
-                Signal::Logs,
-                &log_stats,
-                log_handle,
-                timeout_first,
-                timeout_first,
+                SignalShutdown {
+                    signal: Signal::Logs,
+                    stats: &log_stats,
+                    handle: log_handle,
+                    budget: timeout_first,
+                    timeout: timeout_first,
+                },
                 move |left| logger_provider.map(|p| p.shutdown_with_timeout(left)),
+                |_| None,
             )
         }));
     }
@@ -550,12 +547,15 @@ fn shutdown_pipeline(pipeline: Pipeline, stats: &ExportStats, timeout: Duration)
         let left = deadline.saturating_duration_since(Instant::now());
         pending.push(spawn_bounded(Signal::Metrics, move || {
             shut_down_signal(
-                Signal::Metrics,
-                &metric_stats,
-                None,
-                timeout,
-                left,
+                SignalShutdown {
+                    signal: Signal::Metrics,
+                    stats: &metric_stats,
+                    handle: None,
+                    budget: timeout,
+                    timeout: left,
+                },
                 move |left| Some(provider.shutdown_with_timeout(left)),
+                |_| None,
             )
         }));
     }
@@ -589,30 +589,49 @@ fn shutdown_pipeline(pipeline: Pipeline, stats: &ExportStats, timeout: Duration)
     report
 }
 
-/// Shuts one signal down within `timeout`: its batch processor first (for
-/// the typed report), then its provider (the other processors, and no more
-/// spans or records). `budget` is the deadline a problem names: the
-/// configured one, not what was left of it when this signal's turn came.
-fn shut_down_signal(
+/// One signal's part of a shutdown.
+struct SignalShutdown<'a> {
     signal: Signal,
-    stats: &ExportStats,
+    stats: &'a ExportStats,
+    /// Its batch processor, shut down first for the typed report.
     handle: Option<ProcessorHandle>,
+    /// The deadline a problem names: the configured one, not what was left
+    /// of it when this signal's turn came.
     budget: Duration,
+    /// What this signal has of it.
     timeout: Duration,
+}
+
+/// Shuts one signal down within its timeout: its batch processor first (for
+/// the typed report), then its provider (the other processors, and no more
+/// spans or records), then an exporter shared by several processors, with
+/// what is left.
+///
+/// Running out of time is one problem, [`ShutdownProblem::DeadlinePassed`],
+/// whichever part ran out: it counts what the whole signal's shutdown
+/// dropped as `shutdown_deadline` or saved in the spool, so that items are
+/// not split between problems and a timeout is not reported as a failure
+/// with no cause.
+fn shut_down_signal(
+    part: SignalShutdown<'_>,
     provider: impl FnOnce(Duration) -> Option<OTelSdkResult>,
+    shared_exporter: impl FnOnce(Duration) -> Option<OTelSdkResult>,
 ) -> SignalOutcome {
+    let SignalShutdown {
+        signal,
+        stats,
+        handle,
+        budget,
+        timeout,
+    } = part;
     let started = Instant::now();
+    let at_start = stats.signal(signal).snapshot();
     let mut problems = Vec::new();
+    let mut out_of_time = false;
     if let Some(handle) = handle {
         match handle.shutdown_within(timeout) {
             Ok(report) => {
-                if report.unsent() > 0 || report.flush.timed_out {
-                    problems.push(ShutdownProblem::DeadlinePassed {
-                        signal,
-                        unsent: report.unsent(),
-                        timeout: budget,
-                    });
-                }
+                out_of_time |= report.unsent() > 0 || report.flush.timed_out;
                 if let Some(message) = report.flush.exporter_error {
                     problems.push(ShutdownProblem::Exporter { signal, message });
                 }
@@ -625,14 +644,59 @@ fn shut_down_signal(
         .saturating_sub(started.elapsed())
         .max(WORKER_MIN_STOP);
     let before = stats.signal(signal).snapshot();
-    if let Some(Err(error)) = provider(left) {
-        let after = stats.signal(signal).snapshot();
-        problems.push(ShutdownProblem::Provider {
+    match provider(left) {
+        Some(Err(error)) if only_timeouts(&error) => out_of_time = true,
+        Some(Err(error)) => {
+            let after = stats.signal(signal).snapshot();
+            problems.push(ShutdownProblem::Provider {
+                signal,
+                message: provider_failure(&error.to_string(), &before, &after),
+            });
+        }
+        _ => {}
+    }
+    match shared_exporter(timeout.saturating_sub(started.elapsed())) {
+        Some(Err(OTelSdkError::Timeout(_))) => out_of_time = true,
+        Some(Err(error)) => problems.push(ShutdownProblem::Exporter {
             signal,
-            message: provider_failure(&error.to_string(), &before, &after),
-        });
+            message: error.to_string(),
+        }),
+        _ => {}
+    }
+    let at_end = stats.signal(signal).snapshot();
+    let dropped = at_end.dropped(DropReason::ShutdownDeadline)
+        - at_start.dropped(DropReason::ShutdownDeadline);
+    if out_of_time || dropped > 0 {
+        let saved_in_spool = at_end.spooled - at_start.spooled;
+        problems.insert(
+            0,
+            ShutdownProblem::DeadlinePassed {
+                signal,
+                unsent: dropped + saved_in_spool,
+                saved_in_spool,
+                timeout: budget,
+            },
+        );
     }
     problems
+}
+
+/// Whether a provider's shutdown error says only that its processors ran
+/// out of time: `OTelSdkError::Timeout`, or the SDK providers' list of
+/// their processors' errors (`Shutdown errors: [Timeout(..), ..]`) with
+/// nothing else in it. Any other error, or a list in another form, is
+/// reported as the provider's failure.
+fn only_timeouts(error: &OTelSdkError) -> bool {
+    match error {
+        OTelSdkError::Timeout(_) => true,
+        OTelSdkError::InternalFailure(message) => message
+            .strip_prefix("Shutdown errors: [")
+            .and_then(|list| list.strip_suffix(']'))
+            .is_some_and(|list| {
+                !list.is_empty() && list.split(", ").all(|error| error.starts_with("Timeout("))
+            }),
+        _ => false,
+    }
 }
 
 /// The SDK provider's shutdown error (`Operation failed: Failed to
@@ -698,16 +762,19 @@ impl FlushError {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ShutdownProblem {
-    /// The deadline passed with items of `signal` still queued or in flight;
-    /// they were dropped as `shutdown_deadline`.
-    #[error(
-        "{signal}: {unsent} items were still unsent when the {timeout:?} shutdown deadline passed"
-    )]
+    /// The deadline passed before `signal`'s part stopped (its processor,
+    /// provider or exporter ran out of time). Items still queued or in
+    /// flight then were dropped as `shutdown_deadline`, or saved in the
+    /// disk spool for the next run when there is one.
+    #[error("{}", describe_deadline(*.signal, *.unsent, *.saved_in_spool, *.timeout))]
     DeadlinePassed {
         /// The signal.
         signal: Signal,
-        /// Items dropped at the deadline.
+        /// Items not delivered at the deadline: dropped as
+        /// `shutdown_deadline`, or saved in the spool.
         unsent: u64,
+        /// Of `unsent`, the items saved in the disk spool for the next run.
+        saved_in_spool: u64,
         /// The shutdown timeout.
         timeout: Duration,
     },
@@ -755,6 +822,30 @@ pub enum ShutdownProblem {
         /// What the worker reported.
         message: String,
     },
+}
+
+/// [`ShutdownProblem::DeadlinePassed`]'s text.
+fn describe_deadline(
+    signal: Signal,
+    unsent: u64,
+    saved_in_spool: u64,
+    timeout: Duration,
+) -> String {
+    let mut text = format!("{signal}: the {timeout:?} shutdown deadline passed");
+    if unsent == 0 {
+        text.push_str(" before every part stopped; no item was lost");
+        return text;
+    }
+    text.push_str(&format!(" with {unsent} items unsent: "));
+    let dropped = unsent - saved_in_spool;
+    match (dropped, saved_in_spool) {
+        (_, 0) => text.push_str("dropped as shutdown_deadline"),
+        (0, _) => text.push_str("saved in the disk spool for the next run"),
+        (dropped, saved) => text.push_str(&format!(
+            "{saved} saved in the disk spool for the next run, {dropped} dropped as shutdown_deadline"
+        )),
+    }
+    text
 }
 
 /// What [`OtlpGuard::shutdown`] achieved: the final counters of every
@@ -956,7 +1047,144 @@ impl fmt::Display for ShutdownReport {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use opentelemetry_sdk::error::OTelSdkError;
+
+    fn metrics_part(stats: &ExportStats) -> SignalShutdown<'_> {
+        SignalShutdown {
+            signal: Signal::Metrics,
+            stats,
+            handle: None,
+            budget: Duration::from_secs(1),
+            timeout: Duration::from_secs(1),
+        }
+    }
+
+    /// A span processor whose shutdown gives a chosen error.
+    #[derive(Debug)]
+    struct FailingShutdown(fn() -> OTelSdkError);
+
+    impl opentelemetry_sdk::trace::SpanProcessor for FailingShutdown {
+        fn on_start(&self, _: &mut opentelemetry_sdk::trace::Span, _: &opentelemetry::Context) {}
+        fn on_end(&self, _: opentelemetry_sdk::trace::SpanData) {}
+        fn force_flush(&self) -> OTelSdkResult {
+            Ok(())
+        }
+        fn shutdown_with_timeout(&self, _: Duration) -> OTelSdkResult {
+            Err((self.0)())
+        }
+    }
+
+    fn provider_error(processors: &[fn() -> OTelSdkError]) -> OTelSdkError {
+        let provider = processors
+            .iter()
+            .fold(SdkTracerProvider::builder(), |builder, error| {
+                builder.with_span_processor(FailingShutdown(*error))
+            })
+            .build();
+        provider
+            .shutdown_with_timeout(Duration::from_millis(10))
+            .unwrap_err()
+    }
+
+    // The SDK's provider folds its processors' errors into one string; a
+    // provider whose processors only ran out of time is the deadline, not
+    // a failure. Read from the SDK's own provider, so that a change in its
+    // wording fails here rather than turning deadlines into failures.
+    #[test]
+    fn a_provider_out_of_time_is_told_from_a_provider_that_failed() {
+        let timeout = || OTelSdkError::Timeout(Duration::from_millis(100));
+        let failure = || OTelSdkError::InternalFailure("disk full".into());
+        assert!(only_timeouts(&provider_error(&[timeout])));
+        assert!(only_timeouts(&provider_error(&[timeout, timeout])));
+        assert!(!only_timeouts(&provider_error(&[timeout, failure])));
+        assert!(!only_timeouts(&provider_error(&[failure])));
+        assert!(only_timeouts(&timeout()));
+        assert!(!only_timeouts(&OTelSdkError::AlreadyShutdown));
+    }
+
+    // Whichever part ran out of time, the deadline is one problem that
+    // counts what the whole signal's shutdown lost or saved.
+    #[test]
+    fn running_out_of_time_is_one_problem_counting_every_unsent_item() {
+        let stats = ExportStats::new();
+        let traces = stats.signal(Signal::Traces);
+        let part = || SignalShutdown {
+            signal: Signal::Traces,
+            stats: &stats,
+            handle: None,
+            budget: Duration::from_millis(400),
+            timeout: Duration::from_millis(400),
+        };
+        traces.record_dropped(DropReason::ShutdownDeadline, 2); // before: not counted
+        let problems = shut_down_signal(
+            part(),
+            |_| {
+                traces.record_dropped(DropReason::ShutdownDeadline, 4);
+                Some(Err(OTelSdkError::InternalFailure(
+                    "Shutdown errors: [Timeout(100ms)]".into(),
+                )))
+            },
+            |_| {
+                traces.record_dropped(DropReason::ShutdownDeadline, 3);
+                Some(Err(OTelSdkError::Timeout(Duration::ZERO)))
+            },
+        );
+        assert_eq!(
+            problems,
+            [ShutdownProblem::DeadlinePassed {
+                signal: Signal::Traces,
+                unsent: 7,
+                saved_in_spool: 0,
+                timeout: Duration::from_millis(400),
+            }]
+        );
+        assert_eq!(
+            problems[0].to_string(),
+            "traces: the 400ms shutdown deadline passed with 7 items unsent: \
+             dropped as shutdown_deadline"
+        );
+
+        // Saved in the spool instead: said so, and not as a drop.
+        let problems = shut_down_signal(
+            part(),
+            |_| None,
+            |_| {
+                traces.record_spooled(5);
+                traces.record_dropped(DropReason::ShutdownDeadline, 1);
+                Some(Err(OTelSdkError::Timeout(Duration::ZERO)))
+            },
+        );
+        assert_eq!(
+            problems[0].to_string(),
+            "traces: the 400ms shutdown deadline passed with 6 items unsent: \
+             5 saved in the disk spool for the next run, 1 dropped as shutdown_deadline"
+        );
+
+        // Out of time with nothing lost.
+        let problems = shut_down_signal(
+            part(),
+            |_| None,
+            |_| Some(Err(OTelSdkError::Timeout(Duration::ZERO))),
+        );
+        assert_eq!(
+            problems[0].to_string(),
+            "traces: the 400ms shutdown deadline passed before every part stopped; \
+             no item was lost"
+        );
+
+        // Any other exporter error is its own problem.
+        let problems = shut_down_signal(
+            part(),
+            |_| None,
+            |_| Some(Err(OTelSdkError::InternalFailure("spool lock lost".into()))),
+        );
+        assert_eq!(
+            problems,
+            [ShutdownProblem::Exporter {
+                signal: Signal::Traces,
+                message: "Operation failed: spool lock lost".into(),
+            }]
+        );
+    }
 
     // The SDK's metric reader answers `Failed to shutdown` when its last
     // export fails, and nothing more: the problem says why (the failure the
@@ -965,11 +1193,7 @@ mod tests {
     fn a_provider_failure_names_its_cause_and_what_was_lost() {
         let stats = ExportStats::new();
         let problems = shut_down_signal(
-            Signal::Metrics,
-            &stats,
-            None,
-            Duration::from_secs(1),
-            Duration::from_secs(1),
+            metrics_part(&stats),
             |_| {
                 let metrics = stats.signal(Signal::Metrics);
                 metrics.record_dropped(DropReason::NonRetryable, 6);
@@ -984,6 +1208,7 @@ mod tests {
                     "Failed to shutdown".into(),
                 )))
             },
+            |_| None,
         );
         let [ShutdownProblem::Provider { signal, message }] = problems.as_slice() else {
             panic!("{problems:?}");
@@ -1007,16 +1232,13 @@ mod tests {
 
         // A failure older than the shutdown is not its cause.
         let problems = shut_down_signal(
-            Signal::Metrics,
-            &stats,
-            None,
-            Duration::from_secs(1),
-            Duration::from_secs(1),
+            metrics_part(&stats),
             |_| {
                 Some(Err(OTelSdkError::InternalFailure(
                     "Failed to shutdown".into(),
                 )))
             },
+            |_| None,
         );
         let message = problems[0].to_string();
         assert!(message.contains("no export failed meanwhile"), "{message}");

@@ -50,6 +50,11 @@ const TESTS: &[Test] = &[
     ),
     #[cfg(feature = "spool")]
     (
+        "sends_in_flight_at_shutdown_wait_in_the_spool_for_the_next_run",
+        sends_in_flight_at_shutdown_wait_in_the_spool_for_the_next_run,
+    ),
+    #[cfg(feature = "spool")]
+    (
         "a_spool_serves_both_span_paths",
         a_spool_serves_both_span_paths,
     ),
@@ -333,7 +338,95 @@ fn both_span_paths_are_counted_exactly_when_a_slow_collector_outlasts_the_shutdo
     assert_eq!(value("delivered traces: "), 0, "{child:?}");
     assert_eq!(value("dropped traces: "), 8, "{child:?}");
     assert_eq!(value("shutdown_deadline traces: "), 8, "{child:?}");
+    // One problem for the deadline, whichever part ran out of time (the
+    // native processor, the provider's, or the shared exporter), naming
+    // every span it cost.
+    let problems: Vec<&str> = child
+        .stdout
+        .lines()
+        .filter(|line| line.starts_with("problem: "))
+        .collect();
+    assert_eq!(
+        problems,
+        [
+            "problem: traces: the 400ms shutdown deadline passed with 8 items unsent: \
+          dropped as shutdown_deadline"
+        ],
+        "{child:?}"
+    );
     assert!(receiver.requests_for(otlpkit_testkit::Signal::Traces).len() >= 2);
+}
+
+/// With a spool, what a slow collector still holds when the shutdown
+/// budget runs out is saved, not dropped: the shared span exporter is
+/// stopped after both processors (`SpanExporter::shutdown_all`), which
+/// saves the sends in flight, and the next run delivers every one of them.
+#[cfg(feature = "spool")]
+fn sends_in_flight_at_shutdown_wait_in_the_spool_for_the_next_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let spool_dir = dir.path().to_str().unwrap();
+    let traces_only = |endpoint| {
+        let mut vars = base_env(endpoint, "grpc");
+        vars.extend([
+            ("OTEL_METRICS_EXPORTER", "none"),
+            ("OTEL_LOGS_EXPORTER", "none"),
+            ("OTLPKIT_SELF_METRICS", "false"),
+            ("OTLPKIT_SPOOL_DIR", spool_dir),
+        ]);
+        vars
+    };
+    let slow = Receiver::start().unwrap();
+    slow.push_faults(
+        otlpkit_testkit::Signal::Traces,
+        otlpkit_testkit::Fault::delay(Duration::from_secs(300)),
+        64,
+    );
+    let slow_endpoint = slow.grpc_endpoint();
+    let first = run_child("both_paths_slow", &traces_only(&slow_endpoint));
+    let value = |child: &ChildOutput, key: &str| {
+        child
+            .stdout
+            .lines()
+            .find_map(|line| line.strip_prefix(key))
+            .and_then(|n| n.trim().parse::<u64>().ok())
+            .unwrap_or_else(|| panic!("no `{key}` in {child:?}"))
+    };
+    // Nothing delivered, nothing dropped: all 8 spans wait in the spool,
+    // and the one problem says so.
+    assert_eq!(value(&first, "produced traces: "), 8, "{first:?}");
+    assert_eq!(value(&first, "dropped traces: "), 0, "{first:?}");
+    assert_eq!(value(&first, "left in spool traces: "), 8, "{first:?}");
+    let problems: Vec<&str> = first
+        .stdout
+        .lines()
+        .filter(|line| line.starts_with("problem: "))
+        .collect();
+    assert_eq!(
+        problems,
+        [
+            "problem: traces: the 400ms shutdown deadline passed with 8 items unsent: \
+          saved in the disk spool for the next run"
+        ],
+        "{first:?}"
+    );
+
+    // Slow enough that the spool's drain is still sending when the next
+    // run shuts down: its shutdown must wait for it.
+    let healthy = Receiver::start().unwrap();
+    healthy.push_faults(
+        otlpkit_testkit::Signal::Traces,
+        otlpkit_testkit::Fault::delay(Duration::from_millis(300)),
+        64,
+    );
+    let healthy_endpoint = healthy.grpc_endpoint();
+    let next = run_child("drain_spool", &traces_only(&healthy_endpoint));
+    assert!(next.success, "{next:?}");
+    assert_eq!(value(&next, "found in spool traces: "), 8, "{next:?}");
+    assert_eq!(value(&next, "delivered from spool traces: "), 8, "{next:?}");
+    assert_eq!(value(&next, "left in spool traces: "), 0, "{next:?}");
+    let mut got = names(&healthy);
+    got.sort();
+    assert_eq!(got, [["slow.api"; 4], ["slow.native"; 4]].concat());
 }
 
 /// A spool opens one lane per signal; the two span paths share it through
@@ -833,6 +926,7 @@ mod child {
             "sync" => sync(),
             "both_paths" => both_paths(),
             "both_paths_slow" => both_paths_slow(),
+            "drain_spool" => drain_spool(),
             "multi_thread" => {
                 let runtime = tokio::runtime::Builder::new_multi_thread()
                     .worker_threads(2)
@@ -951,6 +1045,35 @@ mod child {
             out,
             "shutdown_deadline traces: {}",
             report.dropped_for(Signal::Traces, DropReason::ShutdownDeadline)
+        );
+        let _ = writeln!(
+            out,
+            "left in spool traces: {}",
+            report.left_in_spool(Signal::Traces)
+        );
+        self::report(&report)
+    }
+
+    /// Starts, sends what an earlier run left in the spool, shuts down.
+    fn drain_spool() -> ExitCode {
+        let telemetry = otlpkit::init().unwrap();
+        let report = telemetry.shutdown_within(std::time::Duration::from_secs(10));
+        let mut out = std::io::stdout();
+        let signal = Signal::Traces;
+        let _ = writeln!(
+            out,
+            "found in spool traces: {}",
+            report.found_in_spool(signal)
+        );
+        let _ = writeln!(
+            out,
+            "delivered from spool traces: {}",
+            report.delivered_from_spool(signal)
+        );
+        let _ = writeln!(
+            out,
+            "left in spool traces: {}",
+            report.left_in_spool(signal)
         );
         self::report(&report)
     }
