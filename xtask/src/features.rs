@@ -122,6 +122,13 @@ const TESTS: &[(&str, &str, &[&str])] = &[
         "http,tracing,console-exporters",
         &["--test", "features"],
     ),
+    // With `tracing-opentelemetry` and without `console-exporters`, the
+    // skipped console exporter leaves `tracing` spans on the native path.
+    (
+        "otlpkit",
+        "http,tracing,tracing-opentelemetry",
+        &["--test", "features"],
+    ),
 ];
 
 pub(crate) fn run(sh: &Shell) -> xshell::Result<()> {

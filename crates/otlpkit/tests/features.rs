@@ -319,6 +319,58 @@ fn a_console_exporter_without_its_feature_is_a_warning_naming_it() {
     assert!(receiver.span("kept").is_some());
 }
 
+/// With `tracing-opentelemetry` but without `console-exporters`, a
+/// `console` trace exporter is skipped, so it must not pull `tracing` spans
+/// onto the `tracing-opentelemetry` path (which exists for SDK span
+/// consumers such as that exporter): they stay on the native path, which a
+/// span processor of the application does not see.
+#[cfg(all(
+    feature = "http",
+    feature = "tracing",
+    feature = "tracing-opentelemetry",
+    not(feature = "console-exporters")
+))]
+#[test]
+fn a_skipped_console_exporter_leaves_tracing_spans_on_the_native_path() {
+    use opentelemetry_sdk::trace::{InMemorySpanExporter, SimpleSpanProcessor};
+
+    let receiver = otlpkit_testkit::Receiver::start().unwrap();
+    let endpoint = receiver.http_endpoint();
+    let env = otlpkit::core::MapEnv::from([
+        ("OTEL_TRACES_EXPORTER", "otlp,console"),
+        ("OTEL_METRICS_EXPORTER", "none"),
+        ("OTEL_LOGS_EXPORTER", "none"),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
+    ]);
+    let sdk_spans = InMemorySpanExporter::default();
+    let guard = otlpkit::builder()
+        .with_span_processor(SimpleSpanProcessor::new(sdk_spans.clone()))
+        .init_with_env(&env)
+        .unwrap();
+    assert!(
+        guard
+            .warnings()
+            .iter()
+            .any(|warning| warning.to_string().contains("`otlpkit/console-exporters`")),
+        "{:?}",
+        guard.warnings()
+    );
+
+    tracing::info_span!("native").in_scope(|| {});
+    // On the `tracing-opentelemetry` path the SDK would have built it (and
+    // the simple processor exported it as it ended). Read before the
+    // shutdown, which empties the in-memory exporter.
+    assert_eq!(sdk_spans.get_finished_spans().unwrap().len(), 0);
+    let report = guard.shutdown_within(std::time::Duration::from_secs(10));
+    assert_eq!(
+        report.delivered(otlpkit::core::Signal::Traces),
+        1,
+        "{report}"
+    );
+    assert!(receiver.span("native").is_some());
+}
+
 /// Without `env-filter`, a `RUST_LOG`-style directive that filters on spans
 /// is refused at `init()`, naming the directive and the feature, instead of
 /// being read as a target that matches nothing.
