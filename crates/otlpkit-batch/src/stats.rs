@@ -133,7 +133,11 @@ impl ExportDurations {
 /// discarded at shutdown) or is refused at the door, so that producers never
 /// touch a shared counter; items still in the queue are in `queue_len`. Once
 /// the processor is idle or shut down,
-/// `received() == exported() + dropped_total()` exactly.
+/// `received() == exported() + dropped_total()` exactly. While items move,
+/// the counters and the queue are read one after the other, without a lock
+/// the producers would have to take: `received()` can then lag by the items
+/// the worker is taking at that moment (a [`joint`](Self::joint) view, by
+/// what moved between its processors' reads).
 ///
 /// With a tail-sampling stage (`tail`, the `tail-sampling` feature) in front, the spans it sampled
 /// out never reach the queue: they are in `counters.sampled_out`, and
