@@ -770,8 +770,10 @@ pub enum ShutdownProblem {
     DeadlinePassed {
         /// The signal.
         signal: Signal,
-        /// Items not delivered at the deadline: dropped as
-        /// `shutdown_deadline`, or saved in the spool.
+        /// Items the signal's shutdown counted as not delivered by the
+        /// deadline: dropped as `shutdown_deadline`, or saved in the spool.
+        /// (An export the export worker's own stop cuts short afterwards is
+        /// in the report's counters, not here.)
         unsent: u64,
         /// Of `unsent`, the items saved in the disk spool for the next run.
         saved_in_spool: u64,
@@ -833,7 +835,9 @@ fn describe_deadline(
 ) -> String {
     let mut text = format!("{signal}: the {timeout:?} shutdown deadline passed");
     if unsent == 0 {
-        text.push_str(" before every part stopped; no item was lost");
+        // Not "nothing was lost": an export still running when the worker
+        // stops is counted after this (the report's counters include it).
+        text.push_str(" before every part stopped; no item had been counted as unsent by then");
         return text;
     }
     text.push_str(&format!(" with {unsent} items unsent: "));
@@ -1159,7 +1163,7 @@ mod tests {
              5 saved in the disk spool for the next run, 1 dropped as shutdown_deadline"
         );
 
-        // Out of time with nothing lost.
+        // Out of time with nothing counted as unsent.
         let problems = shut_down_signal(
             part(),
             |_| None,
@@ -1168,7 +1172,7 @@ mod tests {
         assert_eq!(
             problems[0].to_string(),
             "traces: the 400ms shutdown deadline passed before every part stopped; \
-             no item was lost"
+             no item had been counted as unsent by then"
         );
 
         // Any other exporter error is its own problem.
