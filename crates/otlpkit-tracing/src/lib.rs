@@ -180,6 +180,7 @@ mod reqwest_client;
 mod semconv;
 pub mod server;
 mod setup;
+mod span_details;
 mod span_ext;
 mod text_format;
 
@@ -193,4 +194,5 @@ pub use log_bridge::LogBridge;
 pub use setup::{
     DEFAULT_DIRECTIVES, DEFAULT_EXCLUDED_TARGETS, DEFAULT_FILTER_ENV, Fmt, TracingSetup,
 };
+pub use span_details::SpanDetails;
 pub use span_ext::{SetParentError, SpanExt};

@@ -20,6 +20,7 @@ use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::{Layer, Registry};
 
+use crate::SpanDetails;
 use crate::directives::Directives;
 use crate::error::SetupError;
 use crate::filter::SelfFilter;
@@ -140,6 +141,7 @@ pub struct TracingSetup {
     #[cfg(feature = "tracing-opentelemetry")]
     tracer_provider: Option<SdkTracerProvider>,
     native: Option<NativeSpans>,
+    span_details: Option<SpanDetails>,
     logger_provider: Option<SdkLoggerProvider>,
     scope_name: Cow<'static, str>,
     directives: Option<String>,
@@ -157,6 +159,7 @@ impl fmt::Debug for TracingSetup {
         debug.field("tracer_provider", &self.tracer_provider.is_some());
         debug
             .field("native", &self.native)
+            .field("span_details", &self.span_details)
             .field("logger_provider", &self.logger_provider.is_some())
             .field("scope_name", &self.scope_name)
             .field("directives", &self.directives)
@@ -182,6 +185,7 @@ impl TracingSetup {
             #[cfg(feature = "tracing-opentelemetry")]
             tracer_provider: None,
             native: None,
+            span_details: None,
             logger_provider: None,
             scope_name: Cow::Borrowed(env!("CARGO_PKG_NAME")),
             directives: None,
@@ -219,6 +223,23 @@ impl TracingSetup {
     /// layer.
     pub fn with_native_spans(mut self, native: NativeSpans) -> Self {
         self.native = Some(native);
+        self
+    }
+
+    /// The attributes spans carry beyond their own fields (`code.*`,
+    /// `thread.*`, `target`, `level`, `busy_ns`/`idle_ns`), on whichever
+    /// span path is installed: the native layer's settings, or
+    /// `tracing-opentelemetry`'s layer options. Without this call each
+    /// path keeps its own (by default the same, [`SpanDetails::default`]).
+    ///
+    /// ```
+    /// use otlpkit_tracing::{SpanDetails, TracingSetup};
+    ///
+    /// let setup = TracingSetup::builder().with_span_details(SpanDetails::lean());
+    /// # drop(setup);
+    /// ```
+    pub fn with_span_details(mut self, details: SpanDetails) -> Self {
+        self.span_details = Some(details);
         self
     }
 
@@ -357,6 +378,10 @@ impl TracingSetup {
         let mut layers: Vec<Box<dyn Layer<S> + Send + Sync>> = Vec::new();
 
         if let Some(native) = self.native {
+            let native = match self.span_details {
+                Some(details) => native.with_details(details),
+                None => native,
+            };
             if !native.is_disabled() {
                 layers.push(
                     native
@@ -372,12 +397,16 @@ impl TracingSetup {
                     .with_version(env!("CARGO_PKG_VERSION"))
                     .build();
                 let tracer = provider.tracer_with_scope(scope);
-                layers.push(
-                    tracing_opentelemetry::layer()
-                        .with_tracer(tracer)
-                        .with_filter(filter()?.and(excluded.clone()))
-                        .boxed(),
-                );
+                let mut layer = tracing_opentelemetry::layer().with_tracer(tracer);
+                if let Some(details) = self.span_details {
+                    layer = layer
+                        .with_location(details.location)
+                        .with_threads(details.threads)
+                        .with_target(details.target)
+                        .with_level(details.level)
+                        .with_tracked_inactivity(details.busy_idle);
+                }
+                layers.push(layer.with_filter(filter()?.and(excluded.clone())).boxed());
             }
         }
         if let Some(provider) = &self.logger_provider {

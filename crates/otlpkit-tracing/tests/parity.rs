@@ -12,6 +12,8 @@ use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData
 use otlpkit_batch::BatchProcessor;
 use otlpkit_core::MapEnv;
 use otlpkit_tracing::native::{NativeSpans, SpanDataExporter};
+use otlpkit_tracing::{SpanDetails, TracingSetup};
+use tracing_subscriber::Registry;
 use tracing_subscriber::layer::SubscriberExt as _;
 
 #[derive(Debug, thiserror::Error)]
@@ -190,4 +192,105 @@ fn the_native_layer_records_what_tracing_opentelemetry_records() {
         assert_eq!(ours, theirs);
     }
     assert_eq!(native.len(), reference.len());
+}
+
+/// The workload through `TracingSetup::layer`, on the native path or on
+/// `tracing-opentelemetry`, with the given span details. The spans are read
+/// while the pipeline lives: its shutdown empties the in-memory exporter.
+fn through_setup(details: SpanDetails, native: bool) -> Vec<SpanData> {
+    let exporter = InMemorySpanExporter::default();
+    let setup = TracingSetup::builder()
+        .with_directives("trace")
+        .with_span_details(details);
+    if native {
+        let processor = BatchProcessor::builder(SpanDataExporter::new(exporter.clone()))
+            .build_with_env(&MapEnv::new())
+            .unwrap();
+        let handle = processor.handle();
+        let layer = setup
+            .with_native_spans(NativeSpans::new(processor))
+            .layer::<Registry>()
+            .unwrap();
+        let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
+        tracing::dispatcher::with_default(&dispatch, workload);
+        assert!(
+            handle
+                .flush_within(Duration::from_secs(10))
+                .unwrap()
+                .is_complete()
+        );
+        exporter.get_finished_spans().unwrap()
+    } else {
+        let provider = SdkTracerProvider::builder()
+            .with_simple_exporter(exporter.clone())
+            .build();
+        let layer = setup
+            .with_tracer_provider(&provider)
+            .layer::<Registry>()
+            .unwrap();
+        tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), workload);
+        provider.force_flush().unwrap();
+        exporter.get_finished_spans().unwrap()
+    }
+}
+
+/// `TracingSetup::with_span_details` gives both span paths the same
+/// attributes beyond the spans' fields, and exactly the ones asked for.
+#[test]
+fn span_details_apply_alike_on_both_paths() {
+    const LOCATION: [&str; 3] = ["code.file.path", "code.module.name", "code.line.number"];
+    const THREADS: [&str; 2] = ["thread.id", "thread.name"];
+    const BUSY_IDLE: [&str; 2] = ["busy_ns", "idle_ns"];
+    let cases = [
+        (SpanDetails::default(), [true, true, true, false, true]),
+        (SpanDetails::lean(), [false; 5]),
+        (
+            SpanDetails::lean().with_location(true).with_level(true),
+            [true, false, false, true, false],
+        ),
+        (
+            SpanDetails::default()
+                .with_threads(false)
+                .with_busy_idle(false),
+            [true, false, true, false, false],
+        ),
+        (
+            SpanDetails::lean().with_threads(true).with_target(true),
+            [false, true, true, false, false],
+        ),
+    ];
+    for (details, [location, threads, target, level, busy_idle]) in cases {
+        let native = through_setup(details, true);
+        let reference = through_setup(details, false);
+        assert_eq!(comparable(&native), comparable(&reference), "{details:?}");
+
+        let mut expected: Vec<&str> = Vec::new();
+        for (on, keys) in [
+            (location, &LOCATION[..]),
+            (threads, &THREADS[..]),
+            (target, &["target"][..]),
+            (level, &["level"][..]),
+            (busy_idle, &BUSY_IDLE[..]),
+        ] {
+            if on {
+                expected.extend(keys);
+            }
+        }
+        expected.sort_unstable();
+        assert_eq!((native.len(), reference.len()), (7, 7), "{details:?}");
+        let root = native.iter().find(|span| span.name == "root").unwrap();
+        let mut found: Vec<&str> = root
+            .attributes
+            .iter()
+            .map(|kv| kv.key.as_str())
+            .filter(|key| {
+                LOCATION.contains(key)
+                    || THREADS.contains(key)
+                    || BUSY_IDLE.contains(key)
+                    || ["target", "level"].contains(key)
+            })
+            .collect();
+        found.sort_unstable();
+        assert_eq!(found, expected, "{details:?}");
+    }
 }

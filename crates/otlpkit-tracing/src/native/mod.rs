@@ -354,6 +354,17 @@ impl NativeSpans {
         self
     }
 
+    /// The attributes beyond a span's own fields, all at once (see
+    /// [`SpanDetails`](crate::SpanDetails)).
+    #[must_use]
+    pub fn with_details(self, details: crate::SpanDetails) -> Self {
+        self.with_location(details.location)
+            .with_threads(details.threads)
+            .with_target(details.target)
+            .with_level(details.level)
+            .with_tracked_inactivity(details.busy_idle)
+    }
+
     /// `code.file.path`, `code.module.name` and `code.line.number` on spans
     /// and events (default on, as `tracing-opentelemetry`).
     #[must_use]
@@ -400,14 +411,12 @@ impl NativeSpans {
         self
     }
 
-    /// Everything but the `code.*`, `thread.*`, `target` and timing
-    /// attributes: the leanest spans (fields, events, links, status).
+    /// Everything but the `code.*`, `thread.*`, `target`, `level` and
+    /// timing attributes: the leanest spans (fields, events, links,
+    /// status); `with_details(SpanDetails::lean())`.
     #[must_use]
     pub fn lean(self) -> Self {
-        self.with_location(false)
-            .with_threads(false)
-            .with_target(false)
-            .with_tracked_inactivity(false)
+        self.with_details(crate::SpanDetails::lean())
     }
 
     /// The layer, for a subscriber you assemble (on
