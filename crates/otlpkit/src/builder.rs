@@ -135,6 +135,8 @@ pub struct Builder {
     pub(crate) tracing_from_code: bool,
     #[cfg(feature = "tracing")]
     pub(crate) tracing_path: TracingPath,
+    #[cfg(feature = "tracing")]
+    pub(crate) span_details: Option<otlpkit_tracing::SpanDetails>,
 }
 
 /// How `init()` turns `tracing` spans into OTLP spans.
@@ -213,6 +215,8 @@ impl Default for Builder {
             tracing_from_code: false,
             #[cfg(feature = "tracing")]
             tracing_path: TracingPath::default(),
+            #[cfg(feature = "tracing")]
+            span_details: None,
         }
     }
 }
@@ -716,6 +720,31 @@ impl Builder {
     #[cfg_attr(docsrs, doc(cfg(feature = "tracing")))]
     pub fn with_tracing_path(mut self, path: TracingPath) -> Self {
         self.tracing_path = path;
+        self
+    }
+
+    /// The attributes `tracing` spans carry beyond their own fields
+    /// (`code.*`, `thread.*`, `target`, `level`, `busy_ns`/`idle_ns`), on
+    /// either span path, and whether the setup is otlpkit's default or one
+    /// given with [`with_tracing_setup`](Self::with_tracing_setup). The
+    /// default is `tracing-opentelemetry`'s (all but `level`);
+    /// [`SpanDetails::lean`](otlpkit_tracing::SpanDetails::lean) leaves the
+    /// spans' own fields only: about a third of the bytes to encode and
+    /// send, and less work per span (`docs/BENCHMARKS.md`, section 9).
+    ///
+    /// ```no_run
+    /// use otlpkit::tracing::SpanDetails;
+    ///
+    /// let telemetry = otlpkit::builder()
+    ///     .with_span_details(SpanDetails::lean().with_location(true))
+    ///     .init()?;
+    /// # drop(telemetry);
+    /// # Ok::<(), otlpkit::InitError>(())
+    /// ```
+    #[cfg(feature = "tracing")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tracing")))]
+    pub fn with_span_details(mut self, details: otlpkit_tracing::SpanDetails) -> Self {
+        self.span_details = Some(details);
         self
     }
 

@@ -143,7 +143,10 @@ pub(crate) fn start<E: EnvSource + ?Sized>(
             || config.toolkit().console() != otlpkit_core::ConsoleFormat::Off
             || !extensions.tracing_layers.is_empty())
     {
-        let (setup, console) = console(setup, &builder, &config, &mut warnings);
+        let (mut setup, console) = console(setup, &builder, &config, &mut warnings);
+        if let Some(details) = builder.span_details {
+            setup = setup.with_span_details(details);
+        }
         let native = pipeline.native.take();
         let mut layers: Vec<BoxedLayer> = vec![
             tracing_setup(setup, &pipeline, native)?

@@ -99,6 +99,10 @@ const TESTS: &[Test] = &[
         a_tracing_layer_of_the_application_joins_the_subscriber,
     ),
     (
+        "span_details_from_the_builder_reach_the_wire",
+        span_details_from_the_builder_reach_the_wire,
+    ),
+    (
         "resource_sampler_and_limits_are_applied",
         resource_sampler_and_limits_are_applied,
     ),
@@ -653,6 +657,34 @@ fn a_tracing_layer_of_the_application_joins_the_subscriber() {
     );
 }
 
+/// `Builder::with_span_details` decides what a `tracing` span carries
+/// beyond its fields: with `lean()` and the location back on, exactly the
+/// span's field and the three `code.*` attributes arrive, where the
+/// default also sends `thread.*`, `target` and `busy_ns`/`idle_ns`.
+fn span_details_from_the_builder_reach_the_wire() {
+    let receiver = Receiver::start().unwrap();
+    let endpoint = receiver.http_endpoint();
+    let child = run_child("span_details", &base_env(&endpoint, "http/protobuf"));
+    assert!(child.success, "{child:?}");
+    let mut keys: Vec<String> = span(&receiver, "detailed.span")
+        .span
+        .attributes
+        .iter()
+        .map(|kv| kv.key.clone())
+        .collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        [
+            "code.file.path",
+            "code.line.number",
+            "code.module.name",
+            "request.id"
+        ],
+        "{child:?}"
+    );
+}
+
 fn an_existing_subscriber_is_kept_with_a_warning() {
     let receiver = Receiver::start().unwrap();
     let endpoint = receiver.http_endpoint();
@@ -946,6 +978,14 @@ mod child {
             "invalid_rust_log" => invalid_rust_log(),
             "subscriber_exists" => subscriber_exists(),
             "extra_layer" => extra_layer(),
+            "span_details" => {
+                let telemetry = otlpkit::builder()
+                    .with_span_details(otlpkit::tracing::SpanDetails::lean().with_location(true))
+                    .init()
+                    .unwrap();
+                tracing::info_span!("detailed.span", request.id = 7_i64).in_scope(|| {});
+                report(&telemetry.shutdown())
+            }
             "tail_sampling_native" => tail_sampling_native(),
             other => {
                 eprintln!("unknown scenario {other}");
