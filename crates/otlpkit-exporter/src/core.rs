@@ -435,12 +435,14 @@ impl Core {
         if !drained {
             // Counted now, so that the numbers are right when the caller
             // reports them, whatever becomes of the sends.
-            // A caller whose deadline had already passed gives no time at
-            // all: "the 0ns timeout passed" would read as a setting.
+            // `timeout` is what the caller had left of its deadline (zero
+            // when it had passed): not a setting, so not named as one.
             let why = if timeout.is_zero() {
                 "the shutdown deadline had passed before the export finished".to_owned()
             } else {
-                format!("the {timeout:?} shutdown timeout passed before the export finished")
+                format!(
+                    "the shutdown deadline passed before the export finished ({timeout:?} were left for it)"
+                )
             };
             inner
                 .in_flight

@@ -9,7 +9,7 @@
 ///
 /// The default is `tracing-opentelemetry`'s: all but `level`.
 /// [`lean`](Self::lean) turns them all off: spans carry their fields only,
-/// are about a third of the bytes on the wire, and cost the producer less
+/// are about 40 % of the bytes on the wire, and cost the producer less
 /// (one clock read fewer per enter, no source block to fill). Given to
 /// [`TracingSetup::with_span_details`](crate::TracingSetup::with_span_details),
 /// it applies to the native layer and to `tracing-opentelemetry` alike.

@@ -729,7 +729,7 @@ impl Builder {
     /// given with [`with_tracing_setup`](Self::with_tracing_setup). The
     /// default is `tracing-opentelemetry`'s (all but `level`);
     /// [`SpanDetails::lean`](otlpkit_tracing::SpanDetails::lean) leaves the
-    /// spans' own fields only: about a third of the bytes to encode and
+    /// spans' own fields only: about 40 % of the bytes to encode and
     /// send, and less work per span (`docs/BENCHMARKS.md`, section 9).
     ///
     /// ```no_run

@@ -627,10 +627,15 @@ fn shut_down_signal(
     let started = Instant::now();
     let at_start = stats.signal(signal).snapshot();
     let mut problems = Vec::new();
+    // Whether a part of this signal's shutdown ran out of time. Not read
+    // from the `shutdown_deadline` counter alone: that reason also counts
+    // what a worker that had already stopped dropped (`WorkerGone`).
     let mut out_of_time = false;
+    let mut processor_unsent = 0;
     if let Some(handle) = handle {
         match handle.shutdown_within(timeout) {
             Ok(report) => {
+                processor_unsent = report.unsent();
                 out_of_time |= report.unsent() > 0 || report.flush.timed_out;
                 if let Some(message) = report.flush.exporter_error {
                     problems.push(ShutdownProblem::Exporter { signal, message });
@@ -644,16 +649,23 @@ fn shut_down_signal(
         .saturating_sub(started.elapsed())
         .max(WORKER_MIN_STOP);
     let before = stats.signal(signal).snapshot();
-    match provider(left) {
-        Some(Err(error)) if only_timeouts(&error) => out_of_time = true,
-        Some(Err(error)) => {
-            let after = stats.signal(signal).snapshot();
+    if let Some(Err(error)) = provider(left) {
+        let after = stats.signal(signal).snapshot();
+        let timed_out = only_timeouts(&error);
+        out_of_time |= timed_out;
+        // A provider's timeout can stand for an export that failed on its
+        // own account meanwhile (its processor reports the timeout over
+        // the exporter's error): then the provider's failure is said too,
+        // with that cause.
+        let failed_meanwhile = after.last_error.as_ref().is_some_and(|last| {
+            before.last_error.as_ref() != Some(last) && last.reason != DropReason::ShutdownDeadline
+        });
+        if !timed_out || failed_meanwhile {
             problems.push(ShutdownProblem::Provider {
                 signal,
                 message: provider_failure(&error.to_string(), &before, &after),
             });
         }
-        _ => {}
     }
     match shared_exporter(timeout.saturating_sub(started.elapsed())) {
         Some(Err(OTelSdkError::Timeout(_))) => out_of_time = true,
@@ -663,17 +675,18 @@ fn shut_down_signal(
         }),
         _ => {}
     }
-    let at_end = stats.signal(signal).snapshot();
-    let dropped = at_end.dropped(DropReason::ShutdownDeadline)
-        - at_start.dropped(DropReason::ShutdownDeadline);
-    if out_of_time || dropped > 0 {
-        let saved_in_spool = at_end.spooled - at_start.spooled;
+    if out_of_time {
+        let at_end = stats.signal(signal).snapshot();
+        let dropped = at_end.dropped(DropReason::ShutdownDeadline)
+            - at_start.dropped(DropReason::ShutdownDeadline);
         problems.insert(
             0,
             ShutdownProblem::DeadlinePassed {
                 signal,
-                unsent: dropped + saved_in_spool,
-                saved_in_spool,
+                // The processor's own count, should its exporter count them
+                // after it returned (see `ProcessorShutdownReport`).
+                unsent: dropped.max(processor_unsent),
+                left_in_spool: at_end.in_spool,
                 timeout: budget,
             },
         );
@@ -683,14 +696,18 @@ fn shut_down_signal(
 
 /// Whether a provider's shutdown error says only that its processors ran
 /// out of time: `OTelSdkError::Timeout`, or the SDK providers' list of
-/// their processors' errors (`Shutdown errors: [Timeout(..), ..]`) with
-/// nothing else in it. Any other error, or a list in another form, is
+/// their processors' or readers' errors (`Shutdown errors: [Timeout(..),
+/// ..]`, `[Timeout(..)]`) with nothing else in it. Any other error, or a list in another form, is
 /// reported as the provider's failure.
 fn only_timeouts(error: &OTelSdkError) -> bool {
     match error {
         OTelSdkError::Timeout(_) => true,
+        // The tracer and logger providers prefix their list; the meter
+        // provider gives the bare list of its readers' errors.
         OTelSdkError::InternalFailure(message) => message
-            .strip_prefix("Shutdown errors: [")
+            .strip_prefix("Shutdown errors: ")
+            .unwrap_or(message)
+            .strip_prefix('[')
             .and_then(|list| list.strip_suffix(']'))
             .is_some_and(|list| {
                 !list.is_empty() && list.split(", ").all(|error| error.starts_with("Timeout("))
@@ -764,19 +781,19 @@ impl FlushError {
 pub enum ShutdownProblem {
     /// The deadline passed before `signal`'s part stopped (its processor,
     /// provider or exporter ran out of time). Items still queued or in
-    /// flight then were dropped as `shutdown_deadline`, or saved in the
-    /// disk spool for the next run when there is one.
-    #[error("{}", describe_deadline(*.signal, *.unsent, *.saved_in_spool, *.timeout))]
+    /// flight then were dropped as `shutdown_deadline`, or, with a disk
+    /// spool, saved there for the next run.
+    #[error("{}", describe_deadline(*.signal, *.unsent, *.left_in_spool, *.timeout))]
     DeadlinePassed {
         /// The signal.
         signal: Signal,
-        /// Items the signal's shutdown counted as not delivered by the
-        /// deadline: dropped as `shutdown_deadline`, or saved in the spool.
-        /// (An export the export worker's own stop cuts short afterwards is
-        /// in the report's counters, not here.)
+        /// Items the signal's shutdown dropped as `shutdown_deadline`. (An
+        /// export the export worker's own stop cuts short afterwards is in
+        /// the report's counters, not here.)
         unsent: u64,
-        /// Of `unsent`, the items saved in the disk spool for the next run.
-        saved_in_spool: u64,
+        /// Items in the disk spool when the signal's shutdown ended, sent by
+        /// the next run with the same spool directory (0 without a spool).
+        left_in_spool: u64,
         /// The shutdown timeout.
         timeout: Duration,
     },
@@ -827,26 +844,25 @@ pub enum ShutdownProblem {
 }
 
 /// [`ShutdownProblem::DeadlinePassed`]'s text.
-fn describe_deadline(
-    signal: Signal,
-    unsent: u64,
-    saved_in_spool: u64,
-    timeout: Duration,
-) -> String {
+fn describe_deadline(signal: Signal, unsent: u64, left_in_spool: u64, timeout: Duration) -> String {
     let mut text = format!("{signal}: the {timeout:?} shutdown deadline passed");
-    if unsent == 0 {
+    match (unsent, left_in_spool) {
         // Not "nothing was lost": an export still running when the worker
         // stops is counted after this (the report's counters include it).
-        text.push_str(" before every part stopped; no item had been counted as unsent by then");
-        return text;
-    }
-    text.push_str(&format!(" with {unsent} items unsent: "));
-    let dropped = unsent - saved_in_spool;
-    match (dropped, saved_in_spool) {
-        (_, 0) => text.push_str("dropped as shutdown_deadline"),
-        (0, _) => text.push_str("saved in the disk spool for the next run"),
-        (dropped, saved) => text.push_str(&format!(
-            "{saved} saved in the disk spool for the next run, {dropped} dropped as shutdown_deadline"
+        (0, 0) => {
+            text.push_str(" before every part stopped; no item had been counted as unsent by then")
+        }
+        (unsent, 0) => {
+            text.push_str(&format!(
+                " with {unsent} items unsent: dropped as shutdown_deadline"
+            ));
+        }
+        (0, left) => text.push_str(&format!(
+            "; nothing was dropped: {left} items wait in the disk spool for the next run"
+        )),
+        (unsent, left) => text.push_str(&format!(
+            " with {unsent} items unsent: dropped as shutdown_deadline; \
+             {left} items wait in the disk spool for the next run"
         )),
     }
     text
@@ -1105,31 +1121,89 @@ mod tests {
         assert!(!only_timeouts(&OTelSdkError::AlreadyShutdown));
     }
 
+    /// A metric exporter whose shutdown gives a chosen error.
+    #[derive(Debug)]
+    struct MetricShutdownFails(fn() -> OTelSdkError);
+
+    impl opentelemetry_sdk::metrics::exporter::PushMetricExporter for MetricShutdownFails {
+        async fn export(
+            &self,
+            _: &opentelemetry_sdk::metrics::data::ResourceMetrics,
+        ) -> OTelSdkResult {
+            Ok(())
+        }
+        fn force_flush(&self) -> OTelSdkResult {
+            Ok(())
+        }
+        fn shutdown_with_timeout(&self, _: Duration) -> OTelSdkResult {
+            Err((self.0)())
+        }
+        fn temporality(&self) -> opentelemetry_sdk::metrics::Temporality {
+            opentelemetry_sdk::metrics::Temporality::Cumulative
+        }
+    }
+
+    // The meter provider lists its readers' errors without the prefix the
+    // tracer and logger providers put before theirs (`format!("{errs:?}")`
+    // in the SDK's pipelines). A periodic reader reports its exporter's
+    // failure as `Failed to shutdown`, read here from the SDK itself; a
+    // reader that does not stop in time as `Timeout`.
+    #[test]
+    fn a_meter_provider_out_of_time_is_told_from_one_that_failed() {
+        let reader =
+            opentelemetry_sdk::metrics::PeriodicReader::builder(MetricShutdownFails(|| {
+                OTelSdkError::InternalFailure("disk full".into())
+            }))
+            .build();
+        let failure = SdkMeterProvider::builder()
+            .with_reader(reader)
+            .build()
+            .shutdown()
+            .unwrap_err();
+        assert!(!only_timeouts(&failure), "{failure:?}");
+        let readers_timed_out = OTelSdkError::InternalFailure(format!(
+            "{:?}",
+            [OTelSdkError::Timeout(Duration::from_secs(5))]
+        ));
+        assert!(only_timeouts(&readers_timed_out), "{readers_timed_out:?}");
+    }
+
+    fn traces_part(stats: &ExportStats) -> SignalShutdown<'_> {
+        SignalShutdown {
+            signal: Signal::Traces,
+            stats,
+            handle: None,
+            budget: Duration::from_millis(400),
+            timeout: Duration::from_millis(400),
+        }
+    }
+
+    fn provider_timeout() -> Option<OTelSdkResult> {
+        Some(Err(OTelSdkError::InternalFailure(
+            "Shutdown errors: [Timeout(100ms)]".into(),
+        )))
+    }
+
+    fn exporter_timeout() -> Option<OTelSdkResult> {
+        Some(Err(OTelSdkError::Timeout(Duration::ZERO)))
+    }
+
     // Whichever part ran out of time, the deadline is one problem that
-    // counts what the whole signal's shutdown lost or saved.
+    // counts what the whole signal's shutdown dropped.
     #[test]
     fn running_out_of_time_is_one_problem_counting_every_unsent_item() {
         let stats = ExportStats::new();
         let traces = stats.signal(Signal::Traces);
-        let part = || SignalShutdown {
-            signal: Signal::Traces,
-            stats: &stats,
-            handle: None,
-            budget: Duration::from_millis(400),
-            timeout: Duration::from_millis(400),
-        };
         traces.record_dropped(DropReason::ShutdownDeadline, 2); // before: not counted
         let problems = shut_down_signal(
-            part(),
+            traces_part(&stats),
             |_| {
                 traces.record_dropped(DropReason::ShutdownDeadline, 4);
-                Some(Err(OTelSdkError::InternalFailure(
-                    "Shutdown errors: [Timeout(100ms)]".into(),
-                )))
+                provider_timeout()
             },
             |_| {
                 traces.record_dropped(DropReason::ShutdownDeadline, 3);
-                Some(Err(OTelSdkError::Timeout(Duration::ZERO)))
+                exporter_timeout()
             },
         );
         assert_eq!(
@@ -1137,7 +1211,7 @@ mod tests {
             [ShutdownProblem::DeadlinePassed {
                 signal: Signal::Traces,
                 unsent: 7,
-                saved_in_spool: 0,
+                left_in_spool: 0,
                 timeout: Duration::from_millis(400),
             }]
         );
@@ -1147,28 +1221,39 @@ mod tests {
              dropped as shutdown_deadline"
         );
 
-        // Saved in the spool instead: said so, and not as a drop.
+        // With a spool, what waits there is said, and is not a drop.
+        let stats = ExportStats::new();
+        let traces = stats.signal(Signal::Traces);
         let problems = shut_down_signal(
-            part(),
+            traces_part(&stats),
             |_| None,
             |_| {
                 traces.record_spooled(5);
-                traces.record_dropped(DropReason::ShutdownDeadline, 1);
-                Some(Err(OTelSdkError::Timeout(Duration::ZERO)))
+                exporter_timeout()
             },
         );
         assert_eq!(
             problems[0].to_string(),
-            "traces: the 400ms shutdown deadline passed with 6 items unsent: \
-             5 saved in the disk spool for the next run, 1 dropped as shutdown_deadline"
+            "traces: the 400ms shutdown deadline passed; nothing was dropped: \
+             5 items wait in the disk spool for the next run"
+        );
+        let problems = shut_down_signal(
+            traces_part(&stats),
+            |_| None,
+            |_| {
+                traces.record_dropped(DropReason::ShutdownDeadline, 1);
+                exporter_timeout()
+            },
+        );
+        assert_eq!(
+            problems[0].to_string(),
+            "traces: the 400ms shutdown deadline passed with 1 items unsent: \
+             dropped as shutdown_deadline; 5 items wait in the disk spool for the next run"
         );
 
         // Out of time with nothing counted as unsent.
-        let problems = shut_down_signal(
-            part(),
-            |_| None,
-            |_| Some(Err(OTelSdkError::Timeout(Duration::ZERO))),
-        );
+        let stats = ExportStats::new();
+        let problems = shut_down_signal(traces_part(&stats), |_| None, |_| exporter_timeout());
         assert_eq!(
             problems[0].to_string(),
             "traces: the 400ms shutdown deadline passed before every part stopped; \
@@ -1177,7 +1262,7 @@ mod tests {
 
         // Any other exporter error is its own problem.
         let problems = shut_down_signal(
-            part(),
+            traces_part(&stats),
             |_| None,
             |_| Some(Err(OTelSdkError::InternalFailure("spool lock lost".into()))),
         );
@@ -1188,6 +1273,79 @@ mod tests {
                 message: "Operation failed: spool lock lost".into(),
             }]
         );
+    }
+
+    // `shutdown_deadline` also counts what a worker that had already
+    // stopped dropped: without a part running out of time, that is not a
+    // deadline (the processor's `WorkerGone` says it).
+    #[test]
+    fn deadline_drops_without_a_timeout_are_not_a_deadline() {
+        let stats = ExportStats::new();
+        let traces = stats.signal(Signal::Traces);
+        let problems = shut_down_signal(
+            traces_part(&stats),
+            |_| {
+                traces.record_dropped(DropReason::ShutdownDeadline, 4);
+                None
+            },
+            |_| None,
+        );
+        assert_eq!(problems, []);
+    }
+
+    // A provider that timed out while its exporter failed for its own
+    // reason: the deadline, and the failure, which the timeout would hide.
+    #[test]
+    fn an_export_failure_behind_a_provider_timeout_is_said() {
+        let stats = ExportStats::new();
+        let traces = stats.signal(Signal::Traces);
+        let problems = shut_down_signal(
+            traces_part(&stats),
+            |_| {
+                traces.record_dropped(DropReason::NonRetryable, 3);
+                traces.record_error(ExportErrorRecord::new(
+                    "http_status",
+                    DropReason::NonRetryable,
+                    "http://127.0.0.1:4318/v1/traces",
+                    "HTTP 403: forbidden",
+                    3,
+                ));
+                provider_timeout()
+            },
+            |_| None,
+        );
+        let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            text,
+            [
+                "traces: the 400ms shutdown deadline passed before every part stopped; \
+                 no item had been counted as unsent by then",
+                "traces: the provider's shutdown failed: Operation failed: Shutdown errors: \
+                 [Timeout(100ms)]; cause: its last export to http://127.0.0.1:4318/v1/traces \
+                 failed (http_status): HTTP 403: forbidden; items dropped meanwhile: \
+                 3 as non_retryable"
+            ]
+        );
+
+        // A failure that is the deadline itself is not said twice.
+        let stats = ExportStats::new();
+        let traces = stats.signal(Signal::Traces);
+        let problems = shut_down_signal(
+            traces_part(&stats),
+            |_| {
+                traces.record_dropped(DropReason::ShutdownDeadline, 2);
+                traces.record_error(ExportErrorRecord::new(
+                    "shutdown",
+                    DropReason::ShutdownDeadline,
+                    "http://127.0.0.1:4318/v1/traces",
+                    "the batch processor cancelled the export",
+                    2,
+                ));
+                provider_timeout()
+            },
+            |_| None,
+        );
+        assert_eq!(problems.len(), 1, "{problems:?}");
     }
 
     // The SDK's metric reader answers `Failed to shutdown` when its last

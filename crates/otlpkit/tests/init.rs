@@ -408,8 +408,8 @@ fn sends_in_flight_at_shutdown_wait_in_the_spool_for_the_next_run() {
     assert_eq!(
         problems,
         [
-            "problem: traces: the 400ms shutdown deadline passed with 8 items unsent: \
-          saved in the disk spool for the next run"
+            "problem: traces: the 400ms shutdown deadline passed; nothing was dropped: \
+             8 items wait in the disk spool for the next run"
         ],
         "{first:?}"
     );
