@@ -544,6 +544,7 @@ fn shutdown_pipeline(pipeline: Pipeline, stats: &ExportStats, timeout: Duration)
     }
     if let Some(provider) = meter_provider {
         metric_deadline.set(deadline, timeout);
+        let metric_cut_short = metric_deadline.clone();
         let left = deadline.saturating_duration_since(Instant::now());
         pending.push(spawn_bounded(Signal::Metrics, move || {
             shut_down_signal(
@@ -554,7 +555,18 @@ fn shutdown_pipeline(pipeline: Pipeline, stats: &ExportStats, timeout: Duration)
                     budget: timeout,
                     timeout: left,
                 },
-                move |left| Some(provider.shutdown_with_timeout(left)),
+                move |left| {
+                    // The periodic reader says `Failed to shutdown` when the
+                    // deadline cut its last export short: that is the
+                    // deadline (the reader's own timeouts say so already).
+                    Some(provider.shutdown_with_timeout(left).map_err(|error| {
+                        if metric_cut_short.cut_an_export_short() {
+                            OTelSdkError::Timeout(left)
+                        } else {
+                            error
+                        }
+                    }))
+                },
                 |_| None,
             )
         }));

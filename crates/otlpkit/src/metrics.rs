@@ -154,10 +154,12 @@ impl TimeoutExporter {
         let export = self.timeout.map(|timeout| Limit {
             wait: timeout,
             budget: timeout,
+            shutdown: false,
         });
         let shutdown = self.deadline.remaining().map(|(left, timeout)| Limit {
             wait: left,
             budget: timeout,
+            shutdown: true,
         });
         match (export, shutdown) {
             (Some(export), Some(shutdown)) if shutdown.wait < export.wait => Some(shutdown),
@@ -171,25 +173,48 @@ impl TimeoutExporter {
 struct Limit {
     wait: Duration,
     budget: Duration,
+    /// Whether the limit is the guard's shutdown deadline.
+    shutdown: bool,
 }
 
 /// The guard's shutdown deadline and timeout, once its shutdown has begun;
-/// shared with the metric exporters.
+/// shared with the metric exporters, which say when it cut an export short.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct ShutdownDeadline(Arc<OnceLock<(Instant, Duration)>>);
+pub(crate) struct ShutdownDeadline(Arc<DeadlineState>);
+
+#[derive(Debug, Default)]
+struct DeadlineState {
+    set: OnceLock<(Instant, Duration)>,
+    cut_an_export_short: std::sync::atomic::AtomicBool,
+}
 
 impl ShutdownDeadline {
     /// The shutdown began with `timeout`, ending at `deadline`.
     pub(crate) fn set(&self, deadline: Instant, timeout: Duration) {
         // Only the first shutdown sets it; later calls change nothing.
-        let _ = self.0.set((deadline, timeout));
+        let _ = self.0.set.set((deadline, timeout));
     }
 
     /// The time left before the deadline, and the shutdown timeout.
     fn remaining(&self) -> Option<(Duration, Duration)> {
-        self.0.get().map(|(deadline, timeout)| {
+        self.0.set.get().map(|(deadline, timeout)| {
             (deadline.saturating_duration_since(Instant::now()), *timeout)
         })
+    }
+
+    /// Whether an export returned because the deadline passed: the SDK's
+    /// periodic reader then reports its shutdown as `Failed to shutdown`,
+    /// which names no timeout.
+    pub(crate) fn cut_an_export_short(&self) -> bool {
+        self.0
+            .cut_an_export_short
+            .load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    fn record_cut_short(&self) {
+        self.0
+            .cut_an_export_short
+            .store(true, std::sync::atomic::Ordering::Release);
     }
 }
 
@@ -211,12 +236,18 @@ impl PushMetricExporter for TimeoutExporter {
         let inner = &*self.inner;
         let limit = self.limit();
         let worker = self.worker.clone();
+        let deadline = &self.deadline;
         // The inner exporter is called on the first poll (at once: the
         // reader blocks on the future), inside the block, so that its
         // future may borrow both `self` and `metrics`.
         async move {
             let export = inner.dyn_export(metrics);
-            let Some(Limit { wait, budget }) = limit else {
+            let Some(Limit {
+                wait,
+                budget,
+                shutdown,
+            }) = limit
+            else {
                 return export.await;
             };
             // The sleep is created on the worker: it needs the worker's timer.
@@ -230,7 +261,12 @@ impl PushMetricExporter for TimeoutExporter {
                 match std::pin::Pin::new(&mut timer.0).poll(cx) {
                     // The timer fired, or the worker is gone: either way the
                     // reader must not wait any longer.
-                    Poll::Ready(_) => Poll::Ready(Err(OTelSdkError::Timeout(budget))),
+                    Poll::Ready(_) => {
+                        if shutdown {
+                            deadline.record_cut_short();
+                        }
+                        Poll::Ready(Err(OTelSdkError::Timeout(budget)))
+                    }
                     Poll::Pending => Poll::Pending,
                 }
             })
@@ -243,6 +279,14 @@ impl PushMetricExporter for TimeoutExporter {
     }
 
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        // The periodic reader passes its own timeout (5 s by default), not
+        // the guard's: a send still held by the collector must be settled
+        // by the guard's deadline, so that the signal's shutdown finishes
+        // in time and reports it.
+        let timeout = self
+            .deadline
+            .remaining()
+            .map_or(timeout, |(left, _)| timeout.min(left));
         self.inner.dyn_shutdown_with_timeout(timeout)
     }
 

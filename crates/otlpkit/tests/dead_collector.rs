@@ -170,3 +170,51 @@ fn a_batch_cut_short_by_the_deadline_names_the_refused_connection() {
         );
     }
 }
+
+/// A collector that holds the final metric export past the shutdown
+/// deadline: the SDK's periodic reader reports that as `Failed to
+/// shutdown`, which names no cause; the report says what it was, the
+/// deadline, as one problem for the signal.
+#[test]
+fn a_metric_export_cut_short_by_the_deadline_is_reported_as_the_deadline() {
+    let receiver = otlpkit_testkit::Receiver::start().unwrap();
+    receiver.push_faults(
+        otlpkit_testkit::Signal::Metrics,
+        otlpkit_testkit::Fault::delay(Duration::from_secs(60)),
+        8,
+    );
+    let env = MapEnv::from([
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.http_endpoint()),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf".to_owned()),
+        ("OTEL_TRACES_EXPORTER", "none".to_owned()),
+        ("OTEL_LOGS_EXPORTER", "none".to_owned()),
+        ("OTEL_LOG_LEVEL", "off".to_owned()),
+    ]);
+    let telemetry = otlpkit::builder()
+        .with_self_metrics(false)
+        .with_shutdown_timeout(Duration::from_millis(400))
+        .build_with_env(&env)
+        .unwrap();
+    let meter = telemetry.meter_provider().unwrap().meter("held");
+    meter.u64_counter("requests").build().add(1, &[]);
+    let report = telemetry.shutdown();
+    let metrics: Vec<&otlpkit::ShutdownProblem> = report
+        .problems
+        .iter()
+        .filter(|problem| problem.to_string().starts_with("metrics:"))
+        .collect();
+    assert_eq!(metrics.len(), 1, "{report}");
+    assert!(
+        matches!(
+            metrics[0],
+            otlpkit::ShutdownProblem::DeadlinePassed {
+                signal: Signal::Metrics,
+                timeout,
+                ..
+            } if *timeout == Duration::from_millis(400)
+        ),
+        "{report}"
+    );
+    assert_eq!(report.delivered(Signal::Metrics), 0, "{report}");
+    assert!(report.dropped(Signal::Metrics) >= 1, "{report}");
+}
