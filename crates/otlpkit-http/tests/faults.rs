@@ -57,6 +57,30 @@ fn traces(exporter: &HttpSpanExporter) -> otlpkit_core::stats::SignalStatsSnapsh
     exporter.stats().snapshot().signal(Signal::Traces)
 }
 
+/// Exports `spans` spans through `exporter` on a thread of its own, to a
+/// collector that holds the request for a minute; returns once the request
+/// is in flight, with the thread that waits for its outcome.
+fn export_held_in_flight(
+    receiver: &Receiver,
+    exporter: &Arc<HttpSpanExporter>,
+    spans: usize,
+) -> std::thread::JoinHandle<Result<(), OTelSdkError>> {
+    receiver.push_fault(
+        otlpkit_testkit::Signal::Traces,
+        Fault::delay(Duration::from_secs(60)),
+    );
+    let exporting = {
+        let exporter = Arc::clone(exporter);
+        std::thread::spawn(move || export(&exporter, spans))
+    };
+    let deadline = std::time::Instant::now() + support::WAIT;
+    while receiver.in_flight() == 0 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(receiver.in_flight(), 1);
+    exporting
+}
+
 // --- checklist 2.5, 2.11: success and partial success ----------------------------------------
 
 #[test]
@@ -655,20 +679,8 @@ fn shared_handles_a_handle_shared_from_a_shut_down_one_is_born_shut_down() {
 #[test]
 fn a_shutdown_with_no_time_left_says_the_deadline_had_passed() {
     let receiver = Receiver::start().unwrap();
-    receiver.push_fault(
-        otlpkit_testkit::Signal::Traces,
-        Fault::delay(Duration::from_secs(60)),
-    );
     let exporter = Arc::new(span_exporter(&traces_url(&receiver)));
-    let exporting = {
-        let exporter = exporter.clone();
-        std::thread::spawn(move || export(&exporter, 2))
-    };
-    let deadline = std::time::Instant::now() + support::WAIT;
-    while receiver.in_flight() == 0 && std::time::Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    assert_eq!(receiver.in_flight(), 1);
+    let exporting = export_held_in_flight(&receiver, &exporter, 2);
     let result = exporter.shutdown_all(Duration::ZERO);
     assert!(
         matches!(result, Err(OTelSdkError::Timeout(_))),
@@ -692,22 +704,10 @@ fn a_shutdown_with_no_time_left_says_the_deadline_had_passed() {
 #[test]
 fn shared_handles_the_owner_stops_the_core_whatever_handles_are_still_open() {
     let receiver = Receiver::start().unwrap();
-    receiver.push_fault(
-        otlpkit_testkit::Signal::Traces,
-        Fault::delay(Duration::from_secs(60)),
-    );
     let owner = span_exporter(&traces_url(&receiver));
     let native = Arc::new(owner.share());
     let api = owner.share();
-    let exporting = {
-        let native = native.clone();
-        std::thread::spawn(move || export(&native, 3))
-    };
-    let deadline = std::time::Instant::now() + support::WAIT;
-    while receiver.in_flight() == 0 && std::time::Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    assert_eq!(receiver.in_flight(), 1);
+    let exporting = export_held_in_flight(&receiver, &native, 3);
 
     // A processor after its own deadline: `Duration::ZERO`. Not the last
     // handle open, so it closes only itself and cuts nothing short.
@@ -758,20 +758,8 @@ fn shutdown_is_bounded_while_an_export_hangs() {
     // checklist 3.8, 2.14: a collector that never answers cannot hold the
     // shutdown past its timeout; the items in flight are counted.
     let receiver = Receiver::start().unwrap();
-    receiver.push_fault(
-        otlpkit_testkit::Signal::Traces,
-        Fault::delay(Duration::from_secs(60)),
-    );
     let exporter = Arc::new(span_exporter(&traces_url(&receiver)));
-    let exporting = {
-        let exporter = exporter.clone();
-        std::thread::spawn(move || export(&exporter, 3))
-    };
-    let deadline = std::time::Instant::now() + support::WAIT;
-    while receiver.in_flight() == 0 && std::time::Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    assert_eq!(receiver.in_flight(), 1);
+    let exporting = export_held_in_flight(&receiver, &exporter, 3);
     let result = exporter.shutdown_with_timeout(Duration::from_millis(200));
     assert!(
         matches!(result, Err(OTelSdkError::Timeout(_))),
