@@ -159,6 +159,48 @@ fn run_child(scenario: &str, vars: &[(&str, &str)]) -> ChildOutput {
     )
 }
 
+/// A count the child printed as `<key>N` on a line of its own.
+fn printed_count(child: &ChildOutput, key: &str) -> u64 {
+    child
+        .stdout
+        .lines()
+        .find_map(|line| line.strip_prefix(key))
+        .and_then(|n| n.trim().parse::<u64>().ok())
+        .unwrap_or_else(|| panic!("no `{key}` in {child:?}"))
+}
+
+/// The shutdown report's problem lines the child printed.
+fn printed_problems(child: &ChildOutput) -> Vec<&str> {
+    child
+        .stdout
+        .lines()
+        .filter(|line| line.starts_with("problem: "))
+        .collect()
+}
+
+/// A receiver that holds each traces request (up to 64) for `hold`.
+fn receiver_holding_traces(hold: Duration) -> Receiver {
+    let receiver = Receiver::start().unwrap();
+    receiver.push_faults(
+        otlpkit_testkit::Signal::Traces,
+        otlpkit_testkit::Fault::delay(hold),
+        64,
+    );
+    receiver
+}
+
+/// `base_env` over gRPC with traces only: no metrics, logs or otlpkit's
+/// own metrics.
+fn traces_only_env(endpoint: &str) -> Vec<(&str, &str)> {
+    let mut vars = base_env(endpoint, "grpc");
+    vars.extend([
+        ("OTEL_METRICS_EXPORTER", "none"),
+        ("OTEL_LOGS_EXPORTER", "none"),
+        ("OTLPKIT_SELF_METRICS", "false"),
+    ]);
+    vars
+}
+
 fn span(receiver: &Receiver, name: &str) -> ReceivedSpan {
     receiver
         .span(name)
@@ -311,31 +353,13 @@ fn both_span_paths_reach_the_collector_on_one_connection() {
 /// out leaves sends of both paths in flight. Every span is still counted
 /// once, under one reason: `produced = delivered + dropped`, exactly.
 fn both_span_paths_are_counted_exactly_when_a_slow_collector_outlasts_the_shutdown() {
-    let receiver = Receiver::start().unwrap();
     // Every traces request is held far longer than the child lives.
-    receiver.push_faults(
-        otlpkit_testkit::Signal::Traces,
-        otlpkit_testkit::Fault::delay(Duration::from_secs(300)),
-        64,
-    );
+    let receiver = receiver_holding_traces(Duration::from_secs(300));
     let endpoint = receiver.grpc_endpoint();
-    let mut vars = base_env(&endpoint, "grpc");
-    vars.extend([
-        ("OTEL_METRICS_EXPORTER", "none"),
-        ("OTEL_LOGS_EXPORTER", "none"),
-        ("OTLPKIT_SELF_METRICS", "false"),
-    ]);
-    let child = run_child("both_paths_slow", &vars);
+    let child = run_child("both_paths_slow", &traces_only_env(&endpoint));
     // Incomplete (spans were dropped), but the child got to its report.
     assert!(child.stdout.contains("complete: false"), "{child:?}");
-    let value = |key: &str| {
-        child
-            .stdout
-            .lines()
-            .find_map(|line| line.strip_prefix(key))
-            .and_then(|n| n.trim().parse::<u64>().ok())
-            .unwrap_or_else(|| panic!("no `{key}` in {child:?}"))
-    };
+    let value = |key: &str| printed_count(&child, key);
     // 4 `tracing` spans and 4 OpenTelemetry-API spans, all held by the
     // collector past the deadline: each counted once, as a shutdown drop.
     assert_eq!(value("produced traces: "), 8, "{child:?}");
@@ -345,13 +369,8 @@ fn both_span_paths_are_counted_exactly_when_a_slow_collector_outlasts_the_shutdo
     // One problem for the deadline, whichever part ran out of time (the
     // native processor, the provider's, or the shared exporter), naming
     // every span it cost.
-    let problems: Vec<&str> = child
-        .stdout
-        .lines()
-        .filter(|line| line.starts_with("problem: "))
-        .collect();
     assert_eq!(
-        problems,
+        printed_problems(&child),
         [
             "problem: traces: the 400ms shutdown deadline passed with 8 items unsent: \
           dropped as shutdown_deadline"
@@ -370,43 +389,24 @@ fn sends_in_flight_at_shutdown_wait_in_the_spool_for_the_next_run() {
     let dir = tempfile::tempdir().unwrap();
     let spool_dir = dir.path().to_str().unwrap();
     let traces_only = |endpoint| {
-        let mut vars = base_env(endpoint, "grpc");
-        vars.extend([
-            ("OTEL_METRICS_EXPORTER", "none"),
-            ("OTEL_LOGS_EXPORTER", "none"),
-            ("OTLPKIT_SELF_METRICS", "false"),
-            ("OTLPKIT_SPOOL_DIR", spool_dir),
-        ]);
+        let mut vars = traces_only_env(endpoint);
+        vars.push(("OTLPKIT_SPOOL_DIR", spool_dir));
         vars
     };
-    let slow = Receiver::start().unwrap();
-    slow.push_faults(
-        otlpkit_testkit::Signal::Traces,
-        otlpkit_testkit::Fault::delay(Duration::from_secs(300)),
-        64,
-    );
+    let slow = receiver_holding_traces(Duration::from_secs(300));
     let slow_endpoint = slow.grpc_endpoint();
     let first = run_child("both_paths_slow", &traces_only(&slow_endpoint));
-    let value = |child: &ChildOutput, key: &str| {
-        child
-            .stdout
-            .lines()
-            .find_map(|line| line.strip_prefix(key))
-            .and_then(|n| n.trim().parse::<u64>().ok())
-            .unwrap_or_else(|| panic!("no `{key}` in {child:?}"))
-    };
     // Nothing delivered, nothing dropped: all 8 spans wait in the spool,
     // and the one problem says so.
-    assert_eq!(value(&first, "produced traces: "), 8, "{first:?}");
-    assert_eq!(value(&first, "dropped traces: "), 0, "{first:?}");
-    assert_eq!(value(&first, "left in spool traces: "), 8, "{first:?}");
-    let problems: Vec<&str> = first
-        .stdout
-        .lines()
-        .filter(|line| line.starts_with("problem: "))
-        .collect();
+    assert_eq!(printed_count(&first, "produced traces: "), 8, "{first:?}");
+    assert_eq!(printed_count(&first, "dropped traces: "), 0, "{first:?}");
     assert_eq!(
-        problems,
+        printed_count(&first, "left in spool traces: "),
+        8,
+        "{first:?}"
+    );
+    assert_eq!(
+        printed_problems(&first),
         [
             "problem: traces: the 400ms shutdown deadline passed; nothing was dropped: \
              8 items wait in the disk spool for the next run"
@@ -416,18 +416,25 @@ fn sends_in_flight_at_shutdown_wait_in_the_spool_for_the_next_run() {
 
     // Slow enough that the spool's drain is still sending when the next
     // run shuts down: its shutdown must wait for it.
-    let healthy = Receiver::start().unwrap();
-    healthy.push_faults(
-        otlpkit_testkit::Signal::Traces,
-        otlpkit_testkit::Fault::delay(Duration::from_millis(300)),
-        64,
-    );
+    let healthy = receiver_holding_traces(Duration::from_millis(300));
     let healthy_endpoint = healthy.grpc_endpoint();
     let next = run_child("drain_spool", &traces_only(&healthy_endpoint));
     assert!(next.success, "{next:?}");
-    assert_eq!(value(&next, "found in spool traces: "), 8, "{next:?}");
-    assert_eq!(value(&next, "delivered from spool traces: "), 8, "{next:?}");
-    assert_eq!(value(&next, "left in spool traces: "), 0, "{next:?}");
+    assert_eq!(
+        printed_count(&next, "found in spool traces: "),
+        8,
+        "{next:?}"
+    );
+    assert_eq!(
+        printed_count(&next, "delivered from spool traces: "),
+        8,
+        "{next:?}"
+    );
+    assert_eq!(
+        printed_count(&next, "left in spool traces: "),
+        0,
+        "{next:?}"
+    );
     let mut got = names(&healthy);
     got.sort();
     assert_eq!(got, [["slow.api"; 4], ["slow.native"; 4]].concat());
@@ -562,13 +569,7 @@ fn dead_collector_shutdown_is_bounded_and_reports_the_drops() {
     // The child exits non-zero when its report is incomplete, as here.
     assert!(!child.success, "{child:?}");
     assert!(child.stdout.contains("complete: false"), "{child:?}");
-    let dropped = child
-        .stdout
-        .lines()
-        .find_map(|line| line.strip_prefix("dropped traces: "))
-        .and_then(|n| n.trim().parse::<u64>().ok())
-        .unwrap_or(0);
-    assert!(dropped >= 4, "{child:?}");
+    assert!(printed_count(&child, "dropped traces: ") >= 4, "{child:?}");
     assert!(child.stdout.contains("retries_exhausted"), "{child:?}");
     // Why, where the user looks, with no subscriber printing anything: the
     // first failure of each exporter on standard error, and the report's
