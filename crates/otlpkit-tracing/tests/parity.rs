@@ -91,13 +91,23 @@ fn through_tracing_opentelemetry() -> Vec<SpanData> {
 }
 
 fn through_native() -> Vec<SpanData> {
+    recorded_natively(|native| native.with_scope(scope()).layer())
+}
+
+/// The workload recorded by the native layer `layer` builds around a
+/// processor exporting to memory; the spans are read once flushed, while
+/// the layer (which owns the processor) still lives.
+fn recorded_natively<L>(layer: impl FnOnce(NativeSpans) -> L) -> Vec<SpanData>
+where
+    L: tracing_subscriber::Layer<Registry> + Send + Sync + 'static,
+{
     let exporter = InMemorySpanExporter::default();
     let processor = BatchProcessor::builder(SpanDataExporter::new(exporter.clone()))
         .build_with_env(&MapEnv::new())
         .unwrap();
     let handle = processor.handle();
-    let native = NativeSpans::new(processor).with_scope(scope());
-    let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(native.layer()));
+    let layer = layer(NativeSpans::new(processor));
+    let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
     tracing::dispatcher::with_default(&dispatch, workload);
     assert!(
         handle
@@ -198,40 +208,25 @@ fn the_native_layer_records_what_tracing_opentelemetry_records() {
 /// `tracing-opentelemetry`, with the given span details. The spans are read
 /// while the pipeline lives: its shutdown empties the in-memory exporter.
 fn through_setup(details: SpanDetails, native: bool) -> Vec<SpanData> {
-    let exporter = InMemorySpanExporter::default();
     let setup = TracingSetup::builder()
         .with_directives("trace")
         .with_span_details(details);
     if native {
-        let processor = BatchProcessor::builder(SpanDataExporter::new(exporter.clone()))
-            .build_with_env(&MapEnv::new())
-            .unwrap();
-        let handle = processor.handle();
-        let layer = setup
-            .with_native_spans(NativeSpans::new(processor))
-            .layer::<Registry>()
-            .unwrap();
-        let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
-        tracing::dispatcher::with_default(&dispatch, workload);
-        assert!(
-            handle
-                .flush_within(Duration::from_secs(10))
-                .unwrap()
-                .is_complete()
-        );
-        exporter.get_finished_spans().unwrap()
-    } else {
-        let provider = SdkTracerProvider::builder()
-            .with_simple_exporter(exporter.clone())
-            .build();
-        let layer = setup
-            .with_tracer_provider(&provider)
-            .layer::<Registry>()
-            .unwrap();
-        tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), workload);
-        provider.force_flush().unwrap();
-        exporter.get_finished_spans().unwrap()
+        return recorded_natively(|native| {
+            setup.with_native_spans(native).layer::<Registry>().unwrap()
+        });
     }
+    let exporter = InMemorySpanExporter::default();
+    let provider = SdkTracerProvider::builder()
+        .with_simple_exporter(exporter.clone())
+        .build();
+    let layer = setup
+        .with_tracer_provider(&provider)
+        .layer::<Registry>()
+        .unwrap();
+    tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), workload);
+    provider.force_flush().unwrap();
+    exporter.get_finished_spans().unwrap()
 }
 
 /// `TracingSetup::with_span_details` gives both span paths the same
