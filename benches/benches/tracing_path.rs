@@ -8,7 +8,9 @@
 //! `otlpkit::init()` builds today), otlpkit's native layer (with the same
 //! attributes as `tracing-opentelemetry`, and lean), and `fastrace` with a
 //! reporter that only counts (its own API, string properties), the anchor
-//! of a tracer built for speed.
+//! of a tracer built for speed. Beside them, in `tracing_producer`, the
+//! three `SystemTime::now()` calls a default native span makes, alone: the
+//! part of any timestamping layer's cost that is the machine's clock.
 //!
 //! Workloads, one iteration = one tree of 10 spans (a root and nine
 //! children, entered and closed): three fields per span; ten fields and one
@@ -132,7 +134,19 @@ fn fastrace_tree_10_fields_event(i: u64) {
     }
 }
 
-fn run_fastrace(threads: u64, iters: u64, tree: fn(u64)) -> Duration {
+/// The clock reads a default native span makes (start, enter, exit; the
+/// end is the last exit), for each span of a tree and nothing else: the
+/// floor under any layer that timestamps spans with the system clock, in
+/// the same run as the registry alone.
+fn clock_reads_tree(_: u64) {
+    for _ in 0..SPANS_PER_TREE * 3 {
+        std::hint::black_box(std::time::SystemTime::now());
+    }
+}
+
+/// Runs `iters` trees on each of `threads` threads with no subscriber (a
+/// workload that does not go through `tracing`); timed as [`run`] times.
+fn run_without_subscriber(threads: u64, iters: u64, tree: fn(u64)) -> Duration {
     let barrier = Arc::new(Barrier::new(threads as usize + 1));
     let elapsed = std::thread::scope(|scope| {
         for _ in 0..threads {
@@ -197,7 +211,11 @@ fn producer(c: &mut Criterion) {
             }
             group.bench_function(
                 BenchmarkId::new("fastrace, counting reporter", format!("{threads} threads")),
-                |b| b.iter_custom(|iters| run_fastrace(threads, iters, fastrace_tree)),
+                |b| b.iter_custom(|iters| run_without_subscriber(threads, iters, fastrace_tree)),
+            );
+            group.bench_function(
+                BenchmarkId::new("three clock reads per span", format!("{threads} threads")),
+                |b| b.iter_custom(|iters| run_without_subscriber(threads, iters, clock_reads_tree)),
             );
         }
         group.finish();
