@@ -322,6 +322,12 @@ impl TracingSetup {
     /// When the chosen directives do not parse, or the variable is not
     /// Unicode.
     pub fn resolved_directives(&self) -> Result<String, SetupError> {
+        self.resolve().map(|(text, _)| text)
+    }
+
+    /// [`resolved_directives`](Self::resolved_directives) and what they
+    /// parse to, parsed once.
+    fn resolve(&self) -> Result<(String, Directives), SetupError> {
         if let Some(directives) = &self.directives {
             return checked(directives, None);
         }
@@ -360,12 +366,7 @@ impl TracingSetup {
     where
         S: Subscriber + for<'a> LookupSpan<'a> + Send + Sync,
     {
-        let text = self.resolved_directives()?;
-        let directives =
-            Directives::parse(&text).map_err(|source| SetupError::InvalidDirectives {
-                directives: text.clone(),
-                source,
-            })?;
+        let (text, directives) = self.resolve()?;
         let filter = || {
             directives
                 .filter::<S>()
@@ -485,10 +486,10 @@ impl TracingSetup {
     }
 }
 
-/// Checks that `directives` parse; names the variable they came from.
-fn checked(directives: &str, variable: Option<&str>) -> Result<String, SetupError> {
+/// Parses `directives`; an error names the variable they came from.
+fn checked(directives: &str, variable: Option<&str>) -> Result<(String, Directives), SetupError> {
     match Directives::parse(directives) {
-        Ok(_) => Ok(directives.to_owned()),
+        Ok(parsed) => Ok((directives.to_owned(), parsed)),
         Err(source) => Err(match variable {
             Some(variable) => SetupError::InvalidEnvFilter {
                 variable: variable.to_owned(),
