@@ -6,8 +6,8 @@ use std::time::{Duration, SystemTime};
 
 use bytes::{Bytes, BytesMut};
 use http::header::{
-    AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, RETRY_AFTER,
-    USER_AGENT,
+    AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, LOCATION,
+    RETRY_AFTER, USER_AGENT,
 };
 use otlpkit_core::diag::{self, RateLimit};
 use otlpkit_core::{Compression, ExporterConfig, LogLevel, Protocol, Signal, Url};
@@ -182,6 +182,9 @@ impl Http {
         let builder = reqwest::Client::builder()
             .default_headers(headers)
             .redirect(redirect_policy())
+            // A `Referer` would carry the endpoint's query string (where
+            // some collectors take an API key) to wherever a redirect goes.
+            .referer(false)
             .https_only(https)
             .pool_idle_timeout(Duration::from_secs(90))
             .tcp_nodelay(true);
@@ -226,6 +229,9 @@ impl Http {
             .get(RETRY_AFTER)
             .and_then(|value| value.to_str().ok())
             .and_then(|value| parse_retry_after(value, SystemTime::now()));
+        let redirect = status
+            .is_redirection()
+            .then(|| redirect_message(status.as_u16(), &self.url, headers.get(LOCATION)));
         let body = self.read_body(response).await?;
 
         if status.is_success() {
@@ -255,8 +261,9 @@ impl Http {
 
         // checklist 2.6: the google.rpc.Status message goes into the error,
         // which the exporter core redacts, records and reports.
-        let message = encode::error_message(content_type.as_deref(), self.encoding, &body)
-            .unwrap_or_default();
+        let message = redirect.unwrap_or_else(|| {
+            encode::error_message(content_type.as_deref(), self.encoding, &body).unwrap_or_default()
+        });
         Err(ExportError::http(status.as_u16(), message, retry_after))
     }
 
@@ -317,21 +324,48 @@ fn with_tls(
     Ok(builder)
 }
 
-/// Follows only `307`/`308` (which keep the method and the body), never from
-/// `https` to `http`, at most [`MAX_REDIRECTS`] times. Any other `3xx` is
-/// returned as is and fails the export as a non-retryable status.
+/// Follows only `307`/`308` (which keep the method and the body), and only
+/// to the endpoint's own origin (scheme, host and port), at most
+/// [`MAX_REDIRECTS`] times. reqwest drops only `Authorization`, `Cookie`
+/// and `Proxy-Authorization` on a redirect to another host: every other
+/// configured header (API keys such as `x-honeycomb-team`) would follow
+/// the body there. Any other `3xx`, and a redirect elsewhere, is returned
+/// as is and fails the export as a non-retryable status
+/// ([`redirect_message`] says why).
 fn redirect_policy() -> reqwest::redirect::Policy {
     reqwest::redirect::Policy::custom(|attempt| {
-        let downgrade = attempt.previous().last().is_some_and(|previous| {
-            previous.scheme() == "https" && attempt.url().scheme() != "https"
-        });
+        let same_origin = attempt
+            .previous()
+            .first()
+            .is_none_or(|endpoint| endpoint.origin() == attempt.url().origin());
         let keeps_body = matches!(attempt.status().as_u16(), 307 | 308);
-        if downgrade || !keeps_body || attempt.previous().len() > MAX_REDIRECTS {
+        if !same_origin || !keeps_body || attempt.previous().len() > MAX_REDIRECTS {
             attempt.stop()
         } else {
             attempt.follow()
         }
     })
+}
+
+/// Why a `3xx` answer failed the export: the redirect was not followed.
+/// Names the target's origin only (no path, query or userinfo, where a
+/// token could be).
+fn redirect_message(status: u16, endpoint: &Url, location: Option<&HeaderValue>) -> String {
+    let target = location
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| endpoint.join(value).ok());
+    match target {
+        Some(target) if target.origin() != endpoint.origin() => format!(
+            "redirect to another origin ({}) not followed: redirects are followed only to the \
+             endpoint's own scheme, host and port, so that its headers go nowhere else",
+            target.origin().ascii_serialization()
+        ),
+        Some(_) if !matches!(status, 307 | 308) => {
+            "redirect not followed: only 307 and 308 keep the request's method and body".to_owned()
+        }
+        Some(_) => format!("more than {MAX_REDIRECTS} redirects"),
+        None => "redirect without a usable Location header".to_owned(),
+    }
 }
 
 // Only builds without TLS, JSON, a compression or the spool have something

@@ -564,6 +564,71 @@ fn only_redirects_that_keep_the_body_are_followed() {
     );
 }
 
+#[test]
+fn a_redirect_to_another_origin_is_not_followed_and_takes_no_header_along() {
+    // reqwest itself drops only `Authorization`, `Cookie` and
+    // `Proxy-Authorization` on a redirect to another host: an API-key header
+    // and, through `Referer`, the endpoint's query would reach it.
+    let endpoint = RawServer::start();
+    let elsewhere = RawServer::start();
+    endpoint.push(Some(response(
+        307,
+        "text/plain",
+        b"",
+        &[("location", &elsewhere.url("/collect?from=redirect"))],
+    )));
+    // Same origin: followed, without a `Referer`.
+    endpoint.push(Some(response(
+        308,
+        "text/plain",
+        b"",
+        &[("location", "/moved/v1/traces")],
+    )));
+    let exporter = span_builder(
+        &endpoint.url("/v1/traces?api_key=QUERYSECRET"),
+        Protocol::HttpProtobuf,
+    )
+    .with_header("x-honeycomb-team", "HEADERSECRET")
+    .build()
+    .unwrap();
+
+    let error = export(&exporter, 2).unwrap_err().to_string();
+    assert!(error.contains("HTTP status 307"), "{error}");
+    assert!(
+        error.contains(&format!(
+            "redirect to another origin ({}) not followed",
+            elsewhere.url("")
+        )),
+        "{error}"
+    );
+    assert!(!error.contains("from=redirect"), "{error}");
+    assert!(
+        elsewhere.requests().is_empty(),
+        "{:?}",
+        elsewhere.requests()
+    );
+
+    export(&exporter, 1).unwrap();
+    let requests = endpoint.requests();
+    assert_eq!(requests.len(), 3, "{requests:?}");
+    assert!(
+        requests[2].head.starts_with("POST /moved/v1/traces"),
+        "{requests:?}"
+    );
+    assert_eq!(requests[2].header("x-honeycomb-team"), Some("HEADERSECRET"));
+    assert_eq!(requests[2].header("referer"), None, "{requests:?}");
+
+    let stats = traces(&exporter);
+    assert_eq!(
+        (
+            stats.exported,
+            stats.dropped(DropReason::NonRetryable),
+            stats.retries
+        ),
+        (1, 2, 0)
+    );
+}
+
 // --- checklist 3.8: shutdown --------------------------------------------------------------------
 
 #[test]
