@@ -224,11 +224,16 @@ fn decode_success_json(signal: Signal, _body: &[u8]) -> Result<Accepted, ExportE
     )))
 }
 
-/// Longest server message kept in an error.
-const MAX_MESSAGE_CHARS: usize = 256;
-
 /// The `google.rpc.Status` message of an error response, if the body
-/// decodes; a short plain-text body is taken as the message.
+/// decodes; a plain-text body is taken as the message.
+///
+/// Not shortened here: the exporter core removes the configured secrets
+/// from it first and then cuts it ([`ExportError`]'s message goes through
+/// its redactor), because a secret cut in half here would no longer be
+/// recognised there. The body itself is bounded by the maximum response
+/// size.
+///
+/// [`ExportError`]: otlpkit_exporter::ExportError
 pub(crate) fn error_message(
     content_type: Option<&str>,
     encoding: Encoding,
@@ -247,11 +252,7 @@ pub(crate) fn error_message(
         // `google.rpc.Status`, the body of an OTLP/HTTP error response.
         decode_status_message(body).ok()
     }?;
-    let message: String = message
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(MAX_MESSAGE_CHARS)
-        .collect();
+    let message: String = message.chars().filter(|c| !c.is_control()).collect();
     (!message.is_empty()).then_some(message)
 }
 
@@ -612,12 +613,11 @@ mod tests {
             Some("go away")
         );
         assert_eq!(error_message(None, Encoding::Protobuf, b""), None);
-        let long = "x".repeat(1000);
+        // Cut by the exporter core once its secrets are out, not here.
+        let long = "x".repeat(5000);
         assert_eq!(
-            error_message(Some("text/plain"), Encoding::Protobuf, long.as_bytes())
-                .unwrap()
-                .len(),
-            MAX_MESSAGE_CHARS
+            error_message(Some("text/plain"), Encoding::Protobuf, long.as_bytes()).as_deref(),
+            Some(long.as_str())
         );
         #[cfg(feature = "json")]
         assert_eq!(

@@ -968,6 +968,15 @@ fn credentials_echoed_in_part_by_a_server_are_redacted() {
         format!("you sent authorization: Bearer {TOKEN}\nx-api-key: {API_KEY}").as_bytes(),
         &[],
     )));
+    // Echoed across 256 characters, where the message used to be cut
+    // before the credential was looked for: half of it stayed.
+    let padding = "p".repeat(238);
+    server.push(Some(response(
+        401,
+        "text/plain",
+        format!("{padding} token=Bearer {TOKEN}").as_bytes(),
+        &[],
+    )));
     let exporter = span_builder(&server.url("/v1/traces"), Protocol::HttpProtobuf)
         .with_header("authorization", format!("Bearer {TOKEN}"))
         .with_header("x-api-key", API_KEY)
@@ -982,15 +991,20 @@ fn credentials_echoed_in_part_by_a_server_are_redacted() {
     for expected in [
         "invalid bearer token '<redacted>'",
         "authorization: <redacted>",
+        "token=<redacted>",
     ] {
         let error = export(&exporter, 2).unwrap_err();
         clean("error", &format!("{error} {error:?}"));
+        assert!(
+            !error.to_string().contains(&TOKEN[..4]),
+            "part of a credential: {error}"
+        );
         assert!(error.to_string().contains(expected), "{error}");
         let last = traces(&exporter).last_error.expect("a last failure");
         clean("last failure", &format!("{last} {last:?}"));
         assert!(last.message.contains(expected), "{last}");
     }
-    assert_eq!(traces(&exporter).dropped(DropReason::NonRetryable), 4);
+    assert_eq!(traces(&exporter).dropped(DropReason::NonRetryable), 6);
     clean("log output", &logs().text());
 }
 
