@@ -118,9 +118,12 @@ impl fmt::Display for Protocol {
 
 /// Request headers (HTTP) or request metadata (gRPC), names lowercased, in arrival order.
 ///
-/// `Debug` redacts the values of headers that usually carry credentials
-/// (`authorization`, `cookie`, and any name containing `key`, `token`, `secret`,
-/// `password` or `auth`); the accessors return the real values so tests can check them.
+/// `Debug` shows every name but only the values of a few headers known to be
+/// harmless (content type and encoding, lengths, `user-agent`, `accept*`, `te`,
+/// `host`, `grpc-encoding`, `grpc-accept-encoding`, `grpc-timeout`, ...); every
+/// other value is printed as `<redacted>`, since vendors send API keys under
+/// names of their own (`x-honeycomb-team`, `x-sf-session`, ...). The accessors
+/// return the real values so tests can check them.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Headers(Vec<(String, String)>);
 
@@ -176,30 +179,52 @@ impl Headers {
     }
 }
 
-/// Whether a header's value must not appear in `Debug` output.
-pub(crate) fn is_sensitive_header(name: &str) -> bool {
-    let name = name.to_ascii_lowercase();
-    [
-        "auth",
-        "cookie",
-        "key",
-        "token",
-        "secret",
-        "password",
-        "credential",
-    ]
-    .iter()
-    .any(|needle| name.contains(needle))
+/// Headers whose values `Debug` shows: protocol and encoding details that
+/// never carry credentials. Every other value is redacted.
+const HARMLESS_HEADERS: [&str; 14] = [
+    "accept",
+    "accept-encoding",
+    "connection",
+    "content-encoding",
+    "content-length",
+    "content-type",
+    "grpc-accept-encoding",
+    "grpc-encoding",
+    "grpc-timeout",
+    "host",
+    "te",
+    "transfer-encoding",
+    "user-agent",
+    ":authority",
+];
+
+/// Whether a header's value may appear in `Debug` output: only the values of
+/// [`HARMLESS_HEADERS`] do (an allowlist, since any other name may carry a
+/// vendor's API key).
+pub(crate) fn is_harmless_header(name: &str) -> bool {
+    HARMLESS_HEADERS
+        .iter()
+        .any(|harmless| name.eq_ignore_ascii_case(harmless))
+}
+
+/// Prints `<redacted>` in place of a header value, as `otlpkit-core`'s
+/// `Headers` does.
+struct Redacted;
+
+impl fmt::Debug for Redacted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
 }
 
 impl fmt::Debug for Headers {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut map = f.debug_map();
         for (name, value) in &self.0 {
-            if is_sensitive_header(name) {
-                map.entry(name, &"<redacted>");
-            } else {
+            if is_harmless_header(name) {
                 map.entry(name, value);
+            } else {
+                map.entry(name, &Redacted);
             }
         }
         map.finish()
@@ -483,6 +508,50 @@ impl fmt::Debug for RecordedRequest {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn recorded(headers: Headers) -> RecordedRequest {
+        RecordedRequest {
+            seq: 1,
+            signal: Signal::Traces,
+            protocol: Protocol::HttpProtobuf,
+            http_version: http::Version::HTTP_11,
+            headers,
+            content_encoding: None,
+            body_size: 0,
+            decoded_size: 0,
+            item_count: 0,
+            answer: Answer::Ok,
+            delay: Duration::ZERO,
+            payload: None,
+            received_at: SystemTime::UNIX_EPOCH,
+            peer: SocketAddr::from(([127, 0, 0, 1], 4318)),
+            connection_id: 1,
+        }
+    }
+
+    #[test]
+    fn request_debug_redacts_vendor_api_key_headers_and_shows_harmless_ones() {
+        let mut map = http::HeaderMap::new();
+        map.insert("content-type", "application/x-protobuf".parse().unwrap());
+        map.insert("x-honeycomb-team", "HCSECRET123".parse().unwrap());
+        map.insert("x-sf-session", "SFSESSION456".parse().unwrap());
+        map.insert("grpc-timeout", "10S".parse().unwrap());
+        let request = recorded(Headers::from_header_map(&map));
+        for debug in [format!("{request:?}"), format!("{request:#?}")] {
+            assert!(debug.contains("x-honeycomb-team"), "{debug}");
+            assert!(debug.contains("x-sf-session"), "{debug}");
+            assert!(!debug.contains("HCSECRET123"), "{debug}");
+            assert!(!debug.contains("SFSESSION456"), "{debug}");
+            assert!(debug.contains("application/x-protobuf"), "{debug}");
+            assert!(debug.contains("10S"), "{debug}");
+        }
+        assert_eq!(
+            format!("{:?}", request.headers),
+            r#"{"content-type": "application/x-protobuf", "x-honeycomb-team": <redacted>, "x-sf-session": <redacted>, "grpc-timeout": "10S"}"#
+        );
+        // The accessors still give the real values, for assertions.
+        assert_eq!(request.headers.get("X-Honeycomb-Team"), Some("HCSECRET123"));
+    }
 
     #[test]
     fn headers_debug_redacts_credentials_but_accessors_do_not() {
