@@ -307,9 +307,11 @@ fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
 
 /// Joins `thread` if it exits within `limit`; otherwise leaves it detached.
 fn join_with_timeout(thread: JoinHandle<()>, limit: Duration) -> Result<(), ()> {
-    let deadline = Instant::now() + limit;
+    // `None`: a limit too long for an `Instant` (`Duration::MAX`) waits as
+    // long as it takes, without the overflow panic of `+`.
+    let deadline = Instant::now().checked_add(limit);
     while !thread.is_finished() {
-        if Instant::now() >= deadline {
+        if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
             return Err(());
         }
         thread::sleep(Duration::from_millis(2));

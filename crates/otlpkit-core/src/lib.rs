@@ -112,6 +112,7 @@ mod source;
 mod spool;
 pub mod stats;
 mod tail;
+mod time;
 mod toolkit;
 pub mod vars;
 
@@ -146,6 +147,7 @@ pub use signal::Signal;
 pub use source::{Resolved, Source};
 pub use spool::{FsyncPolicy, SpoolConfig, SpoolConfigBuilder, SpoolSources};
 pub use tail::{TailSamplingConfig, TailSamplingConfigBuilder, TailSamplingSources};
+pub use time::saturating_deadline;
 pub use toolkit::{ConsoleFormat, ToolkitConfig, ToolkitConfigBuilder, ToolkitSources};
 
 #[doc(no_inline)]

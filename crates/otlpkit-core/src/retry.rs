@@ -55,6 +55,11 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
+    /// The longest wait a server's throttling hint can impose. A hint is
+    /// the server's to choose, and one of years would otherwise stop a
+    /// spool's drain for the life of the process.
+    pub const MAX_SERVER_HINT: Duration = Duration::from_secs(3600);
+
     /// Delay before the first retry: 200 ms.
     pub const DEFAULT_INITIAL_BACKOFF: Duration = Duration::from_millis(200);
     /// Largest delay between two attempts: 1 s.
@@ -118,7 +123,10 @@ impl RetryPolicy {
     /// The delay before retry number `retry` with jitter applied, given a
     /// random number `unit` in `[0, 1)` supplied by the caller, and honouring
     /// a server throttling hint (gRPC `RetryInfo`, HTTP `Retry-After`): the
-    /// result is never shorter than the hint (checklist 2.3, 2.7).
+    /// result is never shorter than the hint (checklist 2.3, 2.7), up to
+    /// [`MAX_SERVER_HINT`](Self::MAX_SERVER_HINT): a server that asks for
+    /// longer (`Retry-After: 99999999999999999999`) is tried again after an
+    /// hour.
     pub fn delay(&self, retry: u32, unit: f64, server_hint: Option<Duration>) -> Duration {
         let unit = if unit.is_finite() {
             unit.clamp(0.0, 1.0)
@@ -129,7 +137,7 @@ impl RetryPolicy {
         let factor = 1.0 + self.jitter * (2.0 * unit - 1.0);
         let jittered = secs_to_duration(nominal * factor).unwrap_or(self.max_backoff);
         match server_hint {
-            Some(hint) => jittered.max(hint),
+            Some(hint) => jittered.max(hint.min(Self::MAX_SERVER_HINT)),
             None => jittered,
         }
     }
@@ -285,6 +293,12 @@ mod tests {
         assert_eq!(
             policy.delay(1, 0.5, Some(Duration::from_millis(10))),
             Duration::from_millis(200)
+        );
+        // A hint of centuries (`Retry-After` saturates at `u64::MAX`
+        // seconds) waits an hour.
+        assert_eq!(
+            policy.delay(1, 0.5, Some(Duration::MAX)),
+            RetryPolicy::MAX_SERVER_HINT
         );
     }
 

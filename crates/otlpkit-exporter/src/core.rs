@@ -424,7 +424,10 @@ impl Core {
         #[cfg(feature = "spool")]
         if let Some(spooling) = &inner.spooling {
             if can_wait {
-                wait_for_spool(spooling, started + timeout);
+                wait_for_spool(
+                    spooling,
+                    otlpkit_core::saturating_deadline(started, timeout),
+                );
             }
             if !drained {
                 // What is still being sent waits in the spool instead.

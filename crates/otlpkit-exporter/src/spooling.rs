@@ -121,7 +121,8 @@ impl Spooling {
         *self
             .not_before
             .lock()
-            .unwrap_or_else(PoisonError::into_inner) = Some(Instant::now() + delay);
+            .unwrap_or_else(PoisonError::into_inner) =
+            Some(otlpkit_core::saturating_deadline(Instant::now(), delay));
         if !self.outage.swap(true, Ordering::AcqRel) {
             diag::emit(
                 LogLevel::Warn,

@@ -629,6 +629,45 @@ fn a_redirect_to_another_origin_is_not_followed_and_takes_no_header_along() {
     );
 }
 
+/// A server's `Retry-After` of centuries, with a spool: the batch waits in
+/// the spool and the export returns (it panicked adding the hint to the
+/// clock); the drain tries again after an hour at most.
+#[cfg(feature = "spool")]
+#[test]
+fn a_retry_after_of_centuries_with_a_spool_is_spooled_without_a_panic() {
+    let server = RawServer::start();
+    for _ in 0..4 {
+        server.push(Some(response(
+            503,
+            "text/plain",
+            b"",
+            &[("retry-after", "99999999999999999999")],
+        )));
+    }
+    let dir = std::env::temp_dir().join(format!(
+        "otlpkit-http-faults-retry-after-{}",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    let exporter = span_builder(&server.url("/v1/traces"), Protocol::HttpProtobuf)
+        .with_spool_dir(&dir)
+        .build()
+        .unwrap();
+    let result = std::thread::scope(|scope| {
+        scope
+            .spawn(|| export(&exporter, 3))
+            .join()
+            .map_err(|_| "the export panicked")
+    });
+    let stats = traces(&exporter);
+    drop(exporter);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(matches!(result, Ok(Ok(()))), "{result:?}");
+    assert_eq!(stats.spooled, 3, "{stats:?}");
+    assert_eq!(stats.dropped_total(), 0, "{stats:?}");
+    assert_eq!(server.requests().len(), 1);
+}
+
 // --- checklist 3.8: shutdown --------------------------------------------------------------------
 
 #[test]

@@ -28,6 +28,11 @@ const REPORT_SLACK: Duration = Duration::from_millis(100);
 /// The shortest time the export worker gets to stop after everything else.
 const WORKER_MIN_STOP: Duration = Duration::from_millis(100);
 
+/// The longest a flush or a shutdown waits: a year stands for "as long as
+/// it takes" (`Duration::MAX`), and keeps every deadline computed from it,
+/// here and in the SDK's providers, from overflowing an `Instant`.
+const LONGEST_WAIT: Duration = Duration::from_secs(365 * 24 * 3600);
+
 /// The parts of a running pipeline.
 #[derive(Debug, Default)]
 pub(crate) struct Pipeline {
@@ -267,6 +272,7 @@ impl OtlpGuard {
         let Some(pipeline) = &self.pipeline else {
             return Ok(());
         };
+        let timeout = timeout.min(LONGEST_WAIT);
         let deadline = Instant::now() + timeout;
         let mut pending = Vec::new();
         // The console exporters run in simple processors, which hold nothing
@@ -449,6 +455,7 @@ fn spawn_boxed<T: Send + 'static>(
 type SignalOutcome = Vec<ShutdownProblem>;
 
 fn shutdown_pipeline(pipeline: Pipeline, stats: &ExportStats, timeout: Duration) -> ShutdownReport {
+    let timeout = timeout.min(LONGEST_WAIT);
     let started = Instant::now();
     let deadline = started + timeout;
     let span_totals = pipeline.span_handles();

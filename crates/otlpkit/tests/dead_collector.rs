@@ -218,3 +218,33 @@ fn a_metric_export_cut_short_by_the_deadline_is_reported_as_the_deadline() {
     assert_eq!(report.delivered(Signal::Metrics), 0, "{report}");
     assert!(report.dropped(Signal::Metrics) >= 1, "{report}");
 }
+
+/// `Duration::MAX` as a flush or shutdown timeout means "as long as it
+/// takes": both return with everything delivered (adding it to the clock
+/// panicked, and from the guard's `Drop` a panic while unwinding aborts).
+#[test]
+fn a_timeout_of_duration_max_waits_as_long_as_it_takes() {
+    let receiver = otlpkit_testkit::Receiver::start().unwrap();
+    let env = MapEnv::from([
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.http_endpoint()),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf".to_owned()),
+        ("OTEL_METRICS_EXPORTER", "none".to_owned()),
+        ("OTEL_LOGS_EXPORTER", "none".to_owned()),
+        ("OTEL_LOG_LEVEL", "off".to_owned()),
+    ]);
+    let telemetry = otlpkit::builder()
+        .with_self_metrics(false)
+        .without_tracing_subscriber()
+        .with_shutdown_timeout(Duration::MAX)
+        .build_with_env(&env)
+        .unwrap();
+    let tracer = telemetry.tracer_provider().unwrap().tracer("no-limit");
+    tracer.in_span("flushed", |_| {});
+    telemetry.flush_within(Duration::MAX).unwrap();
+    assert_eq!(receiver.span_count(), 1);
+    tracer.in_span("shut down", |_| {});
+    let report = telemetry.shutdown();
+    assert!(report.is_complete(), "{report}");
+    assert_eq!(report.delivered(Signal::Traces), 2, "{report}");
+    assert_eq!(receiver.span_count(), 2);
+}

@@ -132,12 +132,7 @@ fn deadlines(timeout: Duration) -> (Instant, Instant) {
 
 /// `from + delay`, saturating far in the future instead of overflowing (a
 /// caller may pass `Duration::MAX` to mean "no limit").
-pub(crate) fn later(from: Instant, delay: Duration) -> Instant {
-    const FAR: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
-    from.checked_add(delay.min(FAR))
-        .or_else(|| from.checked_add(Duration::from_secs(365 * 24 * 3600)))
-        .unwrap_or(from)
-}
+pub(crate) use otlpkit_core::saturating_deadline as later;
 
 /// The item-typed side of the worker: takes a batch out of the queue and
 /// hands it to the exporter, so that the worker itself is not generic.
