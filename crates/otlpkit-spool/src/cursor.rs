@@ -3,7 +3,7 @@
 //! (or counted as dropped). Two checksummed slots, written in turn, so that
 //! a write torn by a crash leaves the previous position readable.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{self, Read as _, Seek as _, SeekFrom, Write as _};
 use std::path::Path;
 
@@ -30,12 +30,14 @@ impl Cursor {
     /// Opens (or creates) the cursor of the lane in `dir`, with the last
     /// position written, if any slot is readable.
     pub(crate) fn open(dir: &Path) -> io::Result<(Self, Option<Position>)> {
-        let mut file = OpenOptions::new()
+        let mut file = crate::perms::file_options()
             .read(true)
             .write(true)
             .create(true)
             .truncate(false)
             .open(dir.join(CURSOR_FILE))?;
+        // One an older version made readable by all is not any more.
+        crate::perms::restrict_file(&file)?;
         let mut bytes = Vec::new();
         file.read_to_end(&mut bytes)?;
         let best = [0, SLOT_LEN]

@@ -33,6 +33,37 @@ pub enum SpoolError {
         #[source]
         source: io::Error,
     },
+    /// Another user owns the directory (the spool's or one of its lanes';
+    /// Unix only): records someone else put there would be sent with this
+    /// process's credentials, so it is not used.
+    #[error(
+        "spool directory {} is owned by uid {owner}, not this process's uid {uid}; \
+         choose another spool directory (OTLPKIT_SPOOL_DIR) or make uid {uid} its owner",
+        .dir.display()
+    )]
+    NotOwned {
+        /// The directory.
+        dir: PathBuf,
+        /// Its owner.
+        owner: u32,
+        /// This process's effective uid.
+        uid: u32,
+    },
+    /// The group or others may write to the directory (the spool's or one
+    /// of its lanes'; Unix only): another user could have put records there,
+    /// to be sent with this process's credentials, so it is not used.
+    #[error(
+        "spool directory {} is writable by its group or by others (mode {mode:04o}), \
+         so another user could put records in it; choose another spool directory \
+         (OTLPKIT_SPOOL_DIR), or check what it holds and run `chmod 700` on it",
+        .dir.display()
+    )]
+    WritableByOthers {
+        /// The directory.
+        dir: PathBuf,
+        /// Its permission bits.
+        mode: u32,
+    },
     /// An exporter of this process already spools this signal into the
     /// directory.
     #[error(

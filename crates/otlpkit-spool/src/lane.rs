@@ -2,7 +2,7 @@
 //! read back in order, deleted once every record in them is delivered.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{self, Read as _, Seek as _, SeekFrom, Write as _};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
@@ -17,6 +17,7 @@ use crate::error::AppendError;
 use crate::format::{
     self, BodyFormat, MAX_BODY_LEN, RECORD_HEADER_LEN, RECORD_TRAILER_LEN, SEGMENT_HEADER_LEN,
 };
+use crate::perms;
 
 /// Segment files larger than this are not read at all (they cannot be ours):
 /// counted as corrupt and deleted.
@@ -153,10 +154,10 @@ pub struct Lane {
 impl Lane {
     /// Opens the lane of `signal` in the spool, indexing what earlier
     /// processes left (damaged records are skipped, counted in [`Found`],
-    /// and never returned).
+    /// and never returned). Its directory exists and was checked
+    /// ([`perms::check_dir`]).
     pub(crate) fn open(shared: Arc<Shared>, signal: Signal) -> io::Result<Self> {
         let dir = shared.dir.join(signal.as_str());
-        fs::create_dir_all(&dir)?;
         let (cursor, position) = Cursor::open(&dir)?;
         let start = position.unwrap_or_default();
         let mut ids: Vec<u64> = fs::read_dir(&dir)?
@@ -174,16 +175,18 @@ impl Lane {
                 let _ = fs::remove_file(&path);
                 continue;
             }
-            let bytes = match fs::metadata(&path) {
-                Ok(meta) if meta.len() <= MAX_SEGMENT_FILE => fs::read(&path)?,
-                Ok(meta) => {
-                    found.corrupt_records += 1;
-                    found.corrupt_bytes += meta.len();
-                    let _ = fs::remove_file(&path);
-                    continue;
-                }
-                Err(error) => return Err(error),
-            };
+            let mut file = File::open(&path)?;
+            // One an older version made readable by all is not any more.
+            perms::restrict_file(&file)?;
+            let len = file.metadata()?.len();
+            if len > MAX_SEGMENT_FILE {
+                found.corrupt_records += 1;
+                found.corrupt_bytes += len;
+                let _ = fs::remove_file(&path);
+                continue;
+            }
+            let mut bytes = Vec::new();
+            file.read_to_end(&mut bytes)?;
             let scan = format::scan(&bytes);
             let before = entries.len();
             for region in &scan.corrupt {
@@ -391,7 +394,7 @@ impl Lane {
     fn rotate(&self, state: &mut State) -> Result<(), AppendError> {
         let id = state.next_id;
         let path = self.dir.join(segment_name(id));
-        let created = OpenOptions::new()
+        let created = perms::file_options()
             .write(true)
             .create_new(true)
             .open(&path)

@@ -30,6 +30,18 @@
 //! process killed between the collector's answer and the cursor update
 //! sends that record again: at least once, never lost.
 //!
+//! # Permissions
+//!
+//! On Unix, only the user the process runs as may read or write a spool:
+//! its directories are created with mode `0700` and its files with `0600`.
+//! An existing spool directory (and each lane's) must be owned by the
+//! process's effective uid and not be writable by its group or others, or
+//! the spool is not opened ([`SpoolError::NotOwned`],
+//! [`SpoolError::WritableByOthers`]): records another user put there would
+//! be sent with this process's credentials. One it owns that others may
+//! read (made by an older version) is tightened to `0700`, and its files to
+//! `0600`. Other systems keep their defaults.
+//!
 //! # Supported Rust versions
 //!
 //! The minimum supported Rust version is 1.95, the workspace's
@@ -42,8 +54,9 @@ mod error;
 mod format;
 mod lane;
 mod lock;
+mod perms;
 
-use std::fs::{self, File};
+use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, PoisonError, Weak};
@@ -112,6 +125,8 @@ impl Spool {
     /// # Errors
     ///
     /// [`SpoolError::Locked`] when another process owns the directory,
+    /// [`SpoolError::NotOwned`] or [`SpoolError::WritableByOthers`] when
+    /// another user owns it or may write to it (Unix),
     /// [`SpoolError::Io`] when it cannot be created or written (read-only,
     /// no permission).
     pub fn open(config: &SpoolConfig) -> Result<Option<Self>, SpoolError> {
@@ -134,7 +149,7 @@ impl Spool {
                 source,
             }
         };
-        fs::create_dir_all(dir).map_err(io("cannot create the directory"))?;
+        perms::create_dir(dir).map_err(io("cannot create the directory"))?;
         let canonical = dir
             .canonicalize()
             .map_err(io("cannot resolve the directory"))?;
@@ -147,6 +162,8 @@ impl Spool {
         {
             return Ok(Self { shared });
         }
+        // Before anything in it is read or written.
+        perms::check_dir(&canonical)?;
         let lock = lock::lock(&canonical)?;
         let shared = Arc::new(Shared {
             segment_bytes: (max_bytes / 16).clamp(MIN_SEGMENT_BYTES, MAX_SEGMENT_BYTES),
@@ -188,6 +205,8 @@ impl Spool {
     /// # Errors
     ///
     /// [`SpoolError::LaneInUse`] when the lane is already open,
+    /// [`SpoolError::NotOwned`] or [`SpoolError::WritableByOthers`] when
+    /// its directory is another user's or others may write to it (Unix),
     /// [`SpoolError::Io`] when its files cannot be read or created.
     pub fn lane(&self, signal: Signal) -> Result<Lane, SpoolError> {
         {
@@ -204,13 +223,16 @@ impl Spool {
             }
             claimed[slot(signal)] = true;
         }
-        Lane::open(Arc::clone(&self.shared), signal).map_err(|source| {
-            self.shared.release(signal);
-            SpoolError::Io {
-                dir: self.shared.dir.clone(),
-                action: "cannot open the signal's log",
-                source,
-            }
-        })
+        let io = |source| SpoolError::Io {
+            dir: self.shared.dir.clone(),
+            action: "cannot open the signal's log",
+            source,
+        };
+        let dir = self.shared.dir.join(signal.as_str());
+        perms::create_dir(&dir)
+            .map_err(io)
+            .and_then(|()| perms::check_dir(&dir))
+            .and_then(|()| Lane::open(Arc::clone(&self.shared), signal).map_err(io))
+            .inspect_err(|_| self.shared.release(signal))
     }
 }

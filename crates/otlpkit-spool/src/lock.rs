@@ -3,7 +3,7 @@
 //! gets. The operating system releases the lock when the process ends,
 //! however it ends.
 
-use std::fs::{File, OpenOptions, TryLockError};
+use std::fs::{File, TryLockError};
 use std::io::{Read as _, Seek as _, SeekFrom, Write as _};
 use std::path::Path;
 
@@ -21,13 +21,16 @@ pub(crate) fn lock(dir: &Path) -> Result<File, SpoolError> {
             source,
         }
     };
-    let mut file = OpenOptions::new()
+    let mut file = crate::perms::file_options()
         .read(true)
         .write(true)
         .create(true)
         .truncate(false)
         .open(dir.join(LOCK_FILE))
         .map_err(io("cannot open the lock file"))?;
+    // One an older version made readable by all is not any more.
+    crate::perms::restrict_file(&file)
+        .map_err(io("cannot restrict the lock file's permissions"))?;
     match file.try_lock() {
         Ok(()) => {}
         Err(TryLockError::WouldBlock) => {
