@@ -38,12 +38,22 @@ pub struct Headers {
 }
 
 /// Why an entry of a header list was skipped.
+///
+/// Neither a value nor anything that may be a secret is ever kept: an entry
+/// with nothing after its `=` (the variable set to an API key alone) is
+/// reported by position only, and an invalid key is named only when it reads
+/// as a header name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HeaderIssue {
     /// Position of the entry in the comma-separated list (0-based).
     pub index: usize,
-    /// The key, or its part before the first character not allowed in a
-    /// header name; `None` if no key could be read.
+    /// The key, when the entry is reported for its value; for an invalid
+    /// key, its part before the first character not allowed in a header name
+    /// if that reads as a header name (`Authorization` for
+    /// `Authorization: Bearer xyz=`), else a placeholder giving only its
+    /// length (`<redacted: 24 characters>`), since it may be a secret.
+    /// `None` if no key could be read, or the entry has no value (it may be
+    /// a bare secret).
     pub key: Option<String>,
     /// What is wrong.
     pub reason: &'static str,
@@ -118,6 +128,10 @@ impl Headers {
     /// - a malformed entry (no `=`, empty or invalid key, value not UTF-8
     ///   after decoding or containing control characters) is skipped and
     ///   reported as a [`HeaderIssue`];
+    /// - an entry with nothing after its first `=` but spaces or more `=`
+    ///   (`sk_live_Zm9vYmFy==`: the variable set to a base64 API key alone,
+    ///   without `name=`) is not a header: it is skipped and reported by
+    ///   position only, never sending or showing the would-be secret as a key;
     /// - a key that belongs to the HTTP protocol itself, which would break
     ///   the request's framing or routing (`content-length`,
     ///   `transfer-encoding`, `host`, `connection`, `te`, `upgrade`,
@@ -145,10 +159,19 @@ impl Headers {
                 continue;
             };
             let key = trim_ows(key);
+            if trim_ows(value).bytes().all(|b| b == b'=') {
+                // A bare token: its text is not shown, not even as a key.
+                issues.push(HeaderIssue {
+                    index,
+                    key: None,
+                    reason: NO_VALUE,
+                });
+                continue;
+            }
             if let Err(reason) = check_key(key) {
                 issues.push(HeaderIssue {
                     index,
-                    key: sanitized_key(key),
+                    key: key_hint(key),
                     reason,
                 });
                 continue;
@@ -187,10 +210,11 @@ impl Headers {
     }
 
     /// Checks every header with the rules [`parse`](Headers::parse) applies,
-    /// returning the first offending (sanitized) key and the reason.
+    /// returning the first offending key (as [`HeaderIssue::key`] shows it:
+    /// never text that may be a secret) and the reason.
     pub(crate) fn validate(&self) -> Result<(), (String, &'static str)> {
         for (key, value) in &self.entries {
-            check_key(key).map_err(|reason| (sanitized_key(key).unwrap_or_default(), reason))?;
+            check_key(key).map_err(|reason| (key_hint(key).unwrap_or_default(), reason))?;
             check_value(value).map_err(|reason| (key.clone(), reason))?;
         }
         Ok(())
@@ -263,11 +287,51 @@ fn check_value(value: &str) -> Result<(), &'static str> {
     }
 }
 
-/// The key up to its first invalid character, so that a mangled entry such
-/// as `Authorization: Bearer xyz` is reported as `Authorization`.
-fn sanitized_key(key: &str) -> Option<String> {
-    let end = key.find(|c: char| !is_tchar(c)).unwrap_or(key.len());
-    (end > 0).then(|| key[..end].to_owned())
+/// Why an entry with nothing after its `=` is skipped.
+const NO_VALUE: &str = "no value after `=` (a bare token, such as an API key without `name=`?); \
+     the entry is not shown, as it may be a secret";
+
+/// How an invalid key is named in a report without echoing a secret.
+///
+/// The key up to its first invalid character (after a leading `:`), so that
+/// a mangled entry such as `Authorization: Bearer xyz` is reported as
+/// `Authorization`, but only if that part reads as a header name: words of
+/// letters joined by `-`. Anything else (`Zm9v+YmFy/…`, `sk_live_…`, hex)
+/// may be a secret and is reported by length alone. `None` for an empty key.
+fn key_hint(key: &str) -> Option<String> {
+    if key.is_empty() {
+        return None;
+    }
+    let (colon, name) = match key.strip_prefix(':') {
+        Some(rest) => (":", rest),
+        None => ("", key),
+    };
+    let end = name.find(|c: char| !is_tchar(c)).unwrap_or(name.len());
+    let prefix = &name[..end];
+    Some(if reads_as_header_name(prefix) {
+        format!("{colon}{prefix}")
+    } else {
+        let length = key.chars().count();
+        let plural = if length == 1 { "" } else { "s" };
+        format!("<redacted: {length} character{plural}>")
+    })
+}
+
+/// Whether `name` looks like a header name someone chose rather than a
+/// random token: at most 40 characters, words of ASCII letters joined by
+/// single `-`, each word lowercase, uppercase or capitalized
+/// (`x-api-key`, `Authorization`, `X-Honeycomb-Team`, `TE`). A secret
+/// almost always has digits, other symbols or mixed case inside a word.
+fn reads_as_header_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 40
+        && name.split('-').all(|word| {
+            let mut letters = word.chars();
+            letters.next().is_some_and(|c| c.is_ascii_alphabetic())
+                && word.chars().all(|c| c.is_ascii_alphabetic())
+                && (letters.clone().all(|c| c.is_ascii_lowercase())
+                    || letters.all(|c| c.is_ascii_uppercase()))
+        })
 }
 
 fn is_tchar(c: char) -> bool {
@@ -370,6 +434,108 @@ mod tests {
         );
     }
 
+    /// Whether `text` contains `secret` or any 8-character part of it.
+    fn shows_part_of(text: &str, secret: &str) -> bool {
+        let chars: Vec<char> = secret.chars().collect();
+        chars
+            .windows(8.min(chars.len()))
+            .any(|part| text.contains(&part.iter().collect::<String>()))
+    }
+
+    #[test]
+    fn a_bare_token_is_not_a_header_and_is_reported_by_position_only() {
+        // The variable set to an API key alone, without `name=`: base64
+        // padding, an empty value, `=` followed by spaces.
+        let tokens = [
+            "sk_live_Zm9vYmFyYmF6cXV4==",
+            "Zm9v+YmFy/YmF6cXV4cXV1eA==",
+            "3f9a0c7d2b6e41f8a5c9d0e7b1f2a3c4=",
+            "hcaik_01hx7k2m9qz8w5v3r4t6y1u0ip = ",
+        ];
+        let list = format!("x-tenant=acme,{}", tokens.join(","));
+        let (headers, issues) = Headers::parse(&list);
+        assert_eq!(
+            headers.iter().collect::<Vec<_>>(),
+            vec![("x-tenant", "acme")]
+        );
+        assert_eq!(
+            issues,
+            (1..=tokens.len())
+                .map(|index| HeaderIssue {
+                    index,
+                    key: None,
+                    reason: NO_VALUE,
+                })
+                .collect::<Vec<_>>()
+        );
+        let text = format!("{headers:?} {headers:#?} {issues:?} {issues:#?}");
+        for token in tokens {
+            assert!(!shows_part_of(&text, token), "{token}: {text}");
+        }
+    }
+
+    #[test]
+    fn an_empty_value_skips_the_entry_without_naming_its_key() {
+        let (headers, issues) = Headers::parse("x-api-key=,ok=1, x-tenant = =");
+        assert_eq!(headers.iter().collect::<Vec<_>>(), vec![("ok", "1")]);
+        assert_eq!(issues.len(), 2);
+        assert_eq!((issues[0].index, issues[0].key.as_deref()), (0, None));
+        assert_eq!((issues[1].index, issues[1].key.as_deref()), (2, None));
+        // A value that only decodes to `=` was written on purpose.
+        let (headers, issues) = Headers::parse("k=%3D%3D");
+        assert!(issues.is_empty());
+        assert_eq!(headers.get("k"), Some("=="));
+    }
+
+    #[test]
+    fn an_invalid_key_is_named_only_when_it_reads_as_a_header_name() {
+        let (headers, issues) = Headers::parse(
+            "Zm9v+YmFy/YmF6cXV4=x,sk_live_Zm9vYmFy Zm9v=x,\
+             Authorization: Bearer sekrit=x,X-Api-Key Bearer=x,:authority=x,Host=x,\
+             x-b3-flags:1=x",
+        );
+        assert!(headers.is_empty());
+        let keys: Vec<_> = issues.iter().map(|i| i.key.as_deref()).collect();
+        assert_eq!(
+            keys,
+            vec![
+                Some("<redacted: 18 characters>"),
+                Some("<redacted: 21 characters>"),
+                Some("Authorization"),
+                Some("X-Api-Key"),
+                Some(":authority"),
+                Some("Host"),
+                Some("<redacted: 12 characters>"),
+            ]
+        );
+        let (_, issues) = Headers::parse("/=x");
+        assert_eq!(issues[0].key.as_deref(), Some("<redacted: 1 character>"));
+        let text = format!("{issues:?}");
+        for secret in ["Zm9v+YmFy/YmF6cXV4", "sk_live_Zm9vYmFy", "Bearer sekrit"] {
+            assert!(!shows_part_of(&text, secret), "{secret}: {text}");
+        }
+    }
+
+    #[test]
+    fn header_name_hint_accepts_names_and_refuses_tokens() {
+        for name in ["authorization", "X-Honeycomb-Team", "TE", "dd-api-key"] {
+            assert!(reads_as_header_name(name), "{name}");
+        }
+        for token in [
+            "",
+            "sk_live_Zm9v",
+            "Zm9v+YmFy",
+            "3f9a0c7d",
+            "abcDEFgh",
+            "x--y",
+            "-x",
+            "deadbeef-0123",
+            "averyveryveryveryveryveryveryverylongword",
+        ] {
+            assert!(!reads_as_header_name(token), "{token}");
+        }
+    }
+
     #[test]
     fn percent_sequences_that_are_not_encodings_stay_literal() {
         // checklist 1.11: values that were never encoded are accepted as-is.
@@ -423,6 +589,10 @@ mod tests {
         let headers = Headers::new().with("ok", "1").with("bad key", "sekrit");
         let (key, _reason) = headers.validate().unwrap_err();
         assert_eq!(key, "bad");
+        // A key that may be a secret is named by its length only.
+        let headers = Headers::new().with("Zm9v+YmFy/YmF6", "v");
+        let (key, _reason) = headers.validate().unwrap_err();
+        assert_eq!(key, "<redacted: 14 characters>");
         assert!(Headers::new().with("k", "v").validate().is_ok());
         let (key, reason) = Headers::new().with("k", "a\nb").validate().unwrap_err();
         assert_eq!(
