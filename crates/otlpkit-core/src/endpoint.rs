@@ -349,5 +349,21 @@ mod tests {
         // Nor is the user name taken for a scheme: the error says there is none.
         assert!(text.contains("no scheme"), "{text}");
         assert!(!text.contains("user"), "{text}");
+        // A password with an unescaped `/`, `#` or `?` makes the endpoint
+        // unparseable; the error shows none of it.
+        for password in ["pa/ss5ecret", "pa#ss5ecret", "pa?ss5ecret"] {
+            let error = resolve_endpoint(
+                &format!("https://user:{password}@collector:4318"),
+                Origin::Env("OTEL_EXPORTER_OTLP_ENDPOINT"),
+                EndpointKind::Base,
+                Protocol::HttpProtobuf,
+                Signal::Traces,
+                false,
+            )
+            .unwrap_err();
+            let text = format!("{error} {error:?}");
+            assert!(!text.contains("ss5ecret") && !text.contains("pa"), "{text}");
+            assert!(text.contains("collector:4318"), "{text}");
+        }
     }
 }

@@ -383,7 +383,9 @@ impl ParseEnumError {
 /// passed as `?api_key=…`) — so the rest can be shown.
 /// A URL (or anything that looks like one) with its user information and
 /// query replaced by `<redacted>`: what otlpkit shows of an endpoint in
-/// `Debug` output, errors and diagnostics.
+/// `Debug` output, errors and diagnostics. The user information is taken to
+/// end at the last `@`, so that a password with an unescaped `/`, `?` or
+/// `#` is hidden whole; an endpoint with an `@` in its path shows less.
 ///
 /// ```
 /// assert_eq!(
@@ -396,30 +398,32 @@ pub fn redact_url(value: &str) -> String {
 }
 
 pub(crate) fn redact_url_secrets(value: &str) -> String {
-    let without_query = match value.find('?') {
-        Some(query) => {
-            let fragment = value[query..]
-                .find('#')
-                .map_or("", |at| &value[query + at..]);
-            format!("{}?<redacted>{fragment}", &value[..query])
-        }
-        None => value.to_owned(),
-    };
     // Without `://` (`user:pw@host:4318`, a scheme-less endpoint), the
     // authority starts the string: its user information is redacted too.
-    let authority_start = without_query
-        .find("://")
-        .map_or(0, |scheme_end| scheme_end + 3);
-    let rest = &without_query[authority_start..];
-    let authority_len = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let authority = &rest[..authority_len];
-    match authority.rfind('@') {
-        Some(at) => format!(
-            "{}<redacted>{}",
-            &without_query[..authority_start],
-            &without_query[authority_start + at..]
-        ),
-        None => without_query,
+    let authority_start = value.find("://").map_or(0, |scheme_end| scheme_end + 3);
+    let (scheme, rest) = value.split_at(authority_start);
+    // The user information ends at the last `@`, not at the first `/`, `?`
+    // or `#`: a password written without percent-escapes may hold them
+    // (`user:pa/ss@host`, which does not parse, and the error shows it).
+    // An `@` in a path or query makes this hide more than the user
+    // information, never less.
+    match rest.rfind('@') {
+        Some(at) => format!("{scheme}<redacted>{}", redact_query(&rest[at..])),
+        None => format!("{scheme}{}", redact_query(rest)),
+    }
+}
+
+/// `text` with what follows its first `?` (up to a `#` fragment) replaced
+/// by `<redacted>`.
+fn redact_query(text: &str) -> String {
+    match text.find('?') {
+        Some(query) => {
+            let fragment = text[query..]
+                .find('#')
+                .map_or("", |at| &text[query + at..]);
+            format!("{}?<redacted>{fragment}", &text[..query])
+        }
+        None => text.to_owned(),
     }
 }
 
@@ -441,9 +445,27 @@ mod tests {
             redact_url_secrets("https://user:pw@host:4318/v1"),
             "https://<redacted>@host:4318/v1"
         );
+        // An `@` in the path hides what comes before it: a password may
+        // hold an unescaped `/`, and the two cannot be told apart.
         assert_eq!(
             redact_url_secrets("http://host:4318/a@b"),
-            "http://host:4318/a@b"
+            "http://<redacted>@b"
+        );
+        for (password, shown) in [
+            ("pa/ss5ecret", "https://<redacted>@collector:4318/v1"),
+            ("pa#ss5ecret", "https://<redacted>@collector:4318/v1"),
+            ("pa?ss5ecret", "https://<redacted>@collector:4318/v1"),
+            ("12/ss5ecret", "https://<redacted>@collector:4318/v1"),
+            ("p@ss/ss5ecret", "https://<redacted>@collector:4318/v1"),
+        ] {
+            let url = format!("https://user:{password}@collector:4318/v1");
+            let redacted = redact_url_secrets(&url);
+            assert_eq!(redacted, shown, "{url}");
+            assert!(!redacted.contains("ss5ecret") && !redacted.contains("user"));
+        }
+        assert_eq!(
+            redact_url_secrets("https://user:pa?ss@collector/v1?api_key=k#top"),
+            "https://<redacted>@collector/v1?<redacted>#top"
         );
         assert_eq!(redact_url_secrets("host:4317"), "host:4317");
         // Scheme-less: `user:pw@` still starts the authority.
