@@ -11,6 +11,17 @@ use crate::SpanExt as _;
 use opentelemetry::trace::{Status, TraceContextExt as _};
 use opentelemetry::{Context, KeyValue};
 
+/// The most sources of an error followed: an error whose `source()` leads
+/// back to itself would otherwise be followed until memory runs out.
+pub(crate) const MAX_SOURCES: usize = 64;
+
+/// `first` and the sources after it, at most [`MAX_SOURCES`].
+pub(crate) fn sources<'a>(
+    first: Option<&'a (dyn Error + 'static)>,
+) -> impl Iterator<Item = &'a (dyn Error + 'static)> {
+    std::iter::successors(first, |&error| error.source()).take(MAX_SOURCES)
+}
+
 /// The name of the span event an exception is recorded as.
 pub const EXCEPTION_EVENT: &str = "exception";
 /// Attribute: the type of the exception.
@@ -52,10 +63,8 @@ impl Exception {
     /// error followed by its chain of sources, separated by `": "`.
     pub fn from_error<E: Error + ?Sized>(error: &E) -> Self {
         let mut message = error.to_string();
-        let mut source = error.source();
-        while let Some(cause) = source {
+        for cause in sources(error.source()) {
             let _ = write!(message, ": {cause}");
-            source = cause.source();
         }
         Self::new(std::any::type_name::<E>(), message)
     }

@@ -275,6 +275,12 @@ impl Attributes {
         self.0.push(attribute);
     }
 
+    /// Removes every attribute, in order, keeping the room.
+    #[inline]
+    pub fn drain(&mut self) -> impl Iterator<Item = Attribute> + '_ {
+        self.0.drain(..)
+    }
+
     /// Keeps the first `len` attributes.
     pub fn truncate(&mut self, len: usize) {
         self.0.truncate(len);

@@ -129,15 +129,12 @@ fn status_code(text: &str) -> Status {
     }
 }
 
-/// An error's sources, outermost first (not the error itself).
+/// An error's sources, outermost first (not the error itself), at most
+/// [`MAX_SOURCES`](crate::exception::MAX_SOURCES).
 fn source_chain(error: &(dyn std::error::Error + 'static)) -> Vec<StringValue> {
-    let mut chain = Vec::new();
-    let mut next = error.source();
-    while let Some(source) = next {
-        chain.push(StringValue::from(source.to_string()));
-        next = source.source();
-    }
-    chain
+    crate::exception::sources(error.source())
+        .map(|source| StringValue::from(source.to_string()))
+        .collect()
 }
 
 fn chain_value(chain: Vec<StringValue>) -> AttributeValue {
@@ -152,6 +149,53 @@ pub(crate) struct SpanVisitor<'a> {
     /// Whether the span has started: a status then follows the SDK's
     /// `set_status` order (Ok > Error > Unset) instead of replacing.
     pub(crate) started: bool,
+    /// Which of the record's name, kind and status a special field set.
+    pub(crate) changed: Changed,
+}
+
+/// The special fields (`otel.name`, `otel.kind`, `otel.status_*`) a visit
+/// applied: what [`Changed::apply`] copies from a record visited apart
+/// onto the span's own.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Changed {
+    name: bool,
+    kind: bool,
+    status: bool,
+}
+
+impl Changed {
+    /// Copies onto `live` what the visit set on `visited`, a record that
+    /// held nothing else: the name, kind and status it changed, and its
+    /// attributes through the limits (with the ones the visit already
+    /// dropped counted).
+    pub(crate) fn apply(
+        self,
+        visited: &mut SpanRecord,
+        live: &mut super::live::LiveSpan,
+        settings: &Settings,
+    ) {
+        if self.name {
+            live.record.name = std::mem::take(&mut visited.name);
+        }
+        if self.kind {
+            live.record.kind = visited.kind.clone();
+        }
+        if self.status {
+            let status = std::mem::replace(&mut visited.status, Status::Unset);
+            if live.started {
+                live.set_status(status);
+            } else {
+                live.record.status = status;
+            }
+        }
+        for attribute in visited.attributes.drain() {
+            settings.push_attribute(&mut live.record, attribute);
+        }
+        live.record.dropped_attributes_count = live
+            .record
+            .dropped_attributes_count
+            .saturating_add(visited.dropped_attributes_count);
+    }
 }
 
 impl SpanVisitor<'_> {
@@ -187,15 +231,23 @@ impl SpanVisitor<'_> {
 
     fn special_named(&mut self, name: &str, text: &dyn Fn() -> String) -> bool {
         match name {
-            SPAN_NAME_FIELD => self.record.name = Cow::Owned(text()),
+            SPAN_NAME_FIELD => {
+                self.record.name = Cow::Owned(text());
+                self.changed.name = true;
+            }
             SPAN_KIND_FIELD => {
                 if let Some(kind) = span_kind(&text()) {
                     self.record.kind = kind;
+                    self.changed.kind = true;
                 }
             }
-            SPAN_STATUS_CODE_FIELD => self.status(status_code(&text())),
+            SPAN_STATUS_CODE_FIELD => {
+                self.status(status_code(&text()));
+                self.changed.status = true;
+            }
             SPAN_STATUS_DESCRIPTION_FIELD | SPAN_STATUS_MESSAGE_FIELD => {
                 self.status(Status::error(text()));
+                self.changed.status = true;
             }
             _ => return false,
         }
@@ -351,6 +403,25 @@ pub(crate) fn thread_name_value(name: &str) -> AttributeValue {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_error_that_is_its_own_source_gives_a_bounded_chain() {
+        #[derive(Debug)]
+        struct Cyclic;
+        impl fmt::Display for Cyclic {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("cyclic")
+            }
+        }
+        impl std::error::Error for Cyclic {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                Some(self)
+            }
+        }
+        let chain = source_chain(&Cyclic);
+        assert_eq!(chain.len(), crate::exception::MAX_SOURCES);
+        assert!(chain.iter().all(|text| text.as_str() == "cyclic"));
+    }
 
     #[test]
     fn debug_values_stay_inline_until_they_outgrow_the_buffer() {

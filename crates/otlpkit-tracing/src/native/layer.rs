@@ -18,7 +18,7 @@ use tracing_subscriber::Layer;
 use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::{LookupSpan, SpanRef};
 
-use super::fields::{EventVisitor, SpanUpdates, SpanVisitor, thread_name_value};
+use super::fields::{Changed, EventVisitor, SpanUpdates, SpanVisitor, thread_name_value};
 use super::live::{ChildParent, LiveSpan, Settings, Timings};
 use super::sampling::ParentCx;
 #[cfg(feature = "tail-sampling")]
@@ -254,7 +254,6 @@ impl NativeLayer {
             return None;
         }
         let settings = &self.settings;
-        record.span_id = settings.id_generator.new_span_id();
         self.sample_under(parent_cx, &mut record);
         let cx = settings.activation.then(|| match parent_cx {
             ParentCx::Context(cx) => cx.with_remote_span_context(record.span_context()),
@@ -329,15 +328,29 @@ where
             self.settings.scope,
             now,
         );
+        // Before the current context is borrowed below: a custom id
+        // generator is code of the application's own.
+        record.span_id = self.settings.id_generator.new_span_id();
         self.source_attributes(&mut record, meta);
         attrs.record(&mut SpanVisitor {
             record: &mut record,
             settings: &self.settings,
             started: false,
+            changed: Changed::default(),
         });
         let live = match self.parent(attrs, &span, &ctx) {
             Parent::Current => {
-                OtelContext::map_current(|cx| self.start(ParentCx::Context(cx), record, now))
+                let started = OtelContext::map_current(|cx| {
+                    if self.settings.may_call_the_application(cx) {
+                        Err((cx.clone(), record))
+                    } else {
+                        Ok(self.start(ParentCx::Context(cx), record, now))
+                    }
+                });
+                match started {
+                    Ok(live) => live,
+                    Err((cx, record)) => self.start(ParentCx::Context(&cx), record, now),
+                }
             }
             Parent::Given(parent) => self.start(parent.as_parent(), record, now),
             Parent::Root => self.start(ParentCx::Context(&OtelContext::new()), record, now),
@@ -347,14 +360,34 @@ where
         }
     }
 
+    /// The values are visited into a record apart, and copied onto the
+    /// span's own afterwards: visiting runs the application's `Debug`,
+    /// `Display` and `Error::source`, which may log an event in this span
+    /// or reach it through `SpanExt`, and the span's extensions must not be
+    /// locked then (the thread would wait on its own lock for ever).
     fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
+        let Some(started) = Self::with_live(id, &ctx, |live| live.started) else {
+            return;
+        };
+        let mut visited = self.pool.record(
+            opentelemetry::trace::TraceId::INVALID,
+            SpanId::INVALID,
+            "",
+            self.settings.scope,
+            std::time::UNIX_EPOCH,
+        );
+        let mut visitor = SpanVisitor {
+            record: &mut visited,
+            settings: &self.settings,
+            started,
+            changed: Changed::default(),
+        };
+        values.record(&mut visitor);
+        let changed = visitor.changed;
         Self::with_live(id, &ctx, |live| {
-            values.record(&mut SpanVisitor {
-                record: &mut live.record,
-                settings: &self.settings,
-                started: live.started,
-            });
+            changed.apply(&mut visited, live, &self.settings);
         });
+        self.pool.give_back(visited);
     }
 
     fn on_follows_from(&self, id: &Id, follows: &Id, ctx: Context<'_, S>) {
@@ -628,6 +661,143 @@ mod tests {
                 assert!(!span.parent_span_is_remote, "activation {activation}");
             }
         }
+    }
+
+    /// A sampler or id generator of the application's own may attach a
+    /// context (here through a suppressed scope; entering a `tracing` span
+    /// under a global subscriber does the same): the span starts under a
+    /// clone of the current context, not under the borrowed one, where the
+    /// attach panicked ("already borrowed").
+    #[test]
+    fn application_code_that_attaches_a_context_at_span_start_does_not_panic() {
+        use opentelemetry_sdk::trace::{
+            IdGenerator, RandomIdGenerator, Sampler, SamplingResult, ShouldSample,
+        };
+
+        #[derive(Debug, Clone)]
+        struct Attaching;
+        impl ShouldSample for Attaching {
+            fn should_sample(
+                &self,
+                _: Option<&opentelemetry::Context>,
+                _: TraceId,
+                _: &str,
+                _: &opentelemetry::trace::SpanKind,
+                _: &[opentelemetry::KeyValue],
+                _: &[opentelemetry::trace::Link],
+            ) -> SamplingResult {
+                let _suppressed = opentelemetry::Context::enter_telemetry_suppressed_scope();
+                SamplingResult {
+                    decision: opentelemetry_sdk::trace::SamplingDecision::RecordAndSample,
+                    attributes: Vec::new(),
+                    trace_state: TraceState::default(),
+                }
+            }
+        }
+        #[derive(Debug)]
+        struct AttachingIds;
+        impl IdGenerator for AttachingIds {
+            fn new_trace_id(&self) -> TraceId {
+                let _suppressed = opentelemetry::Context::enter_telemetry_suppressed_scope();
+                RandomIdGenerator::default().new_trace_id()
+            }
+            fn new_span_id(&self) -> SpanId {
+                let _suppressed = opentelemetry::Context::enter_telemetry_suppressed_scope();
+                RandomIdGenerator::default().new_span_id()
+            }
+        }
+        let workload = || {
+            tracing::info_span!("root").in_scope(|| {
+                tracing::info_span!("child").in_scope(|| {});
+            });
+        };
+        type Configure = fn(NativeSpans) -> NativeSpans;
+        let setups: [(&str, Configure); 3] = [
+            ("custom sampler", |native| {
+                native.with_custom_sampler(Attaching)
+            }),
+            ("parent-based, custom root", |native| {
+                native.with_sampler(Sampler::ParentBased(Box::new(Attaching)))
+            }),
+            ("custom ids", |native| {
+                native.with_id_generator(AttachingIds)
+            }),
+        ];
+        for (setup, configure) in setups {
+            let spans = recorded(configure, workload);
+            assert_eq!(spans.len(), 2, "{setup}");
+            let root = spans.iter().find(|s| s.name == "root").unwrap();
+            let child = spans.iter().find(|s| s.name == "child").unwrap();
+            assert_eq!(child.parent_span_id, root.span_context.span_id(), "{setup}");
+        }
+    }
+
+    /// A recorded value whose `Debug` logs an event in the span itself: the
+    /// value is visited before the span's extensions are locked (with the
+    /// lock held, the event waited on it for ever), and both the value and
+    /// the event arrive. Fields recorded later keep the limits and the
+    /// special fields' meaning.
+    #[test]
+    fn a_recorded_value_whose_debug_logs_in_the_span_does_not_hang() {
+        struct Logs;
+        impl std::fmt::Debug for Logs {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                tracing::info!("formatting a value");
+                f.write_str("logged")
+            }
+        }
+        let (done, finished) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let spans = recorded(
+                |native| {
+                    native.with_span_limits(SpanLimits {
+                        max_attributes_per_span: 6,
+                        ..SpanLimits::default()
+                    })
+                },
+                || {
+                    let span = tracing::info_span!(
+                        "recorded",
+                        value = tracing::field::Empty,
+                        extra = tracing::field::Empty,
+                        otel.name = tracing::field::Empty,
+                        otel.status_code = tracing::field::Empty,
+                    );
+                    span.in_scope(|| {
+                        span.record("value", tracing::field::debug(Logs));
+                        span.record("otel.name", "renamed");
+                        span.record("otel.status_code", "error");
+                        span.record("otel.status_code", "unset");
+                        span.record("extra", 1_i64);
+                    });
+                },
+            );
+            let _ = done.send(spans);
+        });
+        // A bound for a hang only, never reached by a working build.
+        let mut spans = finished
+            .recv_timeout(Duration::from_secs(60))
+            .expect("recording the value hung");
+        assert_eq!(spans.len(), 1);
+        let span = spans.remove(0);
+        assert_eq!(span.name, "renamed");
+        // Once started, a status only rises (Ok > Error > Unset).
+        assert_eq!(span.status, opentelemetry::trace::Status::error(""));
+        let value = |key: &str| {
+            span.attributes
+                .iter()
+                .find(|kv| kv.key.as_str() == key)
+                .map(|kv| kv.value.clone())
+        };
+        assert_eq!(value("value"), Some(Value::from("logged")));
+        // Five source attributes (an unnamed thread has no `thread.name`)
+        // and `value` fill the six: `extra`, recorded later, and
+        // `busy_ns`/`idle_ns` are dropped and counted.
+        assert_eq!(value("extra"), None, "{:?}", span.attributes);
+        assert_eq!(span.attributes.len(), 6, "{:?}", span.attributes);
+        assert_eq!(span.dropped_attributes_count, 3);
+        assert_eq!(span.events.len(), 1);
+        assert_eq!(span.events.events[0].name, "formatting a value");
     }
 
     /// A span whose parent this layer's filter leaves out is the child of

@@ -15,6 +15,9 @@ use super::sampling::{Candidate, ParentCx, SpanSampler};
 pub(crate) struct Settings {
     pub(crate) sampler: SpanSampler,
     pub(crate) id_generator: Box<dyn IdGenerator>,
+    /// Whether the id generator is the application's own (code that may
+    /// attach a context, like a custom sampler).
+    pub(crate) custom_ids: bool,
     pub(crate) limits: SpanLimits,
     pub(crate) max_value_chars: Option<usize>,
     pub(crate) scope: &'static InstrumentationScope,
@@ -60,6 +63,19 @@ fn cut(text: &str, max: usize) -> Option<usize> {
 }
 
 impl Settings {
+    /// Whether starting a span under `cx` may run code of the application's
+    /// own (a custom sampler, a parent-based sampler's root sampler, a
+    /// custom id generator's trace id for a new trace): the span must then
+    /// start under a clone of the current context, not under the borrowed
+    /// one, or that code's `Context::attach` (entering a `tracing` span,
+    /// `enter_telemetry_suppressed_scope`) panics on the borrow.
+    #[inline]
+    pub(crate) fn may_call_the_application(&self, cx: &Context) -> bool {
+        let has_active_span = cx.has_active_span();
+        self.sampler.may_call_the_application(has_active_span)
+            || (self.custom_ids && !cx.span().span_context().is_valid())
+    }
+
     /// A string value shortened to the value length limit.
     #[inline]
     pub(crate) fn clip(&self, value: AttributeValue) -> AttributeValue {

@@ -129,6 +129,7 @@ pub struct NativeSpans {
     tail_pool: Arc<OnceLock<Arc<SpanRecordPool>>>,
     sampler: SpanSampler,
     id_generator: Box<dyn IdGenerator>,
+    custom_ids: bool,
     limits: SpanLimits,
     max_value_chars: Option<usize>,
     scope: Option<InstrumentationScope>,
@@ -174,6 +175,7 @@ impl NativeSpans {
             tail_pool: Arc::new(OnceLock::new()),
             sampler: SpanSampler::sdk(Sampler::ParentBased(Box::new(Sampler::AlwaysOn))),
             id_generator: Box::new(RandomIdGenerator::default()),
+            custom_ids: false,
             limits: SpanLimits::default(),
             max_value_chars: None,
             scope: None,
@@ -291,6 +293,7 @@ impl NativeSpans {
     #[must_use]
     pub fn with_id_generator(mut self, id_generator: impl IdGenerator + 'static) -> Self {
         self.id_generator = Box::new(id_generator);
+        self.custom_ids = true;
         self
     }
 
@@ -452,6 +455,7 @@ impl NativeSpans {
             settings: Settings {
                 sampler: self.sampler,
                 id_generator: self.id_generator,
+                custom_ids: self.custom_ids,
                 limits: self.limits,
                 max_value_chars: self.max_value_chars,
                 scope,

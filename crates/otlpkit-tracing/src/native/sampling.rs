@@ -105,6 +105,19 @@ pub(crate) struct Candidate<'a> {
 }
 
 impl SpanSampler {
+    /// Whether deciding under a context (with or without an active span)
+    /// may call a sampler of the application's own: a custom sampler
+    /// always, a parent-based one's root sampler for a span with no active
+    /// parent. Such code may attach a context or enter a `tracing` span,
+    /// which must not happen while the current context is borrowed.
+    pub(crate) fn may_call_the_application(&self, has_active_span: bool) -> bool {
+        match self {
+            SpanSampler::AlwaysOn | SpanSampler::AlwaysOff | SpanSampler::Ratio(_) => false,
+            SpanSampler::ParentBased(_) => !has_active_span,
+            SpanSampler::Other { .. } => true,
+        }
+    }
+
     /// One of the SDK's samplers.
     pub(crate) fn sdk(sampler: Sampler) -> SpanSampler {
         match sampler {
