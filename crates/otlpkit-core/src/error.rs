@@ -418,9 +418,7 @@ pub(crate) fn redact_url_secrets(value: &str) -> String {
 fn redact_query(text: &str) -> String {
     match text.find('?') {
         Some(query) => {
-            let fragment = text[query..]
-                .find('#')
-                .map_or("", |at| &text[query + at..]);
+            let fragment = text[query..].find('#').map_or("", |at| &text[query + at..]);
             format!("{}?<redacted>{fragment}", &text[..query])
         }
         None => text.to_owned(),
