@@ -39,6 +39,15 @@ macro_rules! processor_methods {
             self.$($engine).+.snapshot()
         }
 
+        /// The counters the processor counts into: those given to its
+        /// builder's `with_stats`, or its own. A stage in front of the
+        /// processor (tail sampling) counts into them too, so that
+        /// `produced = delivered + Σ dropped + sampled_out` holds in one
+        /// place.
+        pub fn export_stats(&self) -> ::otlpkit_core::stats::ExportStats {
+            self.$($engine).+.core.export_stats()
+        }
+
         $crate::items::processor_methods!(@waited [$($engine).+]
             flush_within = flush, flush_async -> FlushReport, ProcessorFlushError);
         $crate::items::processor_methods!(@waited [$($engine).+]

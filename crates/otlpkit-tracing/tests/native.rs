@@ -895,7 +895,6 @@ fn records_come_back_to_the_pool_and_carry_nothing_over() {
 #[test]
 fn records_the_tail_stage_samples_out_come_back_to_the_pool() {
     let pipe = pipeline();
-    let stats = ExportStats::new();
     let pool = std::sync::Arc::new(otlpkit_wire::SpanRecordPool::new(64));
     let exporter = otlpkit_grpc::SpanExporter::builder()
         .with_endpoint(pipe.receiver.grpc_endpoint())
@@ -905,7 +904,7 @@ fn records_the_tail_stage_samples_out_come_back_to_the_pool() {
         exporter,
         pool: std::sync::Arc::clone(&pool),
     })
-    .with_stats(stats.clone())
+    // The processor's own counters: the stage counts into them too.
     .build_with_env(&MapEnv::new())
     .unwrap();
     let config = otlpkit_core::TailSamplingConfig::builder()
@@ -914,7 +913,7 @@ fn records_the_tail_stage_samples_out_come_back_to_the_pool() {
         .unwrap()
         .into_value();
     let native = NativeSpans::new(processor)
-        .with_tail_sampling(config, Vec::new(), stats.clone())
+        .with_tail_sampling(config, Vec::new())
         .with_record_pool(std::sync::Arc::clone(&pool));
     let handle = native.handle();
     let tail = native.tail_handle().unwrap();

@@ -598,7 +598,6 @@ fn native_spans(
         return native.with_tail_sampling(
             shared.config.tail_sampling().clone(),
             shared.builder.tail_sampling_rules.iter().cloned(),
-            shared.stats.clone(),
         );
     }
     native

@@ -332,6 +332,11 @@ impl Core {
         self.shared.snapshot()
     }
 
+    /// The counters the processor counts into.
+    pub(crate) fn export_stats(&self) -> ExportStats {
+        self.shared.stats.clone()
+    }
+
     pub(crate) fn default_timeout(&self) -> Duration {
         self.default_timeout
     }

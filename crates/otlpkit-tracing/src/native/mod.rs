@@ -97,8 +97,6 @@ use otlpkit_batch::tail::{AttributeRule, TailSampler, TailSamplingHandle};
 use otlpkit_batch::{BatchProcessor, ProcessorHandle};
 #[cfg(feature = "tail-sampling")]
 use otlpkit_core::TailSamplingConfig;
-#[cfg(feature = "tail-sampling")]
-use otlpkit_core::stats::ExportStats;
 use otlpkit_wire::{SpanRecord, SpanRecordPool};
 use sampling::SpanSampler;
 
@@ -199,9 +197,10 @@ impl NativeSpans {
     /// then the whole trace is kept (queued) or sampled out, under
     /// `config`'s policies and `rules` (see [`otlpkit_batch::tail`]).
     ///
-    /// `stats` must be the statistics the processor counts into, so that
-    /// `produced = delivered + Σ dropped + sampled_out` holds in one place.
-    /// Shut the stage down (through [`tail_handle`](Self::tail_handle))
+    /// The stage counts what it samples out into the processor's own
+    /// counters ([`BatchProcessor::export_stats`]), so that `produced =
+    /// delivered + Σ dropped + sampled_out` holds in one place. Shut the
+    /// stage down (through [`tail_handle`](Self::tail_handle))
     /// before the processor, so that the traces it holds are decided and
     /// the kept ones exported.
     #[cfg(feature = "tail-sampling")]
@@ -211,9 +210,10 @@ impl NativeSpans {
         mut self,
         config: TailSamplingConfig,
         rules: impl IntoIterator<Item = AttributeRule>,
-        stats: ExportStats,
     ) -> Self {
-        let mut builder = TailSampler::builder().with_config(config).with_stats(stats);
+        let mut builder = TailSampler::builder()
+            .with_config(config)
+            .with_stats(self.processor.export_stats());
         for rule in rules {
             builder = builder.with_attribute_rule(rule);
         }
