@@ -26,7 +26,7 @@ pub enum SetParentError {
     SpanDisabled,
 }
 
-use crate::native::{NativeSpan, with_native_span};
+use crate::native::{NativeSpan, Settings, with_native_layer, with_native_span};
 
 /// OpenTelemetry operations on a [`tracing::Span`]: the same methods as
 /// `tracing_opentelemetry::OpenTelemetrySpanExt`, working whichever span
@@ -107,12 +107,33 @@ impl SpanExt for tracing::Span {
                 // It no longer belongs to its old parent's trace.
                 live.record.trace_id = opentelemetry::trace::TraceId::INVALID;
             }
+            if layer.settings.may_call_the_application(&cx) {
+                // Sampled below on a copy, with the span's extensions
+                // unlocked: that code may log in this very span.
+                return Ok(Some((cx, live.record.as_ref().clone())));
+            }
             layer.sample(&cx, &mut live.record);
             live.rebuild_context(&cx, layer.settings.activation);
-            Ok(())
+            Ok(None)
         });
         match native {
-            Some(result) => result,
+            Some(Ok(None)) => Ok(()),
+            Some(Ok(Some((cx, before)))) => {
+                let mut sampled = before.clone();
+                with_native_layer(self, |layer| layer.sample(&cx, &mut sampled))
+                    .ok_or(SetParentError::LayerNotFound)?;
+                with_native_span(self, |span| {
+                    let NativeSpan { live, layer } = span;
+                    if live.started {
+                        return Err(SetParentError::AlreadyStarted);
+                    }
+                    apply_sampling(&before, sampled, &mut live.record, &layer.settings);
+                    live.rebuild_context(&cx, layer.settings.activation);
+                    Ok(())
+                })
+                .unwrap_or(Err(SetParentError::LayerNotFound))
+            }
+            Some(Err(error)) => Err(error),
             None => sdk_span::set_parent(self, parent.take().unwrap_or_default()),
         }
     }
@@ -299,4 +320,28 @@ mod sdk_span {
         _attributes: Vec<KeyValue>,
     ) {
     }
+}
+
+/// Copies onto `live` what sampling a copy of it (`before`, sampled into
+/// `sampled`) decided: the ids, flags and trace state, and the attributes
+/// the sampler added, through the limits.
+fn apply_sampling(
+    before: &otlpkit_wire::SpanRecord,
+    sampled: otlpkit_wire::SpanRecord,
+    live: &mut otlpkit_wire::SpanRecord,
+    settings: &Settings,
+) {
+    live.trace_id = sampled.trace_id;
+    live.parent_span_id = sampled.parent_span_id;
+    live.parent_is_remote = sampled.parent_is_remote;
+    live.trace_flags = sampled.trace_flags;
+    live.trace_state = sampled.trace_state;
+    for attribute in sampled.attributes.iter().skip(before.attributes.len()) {
+        settings.push_attribute(live, attribute.clone());
+    }
+    live.dropped_attributes_count = live.dropped_attributes_count.saturating_add(
+        sampled
+            .dropped_attributes_count
+            .saturating_sub(before.dropped_attributes_count),
+    );
 }

@@ -14,6 +14,17 @@ pub(crate) struct NativeSpan<'a> {
     pub(crate) layer: &'a NativeLayer,
 }
 
+/// Applies `f` to the native layer that records `span`, without touching
+/// the span's state (nothing locked): for work that may run code of the
+/// application's own. `None` as for [`with_native_span`].
+pub(crate) fn with_native_layer<R>(
+    span: &tracing::Span,
+    f: impl FnOnce(&NativeLayer) -> R,
+) -> Option<R> {
+    span.with_subscriber(|(_, dispatch)| dispatch.downcast_ref::<NativeLayer>().map(f))
+        .flatten()
+}
+
 /// Applies `f` to `span`'s native state. `None` when the span is disabled,
 /// when no native layer records it, or when the subscriber is not built on
 /// `tracing_subscriber::Registry`.

@@ -800,6 +800,82 @@ mod tests {
         assert_eq!(span.events.events[0].name, "formatting a value");
     }
 
+    /// `SpanExt::set_parent` with a custom sampler that reaches the same
+    /// span (here by setting an attribute on it): the sampler runs with the
+    /// span's extensions unlocked (with them locked, it waited for ever),
+    /// and both its decision and its attribute land on the span.
+    #[test]
+    fn set_parent_samples_with_the_span_unlocked() {
+        use std::sync::{Arc, Mutex};
+
+        use opentelemetry_sdk::trace::{SamplingResult, ShouldSample};
+
+        #[derive(Debug, Clone, Default)]
+        struct Reaching(Arc<Mutex<Option<tracing::Span>>>);
+        impl ShouldSample for Reaching {
+            fn should_sample(
+                &self,
+                parent: Option<&opentelemetry::Context>,
+                _: TraceId,
+                _: &str,
+                _: &opentelemetry::trace::SpanKind,
+                _: &[opentelemetry::KeyValue],
+                _: &[opentelemetry::trace::Link],
+            ) -> SamplingResult {
+                if let Some(span) = self.0.lock().unwrap().take() {
+                    span.set_attribute("from_sampler", 1_i64);
+                }
+                SamplingResult {
+                    decision: opentelemetry_sdk::trace::SamplingDecision::RecordAndSample,
+                    attributes: vec![opentelemetry::KeyValue::new("sampler", "reaching")],
+                    trace_state: parent
+                        .map(|cx| cx.span().span_context().trace_state().clone())
+                        .unwrap_or_default(),
+                }
+            }
+        }
+        let slot = Reaching::default();
+        let sampler = slot.clone();
+        let remote = SpanContext::new(
+            TraceId::from(0xabc_u128),
+            SpanId::from(7),
+            TraceFlags::SAMPLED,
+            true,
+            TraceState::default(),
+        );
+        let (done, finished) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let spans = recorded(
+                |native| native.with_custom_sampler(sampler),
+                || {
+                    let span = tracing::info_span!("reparented");
+                    *slot.0.lock().unwrap() = Some(span.clone());
+                    span.set_parent(opentelemetry::Context::new().with_remote_span_context(remote))
+                        .unwrap();
+                    span.in_scope(|| {});
+                },
+            );
+            let _ = done.send(spans);
+        });
+        // A bound for a hang only, never reached by a working build.
+        let spans = finished
+            .recv_timeout(Duration::from_secs(60))
+            .expect("set_parent hung");
+        assert_eq!(spans.len(), 1);
+        let span = &spans[0];
+        assert_eq!(span.span_context.trace_id(), TraceId::from(0xabc_u128));
+        assert_eq!(span.parent_span_id, SpanId::from(7));
+        assert!(span.parent_span_is_remote);
+        let keys: Vec<&str> = span.attributes.iter().map(|kv| kv.key.as_str()).collect();
+        assert!(keys.contains(&"from_sampler"), "{keys:?}");
+        // The sampler's own attribute, from the start and from set_parent.
+        assert_eq!(
+            keys.iter().filter(|key| **key == "sampler").count(),
+            2,
+            "{keys:?}"
+        );
+    }
+
     /// A span whose parent this layer's filter leaves out is the child of
     /// the nearest ancestor it records, with and without context activation.
     #[test]

@@ -101,10 +101,11 @@ use otlpkit_wire::{SpanRecord, SpanRecordPool};
 use sampling::SpanSampler;
 
 pub use export::SpanDataExporter;
-pub(crate) use hooks::{NativeSpan, with_native_span};
+pub(crate) use hooks::{NativeSpan, with_native_layer, with_native_span};
 pub use layer::NativeLayer;
 
-use live::{SOURCE_ATTRIBUTES, Settings};
+use live::SOURCE_ATTRIBUTES;
+pub(crate) use live::Settings;
 
 /// Records a layer's own pool keeps: two batches of the default size.
 const DEFAULT_RECORD_POOL: usize = 1024;
