@@ -124,3 +124,62 @@ fn a_panic_on_a_blocking_export_thread_is_counted_as_internal() {
     second_batch_panics(PanicSite::Call, true);
     second_batch_panics(PanicSite::Future, true);
 }
+
+/// An exporter whose `force_flush` or `shutdown` panics: the flush or the
+/// shutdown returns its report with the panic as the exporter's error,
+/// not as a deadline that did not pass, and the span exported before is
+/// counted as such.
+#[test]
+fn a_panic_in_the_exporters_flush_or_shutdown_is_reported_as_a_panic() {
+    #[derive(Debug)]
+    struct PanicsIn {
+        flush: bool,
+    }
+    impl SpanExporter for PanicsIn {
+        async fn export(&self, _: Vec<SpanData>) -> OTelSdkResult {
+            Ok(())
+        }
+        fn force_flush(&self) -> OTelSdkResult {
+            assert!(!self.flush, "flush bug");
+            Ok(())
+        }
+        fn shutdown_with_timeout(&self, _: Duration) -> OTelSdkResult {
+            assert!(self.flush, "shutdown bug");
+            Ok(())
+        }
+    }
+    // Far more than these take: a report that says `timed_out` did not
+    // wait for it.
+    let budget = Duration::from_secs(60);
+
+    let processor = BatchSpanProcessor::builder(PanicsIn { flush: true })
+        .build()
+        .unwrap();
+    let handle = processor.handle();
+    let provider = provider(processor);
+    produce(&provider, "flushed", 1);
+    let report = handle.flush_within(budget).unwrap();
+    assert!(!report.timed_out, "{report:?}");
+    let error = report.exporter_error.as_deref().unwrap_or_default();
+    assert!(
+        error.contains("force_flush panicked") && error.contains("flush bug"),
+        "{report:?}"
+    );
+    assert_eq!(report.exported, 1, "{report:?}");
+
+    let processor = BatchSpanProcessor::builder(PanicsIn { flush: false })
+        .build()
+        .unwrap();
+    let handle = processor.handle();
+    let provider = support::provider(processor);
+    produce(&provider, "shut down", 1);
+    let report = handle.shutdown_within(budget).unwrap();
+    assert!(!report.flush.timed_out, "{report:?}");
+    let error = report.flush.exporter_error.as_deref().unwrap_or_default();
+    assert!(
+        error.contains("shutdown panicked") && error.contains("shutdown bug"),
+        "{report:?}"
+    );
+    assert_eq!(report.flush.exported, 1, "{report:?}");
+    assert_eq!(handle.stats().dropped_total(), 0);
+}

@@ -446,17 +446,19 @@ impl Worker {
 
     /// Runs a synchronous exporter call (flush, shutdown) on the runtime's
     /// blocking pool, so that exporters that block or wait on this worker
-    /// cannot stall it. `None` when `deadline` passed first.
+    /// cannot stall it.
     async fn blocking<R: Send + 'static>(
         &self,
         deadline: Instant,
         call: impl FnOnce(&dyn ExporterControl) -> R + Send + 'static,
-    ) -> Option<R> {
+    ) -> Result<R, Unfinished> {
         let exporter = self.lane.exporter();
         let task = tokio::task::spawn_blocking(move || call(&*exporter));
         match tokio::time::timeout_at(deadline.into(), task).await {
-            Ok(Ok(result)) => Some(result),
-            Ok(Err(_)) | Err(_) => None,
+            Ok(Ok(result)) => Ok(result),
+            // A panic is not a timeout: it is said as what it is.
+            Ok(Err(error)) => Err(Unfinished::Failed(error.to_string())),
+            Err(_) => Err(Unfinished::Deadline),
         }
     }
 
@@ -481,9 +483,13 @@ impl Worker {
                 .blocking(deadline, |exporter| exporter.force_flush())
                 .await
             {
-                Some(Ok(())) => {}
-                Some(Err(error)) => report.exporter_error = Some(error.to_string()),
-                None => report.timed_out = true,
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => report.exporter_error = Some(error.to_string()),
+                Err(Unfinished::Failed(panic)) => {
+                    report.exporter_error =
+                        Some(format!("the exporter's force_flush panicked: {panic}"));
+                }
+                Err(Unfinished::Deadline) => report.timed_out = true,
             }
         }
         report.elapsed = started.elapsed();
@@ -534,7 +540,7 @@ impl Worker {
             ..FlushReport::default()
         };
         match exporter_result {
-            Some(result) => {
+            Ok(result) => {
                 if let Err(error) = result {
                     report.exporter_error = Some(error.to_string());
                 }
@@ -542,7 +548,11 @@ impl Worker {
                 // shutdown: the counters tell exactly what happened.
                 (report.exported, report.failed, report.unsent) = self.outcomes_since(base);
             }
-            None => {
+            Err(Unfinished::Failed(panic)) => {
+                report.exporter_error = Some(format!("the exporter's shutdown panicked: {panic}"));
+                (report.exported, report.failed, report.unsent) = self.outcomes_since(base);
+            }
+            Err(Unfinished::Deadline) => {
                 // The exporter is still shutting down: report what the engine
                 // knows (a batch it cancelled counts as unsent even if the
                 // exporter delivers it in its last moments).
@@ -610,4 +620,12 @@ impl Drop for Worker {
         self.shared.queue.close();
         self.shared.queue.discard_all(DropReason::ShutdownDeadline);
     }
+}
+
+/// Why a synchronous exporter call gave no result.
+enum Unfinished {
+    /// The deadline passed first (the call may still be running).
+    Deadline,
+    /// It panicked; the panic's message.
+    Failed(String),
 }
