@@ -228,8 +228,11 @@ impl WorkerRuntime {
         }
     }
 
-    /// Stops the worker: tasks still running get up to `timeout` to finish,
-    /// then are cancelled, and the thread is joined. Returns
+    /// Stops the worker: async tasks still running are cancelled at once
+    /// (dropped at their next `.await`; work that must finish, such as an
+    /// export in flight, is to be awaited before this is called, as the
+    /// exporters do), calls still running on the blocking pool get up to
+    /// `timeout`, and the thread is joined. Returns
     /// [`BridgeError::Timeout`] if the thread did not exit in time (it is then
     /// detached, never leaked into a hang). A second call returns `Ok`.
     pub fn shutdown(&self, timeout: Duration) -> Result<(), BridgeError> {
@@ -247,7 +250,7 @@ impl WorkerRuntime {
         };
         // The runtime gives tasks `timeout`; allow a little scheduling slack
         // on top before declaring the thread stuck.
-        let join_limit = timeout + Duration::from_millis(500);
+        let join_limit = timeout.saturating_add(Duration::from_millis(500));
         join_with_timeout(thread, join_limit.saturating_sub(started.elapsed()))
             .map_err(|()| BridgeError::Timeout(timeout))
     }
@@ -453,6 +456,16 @@ mod tests {
         ));
         // A second shutdown is a no-op.
         worker.shutdown(Duration::from_millis(100)).unwrap();
+    }
+
+    /// `Duration::MAX` means "as long as it takes" (as an exporter's
+    /// `shutdown_with_timeout(Duration::MAX)` passes it on); adding the
+    /// scheduling slack to it overflowed.
+    #[test]
+    fn shutdown_with_duration_max_waits_without_overflowing() {
+        let worker = WorkerRuntime::start("max-timeout").unwrap();
+        assert_eq!(worker.block_on(async { 7 }, WAIT).unwrap(), 7);
+        worker.shutdown(Duration::MAX).unwrap();
     }
 
     #[test]

@@ -148,8 +148,12 @@ impl ClientCall {
                 let kind = error_type(error);
                 self.span.record("error.type", kind);
                 self.span.record("otel.status_code", STATUS_ERROR);
-                self.span
-                    .record("otel.status_description", error.to_string());
+                // reqwest's text names the URL, query values included.
+                let mut description = error.to_string();
+                if let Some(url) = error.url() {
+                    description = description.replace(url.as_str(), &redacted_url(url));
+                }
+                self.span.record("otel.status_description", description);
                 self.attributes.push(KeyValue::new("error.type", kind));
             }
         }

@@ -409,6 +409,31 @@ fn the_blocking_client_makes_a_client_span_under_the_current_span() {
     );
 }
 
+/// A failed request's status message is reqwest's error text, which names
+/// the URL: its query values are redacted there as in `url.full`.
+#[test]
+fn a_failed_requests_status_message_names_the_url_without_its_secrets() {
+    pipeline();
+    let dead = otlpkit_testkit::RefusingPort::new().unwrap();
+    let url = dead.url("/login?access_token=SECRET123");
+    let trace_id = std::thread::spawn(move || {
+        let client = reqwest::blocking::Client::new();
+        let root = tracing::info_span!("refused-root");
+        let trace_id = trace_id_of(&root);
+        let sent = root.in_scope(|| client.get(url).send_traced());
+        assert!(sent.is_err());
+        trace_id
+    })
+    .join()
+    .unwrap();
+    let spans = trace(&trace_id, 2);
+    let client = find(&spans, "GET", SpanKind::Client);
+    assert_eq!(client.status_code(), StatusCode::Error);
+    let shown = format!("{client:?}");
+    assert!(!shown.contains("SECRET123"), "{shown}");
+    assert!(shown.contains("access_token=REDACTED"), "{shown}");
+}
+
 mod grpc {
     use super::*;
     use tonic::codegen::http::uri::PathAndQuery;
