@@ -57,8 +57,10 @@ type RouteFn = Arc<Route>;
 ///    route, status code, `error.type` and protocol version.
 ///
 /// Requests reach a server without a scheme in their URI: `url.scheme` is
-/// `http` unless the URI says otherwise or [`with_scheme`](Self::with_scheme)
-/// sets it (a server behind TLS says `https`).
+/// `http` unless the URI says `https` or [`with_scheme`](Self::with_scheme)
+/// sets it (a server behind TLS says `https`). A scheme other than `http` or
+/// `https` in the URI is not taken: a client chooses it, and each value
+/// would be one more series of the duration histogram.
 ///
 /// The route comes from axum's `MatchedPath` when the `axum` feature is on
 /// and the layer is added with `Router::layer` (which runs after routing);
@@ -205,7 +207,7 @@ where
             .route
             .as_deref()
             .and_then(|route| route(request.extensions()));
-        let scheme = request.uri().scheme_str().unwrap_or(self.scheme);
+        let scheme = url_scheme(request.uri(), self.scheme);
         let mut attributes = vec![
             KeyValue::new("http.request.method", method_attribute(request.method())),
             KeyValue::new("url.scheme", scheme.to_owned()),
@@ -359,9 +361,34 @@ where
     }
 }
 
+/// `url.scheme` of a request: `http` or `https` when its URI names one of
+/// them, else `default`. Any other scheme a client writes in an absolute
+/// request line (`GET zz9://victim/x HTTP/1.1`, which hyper accepts) would
+/// otherwise become an attribute value of the duration histogram, one
+/// series per value, until the SDK's cardinality limit pushes the real
+/// series into its overflow.
+fn url_scheme(uri: &http::Uri, default: &'static str) -> &'static str {
+    match uri.scheme_str() {
+        Some(scheme) if scheme.eq_ignore_ascii_case("https") => "https",
+        Some(scheme) if scheme.eq_ignore_ascii_case("http") => "http",
+        _ => default,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_http_and_https_are_taken_from_the_uri() {
+        let scheme = |uri: &str| url_scheme(&uri.parse().unwrap(), "http");
+        assert_eq!(scheme("https://shop.example/x"), "https");
+        assert_eq!(scheme("HTTP://shop.example/x"), "http");
+        assert_eq!(scheme("/x"), "http");
+        assert_eq!(scheme("zz9-attacker://victim/x"), "http");
+        assert_eq!(url_scheme(&"/x".parse().unwrap(), "https"), "https");
+        assert_eq!(url_scheme(&"ftp://a/x".parse().unwrap(), "https"), "https");
+    }
 
     #[test]
     fn host_and_port_come_from_the_uri_or_the_host_header() {
