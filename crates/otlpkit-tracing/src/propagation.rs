@@ -215,12 +215,19 @@ pub fn extract_with_context(cx: &Context, headers: &HeaderMap) -> Context {
 }
 
 fn set(headers: &mut HeaderMap, name: &'static str, value: String) {
-    // Our own formatting only produces visible ASCII, so this never fails;
-    // if it ever did, the header is left out rather than sent broken.
-    if let Ok(value) = HeaderValue::try_from(value) {
-        // `name` is one of our lowercase constants, which `from_static`
-        // accepts.
-        headers.insert(HeaderName::from_static(name), value);
+    // `name` is one of our lowercase constants, which `from_static` accepts.
+    let name = HeaderName::from_static(name);
+    // What reaches here is visible ASCII (`tracestate` checked against its
+    // grammar, the rest formatted here); a value that still did not fit a
+    // header is left out, and so is the previous request's, rather than
+    // sent beside a `traceparent` it does not belong to.
+    match HeaderValue::try_from(value) {
+        Ok(value) => {
+            headers.insert(name, value);
+        }
+        Err(_) => {
+            headers.remove(name);
+        }
     }
 }
 
@@ -284,11 +291,12 @@ impl Outgoing {
                 span_context.trace_id(),
                 span_context.span_id()
             );
+            // The application builds its `TraceState`, which refuses only
+            // `,` and `=` in values: one that breaks the W3C grammar (a
+            // control character, a non-ASCII value) is not sent.
             let tracestate = span_context.trace_state().header();
-            (
-                Some(traceparent),
-                (!tracestate.is_empty()).then_some(tracestate),
-            )
+            let valid = !tracestate.is_empty() && parse_tracestate(&[&tracestate]).is_some();
+            (Some(traceparent), valid.then_some(tracestate))
         } else {
             (None, None)
         };

@@ -409,6 +409,24 @@ fn inject_replaces_stale_headers_and_omits_empty_tracestate() {
     );
 }
 
+/// A `TraceState` the application built refuses only `,` and `=` in its
+/// values: one that breaks the W3C grammar is not sent, and neither is the
+/// previous request's `tracestate` beside the new `traceparent`.
+#[test]
+fn inject_leaves_out_a_tracestate_outside_the_w3c_grammar() {
+    for value in ["line\nbreak", "café", "tab\there"] {
+        let state = TraceState::from_key_value([("vendor", value)]).unwrap();
+        let mut out = headers(&[(TRACESTATE, "stale=1")]);
+        inject(&remote(0x01, state), &mut out);
+        assert_eq!(out.get(TRACEPARENT).unwrap(), VALID, "{value:?}");
+        assert!(out.get(TRACESTATE).is_none(), "{value:?}: {out:?}");
+    }
+    let state = TraceState::from_key_value([("vendor", "fine")]).unwrap();
+    let mut out = headers(&[(TRACESTATE, "stale=1")]);
+    inject(&remote(0x01, state), &mut out);
+    assert_eq!(out.get(TRACESTATE).unwrap(), "vendor=fine");
+}
+
 // --- 5.7 / 5.8 -------------------------------------------------------------------
 
 fn members(n: usize) -> String {
