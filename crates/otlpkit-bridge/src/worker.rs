@@ -140,7 +140,8 @@ impl WorkerRuntime {
     /// only waits on a channel, the worker thread drives the future. Calling
     /// it on the worker thread itself is refused with
     /// [`BridgeError::OnWorkerThread`] instead of deadlocking. On a deadline
-    /// the future is cancelled.
+    /// the future is cancelled; a panic in it is [`BridgeError::Panicked`]
+    /// with its message, and the worker goes on.
     pub fn block_on<F>(
         &self,
         future: F,
@@ -158,7 +159,7 @@ impl WorkerRuntime {
         }
         let (done_tx, done_rx) = handoff();
         let task = self.shared.handle.spawn(async move {
-            done_tx.give(future.await);
+            done_tx.give(CatchUnwind { future }.await);
         });
         let received = match deadline {
             Some(limit) => done_rx.wait_timeout(limit),
@@ -171,7 +172,7 @@ impl WorkerRuntime {
         if received.is_err() {
             task.abort();
         }
-        received
+        received?.map_err(BridgeError::Panicked)
     }
 
     /// Runs `future` on the worker and awaits its output from any runtime.
@@ -295,6 +296,32 @@ fn run_worker(ready: Giver<Result<Handle, std::io::Error>>, stop: oneshot::Recei
     // with the default grace period.
     let grace = runtime.block_on(stop).unwrap_or(DROP_JOIN_TIMEOUT);
     runtime.shutdown_timeout(grace);
+}
+
+pin_project_lite::pin_project! {
+    /// `future`'s output, or the message of its panic: a panic while it is
+    /// polled on the worker is said as a panic, not as the worker gone.
+    struct CatchUnwind<F> {
+        #[pin]
+        future: F,
+    }
+}
+
+impl<F: Future> Future for CatchUnwind<F> {
+    type Output = Result<F::Output, String>;
+
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        let future = self.project().future;
+        // Polled no more after a panic: this returns `Ready` then.
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| future.poll(cx))) {
+            Ok(std::task::Poll::Ready(output)) => std::task::Poll::Ready(Ok(output)),
+            Ok(std::task::Poll::Pending) => std::task::Poll::Pending,
+            Err(payload) => std::task::Poll::Ready(Err(panic_message(payload))),
+        }
+    }
 }
 
 /// The text of a panic payload, when it is a string.
@@ -456,6 +483,18 @@ mod tests {
         ));
         // A second shutdown is a no-op.
         worker.shutdown(Duration::from_millis(100)).unwrap();
+    }
+
+    #[test]
+    fn a_panic_in_block_on_is_a_panic_and_the_worker_goes_on() {
+        let worker = WorkerRuntime::start("t-panic").unwrap();
+        let outcome = worker.block_on(async { panic!("scripted panic in block_on") }, WAIT);
+        assert!(
+            matches!(&outcome, Err(BridgeError::Panicked(message)) if message.contains("scripted panic in block_on")),
+            "{outcome:?}"
+        );
+        assert_eq!(worker.block_on(async { 7 }, WAIT).unwrap(), 7);
+        worker.shutdown(Duration::from_secs(5)).unwrap();
     }
 
     /// `Duration::MAX` means "as long as it takes" (as an exporter's
