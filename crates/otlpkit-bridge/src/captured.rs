@@ -149,8 +149,14 @@ impl Captured {
         move |arg| self.in_scope(|| f(arg))
     }
 
-    /// Wraps a future so that every poll (and its drop) runs with the
-    /// captured span and context current.
+    /// Wraps a future so that every poll runs with the captured span and
+    /// context current. Its drop (a cancelled future's cleanup) runs inside
+    /// the span, which `tracing::Instrument` enters then, but not with the
+    /// captured OpenTelemetry context, which `WithContext` attaches only
+    /// while polling: where the span's layer activates its context on
+    /// enter (otlpkit's native layer, `tracing-opentelemetry`), the span's
+    /// own context is current there, and a context captured with more in it
+    /// (baggage, [`from_context`](Self::from_context)) is not.
     ///
     /// This composes [`tracing::Instrument`] and
     /// [`opentelemetry::context::FutureExt::with_context`].
