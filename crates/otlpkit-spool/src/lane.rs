@@ -60,6 +60,51 @@ struct Active {
     len: u64,
 }
 
+/// The file operations of the append path, in one place so that unit
+/// tests can make them fail (no faults exist outside tests).
+#[derive(Debug, Default)]
+struct Disk {
+    /// The next record write fails after this many more bytes (written).
+    #[cfg(test)]
+    fail_write_after: Option<usize>,
+    /// Cutting a segment back fails.
+    #[cfg(test)]
+    fail_cut: bool,
+}
+
+#[cfg(test)]
+fn injected() -> io::Error {
+    io::Error::other("injected failure")
+}
+
+impl Disk {
+    /// Writes `parts` at `offset`, wherever the file's cursor was left.
+    fn write_at(&mut self, file: &mut File, offset: u64, parts: &[&[u8]]) -> io::Result<()> {
+        file.seek(SeekFrom::Start(offset))?;
+        for part in parts {
+            #[cfg(test)]
+            if let Some(left) = self.fail_write_after {
+                if part.len() > left {
+                    self.fail_write_after = None;
+                    file.write_all(&part[..left])?;
+                    return Err(injected());
+                }
+                self.fail_write_after = Some(left - part.len());
+            }
+            file.write_all(part)?;
+        }
+        Ok(())
+    }
+
+    fn cut(&mut self, file: &File, len: u64) -> io::Result<()> {
+        #[cfg(test)]
+        if self.fail_cut {
+            return Err(injected());
+        }
+        file.set_len(len)
+    }
+}
+
 #[derive(Debug)]
 struct State {
     entries: VecDeque<Entry>,
@@ -74,6 +119,7 @@ struct State {
     closed_unsynced: Vec<File>,
     last_sync: Instant,
     items: u64,
+    disk: Disk,
 }
 
 /// What a lane held when it was opened.
@@ -250,6 +296,7 @@ impl Lane {
                 dirty: false,
                 closed_unsynced: Vec::new(),
                 last_sync: Instant::now(),
+                disk: Disk::default(),
             }),
             sync_gate: Mutex::new(()),
             found,
@@ -300,7 +347,11 @@ impl Lane {
     /// # Errors
     ///
     /// [`AppendError::Full`] at the spool's byte cap, [`AppendError::Io`]
-    /// when writing fails; nothing is left half-written either way.
+    /// when writing fails. What was written of the record is cut off (the
+    /// segment goes on from where the record would have started); if that
+    /// fails, the segment is not written to any more, and the bytes left
+    /// carry no valid record header, so the next process skips them as
+    /// damaged bytes without counting their items.
     pub fn append(&self, format: BodyFormat, items: u64, body: &[u8]) -> Result<(), AppendError> {
         if body.len() > MAX_BODY_LEN {
             return Err(AppendError::TooLarge {
@@ -327,9 +378,6 @@ impl Lane {
         if rotate {
             self.rotate(&mut state)?;
         }
-        let Some(active) = state.active.as_mut() else {
-            return Err(self.io_error(state.next_id, io::Error::other("no segment to write")));
-        };
         let header = format::record_header(
             self.signal,
             format,
@@ -337,23 +385,34 @@ impl Lane {
             u32::try_from(body.len()).unwrap_or(u32::MAX),
         );
         let crc = crc32fast::hash(body).to_le_bytes();
-        let offset = active.len;
-        let written = active
-            .file
-            .write_all(&header)
-            .and_then(|()| active.file.write_all(body))
-            .and_then(|()| active.file.write_all(&crc));
+        let next_id = state.next_id;
+        let State { active, disk, .. } = &mut *state;
+        let Some(active) = active.as_mut() else {
+            return Err(self.io_error(next_id, io::Error::other("no segment to write")));
+        };
+        let (id, offset) = (active.id, active.len);
+        // The header last: a write that fails (or a process killed) part
+        // way leaves bytes no valid header claims, which the scanner skips
+        // without counting items in them: the record was never taken.
+        let written = disk
+            .write_at(
+                &mut active.file,
+                offset + RECORD_HEADER_LEN as u64,
+                &[body, &crc],
+            )
+            .and_then(|()| disk.write_at(&mut active.file, offset, &[&header]));
         if let Err(error) = written {
-            // Take back what was written of the record, so that the next
-            // append starts on a record boundary.
-            let id = active.id;
-            if active.file.set_len(offset).is_err() {
-                state.active = None;
+            // Take back what was written of the record: the segment ends on
+            // a record boundary again, and the next append (which writes at
+            // the length known here, wherever the file's cursor is) goes
+            // where the record would have.
+            if disk.cut(&active.file, offset).is_err() {
+                // Bytes past the end: not written to any more.
+                self.abandon(&mut state);
             }
             return Err(self.io_error(id, error));
         }
         active.len += record_len;
-        let id = active.id;
         if let Some(size) = state.segments.get_mut(&id) {
             *size += record_len;
         }
@@ -381,6 +440,56 @@ impl Lane {
             state.dirty = false;
         }
         Ok(())
+    }
+
+    /// Stops writing to the segment being written, after a failed append
+    /// left bytes past its last record that could not be taken back: the
+    /// next append starts a new segment. Such a segment holding no record
+    /// to send is deleted at once; one that does is deleted, with those
+    /// bytes, once its records are delivered.
+    fn abandon(&self, state: &mut State) {
+        let Some(active) = state.active.take() else {
+            return;
+        };
+        let holds_records = state
+            .entries
+            .back()
+            .is_some_and(|entry| entry.id.segment == active.id);
+        let path = self.dir.join(segment_name(active.id));
+        let gone = !holds_records
+            && fs::remove_file(&path)
+                .or_else(|error| match error.kind() {
+                    io::ErrorKind::NotFound => Ok(()),
+                    _ => Err(error),
+                })
+                .is_ok();
+        if gone {
+            if let Some(size) = state.segments.remove(&active.id) {
+                self.release_bytes(size);
+            }
+            return;
+        }
+        // The bytes left past the end count against the cap until the
+        // segment goes.
+        if let Ok(metadata) = active.file.metadata()
+            && let Some(extra) = metadata.len().checked_sub(active.len)
+            && let Some(size) = state.segments.get_mut(&active.id)
+        {
+            *size += extra;
+            self.shared.used.fetch_add(extra, Ordering::Relaxed);
+        }
+        if matches!(self.shared.fsync, FsyncPolicy::Interval(_)) {
+            state.closed_unsynced.push(active.file);
+        }
+    }
+
+    fn release_bytes(&self, bytes: u64) {
+        let _ = self
+            .shared
+            .used
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |used| {
+                Some(used.saturating_sub(bytes))
+            });
     }
 
     fn io_error(&self, segment: u64, source: io::Error) -> AppendError {
@@ -532,12 +641,7 @@ impl Lane {
                 state.active = None;
             }
             if let Some(size) = state.segments.remove(&segment) {
-                let _ =
-                    self.shared
-                        .used
-                        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |used| {
-                            Some(used.saturating_sub(size))
-                        });
+                self.release_bytes(size);
             }
             let _ = fs::remove_file(self.dir.join(segment_name(segment)));
         }
@@ -657,6 +761,162 @@ mod tests {
             drop(under_way);
             assert!(returned.recv_timeout(Duration::from_secs(30)).unwrap());
         });
+    }
+
+    fn body(n: usize) -> Vec<u8> {
+        format!("request {n} ").repeat(n % 7 + 3).into_bytes()
+    }
+
+    /// Reads, delivers and removes everything in the lane; every record
+    /// must be intact.
+    fn drain(lane: &Lane) -> Vec<Vec<u8>> {
+        let mut bodies = Vec::new();
+        while let Some(record) = lane.front() {
+            bodies.push(record.body.expect("intact").1);
+            lane.remove(record.id).unwrap();
+        }
+        bodies
+    }
+
+    fn open(dir: &Path, fsync: FsyncPolicy) -> (crate::Spool, Lane) {
+        let spool = crate::Spool::open_dir(dir, 1 << 20, fsync).unwrap();
+        let lane = spool.lane(Signal::Traces).unwrap();
+        (spool, lane)
+    }
+
+    /// The lane as the next process finds it, and what it found.
+    fn reopen(dir: &Path, spool: crate::Spool, lane: Lane) -> (crate::Spool, Lane, Found) {
+        let fsync = spool.fsync();
+        drop((lane, spool));
+        let (spool, lane) = open(dir, fsync);
+        let found = lane.found();
+        (spool, lane, found)
+    }
+
+    fn segment_files(lane: &Lane) -> Vec<(u64, u64)> {
+        let mut files: Vec<(u64, u64)> = fs::read_dir(lane.dir())
+            .unwrap()
+            .filter_map(Result::ok)
+            .filter_map(|entry| {
+                let id = entry.file_name().to_str().and_then(segment_id)?;
+                Some((id, entry.metadata().ok()?.len()))
+            })
+            .collect();
+        files.sort_unstable();
+        files
+    }
+
+    fn record_len(body: &[u8]) -> u64 {
+        (RECORD_HEADER_LEN + body.len() + RECORD_TRAILER_LEN) as u64
+    }
+
+    /// A write cut short (no space, a file size limit, an I/O error) is
+    /// taken back whole: the next append lands where it would have, and
+    /// every record taken reads back intact, in this process and the next,
+    /// wherever in the record the write stopped.
+    #[test]
+    fn an_append_failing_part_way_leaves_no_gap_behind() {
+        let failed = body(100);
+        let at = [
+            0,
+            1,
+            27,
+            28,
+            failed.len(),
+            failed.len() + 4,
+            failed.len() + 10,
+        ];
+        for fsync in [FsyncPolicy::Never, FsyncPolicy::Always] {
+            for after in at {
+                let dir = tempfile::tempdir().unwrap();
+                let (spool, lane) = open(dir.path(), fsync);
+                let mut taken = Vec::new();
+                for n in 0..3 {
+                    lane.append(BodyFormat::PROTOBUF, 2, &body(n)).unwrap();
+                    taken.push(body(n));
+                }
+                let used = spool.used_bytes();
+                lane.lock().disk.fail_write_after = Some(after);
+                let error = lane.append(BodyFormat::PROTOBUF, 5, &failed).unwrap_err();
+                assert!(matches!(error, AppendError::Io { .. }), "{error}");
+                assert_eq!((lane.records(), lane.items()), (3, 6));
+                assert_eq!(spool.used_bytes(), used);
+                for n in 3..6 {
+                    lane.append(BodyFormat::PROTOBUF, 2, &body(n)).unwrap();
+                    taken.push(body(n));
+                }
+                // What the next process would find: the six, nothing else.
+                let segment = fs::read(lane.dir().join(segment_name(1))).unwrap();
+                let scan = format::scan(&segment);
+                assert_eq!(scan.records.len(), 6, "{fsync:?} {after}");
+                assert_eq!(scan.corrupt, [], "{fsync:?} {after}");
+                let expected = SEGMENT_HEADER_LEN as u64
+                    + taken.iter().map(|body| record_len(body)).sum::<u64>();
+                assert_eq!(segment.len() as u64, expected, "{fsync:?} {after}");
+                // And this one reads each where it wrote it.
+                assert_eq!(drain(&lane), taken, "{fsync:?} {after}");
+            }
+        }
+    }
+
+    /// When what was written of a failed record cannot be cut off, the
+    /// segment is not written to any more, and the bytes left never count
+    /// as items of the spool: the caller sends that batch itself.
+    #[test]
+    fn an_append_whose_bytes_cannot_be_taken_back_leaves_its_segment() {
+        let dir = tempfile::tempdir().unwrap();
+        let (spool, lane) = open(dir.path(), FsyncPolicy::Never);
+        lane.append(BodyFormat::PROTOBUF, 2, &body(0)).unwrap();
+        {
+            let mut state = lane.lock();
+            state.disk.fail_write_after = Some(40);
+            state.disk.fail_cut = true;
+        }
+        lane.append(BodyFormat::PROTOBUF, 5, &body(1)).unwrap_err();
+        lane.lock().disk.fail_cut = false;
+        lane.append(BodyFormat::PROTOBUF, 2, &body(2)).unwrap();
+        let files = segment_files(&lane);
+        let (spool, lane, found) = reopen(dir.path(), spool, lane);
+        assert_eq!((found.records, found.items), (2, 4));
+        // Damaged bytes, no items: they were never the spool's.
+        let left = (RECORD_HEADER_LEN + 40) as u64;
+        assert_eq!(
+            (
+                found.corrupt_records,
+                found.corrupt_items,
+                found.corrupt_bytes
+            ),
+            (1, 0, left)
+        );
+        // A new segment; the old one keeps its record, and the 40 bytes of
+        // the body after the room left for the header.
+        let first = SEGMENT_HEADER_LEN as u64 + record_len(&body(0));
+        assert_eq!(
+            files,
+            [
+                (1, first + left),
+                (2, SEGMENT_HEADER_LEN as u64 + record_len(&body(2)))
+            ]
+        );
+        assert_eq!(drain(&lane), [body(0), body(2)]);
+        assert!(segment_files(&lane).is_empty());
+        assert_eq!(spool.used_bytes(), 0);
+
+        // A segment left with no record in it goes at once.
+        lane.append(BodyFormat::PROTOBUF, 2, &body(3)).unwrap();
+        drain(&lane);
+        lane.append(BodyFormat::PROTOBUF, 2, &body(4)).unwrap();
+        lane.remove(lane.front().unwrap().id).unwrap();
+        {
+            let mut state = lane.lock();
+            state.disk.fail_write_after = Some(40);
+            state.disk.fail_cut = true;
+        }
+        lane.append(BodyFormat::PROTOBUF, 5, &body(5)).unwrap_err();
+        assert!(segment_files(&lane).is_empty());
+        assert_eq!(spool.used_bytes(), 0);
+        let (_spool, _lane, found) = reopen(dir.path(), spool, lane);
+        assert_eq!(found, Found::default());
     }
 
     #[test]

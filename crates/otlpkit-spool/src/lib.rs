@@ -22,13 +22,15 @@
 //!
 //! # Crash safety
 //!
-//! A record is appended with plain writes: once [`Lane::append`] returns,
-//! the record survives the process being killed at any moment. A write cut
-//! short by a crash leaves a torn record at the end of a segment, found by
-//! its checksum when the next process opens the lane and skipped. A record
-//! is removed only after the caller says so (the collector took it); a
-//! process killed between the collector's answer and the cursor update
-//! sends that record again: at least once, never lost.
+//! A record is appended with plain writes, its header last: once
+//! [`Lane::append`] returns, the record survives the process being killed
+//! at any moment. A write cut short by a kill leaves bytes no valid header
+//! claims, and one cut short by an operating-system crash a torn record;
+//! the next process skips either (by their checksums) and counts the bytes.
+//! A write that fails is taken back whole. A record is removed only after
+//! the caller says so (the collector took it); a process killed between the
+//! collector's answer and the cursor update sends that record again: at
+//! least once, never lost.
 //!
 //! # Permissions
 //!
