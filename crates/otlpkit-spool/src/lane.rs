@@ -67,6 +67,9 @@ struct Disk {
     /// The next record write fails after this many more bytes (written).
     #[cfg(test)]
     fail_write_after: Option<usize>,
+    /// The next sync of an append fails.
+    #[cfg(test)]
+    fail_sync: bool,
     /// Cutting a segment back fails.
     #[cfg(test)]
     fail_cut: bool,
@@ -94,6 +97,14 @@ impl Disk {
             file.write_all(part)?;
         }
         Ok(())
+    }
+
+    fn sync(&mut self, file: &File) -> io::Result<()> {
+        #[cfg(test)]
+        if std::mem::take(&mut self.fail_sync) {
+            return Err(injected());
+        }
+        file.sync_data()
     }
 
     fn cut(&mut self, file: &File, len: u64) -> io::Result<()> {
@@ -347,11 +358,16 @@ impl Lane {
     /// # Errors
     ///
     /// [`AppendError::Full`] at the spool's byte cap, [`AppendError::Io`]
-    /// when writing fails. What was written of the record is cut off (the
-    /// segment goes on from where the record would have started); if that
-    /// fails, the segment is not written to any more, and the bytes left
-    /// carry no valid record header, so the next process skips them as
-    /// damaged bytes without counting their items.
+    /// when writing fails (or, with [`FsyncPolicy::Always`], forcing it to
+    /// disk). An error always means the record is not in the spool: neither
+    /// this lane nor the next process reads it, so the caller deals with the
+    /// batch itself. What was written of it is cut off (the segment goes on
+    /// from where the record would have started); if that fails, the segment
+    /// is not written to any more, and the bytes left carry no valid record
+    /// header (a whole record whose fsync failed has its header voided), so
+    /// the next process skips them as damaged bytes without counting their
+    /// items. Only if voiding that header fails too, and the segment is still
+    /// there when the next process opens the lane, does it send the record.
     pub fn append(&self, format: BodyFormat, items: u64, body: &[u8]) -> Result<(), AppendError> {
         if body.len() > MAX_BODY_LEN {
             return Err(AppendError::TooLarge {
@@ -394,19 +410,39 @@ impl Lane {
         // The header last: a write that fails (or a process killed) part
         // way leaves bytes no valid header claims, which the scanner skips
         // without counting items in them: the record was never taken.
+        let mut header_written = false;
         let written = disk
             .write_at(
                 &mut active.file,
                 offset + RECORD_HEADER_LEN as u64,
                 &[body, &crc],
             )
-            .and_then(|()| disk.write_at(&mut active.file, offset, &[&header]));
+            .and_then(|()| disk.write_at(&mut active.file, offset, &[&header]))
+            .inspect(|()| header_written = true)
+            .and_then(|()| {
+                // `Ok` means durable with `Always`: an `Err` from here on
+                // must mean "not in the spool" too, or the caller sends the
+                // batch directly and the drain sends it again.
+                if self.shared.fsync == FsyncPolicy::Always {
+                    disk.sync(&active.file)
+                } else {
+                    Ok(())
+                }
+            });
         if let Err(error) = written {
             // Take back what was written of the record: the segment ends on
             // a record boundary again, and the next append (which writes at
             // the length known here, wherever the file's cursor is) goes
             // where the record would have.
             if disk.cut(&active.file, offset).is_err() {
+                if header_written {
+                    // A whole record the next process would send again,
+                    // though the caller sends it itself: void its header.
+                    // Should this fail too, the next process sends the batch
+                    // a second time unless this one drains the segment
+                    // first (which deletes it).
+                    let _ = disk.write_at(&mut active.file, offset, &[&[0; 4]]);
+                }
                 // Bytes past the end: not written to any more.
                 self.abandon(&mut state);
             }
@@ -428,17 +464,8 @@ impl Lane {
             signal_ok: true,
         });
         state.items += u64::from(items);
-        state.dirty = true;
-        if self.shared.fsync == FsyncPolicy::Always
-            && let Some(active) = &state.active
-            && let Err(error) = active.file.sync_data()
-        {
-            // The record is written, though perhaps not durable: it stays.
-            return Err(self.io_error(id, error));
-        }
-        if self.shared.fsync == FsyncPolicy::Always {
-            state.dirty = false;
-        }
+        // With `Always`, forced above.
+        state.dirty |= self.shared.fsync != FsyncPolicy::Always;
         Ok(())
     }
 
@@ -917,6 +944,61 @@ mod tests {
         assert_eq!(spool.used_bytes(), 0);
         let (_spool, _lane, found) = reopen(dir.path(), spool, lane);
         assert_eq!(found, Found::default());
+    }
+
+    /// With `Always`, an append whose fsync fails is taken back: the caller
+    /// sends the batch itself, so neither the drain nor the next process
+    /// may send it again.
+    #[test]
+    fn an_append_whose_forced_sync_fails_is_not_in_the_spool() {
+        let dir = tempfile::tempdir().unwrap();
+        let (spool, lane) = open(dir.path(), FsyncPolicy::Always);
+        lane.append(BodyFormat::PROTOBUF, 2, &body(0)).unwrap();
+        let (used, files) = (spool.used_bytes(), segment_files(&lane));
+        lane.lock().disk.fail_sync = true;
+        let error = lane.append(BodyFormat::PROTOBUF, 5, &body(1)).unwrap_err();
+        assert!(error.to_string().contains("injected failure"), "{error}");
+        assert_eq!((lane.records(), lane.items()), (1, 2));
+        assert_eq!(spool.used_bytes(), used);
+        assert_eq!(segment_files(&lane), files);
+        let (_spool, lane, found) = reopen(dir.path(), spool, lane);
+        assert_eq!(
+            (found.records, found.items, found.corrupt_records),
+            (1, 2, 0)
+        );
+        lane.append(BodyFormat::PROTOBUF, 2, &body(2)).unwrap();
+        assert_eq!(drain(&lane), [body(0), body(2)]);
+    }
+
+    /// If the record cannot be cut off after a failed fsync, its header is
+    /// voided and the segment left: the next process does not send it.
+    #[test]
+    fn a_record_whose_sync_failed_and_cannot_be_cut_off_is_voided() {
+        let dir = tempfile::tempdir().unwrap();
+        let (spool, lane) = open(dir.path(), FsyncPolicy::Always);
+        lane.append(BodyFormat::PROTOBUF, 2, &body(0)).unwrap();
+        {
+            let mut state = lane.lock();
+            state.disk.fail_sync = true;
+            state.disk.fail_cut = true;
+        }
+        lane.append(BodyFormat::PROTOBUF, 5, &body(1)).unwrap_err();
+        lane.lock().disk.fail_cut = false;
+        assert_eq!((lane.records(), lane.items()), (1, 2));
+        lane.append(BodyFormat::PROTOBUF, 2, &body(2)).unwrap();
+        assert_eq!(segment_files(&lane).len(), 2);
+        let (_spool, lane, found) = reopen(dir.path(), spool, lane);
+        assert_eq!((found.records, found.items), (2, 4));
+        assert_eq!(
+            (
+                found.corrupt_records,
+                found.corrupt_items,
+                found.corrupt_bytes
+            ),
+            (1, 0, record_len(&body(1)))
+        );
+        assert_eq!(drain(&lane), [body(0), body(2)]);
+        assert!(segment_files(&lane).is_empty());
     }
 
     #[test]

@@ -27,10 +27,12 @@
 //! at any moment. A write cut short by a kill leaves bytes no valid header
 //! claims, and one cut short by an operating-system crash a torn record;
 //! the next process skips either (by their checksums) and counts the bytes.
-//! A write that fails is taken back whole. A record is removed only after
-//! the caller says so (the collector took it); a process killed between the
-//! collector's answer and the cursor update sends that record again: at
-//! least once, never lost.
+//! An append that fails (or whose fsync fails, with
+//! [`FsyncPolicy::Always`]) is taken back whole: the record is not in the
+//! spool, for this process or the next, and the caller keeps the batch. A
+//! record is removed only after the caller says so (the collector took it);
+//! a process killed between the collector's answer and the cursor update
+//! sends that record again: at least once, never lost.
 //!
 //! # Permissions
 //!
