@@ -22,8 +22,9 @@ pub enum BuildError {
     Config(#[from] ConfigError),
 
     /// The disk spool's directory cannot be used: another process owns it
-    /// (the message names the directory and its pid), or it cannot be
-    /// created or written.
+    /// (the message names the directory and its pid), another user owns it
+    /// or may write to it (Unix; the message names the directory and says
+    /// what to do), or it cannot be created or written.
     #[cfg(feature = "spool")]
     #[cfg_attr(docsrs, doc(cfg(feature = "spool")))]
     #[error(transparent)]
