@@ -302,6 +302,12 @@ impl Settlement {
         self.pending.settle(count)
     }
 
+    /// Whether the batch is settled already (by the shutdown: saved in the
+    /// spool, or counted as dropped).
+    pub(crate) fn is_settled(&self) -> bool {
+        self.pending.settled.load(Ordering::Acquire)
+    }
+
     /// The stats the batch is counted in.
     pub(crate) fn stats(&self) -> &SignalStats {
         self.pending.stats.signal(self.pending.signal)

@@ -44,7 +44,7 @@ const CANCEL_GRACE: Duration = Duration::from_millis(200);
 
 /// Where the exporter is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Phase {
+pub(crate) enum Phase {
     /// Exports are accepted.
     Running,
     /// `shutdown` was called: new exports are refused; those in flight may
@@ -621,25 +621,7 @@ impl Inner {
             attempt,
             tokio::time::sleep,
         );
-        let outcome = {
-            let mut export = pin!(export);
-            let mut cancelled = pin!(phase.wait_for(|phase| *phase == Phase::Cancelled));
-            // The export first: one that has ended is settled as what it
-            // is, even when the shutdown deadline has passed meanwhile.
-            // Cancelled, it is dropped: its attempt is abandoned.
-            poll_fn(|cx| {
-                if let Poll::Ready(outcome) = export.as_mut().poll(cx) {
-                    return Poll::Ready(Some(outcome));
-                }
-                // Ready once cancelled (the sender lives in `self`: never
-                // closed before).
-                if cancelled.as_mut().poll(cx).is_ready() {
-                    return Poll::Ready(None);
-                }
-                Poll::Pending
-            })
-            .await
-        };
+        let outcome = until_cancelled(&mut phase, export).await;
         match outcome {
             Some(Ok(accepted)) => self.accepted(&settlement, &accepted),
             Some(Err(failure)) => {
@@ -647,20 +629,29 @@ impl Inner {
                 // "export failed after N attempt(s), <why>: <error>"
                 Err(self.fail(&settlement, failure.drop_reason(), error, &failure))
             }
-            None => {
-                // Normally settled by the shutdown deadline already.
-                settlement.settle(|stats, items| {
-                    stats.record_dropped(DropReason::ShutdownDeadline, items);
-                });
-                Err(OTelSdkError::InternalFailure(format!(
-                    "otlpkit: {} to {} dropped ({}): the exporter's shutdown timeout passed \
-                     before the export finished",
-                    items(settlement.items(), self.signal),
-                    self.endpoint,
-                    DropReason::ShutdownDeadline
-                )))
-            }
+            None => Err(self.cancelled(&settlement)),
         }
+    }
+
+    /// What an export cancelled by the shutdown deadline returns. Normally
+    /// settled by then already: saved in the spool, or counted as
+    /// [`DropReason::ShutdownDeadline`]; counted so here otherwise.
+    pub(crate) fn cancelled(&self, settlement: &Settlement) -> OTelSdkError {
+        settlement.settle(|stats, items| {
+            stats.record_dropped(DropReason::ShutdownDeadline, items);
+        });
+        OTelSdkError::InternalFailure(format!(
+            "otlpkit: {} to {} dropped ({}): the exporter's shutdown timeout passed \
+             before the export finished",
+            items(settlement.items(), self.signal),
+            self.endpoint,
+            DropReason::ShutdownDeadline
+        ))
+    }
+
+    /// A receiver of the exporter's phase, for [`until_cancelled`].
+    pub(crate) fn phase(&self) -> watch::Receiver<Phase> {
+        self.phase.subscribe()
     }
 
     /// Settles a failed batch under `reason`, records the failure (its
@@ -694,4 +685,29 @@ impl Inner {
             self.endpoint
         ))
     }
+}
+
+/// `work`'s output, or `None` once the exporter's shutdown cancels what is
+/// still in flight. The work first: work that has ended is settled as what
+/// it is, even when the shutdown deadline has passed meanwhile. Cancelled,
+/// it is dropped: its attempt is abandoned (its batch was saved in the
+/// spool or counted by the shutdown).
+pub(crate) async fn until_cancelled<F: Future>(
+    phase: &mut watch::Receiver<Phase>,
+    work: F,
+) -> Option<F::Output> {
+    let mut work = pin!(work);
+    let mut cancelled = pin!(phase.wait_for(|phase| *phase == Phase::Cancelled));
+    poll_fn(|cx| {
+        if let Poll::Ready(output) = work.as_mut().poll(cx) {
+            return Poll::Ready(Some(output));
+        }
+        // Ready once cancelled (the sender lives in the exporter: never
+        // closed before).
+        if cancelled.as_mut().poll(cx).is_ready() {
+            return Poll::Ready(None);
+        }
+        Poll::Pending
+    })
+    .await
 }

@@ -34,7 +34,7 @@ use otlpkit_spool::{AppendError, BodyFormat, Lane};
 use tokio::sync::{Notify, watch};
 
 use crate::accounting::InFlight;
-use crate::core::{Inner, Job};
+use crate::core::{Inner, Job, until_cancelled};
 use crate::error::ExportError;
 use crate::health::items as count_of;
 use crate::retry::Attempt;
@@ -176,7 +176,16 @@ pub(crate) async fn route(inner: &Inner, spooling: &Spooling, job: Job) -> Route
             number: 1,
             timeout: inner.config().timeout(),
         };
-        match inner.attempt(job.body.clone(), attempt, stats).await {
+        // Raced against the shutdown's cancellation, as the retry loop is:
+        // once the shutdown has saved the batch in the spool (or counted
+        // it), an attempt still running must not deliver it as well, nor
+        // append it a second time.
+        let mut phase = inner.phase();
+        let sent = inner.attempt(job.body.clone(), attempt, stats);
+        let Some(outcome) = until_cancelled(&mut phase, sent).await else {
+            return Routed::Done(Err(inner.cancelled(&job.settlement)));
+        };
+        match outcome {
             Ok(accepted) => return Routed::Done(inner.accepted(&job.settlement, &accepted)),
             Err(error) if error.is_retryable() => {
                 stats.record_failed_attempt(true, error.retry_after().is_some());
@@ -189,6 +198,10 @@ pub(crate) async fn route(inner: &Inner, spooling: &Spooling, job: Job) -> Route
                 return Routed::Send(job);
             }
         }
+    }
+    if job.settlement.is_settled() {
+        // The shutdown saved it in the spool already, or counted it.
+        return Routed::Done(Err(inner.cancelled(&job.settlement)));
     }
     match spooling.append(job.settlement.items(), &job.body) {
         Ok(()) => {

@@ -248,3 +248,68 @@ fn a_timeout_of_duration_max_waits_as_long_as_it_takes() {
     assert_eq!(report.delivered(Signal::Traces), 2, "{report}");
     assert_eq!(receiver.span_count(), 2);
 }
+
+/// A batch whose one direct send (with a spool, before retries) is still
+/// running when the processor's shutdown deadline passes: the exporter's
+/// shutdown saves it in the spool, and the send is abandoned. It went on:
+/// ending a moment later with a failure worth retrying, it put the batch in
+/// the spool a second time, and the next run sent it twice. Whenever the
+/// failure comes, before the shutdown or after, the batch is in the spool
+/// once.
+#[cfg(all(feature = "grpc", feature = "spool"))]
+#[test]
+fn a_send_saved_in_the_spool_at_the_deadline_is_saved_once() {
+    use opentelemetry_sdk::trace::SdkTracerProvider;
+    use otlpkit_testkit::{Code, Fault};
+
+    let receiver = otlpkit_testkit::Receiver::start().unwrap();
+    // Fails after the 300 ms shutdown, within the exporter's cancel grace.
+    receiver.push_fault(
+        otlpkit_testkit::Signal::Traces,
+        Fault::grpc_status(Code::Unavailable, "down").after(Duration::from_millis(400)),
+    );
+    let dir = std::env::temp_dir().join(format!(
+        "otlpkit-dead-collector-saved-once-{}",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    let exporter = otlpkit::grpc::SpanExporter::builder()
+        .with_endpoint(receiver.grpc_endpoint())
+        .with_spool_dir(&dir)
+        .build()
+        .unwrap();
+    let stats = exporter.stats().clone();
+    let processor = otlpkit::batch::BatchSpanProcessor::builder(exporter)
+        .with_schedule_delay(Duration::from_millis(1))
+        .with_stats(stats.clone())
+        .build()
+        .unwrap();
+    let handle = processor.handle();
+    let provider = SdkTracerProvider::builder()
+        .with_span_processor(processor)
+        .build();
+    provider.tracer("saved-once").in_span("held", |_| {});
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while receiver.in_flight() == 0 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    assert_eq!(receiver.in_flight(), 1);
+    let _ = handle.shutdown_within(Duration::from_millis(300));
+    drop(provider);
+    // Past the collector's answer and the exporter's cancel grace.
+    std::thread::sleep(Duration::from_millis(600));
+    let counted = stats.snapshot().signal(Signal::Traces);
+    assert_eq!(counted.spooled, 1, "{counted:?}");
+    assert_eq!(counted.exported, 0, "{counted:?}");
+
+    // The next run finds the span once.
+    let next = otlpkit::grpc::SpanExporter::builder()
+        .with_endpoint(otlpkit_testkit::RefusingPort::new().unwrap().endpoint())
+        .with_spool_dir(&dir)
+        .build()
+        .unwrap();
+    let found = next.stats().snapshot().signal(Signal::Traces).spool_found;
+    drop(next);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(found, 1);
+}
