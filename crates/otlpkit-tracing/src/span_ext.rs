@@ -118,8 +118,8 @@ impl SpanExt for tracing::Span {
         });
         match native {
             Some(Ok(None)) => Ok(()),
-            Some(Ok(Some((cx, before)))) => {
-                let mut sampled = before.clone();
+            Some(Ok(Some((cx, mut sampled)))) => {
+                let before = Before::of(&sampled);
                 with_native_layer(self, |layer| layer.sample(&cx, &mut sampled))
                     .ok_or(SetParentError::LayerNotFound)?;
                 with_native_span(self, |span| {
@@ -127,7 +127,7 @@ impl SpanExt for tracing::Span {
                     if live.started {
                         return Err(SetParentError::AlreadyStarted);
                     }
-                    apply_sampling(&before, sampled, &mut live.record, &layer.settings);
+                    before.apply(sampled, &mut live.record, &layer.settings);
                     live.rebuild_context(&cx, layer.settings.activation);
                     Ok(())
                 })
@@ -322,26 +322,42 @@ mod sdk_span {
     }
 }
 
-/// Copies onto `live` what sampling a copy of it (`before`, sampled into
-/// `sampled`) decided: the ids, flags and trace state, and the attributes
-/// the sampler added, through the limits.
-fn apply_sampling(
-    before: &otlpkit_wire::SpanRecord,
-    sampled: otlpkit_wire::SpanRecord,
-    live: &mut otlpkit_wire::SpanRecord,
-    settings: &Settings,
-) {
-    live.trace_id = sampled.trace_id;
-    live.parent_span_id = sampled.parent_span_id;
-    live.parent_is_remote = sampled.parent_is_remote;
-    live.trace_flags = sampled.trace_flags;
-    live.trace_state = sampled.trace_state;
-    for attribute in sampled.attributes.iter().skip(before.attributes.len()) {
-        settings.push_attribute(live, attribute.clone());
+/// What a copy of a span's record held before it was sampled apart, to
+/// tell what sampling added.
+struct Before {
+    attributes: usize,
+    dropped_attributes: u32,
+}
+
+impl Before {
+    fn of(record: &otlpkit_wire::SpanRecord) -> Self {
+        Before {
+            attributes: record.attributes.len(),
+            dropped_attributes: record.dropped_attributes_count,
+        }
     }
-    live.dropped_attributes_count = live.dropped_attributes_count.saturating_add(
-        sampled
-            .dropped_attributes_count
-            .saturating_sub(before.dropped_attributes_count),
-    );
+
+    /// Copies onto `live` what sampling the copy (into `sampled`) decided:
+    /// the ids, flags and trace state, and the attributes the sampler
+    /// added, through the limits.
+    fn apply(
+        self,
+        mut sampled: otlpkit_wire::SpanRecord,
+        live: &mut otlpkit_wire::SpanRecord,
+        settings: &Settings,
+    ) {
+        live.trace_id = sampled.trace_id;
+        live.parent_span_id = sampled.parent_span_id;
+        live.parent_is_remote = sampled.parent_is_remote;
+        live.trace_flags = sampled.trace_flags;
+        live.trace_state = std::mem::take(&mut sampled.trace_state);
+        for attribute in sampled.attributes.drain().skip(self.attributes) {
+            settings.push_attribute(live, attribute);
+        }
+        live.dropped_attributes_count = live.dropped_attributes_count.saturating_add(
+            sampled
+                .dropped_attributes_count
+                .saturating_sub(self.dropped_attributes),
+        );
+    }
 }
