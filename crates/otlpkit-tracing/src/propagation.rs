@@ -295,7 +295,7 @@ impl Outgoing {
             // `,` and `=` in values: one that breaks the W3C grammar (a
             // control character, a non-ASCII value) is not sent.
             let tracestate = span_context.trace_state().header();
-            let valid = !tracestate.is_empty() && parse_tracestate(&[&tracestate]).is_some();
+            let valid = !tracestate.is_empty() && tracestate_members(&[&tracestate]).is_some();
             (Some(traceparent), valid.then_some(tracestate))
         } else {
             (None, None)
@@ -378,6 +378,17 @@ fn span_context_from(traceparents: &[&str], tracestates: &[&str]) -> Option<Span
 
 /// The combined `tracestate` headers, or `None` when they must be discarded.
 fn parse_tracestate(values: &[&str]) -> Option<TraceState> {
+    let members = tracestate_members(values)?;
+    if members.is_empty() {
+        return Some(TraceState::NONE);
+    }
+    TraceState::from_key_value(members).ok()
+}
+
+/// The members of the `tracestate` header values, in order, when every one
+/// follows the W3C grammar, no key repeats and there are at most
+/// [`MAX_TRACESTATE_MEMBERS`]; `None` otherwise.
+fn tracestate_members<'a>(values: &[&'a str]) -> Option<Vec<(&'a str, &'a str)>> {
     let mut members: Vec<(&str, &str)> = Vec::new();
     let mut keys = HashSet::new();
     for member in values.iter().flat_map(|value| value.split(',')) {
@@ -394,10 +405,7 @@ fn parse_tracestate(values: &[&str]) -> Option<TraceState> {
             return None;
         }
     }
-    if members.is_empty() {
-        return Some(TraceState::NONE);
-    }
-    TraceState::from_key_value(members).ok()
+    Some(members)
 }
 
 fn valid_tracestate_key(key: &str) -> bool {
