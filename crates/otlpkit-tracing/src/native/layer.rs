@@ -49,8 +49,10 @@ thread_local! {
             name: current.name().map(thread_name_value),
         }
     };
-    /// The contexts attached for the spans entered on this thread.
-    static GUARDS: RefCell<Vec<(Id, ContextGuard)>> = const { RefCell::new(Vec::new()) };
+    /// The contexts attached for the spans entered on this thread, with
+    /// the [`NativeLayer::key`] of the layer that attached each: two
+    /// subscribers hand out equal span ids.
+    static GUARDS: RefCell<Vec<(usize, Id, ContextGuard)>> = const { RefCell::new(Vec::new()) };
 }
 
 /// A `tracing` layer that turns spans into [`SpanRecord`]s without
@@ -72,6 +74,16 @@ pub struct NativeLayer {
     pub(crate) tail: Option<TailSampler<TailRecord>>,
     /// Where records come from, and where those of spans sampled out go.
     pub(crate) pool: Arc<SpanRecordPool>,
+    /// Tells this layer's entries in `GUARDS` from another layer's.
+    pub(crate) key: usize,
+}
+
+impl NativeLayer {
+    /// A key no other layer of this process has.
+    pub(crate) fn unique_key() -> usize {
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    }
 }
 
 impl fmt::Debug for NativeLayer {
@@ -498,7 +510,7 @@ where
         });
         if let Some(Some(cx)) = cx {
             let guard = cx.attach();
-            GUARDS.with(|guards| guards.borrow_mut().push((id.clone(), guard)));
+            GUARDS.with(|guards| guards.borrow_mut().push((self.key, id.clone(), guard)));
         }
     }
 
@@ -514,8 +526,10 @@ where
         if attached == Some(true) {
             let guard = GUARDS.with(|guards| {
                 let mut guards = guards.borrow_mut();
-                let at = guards.iter().rposition(|(entered, _)| entered == id)?;
-                Some(guards.remove(at))
+                let at = guards
+                    .iter()
+                    .rposition(|(layer, entered, _)| *layer == self.key && entered == id)?;
+                Some(guards.remove(at).2)
             });
             // Detach after the borrow of the stack ends.
             drop(guard);
@@ -967,5 +981,37 @@ mod tests {
                 }
             }
         }
+    }
+    /// Two native layers under two dispatchers hand out equal span ids; a
+    /// span of one exited out of order must detach its own context, not the
+    /// other layer's span's that happens to have the same id.
+    #[test]
+    fn equal_span_ids_of_two_layers_detach_their_own_contexts() {
+        let dispatch = || {
+            let exporter = InMemorySpanExporter::default();
+            let processor = BatchProcessor::builder(SpanDataExporter::new(exporter))
+                .build_with_env(&MapEnv::new())
+                .unwrap();
+            tracing::Dispatch::new(
+                tracing_subscriber::registry().with(NativeSpans::new(processor).layer()),
+            )
+        };
+        let (first, second) = (dispatch(), dispatch());
+        let a = tracing::dispatcher::with_default(&first, || tracing::info_span!("a"));
+        let b = tracing::dispatcher::with_default(&second, || tracing::info_span!("b"));
+        assert_eq!(a.id(), b.id(), "the two registries start their ids alike");
+        let current_span_id =
+            || opentelemetry::Context::map_current(|cx| cx.span().span_context().span_id());
+        let a_id = a.context().span().span_context().span_id();
+        let b_id = b.context().span().span_context().span_id();
+        assert_ne!(a_id, b_id);
+
+        let entered_a = a.clone().entered();
+        let entered_b = b.clone().entered();
+        assert_eq!(current_span_id(), b_id);
+        drop(entered_a);
+        assert_eq!(current_span_id(), b_id, "b is still entered");
+        drop(entered_b);
+        assert_eq!(current_span_id(), SpanId::INVALID);
     }
 }

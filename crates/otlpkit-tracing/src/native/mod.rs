@@ -473,6 +473,7 @@ impl NativeSpans {
             #[cfg(feature = "tail-sampling")]
             tail: self.tail,
             pool: self.pool,
+            key: NativeLayer::unique_key(),
         }
     }
 }
