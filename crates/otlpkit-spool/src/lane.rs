@@ -285,8 +285,11 @@ impl Lane {
                 segments.insert(id, bytes.len() as u64);
             }
         }
+        // What the lane's files take now, replacing what a lane of this
+        // signal opened earlier in this process counted (the same files,
+        // or fewer): never added to it.
         let used: u64 = segments.values().sum();
-        shared.used.fetch_add(used, Ordering::Relaxed);
+        shared.used_by(signal).store(used, Ordering::Relaxed);
         let next_id = ids
             .last()
             .copied()
@@ -383,7 +386,7 @@ impl Lane {
                 && active.len > SEGMENT_HEADER_LEN as u64
         });
         let needed = record_len + if rotate { SEGMENT_HEADER_LEN as u64 } else { 0 };
-        let used = self.shared.used.load(Ordering::Relaxed);
+        let used = self.shared.used();
         if used + needed > self.shared.max_bytes {
             return Err(AppendError::Full {
                 needed,
@@ -452,7 +455,7 @@ impl Lane {
         if let Some(size) = state.segments.get_mut(&id) {
             *size += record_len;
         }
-        self.shared.used.fetch_add(record_len, Ordering::Relaxed);
+        self.used().fetch_add(record_len, Ordering::Relaxed);
         state.entries.push_back(Entry {
             id: RecordId {
                 segment: id,
@@ -503,17 +506,21 @@ impl Lane {
             && let Some(size) = state.segments.get_mut(&active.id)
         {
             *size += extra;
-            self.shared.used.fetch_add(extra, Ordering::Relaxed);
+            self.used().fetch_add(extra, Ordering::Relaxed);
         }
         if matches!(self.shared.fsync, FsyncPolicy::Interval(_)) {
             state.closed_unsynced.push(active.file);
         }
     }
 
+    /// This lane's count of the bytes its segment files take.
+    fn used(&self) -> &std::sync::atomic::AtomicU64 {
+        self.shared.used_by(self.signal)
+    }
+
     fn release_bytes(&self, bytes: u64) {
         let _ = self
-            .shared
-            .used
+            .used()
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |used| {
                 Some(used.saturating_sub(bytes))
             });
@@ -558,8 +565,7 @@ impl Lane {
             state.closed_unsynced.push(old.file);
         }
         state.segments.insert(id, SEGMENT_HEADER_LEN as u64);
-        self.shared
-            .used
+        self.used()
             .fetch_add(SEGMENT_HEADER_LEN as u64, Ordering::Relaxed);
         state.active = Some(Active {
             id,

@@ -62,7 +62,7 @@ mod perms;
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 use otlpkit_core::{FsyncPolicy, Signal, SpoolConfig};
@@ -87,8 +87,12 @@ pub(crate) struct Shared {
     /// Target size of a segment file: a sixteenth of the cap, within bounds,
     /// so that space comes back in small steps as the spool drains.
     pub(crate) segment_bytes: u64,
-    /// Bytes of every lane's segment files.
-    pub(crate) used: AtomicU64,
+    /// Bytes of each lane's segment files, by [`slot`]: set by the lane
+    /// when it is opened (to what it found on disk), then kept up to date
+    /// by it alone (the one lane of its signal open at a time). A lane
+    /// closed leaves its count, as its files stay on disk; the next lane of
+    /// its signal replaces it, never adds to it.
+    used: [AtomicU64; 3],
     /// Which signals' lanes are open.
     claimed: Mutex<[bool; 3]>,
     /// Held for the life of the spool: the directory's lock.
@@ -106,6 +110,19 @@ fn slot(signal: Signal) -> usize {
 impl Shared {
     pub(crate) fn release(&self, signal: Signal) {
         self.claimed.lock().unwrap_or_else(PoisonError::into_inner)[slot(signal)] = false;
+    }
+
+    /// The byte count of the lane of `signal`.
+    pub(crate) fn used_by(&self, signal: Signal) -> &AtomicU64 {
+        &self.used[slot(signal)]
+    }
+
+    /// Bytes of the segment files of every lane opened in this process.
+    pub(crate) fn used(&self) -> u64 {
+        self.used
+            .iter()
+            .map(|used| used.load(Ordering::Relaxed))
+            .sum()
     }
 }
 
@@ -174,7 +191,7 @@ impl Spool {
             dir: canonical.clone(),
             max_bytes,
             fsync,
-            used: AtomicU64::new(0),
+            used: Default::default(),
             claimed: Mutex::new([false; 3]),
             _lock: lock,
         });
@@ -197,9 +214,12 @@ impl Spool {
         self.shared.fsync
     }
 
-    /// Bytes the spool's segment files take now.
+    /// Bytes the spool's segment files take now: those of every lane
+    /// opened in this process, open or closed since (its files stay on
+    /// disk). A lane opened again is counted once, as it is on disk. This
+    /// is what the byte cap is checked against.
     pub fn used_bytes(&self) -> u64 {
-        self.shared.used.load(std::sync::atomic::Ordering::Relaxed)
+        self.shared.used()
     }
 
     /// Opens the lane of `signal`, with what earlier processes left in it.

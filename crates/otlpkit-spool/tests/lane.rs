@@ -231,3 +231,57 @@ fn every_fsync_policy_writes_records_the_next_process_reads() {
         );
     }
 }
+
+/// Bytes of the segment files of every lane in `dir`, as the disk has them.
+fn segment_bytes(dir: &Path) -> u64 {
+    Signal::ALL
+        .iter()
+        .filter_map(|signal| fs::read_dir(dir.join(signal.as_str())).ok())
+        .flatten()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".seg"))
+        .map(|e| e.metadata().unwrap().len())
+        .sum()
+}
+
+/// A lane dropped and opened again in the same process, while a clone of
+/// its spool keeps the directory open, counts its files against the cap
+/// once: the spool's used bytes stay those on disk, and the room the cap
+/// leaves is still there to append into.
+#[test]
+fn a_lane_opened_again_in_the_same_process_counts_its_files_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let spool = open(dir.path(), 200 << 10);
+    let chunk = vec![7u8; 10 << 10];
+    let lane = spool.lane(Signal::Traces).unwrap();
+    // About 120 KiB of the 200 KiB cap.
+    for _ in 0..12 {
+        lane.append(BodyFormat::PROTOBUF, 1, &chunk).unwrap();
+    }
+    let used = spool.used_bytes();
+    assert_eq!(used, segment_bytes(dir.path()));
+    drop(lane);
+    // Closed, its files are still on disk and still count.
+    assert_eq!(spool.used_bytes(), used);
+    let lane = spool.lane(Signal::Traces).unwrap();
+    assert_eq!(lane.found().records, 12);
+    assert_eq!(spool.used_bytes(), used);
+    // Another 60 KiB fit under the cap (not if the 120 counted twice).
+    for n in 0..6 {
+        if let Err(error) = lane.append(BodyFormat::PROTOBUF, 1, &chunk) {
+            panic!("append {n} after reopening: {error}");
+        }
+    }
+    assert_eq!(spool.used_bytes(), segment_bytes(dir.path()));
+    // Several times over: the count never grows with the openings.
+    drop(lane);
+    for _ in 0..3 {
+        let lane = spool.lane(Signal::Traces).unwrap();
+        assert_eq!(spool.used_bytes(), segment_bytes(dir.path()));
+        drop(lane);
+    }
+    // Drained, nothing is left to count.
+    let lane = spool.lane(Signal::Traces).unwrap();
+    assert_eq!(drain(&lane).len(), 18);
+    assert_eq!((spool.used_bytes(), segment_bytes(dir.path())), (0, 0));
+}
