@@ -144,6 +144,16 @@ impl ProcessorHandle {
     /// Refuses new items, exports what is queued, shuts the exporter down
     /// and returns by `timeout`; what the deadline left unsent is dropped as
     /// `shutdown_deadline` and reported (checklist 3.7).
+    ///
+    /// The report's numbers are read from the counters the exporter settles
+    /// into, so they agree with [`stats`](Self::stats): a batch the server
+    /// accepted in part is reported as exported and failed item by item,
+    /// and one saved in a disk spool as neither. When the exporter's own
+    /// shutdown outlasts the deadline (the report says `timed_out`), they
+    /// are the counters' when the deadline passed: what the exporter still
+    /// held then (a send that a blocking export call left running) it
+    /// counts as it finishes shutting down, which may be after the report
+    /// and its totals were read.
     pub fn shutdown_within(
         &self,
         timeout: Duration,

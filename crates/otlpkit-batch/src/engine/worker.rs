@@ -70,14 +70,6 @@ impl Outcomes {
     }
 }
 
-/// Outcomes counted since the start of the current flush or shutdown.
-#[derive(Debug, Default, Clone, Copy)]
-struct Tally {
-    exported: u64,
-    failed: u64,
-    unsent: u64,
-}
-
 /// Why an export call did not succeed.
 enum Failure {
     Exporter(OTelSdkError),
@@ -119,7 +111,6 @@ pub(super) struct Worker {
     default_timeout: Duration,
     /// Run each export call on a blocking thread (exporters that block).
     blocking_exports: bool,
-    tally: Tally,
     warned: WarnOnce,
     suppressed: Context,
     /// The runtime to stop after shutdown, when the engine started it.
@@ -152,7 +143,6 @@ impl Worker {
             max_concurrent: settings.max_concurrent_exports.max(1),
             default_timeout: settings.default_timeout,
             blocking_exports: settings.blocking_exports,
-            tally: Tally::default(),
             warned: WarnOnce::default(),
             suppressed: Context::new().with_telemetry_suppressed(),
             owned_runtime,
@@ -330,7 +320,6 @@ impl Worker {
                 if engine_counts {
                     stats.record_exported(items);
                 }
-                self.tally.exported += items;
             }
             Ok(ExportDone {
                 result: Err(failure),
@@ -363,14 +352,12 @@ impl Worker {
                         self.warned.export_failed(what, error);
                     }
                 }
-                self.tally.failed += items;
             }
             Err(error) if error.is_cancelled() => {
                 // Only shutdown cancels exports, when its deadline passes.
                 if engine_counts {
                     stats.record_dropped(DropReason::ShutdownDeadline, items);
                 }
-                self.tally.unsent += items;
             }
             Err(error) => {
                 // The exporter panicked. One that claimed the batch counted
@@ -381,7 +368,6 @@ impl Worker {
                     self.warned.dropped(what, DropReason::Internal);
                 }
                 diag::warn(format_args!("the {what} exporter panicked: {error}"));
-                self.tally.failed += items;
             }
         }
         // The schedule delay restarts after each export (checklist 3.4).
@@ -464,7 +450,6 @@ impl Worker {
 
     async fn flush(&mut self, deadline: Instant) -> FlushReport {
         let started = Instant::now();
-        self.tally = Tally::default();
         let base = Outcomes::of(self.shared.signal_stats());
         let target = self.shared.queue.len() as u64;
         let (stopped_early, left) = self.drain(Some(target), deadline, true).await;
@@ -498,7 +483,6 @@ impl Worker {
 
     async fn shutdown(&mut self, deadline: Instant) -> FlushReport {
         let started = Instant::now();
-        self.tally = Tally::default();
         let base = Outcomes::of(self.shared.signal_stats());
         // The last slice of the budget is kept for what follows the drain:
         // dropping what is still queued (proportional to the queue, for very
@@ -524,7 +508,7 @@ impl Worker {
                 self.settle(joined);
             }
         }
-        self.tally.unsent += self.shared.queue.discard_all(DropReason::ShutdownDeadline);
+        self.shared.queue.discard_all(DropReason::ShutdownDeadline);
         // After a timeout the exporter is told to cancel at once what it
         // still holds; otherwise it gets what is left of the budget.
         let grace = if timed_out {
@@ -540,28 +524,23 @@ impl Worker {
             ..FlushReport::default()
         };
         match exporter_result {
-            Ok(result) => {
-                if let Err(error) = result {
-                    report.exporter_error = Some(error.to_string());
-                }
-                // Everything is settled, by the engine or by the exporter's
-                // shutdown: the counters tell exactly what happened.
-                (report.exported, report.failed, report.unsent) = self.outcomes_since(base);
-            }
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => report.exporter_error = Some(error.to_string()),
             Err(Unfinished::Failed(panic)) => {
                 report.exporter_error = Some(format!("the exporter's shutdown panicked: {panic}"));
-                (report.exported, report.failed, report.unsent) = self.outcomes_since(base);
             }
-            Err(Unfinished::Deadline) => {
-                // The exporter is still shutting down: report what the engine
-                // knows (a batch it cancelled counts as unsent even if the
-                // exporter delivers it in its last moments).
-                report.timed_out = true;
-                report.exported = self.tally.exported;
-                report.failed = self.tally.failed;
-                report.unsent = self.tally.unsent;
-            }
+            // The exporter is still shutting down: what it settles from now
+            // on (a send that a blocking export call left running, which its
+            // shutdown counts as dropped at the deadline) is in neither this
+            // report nor the statistics read with it.
+            Err(Unfinished::Deadline) => report.timed_out = true,
         }
+        // The counters the exporter settles into, not what the engine saw
+        // of each export call: a call that returned `Ok` after a partial
+        // success, or after saving its batch in a disk spool, did not export
+        // every item. Once the exporter's shutdown has returned, everything
+        // is settled; either way the report agrees with `stats()`.
+        (report.exported, report.failed, report.unsent) = self.outcomes_since(base);
         report.elapsed = started.elapsed();
         let totals = self.shared.snapshot();
         let dropped = totals.dropped_total();
