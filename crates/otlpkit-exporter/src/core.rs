@@ -284,7 +284,10 @@ impl Core {
     ///
     /// The items are counted in the stats of the [`BatchAccounting`] found
     /// in the current OpenTelemetry context (a batch processor that hands
-    /// the counting over), or in the exporter's own.
+    /// the counting over), or in the exporter's own. A batch the processor
+    /// has already given up on ([`BatchAccounting::cancel`], before this
+    /// call began) is not sent, and counted here only if the processor did
+    /// not claim it first.
     pub(crate) fn prepare<D>(
         &self,
         items: u64,
@@ -301,10 +304,30 @@ impl Core {
         encode: impl FnOnce(&D, &dyn Transport) -> Result<Vec<u8>, ExportError>,
     ) -> Result<Job, OTelSdkResult> {
         let inner = &self.inner;
-        let handed_over = Context::current()
-            .get::<BatchAccounting>()
-            .filter(|accounting| accounting.claim())
-            .cloned();
+        let current = Context::current();
+        let offered = current.get::<BatchAccounting>();
+        let handed_over = offered.filter(|accounting| accounting.claim()).cloned();
+        if let Some(reason) = offered.and_then(BatchAccounting::cancelled_as) {
+            // The batch processor gave up on the batch before this call
+            // began (its export timeout or shutdown deadline passed while a
+            // blocking call waited for its thread): it is not sent. The
+            // processor counted it if it claimed it first; otherwise it is
+            // counted here, under the processor's reason.
+            if let Some(accounting) = handed_over {
+                drop(inner.in_flight.begin(
+                    accounting.stats().clone(),
+                    Some(accounting),
+                    inner.signal,
+                    items,
+                    &inner.endpoint,
+                ));
+            }
+            return Err(Err(OTelSdkError::InternalFailure(format!(
+                "otlpkit: {} not sent: the batch processor gave up on them ({reason}) \
+                 before the export began",
+                crate::health::items(items, inner.signal)
+            ))));
+        }
         let stats = handed_over.as_ref().map_or_else(
             || inner.stats.clone(),
             |accounting| accounting.stats().clone(),

@@ -297,6 +297,9 @@ impl Worker {
     /// An exporter that claimed the batch's [`BatchAccounting`] records the
     /// outcome of every item itself, whatever becomes of the call (a panic
     /// or a cancellation included), so the engine then records nothing.
+    /// Otherwise the engine claims the batch itself: a blocking export call
+    /// that the worker stopped waiting for before it began (its thread came
+    /// late) then finds the batch cancelled and counted, and leaves it.
     fn settle(&mut self, joined: Result<(Id, ExportDone), JoinError>) {
         let (id, done) = match joined {
             Ok((id, done)) => (id, Ok(done)),
@@ -306,7 +309,18 @@ impl Worker {
             .in_flight_items
             .remove(&id)
             .unwrap_or_else(|| (0, BatchAccounting::new(ExportStats::new())));
-        let engine_counts = !accounting.is_claimed();
+        if let Ok(ExportDone {
+            result: Err(Failure::Timeout),
+            ..
+        }) = &done
+        {
+            // Given up at the export timeout; the call may still begin (a
+            // blocking one) or still run. (Shutdown cancels before it
+            // aborts.)
+            accounting.cancel(DropReason::RetriesExhausted);
+        }
+        // After the cancellation: whoever claims first counts the batch.
+        let engine_counts = accounting.claim();
         let counters = &self.shared.counters;
         counters.export_settled(items);
         let stats = self.shared.signal_stats();
@@ -592,7 +606,7 @@ impl Drop for Worker {
         for (_, (items, accounting)) in self.in_flight_items.drain() {
             self.shared.counters.export_settled(items);
             accounting.cancel(DropReason::ShutdownDeadline);
-            if !accounting.is_claimed() {
+            if accounting.claim() {
                 stats.record_dropped(DropReason::ShutdownDeadline, items);
             }
         }
