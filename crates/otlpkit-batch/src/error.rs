@@ -78,10 +78,17 @@ pub enum ShutdownError {
     /// Shutdown was already called (checklist 3.7: once).
     #[error("the processor has already been shut down")]
     AlreadyShutdown,
-    /// Called on the export worker thread itself (from inside an export):
-    /// the queue is closed and the shutdown proceeds in the background, but
-    /// the caller cannot wait for it.
-    #[error("shutdown called on the export worker thread itself; it continues in the background")]
+    /// The blocking shutdown was called on the export worker thread itself
+    /// (from inside an export, or another task on the processor's worker
+    /// runtime), where waiting for the worker would deadlock. Nothing was
+    /// done: the processor still accepts and exports items. Shut it down
+    /// from another thread, or await
+    /// [`shutdown_async`](crate::ProcessorHandle::shutdown_async) in a task
+    /// of its own, which may run on the worker thread.
+    #[error(
+        "shutdown called on the export worker thread itself, where waiting would deadlock; \
+         nothing was done"
+    )]
     OnWorkerThread,
     /// The export worker had already stopped (its runtime was shut down by
     /// someone else); what it held and what was queued were dropped as

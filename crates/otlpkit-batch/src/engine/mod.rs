@@ -474,16 +474,23 @@ impl Core {
     }
 
     /// Shuts down, blocking the calling thread until done or `timeout`.
+    ///
+    /// On the worker thread, where the wait would deadlock, nothing is
+    /// started (see [`ShutdownError::OnWorkerThread`]).
     pub(crate) fn shutdown(
         &self,
         timeout: Duration,
     ) -> Result<ProcessorShutdownReport, ShutdownError> {
+        if self.worker.is_worker_thread() {
+            return Err(if self.shutdown_called() {
+                ShutdownError::AlreadyShutdown
+            } else {
+                ShutdownError::OnWorkerThread
+            });
+        }
         let (caller_deadline, deadline) = deadlines(timeout);
         let (tx, rx) = handoff();
         self.begin_shutdown(deadline, Reply::Blocking(tx))?;
-        if self.worker.is_worker_thread() {
-            return Err(ShutdownError::OnWorkerThread);
-        }
         let reply = match rx.wait_timeout(caller_deadline.saturating_duration_since(Instant::now()))
         {
             Ok(report) => Ok(report),
@@ -512,6 +519,9 @@ impl Core {
 
 impl Drop for Core {
     fn drop(&mut self) {
+        // On the worker thread this starts nothing; the worker then shuts
+        // itself down, with the default timeout, when it finds the control
+        // channel closed.
         if !self.shutdown_called.load(Ordering::Acquire) {
             let _ = self.shutdown(self.default_timeout);
         }
