@@ -41,7 +41,8 @@ pub enum BuildError {
 #[non_exhaustive]
 pub enum ProcessorFlushError {
     /// The processor has been shut down (checklist 3.7: later flushes are
-    /// ignored).
+    /// ignored), also when its shutdown began while the flush was on its
+    /// way to the worker, which then shut down without running it.
     #[error("the processor has been shut down")]
     AlreadyShutdown,
     /// Called on the export worker thread itself (from inside an export),
@@ -49,7 +50,7 @@ pub enum ProcessorFlushError {
     #[error("flush called on the export worker thread itself, where waiting would deadlock")]
     OnWorkerThread,
     /// The export worker has stopped (its runtime was shut down by someone
-    /// else).
+    /// else), and the processor was not shut down.
     #[error("the export worker has stopped")]
     WorkerGone,
     /// The worker did not answer in time: its thread is blocked, for

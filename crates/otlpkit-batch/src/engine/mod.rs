@@ -370,6 +370,18 @@ impl Core {
         self.shared.snapshot().pending()
     }
 
+    /// Why a flush got no answer from a worker that is gone: the
+    /// processor's shutdown ended it (a flush that checked for a shutdown
+    /// just before it began reaches the worker behind it, and is dropped
+    /// with its control channel), or its runtime was stopped under it.
+    fn flush_unanswered(&self) -> ProcessorFlushError {
+        if self.shutdown_called() {
+            ProcessorFlushError::AlreadyShutdown
+        } else {
+            ProcessorFlushError::WorkerGone
+        }
+    }
+
     /// Flushes, blocking the calling thread until done or `timeout`.
     pub(crate) fn flush(&self, timeout: Duration) -> Result<FlushReport, ProcessorFlushError> {
         if self.shutdown_called.load(Ordering::Acquire) {
@@ -385,14 +397,14 @@ impl Core {
                 deadline,
                 reply: Reply::Blocking(tx),
             })
-            .map_err(|_| ProcessorFlushError::WorkerGone)?;
+            .map_err(|_| self.flush_unanswered())?;
         match rx.wait_timeout(caller_deadline.saturating_duration_since(Instant::now())) {
             Ok(report) => Ok(report),
             Err(HandoffError::Timeout(_)) => Err(ProcessorFlushError::Unresponsive {
                 timeout,
                 pending: self.pending(),
             }),
-            Err(_) => Err(ProcessorFlushError::WorkerGone),
+            Err(_) => Err(self.flush_unanswered()),
         }
     }
 
@@ -411,10 +423,10 @@ impl Core {
                 deadline,
                 reply: Reply::Async(tx),
             })
-            .map_err(|_| ProcessorFlushError::WorkerGone)?;
+            .map_err(|_| self.flush_unanswered())?;
         match within(rx, caller_deadline).await {
             Some(Ok(report)) => Ok(report),
-            Some(Err(_)) => Err(ProcessorFlushError::WorkerGone),
+            Some(Err(_)) => Err(self.flush_unanswered()),
             None => Err(ProcessorFlushError::Unresponsive {
                 timeout,
                 pending: self.pending(),
