@@ -94,6 +94,13 @@
 //! `non_retryable` otherwise). Once a processor is idle or shut down,
 //! `received = exported + Σ dropped` exactly.
 //!
+//! With a disk spool behind otlpkit's exporter, a batch the exporter writes
+//! there is counted as `spooled` (and `in_spool`) in this processor's
+//! counters, and its delivery from the spool (`delivered_from_spool`) or
+//! drop in the same counters, even when the exporter was built with
+//! counters of its own: `received = exported + delivered_from_spool +
+//! Σ dropped + in_spool` (see [`ProcessorStats`]).
+//!
 //! # Concurrent exports and the specification
 //!
 //! The specification forbids calling `Export` concurrently on one exporter
@@ -199,3 +206,110 @@ pub use metrics::MetricNames;
 pub use report::{FlushReport, ProcessorShutdownReport};
 pub use span::{BatchSpanProcessor, BatchSpanProcessorBuilder};
 pub use stats::{EXPORT_DURATION_BOUNDS, ExportDurations, ProcessorStats};
+
+/// A processor and otlpkit's exporter with a disk spool, each built on its
+/// own (not by `otlpkit::init()`, which gives both one `ExportStats`), the
+/// way a program that wires its own pipeline builds them. Here rather than
+/// in `tests/` of `otlpkit-exporter`, which has no processor, transport or
+/// receiver among its dev-dependencies; this crate has all three.
+#[cfg(test)]
+mod spool_accounting_tests {
+    use std::time::{Duration, Instant};
+
+    use opentelemetry::trace::{Tracer as _, TracerProvider as _};
+    use opentelemetry_sdk::trace::SdkTracerProvider;
+    use otlpkit_core::stats::{ExportStats, SignalStatsSnapshot};
+    use otlpkit_core::{MapEnv, Signal};
+    use otlpkit_testkit::Receiver;
+
+    use crate::BatchSpanProcessor;
+
+    /// A hang guard, never a bound a slow machine could miss.
+    const HANG: Duration = Duration::from_secs(60);
+
+    fn traces(stats: &ExportStats) -> SignalStatsSnapshot {
+        stats.snapshot().signal(Signal::Traces)
+    }
+
+    /// Spans spooled while the collector is down and delivered from the
+    /// spool once it is back leave the spool in the counters that counted
+    /// them into it, the processor's: `produced = delivered + Σ dropped`,
+    /// and nothing is left `in_spool`.
+    #[test]
+    fn spans_delivered_from_the_spool_leave_it_in_the_processors_counters() {
+        let receiver = Receiver::start().unwrap();
+        // Down: connections to its port are refused.
+        receiver.stop();
+        let dir = std::env::temp_dir().join(format!(
+            "otlpkit-batch-spool-accounting-{}",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        let exporter = otlpkit_grpc::SpanExporter::builder()
+            .with_env(MapEnv::new())
+            .with_endpoint(receiver.grpc_endpoint())
+            .with_spool_dir(&dir)
+            .build()
+            .unwrap();
+        let exporter_stats = exporter.stats().clone();
+        let processor = BatchSpanProcessor::builder(exporter)
+            .build_with_env(&MapEnv::new())
+            .unwrap();
+        let handle = processor.handle();
+        let stats = processor.export_stats();
+        let provider = SdkTracerProvider::builder()
+            .with_span_processor(processor)
+            .build();
+        let tracer = provider.tracer("spool-accounting");
+        for _ in 0..3 {
+            tracer.in_span("waits in the spool", |_| {});
+        }
+        let flush = handle.flush_within(HANG).unwrap();
+        assert!(flush.is_complete(), "{flush:?}");
+        let spooled = traces(&stats);
+        assert_eq!(
+            (spooled.enqueued, spooled.spooled, spooled.in_spool),
+            (3, 3, 3),
+            "{spooled:?}"
+        );
+
+        // Up again: the drain delivers what waits.
+        receiver.restart().unwrap();
+        receiver.wait_for_spans(3, HANG).unwrap();
+        // Counted once the answer is in, wherever the drain counts it.
+        let started = Instant::now();
+        while traces(&stats).delivered_from_spool + traces(&exporter_stats).delivered_from_spool < 3
+        {
+            assert!(started.elapsed() < HANG, "the drain never counted");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let processor_counted = traces(&stats);
+        let exporter_counted = traces(&exporter_stats);
+        let report = handle.shutdown_within(HANG).unwrap();
+        drop(provider);
+        let _ = std::fs::remove_dir_all(&dir);
+
+        assert_eq!(
+            processor_counted.delivered_from_spool, 3,
+            "{processor_counted:?}"
+        );
+        assert_eq!(processor_counted.in_spool, 0, "{processor_counted:?}");
+        assert_eq!(
+            processor_counted.enqueued,
+            processor_counted.delivered() + processor_counted.dropped_total(),
+            "{processor_counted:?}"
+        );
+        // The exporter's own counters hold no part of those spans' story.
+        assert_eq!(
+            (
+                exporter_counted.spooled,
+                exporter_counted.delivered_from_spool,
+                exporter_counted.in_spool
+            ),
+            (0, 0, 0),
+            "{exporter_counted:?}"
+        );
+        let after = report.totals.counters;
+        assert_eq!((after.delivered(), after.in_spool), (3, 0), "{after:?}");
+    }
+}

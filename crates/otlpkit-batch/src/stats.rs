@@ -143,6 +143,15 @@ impl ExportDurations {
 /// out never reach the queue: they are in `counters.sampled_out`, and
 /// `produced() == exported() + dropped_total() + sampled_out()` once the
 /// stage and the processor are idle or shut down.
+///
+/// With otlpkit's exporter and a disk spool behind the processor, the items
+/// the exporter spools are counted in these counters too, whatever counters
+/// the exporter has of its own: `counters.in_spool` while they wait there,
+/// then `counters.delivered_from_spool` (or dropped under a reason) when
+/// its drain sends them. `exported()` counts only what was sent without
+/// the spool, so then `received() == exported() +
+/// counters.delivered_from_spool + dropped_total() + counters.in_spool`
+/// (`counters.delivered()` is both ways of delivery together).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ProcessorStats {

@@ -133,9 +133,42 @@ fn error_kind_of(reason: DropReason) -> &'static str {
     }
 }
 
+/// A batch offered to the disk spool: its items, and the counters they are
+/// counted in — those of the batch processor that handed the batch over,
+/// or the exporter's own. The spool that takes the batch counts it as
+/// spooled there ([`settle_spooled`](Self::settle_spooled)) and keeps
+/// [`counted_in`](Self::counted_in) with the record, so that its drain
+/// counts the items' delivery (or drop) from the spool in the same
+/// counters: a standalone processor's `in_spool` comes back down when the
+/// drain delivers, whatever counters the exporter was built with.
+#[derive(Debug)]
+pub(crate) struct Items(Arc<Pending>);
+
+impl Items {
+    /// How many items the batch holds.
+    #[cfg_attr(not(feature = "spool"), allow(dead_code))]
+    pub(crate) fn count(&self) -> u64 {
+        self.0.items
+    }
+
+    /// The counters the batch is counted in.
+    #[cfg_attr(not(feature = "spool"), allow(dead_code))]
+    pub(crate) fn counted_in(&self) -> &ExportStats {
+        &self.0.stats
+    }
+
+    /// Counts the batch as spooled, unless something settled it first;
+    /// returns whether it did.
+    #[cfg_attr(not(feature = "spool"), allow(dead_code))]
+    pub(crate) fn settle_spooled(&self) -> bool {
+        self.0.settle(|stats, items| stats.record_spooled(items))
+    }
+}
+
 /// Where a batch dropped unsettled may go instead of being lost: the
-/// exporter's disk spool. Returns whether it took the batch.
-type RescueFn = dyn Fn(u64, &Bytes) -> bool + Send + Sync;
+/// exporter's disk spool, which settles the batch as spooled if it takes
+/// it. Returns whether it took the batch.
+type RescueFn = dyn Fn(Items, &Bytes) -> bool + Send + Sync;
 
 struct Rescue(Box<RescueFn>);
 
@@ -234,23 +267,27 @@ impl InFlight {
 
     /// Gives batches dropped unsettled (cancelled by a batch processor's
     /// deadline, abandoned by their caller) to `rescue` before they are
-    /// counted as dropped; those it takes are counted as spooled.
+    /// counted as dropped; those it takes it counts as spooled
+    /// ([`Items::settle_spooled`]).
     #[cfg_attr(not(feature = "spool"), allow(dead_code))]
-    pub(crate) fn set_rescue(&self, rescue: impl Fn(u64, &Bytes) -> bool + Send + Sync + 'static) {
+    pub(crate) fn set_rescue(
+        &self,
+        rescue: impl Fn(Items, &Bytes) -> bool + Send + Sync + 'static,
+    ) {
         let _ = self.rescue.set(Rescue(Box::new(rescue)));
     }
 
     /// Offers the body of every export still in flight that kept one to
-    /// `save` (a disk spool); those it takes are counted as spooled.
+    /// `save` (a disk spool); those it takes it counts as spooled
+    /// ([`Items::settle_spooled`]).
     #[cfg_attr(not(feature = "spool"), allow(dead_code))]
-    pub(crate) fn spool_all(&self, mut save: impl FnMut(u64, &Bytes) -> bool) {
+    pub(crate) fn spool_all(&self, mut save: impl FnMut(Items, &Bytes)) {
         let pending: Vec<Arc<Pending>> = self.lock().values().cloned().collect();
         for pending in pending {
             if let Some(body) = pending.body.get()
                 && !pending.settled.load(Ordering::Acquire)
-                && save(pending.items, body)
             {
-                pending.settle(|stats, items| stats.record_spooled(items));
+                save(Items(Arc::clone(&pending)), body);
             }
         }
     }
@@ -287,7 +324,9 @@ impl InFlight {
 /// the batch's time budget ran out).
 ///
 /// With a disk spool, a batch dropped unsettled (not by a panic) is first
-/// offered to it, and counted as spooled if it takes it.
+/// offered to it, and counted as spooled if it takes it (in the counters
+/// the batch is counted in, where the spool's drain counts it again when
+/// it delivers it).
 #[derive(Debug)]
 pub(crate) struct Settlement {
     pending: Arc<Pending>,
@@ -304,6 +343,7 @@ impl Settlement {
 
     /// Whether the batch is settled already (by the shutdown: saved in the
     /// spool, or counted as dropped).
+    #[cfg_attr(not(feature = "spool"), allow(dead_code))]
     pub(crate) fn is_settled(&self) -> bool {
         self.pending.settled.load(Ordering::Acquire)
     }
@@ -316,6 +356,12 @@ impl Settlement {
     /// Items the batch holds.
     pub(crate) fn items(&self) -> u64 {
         self.pending.items
+    }
+
+    /// The batch, as a disk spool takes it.
+    #[cfg_attr(not(feature = "spool"), allow(dead_code))]
+    pub(crate) fn for_spool(&self) -> Items {
+        Items(Arc::clone(&self.pending))
     }
 
     /// Remembers why an attempt failed (`error`, already redacted), for the
@@ -349,10 +395,10 @@ impl Drop for Settlement {
             && let (Some(rescue), Some(body)) =
                 (self.registry.rescue.get(), self.pending.body.get())
             && !self.pending.settled.load(Ordering::Acquire)
-            && (rescue.0)(self.pending.items, body)
         {
-            self.pending
-                .settle(|stats, items| stats.record_spooled(items));
+            // Settled as spooled if the spool takes it; counted as dropped
+            // below otherwise.
+            (rescue.0)(Items(Arc::clone(&self.pending)), body);
         }
         let (reason, message) = if panicking {
             (

@@ -59,7 +59,9 @@ macro_rules! exporter_accessors {
             /// The counters this exporter updates (shared with the pipeline
             /// when given with [`ExporterBuilder::with_stats`]). A batch
             /// processor that takes over the counting counts its batches in
-            /// its own stats instead.
+            /// its own stats instead, their time in the disk spool included
+            /// (spooled, then delivered from the spool or dropped). What an
+            /// earlier process left in the spool is counted here.
             pub fn stats(&self) -> &ExportStats {
                 self.core.stats()
             }

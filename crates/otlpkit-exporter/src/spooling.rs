@@ -17,7 +17,16 @@
 //! fails) is sent as if there were no spool: the export call holds the
 //! batch in its retries, the queue fills, and its overflow policy applies,
 //! counted as it would be without a spool.
+//!
+//! A record's items are counted, as they leave the spool, in the counters
+//! they were counted as spooled in: those of the batch processor that
+//! handed the batch over (which need not be the exporter's own: a processor
+//! and an exporter built apart have counters of their own each), kept with
+//! the record while this process has it. Records an earlier process left
+//! are counted in the exporter's own counters, where they were counted as
+//! found.
 
+use std::collections::HashMap;
 use std::future::poll_fn;
 use std::pin::pin;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
@@ -29,11 +38,11 @@ use bytes::Bytes;
 use opentelemetry_sdk::error::OTelSdkResult;
 use otlpkit_core::LogLevel;
 use otlpkit_core::diag::{self, RateLimit};
-use otlpkit_core::stats::{DropReason, ExportErrorRecord, SignalStats};
-use otlpkit_spool::{AppendError, BodyFormat, Lane};
+use otlpkit_core::stats::{DropReason, ExportErrorRecord, ExportStats, SignalStats};
+use otlpkit_spool::{AppendError, BodyFormat, Lane, RecordId};
 use tokio::sync::{Notify, watch};
 
-use crate::accounting::InFlight;
+use crate::accounting::{InFlight, Items};
 use crate::core::{Inner, Job, until_cancelled};
 use crate::error::ExportError;
 use crate::health::items as count_of;
@@ -52,6 +61,12 @@ pub(crate) struct Spooling {
     lane: Lane,
     /// What the transport sends: what a record must be to be replayed.
     format: BodyFormat,
+    /// Where the items of each record this process wrote are counted
+    /// (`None`: nowhere, as they were counted under another outcome
+    /// already). Written with the record, under this lock, before the drain
+    /// can look; a record not here was found when the lane was opened, and
+    /// is counted in the exporter's own counters.
+    counted_in: Mutex<HashMap<RecordId, Option<ExportStats>>>,
     /// Signalled when a record is appended.
     appended: Arc<Notify>,
     /// Attempts failed in a row (direct or from the spool), for backoff.
@@ -79,6 +94,7 @@ impl Spooling {
         Self {
             lane,
             format,
+            counted_in: Mutex::new(HashMap::new()),
             appended: Arc::new(Notify::new()),
             failures: AtomicU32::new(0),
             not_before: Mutex::new(None),
@@ -104,11 +120,48 @@ impl Spooling {
         let _ = self.lane.sync(true);
     }
 
-    /// Writes `body` behind everything in the lane.
-    pub(crate) fn append(&self, items: u64, body: &[u8]) -> Result<(), AppendError> {
-        self.lane.append(self.format, items, body)?;
+    /// Writes `body`, the request of the batch `items`, behind everything
+    /// in the lane, and counts the batch as spooled in its counters, where
+    /// the drain counts it again when it leaves the spool.
+    pub(crate) fn append(&self, items: Items, body: &[u8]) -> Result<(), AppendError> {
+        {
+            // Held until the record's counters are known: the drain, which
+            // may read the record as soon as it is in the lane, looks them
+            // up under this lock.
+            let mut counted_in = self
+                .counted_in
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            let id = self.lane.append(self.format, items.count(), body)?;
+            // Settled meanwhile (the shutdown deadline counted it as
+            // dropped): on disk all the same, and counted nowhere again.
+            let counted = items.settle_spooled().then(|| items.counted_in().clone());
+            counted_in.insert(id, counted);
+        }
         self.appended.notify_one();
         Ok(())
+    }
+
+    /// Where the items of the record `id` are counted: the counters of the
+    /// batch it was written from, `fallback` (the exporter's own) for a
+    /// record an earlier process left, `None` for items counted already.
+    fn counted_in(&self, id: RecordId, fallback: &ExportStats) -> Option<ExportStats> {
+        self.counted_in
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&id)
+            .cloned()
+            .unwrap_or_else(|| Some(fallback.clone()))
+    }
+
+    /// Removes the oldest record, `id`, from the lane (delivered, or
+    /// counted as dropped).
+    fn remove(&self, id: RecordId) {
+        let _ = self.lane.remove(id);
+        self.counted_in
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&id);
     }
 
     /// Records a failed attempt, for the drain's backoff.
@@ -203,12 +256,9 @@ pub(crate) async fn route(inner: &Inner, spooling: &Spooling, job: Job) -> Route
         // The shutdown saved it in the spool already, or counted it.
         return Routed::Done(Err(inner.cancelled(&job.settlement)));
     }
-    match spooling.append(job.settlement.items(), &job.body) {
-        Ok(()) => {
-            job.settlement
-                .settle(|stats, items| stats.record_spooled(items));
-            Routed::Done(Ok(()))
-        }
+    match spooling.append(job.settlement.for_spool(), &job.body) {
+        // Counted as spooled by the append.
+        Ok(()) => Routed::Done(Ok(())),
         Err(error) => {
             spooling.write_failed(inner, &error);
             Routed::Send(job)
@@ -219,7 +269,11 @@ pub(crate) async fn route(inner: &Inner, spooling: &Spooling, job: Job) -> Route
 /// Writes the bodies of sends still in flight at the shutdown deadline to
 /// the spool, so that they wait for the next process instead of being lost.
 pub(crate) fn save_in_flight(spooling: &Spooling, in_flight: &InFlight) {
-    in_flight.spool_all(|items, body| spooling.append(items, body).is_ok());
+    in_flight.spool_all(|items, body| {
+        // Counted as spooled if it was taken; left to the shutdown's count
+        // of what is still in flight otherwise.
+        let _ = spooling.append(items, body);
+    });
 }
 
 /// The drain: sends the oldest record until the spool is empty, waits for
@@ -290,8 +344,22 @@ pub(crate) async fn drain(inner: Weak<Inner>) {
             }
             continue;
         };
-        let stats = strong.stats().signal(strong.signal());
-        let items = record.items;
+        // Counted where the record's items were counted into the spool
+        // (requests and attempts too): the counters of the batch it was
+        // written from, or the exporter's own for one an earlier process
+        // left. Items counted under another outcome already (the shutdown
+        // deadline settled the batch while it was being written) are not
+        // counted again.
+        let counted_in = spooling.counted_in(record.id, strong.stats());
+        let stats = counted_in
+            .as_ref()
+            .unwrap_or(strong.stats())
+            .signal(strong.signal());
+        let items = if counted_in.is_some() {
+            record.items
+        } else {
+            0
+        };
         let body = match record.body {
             Ok((format, body)) if format == spooling.format => body,
             Ok((format, _)) => {
@@ -301,7 +369,7 @@ pub(crate) async fn drain(inner: Weak<Inner>) {
                     spooling.format
                 );
                 drop_record(&strong, stats, DropReason::NonRetryable, items, &message);
-                let _ = spooling.lane.remove(record.id);
+                spooling.remove(record.id);
                 continue;
             }
             Err(unreadable) => {
@@ -314,7 +382,7 @@ pub(crate) async fn drain(inner: Weak<Inner>) {
                     items,
                     &unreadable.to_string(),
                 );
-                let _ = spooling.lane.remove(record.id);
+                spooling.remove(record.id);
                 continue;
             }
         };
@@ -339,7 +407,7 @@ pub(crate) async fn drain(inner: Weak<Inner>) {
                     stats.record_partial_success();
                 }
                 spooling.recovered(&strong);
-                let _ = spooling.lane.remove(record.id);
+                spooling.remove(record.id);
             }
             Err(error) if error.is_retryable() => {
                 stats.record_failed_attempt(true, error.retry_after().is_some());
@@ -350,7 +418,7 @@ pub(crate) async fn drain(inner: Weak<Inner>) {
                 stats.record_failed_attempt(false, false);
                 let message = strong.scrub(&error.to_string());
                 drop_record(&strong, stats, DropReason::NonRetryable, items, &message);
-                let _ = spooling.lane.remove(record.id);
+                spooling.remove(record.id);
             }
         }
     }

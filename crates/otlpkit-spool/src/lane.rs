@@ -35,8 +35,10 @@ fn segment_id(name: &str) -> Option<u64> {
         .flatten()
 }
 
-/// Where a record is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Where a record is: what [`Lane::append`] returns and [`Record::id`]
+/// gives back when the record is read, unique within the lane while it is
+/// open (a caller may key what it knows about a record by it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct RecordId {
     segment: u64,
     offset: u64,
@@ -354,9 +356,10 @@ impl Lane {
     }
 
     /// Appends one request of `items` items, encoded as `format`, behind
-    /// everything already in the lane. When this returns `Ok`, the record
-    /// survives the process being killed; whether it survives an operating
-    /// system crash depends on the fsync policy.
+    /// everything already in the lane, and returns where it is (the id
+    /// [`front`](Self::front) gives it when it is the oldest). When this
+    /// returns `Ok`, the record survives the process being killed; whether
+    /// it survives an operating system crash depends on the fsync policy.
     ///
     /// # Errors
     ///
@@ -371,7 +374,12 @@ impl Lane {
     /// the next process skips them as damaged bytes without counting their
     /// items. Only if voiding that header fails too, and the segment is still
     /// there when the next process opens the lane, does it send the record.
-    pub fn append(&self, format: BodyFormat, items: u64, body: &[u8]) -> Result<(), AppendError> {
+    pub fn append(
+        &self,
+        format: BodyFormat,
+        items: u64,
+        body: &[u8],
+    ) -> Result<RecordId, AppendError> {
         if body.len() > MAX_BODY_LEN {
             return Err(AppendError::TooLarge {
                 bytes: body.len(),
@@ -456,11 +464,12 @@ impl Lane {
             *size += record_len;
         }
         self.used().fetch_add(record_len, Ordering::Relaxed);
+        let record = RecordId {
+            segment: id,
+            offset,
+        };
         state.entries.push_back(Entry {
-            id: RecordId {
-                segment: id,
-                offset,
-            },
+            id: record,
             len: record_len,
             items,
             format: Some(format),
@@ -469,7 +478,7 @@ impl Lane {
         state.items += u64::from(items);
         // With `Always`, forced above.
         state.dirty |= self.shared.fsync != FsyncPolicy::Always;
-        Ok(())
+        Ok(record)
     }
 
     /// Stops writing to the segment being written, after a failed append

@@ -89,7 +89,7 @@ fn the_cap_refuses_appends_until_records_are_removed() {
     let error = loop {
         let lane = if written % 2 == 0 { &traces } else { &metrics };
         match lane.append(BodyFormat::PROTOBUF, 1, &chunk) {
-            Ok(()) => written += 1,
+            Ok(_) => written += 1,
             Err(error) => break error,
         }
         assert!(written < 100, "the cap never applied");
