@@ -42,6 +42,7 @@ pub(crate) fn encode_payload(payload: Payload<'_>) -> Result<Vec<u8>, ExportErro
         }),
         Payload::Metrics(metrics) => {
             let mut request = ExportMetricsServiceRequest::from(metrics);
+            saturate_u64_values(metrics, &mut request);
             prune_metrics(&mut request);
             to_vec(&request)
         }
@@ -58,6 +59,52 @@ pub(crate) fn encode_payload(payload: Payload<'_>) -> Result<Vec<u8>, ExportErro
         _ => Err(ExportError::encoding(
             "this payload has no OTLP/JSON encoding in otlpkit-http",
         )),
+    }
+}
+
+/// Writes each `u64` data point value above `i64::MAX` as `i64::MAX`,
+/// saturated, as the protobuf encoding (`otlpkit_wire::encode_metrics`)
+/// does: OTLP's `NumberDataPoint` holds only an `int64` or a `double`, and
+/// `opentelemetry-proto`'s conversion writes such a value as 0. The request
+/// is the conversion of `metrics`, not yet pruned: scope for scope, metric
+/// for metric and point for point in the SDK's order. (Exemplars, which the
+/// 0.33 SDK never records, are left as converted.)
+fn saturate_u64_values(
+    metrics: &opentelemetry_sdk::metrics::data::ResourceMetrics,
+    request: &mut ExportMetricsServiceRequest,
+) {
+    use opentelemetry_proto::tonic::metrics::v1::NumberDataPoint;
+    use opentelemetry_proto::tonic::metrics::v1::number_data_point::Value;
+    use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData};
+    let scopes = request
+        .resource_metrics
+        .iter_mut()
+        .flat_map(|resource| resource.scope_metrics.iter_mut());
+    for (sdk, converted) in metrics.scope_metrics().zip(scopes) {
+        for (sdk, converted) in sdk.metrics().zip(converted.metrics.iter_mut()) {
+            let (AggregatedMetrics::U64(data), Some(converted)) = (sdk.data(), &mut converted.data)
+            else {
+                continue;
+            };
+            let saturate = |(value, point): (u64, &mut NumberDataPoint)| {
+                if i64::try_from(value).is_err() {
+                    point.value = Some(Value::AsInt(i64::MAX));
+                }
+            };
+            match (data, converted) {
+                (MetricData::Gauge(gauge), metric::Data::Gauge(converted)) => gauge
+                    .data_points()
+                    .map(|point| point.value())
+                    .zip(converted.data_points.iter_mut())
+                    .for_each(saturate),
+                (MetricData::Sum(sum), metric::Data::Sum(converted)) => sum
+                    .data_points()
+                    .map(|point| point.value())
+                    .zip(converted.data_points.iter_mut())
+                    .for_each(saturate),
+                _ => {}
+            }
+        }
     }
 }
 

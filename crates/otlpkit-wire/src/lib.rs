@@ -63,12 +63,15 @@
 //! resource and its schema URL, the scopes in the SDK's order (name,
 //! version, attributes, schema URL), and every aggregation the SDK makes —
 //! gauges, sums (temporality, monotonic flag), histograms and exponential
-//! histograms of `u64`, `i64` and `f64` values, start times, exemplars, a
-//! `u64` above `i64::MAX` written as 0 as the reference does. This is what
-//! lets a default otlpkit build do without `opentelemetry-proto` and
-//! prost's derive macro.
+//! histograms of `u64`, `i64` and `f64` values, start times and exemplars.
+//! This is what lets a default otlpkit build do without
+//! `opentelemetry-proto` and prost's derive macro.
 //!
-//! Deliberate differences, none reachable with the 0.33 SDK:
+//! One deliberate difference is reachable: a `u64` value above `i64::MAX`
+//! (a data point's or an exemplar's; `NumberDataPoint` holds only an
+//! `int64` or a `double`) is written as `i64::MAX`, saturated, where the
+//! reference writes 0; [`saturated_u64_values`] counts them, so that a
+//! caller can say so. The others are not reachable with the 0.33 SDK:
 //!
 //! - log scopes are written in first-seen order, records in batch order
 //!   within a scope; the reference's order across log scopes comes from
@@ -327,7 +330,9 @@ pub fn encode_logs(batch: &LogBatch<'_>, resource: &EncodedResource, out: &mut V
 ///
 /// The bytes equal, byte for byte, `opentelemetry-proto` 0.33.1's
 /// `ExportMetricsServiceRequest::from(metrics)` with the empty metrics and
-/// envelopes removed, then `encode_to_vec()`. When no metric holds a data
+/// envelopes removed, then `encode_to_vec()`, except that a `u64` value
+/// above `i64::MAX` is written as `i64::MAX` where the reference writes 0
+/// ([`saturated_u64_values`] counts them). When no metric holds a data
 /// point, nothing is appended (the pruned request is empty); exporters skip
 /// such a batch before encoding ([`metric_data_points`] is 0). Nothing is
 /// allocated per data point: two small vectors (the scopes written, each
@@ -371,6 +376,51 @@ pub fn encode_logs(batch: &LogBatch<'_>, resource: &EncodedResource, out: &mut V
 /// ```
 pub fn encode_metrics(metrics: &ResourceMetrics, out: &mut Vec<u8>) {
     metrics::encode_request(metrics, out);
+}
+
+/// The `u64` values in `metrics` above `i64::MAX` — data point values and
+/// exemplar values of `u64` instruments — which [`encode_metrics`] writes
+/// as `i64::MAX`: OTLP's `NumberDataPoint` and `Exemplar` hold only an
+/// `int64` or a `double`. (`opentelemetry-proto`'s conversion writes them
+/// as 0.) A caller that wants the loss seen counts or reports these.
+///
+/// ```
+/// use opentelemetry::metrics::MeterProvider as _;
+/// use opentelemetry_sdk::error::OTelSdkResult;
+/// use opentelemetry_sdk::metrics::data::ResourceMetrics;
+/// use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
+/// use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider, Temporality};
+/// use std::sync::{Arc, Mutex};
+///
+/// #[derive(Debug, Clone, Default)]
+/// struct Saturated(Arc<Mutex<u64>>);
+///
+/// impl PushMetricExporter for Saturated {
+///     async fn export(&self, metrics: &ResourceMetrics) -> OTelSdkResult {
+///         *self.0.lock().unwrap() += otlpkit_wire::saturated_u64_values(metrics);
+///         Ok(())
+///     }
+///     fn force_flush(&self) -> OTelSdkResult { Ok(()) }
+///     fn shutdown_with_timeout(&self, _: std::time::Duration) -> OTelSdkResult { Ok(()) }
+///     fn temporality(&self) -> Temporality { Temporality::Cumulative }
+/// }
+///
+/// let exporter = Saturated::default();
+/// let provider = SdkMeterProvider::builder()
+///     .with_reader(PeriodicReader::builder(exporter.clone()).build())
+///     .build();
+/// let meter = provider.meter("my-crate");
+/// meter.u64_gauge("limit").build().record(u64::MAX, &[]);
+/// meter.u64_gauge("small").build().record(7, &[]);
+/// provider.force_flush().unwrap();
+/// assert_eq!(*exporter.0.lock().unwrap(), 1);
+/// ```
+pub fn saturated_u64_values(metrics: &ResourceMetrics) -> u64 {
+    metrics
+        .scope_metrics()
+        .flat_map(|scope| scope.metrics())
+        .map(metrics::metric_saturated_u64_values)
+        .sum()
 }
 
 /// The data points in `metrics`, all kinds together: the items an export

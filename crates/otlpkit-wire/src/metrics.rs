@@ -106,8 +106,11 @@ pub(crate) enum Num {
 
 /// The SDK's value types: `f64`, `i64`, `u64`.
 pub(crate) trait Number: Copy + 'static {
-    /// The value's oneof member: a `u64` above `i64::MAX` is 0, as in the
-    /// reference's `i64::try_from(value).unwrap_or_default()`.
+    /// The value's oneof member. `NumberDataPoint` and `Exemplar` hold
+    /// only an `int64` or a `double`, so a `u64` above `i64::MAX` is
+    /// written as `i64::MAX` (saturated; see [`crate::saturated_u64_values`]),
+    /// where the reference's `i64::try_from(value).unwrap_or_default()`
+    /// writes 0.
     fn num(self) -> Num;
     /// The value as a histogram's `sum`, `min` or `max` (`as f64`).
     fn to_f64(self) -> f64;
@@ -133,10 +136,58 @@ impl Number for i64 {
 
 impl Number for u64 {
     fn num(self) -> Num {
-        Num::Int(i64::try_from(self).unwrap_or_default())
+        Num::Int(saturating_i64(self))
     }
     fn to_f64(self) -> f64 {
         self as f64
+    }
+}
+
+/// `value` as an OTLP `as_int`: `i64::MAX` when it is above it.
+pub(crate) fn saturating_i64(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+/// Whether `value` is written saturated ([`saturating_i64`]).
+fn saturates(value: &u64) -> bool {
+    i64::try_from(*value).is_err()
+}
+
+/// The values in `data` written saturated: data point values and exemplar
+/// values (a histogram's sum, min and max are doubles, never saturated).
+fn saturated_in(data: &MetricData<u64>) -> u64 {
+    let exemplars = |exemplars: &mut dyn Iterator<Item = &Exemplar<u64>>| {
+        exemplars
+            .filter(|exemplar| saturates(&exemplar.value))
+            .count()
+    };
+    let count = match data {
+        MetricData::Gauge(gauge) => gauge
+            .data_points()
+            .map(|point| usize::from(saturates(&point.value())) + exemplars(&mut point.exemplars()))
+            .sum(),
+        MetricData::Sum(sum) => sum
+            .data_points()
+            .map(|point| usize::from(saturates(&point.value())) + exemplars(&mut point.exemplars()))
+            .sum(),
+        MetricData::Histogram(histogram) => histogram
+            .data_points()
+            .map(|point| exemplars(&mut point.exemplars()))
+            .sum(),
+        MetricData::ExponentialHistogram(histogram) => histogram
+            .data_points()
+            .map(|point| exemplars(&mut point.exemplars()))
+            .sum::<usize>(),
+    };
+    count as u64
+}
+
+/// The `u64` values (data point values and exemplar values) in `metric`
+/// above `i64::MAX`, which are written saturated to `i64::MAX`.
+pub(crate) fn metric_saturated_u64_values(metric: &Metric) -> u64 {
+    match metric.data() {
+        AggregatedMetrics::U64(data) => saturated_in(data),
+        AggregatedMetrics::F64(_) | AggregatedMetrics::I64(_) => 0,
     }
 }
 
@@ -768,8 +819,14 @@ mod tests {
         for time in [later, UNIX_EPOCH, before] {
             for ids in [0, 0xab] {
                 for attributes in [vec![], attributes.clone()] {
+                    // Above `i64::MAX`: saturated, where the reference writes 0.
                     let u = built(u64::MAX, time, ids, attributes.clone());
-                    assert_eq!(ours(&u), reference(&u));
+                    let saturated = built(i64::MAX, time, ids, attributes.clone());
+                    assert_eq!(ours(&u), reference(&saturated));
+                    let u = built(1u64 << 63, time, ids, attributes.clone());
+                    assert_eq!(ours(&u), reference(&saturated));
+                    let u = built(i64::MAX as u64, time, ids, attributes.clone());
+                    assert_eq!(ours(&u), reference(&saturated));
                     let u = built(7u64, time, ids, attributes.clone());
                     assert_eq!(ours(&u), reference(&u));
                     let i = built(i64::MIN, time, ids, attributes.clone());

@@ -19,7 +19,7 @@ use otlpkit_core::stats::{
 use otlpkit_core::{LogLevel, OtlpConfig, Signal};
 
 use crate::error::InitWarning;
-use crate::metrics::{OwnMetricPoints, ShutdownDeadline};
+use crate::metrics::{OwnMetricPoints, SaturatedValues, ShutdownDeadline};
 
 /// Extra time, beyond a deadline, given to a part that reports its outcome
 /// (its own work is bounded by the deadline itself).
@@ -63,6 +63,8 @@ pub(crate) struct Pipeline {
     /// shutdown, so that their final values include the last exports.
     pub(crate) self_metrics: bool,
     pub(crate) own_metric_points: OwnMetricPoints,
+    /// The `u64` metric values the OTLP exporter wrote as `i64::MAX`.
+    pub(crate) saturated_metric_values: SaturatedValues,
 }
 
 /// A handle on an exporter core that batch processors share
@@ -472,6 +474,7 @@ fn shutdown_pipeline(pipeline: Pipeline, stats: &ExportStats, timeout: Duration)
         worker,
         self_metrics,
         own_metric_points,
+        saturated_metric_values,
         ..
     } = pipeline;
     #[cfg(feature = "tail-sampling")]
@@ -601,6 +604,7 @@ fn shutdown_pipeline(pipeline: Pipeline, stats: &ExportStats, timeout: Duration)
     report.traces = ProcessorHandle::joint_stats(&span_totals);
     report.logs = log_totals.map(|h| h.stats());
     report.own_metric_points = own_metric_points.get();
+    report.saturated_metric_values = saturated_metric_values.get();
     #[cfg(feature = "tail-sampling")]
     {
         report.tail_sampling = tail_totals.map(|h| h.stats());
@@ -913,6 +917,11 @@ pub struct ShutdownReport {
     /// Metric data points of otlpkit's own metrics among those produced
     /// (0 unless they are on, see `Builder::with_self_metrics`).
     pub own_metric_points: u64,
+    /// Exports of `u64` metric values above `i64::MAX` by the OTLP metric
+    /// exporter, which sent each as `i64::MAX`: OTLP's data points hold
+    /// only an `int64` or a `double`. A cumulative value is counted at
+    /// every export. Such a value is not dropped; it is capped.
+    pub saturated_metric_values: u64,
 }
 
 impl ShutdownReport {
@@ -926,6 +935,7 @@ impl ShutdownReport {
             elapsed,
             problems,
             own_metric_points: 0,
+            saturated_metric_values: 0,
         }
     }
 
@@ -1059,6 +1069,13 @@ impl fmt::Display for ShutdownReport {
             }
             if *signal == Signal::Metrics && self.own_metric_points > 0 {
                 write!(f, " [{} of them otlpkit's own]", self.own_metric_points)?;
+            }
+            if *signal == Signal::Metrics && self.saturated_metric_values > 0 {
+                write!(
+                    f,
+                    "  u64 values above i64::MAX sent as i64::MAX {}",
+                    self.saturated_metric_values
+                )?;
             }
             if self.sampled_out(*signal) > 0 {
                 write!(f, "  sampled out {:>5}", self.sampled_out(*signal))?;

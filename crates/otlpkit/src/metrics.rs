@@ -44,6 +44,7 @@ pub(crate) struct TimeoutExporter {
     deadline: ShutdownDeadline,
     worker: WorkerRuntime,
     own_points: Option<OwnMetricPoints>,
+    saturated: Option<SaturatedValues>,
 }
 
 impl fmt::Debug for TimeoutExporter {
@@ -53,6 +54,7 @@ impl fmt::Debug for TimeoutExporter {
             .field("deadline", &self.deadline)
             .field("worker", &self.worker)
             .field("own_points", &self.own_points)
+            .field("saturated", &self.saturated)
             .finish_non_exhaustive()
     }
 }
@@ -113,6 +115,58 @@ impl OwnMetricPoints {
     }
 }
 
+/// The `u64` data point values above `i64::MAX` handed to the OTLP metric
+/// exporter, which writes them as `i64::MAX`: OTLP's `NumberDataPoint`
+/// holds only an `int64` (`as_int`) or a `double`. Counted once per export
+/// of such a value (a cumulative value is exported again at every
+/// collection), said once through otlpkit's diagnostics, and reported at
+/// shutdown (`ShutdownReport::saturated_metric_values`).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct SaturatedValues(Arc<AtomicU64>);
+
+impl SaturatedValues {
+    pub(crate) fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    fn count(&self, metrics: &ResourceMetrics) {
+        let mut first = None;
+        let mut found = 0u64;
+        for metric in metrics.scope_metrics().flat_map(|scope| scope.metrics()) {
+            let AggregatedMetrics::U64(data) = metric.data() else {
+                continue;
+            };
+            let mut values: Box<dyn Iterator<Item = u64> + '_> = match data {
+                MetricData::Gauge(gauge) => Box::new(gauge.data_points().map(|p| p.value())),
+                MetricData::Sum(sum) => Box::new(sum.data_points().map(|p| p.value())),
+                // A histogram's sum, min and max are doubles.
+                _ => continue,
+            };
+            for value in values
+                .by_ref()
+                .filter(|value| i64::try_from(*value).is_err())
+            {
+                found += 1;
+                first.get_or_insert((metric.name(), value));
+            }
+        }
+        let Some((name, value)) = first else {
+            return;
+        };
+        if self.0.fetch_add(found, Ordering::Relaxed) == 0 {
+            otlpkit_core::diag::emit(
+                otlpkit_core::LogLevel::Warn,
+                format_args!(
+                    "metrics: the u64 value {value} of `{name}` is above i64::MAX, the largest \
+                     integer an OTLP data point holds, and is exported as i64::MAX \
+                     ({found} such value(s) in this export); further ones are counted, not \
+                     logged, and reported at shutdown"
+                ),
+            );
+        }
+    }
+}
+
 /// The instrumentation scope of otlpkit's own metrics.
 pub(crate) const OWN_SCOPE: &str = "otlpkit";
 
@@ -138,12 +192,20 @@ impl TimeoutExporter {
             deadline,
             worker,
             own_points: None,
+            saturated: None,
         }
     }
 
     /// Counts otlpkit's own data points in what this exporter is handed.
     pub(crate) fn counting_own_points(mut self, points: OwnMetricPoints) -> Self {
         self.own_points = Some(points);
+        self
+    }
+
+    /// Counts (and says once) the `u64` values above `i64::MAX` in what
+    /// this exporter is handed, which OTLP carries as `i64::MAX`.
+    pub(crate) fn counting_saturated(mut self, saturated: SaturatedValues) -> Self {
+        self.saturated = Some(saturated);
         self
     }
 
@@ -232,6 +294,9 @@ impl PushMetricExporter for TimeoutExporter {
     fn export(&self, metrics: &ResourceMetrics) -> impl Future<Output = OTelSdkResult> + Send {
         if let Some(points) = &self.own_points {
             points.count(metrics);
+        }
+        if let Some(saturated) = &self.saturated {
+            saturated.count(metrics);
         }
         let inner = &*self.inner;
         let limit = self.limit();

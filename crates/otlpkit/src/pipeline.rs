@@ -827,7 +827,8 @@ fn periodic(shared: &Shared<'_>, exporter: TimeoutExporter) -> PeriodicReader<Ti
         .build()
 }
 
-/// [`periodic`] for the OTLP exporter, counting otlpkit's own points.
+/// [`periodic`] for the OTLP exporter, counting otlpkit's own points and
+/// the `u64` values it saturates.
 #[cfg_attr(not(any(feature = "grpc", feature = "http")), allow(dead_code))]
 fn otlp_periodic(
     shared: &Shared<'_>,
@@ -837,7 +838,8 @@ fn otlp_periodic(
     periodic(
         shared,
         timeout_exporter(shared, pipeline, exporter)
-            .counting_own_points(pipeline.own_metric_points.clone()),
+            .counting_own_points(pipeline.own_metric_points.clone())
+            .counting_saturated(pipeline.saturated_metric_values.clone()),
     )
 }
 
