@@ -366,6 +366,9 @@ struct SeriesInfo {
 #[derive(Debug)]
 struct Series {
     info: Arc<SeriesInfo>,
+    /// Its key in `Retention::series_ids`, so that letting it go removes that entry
+    /// without a scan of every series.
+    key: Box<str>,
     /// `(time, value, tick)`, oldest first.
     points: VecDeque<(u64, f64, u64)>,
     /// Text of the latest point (histograms: count, sum, min, max).
@@ -385,6 +388,14 @@ struct Totals {
     dropped_spans: u64,
 }
 
+/// The most the store held at once since it started: counted as each item is taken in,
+/// before older items make room for it, so within a request too.
+#[derive(Debug, Default, Clone, Copy)]
+struct Peak {
+    bytes: usize,
+    metric_series: usize,
+}
+
 /// The bounded store.
 #[derive(Debug)]
 pub(crate) struct Retention {
@@ -402,6 +413,7 @@ pub(crate) struct Retention {
     /// `(tick, series id)` of every point kept, oldest first.
     points: VecDeque<(u64, u64)>,
     totals: Totals,
+    peak: Peak,
 }
 
 /// Which kind of item is the oldest.
@@ -427,6 +439,7 @@ impl Retention {
             next_series: 1,
             points: VecDeque::new(),
             totals: Totals::default(),
+            peak: Peak::default(),
         }
     }
 
@@ -458,6 +471,7 @@ impl Retention {
                         let origin = Origin::new(rs.resource.as_ref(), ss.scope.as_ref());
                         for span in &ss.spans {
                             self.add_span(span, &origin);
+                            self.made_room();
                         }
                     }
                 }
@@ -469,6 +483,7 @@ impl Retention {
                         let share = origin.bytes / sl.log_records.len().max(1) + 1;
                         for record in &sl.log_records {
                             self.add_log(record, &origin, share);
+                            self.made_room();
                         }
                     }
                 }
@@ -486,6 +501,14 @@ impl Retention {
             None => {}
         }
         self.version += 1;
+    }
+
+    /// Notes the peak, then lets the oldest items go until the store is within its limits
+    /// again: after every item, so that a request of any size never takes the store past
+    /// its limits by more than one item (nor the work of letting go past one item's).
+    fn made_room(&mut self) {
+        self.peak.bytes = self.peak.bytes.max(self.bytes);
+        self.peak.metric_series = self.peak.metric_series.max(self.series.len());
         self.evict();
     }
 
@@ -668,6 +691,7 @@ impl Retention {
                                 attributes,
                                 origin: Arc::clone(origin),
                             }),
+                            key: key.as_str().into(),
                             points: VecDeque::new(),
                             latest: "".into(),
                             bytes,
@@ -686,6 +710,7 @@ impl Retention {
                 self.bytes += POINT_BYTES;
                 self.points.push_back((tick, id));
             }
+            self.made_room();
         }
     }
 
@@ -737,7 +762,7 @@ impl Retention {
         };
         if empty && let Some(series) = self.series.remove(&id) {
             self.bytes -= series.bytes;
-            self.series_ids.retain(|_, v| *v != id);
+            self.series_ids.remove(&*series.key);
         }
         true
     }
@@ -849,6 +874,10 @@ impl Retention {
                 "logRecords": t.evicted_logs,
                 "metricPoints": t.evicted_points,
                 "spansOverTraceLimit": t.dropped_spans,
+            },
+            "peak": {
+                "bytes": self.peak.bytes,
+                "metricSeries": self.peak.metric_series,
             },
         })
     }

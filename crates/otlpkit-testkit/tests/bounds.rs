@@ -904,3 +904,90 @@ async fn a_held_budget_answers_busy_with_retry_hints_on_both_protocols() {
     assert_eq!(r.status, 413);
     drop(stalled);
 }
+
+/// A metric request of `n` gauge points, each in a series of its own (`{key}=0`, `{key}=1`,
+/// ...).
+fn new_series(
+    key: &str,
+    n: usize,
+) -> otlpkit_testkit::proto::collector::metrics::v1::ExportMetricsServiceRequest {
+    use otlpkit_testkit::proto::collector::metrics::v1::ExportMetricsServiceRequest;
+    use otlpkit_testkit::proto::metrics::v1::{
+        Gauge, Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics, metric, number_data_point,
+    };
+    let points = (0..n)
+        .map(|i| NumberDataPoint {
+            attributes: vec![kv(key, &i.to_string())],
+            time_unix_nano: 1_700_000_000_000_000_000 + i as u64,
+            value: Some(number_data_point::Value::AsDouble(i as f64)),
+            ..Default::default()
+        })
+        .collect();
+    ExportMetricsServiceRequest {
+        resource_metrics: vec![ResourceMetrics {
+            scope_metrics: vec![ScopeMetrics {
+                metrics: vec![Metric {
+                    name: "g".into(),
+                    data: Some(metric::Data::Gauge(Gauge {
+                        data_points: points,
+                    })),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+    }
+}
+
+#[test]
+fn points_in_new_series_keep_the_page_store_within_its_limits_during_a_request() {
+    // The probe: 20,000 series kept, then 140,000 points each in a new series. The store
+    // took them all in before letting any go (171 MB for a 16 MiB store) and, for each
+    // series it then let go, scanned every series' key (73 s with the store's lock held,
+    // the page and every export waiting). Scaled down: the store's own accounting of the
+    // most it held at once says whether it stayed within its limits.
+    const POINTS: usize = 2_000;
+    const BYTES: usize = 512 * 1024;
+    let receiver = Receiver::builder().keep_requests(false).start().unwrap();
+    let limits = RetentionLimits::default()
+        .with_metric_points(POINTS)
+        .with_bytes(BYTES);
+    let ui = receiver
+        .serve_ui("127.0.0.1:0".parse().unwrap(), limits)
+        .unwrap();
+    for (key, n) in [("a", POINTS), ("b", 20 * POINTS)] {
+        let (tx, rx) = mpsc::channel();
+        let addr = receiver.http_addr();
+        let request = new_series(key, n);
+        std::thread::spawn(move || {
+            let _ = tx.send(rt_post(addr, &request));
+        });
+        let status = rx
+            .recv_timeout(HANG_GUARD)
+            .expect("no answer: the receiver froze");
+        assert_eq!(status, 200);
+    }
+    let status = page_get(ui.addr(), "/api/status");
+    assert_eq!(status["received"]["metricPoints"], 21 * POINTS);
+    let kept_series = status["kept"]["metricSeries"].as_u64().unwrap() as usize;
+    assert!(kept_series <= POINTS, "{status}");
+    assert!(ui.kept_bytes() <= BYTES, "{status}");
+    // The most it held at once, counted as each point came in (before older ones made room
+    // for it): at most one point's series over each limit.
+    let peak_series = status["peak"]["metricSeries"].as_u64().unwrap() as usize;
+    let peak_bytes = status["peak"]["bytes"].as_u64().unwrap() as usize;
+    assert!(peak_series <= POINTS + 1, "{status}");
+    assert!(peak_bytes <= BYTES + 4096, "{status}");
+    // The bytes bound is the one that binds here: series were let go for it.
+    assert!(kept_series < POINTS, "{status}");
+}
+
+/// POSTs `message` as protobuf to `/v1/metrics` on a runtime of its own; the status.
+fn rt_post(addr: SocketAddr, message: &impl prost::Message) -> u16 {
+    runtime()
+        .block_on(post_protobuf(addr, "/v1/metrics", message))
+        .unwrap()
+        .status
+        .as_u16()
+}
