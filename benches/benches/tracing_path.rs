@@ -10,7 +10,10 @@
 //! reporter that only counts (its own API, string properties), the anchor
 //! of a tracer built for speed. Beside them, in `tracing_producer`, the
 //! three `SystemTime::now()` calls a default native span makes, alone: the
-//! part of any timestamping layer's cost that is the machine's clock.
+//! part of any timestamping layer's cost that is the machine's clock; and
+//! the floor layer (`otlpkit_benches::floor_layer`), the least a layer can
+//! do and still make an OTLP span: the part of the target "2× the registry"
+//! no design that keeps spans in the registry can give back.
 //!
 //! Workloads, one iteration = one tree of 10 spans (a root and nine
 //! children, entered and closed): three fields per span; ten fields and one
@@ -209,6 +212,11 @@ fn producer(c: &mut Criterion) {
                     );
                 }
             }
+            let floor = TracingPipeline::build(Stack::Floor, Queue::Default, None);
+            group.bench_function(
+                BenchmarkId::new(Stack::Floor.label(), format!("{threads} threads")),
+                |b| b.iter_custom(|iters| run(&floor.dispatch, threads, iters, tree)),
+            );
             group.bench_function(
                 BenchmarkId::new("fastrace, counting reporter", format!("{threads} threads")),
                 |b| b.iter_custom(|iters| run_without_subscriber(threads, iters, fastrace_tree)),
@@ -318,7 +326,8 @@ fn delivered(c: &mut Criterion) {
 
 /// One fixed run for a profiler, `OTLPKIT_TRACING_PROFILE=<stack>,<null|grpc|count>,<trees>[,10]`
 /// with `<stack>` one of `registry`, `official`, `to-otlpkit`, `native`,
-/// `native-lean`, `native-bare`, `api` (the same trees through the OpenTelemetry API on
+/// `native-lean`, `native-bare`, `floor` (the floor layer, exporting
+/// nothing: `null` only), `api` (the same trees through the OpenTelemetry API on
 /// otlpkit) or `api-attrs` (the same with the eleven attributes a default
 /// native span carries): `trees` trees (3 fields, or with `,10` ten fields and an
 /// event) on a thread named `producer`, nothing dropped (otlpkit blocks,
@@ -339,6 +348,7 @@ fn profile(spec: &str) {
         Some("native") => Some(Stack::Native),
         Some("native-lean") => Some(Stack::NativeLean),
         Some("native-bare") => Some(Stack::NativeBare),
+        Some("floor") => Some(Stack::Floor),
         Some("api" | "api-attrs") => None,
         other => panic!("OTLPKIT_TRACING_PROFILE: unknown stack {other:?}"),
     };

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use otlpkit_testkit::Receiver;
 
+pub mod floor_layer;
 pub mod pipeline;
 pub mod proc;
 pub mod tracing_stack;

@@ -50,6 +50,10 @@ pub enum Stack {
     /// code does not see its spans): what activation costs. Not in
     /// [`Stack::ALL`].
     NativeBare,
+    /// [`FloorLayer`](crate::floor_layer::FloorLayer): the least a layer
+    /// can do and still make an OTLP span, exporting nothing. Not in
+    /// [`Stack::ALL`].
+    Floor,
 }
 
 impl Stack {
@@ -71,6 +75,7 @@ impl Stack {
             Stack::Native => "otlpkit native",
             Stack::NativeLean => "otlpkit native, lean",
             Stack::NativeBare => "otlpkit native, lean, no context activation",
+            Stack::Floor => "floor layer: ids, parent, start and end clock, fields",
         }
     }
 }
@@ -218,6 +223,9 @@ impl TracingPipeline {
         let registry = tracing_subscriber::registry();
         pipeline.dispatch = match stack {
             Stack::Registry => Dispatch::new(registry.with(filter())),
+            Stack::Floor => {
+                Dispatch::new(registry.with(crate::floor_layer::FloorLayer).with(filter()))
+            }
             Stack::Official => {
                 let runtime = tokio::runtime::Builder::new_multi_thread()
                     .worker_threads(1)
