@@ -144,6 +144,14 @@ impl MetricReaderConfig {
     pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
     /// Default cardinality limit per metric stream: 2000 (checklist 3.12).
     pub const DEFAULT_CARDINALITY_LIMIT: usize = 2000;
+    /// The largest cardinality limit accepted: 1,000,000 series per metric
+    /// stream. `opentelemetry_sdk` reserves a table for `limit + 1` series
+    /// when each instrument's stream is created (a limit near `usize::MAX`
+    /// overflows it and panics in the application's thread), so a limit is
+    /// also memory reserved up front: a hash table of about 69 MB of address
+    /// space per stream at this bound (most of it untouched until series
+    /// arrive), against about 135 KB at the default.
+    pub const MAX_CARDINALITY_LIMIT: usize = 1_000_000;
 
     /// A builder.
     pub fn builder() -> MetricReaderConfigBuilder {
@@ -232,7 +240,11 @@ impl MetricReaderConfigBuilder {
         self
     }
 
-    /// Cardinality limit per metric stream (positive).
+    /// Cardinality limit per metric stream, from 1 to
+    /// [`MetricReaderConfig::MAX_CARDINALITY_LIMIT`] (1,000,000); another
+    /// value makes [`build`](Self::build) fail with
+    /// [`ConfigError::InvalidValue`] naming this method and the value.
+    /// No variable sets it.
     #[must_use]
     pub fn with_cardinality_limit(mut self, limit: usize) -> Self {
         self.cardinality_limit = Some(limit);
@@ -281,11 +293,20 @@ impl MetricReaderConfigBuilder {
                 reason: "the export interval must be positive",
             });
         }
-        if self.cardinality_limit == Some(0) {
+        if let Some(limit) = self
+            .cardinality_limit
+            .filter(|limit| !(1..=MetricReaderConfig::MAX_CARDINALITY_LIMIT).contains(limit))
+        {
             return Err(ConfigError::InvalidValue {
                 origin: Origin::Builder("MetricReaderConfigBuilder::with_cardinality_limit"),
-                value: "0".to_owned(),
-                reason: "the cardinality limit must be positive",
+                value: limit.to_string(),
+                reason: if limit == 0 {
+                    "the cardinality limit must be positive"
+                } else {
+                    "the cardinality limit must be at most 1000000 \
+                     (MetricReaderConfig::MAX_CARDINALITY_LIMIT): the SDK reserves room for \
+                     that many series per metric stream up front"
+                },
             });
         }
 
@@ -500,6 +521,38 @@ mod tests {
                 .build(&MapEnv::new())
                 .is_err()
         );
+    }
+
+    #[test]
+    fn a_cardinality_limit_above_the_bound_is_an_error_naming_the_value() {
+        // checklist 3.12: a limit the SDK would overflow (usize::MAX), or
+        // panic on when it reserves its table (usize::MAX / 2), is refused
+        // with the value, never handed on or replaced.
+        let max = MetricReaderConfig::MAX_CARDINALITY_LIMIT;
+        for limit in [max + 1, usize::MAX / 2, usize::MAX, 0] {
+            let error = MetricReaderConfig::builder()
+                .with_cardinality_limit(limit)
+                .build(&MapEnv::new())
+                .unwrap_err();
+            match &error {
+                ConfigError::InvalidValue { origin, value, .. } => {
+                    assert_eq!(
+                        *origin,
+                        Origin::Builder("MetricReaderConfigBuilder::with_cardinality_limit")
+                    );
+                    assert_eq!(*value, limit.to_string());
+                }
+                other => panic!("{other:?}"),
+            }
+            assert!(error.to_string().contains(&limit.to_string()), "{error}");
+        }
+        let config = MetricReaderConfig::builder()
+            .with_cardinality_limit(max)
+            .build(&MapEnv::new())
+            .unwrap()
+            .value;
+        assert_eq!(config.cardinality_limit(), max);
+        assert_eq!(config.sources().cardinality_limit, Source::Code);
     }
 
     #[test]

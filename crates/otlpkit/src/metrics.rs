@@ -380,8 +380,15 @@ pub(crate) fn unsupported_settings(config: &MetricReaderConfig, warnings: &mut V
 ///
 /// It is one view for every instrument: the SDK makes one stream per
 /// matching view, so two views would duplicate the metrics.
+///
+/// The streams it gives are built once here first: should the SDK refuse
+/// one (core bounds the limit to what the SDK accepts, so it does not
+/// today), the refusal is an [`InitWarning`] naming the setting and its
+/// value, and no view is installed, rather than a view that leaves each
+/// instrument to the SDK's default stream without a word.
 pub(crate) fn view(
     config: &MetricReaderConfig,
+    warnings: &mut Vec<InitWarning>,
 ) -> Option<impl Fn(&Instrument) -> Option<Stream> + Send + Sync + 'static> {
     let exponential =
         config.histogram_aggregation() == HistogramAggregation::Base2ExponentialBucketHistogram;
@@ -389,19 +396,47 @@ pub(crate) fn view(
     if !exponential && limit == MetricReaderConfig::DEFAULT_CARDINALITY_LIMIT {
         return None;
     }
-    Some(move |instrument: &Instrument| {
+    let stream = move |histogram: bool| {
         let mut stream = Stream::builder().with_cardinality_limit(limit);
-        if exponential && instrument.kind() == InstrumentKind::Histogram {
+        if exponential && histogram {
             stream = stream.with_aggregation(Aggregation::Base2ExponentialHistogram {
                 max_size: 160,
                 max_scale: 20,
                 record_min_max: true,
             });
         }
-        // Only a zero limit fails to build, and core rejects it; `None`
-        // keeps the SDK's default stream should that ever change.
-        stream.build().ok()
-    })
+        stream.build()
+    };
+    for histogram in [false, true] {
+        if stream(histogram).is_err() {
+            warnings.push(refused_view(config, histogram && exponential));
+            return None;
+        }
+    }
+    // Built as above, so it builds again: same inputs, same checks.
+    Some(move |instrument: &Instrument| stream(instrument.kind() == InstrumentKind::Histogram).ok())
+}
+
+/// The warning for a view the SDK refused: the setting that made it.
+fn refused_view(config: &MetricReaderConfig, histogram: bool) -> InitWarning {
+    let instead = "opentelemetry_sdk refused the metric stream built from it, so otlpkit installs no view: every instrument gets the SDK's default stream (cardinality limit 2000, explicit-bucket histograms)";
+    if histogram {
+        InitWarning::Unsupported {
+            setting: config
+                .sources()
+                .histogram_aggregation
+                .var()
+                .unwrap_or("MetricReaderConfigBuilder::with_histogram_aggregation"),
+            value: config.histogram_aggregation().to_string(),
+            instead,
+        }
+    } else {
+        InitWarning::Unsupported {
+            setting: "MetricReaderConfigBuilder::with_cardinality_limit",
+            value: config.cardinality_limit().to_string(),
+            instead,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -590,7 +625,7 @@ mod tests {
     fn the_view_applies_exponential_histograms_and_the_cardinality_limit() {
         use otlpkit_core::MapEnv;
         let default = MetricReaderConfig::builder().build(&MapEnv::new()).unwrap();
-        assert!(view(default.value()).is_none());
+        assert!(view(default.value(), &mut Vec::new()).is_none());
 
         let env = MapEnv::from([(
             "OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION",
@@ -605,9 +640,11 @@ mod tests {
         let mut builder = SdkMeterProvider::builder().with_reader(
             PeriodicReader::builder(ConsoleMetricExporter::to_writer(buffer.clone())).build(),
         );
-        if let Some(view) = view(&config) {
+        let mut warnings = Vec::new();
+        if let Some(view) = view(&config, &mut warnings) {
             builder = builder.with_view(view);
         }
+        assert_eq!(warnings, []);
         let provider = builder.build();
         let meter = provider.meter("m");
         let histogram = meter.f64_histogram("latency").build();

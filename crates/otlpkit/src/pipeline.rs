@@ -774,7 +774,7 @@ fn metrics(
     let mut builder = SdkMeterProvider::builder().with_resource(resource.clone());
     // One view for everything (the SDK makes one stream per matching view):
     // the application's views first, then the configured aggregation.
-    let ours = view(reader);
+    let ours = view(reader, warnings);
     let theirs = std::mem::take(&mut extensions.views);
     if ours.is_some() || !theirs.is_empty() {
         builder = builder.with_view(move |instrument: &opentelemetry_sdk::metrics::Instrument| {
