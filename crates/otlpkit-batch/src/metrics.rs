@@ -20,13 +20,18 @@ const ENQUEUE_REASONS: [DropReason; 4] = [
     DropReason::AfterShutdown,
 ];
 
-const SEND_REASONS: [DropReason; 6] = [
+/// Every other reason: items that had left the queue, including those lost
+/// from the disk spool (`spool_corrupt`). Together with
+/// [`ENQUEUE_REASONS`] exactly [`DropReason::ALL`] (a unit test checks it,
+/// so a new reason cannot go unreported).
+const SEND_REASONS: [DropReason; 7] = [
     DropReason::NonRetryable,
     DropReason::RetriesExhausted,
     DropReason::RejectedByServer,
     DropReason::Oversized,
     DropReason::ShutdownDeadline,
     DropReason::Internal,
+    DropReason::SpoolCorrupt,
 ];
 
 /// The metric names for one signal.
@@ -38,7 +43,8 @@ pub struct MetricNames {
     pub sent: &'static str,
     /// Items dropped after they left the queue (export failed after
     /// retries, non-retryable, rejected as partial success, oversized,
-    /// shutdown deadline, internal error), with a `reason` attribute:
+    /// shutdown deadline, internal error, damaged in the disk spool), with
+    /// a `reason` attribute:
     /// `otlpkit.exporter.send_failed_spans` / `…_log_records`.
     pub send_failed: &'static str,
     /// Items the queue refused or evicted (queue full, evicted oldest, block
@@ -234,5 +240,99 @@ impl ProcessorHandle {
                 }
             })
             .build();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use opentelemetry::metrics::MeterProvider as _;
+    use opentelemetry_sdk::error::OTelSdkResult;
+    use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData};
+    use opentelemetry_sdk::metrics::{InMemoryMetricExporter, PeriodicReader, SdkMeterProvider};
+    use opentelemetry_sdk::trace::{SpanData, SpanExporter};
+    use otlpkit_core::stats::ExportStats;
+
+    use super::*;
+    use crate::BatchSpanProcessor;
+
+    #[test]
+    fn the_reported_reasons_are_every_drop_reason_once() {
+        let mut reported: Vec<DropReason> = ENQUEUE_REASONS
+            .iter()
+            .chain(SEND_REASONS.iter())
+            .copied()
+            .collect();
+        assert_eq!(reported.len(), DropReason::ALL.len(), "{reported:?}");
+        for reason in DropReason::ALL {
+            let at = reported.iter().position(|r| *r == reason);
+            assert!(at.is_some(), "{reason} is in neither list");
+            reported.remove(at.unwrap_or_default());
+        }
+        assert!(reported.is_empty(), "listed twice: {reported:?}");
+    }
+
+    #[derive(Debug)]
+    struct Nowhere;
+
+    impl SpanExporter for Nowhere {
+        async fn export(&self, _: Vec<SpanData>) -> OTelSdkResult {
+            Ok(())
+        }
+    }
+
+    /// The value of `name`'s point whose `reason` is `reason`.
+    fn dropped(exporter: &InMemoryMetricExporter, name: &str, reason: &str) -> Option<u64> {
+        let metrics = exporter.get_finished_metrics().unwrap();
+        let metric = metrics
+            .iter()
+            .rev()
+            .flat_map(|resource| resource.scope_metrics())
+            .flat_map(|scope| scope.metrics())
+            .find(|metric| metric.name() == name)?;
+        let AggregatedMetrics::U64(MetricData::Sum(sum)) = metric.data() else {
+            return None;
+        };
+        sum.data_points()
+            .find(|point| {
+                point
+                    .attributes()
+                    .any(|kv| kv.key.as_str() == "reason" && kv.value.as_str() == reason)
+            })
+            .map(|point| point.value())
+    }
+
+    #[test]
+    fn records_lost_from_the_spool_are_reported_as_send_failed() {
+        let stats = ExportStats::new();
+        let processor = BatchSpanProcessor::builder(Nowhere)
+            .with_stats(stats.clone())
+            .build()
+            .unwrap();
+        let exporter = InMemoryMetricExporter::default();
+        let provider = SdkMeterProvider::builder()
+            .with_reader(PeriodicReader::builder(exporter.clone()).build())
+            .build();
+        processor
+            .handle()
+            .register_metrics(&provider.meter("otlpkit"));
+        // What the exporter core records for damaged spool records.
+        stats
+            .signal(Signal::Traces)
+            .record_dropped_from_spool(DropReason::SpoolCorrupt, 5);
+        stats
+            .signal(Signal::Traces)
+            .record_dropped(DropReason::QueueFull, 1);
+        provider.force_flush().unwrap();
+        let names = MetricNames::for_signal(Signal::Traces);
+        assert_eq!(
+            dropped(&exporter, names.send_failed, "spool_corrupt"),
+            Some(5)
+        );
+        assert_eq!(
+            dropped(&exporter, names.enqueue_failed, "queue_full"),
+            Some(1)
+        );
+        provider.shutdown().unwrap();
+        let _ = processor.handle().shutdown_within(std::time::Duration::from_secs(5));
     }
 }
