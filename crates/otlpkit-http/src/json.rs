@@ -34,12 +34,16 @@ pub(crate) fn encode_payload(payload: Payload<'_>) -> Result<Vec<u8>, ExportErro
                 &ResourceAttributesWithSchema::from(resource),
             ),
         }),
-        Payload::Logs { logs, resource } => to_vec(&ExportLogsServiceRequest {
-            resource_logs: group_logs_by_resource_and_scope(
-                logs,
-                &ResourceAttributesWithSchema::from(resource),
-            ),
-        }),
+        Payload::Logs { logs, resource } => {
+            let mut request = ExportLogsServiceRequest {
+                resource_logs: group_logs_by_resource_and_scope(
+                    logs,
+                    &ResourceAttributesWithSchema::from(resource),
+                ),
+            };
+            omit_invalid_log_ids(&mut request);
+            to_vec(&request)
+        }
         Payload::Metrics(metrics) => {
             let mut request = ExportMetricsServiceRequest::from(metrics);
             saturate_u64_values(metrics, &mut request);
@@ -59,6 +63,31 @@ pub(crate) fn encode_payload(payload: Payload<'_>) -> Result<Vec<u8>, ExportErro
         _ => Err(ExportError::encoding(
             "this payload has no OTLP/JSON encoding in otlpkit-http",
         )),
+    }
+}
+
+/// Leaves out a log record's invalid ids (checklist 2.17), as the protobuf
+/// encoding (`otlpkit_wire::encode_logs`) does, where
+/// `opentelemetry-proto`'s conversion writes zeros: a record without a
+/// valid (non-zero) trace id has no trace context (no ids, no flags), and
+/// an all-zero span id is omitted.
+fn omit_invalid_log_ids(
+    request: &mut opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest,
+) {
+    let zero = |id: &[u8]| id.iter().all(|byte| *byte == 0);
+    for record in request
+        .resource_logs
+        .iter_mut()
+        .flat_map(|resource| resource.scope_logs.iter_mut())
+        .flat_map(|scope| scope.log_records.iter_mut())
+    {
+        if zero(&record.trace_id) {
+            record.trace_id.clear();
+            record.span_id.clear();
+            record.flags = 0;
+        } else if zero(&record.span_id) {
+            record.span_id.clear();
+        }
     }
 }
 

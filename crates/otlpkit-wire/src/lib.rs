@@ -50,7 +50,7 @@
 //! (0 before the epoch), flags with the `is_remote` bits for spans and links,
 //! status code and message (always present), events, links, dropped counts,
 //! and for logs severity, body (`AnyValue` lists, maps and bytes included),
-//! event name and trace context. Fields are written in field-number order and
+//! event name and trace context (a valid one: see below). Fields are written in field-number order and
 //! proto3 defaults are skipped, as prost does, so the bytes are identical to
 //! `encode_to_vec` of the reference messages: always for spans (the
 //! reference also keeps scopes in first-seen order), and for logs whenever the
@@ -67,11 +67,18 @@
 //! This is what lets a default otlpkit build do without
 //! `opentelemetry-proto` and prost's derive macro.
 //!
-//! One deliberate difference is reachable: a `u64` value above `i64::MAX`
-//! (a data point's or an exemplar's; `NumberDataPoint` holds only an
-//! `int64` or a `double`) is written as `i64::MAX`, saturated, where the
-//! reference writes 0; [`saturated_u64_values`] counts them, so that a
-//! caller can say so. The others are not reachable with the 0.33 SDK:
+//! Two deliberate differences are reachable:
+//!
+//! - a `u64` metric value above `i64::MAX` (a data point's or an
+//!   exemplar's; `NumberDataPoint` holds only an `int64` or a `double`) is
+//!   written as `i64::MAX`, saturated, where the reference writes 0;
+//!   [`saturated_u64_values`] counts them, so that a caller can say so;
+//! - a log record's invalid trace context (checklist 2.17; a record emitted
+//!   inside a no-op tracer's span carries one) is left out: without a valid
+//!   (non-zero) trace id the record has no trace id, span id or flags, and
+//!   an all-zero span id is omitted, where the reference writes zeros.
+//!
+//! The others are not reachable with the 0.33 SDK:
 //!
 //! - log scopes are written in first-seen order, records in batch order
 //!   within a scope; the reference's order across log scopes comes from

@@ -1,8 +1,10 @@
 //! `opentelemetry.proto.logs.v1.LogRecord` from `SdkLogRecord`, field for
 //! field as `From<&SdkLogRecord> for LogRecord` in `opentelemetry-proto`
-//! 0.33.1.
+//! 0.33.1, except for an invalid trace context: an all-zero trace id or
+//! span id is omitted (checklist 2.17), where the reference writes zeros.
 
 use opentelemetry::InstrumentationScope;
+use opentelemetry::trace::{SpanId, TraceId};
 use opentelemetry_sdk::logs::SdkLogRecord;
 
 use crate::common::{
@@ -43,10 +45,21 @@ struct Fields<'a> {
     severity_text: &'a str,
     event_name: &'a str,
     flags: u32,
+    /// The trace id, when the record carries a valid one (checklist 2.17:
+    /// a log record's ids are optional, and an all-zero id is invalid, so
+    /// it is omitted, as is an all-zero span id).
+    trace_id: Option<[u8; 16]>,
+    span_id: Option<[u8; 8]>,
 }
 
 impl<'a> Fields<'a> {
     fn of(record: &'a SdkLogRecord) -> Fields<'a> {
+        // A context without a valid trace id (a record emitted inside a
+        // no-op or otherwise invalid span) is no trace context: neither its
+        // ids nor its flags are written, where the reference writes zeros.
+        let context = record
+            .trace_context()
+            .filter(|context| context.trace_id != TraceId::INVALID);
         Fields {
             time: record.timestamp().map(to_nanos).unwrap_or_default(),
             // The reference unwraps the observed timestamp (the SDK always
@@ -61,10 +74,14 @@ impl<'a> Fields<'a> {
                 .map_or(0, |severity| severity as i32),
             severity_text: record.severity_text().unwrap_or_default(),
             event_name: record.event_name().unwrap_or_default(),
-            flags: record
-                .trace_context()
+            flags: context
                 .and_then(|context| context.trace_flags)
                 .map_or(0, |flags| u32::from(flags.to_u8())),
+            trace_id: context.map(|context| context.trace_id.to_bytes()),
+            span_id: context
+                .map(|context| context.span_id)
+                .filter(|span_id| *span_id != SpanId::INVALID)
+                .map(SpanId::to_bytes),
         }
     }
 }
@@ -100,7 +117,6 @@ impl<'a> Item<'a> for LogItem<'a> {
     fn encoded_len(self) -> usize {
         let record = self.0;
         let fields = Fields::of(record);
-        let context = record.trace_context();
         fixed64_len(LOG_TIME, fields.time)
             + int32_len(LOG_SEVERITY_NUMBER, fields.severity)
             + opt_bytes_len(LOG_SEVERITY_TEXT, fields.severity_text.as_bytes())
@@ -114,9 +130,10 @@ impl<'a> Item<'a> for LogItem<'a> {
                 })
                 .sum::<usize>()
             + fixed32_len(LOG_FLAGS, fields.flags)
-            + context.map_or(0, |_| {
-                delimited_len(LOG_TRACE_ID, 16) + delimited_len(LOG_SPAN_ID, 8)
-            })
+            + fields
+                .trace_id
+                .map_or(0, |_| delimited_len(LOG_TRACE_ID, 16))
+            + fields.span_id.map_or(0, |_| delimited_len(LOG_SPAN_ID, 8))
             + fixed64_len(LOG_OBSERVED_TIME, fields.observed)
             + opt_bytes_len(LOG_EVENT_NAME, fields.event_name.as_bytes())
     }
@@ -135,9 +152,11 @@ impl<'a> Item<'a> for LogItem<'a> {
             put_key_value(LOG_ATTRIBUTES, key.as_str(), value, out);
         }
         put_fixed32(LOG_FLAGS, fields.flags, out);
-        if let Some(context) = record.trace_context() {
-            put_delimited(LOG_TRACE_ID, &context.trace_id.to_bytes(), out);
-            put_delimited(LOG_SPAN_ID, &context.span_id.to_bytes(), out);
+        if let Some(trace_id) = &fields.trace_id {
+            put_delimited(LOG_TRACE_ID, trace_id, out);
+        }
+        if let Some(span_id) = &fields.span_id {
+            put_delimited(LOG_SPAN_ID, span_id, out);
         }
         put_fixed64(LOG_OBSERVED_TIME, fields.observed, out);
         put_opt_bytes(LOG_EVENT_NAME, fields.event_name.as_bytes(), out);

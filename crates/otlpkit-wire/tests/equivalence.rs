@@ -52,9 +52,28 @@ fn reference_logs_request(
     resource: &Resource,
 ) -> ExportLogsServiceRequest {
     let resource = ResourceAttributesWithSchema::from(resource);
-    ExportLogsServiceRequest {
+    let mut request = ExportLogsServiceRequest {
         resource_logs: group_logs_by_resource_and_scope(&LogBatch::new(records), &resource),
+    };
+    // Where otlpkit-wire departs from the reference (checklist 2.17): an
+    // all-zero trace id is no trace context (ids and flags omitted), an
+    // all-zero span id is omitted.
+    let zero = |id: &[u8]| id.iter().all(|byte| *byte == 0);
+    for record in request
+        .resource_logs
+        .iter_mut()
+        .flat_map(|resource| resource.scope_logs.iter_mut())
+        .flat_map(|scope| scope.log_records.iter_mut())
+    {
+        if zero(&record.trace_id) {
+            record.trace_id.clear();
+            record.span_id.clear();
+            record.flags = 0;
+        } else if zero(&record.span_id) {
+            record.span_id.clear();
+        }
     }
+    request
 }
 
 fn ours_logs(records: &[(&SdkLogRecord, &InstrumentationScope)], resource: &Resource) -> Vec<u8> {
