@@ -121,6 +121,18 @@ impl Reservation {
         Ok(Some((Arc::clone(&budget.semaphore), units(more))))
     }
 
+    /// Refuses, as too large, a request that needs `bytes` at once, more than the whole
+    /// budget; holds nothing.
+    pub(crate) fn check_fits(&self, bytes: usize) -> Result<(), Refusal> {
+        match &self.budget {
+            Some(budget) if bytes > budget.bytes => Err(Refusal::TooLarge {
+                needed: bytes,
+                budget: budget.bytes,
+            }),
+            _ => Ok(()),
+        }
+    }
+
     /// Holds `more` bytes, waiting up to `wait` for other requests to give some back.
     pub(crate) async fn grow(&mut self, more: usize, wait: Duration) -> Result<(), Refusal> {
         let Some((semaphore, n)) = self.check(more)? else {
@@ -138,6 +150,19 @@ impl Reservation {
             }
             // Timed out, or the semaphore was closed (never happens).
             _ => Err(busy),
+        }
+    }
+
+    /// Gives back `bytes` held before by a [`grow`](Self::grow) or
+    /// [`try_grow`](Self::try_grow) of exactly as many bytes.
+    pub(crate) fn release(&mut self, bytes: usize) {
+        let n = units(bytes) as usize;
+        if let Some(held) = &mut self.permits {
+            if n >= held.num_permits() {
+                self.permits = None;
+            } else {
+                drop(held.split(n));
+            }
         }
     }
 
@@ -193,6 +218,11 @@ mod tests {
         assert_eq!(budget.available(), 10 * UNIT);
         assert_eq!(budget.held(), 0);
         b.try_grow(4 * UNIT).unwrap();
+        b.try_grow(3 * UNIT + 1).unwrap();
+        b.release(4 * UNIT);
+        assert_eq!(budget.held(), 4 * UNIT);
+        b.release(3 * UNIT + 1);
+        assert_eq!((b.held(), budget.held()), (0, 0));
         let mut unlimited = Reservation::new(None);
         unlimited.try_grow(usize::MAX).unwrap();
         assert_eq!(unlimited.held(), 0);

@@ -80,8 +80,94 @@ impl Encoding {
     }
 }
 
+/// The first buffer a body is read into holds this much (or the whole body, if smaller):
+/// a connection that sent a few bytes of a body holds no more budget than this.
+const FIRST_BUFFER: usize = 16 * 1024;
+
+/// A body read into one buffer whose capacity is held from the budget as it grows, so that
+/// what a request holds follows what it sent, not what it announced: a client that
+/// announces a large body and sends nothing holds nothing.
+///
+/// The buffer grows to at most twice what arrived, through sizes `bound`, `bound / 2`,
+/// `bound / 4`, ... (so that the last step is to `bound` itself, not past it); while it
+/// grows, the old buffer and the new one are both held.
+#[derive(Debug)]
+pub(crate) struct BodyBuffer {
+    buf: BytesMut,
+    /// Bytes held from the budget for `buf`.
+    held: usize,
+    /// The most the buffer may need: the announced length, or the limit.
+    bound: usize,
+}
+
+impl BodyBuffer {
+    pub(crate) fn new(bound: usize) -> BodyBuffer {
+        BodyBuffer {
+            buf: BytesMut::new(),
+            held: 0,
+            bound,
+        }
+    }
+
+    /// Lowers or raises the most the buffer may need (a gRPC message's declared length,
+    /// once its prefix arrived).
+    pub(crate) fn set_bound(&mut self, bound: usize) {
+        self.bound = bound;
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.buf.len()
+    }
+
+    pub(crate) fn as_slice(&self) -> &[u8] {
+        &self.buf
+    }
+
+    /// The capacity to grow to for `needed` bytes.
+    fn next_capacity(&self, needed: usize) -> usize {
+        let want = needed
+            .max(self.buf.capacity().saturating_mul(2))
+            .max(FIRST_BUFFER);
+        if want >= self.bound {
+            return self.bound.max(needed);
+        }
+        let mut capacity = self.bound;
+        while capacity / 2 >= want {
+            capacity /= 2;
+        }
+        capacity
+    }
+
+    /// Appends `data`, holding budget for a larger buffer first if it needs one.
+    pub(crate) async fn push(
+        &mut self,
+        data: &[u8],
+        reservation: &mut Reservation,
+    ) -> Result<(), Refused> {
+        let needed = self.buf.len() + data.len();
+        if needed > self.buf.capacity() {
+            let capacity = self.next_capacity(needed);
+            reservation.grow(capacity, BUDGET_WAIT).await?;
+            let mut grown = BytesMut::with_capacity(capacity);
+            grown.extend_from_slice(&self.buf);
+            self.buf = grown;
+            reservation.release(self.held);
+            self.held = capacity;
+        }
+        self.buf.extend_from_slice(data);
+        Ok(())
+    }
+
+    /// The body; its buffer stays held until the reservation is dropped.
+    pub(crate) fn freeze(self) -> Bytes {
+        self.buf.freeze()
+    }
+}
+
 /// Reads a request body of at most `limit` bytes, holding budget for what arrives, within
-/// `deadline` (none: no deadline). `announced` is the length the request declared, if any.
+/// `deadline` (none: no deadline). `announced` is the length the request declared, if any:
+/// above `limit` it is refused at once; otherwise it bounds the buffer, but budget is held
+/// only as the body arrives.
 pub(crate) async fn read_body(
     mut body: Incoming,
     limit: usize,
@@ -94,12 +180,13 @@ pub(crate) async fn read_body(
         if length > limit {
             return Err(too_large());
         }
-        reservation.grow(length, BUDGET_WAIT).await?;
+        // More than the whole budget can never fit: refused now, not once it arrived.
+        reservation.check_fits(length)?;
     }
     let read = async {
-        // With a known length, one buffer of exactly that size; otherwise the frames as they
-        // came, joined at the end.
-        let mut out = BytesMut::with_capacity(announced.unwrap_or(0));
+        // With a known length, one buffer growing to that size; otherwise the frames as
+        // they came, joined at the end.
+        let mut out = BodyBuffer::new(announced.unwrap_or(0));
         let mut frames: Vec<Bytes> = Vec::new();
         let mut received = 0usize;
         while let Some(frame) = body.frame().await {
@@ -112,15 +199,15 @@ pub(crate) async fn read_body(
             if received > limit {
                 return Err(too_large());
             }
+            if announced.is_some() {
+                out.push(&data, reservation).await?;
+                continue;
+            }
             if received > reservation.held() {
                 let more = (received - reservation.held()).max(STEP.min(limit));
                 reservation.grow(more, BUDGET_WAIT).await?;
             }
-            if announced.is_some() {
-                out.extend_from_slice(&data);
-            } else {
-                frames.push(data);
-            }
+            frames.push(data);
         }
         if announced.is_some() {
             return Ok(out.freeze());

@@ -153,7 +153,9 @@ async fn read_frame(
     limit: usize,
     reservation: &mut Reservation,
 ) -> Result<Frame, Refused> {
-    let mut buf = bytes::BytesMut::new();
+    // Budget is held as the message arrives, not for the length its prefix declares: a
+    // client that declares a large message and sends nothing holds nothing.
+    let mut buf = decode::BodyBuffer::new(limit.saturating_add(5));
     let mut declared: Option<(bool, usize)> = None;
     while let Some(frame) = body.frame().await {
         let frame = frame
@@ -161,8 +163,21 @@ async fn read_frame(
         let Ok(data) = frame.into_data() else {
             continue;
         };
-        buf.extend_from_slice(&data);
+        let more_than_one =
+            || Refused::Invalid("more than one message in a unary gRPC call".to_owned());
+        if let Some((_, len)) = declared
+            && buf.len() + data.len() > len + 5
+        {
+            return Err(more_than_one());
+        }
+        if buf.len() + data.len() > limit.saturating_add(5) {
+            return Err(Refused::TooLarge(format!(
+                "gRPC message larger than the limit of {limit} bytes"
+            )));
+        }
+        buf.push(&data, reservation).await?;
         if declared.is_none() && buf.len() >= 5 {
+            let buf = buf.as_slice();
             let compressed = match buf[0] {
                 0 => false,
                 1 => true,
@@ -178,18 +193,15 @@ async fn read_frame(
                     "gRPC message of {len} bytes is larger than the limit of {limit} bytes"
                 )));
             }
-            reservation.grow(len + 5, decode::BUDGET_WAIT).await?;
-            // One buffer of the final size: growing it by doubling would hold more than
-            // was reserved.
-            buf.reserve((len + 5).saturating_sub(buf.len()));
+            // More than the whole budget can never fit: refused now, not once it arrived.
+            reservation.check_fits(len + 5)?;
             declared = Some((compressed, len));
         }
-        if let Some((_, len)) = declared
-            && buf.len() > len + 5
-        {
-            return Err(Refused::Invalid(
-                "more than one message in a unary gRPC call".to_owned(),
-            ));
+        if let Some((_, len)) = declared {
+            if buf.len() > len + 5 {
+                return Err(more_than_one());
+            }
+            buf.set_bound(len + 5);
         }
     }
     match declared {

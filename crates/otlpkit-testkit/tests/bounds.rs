@@ -860,18 +860,20 @@ async fn a_held_budget_answers_busy_with_retry_hints_on_both_protocols() {
         .in_flight_budget(256 * 1024)
         .start()
         .unwrap();
-    // A request that announces 200 KiB, sends a little, and stalls: it holds the budget.
+    // A request that announces 160 KiB, sends all but a byte, and stalls: it holds the
+    // budget for what it sent.
     let mut stalled = TcpStream::connect(receiver.http_addr()).unwrap();
     stalled
         .write_all(
             b"POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf\r\n\
-              Content-Length: 204800\r\n\r\n\x0a",
+              Content-Length: 163840\r\n\r\n",
         )
         .unwrap();
-    // Wait until the receiver has read its headers and so holds the budget (a request
+    stalled.write_all(&[0x0a; 163_839]).unwrap();
+    // Wait until the receiver has read what was sent and so holds the budget (a request
     // sent before would compete with it for the budget instead).
     let deadline = std::time::Instant::now() + HANG_GUARD;
-    while receiver.in_flight_budget_held() < 200 * 1024 {
+    while receiver.in_flight_budget_held() < 160 * 1024 {
         assert!(
             std::time::Instant::now() < deadline,
             "the stalled request never held the budget"
@@ -990,4 +992,123 @@ fn rt_post(addr: SocketAddr, message: &impl prost::Message) -> u16 {
         .unwrap()
         .status
         .as_u16()
+}
+
+/// A request body fed by the test: the frames it is given, then, once the sender is
+/// dropped, its end.
+struct Fed(tokio::sync::mpsc::UnboundedReceiver<bytes::Bytes>);
+
+impl hyper::body::Body for Fed {
+    type Data = bytes::Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<bytes::Bytes>, Self::Error>>> {
+        self.0
+            .poll_recv(cx)
+            .map(|data| data.map(|data| Ok(hyper::body::Frame::data(data))))
+    }
+}
+
+/// Starts a gRPC export over h2c whose message prefix declares `declared` bytes, sends
+/// `sent` of them and stalls; the stream lives as long as the returned sender.
+async fn stalled_grpc_export(
+    addr: SocketAddr,
+    declared: u32,
+    sent: usize,
+) -> tokio::sync::mpsc::UnboundedSender<bytes::Bytes> {
+    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (mut sender, conn) = hyper::client::conn::http2::handshake(
+        hyper_util::rt::TokioExecutor::new(),
+        hyper_util::rt::TokioIo::new(stream),
+    )
+    .await
+    .unwrap();
+    tokio::spawn(conn);
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut first = vec![0u8];
+    first.extend_from_slice(&declared.to_be_bytes());
+    first.extend(std::iter::repeat_n(0x0a, sent));
+    tx.send(bytes::Bytes::from(first)).unwrap();
+    let request = http::Request::post(format!("http://{addr}{}", Signal::Traces.grpc_path()))
+        .header("content-type", "application/grpc")
+        .header("te", "trailers")
+        .body(Fed(rx))
+        .unwrap();
+    tokio::spawn(async move {
+        let _ = sender.send_request(request).await;
+    });
+    tx
+}
+
+#[tokio::test]
+async fn clients_that_announce_large_bodies_and_send_nothing_do_not_hold_the_budget() {
+    // The probe: two connections announce 32 MiB each and send nothing; the receiver held
+    // the announced lengths from its 64 MiB budget for the whole body timeout, and every
+    // real export was refused as busy. Scaled down: two HTTP requests announce the whole
+    // 1 MiB budget each, two gRPC messages declare it, each sends a byte and stalls.
+    const BUDGET: usize = 1024 * 1024;
+    let receiver = Receiver::builder()
+        .in_flight_budget(BUDGET)
+        .start()
+        .unwrap();
+    let mut idle = Vec::new();
+    for _ in 0..2 {
+        let mut stream = TcpStream::connect(receiver.http_addr()).unwrap();
+        write!(
+            stream,
+            "POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf\r\n\
+             Content-Length: {BUDGET}\r\n\r\n\x0a"
+        )
+        .unwrap();
+        idle.push(stream);
+    }
+    let mut stalled = Vec::new();
+    for _ in 0..2 {
+        stalled.push(stalled_grpc_export(receiver.grpc_addr(), BUDGET as u32 - 5, 1).await);
+    }
+    // Wait until the receiver has read a byte of each body: each holds budget for the
+    // little it received (a first buffer of 16 KiB), or, if it holds budget for what
+    // was announced, the first one holds it all.
+    let deadline = std::time::Instant::now() + HANG_GUARD;
+    while receiver.in_flight_budget_held() < 4 * 16 * 1024 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the stalled requests never held any budget: {}",
+            receiver.in_flight_budget_held()
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let held = receiver.in_flight_budget_held();
+    let mut client = TraceServiceClient::connect(receiver.grpc_endpoint())
+        .await
+        .unwrap();
+    for round in 0..3 {
+        let r = post_protobuf(receiver.http_addr(), "/v1/traces", &one_span("real"))
+            .await
+            .unwrap();
+        assert_eq!(
+            r.status, 200,
+            "round {round}: held {held} of {BUDGET}: {r:?}"
+        );
+        client
+            .export(one_span("real"))
+            .await
+            .unwrap_or_else(|status| panic!("round {round}: held {held}: {status:?}"));
+    }
+    assert_eq!(receiver.span_count(), 6);
+    // A length that can never fit is still refused at once, as too large.
+    let mut stream = TcpStream::connect(receiver.http_addr()).unwrap();
+    write!(
+        stream,
+        "POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf\r\n\
+         Content-Length: {}\r\n\r\n",
+        2 * BUDGET
+    )
+    .unwrap();
+    let answer = read_to_close(&mut stream);
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    drop((idle, stalled));
 }
