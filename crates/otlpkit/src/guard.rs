@@ -552,7 +552,16 @@ fn shutdown_pipeline(pipeline: Pipeline, stats: &ExportStats, timeout: Duration)
             }
         }
     }
+    // The metrics' `shutdown_deadline` count before their shutdown: see
+    // `settle_metric_deadline`.
+    let mut metrics_cut_before = None;
     if let Some(provider) = meter_provider {
+        metrics_cut_before = Some(
+            stats
+                .signal(Signal::Metrics)
+                .snapshot()
+                .dropped(DropReason::ShutdownDeadline),
+        );
         metric_deadline.set(deadline, timeout);
         let metric_cut_short = metric_deadline.clone();
         let left = deadline.saturating_duration_since(Instant::now());
@@ -600,6 +609,10 @@ fn shutdown_pipeline(pipeline: Pipeline, stats: &ExportStats, timeout: Duration)
         }
     }
 
+    if let Some(before) = metrics_cut_before {
+        settle_metric_deadline(stats, before, &mut problems);
+    }
+
     let mut report = ShutdownReport::new(stats, started.elapsed(), problems);
     report.traces = ProcessorHandle::joint_stats(&span_totals);
     report.logs = log_totals.map(|h| h.stats());
@@ -610,6 +623,34 @@ fn shutdown_pipeline(pipeline: Pipeline, stats: &ExportStats, timeout: Duration)
         report.tail_sampling = tail_totals.map(|h| h.stats());
     }
     report
+}
+
+/// Counts into the metrics' [`ShutdownProblem::DeadlinePassed`] what their
+/// shutdown dropped as `shutdown_deadline` up to now, once the export
+/// worker has stopped. The metrics have no batch processor to report its
+/// own count, and the SDK's periodic reader gives up waiting for its last
+/// export after a fixed 5 s, before otlpkit's exporter has settled that
+/// export: it is settled by the reader's thread once the guard's deadline
+/// cuts it short, or when the worker stops under it — after the signal's
+/// own shutdown took its count. Without this the problem said `unsent: 0`
+/// while the counters said `shutdown_deadline 3`.
+fn settle_metric_deadline(stats: &ExportStats, before: u64, problems: &mut [ShutdownProblem]) {
+    let now = stats.signal(Signal::Metrics).snapshot();
+    let cut = now
+        .dropped(DropReason::ShutdownDeadline)
+        .saturating_sub(before);
+    for problem in problems {
+        if let ShutdownProblem::DeadlinePassed {
+            signal: Signal::Metrics,
+            unsent,
+            left_in_spool,
+            ..
+        } = problem
+        {
+            *unsent = (*unsent).max(cut);
+            *left_in_spool = now.in_spool;
+        }
+    }
 }
 
 /// One signal's part of a shutdown.
@@ -810,9 +851,12 @@ pub enum ShutdownProblem {
     DeadlinePassed {
         /// The signal.
         signal: Signal,
-        /// Items the signal's shutdown dropped as `shutdown_deadline`. (An
-        /// export the export worker's own stop cuts short afterwards is in
-        /// the report's counters, not here.)
+        /// Items the signal's shutdown dropped as `shutdown_deadline`. (For
+        /// traces and logs, an export the export worker's own stop cuts
+        /// short afterwards is in the report's counters, not here; for
+        /// metrics, which have no batch processor, it is counted here too,
+        /// so that this agrees with the metrics' `shutdown_deadline`
+        /// counter.)
         unsent: u64,
         /// Items in the disk spool when the signal's shutdown ended, sent by
         /// the next run with the same spool directory (0 without a spool).
