@@ -6,7 +6,7 @@ use std::sync::Arc;
 use opentelemetry::KeyValue;
 use opentelemetry::metrics::Meter;
 use otlpkit_core::Signal;
-use otlpkit_core::stats::DropReason;
+use otlpkit_core::stats::{DropReason, ExportStats, SignalStatsSnapshot};
 
 use crate::handle::ProcessorHandle;
 
@@ -68,7 +68,9 @@ pub struct MetricNames {
 }
 
 impl MetricNames {
-    /// The names used for `signal` (traces or logs).
+    /// The names used for `signal`: spans and log records (counted by
+    /// their batch processors), metric data points (see
+    /// [`register_item_counters`](Self::register_item_counters)).
     pub const fn for_signal(signal: Signal) -> MetricNames {
         let (sent, send_failed, enqueue_failed) = match signal {
             Signal::Logs => (
@@ -97,6 +99,106 @@ impl MetricNames {
             exports: "otlpkit.exporter.exports",
             export_duration: "otlpkit.exporter.export_duration",
         }
+    }
+}
+
+impl MetricNames {
+    /// Registers the item counters of `signal` on `meter` — [`sent`],
+    /// [`send_failed`] and [`enqueue_failed`], by reason, as
+    /// [`ProcessorHandle::register_metrics`] registers them — read from
+    /// `stats` at every collection: for a signal no batch processor of
+    /// this crate exports, such as metrics (the SDK's periodic reader
+    /// hands its data points to the exporter, which counts them into the
+    /// same [`ExportStats`]). Register a signal's counters once, through
+    /// this or through its processors.
+    ///
+    /// [`sent`]: MetricNames::sent
+    /// [`send_failed`]: MetricNames::send_failed
+    /// [`enqueue_failed`]: MetricNames::enqueue_failed
+    pub fn register_item_counters(stats: &ExportStats, signal: Signal, meter: &Meter) {
+        let stats = stats.clone();
+        register_item_counters(signal, meter, move || stats.signal(signal).snapshot());
+    }
+}
+
+/// The unit of `signal`'s items.
+fn item_unit(signal: Signal) -> &'static str {
+    match signal {
+        Signal::Logs => "{log_record}",
+        Signal::Metrics => "{data_point}",
+        _ => "{span}",
+    }
+}
+
+/// Registers `signal`'s item counters, each reading `read()` when
+/// collected.
+fn register_item_counters<S: ItemCounts + 'static>(
+    signal: Signal,
+    meter: &Meter,
+    read: impl Fn() -> S + Send + Sync + Clone + 'static,
+) {
+    let names = MetricNames::for_signal(signal);
+    let unit = item_unit(signal);
+    let sent = read.clone();
+    meter
+        .u64_observable_counter(names.sent)
+        .with_unit(unit)
+        .with_description("Items successfully delivered to the destination.")
+        .with_callback(move |observer| observer.observe(sent().exported(), &[]))
+        .build();
+
+    for (name, reasons, description) in [
+        (
+            names.send_failed,
+            &SEND_REASONS[..],
+            "Items that could not be delivered, by reason.",
+        ),
+        (
+            names.enqueue_failed,
+            &ENQUEUE_REASONS[..],
+            "Items the queue refused or evicted, by reason.",
+        ),
+    ] {
+        let read = read.clone();
+        meter
+            .u64_observable_counter(name)
+            .with_unit(unit)
+            .with_description(description)
+            .with_callback(move |observer| {
+                let stats = read();
+                for reason in reasons {
+                    observer.observe(
+                        stats.dropped(*reason),
+                        &[KeyValue::new("reason", reason.as_str())],
+                    );
+                }
+            })
+            .build();
+    }
+}
+
+/// Delivered and dropped items, from a processor's statistics or a
+/// signal's counters.
+trait ItemCounts {
+    fn exported(&self) -> u64;
+    fn dropped(&self, reason: DropReason) -> u64;
+}
+
+impl ItemCounts for SignalStatsSnapshot {
+    fn exported(&self) -> u64 {
+        self.exported
+    }
+    fn dropped(&self, reason: DropReason) -> u64 {
+        SignalStatsSnapshot::dropped(self, reason)
+    }
+}
+
+impl ItemCounts for crate::ProcessorStats {
+    fn exported(&self) -> u64 {
+        crate::ProcessorStats::exported(self)
+    }
+    fn dropped(&self, reason: DropReason) -> u64 {
+        crate::ProcessorStats::dropped(self, reason)
     }
 }
 
@@ -130,50 +232,12 @@ impl ProcessorHandle {
         let handles: Arc<[ProcessorHandle]> = handles.into();
         let signal = stats.signal;
         let names = MetricNames::for_signal(signal);
-        let unit = match signal {
-            Signal::Logs => "{log_record}",
-            Signal::Metrics => "{data_point}",
-            _ => "{span}",
-        };
+        let unit = item_unit(signal);
         let signal_attr = KeyValue::new("signal", signal.to_string());
 
         // The item counters are the signal's, shared: read them once.
         let handle = first.clone();
-        meter
-            .u64_observable_counter(names.sent)
-            .with_unit(unit)
-            .with_description("Items successfully delivered to the destination.")
-            .with_callback(move |observer| observer.observe(handle.stats().exported(), &[]))
-            .build();
-
-        for (name, reasons, description) in [
-            (
-                names.send_failed,
-                &SEND_REASONS[..],
-                "Items that could not be delivered, by reason.",
-            ),
-            (
-                names.enqueue_failed,
-                &ENQUEUE_REASONS[..],
-                "Items the queue refused or evicted, by reason.",
-            ),
-        ] {
-            let handle = first.clone();
-            meter
-                .u64_observable_counter(name)
-                .with_unit(unit)
-                .with_description(description)
-                .with_callback(move |observer| {
-                    let stats = handle.stats();
-                    for reason in reasons {
-                        observer.observe(
-                            stats.dropped(*reason),
-                            &[KeyValue::new("reason", reason.as_str())],
-                        );
-                    }
-                })
-                .build();
-        }
+        register_item_counters(signal, meter, move || handle.stats());
 
         // Each processor's own: summed ([`ProcessorStats::joint`]).
         let all = Arc::clone(&handles);
@@ -333,6 +397,8 @@ mod tests {
             Some(1)
         );
         provider.shutdown().unwrap();
-        let _ = processor.handle().shutdown_within(std::time::Duration::from_secs(5));
+        let _ = processor
+            .handle()
+            .shutdown_within(std::time::Duration::from_secs(5));
     }
 }

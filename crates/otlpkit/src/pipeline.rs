@@ -328,6 +328,16 @@ fn build(
             if let Some(handle) = &pipeline.log_handle {
                 handle.register_metrics(&meter);
             }
+            // Metric data points reach the OTLP exporter from the SDK's
+            // periodic reader, not through a batch processor: their counters
+            // are read from the shared statistics.
+            if kinds.contains(&ExporterKind::Otlp) {
+                otlpkit_batch::MetricNames::register_item_counters(
+                    &shared.stats,
+                    Signal::Metrics,
+                    &meter,
+                );
+            }
             #[cfg(feature = "tail-sampling")]
             if let Some(tail) = &pipeline.tail_handle {
                 tail.register_metrics(&meter);
