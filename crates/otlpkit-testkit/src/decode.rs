@@ -20,9 +20,6 @@ use crate::request::{Body, Payload, Signal};
 /// How long a request waits for other requests to give back in-flight budget.
 pub(crate) const BUDGET_WAIT: Duration = Duration::from_secs(2);
 
-/// Bodies of unknown length reserve budget in steps of this size.
-const STEP: usize = 256 * 1024;
-
 /// Why a body was not turned into a payload; each protocol maps these to its statuses.
 #[derive(Debug)]
 pub(crate) enum Refused {
@@ -148,11 +145,16 @@ impl BodyBuffer {
         if needed > self.buf.capacity() {
             let capacity = self.next_capacity(needed);
             reservation.grow(capacity, BUDGET_WAIT).await?;
-            let mut grown = BytesMut::with_capacity(capacity);
-            grown.extend_from_slice(&self.buf);
-            self.buf = grown;
+            // A reallocation: often in place (a large buffer is remapped, not copied),
+            // but held as if both buffers were there.
+            self.buf.reserve(capacity - self.buf.len());
+            if self.buf.capacity() > capacity {
+                reservation
+                    .grow(self.buf.capacity() - capacity, BUDGET_WAIT)
+                    .await?;
+            }
             reservation.release(self.held);
-            self.held = capacity;
+            self.held = self.buf.capacity();
         }
         self.buf.extend_from_slice(data);
         Ok(())
@@ -184,10 +186,10 @@ pub(crate) async fn read_body(
         reservation.check_fits(length)?;
     }
     let read = async {
-        // With a known length, one buffer growing to that size; otherwise the frames as
-        // they came, joined at the end.
-        let mut out = BodyBuffer::new(announced.unwrap_or(0));
-        let mut frames: Vec<Bytes> = Vec::new();
+        // One buffer, whatever the framing: a body of unknown length (chunked, or HTTP/2
+        // without a length) kept as its frames held one `Bytes` per frame, and 1-byte
+        // frames made that ~35 times the bytes the budget counted.
+        let mut out = BodyBuffer::new(announced.unwrap_or(limit));
         let mut received = 0usize;
         while let Some(frame) = body.frame().await {
             let frame = frame
@@ -199,32 +201,9 @@ pub(crate) async fn read_body(
             if received > limit {
                 return Err(too_large());
             }
-            if announced.is_some() {
-                out.push(&data, reservation).await?;
-                continue;
-            }
-            if received > reservation.held() {
-                let more = (received - reservation.held()).max(STEP.min(limit));
-                reservation.grow(more, BUDGET_WAIT).await?;
-            }
-            frames.push(data);
+            out.push(&data, reservation).await?;
         }
-        if announced.is_some() {
-            return Ok(out.freeze());
-        }
-        match frames.len() {
-            0 => Ok(Bytes::new()),
-            1 => Ok(frames.remove(0)),
-            _ => {
-                // Joining holds the body twice for a moment.
-                reservation.grow(received, BUDGET_WAIT).await?;
-                let mut joined = BytesMut::with_capacity(received);
-                for frame in frames.drain(..) {
-                    joined.extend_from_slice(&frame);
-                }
-                Ok(joined.freeze())
-            }
-        }
+        Ok(out.freeze())
     };
     match deadline {
         None => read.await,

@@ -1112,3 +1112,37 @@ async fn clients_that_announce_large_bodies_and_send_nothing_do_not_hold_the_bud
     assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
     drop((idle, stalled));
 }
+
+#[test]
+fn a_body_in_one_byte_chunks_holds_no_more_than_its_bytes() {
+    // The probe: a 16 MB body sent as 1-byte chunks took the receiver to 599 MB, as it
+    // kept one handle per chunk and counted only the data bytes against its budget.
+    // Scaled down: 4 MiB in 1-byte chunks, an undecodable body (all zeros), read whole
+    // and refused as such.
+    const DATA: usize = 4 * MIB as usize;
+    let binary = Binary::start(&["--quiet"]);
+    let before = binary.memory("VmHWM");
+    let mut stream = TcpStream::connect(binary.http).unwrap();
+    stream
+        .write_all(
+            b"POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf\r\n\
+              Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
+        )
+        .unwrap();
+    let block = b"1\r\n\0\r\n".repeat(64 * 1024);
+    for _ in 0..DATA / (64 * 1024) {
+        stream.write_all(&block).unwrap();
+    }
+    stream.write_all(b"0\r\n\r\n").unwrap();
+    let answer = read_to_close(&mut stream);
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    let grown = binary.memory("VmHWM").saturating_sub(before);
+    // The body in one buffer (at most twice its size while it grows) and what the
+    // decoder charges before the fault; the old way held ~128 MiB of chunk handles.
+    assert!(
+        grown < 24 * MIB,
+        "peak RSS grew by {} MiB reading a {} MiB body",
+        grown / MIB,
+        DATA as u64 / MIB
+    );
+}
