@@ -182,8 +182,10 @@ impl ReceiverBuilder {
     /// Closes a connection that has had no request in progress for `timeout` (default:
     /// never), whether it is idle between requests or sending its first request's
     /// headers too slowly (so that such clients cannot hold the connection cap). The web
-    /// page's listener takes it as its header read timeout (default 30 s). Connections
-    /// closed for it are counted: [`Receiver::connections_closed_idle`].
+    /// page's listener takes it as its header read timeout (default 30 s), and as the
+    /// longest a large answer (a trace, the log records, the metrics) may go without
+    /// progress before its connection is closed. Connections closed for it are counted:
+    /// [`Receiver::connections_closed_idle`].
     pub fn idle_timeout(mut self, timeout: Duration) -> Self {
         self.idle_timeout = Some(timeout);
         self
@@ -513,7 +515,8 @@ impl Receiver {
 
     /// Connections closed because no request was in progress on them for the idle timeout
     /// (idle between requests, or headers sent too slowly or never), on every listener,
-    /// the web page's included. Each is counted before its socket is closed: a client
+    /// the web page's included, where a client that stops reading a large answer for
+    /// that long is closed and counted too. Each is counted before its socket is closed: a client
     /// that has seen the close sees it counted.
     pub fn connections_closed_idle(&self) -> u64 {
         self.shared

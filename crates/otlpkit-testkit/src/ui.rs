@@ -47,12 +47,26 @@ fn large(path: &str) -> bool {
     path == "/api/logs" || path == "/api/metrics" || path.starts_with("/api/traces/")
 }
 
+/// When a connection's large answer last made progress (was started, or had a chunk
+/// taken by hyper); `None` while it sends none. A client that stops reading stops the
+/// progress, and its connection is closed once none was made for the page's idle
+/// timeout, giving back the answer's place.
+type Progress = Arc<Mutex<Option<tokio::time::Instant>>>;
+
 /// A response body handed over in [`CHUNK`]s, holding a place among the large answers (if
 /// it is one) until its last chunk is taken.
 struct Held {
     inner: Full<Bytes>,
     pending: Bytes,
-    _slot: Option<OwnedSemaphorePermit>,
+    slot: Option<(OwnedSemaphorePermit, Progress)>,
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        if let Some((_, progress)) = &self.slot {
+            *progress.lock() = None;
+        }
+    }
 }
 
 impl hyper::body::Body for Held {
@@ -64,6 +78,9 @@ impl hyper::body::Body for Held {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
         let this = self.get_mut();
+        if let Some((_, progress)) = &this.slot {
+            *progress.lock() = Some(tokio::time::Instant::now());
+        }
         if this.pending.is_empty() {
             match Pin::new(&mut this.inner).poll_frame(cx) {
                 Poll::Ready(Some(Ok(frame))) => match frame.into_data() {
@@ -275,6 +292,8 @@ async fn serve(listener: tokio::net::TcpListener, page: Arc<Page>, stop: Cancell
         let page = Arc::clone(&page);
         let answers = Arc::clone(&answers);
         let stop = stop.clone();
+        let progress: Progress = Arc::default();
+        let watched = Arc::clone(&progress);
         tokio::spawn(async move {
             let svc = service_fn(move |req: Request<Incoming>| {
                 let slot = if large(req.uri().path()) {
@@ -284,6 +303,7 @@ async fn serve(listener: tokio::net::TcpListener, page: Arc<Page>, stop: Cancell
                 };
                 let busy = large(req.uri().path()) && slot.is_none();
                 let page = Arc::clone(&page);
+                let progress = Arc::clone(&progress);
                 async move {
                     let response = if busy {
                         let mut busy = response(
@@ -297,10 +317,15 @@ async fn serve(listener: tokio::net::TcpListener, page: Arc<Page>, stop: Cancell
                     } else {
                         page.answer(req).await
                     };
+                    // Built: from now on its client must keep reading it.
+                    let slot = slot.map(|permit| {
+                        *progress.lock() = Some(tokio::time::Instant::now());
+                        (permit, progress)
+                    });
                     let response = response.map(|inner| Held {
                         inner,
                         pending: Bytes::new(),
-                        _slot: slot,
+                        slot,
                     });
                     Ok::<_, std::convert::Infallible>(response)
                 }
@@ -317,6 +342,11 @@ async fn serve(listener: tokio::net::TcpListener, page: Arc<Page>, stop: Cancell
                     std::pin::pin!(builder.serve_connection(TokioIo::new(stream), svc));
                 tokio::select! {
                     () = stop.cancelled() => {}
+                    () = stalled(&watched, header_timeout) => {
+                        connections
+                            .closed_idle
+                            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    }
                     ended = connection.as_mut() => {
                         if ended.is_err_and(|e| crate::server::is_header_timeout(&e)) {
                             connections
@@ -328,6 +358,24 @@ async fn serve(listener: tokio::net::TcpListener, page: Arc<Page>, stop: Cancell
             }
             drop(slot);
         });
+    }
+}
+
+/// Resolves once the connection's large answer made no progress for `timeout`: its
+/// client stopped reading it. Never resolves while it sends no large answer.
+async fn stalled(progress: &Progress, timeout: Duration) {
+    loop {
+        let last = *progress.lock();
+        match last {
+            Some(last) if last.elapsed() >= timeout => return,
+            Some(last) => match last.checked_add(timeout) {
+                Some(deadline) => tokio::time::sleep_until(deadline).await,
+                None => std::future::pending().await,
+            },
+            // Checked again at this pace: an answer started since is given its whole
+            // timeout from its start.
+            None => tokio::time::sleep(timeout).await,
+        }
     }
 }
 

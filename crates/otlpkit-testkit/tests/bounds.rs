@@ -1120,7 +1120,8 @@ fn a_body_in_one_byte_chunks_holds_no_more_than_its_bytes() {
     // Scaled down: 4 MiB in 1-byte chunks, an undecodable body (all zeros), read whole
     // and refused as such.
     const DATA: usize = 4 * MIB as usize;
-    let binary = Binary::start(&["--quiet"]);
+    // Four million chunks take a while on a loaded machine: no body timeout to race.
+    let binary = Binary::start(&["--quiet", "--body-timeout", "3600"]);
     let before = binary.memory("VmHWM");
     let mut stream = TcpStream::connect(binary.http).unwrap();
     stream
@@ -1144,5 +1145,94 @@ fn a_body_in_one_byte_chunks_holds_no_more_than_its_bytes() {
         "peak RSS grew by {} MiB reading a {} MiB body",
         grown / MIB,
         DATA as u64 / MIB
+    );
+}
+
+#[test]
+fn clients_that_stop_reading_large_answers_give_their_places_back() {
+    // The probe: two clients ask for a large trace and never read it. Each answer's place
+    // among the two large answers was held until its last chunk was taken, so the page's
+    // trace, log and metric views answered 503 for as long as those clients stayed. A
+    // large answer that makes no progress for the idle timeout now closes its connection.
+    let receiver = Receiver::builder()
+        .keep_requests(false)
+        .idle_timeout(Duration::from_secs(1))
+        .start()
+        .unwrap();
+    let ui = receiver
+        .serve_ui("127.0.0.1:0".parse().unwrap(), RetentionLimits::default())
+        .unwrap();
+    let rt = runtime();
+    let attributes: Vec<_> = (0..64).map(|i| kv(&format!("k{i}"), "v")).collect();
+    let mut request = one_span("s");
+    let template = request.resource_spans[0].scope_spans[0].spans[0].clone();
+    request.resource_spans[0].scope_spans[0].spans = (0..4000u64)
+        .map(|i| {
+            let mut span = template.clone();
+            span.span_id = (i + 1).to_be_bytes().to_vec();
+            span.parent_span_id.clear();
+            span.attributes.clone_from(&attributes);
+            span
+        })
+        .collect();
+    let response = rt
+        .block_on(post_protobuf(receiver.http_addr(), "/v1/traces", &request))
+        .unwrap();
+    assert_eq!(response.status, 200);
+    let listed = page_get(ui.addr(), "/api/traces");
+    let id = listed["traces"][0]["traceId"].as_str().unwrap().to_owned();
+    let get = format!("GET /api/traces/{id} HTTP/1.1\r\nHost: localhost\r\n\r\n");
+
+    // Two clients that read the status line and nothing more: a 4 KiB receive buffer and
+    // the sender's socket buffer hold far less than the answer.
+    let mut stalled = Vec::new();
+    for _ in 0..2 {
+        let mut stream = rt
+            .block_on(async {
+                let socket = tokio::net::TcpSocket::new_v4().unwrap();
+                socket.set_recv_buffer_size(4096).unwrap();
+                socket.connect(ui.addr()).await.unwrap().into_std()
+            })
+            .unwrap();
+        stream.set_nonblocking(false).unwrap();
+        stream.set_read_timeout(Some(HANG_GUARD)).unwrap();
+        stream.write_all(get.as_bytes()).unwrap();
+        let mut status = [0u8; 12];
+        stream.read_exact(&mut status).unwrap();
+        assert_eq!(&status, b"HTTP/1.1 200");
+        stalled.push(stream);
+    }
+    // A third client asks until it gets the trace (503 while both places are held).
+    let deadline = std::time::Instant::now() + HANG_GUARD;
+    let mut answers = Vec::new();
+    loop {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the large answers' places were never given back: {answers:?}"
+        );
+        let mut stream = TcpStream::connect(ui.addr()).unwrap();
+        write!(
+            stream,
+            "GET /api/traces/{id} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let answer = read_to_close(&mut stream);
+        let status = answer.get(..12).unwrap_or_default().to_owned();
+        if status == "HTTP/1.1 200" {
+            assert!(answer.contains(&id), "{}", &answer[..200]);
+            break;
+        }
+        assert_eq!(status, "HTTP/1.1 503");
+        answers.push(status);
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // The two that stopped reading were closed, and counted.
+    for mut stream in stalled {
+        read_to_close(&mut stream);
+    }
+    assert!(
+        receiver.connections_closed_idle() >= 2,
+        "{}",
+        receiver.connections_closed_idle()
     );
 }
