@@ -68,8 +68,10 @@ pub struct ProcessorShutdownReport {
     /// An exporter that counts its own batches may still hold, at the
     /// deadline, a send that a blocking export call left running; its own
     /// shutdown counts it as dropped at the deadline, and may do so after
-    /// the processor's shutdown returned. Those items are then missing
-    /// here for a moment, while `flush.unsent` already includes them.
+    /// the processor's shutdown returned. Those items are then in neither
+    /// `flush` nor here (both are read from the same counters) until the
+    /// exporter's shutdown finishes; [`ProcessorHandle::stats`](crate::ProcessorHandle::stats)
+    /// has them afterwards.
     pub totals: ProcessorStats,
 }
 

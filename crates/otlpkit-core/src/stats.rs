@@ -647,6 +647,13 @@ impl StatsSnapshot {
 /// ignores it (any exporter not written for otlpkit) leaves the counting to
 /// the processor, which classifies the export's result. Either way each item
 /// is counted once, with no setting to get wrong.
+///
+/// When the processor gives up on an export (its export timeout, or the
+/// shutdown deadline) it first [`cancel`](Self::cancel)s the batch, then
+/// tries to `claim` it: if that succeeds the exporter never started on it,
+/// and the processor counts it. An exporter that finds the batch cancelled
+/// does not send it, and counts it (under the cancellation's reason) only
+/// if its own claim came first.
 #[derive(Debug, Clone)]
 pub struct BatchAccounting {
     stats: ExportStats,

@@ -553,9 +553,10 @@ impl Builder {
         self
     }
 
-    /// Whether the batch processors report their own statistics as metrics
-    /// (`otlpkit.exporter.*`, see [`otlpkit_batch::MetricNames`]; and the
-    /// tail-sampling stage, `otlpkit.processor.tail_sampling.*`) through the
+    /// Whether the batch processors and the OTLP metric exporter report
+    /// their own statistics as metrics (`otlpkit.exporter.*`, see
+    /// [`otlpkit_batch::MetricNames`]; and the tail-sampling stage,
+    /// `otlpkit.processor.tail_sampling.*`) through the
     /// pipeline's meter provider (`OTLPKIT_SELF_METRICS`; default off, so
     /// that only the application's metrics are exported). When on, they are
     /// collected last at shutdown, after the spans and log records were
