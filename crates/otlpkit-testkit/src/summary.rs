@@ -8,7 +8,7 @@ use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::{Span, span, status};
 
 use crate::items::{DisplayValue, Escaped, hex};
-use crate::request::{Payload, RecordedRequest};
+use crate::request::{Answer, Payload, RecordedRequest, Signal};
 use crate::tree::{Layout, indent};
 
 /// How many items a summary prints per request unless told otherwise.
@@ -266,6 +266,21 @@ fn write_span(
     writeln!(f)
 }
 
+/// What the header says of a request without a payload: only a body refused as malformed
+/// (`400` / `INVALID_ARGUMENT`) is undecodable; the others were refused before they were
+/// decoded (too large, busy, too slow, an unsupported type or encoding), and the answer
+/// printed after it says why.
+fn not_decoded(r: &RecordedRequest) -> &'static str {
+    match &r.answer {
+        Answer::HttpStatus { status: 400, .. }
+        | Answer::GrpcStatus {
+            code: tonic::Code::InvalidArgument,
+            ..
+        } => "undecodable body",
+        _ => "refused",
+    }
+}
+
 fn write_more(f: &mut fmt::Formatter<'_>, left: usize, what: &str) -> fmt::Result {
     if left > 0 {
         writeln!(f, "  … {left} more {what} not shown")?;
@@ -286,7 +301,16 @@ impl Summary<'_> {
         }
         write!(f, " {} B: ", r.body_size)?;
         match &r.payload {
-            None => f.write_str("undecodable body")?,
+            // Counted, not decoded (`ReceiverBuilder::count_only`).
+            None if r.answer.is_success() => {
+                let (one, many) = match r.signal {
+                    Signal::Traces => ("span", "spans"),
+                    Signal::Metrics => ("data point", "data points"),
+                    Signal::Logs => ("log record", "log records"),
+                };
+                f.write_str(&plural(r.item_count, one, many))?
+            }
+            None => f.write_str(not_decoded(r))?,
             Some(Payload::Traces(_)) => f.write_str(&plural(r.item_count, "span", "spans"))?,
             Some(Payload::Logs(_)) => {
                 f.write_str(&plural(r.item_count, "log record", "log records"))?
@@ -487,7 +511,7 @@ impl fmt::Display for Summary<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::request::{Answer, Headers, Protocol, Signal};
+    use crate::request::{Headers, Protocol};
     use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
     use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
     use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;

@@ -1236,3 +1236,66 @@ fn clients_that_stop_reading_large_answers_give_their_places_back() {
         receiver.connections_closed_idle()
     );
 }
+
+#[tokio::test]
+async fn the_summary_says_undecodable_only_of_undecodable_bodies() {
+    // The printed line said "undecodable body" of every request it had no items of:
+    // those refused as too large or busy, too, which were never decoded at all.
+    let receiver = Receiver::builder()
+        .max_body_size(4096)
+        .count_only(true)
+        .start()
+        .unwrap();
+    let mut big = one_span("big");
+    big.resource_spans[0].scope_spans[0].spans[0].name = "x".repeat(10_000);
+    let r = post_protobuf(receiver.http_addr(), "/v1/traces", &big)
+        .await
+        .unwrap();
+    assert_eq!(r.status, 413);
+    let mut client = TraceServiceClient::connect(receiver.grpc_endpoint())
+        .await
+        .unwrap();
+    let status = client.export(big).await.unwrap_err();
+    assert_eq!(status.code(), Code::ResourceExhausted);
+    let protobuf = [("content-type", "application/x-protobuf")];
+    let r = post(
+        receiver.http_addr(),
+        Version::HTTP_11,
+        "/v1/traces",
+        &protobuf,
+        vec![0xff, 0xff, 0xff],
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status, 400);
+    let r = post_protobuf(receiver.http_addr(), "/v1/traces", &one_span("counted"))
+        .await
+        .unwrap();
+    assert_eq!(r.status, 200);
+    let mut requests = receiver.requests();
+    requests.sort_by_key(|r| r.seq);
+    let lines: Vec<String> = requests
+        .iter()
+        .map(|r| {
+            let text = otlpkit_testkit::Summary::new(r).to_string();
+            text.lines().next().unwrap().to_owned()
+        })
+        .collect();
+    assert_eq!(lines.len(), 4, "{lines:#?}");
+    assert!(
+        lines[0].contains(" B: refused -> http 413 "),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        lines[1].contains(" B: refused -> grpc status 8 "),
+        "{}",
+        lines[1]
+    );
+    assert!(
+        lines[2].contains(" B: undecodable body -> http 400 "),
+        "{}",
+        lines[2]
+    );
+    assert!(lines[3].ends_with(" B: 1 span -> ok"), "{}", lines[3]);
+}
