@@ -38,8 +38,8 @@ const SEND_REASONS: [DropReason; 7] = [
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct MetricNames {
-    /// Items delivered: `otlpkit.exporter.sent_spans` /
-    /// `otlpkit.exporter.sent_log_records`.
+    /// Items delivered, sent directly or from the disk spool:
+    /// `otlpkit.exporter.sent_spans` / `otlpkit.exporter.sent_log_records`.
     pub sent: &'static str,
     /// Items dropped after they left the queue (export failed after
     /// retries, non-retryable, rejected as partial success, oversized,
@@ -144,7 +144,7 @@ fn register_item_counters<S: ItemCounts + 'static>(
         .u64_observable_counter(names.sent)
         .with_unit(unit)
         .with_description("Items successfully delivered to the destination.")
-        .with_callback(move |observer| observer.observe(sent().exported(), &[]))
+        .with_callback(move |observer| observer.observe(sent().delivered(), &[]))
         .build();
 
     for (name, reasons, description) in [
@@ -180,13 +180,14 @@ fn register_item_counters<S: ItemCounts + 'static>(
 /// Delivered and dropped items, from a processor's statistics or a
 /// signal's counters.
 trait ItemCounts {
-    fn exported(&self) -> u64;
+    /// Sent directly or from the disk spool.
+    fn delivered(&self) -> u64;
     fn dropped(&self, reason: DropReason) -> u64;
 }
 
 impl ItemCounts for SignalStatsSnapshot {
-    fn exported(&self) -> u64 {
-        self.exported
+    fn delivered(&self) -> u64 {
+        SignalStatsSnapshot::delivered(self)
     }
     fn dropped(&self, reason: DropReason) -> u64 {
         SignalStatsSnapshot::dropped(self, reason)
@@ -194,8 +195,8 @@ impl ItemCounts for SignalStatsSnapshot {
 }
 
 impl ItemCounts for crate::ProcessorStats {
-    fn exported(&self) -> u64 {
-        crate::ProcessorStats::exported(self)
+    fn delivered(&self) -> u64 {
+        crate::ProcessorStats::delivered(self)
     }
     fn dropped(&self, reason: DropReason) -> u64 {
         crate::ProcessorStats::dropped(self, reason)
@@ -363,6 +364,60 @@ mod tests {
                     .any(|kv| kv.key.as_str() == "reason" && kv.value.as_str() == reason)
             })
             .map(|point| point.value())
+    }
+
+    /// The value of `name`'s point without attributes.
+    fn total(exporter: &InMemoryMetricExporter, name: &str) -> Option<u64> {
+        let metrics = exporter.get_finished_metrics().unwrap();
+        let metric = metrics
+            .iter()
+            .rev()
+            .flat_map(|resource| resource.scope_metrics())
+            .flat_map(|scope| scope.metrics())
+            .find(|metric| metric.name() == name)?;
+        let AggregatedMetrics::U64(MetricData::Sum(sum)) = metric.data() else {
+            return None;
+        };
+        sum.data_points()
+            .find(|point| point.attributes().next().is_none())
+            .map(|point| point.value())
+    }
+
+    #[test]
+    fn items_delivered_from_the_spool_are_reported_as_sent() {
+        let stats = ExportStats::new();
+        let processor = BatchSpanProcessor::builder(Nowhere)
+            .with_stats(stats.clone())
+            .build()
+            .unwrap();
+        let exporter = InMemoryMetricExporter::default();
+        let provider = SdkMeterProvider::builder()
+            .with_reader(PeriodicReader::builder(exporter.clone()).build())
+            .build();
+        processor
+            .handle()
+            .register_metrics(&provider.meter("otlpkit"));
+        // What the exporter core records: 2 sent directly, 3 spooled and
+        // then delivered by the drain.
+        let traces = stats.signal(Signal::Traces);
+        traces.record_exported(2);
+        traces.record_spooled(3);
+        traces.record_delivered_from_spool(3);
+        provider.force_flush().unwrap();
+        let names = MetricNames::for_signal(Signal::Traces);
+        assert_eq!(total(&exporter, names.sent), Some(5));
+        let processor_stats = processor.handle().stats();
+        assert_eq!(processor_stats.delivered(), 5);
+        assert!(
+            processor_stats
+                .to_string()
+                .contains("exported 2, dropped 0, delivered from the spool 3, in the spool 0"),
+            "{processor_stats}"
+        );
+        provider.shutdown().unwrap();
+        let _ = processor
+            .handle()
+            .shutdown_within(std::time::Duration::from_secs(5));
     }
 
     #[test]

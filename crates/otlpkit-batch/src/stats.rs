@@ -184,9 +184,16 @@ impl ProcessorStats {
         self.counters.enqueued + self.queue_len as u64
     }
 
-    /// Items delivered.
+    /// Items sent without the disk spool (all of the delivered ones when
+    /// there is no spool); [`delivered`](Self::delivered) counts the ones
+    /// the spool's drain sent too.
     pub fn exported(&self) -> u64 {
         self.counters.exported
+    }
+
+    /// Items the server accepted, sent directly or from the disk spool.
+    pub fn delivered(&self) -> u64 {
+        self.counters.delivered()
     }
 
     /// Items dropped for `reason`.
@@ -258,6 +265,14 @@ impl fmt::Display for ProcessorStats {
         }
         if self.sampled_out() > 0 {
             write!(f, ", sampled out {}", self.sampled_out())?;
+        }
+        let spool = (self.counters.delivered_from_spool, self.counters.in_spool);
+        if spool != (0, 0) {
+            write!(
+                f,
+                ", delivered from the spool {}, in the spool {}",
+                spool.0, spool.1
+            )?;
         }
         write!(f, ", pending {}", self.pending())
     }
