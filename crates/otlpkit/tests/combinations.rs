@@ -428,11 +428,11 @@ impl Row {
         !self.disabled && Self::has(self.metrics, "otlp")
     }
 
-    /// Whether otlpkit's own metrics are exported: they are the batch
-    /// processors' statistics (`Builder::with_self_metrics`), so with no
-    /// span or log record over OTLP there are none.
+    /// Whether otlpkit's own metrics are exported: the batch processors'
+    /// and the OTLP metric exporter's statistics
+    /// (`Builder::with_self_metrics`), so whenever metrics go over OTLP.
     fn own_metrics(&self) -> bool {
-        self.self_metrics && self.metrics() && (self.spans() > 0 || self.logs() > 0)
+        self.self_metrics && self.metrics()
     }
 
     /// Whether the console exporter `setting` selects prints.
