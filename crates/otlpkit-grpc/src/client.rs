@@ -264,28 +264,26 @@ impl Grpc {
             Some(source) => self.classify_local(source),
             None => {
                 // A status the server (or a proxy) sent: checklist 2.2, 2.3.
+                if let Some(http_status) = plain_http_status(status.message()) {
+                    return plain_http_error(http_status);
+                }
+                if status.code() == tonic::Code::Unknown
+                    && status.message().contains("missing grpc-status trailer")
+                {
+                    // The response stream ended without its final status: a
+                    // proxy cut it short, or the connection went away. No
+                    // answer arrived (checklist 2.8): retried, as a lost
+                    // connection is. tonic makes it UNKNOWN, which is not.
+                    return ExportError::connect(format!(
+                        "the response from {} ended without a gRPC status (cut short by a \
+                         proxy or a lost connection?)",
+                        self.origin
+                    ));
+                }
                 let code = GrpcCode::from_i32(status.code() as i32);
                 let retry_info = status
                     .get_details_retry_info()
                     .map(|info| info.retry_delay.unwrap_or(Duration::ZERO));
-                // tonic's words for an answer that is plain HTTP, not gRPC:
-                // an OTLP/HTTP port (4318) answers 404 with a text body.
-                let plain_http = [
-                    "while receiving response with status",
-                    "grpc-status header missing",
-                ]
-                .iter()
-                .any(|words| status.message().contains(words));
-                if plain_http {
-                    let message = format!(
-                        "{} (the server answered in plain HTTP, not gRPC: is it an OTLP/HTTP \
-                         port, 4318 by default? then use the http/protobuf protocol \
-                         (OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf) or the collector's \
-                         OTLP/gRPC port, 4317 by default)",
-                        status.message()
-                    );
-                    return ExportError::grpc(code, message, retry_info);
-                }
                 ExportError::grpc(code, status.message(), retry_info)
             }
         }
@@ -378,6 +376,62 @@ fn is_local_size_limit(status: &Status, limit: usize) -> bool {
             && message.starts_with("Error, decoded message length too large"))
             || (status.code() == tonic::Code::ResourceExhausted
                 && message.starts_with("Error decompressing: size limit")))
+}
+
+/// The HTTP status of an answer in plain HTTP, not gRPC, as tonic words
+/// it: a body that is no gRPC message ("… while receiving response with
+/// status: 503 Service Unavailable") or no body and no `grpc-status`
+/// ("grpc-status header missing, mapped from HTTP status code 503").
+fn plain_http_status(message: &str) -> Option<u16> {
+    [
+        "while receiving response with status: ",
+        "mapped from HTTP status code ",
+    ]
+    .iter()
+    .find_map(|words| {
+        let (_, rest) = message.split_once(words)?;
+        let digits = rest.get(..3)?;
+        digits.parse().ok()
+    })
+}
+
+/// The error for an answer in plain HTTP, coded by the gRPC specification's
+/// HTTP-to-status mapping (grpc/grpc `doc/http-grpc-status-mapping.md`):
+/// 429, 502, 503 and 504 are `UNAVAILABLE`, retried (checklist 2.2, 2.6) —
+/// a load balancer whose collector is away answers so. Only the answers of
+/// a server that does not speak gRPC at all, 404 and 415 as an OTLP/HTTP
+/// port gives them, point at the protocol and the port.
+fn plain_http_error(http_status: u16) -> ExportError {
+    let code = match http_status {
+        400 => GrpcCode::Internal,
+        401 => GrpcCode::Unauthenticated,
+        403 => GrpcCode::PermissionDenied,
+        404 => GrpcCode::Unimplemented,
+        429 | 502 | 503 | 504 => GrpcCode::Unavailable,
+        _ => GrpcCode::Unknown,
+    };
+    let reason = tonic::codegen::http::StatusCode::from_u16(http_status)
+        .ok()
+        .and_then(|status| status.canonical_reason())
+        .map(|reason| format!(" {reason}"))
+        .unwrap_or_default();
+    let hint = match http_status {
+        404 | 415 => {
+            " (is it an OTLP/HTTP port, 4318 by default? then use the http/protobuf protocol \
+             (OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf) or the collector's OTLP/gRPC port, \
+             4317 by default)"
+        }
+        429 | 502 | 503 | 504 => {
+            " (from a proxy or load balancer in front of the collector, or the collector is \
+             overloaded)"
+        }
+        _ => "",
+    };
+    ExportError::grpc(
+        code,
+        format!("the server answered HTTP {http_status}{reason} in plain HTTP, not gRPC{hint}"),
+        None,
+    )
 }
 
 fn is_network_error(kind: std::io::ErrorKind) -> bool {
@@ -497,6 +551,45 @@ mod tests {
                 code: GrpcCode::OutOfRange
             }
         );
+    }
+
+    // checklist 2.2, 2.6, 2.8: an answer in plain HTTP is coded by the gRPC
+    // HTTP-to-status mapping, whether tonic saw a body or none; a stream
+    // without its final status is a lost response.
+    #[test]
+    fn plain_http_answers_are_coded_by_their_http_status() {
+        let client = client();
+        let retryable = [429, 502, 503, 504];
+        for http_status in [400, 401, 403, 404, 415, 429, 500, 502, 503, 504] {
+            for message in [
+                format!(
+                    "protocol error: received message with invalid compression flag: 60 (valid \
+                     flags are 0 and 1) while receiving response with status: {http_status} Some Reason"
+                ),
+                format!("grpc-status header missing, mapped from HTTP status code {http_status}"),
+            ] {
+                let error = client.classify(&Status::internal(message.clone()));
+                assert_eq!(
+                    error.is_retryable(),
+                    retryable.contains(&http_status),
+                    "{message}"
+                );
+                let text = error.to_string();
+                assert!(text.contains(&format!("HTTP {http_status}")), "{text}");
+                assert_eq!(
+                    text.contains("4318"),
+                    [404, 415].contains(&http_status),
+                    "{text}"
+                );
+            }
+        }
+        let truncated = Status::unknown(
+            "protocol error: missing grpc-status trailer, stream was terminated without a \
+             final status (possible truncation by a proxy or load balancer)",
+        );
+        let error = client.classify(&truncated);
+        assert_eq!(error.kind(), ExportErrorKind::Connect);
+        assert!(error.is_retryable());
     }
 
     #[test]
