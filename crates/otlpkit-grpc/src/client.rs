@@ -6,6 +6,7 @@ use std::error::Error as StdError;
 use std::time::Duration;
 
 use bytes::Bytes;
+use otlpkit_core::diag::RateLimit;
 use otlpkit_core::{Compression, ExporterConfig, Protocol, Signal, Url};
 use otlpkit_exporter::{
     Accepted, Attempt, BoxFuture, BuildError, Connect, ExportError, GrpcCode, Sent, Transport,
@@ -19,7 +20,7 @@ use tonic::transport::Endpoint;
 use tonic::{Extensions, Status};
 use tonic_types::StatusExt as _;
 
-use crate::codec::{CountingChannel, PreEncodedCodec, ResponseDecodeError, WireBytes};
+use crate::codec::{CountingChannel, Decoded, PreEncodedCodec, WireBytes};
 
 /// Longest wait for a TCP connection (and, separately, a TLS handshake).
 /// Capped by the export timeout.
@@ -30,6 +31,8 @@ const TCP_KEEPALIVE: Duration = Duration::from_secs(60);
 /// for the answer before the connection counts as dead.
 const HTTP2_KEEPALIVE_INTERVAL: Duration = Duration::from_secs(30);
 const HTTP2_KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often, at most, an exporter says that responses do not decode.
+const UNDECODABLE_LOG_INTERVAL: Duration = Duration::from_secs(60);
 
 /// `scheme://host:port` of an endpoint: no user info, no path.
 pub(crate) fn origin(url: &Url) -> String {
@@ -64,6 +67,8 @@ pub struct Grpc {
     max_response_size: usize,
     origin: String,
     uses_tls: bool,
+    /// Limits the warning about undecodable responses.
+    undecodable_log: RateLimit,
 }
 
 impl std::fmt::Debug for Grpc {
@@ -201,6 +206,7 @@ impl Grpc {
             max_response_size: config.max_response_size(),
             origin,
             uses_tls: config.uses_tls(),
+            undecodable_log: RateLimit::new(UNDECODABLE_LOG_INTERVAL),
         })
     }
 
@@ -241,15 +247,34 @@ impl Grpc {
             },
             None => call.await,
         };
-        let result = result.map(|response| match response.into_inner().partial_success {
-            Some(partial) if partial.rejected > 0 || !partial.error_message.is_empty() => {
-                // A negative count (int64 on the wire) rejects nothing.
-                Accepted::partial(
-                    u64::try_from(partial.rejected).unwrap_or(0),
-                    partial.error_message,
-                )
+        let result = result.map(|response| match response.into_inner() {
+            Decoded::Response(response) => match response.partial_success {
+                Some(partial) if partial.rejected > 0 || !partial.error_message.is_empty() => {
+                    // A negative count (int64 on the wire) rejects nothing.
+                    Accepted::partial(
+                        u64::try_from(partial.rejected).unwrap_or(0),
+                        partial.error_message,
+                    )
+                }
+                _ => Accepted::full(),
+            },
+            Decoded::Undecodable(error) => {
+                // Status OK says the data was accepted; a response message
+                // that does not decode does not make it a failure (as over
+                // OTLP/HTTP).
+                if self.undecodable_log.ready() {
+                    otlpkit_core::diag::emit(
+                        otlpkit_core::LogLevel::Warn,
+                        format_args!(
+                            "{} accepted the export (gRPC status OK) but its response message \
+                             does not decode, counted as delivered: {error} (said at most once \
+                             a minute)",
+                            self.origin
+                        ),
+                    );
+                }
+                Accepted::full()
             }
-            _ => Accepted::full(),
         });
         Sent::new(result, wire.get())
     }
@@ -290,15 +315,12 @@ impl Grpc {
     }
 
     /// A status tonic made up from a local failure: connecting, TLS, a lost
-    /// connection, a timeout or an undecodable response.
+    /// connection or a timeout.
     fn classify_local(&self, source: &(dyn StdError + 'static)) -> ExportError {
         let mut during_connect = false;
         let mut network_io = false;
         let mut current = Some(source);
         while let Some(error) = current {
-            if error.downcast_ref::<ResponseDecodeError>().is_some() {
-                return ExportError::encoding(error_chain(error));
-            }
             if error.downcast_ref::<tonic::TimeoutExpired>().is_some() {
                 return ExportError::connect(format!("{}: request timed out", self.origin));
             }
@@ -429,7 +451,7 @@ fn plain_http_error(http_status: u16) -> ExportError {
     };
     ExportError::grpc(
         code,
-        format!("the server answered HTTP {http_status}{reason} in plain HTTP, not gRPC{hint}"),
+        format!("the server answered with a plain HTTP {http_status}{reason}, not gRPC{hint}"),
         None,
     )
 }
@@ -590,18 +612,6 @@ mod tests {
         let error = client.classify(&truncated);
         assert_eq!(error.kind(), ExportErrorKind::Connect);
         assert!(error.is_retryable());
-    }
-
-    #[test]
-    fn an_undecodable_response_is_an_encoding_error() {
-        let client = client();
-        let garbage: &[u8] = &[0x0a, 0xff];
-        let decode_error =
-            <crate::codec::ExportResponse as prost::Message>::decode(garbage).unwrap_err();
-        let status = Status::from_error(Box::new(ResponseDecodeError(decode_error)));
-        let error = client.classify(&status);
-        assert_eq!(error.kind(), ExportErrorKind::Encoding);
-        assert!(!error.is_retryable());
     }
 
     #[test]

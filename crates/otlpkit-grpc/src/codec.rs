@@ -43,11 +43,15 @@ pub(crate) struct PartialSuccess {
     pub(crate) error_message: String,
 }
 
-/// The response could not be decoded (attached as the source of the status
-/// so that the classification can tell it from a server status).
-#[derive(Debug, thiserror::Error)]
-#[error("the export response could not be decoded: {0}")]
-pub(crate) struct ResponseDecodeError(#[source] pub(crate) prost::DecodeError);
+/// A response message as the decoder read it. An undecodable one is no
+/// failure of the call: the final `grpc-status` decides that, and tonic
+/// reads it only when the decoder does not fail.
+#[derive(Debug)]
+pub(crate) enum Decoded {
+    Response(ExportResponse),
+    /// The message is not an `Export*ServiceResponse`.
+    Undecodable(prost::DecodeError),
+}
 
 /// Sends a request that is already protobuf-encoded.
 #[derive(Debug, Clone, Copy)]
@@ -64,7 +68,7 @@ impl PreEncodedCodec {
 
 impl Codec for PreEncodedCodec {
     type Encode = Bytes;
-    type Decode = ExportResponse;
+    type Decode = Decoded;
     type Encoder = PreEncodedEncoder;
     type Decoder = ResponseDecoder;
 
@@ -98,18 +102,27 @@ impl Encoder for PreEncodedEncoder {
     }
 }
 
-/// Decodes the response.
+/// Decodes the response; a message that does not decode is passed on as
+/// [`Decoded::Undecodable`], not as an error.
 #[derive(Debug)]
 pub(crate) struct ResponseDecoder;
 
 impl Decoder for ResponseDecoder {
-    type Item = ExportResponse;
+    type Item = Decoded;
     type Error = Status;
 
-    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<ExportResponse>, Status> {
-        <ExportResponse as prost::Message>::decode(src)
-            .map(Some)
-            .map_err(|error| Status::from_error(Box::new(ResponseDecodeError(error))))
+    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Decoded>, Status> {
+        use bytes::Buf as _;
+        match <ExportResponse as prost::Message>::decode(&mut *src) {
+            Ok(response) => Ok(Some(Decoded::Response(response))),
+            Err(error) => {
+                // Skip what is left of the message: tonic reads the next
+                // frame (the trailers) after it.
+                let rest = src.remaining();
+                src.advance(rest);
+                Ok(Some(Decoded::Undecodable(error)))
+            }
+        }
     }
 }
 

@@ -259,3 +259,37 @@ fn a_stream_without_grpc_status_is_retried() {
     assert_eq!((stats.exported, stats.dropped_total()), (5, 0));
     assert_eq!((stats.retries, stats.failed_attempts), (1, 1));
 }
+
+// checklist 2.1: status OK means the batch was delivered, even when the
+// response message does not decode — counted as exported, as OTLP/HTTP does
+// with an unreadable success body
+// (`success_bodies_empty_null_or_unreadable_count_as_exported`).
+#[test]
+fn status_ok_with_an_undecodable_response_counts_as_delivered() {
+    let server = RawServer::start(vec![Reply::grpc_ok(b"\xff\xff\xff")]);
+    let exporter = server.exporter(3);
+    block_on(exporter.export(spans("garbled", 2))).unwrap();
+    assert_eq!(server.requests(), 1);
+    let stats = traces(exporter.stats());
+    assert_eq!((stats.exported, stats.dropped_total()), (2, 0));
+    assert_eq!((stats.retries, stats.failed_attempts), (0, 0));
+}
+
+// The final status decides, not the message before it: an undecodable
+// message followed by INVALID_ARGUMENT is a failure, dropped and counted.
+#[test]
+fn an_undecodable_response_with_an_error_status_is_that_error() {
+    let server = RawServer::start(vec![Reply {
+        grpc_status: Some("3"),
+        ..Reply::grpc_ok(b"\xff\xff\xff")
+    }]);
+    let exporter = server.exporter(3);
+    let error = block_on(exporter.export(spans("garbled", 2)))
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("InvalidArgument"), "{error}");
+    assert_eq!(server.requests(), 1);
+    let stats = traces(exporter.stats());
+    assert_eq!(stats.dropped(DropReason::NonRetryable), 2);
+    assert_eq!(stats.exported, 0);
+}
