@@ -6,7 +6,9 @@
 //! The status of a call arrives in the response headers (a trailers-only
 //! answer, as for most errors) or in the trailers after the last message,
 //! so both layers wrap the response body and close the span when the
-//! status has been read (or the body is dropped).
+//! status has been read (or the body is dropped). A response that ends
+//! without a status is recorded as `UNKNOWN` (code 2), as tonic reports it
+//! to the caller.
 
 use std::fmt;
 use std::future::Future;
@@ -100,6 +102,11 @@ fn grpc_status(headers: &HeaderMap) -> Option<(i32, Option<String>)> {
         .filter(|text| !text.is_empty());
     Some((code, message))
 }
+
+/// `UNKNOWN`: what a call whose response ends without `grpc-status` is.
+const UNKNOWN: i32 = 2;
+/// The description of a call whose response ended without `grpc-status`.
+const MISSING_STATUS: &str = "the response ended without grpc-status";
 
 fn record_status(span: &Span, side: Side, code: i32, message: Option<&str>) {
     span.record("rpc.grpc.status_code", i64::from(code));
@@ -213,7 +220,13 @@ where
                     record_failure(span, "body", Some(error.to_string()));
                     *this.span = None;
                 }
-                None => *this.span = None,
+                None => {
+                    // The stream ended without a status: a protocol error
+                    // (a proxy's reset looks like this), which tonic and
+                    // grpc-go report as UNKNOWN.
+                    record_status(span, *this.side, UNKNOWN, Some(MISSING_STATUS));
+                    *this.span = None;
+                }
             }
         }
         Poll::Ready(frame)
@@ -283,8 +296,9 @@ where
 /// `rpc.service`, `rpc.method`, `rpc.grpc.status_code`, `server.address`
 /// and `server.port`; any status but `OK` makes it an error, with the
 /// status name (e.g. `UNAVAILABLE`) in `error.type` and the status message
-/// as its description. It is a child of the span current where the call is
-/// made.
+/// as its description; a response that ends without a status is `UNKNOWN`
+/// (code 2), as tonic reports it. It is a child of the span current where
+/// the call is made.
 ///
 /// ```no_run
 /// # async fn example() -> Result<(), Box<dyn std::error::Error>> {

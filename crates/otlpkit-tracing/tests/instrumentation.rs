@@ -444,6 +444,29 @@ mod grpc {
     use tonic_prost::ProstCodec;
 
     const SAY: &str = "/test.v1.Echo/Say";
+    /// Answers one message and ends the stream without `grpc-status`.
+    const TRUNCATED: &str = "/test.v1.Echo/Truncated";
+
+    /// One empty message, then the end of the stream without trailers
+    /// (what a proxy's `RST_STREAM(NO_ERROR)` looks like to a client).
+    struct WithoutTrailers(bool);
+
+    impl Body for WithoutTrailers {
+        type Data = tonic::codegen::Bytes;
+        type Error = Infallible;
+
+        fn poll_frame(
+            mut self: std::pin::Pin<&mut Self>,
+            _cx: &mut TaskContext<'_>,
+        ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+            if self.0 {
+                return Poll::Ready(None);
+            }
+            self.0 = true;
+            let message = tonic::codegen::Bytes::from_static(b"\0\0\0\0\0");
+            Poll::Ready(Some(Ok(http_body::Frame::data(message))))
+        }
+    }
 
     #[derive(Clone, PartialEq, prost::Message)]
     struct Message {
@@ -497,6 +520,12 @@ mod grpc {
                     let mut grpc = tonic::server::Grpc::new(ProstCodec::default());
                     Ok(grpc.unary(Say, request).await)
                 })
+            } else if request.uri().path() == TRUNCATED {
+                let response = http::Response::builder()
+                    .header("content-type", "application/grpc")
+                    .body(tonic::body::Body::new(WithoutTrailers(false)))
+                    .unwrap();
+                Box::pin(async { Ok(response) })
             } else {
                 Box::pin(async { Ok(Status::unimplemented("no such method").into_http()) })
             }
@@ -619,5 +648,76 @@ mod grpc {
             Some("Nope")
         );
         assert_eq!(hex(&root.span.parent_span_id), "");
+    }
+
+    /// A tonic server on a free port of 127.0.0.1 with the server layer, and
+    /// a client through the client layer.
+    fn echo_client(
+        runtime: &tokio::runtime::Runtime,
+    ) -> (
+        tonic::client::Grpc<otlpkit_tracing::client::GrpcClient<tonic::transport::Channel>>,
+        u16,
+    ) {
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let port = listener.local_addr().unwrap().port();
+        runtime.spawn(
+            tonic::transport::Server::builder()
+                .layer(GrpcServerLayer::new())
+                .add_service(Echo)
+                .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)),
+        );
+        let uri: http::Uri = format!("http://127.0.0.1:{port}").parse().unwrap();
+        let channel = runtime
+            .block_on(Endpoint::from(uri.clone()).connect())
+            .unwrap();
+        (
+            tonic::client::Grpc::new(GrpcClientLayer::new().with_server(&uri).layer(channel)),
+            port,
+        )
+    }
+
+    #[test]
+    fn a_response_ending_without_grpc_status_is_unknown_on_both_sides() {
+        pipeline();
+        let runtime = runtime();
+        let (mut grpc, _port) = echo_client(&runtime);
+        let root = tracing::info_span!("truncated-root");
+        let trace_id = trace_id_of(&root);
+        let future = async move {
+            grpc.ready().await.unwrap();
+            grpc.unary::<_, Message, _>(
+                tonic::Request::new(Message::default()),
+                PathAndQuery::from_static(TRUNCATED),
+                ProstCodec::default(),
+            )
+            .await
+        };
+        let status = runtime
+            .block_on(tracing::Instrument::instrument(future, root.clone()))
+            .unwrap_err();
+        // What tonic tells the caller.
+        assert_eq!(status.code(), Code::Unknown);
+        drop(root);
+
+        // root, client, server.
+        let spans = trace(&trace_id, 3);
+        let client = find(&spans, "test.v1.Echo/Truncated", SpanKind::Client);
+        let server = find(&spans, "test.v1.Echo/Truncated", SpanKind::Server);
+        for span in [client, server] {
+            assert_eq!(
+                int(span, "rpc.grpc.status_code"),
+                Some(2),
+                "{:?}",
+                span.kind()
+            );
+            assert_eq!(span.attribute_str("error.type"), Some("UNKNOWN"));
+            assert_eq!(span.status_code(), StatusCode::Error);
+            assert_eq!(
+                span.span.status.as_ref().unwrap().message,
+                "the response ended without grpc-status"
+            );
+        }
     }
 }
