@@ -15,7 +15,6 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll, ready};
 
-use crate::SpanExt as _;
 use http::{HeaderMap, Request, Response, Uri};
 use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
@@ -25,6 +24,7 @@ use tracing::field::Empty;
 use tracing::instrument::{Instrument as _, Instrumented};
 
 use crate::semconv::STATUS_ERROR;
+use crate::server::ParentFuture;
 
 /// The `tracing` target of gRPC client spans (`RUST_LOG` directive:
 /// `rpc.client=info`).
@@ -254,7 +254,7 @@ pin_project! {
     /// The response future of [`GrpcClient`] and [`GrpcServer`].
     pub struct GrpcFuture<F> {
         #[pin]
-        inner: Instrumented<F>,
+        inner: Instrumented<ParentFuture<F>>,
         side: Side,
     }
 }
@@ -407,7 +407,7 @@ where
                 crate::propagation::inject(cx, request.headers_mut());
             });
         });
-        let future = span.in_scope(|| self.inner.call(request));
+        let future = ParentFuture::none(span.in_scope(|| self.inner.call(request)));
         GrpcFuture {
             inner: future.instrument(span),
             side: Side::Client,
@@ -416,7 +416,11 @@ where
 }
 
 /// A tower layer for tonic servers: each call runs in a server span that
-/// continues the caller's trace (W3C `traceparent` in the metadata).
+/// continues the caller's trace (W3C `traceparent` in the metadata). When
+/// the span is filtered out (`RUST_LOG=info,rpc.server=off`) or no
+/// OpenTelemetry layer sees it, the caller's context itself is made current
+/// around the service, so the handler's spans still continue the caller's
+/// trace and its baggage still arrives.
 ///
 /// The span is named `{rpc.service}/{rpc.method}` and has `rpc.system`,
 /// `rpc.service`, `rpc.method` and `rpc.grpc.status_code`. As the
@@ -483,10 +487,8 @@ where
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
         let span = rpc_span(Side::Server, request.uri().path());
-        let parent = crate::propagation::extract(request.headers());
-        // Fails only when no OpenTelemetry layer sees the span.
-        let _ = span.set_parent(parent);
-        let future = span.in_scope(|| self.inner.call(request));
+        let parent = crate::server::continue_trace(&span, request.headers());
+        let future = parent.call_in(&span, || self.inner.call(request));
         GrpcFuture {
             inner: future.instrument(span),
             side: Side::Server,

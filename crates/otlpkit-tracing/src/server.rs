@@ -49,7 +49,10 @@ type RouteFn = Arc<Route>;
 /// 3. makes it current while the inner service runs: the `tracing` span is
 ///    entered on every poll and, through `tracing-opentelemetry`'s context
 ///    activation, its OpenTelemetry context with it (and the caller's
-///    baggage);
+///    baggage). When the span is filtered out (`RUST_LOG=info,http.server=off`)
+///    or no OpenTelemetry layer sees it, the caller's context itself is made
+///    current instead, so the handler's spans still continue the caller's
+///    trace and its baggage still arrives;
 /// 4. records `http.response.status_code` and, for a 5xx answer or an error
 ///    of the service, status `Error` and `error.type`;
 /// 5. records the request's duration in the `http.server.request.duration`
@@ -219,7 +222,8 @@ where
             attributes.push(KeyValue::new("network.protocol.version", version));
         }
         let span = server_span(&request, route, scheme);
-        let future = span.in_scope(|| self.inner.call(request));
+        let parent = continue_trace(&span, request.headers());
+        let future = parent.call_in(&span, || self.inner.call(request));
         ResponseFuture {
             inner: future.instrument(span),
             started,
@@ -294,11 +298,74 @@ fn server_span<B>(request: &Request<B>, route: Option<String>, scheme: &str) -> 
     {
         span.record("user_agent.original", agent);
     }
-    let parent = crate::propagation::extract(request.headers());
-    // Fails only when no OpenTelemetry layer sees the span: then there is no
-    // OpenTelemetry span to attach the caller's trace to.
-    let _ = span.set_parent(parent);
     span
+}
+
+/// Makes the caller's context (extracted from `headers`) the parent of a
+/// server span. When the span cannot take it (it is disabled, e.g. by
+/// `RUST_LOG=info,http.server=off`, or no OpenTelemetry layer sees it), the
+/// caller's context is returned to be made current around the inner
+/// service instead, so that the handler's spans still continue the
+/// caller's trace and its baggage still arrives.
+pub(crate) fn continue_trace(span: &Span, headers: &http::HeaderMap) -> WithParent {
+    let parent = crate::propagation::extract(headers);
+    WithParent(span.set_parent(parent.clone()).err().map(|_| parent))
+}
+
+/// The caller's context, when the server span could not take it as its
+/// parent (see [`continue_trace`]).
+#[derive(Debug)]
+pub(crate) struct WithParent(Option<opentelemetry::Context>);
+
+impl WithParent {
+    /// Calls the inner service inside `span` or, when the span could not
+    /// take the caller's context, under that context; the future polls
+    /// under it too.
+    pub(crate) fn call_in<F>(self, span: &Span, call: impl FnOnce() -> F) -> ParentFuture<F> {
+        let future = match &self.0 {
+            Some(parent) => {
+                let _attached = parent.clone().attach();
+                call()
+            }
+            None => span.in_scope(call),
+        };
+        ParentFuture {
+            inner: future,
+            parent: self.0,
+        }
+    }
+}
+
+pin_project! {
+    /// A future polled under the caller's context when the server span
+    /// could not take it (see [`continue_trace`]); else the future alone.
+    #[derive(Debug)]
+    pub(crate) struct ParentFuture<F> {
+        #[pin]
+        inner: F,
+        parent: Option<opentelemetry::Context>,
+    }
+}
+
+impl<F> ParentFuture<F> {
+    /// `future`, polled as it is.
+    #[cfg(feature = "tonic")]
+    pub(crate) fn none(future: F) -> Self {
+        Self {
+            inner: future,
+            parent: None,
+        }
+    }
+}
+
+impl<F: Future> Future for ParentFuture<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let _attached = this.parent.as_ref().map(|parent| parent.clone().attach());
+        this.inner.poll(cx)
+    }
 }
 
 pin_project! {
@@ -307,7 +374,7 @@ pin_project! {
     /// completes.
     pub struct ResponseFuture<F> {
         #[pin]
-        inner: Instrumented<F>,
+        inner: Instrumented<ParentFuture<F>>,
         started: Instant,
         attributes: Vec<KeyValue>,
         duration: Recorder,
