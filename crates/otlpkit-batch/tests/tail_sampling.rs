@@ -675,13 +675,21 @@ fn decisions_are_reported_as_metrics() {
 }
 
 /// One generated trace: each span's parent (an earlier span; span 0 is the
-/// root), the span carrying an error and the one that is slow, if any.
+/// local root), the span carrying an error and the one that is slow, if any,
+/// and whether the root continues a remote parent sampled upstream.
 #[derive(Debug, Clone)]
 struct Shape {
     parents: Vec<usize>,
     error: Option<usize>,
     slow: Option<usize>,
+    parent_sampled: bool,
 }
+
+/// Root-only traces ended in the middle of a case, when it floods: more
+/// than the stage remembers the verdicts of traces whose root ended
+/// (`max(2 × max_traces, 8,192)`), so that the verdicts given before a
+/// root ended must outlast them.
+const FLOOD: usize = 12_000;
 
 fn shape() -> impl Strategy<Value = Shape> {
     (1..10_usize)
@@ -696,12 +704,14 @@ fn shape() -> impl Strategy<Value = Shape> {
                     }),
                 prop::option::weighted(0.2, 0..len),
                 prop::option::weighted(0.2, 0..len),
+                prop::bool::weighted(0.25),
             )
         })
-        .prop_map(|(parents, error, slow)| Shape {
+        .prop_map(|(parents, error, slow, parent_sampled)| Shape {
             parents,
             error,
             slow,
+            parent_sampled,
         })
 }
 
@@ -729,10 +739,12 @@ fn end_order(shapes: &[Shape], ranks: &[u32]) -> Vec<(usize, usize)> {
 proptest! {
     #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
 
-    // Random trace shapes, error and slow placements, end orders, ratios and
-    // caps: every span is counted once (exported, dropped or sampled out),
-    // every trace is decided once and arrives whole or not at all; when the
-    // caps do not bind, exactly the traces the policies keep arrive.
+    // Random trace shapes, error and slow placements, sampled remote
+    // parents, end orders, ratios and caps, with or without a flood of other
+    // traces decided halfway: every span is counted once (exported, dropped
+    // or sampled out), every trace is decided once and arrives whole or not
+    // at all; when the caps do not bind, exactly the traces the policies
+    // keep arrive.
     #[test]
     fn accounting_is_exact_for_random_trace_shapes(
         shapes in prop::collection::vec(shape(), 1..16),
@@ -740,6 +752,8 @@ proptest! {
         ratio in prop::sample::select(vec![0.0, 0.5, 1.0]),
         max_traces in 1..20_usize,
         max_spans in 1..12_usize,
+        flood in any::<bool>(),
+        seed in any::<u64>(),
     ) {
         let receiver = Receiver::start().unwrap();
         let pipeline = Pipeline::new(
@@ -758,8 +772,14 @@ proptest! {
         let mut spans: Vec<Vec<Context>> = Vec::new();
         for (t, shape) in shapes.iter().enumerate() {
             let mut trace: Vec<Context> = Vec::new();
+            // Under a sampled remote parent, the trace id is the parent's.
+            let entry = remote_parent(u128::from(seed) << 64 | (t as u128 + 1), true);
             for i in 0..=shape.parents.len() {
-                let parent = if i == 0 { Context::new() } else { trace[shape.parents[i - 1]].clone() };
+                let parent = match i {
+                    0 if shape.parent_sampled => entry.clone(),
+                    0 => Context::new(),
+                    _ => trace[shape.parents[i - 1]].clone(),
+                };
                 let span = timed_span(tracer, &format!("s-{t}-{i}"), &parent, t0);
                 let cx = parent.with_span(span);
                 if shape.error == Some(i) {
@@ -775,7 +795,26 @@ proptest! {
         // ended no later than the local root.
         let mut root_ended = vec![false; shapes.len()];
         let mut evidence = vec![false; shapes.len()];
-        for &(t, i) in &order {
+        // The flood comes halfway, or later: where no trace whose root has
+        // ended still has a span to end (a trace whose root ended is
+        // remembered for the last `max(2 × max_traces, 8,192)` traces only,
+        // and this many would make its late span start it anew).
+        let flood_at = (order.len() / 2..=order.len())
+            .find(|&k| {
+                order[k..].iter().all(|&(t, _)| {
+                    !order[..k].iter().any(|&(u, i)| u == t && i == 0)
+                })
+            })
+            .unwrap_or(order.len());
+        let run_flood = || {
+            for n in 0..FLOOD {
+                tracer.start(format!("flood-{n}")).end();
+            }
+        };
+        for (k, &(t, i)) in order.iter().enumerate() {
+            if flood && k == flood_at {
+                run_flood();
+            }
             let shape = &shapes[t];
             if !root_ended[t] && (shape.error == Some(i) || shape.slow == Some(i)) {
                 evidence[t] = true;
@@ -790,16 +829,24 @@ proptest! {
                 cx.span().end();
             }
         }
+        if flood && flood_at == order.len() {
+            run_flood();
+        }
         drop(spans);
         let counters = pipeline.shutdown();
 
-        let produced: u64 = shapes.iter().map(|s| s.parents.len() as u64 + 1).sum();
+        let flooded = if flood { FLOOD } else { 0 };
+        let produced: u64 =
+            shapes.iter().map(|s| s.parents.len() as u64 + 1).sum::<u64>() + flooded as u64;
         prop_assert_eq!(
             counters.exported + counters.dropped_total() + counters.sampled_out,
             produced
         );
         prop_assert_eq!(counters.dropped_total(), 0);
-        prop_assert_eq!(counters.sampling.traces_decided(), shapes.len() as u64);
+        prop_assert_eq!(
+            counters.sampling.traces_decided(),
+            (shapes.len() + flooded) as u64
+        );
         let received = received_by_trace(&receiver);
         let mut kept_spans = 0;
         for (t, shape) in shapes.iter().enumerate() {
@@ -809,10 +856,21 @@ proptest! {
             kept_spans += got;
             let caps_bind = shapes.len() > max_traces || len >= max_spans;
             if !caps_bind {
-                let expect = ratio_keeps(ratio, trace_ids[t]) || evidence[t];
+                let expect =
+                    ratio_keeps(ratio, trace_ids[t]) || evidence[t] || shape.parent_sampled;
                 prop_assert_eq!(got == len, expect, "trace {}: {:?}", t, shape);
             }
         }
-        prop_assert_eq!(counters.exported, kept_spans as u64);
+        // The flood's traces have one span each: those kept arrived too.
+        let flood_kept = received.len() - received_traces_of(&received, &trace_ids);
+        prop_assert_eq!(counters.exported, (kept_spans + flood_kept) as u64);
     }
+}
+
+/// How many of `traces` arrived.
+fn received_traces_of(received: &HashMap<String, Vec<String>>, traces: &[TraceId]) -> usize {
+    traces
+        .iter()
+        .filter(|t| received.contains_key(&t.to_string()))
+        .count()
 }

@@ -28,7 +28,23 @@
 //! the traces that would otherwise be sampled out are ever held. A trace
 //! nothing kept is sampled out when its local root ends. Spans that end
 //! after their trace was decided follow the decision, as long as the stage
-//! remembers it (about as many traces as `max_traces`).
+//! remembers it:
+//!
+//! - a trace decided before its local root ended (kept by evidence, the
+//!   parent or the ratio, or decided early at a cap) can still get spans
+//!   from this process: its verdict is kept until that root ends, however
+//!   many other traces are decided meanwhile, for up to `max_traces` such
+//!   traces at once (at least 4,096). Past that, the one least recently
+//!   seen is remembered as if its root had ended;
+//! - a trace whose local root ended is remembered for the last
+//!   `max(2 × max_traces, 8,192)` traces seen (each span of a trace makes it
+//!   the most recently seen).
+//!
+//! A span of a trace forgotten (one ending after its root, or after the
+//! first bound was passed, once the second has) starts the trace anew: it is
+//! decided and counted again, and may be decided otherwise. A local root
+//! starting under a sampled remote parent does not keep a trace already
+//! sampled out: its spans follow that decision.
 //!
 //! # Bounds
 //!

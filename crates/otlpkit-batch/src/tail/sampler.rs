@@ -53,8 +53,12 @@ const STOP_ON_DROP: Duration = Duration::from_secs(1);
 /// up for this span (other producers are deciding traces at the same time).
 const EVICTION_ATTEMPTS: usize = 8;
 
-/// The fewest decided traces whose verdict is remembered.
+/// The fewest traces whose local root ended whose verdict is remembered.
 const MIN_REMEMBERED: usize = 8_192;
+
+/// The fewest traces decided before their local root ended whose verdict is
+/// kept until it ends.
+const MIN_REMEMBERED_OPEN: usize = 4_096;
 
 /// A shard, on its own cache lines so that producers on different shards do
 /// not contend.
@@ -93,14 +97,21 @@ impl<S: TailSpan> Core<S> {
     fn new(config: TailSamplingConfig, rules: Vec<AttributeRule>, stats: ExportStats) -> Arc<Self> {
         let parallelism = thread::available_parallelism().map_or(2, |n| n.get());
         let shard_count = (parallelism * 4).next_power_of_two().clamp(4, 64);
-        // Verdicts are remembered for twice as many traces as are held, and
-        // at least 8,192 (about 50 bytes each), so that the late spans of a
-        // trace decided early follow its decision even while a flood of
-        // other traces is decided meanwhile.
+        // The verdicts of traces whose local root ended are remembered for
+        // twice as many traces as are held, and at least 8,192 (about 100
+        // bytes each), so that spans ending after their root follow its
+        // decision even while a flood of other traces is decided meanwhile.
+        // Those of traces decided before their root ended are kept until it
+        // ends, for as many traces as are held, and at least 4,096: their
+        // later spans, the root's included, follow the decision.
         let remembered = config
             .max_traces()
             .saturating_mul(2)
             .max(MIN_REMEMBERED)
+            .div_ceil(shard_count);
+        let remembered_open = config
+            .max_traces()
+            .max(MIN_REMEMBERED_OPEN)
             .div_ceil(shard_count);
         let hold = match config.latency_threshold() {
             Some(latency) => latency.min(config.decision_wait()),
@@ -108,7 +119,7 @@ impl<S: TailSpan> Core<S> {
         };
         Arc::new_cyclic(|me: &Weak<Self>| Core {
             shards: (0..shard_count)
-                .map(|_| Padded(Mutex::new(Shard::new(remembered))))
+                .map(|_| Padded(Mutex::new(Shard::new(remembered, remembered_open))))
                 .collect(),
             mask: shard_count - 1,
             policies: Policies::new(&config, rules),
@@ -159,7 +170,7 @@ impl<S: TailSpan> Core<S> {
         } else if let Some(held) = shard.take(&trace_id) {
             // The evidence keeps the whole trace, or its local root ended
             // with no policy satisfied.
-            shard.remember(trace_id, verdict(matched.is_some()));
+            shard.remember(trace_id, verdict(matched.is_some()), !root);
             drop(shard);
             self.settle(held, matched, None, sink);
             self.follow(span, matched.is_some(), sink);
@@ -169,7 +180,7 @@ impl<S: TailSpan> Core<S> {
         };
 
         // Not held: decided already, or a new trace.
-        if let Some(verdict) = shard.verdict(&trace_id) {
+        if let Some(verdict) = shard.follow(&trace_id, root) {
             drop(shard);
             self.follow(span, verdict == Verdict::Keep, sink);
             return;
@@ -182,7 +193,7 @@ impl<S: TailSpan> Core<S> {
         });
         let closed = self.closed.load(Ordering::Acquire);
         if keep.is_some() || root || closed {
-            shard.remember(trace_id, verdict(keep.is_some()));
+            shard.remember(trace_id, verdict(keep.is_some()), !root);
             drop(shard);
             let stats = self.signal_stats();
             if closed && keep.is_none() && !root {
@@ -225,7 +236,7 @@ impl<S: TailSpan> Core<S> {
             return;
         };
         let keep = self.slow(&held, Instant::now());
-        shard.remember(trace_id, verdict(keep.is_some()));
+        shard.remember(trace_id, verdict(keep.is_some()), true);
         drop(shard);
         self.settle(held, keep, Some(EarlyDecision::MaxSpansPerTrace), sink);
     }
@@ -261,11 +272,20 @@ impl<S: TailSpan> Core<S> {
             return;
         }
         let mut shard = lock(self.shard(trace_id));
-        if shard.verdict(&trace_id) == Some(Verdict::Keep) {
-            return;
+        match shard.verdict(&trace_id) {
+            // Counted already; a local root is starting, so the verdict is
+            // kept until a local root of the trace ends.
+            Some(Verdict::Keep) => {
+                shard.remember(trace_id, Verdict::Keep, true);
+                return;
+            }
+            // Sampled out already (and counted so): keeping its later
+            // spans would split it and count it twice.
+            Some(Verdict::Drop) => return,
+            None => {}
         }
         let held = shard.take(&trace_id);
-        shard.remember(trace_id, Verdict::Keep);
+        shard.remember(trace_id, Verdict::Keep, true);
         drop(shard);
         match held {
             Some(held) => self.settle(held, Some(SamplingPolicy::ParentSampled), None, sink),
@@ -345,7 +365,7 @@ impl<S: TailSpan> Core<S> {
             return;
         };
         let keep = self.slow(&held, Instant::now());
-        shard.remember(trace_id, verdict(keep.is_some()));
+        shard.remember(trace_id, verdict(keep.is_some()), true);
         drop(shard);
         self.settle(held, keep, Some(EarlyDecision::MaxTraces), sink);
     }
@@ -371,7 +391,7 @@ impl<S: TailSpan> Core<S> {
                 } else {
                     self.slow(&held, now)
                 };
-                shard.remember(trace_id, verdict(keep.is_some()));
+                shard.remember(trace_id, verdict(keep.is_some()), true);
                 decided.push((held, keep));
             }
             if let Some((first_seen, ..)) = shard.oldest() {
@@ -405,7 +425,7 @@ impl<S: TailSpan> Core<S> {
             let mut decided = Vec::with_capacity(all.len());
             for (trace_id, held) in all {
                 let keep = self.slow(&held, now);
-                shard.remember(trace_id, verdict(keep.is_some()));
+                shard.remember(trace_id, verdict(keep.is_some()), true);
                 decided.push((held, keep));
             }
             drop(shard);

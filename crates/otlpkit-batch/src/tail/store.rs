@@ -2,7 +2,6 @@
 //! the order they were first seen, and a bounded memory of the decisions
 //! made, so that late spans follow them.
 
-use std::collections::hash_map::Entry;
 use std::collections::{HashMap, VecDeque};
 use std::time::{Instant, SystemTime};
 
@@ -44,21 +43,134 @@ pub(crate) struct Shard<S> {
     next_seq: u64,
     /// Spans held in this shard.
     spans: usize,
-    decided: HashMap<TraceId, Verdict>,
-    decided_order: VecDeque<TraceId>,
-    decided_capacity: usize,
+    memory: Memory,
+}
+
+/// A remembered verdict: its place in its list (`seq`), and whether the
+/// trace's local root had not ended yet when it was last seen.
+#[derive(Debug, Clone, Copy)]
+struct Decided {
+    verdict: Verdict,
+    seq: u64,
+    open: bool,
+}
+
+/// The verdicts of one shard, in two lists, each least recently seen first
+/// (every span that follows a verdict moves it to the back):
+///
+/// - `open`: traces decided before their local root ended (kept by
+///   evidence, the parent or the ratio, or decided early). They can still
+///   get spans from this process, so their verdict is kept until the root
+///   ends, up to `open_capacity`; past it, the least recently seen one moves
+///   to `ended` (it is then forgotten like a trace whose root ended).
+/// - `ended`: traces whose local root ended, up to `ended_capacity`; past
+///   it, the least recently seen one is forgotten.
+///
+/// Entries of a list are `(trace id, seq)`; one whose `seq` is no longer
+/// its trace's is stale (skipped, and compacted away).
+#[derive(Debug)]
+struct Memory {
+    decided: HashMap<TraceId, Decided>,
+    open: VecDeque<(TraceId, u64)>,
+    open_live: usize,
+    open_capacity: usize,
+    ended: VecDeque<(TraceId, u64)>,
+    ended_live: usize,
+    ended_capacity: usize,
+    next_seq: u64,
+}
+
+impl Memory {
+    fn new(ended_capacity: usize, open_capacity: usize) -> Self {
+        Self {
+            decided: HashMap::new(),
+            open: VecDeque::new(),
+            open_live: 0,
+            open_capacity: open_capacity.max(1),
+            ended: VecDeque::new(),
+            ended_live: 0,
+            ended_capacity: ended_capacity.max(1),
+            next_seq: 0,
+        }
+    }
+
+    /// Puts `trace_id`'s verdict at the back of the list `open` names,
+    /// taking it out of the list it was in, within the capacities.
+    fn place(&mut self, trace_id: TraceId, verdict: Verdict, open: bool) {
+        self.insert(trace_id, verdict, open);
+        self.enforce_capacity();
+    }
+
+    fn insert(&mut self, trace_id: TraceId, verdict: Verdict, open: bool) {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        let entry = Decided { verdict, seq, open };
+        if let Some(old) = self.decided.insert(trace_id, entry) {
+            if old.open {
+                self.open_live -= 1;
+            } else {
+                self.ended_live -= 1;
+            }
+        }
+        if open {
+            self.open_live += 1;
+            self.open.push_back((trace_id, seq));
+        } else {
+            self.ended_live += 1;
+            self.ended.push_back((trace_id, seq));
+        }
+    }
+
+    fn is_live(decided: &HashMap<TraceId, Decided>, (trace_id, seq): (TraceId, u64)) -> bool {
+        decided.get(&trace_id).is_some_and(|d| d.seq == seq)
+    }
+
+    /// Moves the open verdicts beyond their capacity to `ended`, forgets
+    /// the ended ones beyond theirs, and compacts the lists (amortised
+    /// O(1): a list is compacted when at least half of it is stale).
+    fn enforce_capacity(&mut self) {
+        while self.open_live > self.open_capacity {
+            let Some(front) = self.open.pop_front() else {
+                break;
+            };
+            if let Some(&Decided { verdict, .. }) =
+                self.decided.get(&front.0).filter(|d| d.seq == front.1)
+            {
+                self.insert(front.0, verdict, false);
+            }
+        }
+        while self.ended_live > self.ended_capacity {
+            let Some(front) = self.ended.pop_front() else {
+                break;
+            };
+            if Self::is_live(&self.decided, front) {
+                self.decided.remove(&front.0);
+                self.ended_live -= 1;
+            }
+        }
+        for (list, live) in [
+            (&mut self.open, self.open_live),
+            (&mut self.ended, self.ended_live),
+        ] {
+            if list.len() > 2 * live + 64 {
+                let decided = &self.decided;
+                list.retain(|&entry| Self::is_live(decided, entry));
+            }
+        }
+    }
 }
 
 impl<S> Shard<S> {
-    pub(crate) fn new(decided_capacity: usize) -> Self {
+    /// A shard remembering the verdicts of up to `ended_capacity` traces
+    /// whose local root ended and of up to `open_capacity` traces decided
+    /// before it ended.
+    pub(crate) fn new(ended_capacity: usize, open_capacity: usize) -> Self {
         Self {
             held: HashMap::new(),
             order: VecDeque::new(),
             next_seq: 0,
             spans: 0,
-            decided: HashMap::new(),
-            decided_order: VecDeque::new(),
-            decided_capacity: decided_capacity.max(1),
+            memory: Memory::new(ended_capacity, open_capacity),
         }
     }
 
@@ -130,26 +242,24 @@ impl<S> Shard<S> {
 
     /// The verdict already given for a trace, if it is still remembered.
     pub(crate) fn verdict(&self, trace_id: &TraceId) -> Option<Verdict> {
-        self.decided.get(trace_id).copied()
+        self.memory.decided.get(trace_id).map(|d| d.verdict)
     }
 
-    /// Remembers a verdict, forgetting the oldest one beyond the capacity.
-    pub(crate) fn remember(&mut self, trace_id: TraceId, verdict: Verdict) {
-        match self.decided.entry(trace_id) {
-            Entry::Occupied(mut entry) => {
-                entry.insert(verdict);
-                return;
-            }
-            Entry::Vacant(entry) => {
-                entry.insert(verdict);
-            }
-        }
-        self.decided_order.push_back(trace_id);
-        while self.decided_order.len() > self.decided_capacity {
-            if let Some(old) = self.decided_order.pop_front() {
-                self.decided.remove(&old);
-            }
-        }
+    /// The verdict a span of `trace_id` follows, if it is still remembered;
+    /// the span refreshes it (its trace is the most recently seen), and
+    /// when it is the local root (`root`), its trace's root has ended.
+    pub(crate) fn follow(&mut self, trace_id: &TraceId, root: bool) -> Option<Verdict> {
+        let decided = *self.memory.decided.get(trace_id)?;
+        self.memory
+            .place(*trace_id, decided.verdict, decided.open && !root);
+        Some(decided.verdict)
+    }
+
+    /// Remembers a verdict; `root_open`: the trace's local root has not
+    /// ended yet (the verdict is then kept until it ends, up to the open
+    /// capacity).
+    pub(crate) fn remember(&mut self, trace_id: TraceId, verdict: Verdict, root_open: bool) {
+        self.memory.place(trace_id, verdict, root_open);
     }
 
     /// The oldest held trace: its first-seen time, id and sequence number
@@ -215,7 +325,7 @@ mod tests {
 
     #[test]
     fn traces_leave_in_first_seen_order_and_stale_entries_are_skipped() {
-        let mut shard = Shard::<u32>::new(4);
+        let mut shard = Shard::<u32>::new(4, 4);
         let t0 = Instant::now();
         let start = SystemTime::UNIX_EPOCH;
         for n in 1..=3 {
@@ -240,7 +350,7 @@ mod tests {
 
     #[test]
     fn the_order_stays_bounded_when_traces_are_decided_by_their_root() {
-        let mut shard = Shard::<u32>::new(4);
+        let mut shard = Shard::<u32>::new(4, 4);
         let now = Instant::now();
         for n in 0..10_000 {
             shard.hold(id(n), 0, SystemTime::UNIX_EPOCH, now);
@@ -250,15 +360,68 @@ mod tests {
     }
 
     #[test]
-    fn remembered_verdicts_are_bounded_and_the_oldest_is_forgotten() {
-        let mut shard = Shard::<u32>::new(2);
-        shard.remember(id(1), Verdict::Keep);
-        shard.remember(id(2), Verdict::Drop);
-        shard.remember(id(2), Verdict::Drop);
-        shard.remember(id(3), Verdict::Keep);
-        assert_eq!(shard.verdict(&id(1)), None);
-        assert_eq!(shard.verdict(&id(2)), Some(Verdict::Drop));
+    fn remembered_verdicts_are_bounded_and_the_least_recently_seen_is_forgotten() {
+        let mut shard = Shard::<u32>::new(2, 4);
+        shard.remember(id(1), Verdict::Keep, false);
+        shard.remember(id(2), Verdict::Drop, false);
+        shard.remember(id(2), Verdict::Drop, false);
+        // A span following trace 1 makes it the most recently seen.
+        assert_eq!(shard.follow(&id(1), false), Some(Verdict::Keep));
+        shard.remember(id(3), Verdict::Keep, false);
+        assert_eq!(shard.verdict(&id(2)), None);
+        assert_eq!(shard.verdict(&id(1)), Some(Verdict::Keep));
         assert_eq!(shard.verdict(&id(3)), Some(Verdict::Keep));
-        assert_eq!(shard.decided.len(), 2);
+        assert_eq!(shard.memory.decided.len(), 2);
+        assert_eq!(shard.follow(&id(2), false), None);
+    }
+
+    #[test]
+    fn a_verdict_given_before_the_root_ended_is_kept_until_it_ends() {
+        let mut shard = Shard::<u32>::new(2, 2);
+        shard.remember(id(1), Verdict::Keep, true);
+        for n in 10..1_000 {
+            shard.remember(id(n), Verdict::Drop, false);
+        }
+        // Not pushed out by the traces whose roots ended meanwhile.
+        assert_eq!(shard.follow(&id(1), false), Some(Verdict::Keep));
+        // Its root ends: from now on it is forgotten like any other.
+        assert_eq!(shard.follow(&id(1), true), Some(Verdict::Keep));
+        shard.remember(id(2), Verdict::Drop, false);
+        assert_eq!(shard.verdict(&id(1)), Some(Verdict::Keep));
+        shard.remember(id(3), Verdict::Drop, false);
+        assert_eq!(shard.verdict(&id(1)), None);
+        let memory = &shard.memory;
+        assert_eq!((memory.open_live, memory.ended_live), (0, 2));
+    }
+
+    #[test]
+    fn open_verdicts_past_their_capacity_are_forgotten_like_ended_ones() {
+        let mut shard = Shard::<u32>::new(2, 2);
+        shard.remember(id(1), Verdict::Keep, true);
+        shard.remember(id(2), Verdict::Keep, true);
+        // Seen again: trace 2 is now the least recently seen open trace.
+        shard.follow(&id(1), false);
+        shard.remember(id(3), Verdict::Drop, true);
+        let memory = &shard.memory;
+        assert_eq!((memory.open_live, memory.ended_live), (2, 1));
+        assert!(!memory.decided[&id(2)].open);
+        assert!(memory.decided[&id(1)].open && memory.decided[&id(3)].open);
+        shard.remember(id(4), Verdict::Drop, false);
+        shard.remember(id(5), Verdict::Drop, false);
+        assert_eq!(shard.verdict(&id(2)), None);
+        assert_eq!(shard.verdict(&id(1)), Some(Verdict::Keep));
+    }
+
+    #[test]
+    fn the_verdict_lists_stay_bounded_when_spans_refresh_them() {
+        let mut shard = Shard::<u32>::new(8, 8);
+        for n in 0..10_000_u128 {
+            shard.remember(id(n % 4), Verdict::Keep, n % 3 == 0);
+            shard.follow(&id(n % 5), n % 7 == 0);
+        }
+        let memory = &shard.memory;
+        assert!(memory.open.len() <= 2 * memory.open_live + 64 + 1);
+        assert!(memory.ended.len() <= 2 * memory.ended_live + 64 + 1);
+        assert_eq!(memory.open_live + memory.ended_live, memory.decided.len());
     }
 }
