@@ -195,7 +195,10 @@ impl TailSamplingConfigBuilder {
     }
 
     /// Keep a trace with a span slower than `threshold` (positive); `None`
-    /// turns the latency policy off.
+    /// turns the latency policy off. A trace is held at most this long (or
+    /// the decision wait, if shorter); the stage decides held traces at
+    /// most once a millisecond, so below 1 ms they are decided up to 1 ms
+    /// late.
     #[must_use]
     pub fn with_latency_threshold(mut self, threshold: Option<Duration>) -> Self {
         self.latency_threshold = Some(threshold);
@@ -210,7 +213,8 @@ impl TailSamplingConfigBuilder {
         self
     }
 
-    /// The longest a trace is held waiting for its local root (positive).
+    /// The longest a trace is held waiting for its local root (positive;
+    /// the stage decides held traces at most once a millisecond).
     #[must_use]
     pub fn with_decision_wait(mut self, wait: Duration) -> Self {
         self.decision_wait = Some(wait);

@@ -49,7 +49,10 @@
 //! # Bounds
 //!
 //! - A trace is held at most the decision wait, or the latency threshold if
-//!   shorter (a local root open that long is slow: the trace is kept).
+//!   shorter (a local root open that long is slow: the trace is kept). The
+//!   sweeper that decides it sleeps at least 1 ms at a time, so with a hold
+//!   time below that a trace is decided up to 1 ms late, rather than the
+//!   sweeper busy on a core.
 //! - At most `max_traces` undecided traces are held: the oldest is decided
 //!   early, under the same policies (kept if its root is already slow,
 //!   sampled out otherwise), never dropped silently.

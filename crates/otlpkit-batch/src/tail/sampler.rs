@@ -60,6 +60,12 @@ const MIN_REMEMBERED: usize = 8_192;
 /// kept until it ends.
 const MIN_REMEMBERED_OPEN: usize = 4_096;
 
+/// The shortest the sweeper sleeps: with a hold time (a latency threshold
+/// or a decision wait) shorter than this, it would wake thousands of times
+/// a second, busy on a core; traces are then decided up to this much after
+/// their hold time.
+const MIN_SWEEP_SLEEP: Duration = Duration::from_millis(1);
+
 /// A shard, on its own cache lines so that producers on different shards do
 /// not contend.
 #[repr(align(128))]
@@ -565,10 +571,11 @@ fn verdict(keep: bool) -> Verdict {
 }
 
 /// The sweeper's loop: decide what is due, then sleep until the next trace
-/// is due, or for one hold time when none is held. Producers never wake it:
-/// a trace held while it sleeps is due one hold time after it was first
-/// seen, no earlier than the sweeper wakes, so waking it per trace would only
-/// cost a context switch per trace.
+/// is due, or for one hold time when none is held, and never less than
+/// [`MIN_SWEEP_SLEEP`]. Producers never wake it: a trace held while it
+/// sleeps is due one hold time after it was first seen, no earlier than the
+/// sweeper wakes, so waking it per trace would only cost a context switch
+/// per trace.
 fn sweep_until_closed(stage: &Weak<dyn Sweep>) {
     loop {
         let Some(stage) = stage.upgrade() else {
@@ -580,7 +587,7 @@ fn sweep_until_closed(stage: &Weak<dyn Sweep>) {
         drop(stage);
         let now = Instant::now();
         let wait = next.map_or(hold, |next| next.saturating_duration_since(now).min(hold));
-        thread::park_timeout(wait);
+        thread::park_timeout(wait.max(MIN_SWEEP_SLEEP));
     }
 }
 
