@@ -1,7 +1,9 @@
 //! Keeping credentials out of everything the exporter says: messages a
 //! server sends back (an error body that echoes the `Authorization` header,
-//! a partial-success message) pass through [`Redactor::scrub`] before they
-//! reach an error, a log line or the statistics.
+//! a partial-success message, a gRPC status message) pass through
+//! [`Redactor::scrub`] before they reach an error, a log line or the
+//! statistics. It also puts them on one line with no terminal control
+//! characters, so that a server cannot forge log lines.
 
 use otlpkit_core::{ExporterConfig, Url};
 
@@ -56,7 +58,8 @@ impl Redactor {
         Self { secrets }
     }
 
-    /// `message` with every secret replaced by `<redacted>`, at most
+    /// `message` with every secret replaced by `<redacted>`, on one line
+    /// and with no terminal control ([`one_line`]), at most
     /// [`MAX_MESSAGE_LEN`] bytes long.
     pub(crate) fn scrub(&self, message: &str) -> String {
         let mut text = message.to_owned();
@@ -65,6 +68,10 @@ impl Redactor {
                 text = text.replace(secret.as_str(), "<redacted>");
             }
         }
+        // After the redaction, and replacing rather than removing: a secret
+        // the server split with a control character (`s3c\x01r3t`) must not
+        // come together again.
+        let mut text = one_line(&text);
         if text.len() > MAX_MESSAGE_LEN {
             let mut end = MAX_MESSAGE_LEN;
             while !text.is_char_boundary(end) {
@@ -75,6 +82,33 @@ impl Redactor {
         }
         text
     }
+}
+
+/// `text` as one line that cannot steer a terminal or forge a log line:
+/// whitespace controls (`\n`, `\r`, `\t`, …) become a space, every other
+/// control character (ESC of ANSI sequences, DEL, C1 controls) and the
+/// bidirectional overrides and isolates (U+202A–U+202E, U+2066–U+2069,
+/// "Trojan Source") a visible `\u{…}` escape. Trimmed at both ends.
+fn one_line(text: &str) -> String {
+    if !text.chars().any(is_unsafe) {
+        return text.trim().to_owned();
+    }
+    let mut line = String::with_capacity(text.len());
+    for c in text.chars() {
+        if !is_unsafe(c) {
+            line.push(c);
+        } else if c.is_whitespace() {
+            line.push(' ');
+        } else {
+            line.extend(c.escape_unicode());
+        }
+    }
+    line.trim().to_owned()
+}
+
+/// A character [`one_line`] replaces.
+fn is_unsafe(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
 /// `text` with its percent-escapes decoded, as a server may echo a URL's
@@ -230,6 +264,30 @@ mod tests {
         let scrubbed = from_url.scrub(&format!("401: Basic {basic} refused"));
         assert!(!scrubbed.contains("dXNlcjpodW50ZXIyMg"), "{scrubbed}");
         assert_eq!(scrubbed, "401: Basic <redacted> refused");
+    }
+
+    // A server's text (an error body, a gRPC status message, a
+    // partial-success message) cannot forge a log line, move the cursor,
+    // colour the terminal or reorder what is displayed.
+    #[test]
+    fn control_and_bidi_characters_are_neutralised() {
+        let redactor = redactor("http://collector:4318/v1/traces", "x-api-key=s3cr3t-key");
+        let scrubbed = redactor.scrub(
+            "bad\notlpkit: info: all good\r\n\x1b[31mred\x1b[0m\tend\u{7f}\u{9b}\
+             \u{202e}evil\u{2066}x\u{2069}\u{202a} ",
+        );
+        assert_eq!(
+            scrubbed,
+            "bad otlpkit: info: all good  \\u{1b}[31mred\\u{1b}[0m end\\u{7f}\\u{9b}\
+             \\u{202e}evil\\u{2066}x\\u{2069}\\u{202a}"
+        );
+        assert!(!scrubbed.chars().any(is_unsafe), "{scrubbed}");
+        // A secret split by a control character stays apart.
+        let split = redactor.scrub("key s3cr3t\u{1}-key, s3cr3t-key");
+        assert_eq!(split, "key s3cr3t\\u{1}-key, <redacted>");
+        // Ordinary text, other scripts and emoji are untouched.
+        let plain = "ünïcode ✓ 日本語 — fine";
+        assert_eq!(redactor.scrub(plain), plain);
     }
 
     #[test]

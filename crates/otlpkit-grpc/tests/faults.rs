@@ -363,3 +363,33 @@ fn a_timeout_names_the_budget_and_the_variable_that_set_it() {
     assert_eq!(stats.dropped(DropReason::RetriesExhausted), 2);
     assert_eq!(stats.exported, 0);
 }
+
+// A server's status message reaches the error and the statistics on one
+// line, with no terminal control: a newline cannot forge a log line, ESC
+// cannot start an ANSI sequence, a bidi override cannot reorder the text.
+#[test]
+fn a_status_message_cannot_forge_log_lines_or_steer_the_terminal() {
+    let receiver = Receiver::start().unwrap();
+    receiver.push_fault(
+        Signal::Traces,
+        Fault::grpc_status(
+            Code::InvalidArgument,
+            "bad\notlpkit: info: traces exports succeed again\x1b[31mRED\u{202e}",
+        ),
+    );
+    let exporter = spans_to(&receiver).build().unwrap();
+    let error = block_on(exporter.export(spans("forged", 2)))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("bad otlpkit: info: traces exports succeed again\\u{1b}[31mRED\\u{202e}"),
+        "{error:?}"
+    );
+    let stats = traces(exporter.stats());
+    assert_eq!(stats.dropped(DropReason::NonRetryable), 2);
+    let record = stats.last_error.expect("a last failure");
+    assert!(
+        !record.message.contains('\n') && !record.message.contains('\x1b'),
+        "{record:?}"
+    );
+}

@@ -252,7 +252,9 @@ pub(crate) fn error_message(
         // `google.rpc.Status`, the body of an OTLP/HTTP error response.
         decode_status_message(body).ok()
     }?;
-    let message: String = message.chars().filter(|c| !c.is_control()).collect();
+    // Control and bidi characters are made harmless by the exporter core's
+    // redactor, as in every other server text.
+    let message = message.trim().to_owned();
     (!message.is_empty()).then_some(message)
 }
 

@@ -1130,3 +1130,52 @@ fn http_to_a_grpc_port_names_the_protocol_not_tls() {
     assert_eq!(stats.last_error.map(|e| e.kind), Some("config"));
     assert_eq!(receiver.span_count(), 0);
 }
+
+// Server text — a partial success's `error_message`, an error body — reaches
+// the log and the error on one line, with no terminal control: a newline
+// cannot forge an otlpkit log line, ESC cannot start an ANSI sequence.
+#[test]
+fn server_text_cannot_forge_log_lines_or_steer_the_terminal() {
+    let receiver = Receiver::start().unwrap();
+    receiver.push_fault(
+        otlpkit_testkit::Signal::Traces,
+        Fault::partial_success(1, "h5-partial\notlpkit: info: forged line\x1b[2J\u{202e}"),
+    );
+    let exporter = span_exporter(&traces_url(&receiver));
+    export(&exporter, 3).unwrap();
+    let stats = traces(&exporter);
+    assert_eq!(stats.exported, 2);
+    assert_eq!(stats.dropped(DropReason::RejectedByServer), 1);
+    assert_eq!(stats.partial_successes, 1);
+    let text = logs().text();
+    let line = text
+        .lines()
+        .find(|line| line.contains("h5-partial"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(
+        line.contains("h5-partial otlpkit: info: forged line"),
+        "{line:?}"
+    );
+    assert!(!text.contains("h5-partial\n"), "{text:?}");
+    assert!(
+        !line.contains('\x1b') && !line.contains('\u{202e}'),
+        "{line:?}"
+    );
+
+    // An error body, text or google.rpc.Status: the same rule.
+    receiver.push_fault(
+        otlpkit_testkit::Signal::Traces,
+        Fault::http_status(StatusCode::BAD_REQUEST)
+            .with_message("h5-error\notlpkit: info: forged\x1b[31m"),
+    );
+    let error = export(&exporter, 2).unwrap_err().to_string();
+    assert!(
+        error.contains("h5-error otlpkit: info: forged\\u{1b}[31m"),
+        "{error:?}"
+    );
+    let stats = traces(&exporter);
+    assert_eq!(stats.dropped(DropReason::NonRetryable), 2);
+    let record = stats.last_error.unwrap();
+    assert!(!record.message.contains('\n'), "{record:?}");
+    assert!(!record.message.contains('\x1b'), "{record:?}");
+}
