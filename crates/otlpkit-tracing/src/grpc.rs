@@ -6,9 +6,11 @@
 //! The status of a call arrives in the response headers (a trailers-only
 //! answer, as for most errors) or in the trailers after the last message,
 //! so both layers wrap the response body and close the span when the
-//! status has been read (or the body is dropped). A response that ends
-//! without a status is recorded as `UNKNOWN` (code 2), as tonic reports it
-//! to the caller.
+//! status has been read. A response that ends without a status is
+//! recorded as `UNKNOWN` (code 2), as tonic reports it to the caller; a
+//! call whose future or body is dropped before its status (a timeout, a
+//! client that stops reading a stream, a client gone on the server side)
+//! as `CANCELLED` (code 1).
 
 use std::fmt;
 use std::future::Future;
@@ -107,6 +109,11 @@ fn grpc_status(headers: &HeaderMap) -> Option<(i32, Option<String>)> {
 const UNKNOWN: i32 = 2;
 /// The description of a call whose response ended without `grpc-status`.
 const MISSING_STATUS: &str = "the response ended without grpc-status";
+/// `CANCELLED`: what a call dropped before its status is (as tonic tells
+/// the caller, and the server sees from the stream's reset).
+const CANCELLED: i32 = 1;
+/// The description of a call dropped before its status.
+const CANCELLED_BEFORE_STATUS: &str = "the call was dropped before its status";
 
 fn record_status(span: &Span, side: Side, code: i32, message: Option<&str>) {
     span.record("rpc.grpc.status_code", i64::from(code));
@@ -117,6 +124,12 @@ fn record_status(span: &Span, side: Side, code: i32, message: Option<&str>) {
             span.record("otel.status_description", message);
         }
     }
+}
+
+/// The stream ended without a status: a protocol error (a proxy's reset
+/// looks like this), which tonic and grpc-go report as `UNKNOWN`.
+fn record_missing_status(span: &Span, side: Side) {
+    record_status(span, side, UNKNOWN, Some(MISSING_STATUS));
 }
 
 fn record_failure(span: &Span, kind: &str, description: Option<String>) {
@@ -177,13 +190,23 @@ fn record_response_head<B>(span: &Span, side: Side, response: &Response<B>) -> b
 
 pin_project! {
     /// A response body that reads the call's status from the trailers,
-    /// records it on the call's span, and lets the span close then.
+    /// records it on the call's span, and lets the span close then; dropped
+    /// before the status, it records the call as `CANCELLED`.
     pub struct GrpcBody<B> {
         #[pin]
         inner: B,
         // Present until the outcome is recorded.
         span: Option<Span>,
         side: Side,
+    }
+
+    impl<B> PinnedDrop for GrpcBody<B> {
+        fn drop(this: Pin<&mut Self>) {
+            let this = this.project();
+            if let Some(span) = this.span.take() {
+                record_status(&span, *this.side, CANCELLED, Some(CANCELLED_BEFORE_STATUS));
+            }
+        }
     }
 }
 
@@ -206,27 +229,35 @@ where
         self: Pin<&mut Self>,
         cx: &mut TaskContext<'_>,
     ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
-        let this = self.project();
-        let frame = ready!(this.inner.poll_frame(cx));
-        if let Some(span) = this.span.as_ref() {
-            match &frame {
-                Some(Ok(frame)) => {
-                    if let Some((code, message)) = frame.trailers_ref().and_then(grpc_status) {
-                        record_status(span, *this.side, code, message.as_deref());
-                        *this.span = None;
+        let mut this = self.project();
+        let frame = ready!(this.inner.as_mut().poll_frame(cx));
+        if let Some(span) = this.span.take() {
+            // The status is still awaited after this frame.
+            let pending = match &frame {
+                Some(Ok(frame)) => match frame.trailers_ref().and_then(grpc_status) {
+                    Some((code, message)) => {
+                        record_status(&span, *this.side, code, message.as_deref());
+                        false
                     }
-                }
+                    // A body may say it has ended without being polled to
+                    // `None` (the server then drops it unpolled).
+                    None if this.inner.is_end_stream() => {
+                        record_missing_status(&span, *this.side);
+                        false
+                    }
+                    None => true,
+                },
                 Some(Err(error)) => {
-                    record_failure(span, "body", Some(error.to_string()));
-                    *this.span = None;
+                    record_failure(&span, "body", Some(error.to_string()));
+                    false
                 }
                 None => {
-                    // The stream ended without a status: a protocol error
-                    // (a proxy's reset looks like this), which tonic and
-                    // grpc-go report as UNKNOWN.
-                    record_status(span, *this.side, UNKNOWN, Some(MISSING_STATUS));
-                    *this.span = None;
+                    record_missing_status(&span, *this.side);
+                    false
                 }
+            };
+            if pending {
+                *this.span = Some(span);
             }
         }
         Poll::Ready(frame)
@@ -256,6 +287,18 @@ pin_project! {
         #[pin]
         inner: Instrumented<ParentFuture<F>>,
         side: Side,
+        // Whether the response (or the error) has arrived.
+        done: bool,
+    }
+
+    impl<F> PinnedDrop for GrpcFuture<F> {
+        fn drop(this: Pin<&mut Self>) {
+            let this = this.project();
+            if !*this.done {
+                let span = this.inner.span();
+                record_status(span, *this.side, CANCELLED, Some(CANCELLED_BEFORE_STATUS));
+            }
+        }
     }
 }
 
@@ -277,6 +320,7 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
         let result = ready!(this.inner.as_mut().poll(cx));
+        *this.done = true;
         let span = this.inner.span();
         Poll::Ready(match result {
             Ok(response) => Ok(wrap(span, *this.side, response)),
@@ -297,8 +341,9 @@ where
 /// and `server.port`; any status but `OK` makes it an error, with the
 /// status name (e.g. `UNAVAILABLE`) in `error.type` and the status message
 /// as its description; a response that ends without a status is `UNKNOWN`
-/// (code 2), as tonic reports it. It is a child of the span current where
-/// the call is made.
+/// (code 2), as tonic reports it, and a call dropped before its status
+/// (a timeout around it, a stream no longer read) is `CANCELLED` (code 1).
+/// It is a child of the span current where the call is made.
 ///
 /// ```no_run
 /// # async fn example() -> Result<(), Box<dyn std::error::Error>> {
@@ -411,6 +456,7 @@ where
         GrpcFuture {
             inner: future.instrument(span),
             side: Side::Client,
+            done: false,
         }
     }
 }
@@ -427,7 +473,10 @@ where
 /// conventions say, only the statuses that mean the server failed
 /// (`UNKNOWN`, `DEADLINE_EXCEEDED`, `UNIMPLEMENTED`, `INTERNAL`,
 /// `UNAVAILABLE`, `DATA_LOSS`) make it an error; a refusal such as
-/// `NOT_FOUND` or `FAILED_PRECONDITION` is the client's error only.
+/// `NOT_FOUND` or `FAILED_PRECONDITION` is the client's error only. A call
+/// the client abandons (its response future or body dropped by the server
+/// before the status) gets `rpc.grpc.status_code` 1 (`CANCELLED`), not an
+/// error on this side either.
 ///
 /// ```no_run
 /// # async fn example<S>(service: S) -> Result<(), Box<dyn std::error::Error>>
@@ -492,6 +541,7 @@ where
         GrpcFuture {
             inner: future.instrument(span),
             side: Side::Server,
+            done: false,
         }
     }
 }

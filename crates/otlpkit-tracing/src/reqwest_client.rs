@@ -73,11 +73,36 @@ fn error_type(error: &reqwest::Error) -> &'static str {
     }
 }
 
-/// One traced request: its span, start and metric attributes.
+/// `error.type` of a request dropped before its response arrived (the
+/// future dropped, e.g. by a timeout around it). The HTTP conventions ask
+/// for an error status and an `error.type` when a request is cancelled and
+/// leave the value to the instrumentation ("a component-specific low
+/// cardinality error identifier"); `_OTHER` is only the fallback when an
+/// instrumentation defines none.
+const CANCELLED: &str = "cancelled";
+
+/// One traced request: its span, start and metric attributes. Dropped
+/// without [`finish`](Self::finish), it records the request as cancelled.
 struct ClientCall {
     span: Span,
     started: Instant,
     attributes: Vec<KeyValue>,
+    finished: bool,
+}
+
+impl Drop for ClientCall {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.span.record("error.type", CANCELLED);
+            self.span.record("otel.status_code", STATUS_ERROR);
+            self.span.record(
+                "otel.status_description",
+                "cancelled before the response arrived",
+            );
+            self.attributes.push(KeyValue::new("error.type", CANCELLED));
+            self.record_duration();
+        }
+    }
 }
 
 impl ClientCall {
@@ -116,6 +141,7 @@ impl ClientCall {
             span,
             started: Instant::now(),
             attributes,
+            finished: false,
         }
     }
 
@@ -126,6 +152,7 @@ impl ClientCall {
     }
 
     fn finish(mut self, outcome: Result<(StatusCode, Version), &reqwest::Error>) {
+        self.finished = true;
         match outcome {
             Ok((status, version)) => {
                 let code = i64::from(status.as_u16());
@@ -157,6 +184,10 @@ impl ClientCall {
                 self.attributes.push(KeyValue::new("error.type", kind));
             }
         }
+        self.record_duration();
+    }
+
+    fn record_duration(&self) {
         Instrument::Client
             .global()
             .record(self.started.elapsed().as_secs_f64(), &self.attributes);
@@ -174,6 +205,13 @@ impl ClientCall {
 /// span's context goes out in the W3C headers, and the request's duration
 /// (until the response headers arrived) is recorded in
 /// `http.client.request.duration` ([`metrics`](crate::metrics)).
+///
+/// `error.type` is the status code for a 4xx or 5xx answer, else one of
+/// `timeout`, `connect`, `redirect`, `body`, `decode`, `builder`,
+/// `request`, `_OTHER` (reqwest's error kinds), or `cancelled` when the
+/// future is dropped before the response headers arrived (a timeout
+/// around it, a `select!` that took another branch): the span then ends
+/// with status `Error`, and the duration until the drop is recorded.
 ///
 /// ```no_run
 /// use otlpkit_tracing::client::RequestBuilderExt as _;

@@ -54,7 +54,10 @@ type RouteFn = Arc<Route>;
 ///    current instead, so the handler's spans still continue the caller's
 ///    trace and its baggage still arrives;
 /// 4. records `http.response.status_code` and, for a 5xx answer or an error
-///    of the service, status `Error` and `error.type`;
+///    of the service, status `Error` and `error.type` (the status code, or
+///    the error's type name); a request whose response future is dropped
+///    before it completes (the client closed the connection or reset the
+///    stream) gets status `Error` and `error.type` `cancelled`;
 /// 5. records the request's duration in the `http.server.request.duration`
 ///    histogram ([`metrics`](crate::metrics)), with the method, scheme,
 ///    route, status code, `error.type` and protocol version.
@@ -229,6 +232,7 @@ where
             started,
             attributes,
             duration: self.duration.clone(),
+            done: false,
         }
     }
 }
@@ -378,8 +382,33 @@ pin_project! {
         started: Instant,
         attributes: Vec<KeyValue>,
         duration: Recorder,
+        // Whether the response (or the error) has arrived.
+        done: bool,
+    }
+
+    impl<F> PinnedDrop for ResponseFuture<F> {
+        fn drop(this: Pin<&mut Self>) {
+            let this = this.project();
+            if !*this.done {
+                // Dropped before the answer: the client went away (hyper
+                // drops the future of a closed connection or reset stream).
+                let span = this.inner.span();
+                span.record("error.type", CANCELLED);
+                span.record("otel.status_code", STATUS_ERROR);
+                span.record("otel.status_description", "cancelled before the response");
+                this.attributes.push(KeyValue::new("error.type", CANCELLED));
+                this.duration
+                    .record(this.started.elapsed().as_secs_f64(), this.attributes);
+            }
+        }
     }
 }
+
+/// `error.type` of a request whose response future was dropped before it
+/// completed (the client went away). The HTTP conventions ask for an error
+/// status and an `error.type` when a request is cancelled and leave the
+/// value to the instrumentation; `_OTHER` is only the fallback.
+const CANCELLED: &str = "cancelled";
 
 impl<F> fmt::Debug for ResponseFuture<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -399,6 +428,7 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
         let result = ready!(this.inner.as_mut().poll(cx));
+        *this.done = true;
         let span = this.inner.span();
         let attributes = this.attributes;
         match &result {

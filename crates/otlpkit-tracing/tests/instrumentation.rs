@@ -179,6 +179,7 @@ fn http_server(runtime: &tokio::runtime::Runtime) -> (String, u16) {
             "/broken",
             axum::routing::get(|| async { http::StatusCode::INTERNAL_SERVER_ERROR }),
         )
+        .route("/hang", axum::routing::get(std::future::pending::<()>))
         .layer(HttpServerLayer::new());
     let listener = runtime
         .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
@@ -434,6 +435,53 @@ fn a_failed_requests_status_message_names_the_url_without_its_secrets() {
     assert!(shown.contains("access_token=REDACTED"), "{shown}");
 }
 
+#[test]
+fn a_request_dropped_before_its_response_ends_both_spans_as_cancelled() {
+    pipeline();
+    let runtime = runtime();
+    let (base, port) = http_server(&runtime);
+    let client = reqwest::Client::new();
+    let root = tracing::info_span!("cancel-root");
+    let trace_id = trace_id_of(&root);
+    let sent = root.in_scope(|| client.get(format!("{base}/hang")).send_traced());
+    // The timeout only causes the cancellation: the server never answers.
+    let outcome =
+        runtime.block_on(async { tokio::time::timeout(Duration::from_millis(200), sent).await });
+    assert!(outcome.is_err(), "the server never answers");
+    drop(root);
+
+    // root, client, server (ended when the server sees the connection close).
+    let spans = trace(&trace_id, 3);
+    let client = find(&spans, "GET", SpanKind::Client);
+    let server = find(&spans, "GET /hang", SpanKind::Server);
+    for span in [client, server] {
+        assert_eq!(
+            span.attribute_str("error.type"),
+            Some("cancelled"),
+            "{:?}",
+            span.kind()
+        );
+        assert_eq!(span.status_code(), StatusCode::Error);
+        assert!(int(span, "http.response.status_code").is_none());
+    }
+    let with = [
+        ("error.type", string("cancelled")),
+        ("server.port", Value::IntValue(i64::from(port))),
+    ];
+    assert_eq!(
+        histogram_points(HTTP_CLIENT_REQUEST_DURATION, &with)[0].count,
+        1
+    );
+    let with = [
+        ("error.type", string("cancelled")),
+        ("http.route", string("/hang")),
+    ];
+    assert_eq!(
+        histogram_points(HTTP_SERVER_REQUEST_DURATION, &with)[0].count,
+        1
+    );
+}
+
 mod grpc {
     use super::*;
     use tonic::codegen::http::uri::PathAndQuery;
@@ -446,6 +494,25 @@ mod grpc {
     const SAY: &str = "/test.v1.Echo/Say";
     /// Answers one message and ends the stream without `grpc-status`.
     const TRUNCATED: &str = "/test.v1.Echo/Truncated";
+    /// Never answers.
+    const HANG: &str = "/test.v1.Echo/Hang";
+    /// Sends the response headers, then nothing more.
+    const STALL: &str = "/test.v1.Echo/Stall";
+
+    /// A body that never yields a frame.
+    struct Stalled;
+
+    impl Body for Stalled {
+        type Data = tonic::codegen::Bytes;
+        type Error = Infallible;
+
+        fn poll_frame(
+            self: std::pin::Pin<&mut Self>,
+            _cx: &mut TaskContext<'_>,
+        ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+            Poll::Pending
+        }
+    }
 
     /// One empty message, then the end of the stream without trailers
     /// (what a proxy's `RST_STREAM(NO_ERROR)` looks like to a client).
@@ -520,6 +587,14 @@ mod grpc {
                     let mut grpc = tonic::server::Grpc::new(ProstCodec::default());
                     Ok(grpc.unary(Say, request).await)
                 })
+            } else if request.uri().path() == HANG {
+                Box::pin(std::future::pending())
+            } else if request.uri().path() == STALL {
+                let response = http::Response::builder()
+                    .header("content-type", "application/grpc")
+                    .body(tonic::body::Body::new(Stalled))
+                    .unwrap();
+                Box::pin(async { Ok(response) })
             } else if request.uri().path() == TRUNCATED {
                 let response = http::Response::builder()
                     .header("content-type", "application/grpc")
@@ -718,6 +793,47 @@ mod grpc {
                 span.span.status.as_ref().unwrap().message,
                 "the response ended without grpc-status"
             );
+        }
+    }
+
+    #[test]
+    fn calls_dropped_before_their_status_are_cancelled_on_both_sides() {
+        pipeline();
+        let runtime = runtime();
+        let (grpc, _port) = echo_client(&runtime);
+        let root = tracing::info_span!("grpc-cancel-root");
+        let trace_id = trace_id_of(&root);
+        // HANG: the response future is dropped; STALL: the response body.
+        for path in [HANG, STALL] {
+            let mut grpc = grpc.clone();
+            let future = async move {
+                grpc.ready().await.unwrap();
+                grpc.unary::<_, Message, _>(
+                    tonic::Request::new(Message::default()),
+                    PathAndQuery::from_static(path),
+                    ProstCodec::default(),
+                )
+                .await
+            };
+            let future = tracing::Instrument::instrument(future, root.clone());
+            // The timeout only causes the cancellation: the server never answers.
+            let outcome = runtime
+                .block_on(async { tokio::time::timeout(Duration::from_millis(200), future).await });
+            assert!(outcome.is_err(), "{path} never answers");
+        }
+        drop(root);
+
+        // root, 2 clients, 2 servers (ended when the server sees the reset).
+        let spans = trace(&trace_id, 5);
+        for name in ["test.v1.Echo/Hang", "test.v1.Echo/Stall"] {
+            let client = find(&spans, name, SpanKind::Client);
+            assert_eq!(int(client, "rpc.grpc.status_code"), Some(1), "{name}");
+            assert_eq!(client.attribute_str("error.type"), Some("CANCELLED"));
+            assert_eq!(client.status_code(), StatusCode::Error);
+            // CANCELLED is the client's doing: no error on the server.
+            let server = find(&spans, name, SpanKind::Server);
+            assert_eq!(int(server, "rpc.grpc.status_code"), Some(1), "{name}");
+            assert_eq!(server.status_code(), StatusCode::Unset);
         }
     }
 }
