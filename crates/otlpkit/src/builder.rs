@@ -766,9 +766,40 @@ impl Builder {
     /// providers (`opentelemetry::global`), the text map propagator and,
     /// with the `tracing` feature, the `tracing` subscriber.
     ///
+    /// # Once per process at a time
+    ///
+    /// The guard of an `init()` owns those globals for as long as it lives.
+    /// Calling `init()` again meanwhile (a helper, a library or a test
+    /// fixture that initializes too) is refused with
+    /// [`InitError::AlreadyInitialized`], which names where the first
+    /// `init()` was called: the providers the application already uses are
+    /// left in place, rather than replaced by a second pipeline's that go
+    /// dark when its guard is dropped. Use the first guard
+    /// ([`OtlpGuard::tracer_provider`], [`OtlpGuard::meter_provider`]) or
+    /// the globals, or [`build`](Self::build) for a further pipeline that
+    /// installs nothing global.
+    ///
+    /// When the guard shuts down (dropped, [`OtlpGuard::shutdown`], ...),
+    /// the global tracer and meter providers it installed become the
+    /// OpenTelemetry API's no-op ones, unless something else was installed
+    /// as global meanwhile (that stays): later spans made through the API
+    /// record nothing but still carry their parent's context, and metric
+    /// recordings are discarded, instead of reaching a provider that is
+    /// shut down. The propagator stays. `init()` may then be called again;
+    /// the `tracing` subscriber, though, cannot be replaced once installed,
+    /// so `tracing` spans and events keep going to the first pipeline
+    /// (shut down): that `init()` warns
+    /// ([`InitWarning::SubscriberOfEarlierInit`](crate::InitWarning::SubscriberOfEarlierInit)).
+    ///
+    /// A `tracing` subscriber the application installed before `init()`
+    /// stays, with a warning
+    /// ([`InitWarning::SubscriberAlreadyInstalled`](crate::InitWarning::SubscriberAlreadyInstalled)):
+    /// the OpenTelemetry globals are installed all the same.
+    ///
     /// # Errors
     ///
     /// See [`InitError`]; nothing stays installed after an error.
+    #[track_caller]
     pub fn init(self) -> Result<OtlpGuard, InitError> {
         self.init_with_env(&ProcessEnv)
     }
@@ -777,9 +808,11 @@ impl Builder {
     ///
     /// # Errors
     ///
-    /// See [`InitError`].
+    /// See [`InitError`]; [`InitError::AlreadyInitialized`] while the guard
+    /// of an earlier `init()` is alive.
+    #[track_caller]
     pub fn init_with_env<E: EnvSource + ?Sized>(self, env: &E) -> Result<OtlpGuard, InitError> {
-        pipeline::start(self, env, true)
+        pipeline::start(self, env, Some(std::panic::Location::caller()))
     }
 
     /// Builds the pipeline against the process environment without
@@ -800,7 +833,7 @@ impl Builder {
     ///
     /// See [`InitError`].
     pub fn build_with_env<E: EnvSource + ?Sized>(self, env: &E) -> Result<OtlpGuard, InitError> {
-        pipeline::start(self, env, false)
+        pipeline::start(self, env, None)
     }
 
     /// Only resolves the configuration, as [`init`](Self::init) would, for

@@ -90,6 +90,25 @@ pub enum InitError {
         feature: &'static str,
     },
 
+    /// [`init`](crate::init) was called while the guard of an earlier
+    /// `init()` is still alive. That pipeline owns the process's global
+    /// tracer provider, meter provider, propagator and `tracing`
+    /// subscriber; a second `init()` would replace the providers, and once
+    /// its own guard was dropped, spans and metrics made through the
+    /// OpenTelemetry API would go to a provider that is shut down. Nothing
+    /// was built or installed.
+    ///
+    /// Use the earlier guard (or the globals it installed), call
+    /// [`Builder::build`](crate::Builder::build) for a further pipeline
+    /// that installs nothing global, or shut the earlier guard down first.
+    #[error(
+        "otlpkit::init() was already called at {initialized_at} and its OtlpGuard is still alive: that pipeline owns the global tracer provider, meter provider, propagator and tracing subscriber, and a second init() would replace them; use that guard (OtlpGuard::tracer_provider, meter_provider, stats) or the globals it installed, call Builder::build() for a further pipeline that installs nothing global, or shut the first guard down before calling init() again"
+    )]
+    AlreadyInitialized {
+        /// Where the `init()` whose guard is alive was called.
+        initialized_at: &'static std::panic::Location<'static>,
+    },
+
     /// The export worker thread could not be started.
     #[error("cannot start the otlpkit export worker: {0}")]
     Worker(otlpkit_bridge::BridgeError),
@@ -147,10 +166,27 @@ pub enum InitWarning {
     /// Another global `tracing` subscriber was installed first, so otlpkit's
     /// was not: `tracing` spans and events do not reach OpenTelemetry
     /// through it.
+    ///
+    /// The OpenTelemetry globals (tracer and meter providers, propagator)
+    /// are otlpkit's all the same.
     #[error(
-        "a global tracing subscriber was already installed, so otlpkit's was not; add otlpkit_tracing::TracingSetup::layer() to yours to export tracing spans and events"
+        "a global tracing subscriber was already installed, so otlpkit's was not; add otlpkit_tracing::TracingSetup::layer() to yours to export tracing spans and events (otlpkit's tracer and meter providers and propagator are installed globally all the same)"
     )]
     SubscriberAlreadyInstalled,
+
+    /// The global `tracing` subscriber is the one an earlier `init()`
+    /// installed, whose guard has been shut down since: a subscriber cannot
+    /// be replaced, so `tracing` spans and events still go to that earlier
+    /// pipeline and are not exported; only what is made through the
+    /// OpenTelemetry API reaches this one. Keep the first guard for the life
+    /// of the program rather than initializing again.
+    #[error(
+        "the global tracing subscriber is the one otlpkit::init() installed at {installed_at}, whose guard was shut down; a tracing subscriber cannot be replaced, so tracing spans and events go to that shut-down pipeline and are not exported, and only OpenTelemetry-API spans and metrics reach this one; keep the first guard for the life of the program instead of calling init() again"
+    )]
+    SubscriberOfEarlierInit {
+        /// Where the `init()` that installed the subscriber was called.
+        installed_at: &'static std::panic::Location<'static>,
+    },
 }
 
 impl From<ConfigWarning> for InitWarning {

@@ -19,6 +19,7 @@ use otlpkit_core::stats::{
 use otlpkit_core::{LogLevel, OtlpConfig, Signal};
 
 use crate::error::InitWarning;
+use crate::globals::Ownership;
 use crate::metrics::{OwnMetricPoints, SaturatedValues, ShutdownDeadline};
 
 /// Extra time, beyond a deadline, given to a part that reports its outcome
@@ -126,6 +127,13 @@ impl Pipeline {
 /// least 100 ms). A part that has not reported shortly after the deadline
 /// is left behind and named in the report, so the whole call overruns the
 /// timeout by well under a second at worst.
+///
+/// The guard of [`init`](crate::init) owns the global tracer and meter
+/// providers it installed: while it lives, another `init()` is refused
+/// ([`InitError::AlreadyInitialized`](crate::InitError::AlreadyInitialized)).
+/// Its shutdown first replaces them by the OpenTelemetry API's no-op
+/// providers, if they are still the globals, then shuts the pipeline down
+/// (see [`Builder::init`](crate::Builder::init)).
 #[must_use = "dropping the guard shuts the telemetry pipeline down; keep it alive until the program ends"]
 pub struct OtlpGuard {
     pipeline: Option<Pipeline>,
@@ -133,6 +141,9 @@ pub struct OtlpGuard {
     warnings: Vec<InitWarning>,
     stats: ExportStats,
     shutdown_timeout: Duration,
+    /// The globals this pipeline installed, when `init()` made it: handed
+    /// back as it shuts down.
+    globals: Option<Ownership>,
 }
 
 impl fmt::Debug for OtlpGuard {
@@ -156,6 +167,7 @@ impl fmt::Debug for OtlpGuard {
             .field("warnings", &self.warnings)
             .field("stats", &self.stats.snapshot())
             .field("shutdown_timeout", &self.shutdown_timeout)
+            .field("owns_globals", &self.globals.is_some())
             .finish()
     }
 }
@@ -174,6 +186,23 @@ impl OtlpGuard {
             warnings,
             stats,
             shutdown_timeout,
+            globals: None,
+        }
+    }
+
+    /// The guard of an `init()`, owning the globals it installed.
+    pub(crate) fn owning_globals(mut self, globals: Option<Ownership>) -> Self {
+        self.globals = globals;
+        self
+    }
+
+    /// Hands the globals back before the pipeline shuts down: the providers
+    /// installed by this pipeline become no-op ones (if they are still the
+    /// globals), so that nothing more is sent to them once they are shut
+    /// down, and another `init()` may install its own.
+    fn release_globals(&mut self) {
+        if let Some(globals) = self.globals.take() {
+            globals.release();
         }
     }
 
@@ -329,6 +358,7 @@ impl OtlpGuard {
 
     /// [`shutdown`](Self::shutdown) with an explicit timeout.
     pub fn shutdown_within(mut self, timeout: Duration) -> ShutdownReport {
+        self.release_globals();
         let pipeline = self.pipeline.take().unwrap_or_default();
         shutdown_pipeline(pipeline, &self.stats, timeout)
     }
@@ -337,6 +367,7 @@ impl OtlpGuard {
     /// helper thread and this future only waits for its report, so it never
     /// blocks the executor; it works on any executor.
     pub async fn shutdown_async(mut self) -> ShutdownReport {
+        self.release_globals();
         let pipeline = self.pipeline.take().unwrap_or_default();
         let stats = self.stats.clone();
         let timeout = self.shutdown_timeout;
@@ -372,6 +403,7 @@ fn take(pipeline: &std::sync::Mutex<Option<Pipeline>>) -> Pipeline {
 
 impl Drop for OtlpGuard {
     fn drop(&mut self) {
+        self.release_globals();
         let Some(pipeline) = self.pipeline.take() else {
             return;
         };

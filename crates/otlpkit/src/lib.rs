@@ -169,7 +169,11 @@
 //!
 //! Libraries instrument with `tracing` or the `opentelemetry` API and depend
 //! on neither this crate nor a transport. Applications call [`init`] once,
-//! at start-up, and keep the guard until the end of `main`.
+//! at start-up, and keep the guard until the end of `main`. A second
+//! `init()` while that guard lives is refused
+//! ([`InitError::AlreadyInitialized`], naming where the first was called)
+//! rather than replacing the global providers; [`Builder::build`] makes
+//! further pipelines that install nothing global.
 //!
 //! # Supported Rust versions
 //!
@@ -187,6 +191,7 @@ mod builder;
 #[cfg_attr(docsrs, doc(cfg(feature = "console-exporters")))]
 pub mod console;
 mod error;
+mod globals;
 mod guard;
 mod metrics;
 mod pipeline;
@@ -251,7 +256,10 @@ pub use opentelemetry_sdk;
 ///
 /// [`InitError`]: an invalid configuration (naming the variable and the
 /// value), a protocol this build does not contain, an exporter that cannot
-/// be built (TLS files, ...), invalid `RUST_LOG` directives.
+/// be built (TLS files, ...), invalid `RUST_LOG` directives, or
+/// [`InitError::AlreadyInitialized`] while the guard of an earlier `init()`
+/// is still alive (it owns the globals; see [`Builder::init`]).
+#[track_caller]
 pub fn init() -> Result<OtlpGuard, InitError> {
     builder().init()
 }

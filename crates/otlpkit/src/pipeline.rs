@@ -26,6 +26,7 @@ use crate::builder::{Builder, Extensions};
 #[cfg(feature = "console-exporters")]
 use crate::console::{ConsoleLogExporter, ConsoleMetricExporter, ConsoleSpanExporter};
 use crate::error::{InitError, InitWarning};
+use crate::globals;
 use crate::guard::{OtlpGuard, Pipeline, SharedExporter};
 use crate::metrics::{TimeoutExporter, view};
 use crate::sdk::{self, GuardedLogProcessor, GuardedSpanProcessor};
@@ -64,8 +65,12 @@ struct Shared<'a> {
 pub(crate) fn start<E: EnvSource + ?Sized>(
     builder: Builder,
     env: &E,
-    global: bool,
+    location: Option<&'static std::panic::Location<'static>>,
 ) -> Result<OtlpGuard, InitError> {
+    // `location` is where `init()` was called; `None` for `build()`, which
+    // installs nothing global.
+    #[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
+    let global = location.is_some();
     let mut builder = builder;
     let mut extensions = std::mem::take(&mut builder.extensions);
     #[cfg(feature = "tracing")]
@@ -74,8 +79,6 @@ pub(crate) fn start<E: EnvSource + ?Sized>(
         value: config,
         warnings: config_warnings,
     } = builder.config_builder().build(env)?;
-    // OTEL_LOG_LEVEL governs otlpkit's own diagnostics from here on.
-    diag::set_max_level(config.sdk().log_level());
     let mut warnings: Vec<InitWarning> = config_warnings.into_iter().map(Into::into).collect();
     // Invalid filter directives (RUST_LOG) fail before anything is built,
     // so that nothing has to be torn down (a meter provider's last export
@@ -86,6 +89,12 @@ pub(crate) fn start<E: EnvSource + ?Sized>(
     {
         setup.resolved_directives().map_err(InitError::Tracing)?;
     }
+    // One `init()` pipeline at a time owns the globals: a second one while
+    // its guard lives is refused before anything is built (a failure from
+    // here on gives the claim back).
+    let claim = location.map(globals::claim).transpose()?;
+    // OTEL_LOG_LEVEL governs otlpkit's own diagnostics from here on.
+    diag::set_max_level(config.sdk().log_level());
     let propagator = sdk::propagator(config.sdk().propagators(), &mut warnings);
     let stats = ExportStats::new();
 
@@ -158,33 +167,47 @@ pub(crate) fn start<E: EnvSource + ?Sized>(
         let subscriber = tracing_subscriber::registry().with(layers);
         match tracing::subscriber::set_global_default(subscriber) {
             // otlpkit's diagnostics go through the console layer from now on.
-            Ok(()) if console => diag::set_output(diag::Output::Tracing),
-            Ok(()) => {}
-            Err(_) => warnings.push(InitWarning::SubscriberAlreadyInstalled),
+            Ok(()) => {
+                if let Some(claim) = &claim {
+                    claim.installed_subscriber();
+                }
+                if console {
+                    // otlpkit's diagnostics go through the console layer
+                    // from now on.
+                    diag::set_output(diag::Output::Tracing);
+                }
+            }
+            // The subscriber of an earlier `init()`, shut down since, or
+            // the application's own.
+            Err(_) => warnings.push(match globals::subscriber_installed_at() {
+                Some(installed_at) => InitWarning::SubscriberOfEarlierInit { installed_at },
+                None => InitWarning::SubscriberAlreadyInstalled,
+            }),
         }
     }
 
-    if global {
+    let ownership = claim.map(|claim| {
         opentelemetry::global::set_text_map_propagator(propagator);
         if let Some(provider) = &pipeline.tracer_provider {
-            opentelemetry::global::set_tracer_provider(provider.clone());
+            opentelemetry::global::set_tracer_provider(claim.tracer_provider(provider));
         }
         if let Some(provider) = &pipeline.meter_provider {
-            opentelemetry::global::set_meter_provider(provider.clone());
+            opentelemetry::global::set_meter_provider(claim.meter_provider(provider));
         }
-    }
+        claim.commit(
+            pipeline.tracer_provider.is_some(),
+            pipeline.meter_provider.is_some(),
+        )
+    });
 
     for warning in &warnings {
         diag::emit(LogLevel::Warn, format_args!("{warning}"));
     }
     let shutdown_timeout = builder.shutdown_timeout;
-    Ok(OtlpGuard::new(
-        pipeline,
-        config,
-        warnings,
-        stats,
-        shutdown_timeout,
-    ))
+    Ok(
+        OtlpGuard::new(pipeline, config, warnings, stats, shutdown_timeout)
+            .owning_globals(ownership),
+    )
 }
 
 /// The default setup with the configured console layer, and whether it has
