@@ -673,6 +673,7 @@ impl Inner {
     }
 
     /// A receiver of the exporter's phase, for [`until_cancelled`].
+    #[cfg(feature = "spool")]
     pub(crate) fn phase(&self) -> watch::Receiver<Phase> {
         self.phase.subscribe()
     }
