@@ -1,8 +1,8 @@
-//! Saying why, where the user looks: a failed attempt that is retried (at
-//! most once a minute), the first failed export of an exporter, a reminder
-//! while it keeps failing, and the first success after failures go to
-//! otlpkit's diagnostic output ([`otlpkit_core::diag`], standard error by
-//! default), whatever subscriber the application has.
+//! Saying why, where the user looks: a failed attempt that is retried, the
+//! first failed export of an exporter, a reminder while it keeps failing,
+//! and the first success after failures — each at most once a minute — go
+//! to otlpkit's diagnostic output ([`otlpkit_core::diag`], standard error
+//! by default), whatever subscriber the application has.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
@@ -29,12 +29,23 @@ pub(crate) fn items(n: u64, signal: Signal) -> String {
 }
 
 /// One exporter's failure state, for its diagnostics.
+///
+/// The log volume is bounded whatever the export rate: a failure is
+/// announced as a first one, and a success after it as a recovery, at most
+/// once per [`REMINDER_INTERVAL`]; failures between are summarised at most
+/// once per interval. Exports that fail and succeed in turn (a collector
+/// refusing some batches) would otherwise log every flip.
 #[derive(Debug)]
 pub(crate) struct Health {
     signal: Signal,
     endpoint: String,
+    /// Whether the last export failed.
     failing: AtomicBool,
-    dropped_while_failing: AtomicU64,
+    /// Whether a first failure was announced and its recovery not yet.
+    announced: AtomicBool,
+    /// Items dropped since a log line last gave the count.
+    dropped_unreported: AtomicU64,
+    first_failure: RateLimit,
     reminder: RateLimit,
     partial: RateLimit,
     retrying: RateLimit,
@@ -46,7 +57,9 @@ impl Health {
             signal,
             endpoint: endpoint.to_owned(),
             failing: AtomicBool::new(false),
-            dropped_while_failing: AtomicU64::new(0),
+            announced: AtomicBool::new(false),
+            dropped_unreported: AtomicU64::new(0),
+            first_failure: RateLimit::new(REMINDER_INTERVAL),
             reminder: RateLimit::new(REMINDER_INTERVAL),
             partial: RateLimit::new(PARTIAL_SUCCESS_INTERVAL),
             retrying: RateLimit::new(REMINDER_INTERVAL),
@@ -74,45 +87,62 @@ impl Health {
 
     /// An export dropped `items` items; `message` is already redacted.
     pub(crate) fn failed(&self, n: u64, message: &str) {
-        let total = self
-            .dropped_while_failing
-            .fetch_add(n, Ordering::Relaxed)
-            .saturating_add(n);
-        let dropped = items(n, self.signal);
-        let dropped_in_all = items(total, self.signal);
-        if !self.failing.swap(true, Ordering::AcqRel) {
+        self.failing.store(true, Ordering::Release);
+        self.dropped_unreported.fetch_add(n, Ordering::Relaxed);
+        if !self.announced.load(Ordering::Acquire) && self.first_failure.ready() {
+            self.announced.store(true, Ordering::Release);
+            // Taken whole: concurrent exports may have added to it.
+            let total = self.dropped_unreported.swap(0, Ordering::Relaxed);
             // Start the reminder interval now.
             self.reminder.reset();
             let _ = self.reminder.ready();
+            let earlier = total.saturating_sub(n);
+            let earlier = if earlier > 0 {
+                format!(
+                    " ({} dropped before, while exports failed on and off)",
+                    items(earlier, self.signal)
+                )
+            } else {
+                String::new()
+            };
             diag::emit(
                 LogLevel::Warn,
                 format_args!(
-                    "{} export to {} failed, {dropped} dropped: {message} \
+                    "{} export to {} failed, {} dropped{earlier}: {message} \
                      (further failures are summarised once a minute; the shutdown report \
                      counts every item)",
-                    self.signal, self.endpoint
+                    self.signal,
+                    self.endpoint,
+                    items(n, self.signal)
                 ),
             );
         } else if self.reminder.ready() {
+            let total = self.dropped_unreported.swap(0, Ordering::Relaxed);
             diag::emit(
                 LogLevel::Warn,
                 format_args!(
-                    "{} exports to {} are still failing, {dropped_in_all} dropped since the \
-                     first failure; the last: {message}",
-                    self.signal, self.endpoint
+                    "{} exports to {} are still failing, {} dropped since the last report; \
+                     the last: {message}",
+                    self.signal,
+                    self.endpoint,
+                    items(total, self.signal)
                 ),
             );
         }
     }
 
-    /// An export was accepted.
+    /// An export was accepted. The recovery is said once per announced
+    /// failure, so at most once a minute; drops not yet reported wait for
+    /// the next failure's line.
     pub(crate) fn succeeded(&self) {
-        if self.failing.swap(false, Ordering::AcqRel) {
-            let dropped = self.dropped_while_failing.swap(0, Ordering::Relaxed);
+        if self.failing.swap(false, Ordering::AcqRel)
+            && self.announced.swap(false, Ordering::AcqRel)
+        {
+            let dropped = self.dropped_unreported.swap(0, Ordering::Relaxed);
             diag::emit(
                 LogLevel::Info,
                 format_args!(
-                    "{} exports to {} succeed again ({} dropped while they failed)",
+                    "{} exports to {} succeed again ({} dropped since the last report)",
                     self.signal,
                     self.endpoint,
                     items(dropped, self.signal)
@@ -153,9 +183,30 @@ mod tests {
         health.failed(3, "connection refused");
         health.failed(2, "connection refused");
         assert!(health.is_failing());
-        assert_eq!(health.dropped_while_failing.load(Ordering::Relaxed), 5);
+        assert!(health.announced.load(Ordering::Relaxed));
+        // The first failure's 3 were reported; 2 are not yet.
+        assert_eq!(health.dropped_unreported.load(Ordering::Relaxed), 2);
         health.succeeded();
         assert!(!health.is_failing());
-        assert_eq!(health.dropped_while_failing.load(Ordering::Relaxed), 0);
+        assert!(!health.announced.load(Ordering::Relaxed));
+        assert_eq!(health.dropped_unreported.load(Ordering::Relaxed), 0);
+    }
+
+    // Failures and successes in turn: within the interval only the first
+    // failure and one recovery are said; the drops between wait, counted,
+    // for the next line.
+    #[test]
+    fn flapping_is_said_once_per_interval() {
+        let health = Health::new(Signal::Traces, "http://127.0.0.1:9/v1/traces");
+        health.failed(1, "bad data");
+        health.succeeded();
+        for _ in 0..10 {
+            health.failed(2, "bad data");
+            assert!(health.is_failing());
+            health.succeeded();
+            assert!(!health.is_failing());
+            assert!(!health.announced.load(Ordering::Relaxed));
+        }
+        assert_eq!(health.dropped_unreported.load(Ordering::Relaxed), 20);
     }
 }

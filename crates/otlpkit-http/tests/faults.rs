@@ -1179,3 +1179,52 @@ fn server_text_cannot_forge_log_lines_or_steer_the_terminal() {
     assert!(!record.message.contains('\n'), "{record:?}");
     assert!(!record.message.contains('\x1b'), "{record:?}");
 }
+
+// "Further failures are summarised once a minute" holds when exports fail
+// and succeed in turn (a collector refusing some batches as bad data): the
+// first failure and the recovery are each said once, not at every flip,
+// while every dropped span is counted.
+#[test]
+fn failures_and_successes_in_turn_are_summarised_not_logged_each_time() {
+    let receiver = Receiver::start().unwrap();
+    for _ in 0..50 {
+        receiver.push_fault(
+            otlpkit_testkit::Signal::Traces,
+            Fault::http_status(StatusCode::BAD_REQUEST).with_message("h5-flapping bad data"),
+        );
+        receiver.push_fault(otlpkit_testkit::Signal::Traces, Fault::success());
+    }
+    let url = traces_url(&receiver);
+    let exporter = span_exporter(&url);
+    let (mut failed, mut delivered) = (0, 0);
+    let start = std::time::Instant::now();
+    for i in 0..100 {
+        // Sizes vary, so that no duplicate filter could hide a line.
+        let n = 1 + i % 7;
+        match export(&exporter, n) {
+            Ok(()) => delivered += n,
+            Err(_) => failed += n,
+        }
+    }
+    let stats = traces(&exporter);
+    assert_eq!(stats.dropped(DropReason::NonRetryable), failed as u64);
+    assert_eq!(stats.exported, delivered as u64);
+    assert_eq!(receiver.request_count(), 100);
+    let text = logs().text();
+    let ours = |words: &str| {
+        text.lines()
+            .filter(|line| line.contains(&url) && line.contains(words))
+            .count()
+    };
+    // Bounded by the time taken, not by the number of exports: each kind
+    // of line at most once per started minute (once, on any machine that
+    // runs 100 local exports within a minute).
+    let minutes = usize::try_from(start.elapsed().as_secs() / 60).unwrap() + 1;
+    let first = ours("failed, ");
+    assert!(
+        (1..=minutes).contains(&first),
+        "{first} first failures: {text}"
+    );
+    assert!(ours("still failing") <= minutes, "{text}");
+    assert!(ours("succeed again") <= minutes, "{text}");
+}
