@@ -203,10 +203,21 @@ fn decode_success_json(signal: Signal, body: &[u8]) -> Result<Accepted, ExportEr
         Signal::Metrics => ("rejectedDataPoints", "rejected_data_points"),
         _ => ("rejectedLogRecords", "rejected_log_records"),
     };
-    // proto3 JSON writes int64 as a string; numbers are accepted too.
+    // proto3 JSON writes int64 as a string; numbers are accepted too, and
+    // as proto3 JSON parsers do, an integral value in float form (`2.0`,
+    // `"2e0"`, from a collector that goes through doubles).
     let rejected = match field(&partial, camel, snake) {
-        Some(Value::Number(number)) => number.as_i64().unwrap_or(0),
-        Some(Value::String(text)) => text.trim().parse::<i64>().unwrap_or(0),
+        Some(Value::Number(number)) => number
+            .as_i64()
+            .or_else(|| number.as_f64().and_then(integral))
+            .unwrap_or(0),
+        Some(Value::String(text)) => {
+            let text = text.trim();
+            text.parse::<i64>()
+                .ok()
+                .or_else(|| text.parse::<f64>().ok().and_then(integral))
+                .unwrap_or(0)
+        }
         _ => 0,
     };
     let message = match field(&partial, "errorMessage", "error_message") {
@@ -214,6 +225,15 @@ fn decode_success_json(signal: Signal, body: &[u8]) -> Result<Accepted, ExportEr
         _ => String::new(),
     };
     Ok(accepted(rejected, message))
+}
+
+/// `value` as an `i64` when it is a whole number in range (`2.0`), else
+/// `None` (`2.5`, `NaN`, `1e300`).
+#[cfg(feature = "json")]
+fn integral(value: f64) -> Option<i64> {
+    // i64::MAX is not exact as f64: stay strictly below 2^63.
+    const LIMIT: f64 = 9_223_372_036_854_775_808.0;
+    (value.fract() == 0.0 && (-LIMIT..LIMIT).contains(&value)).then_some(value as i64)
 }
 
 #[cfg(not(feature = "json"))]
@@ -546,7 +566,29 @@ mod tests {
     fn json_partial_success_is_tolerant() {
         // checklist 2.11, 2.15 d/e
         let json = Some("application/json");
-        let cases: [(&str, Signal, Accepted); 7] = [
+        let cases: [(&str, Signal, Accepted); 11] = [
+            // An integral int64 in float form, number or string.
+            (
+                r#"{"partialSuccess":{"rejectedSpans":2.0,"errorMessage":"x"}}"#,
+                Signal::Traces,
+                Accepted::partial(2, "x"),
+            ),
+            (
+                r#"{"partialSuccess":{"rejectedDataPoints":"3e0"}}"#,
+                Signal::Metrics,
+                Accepted::partial(3, ""),
+            ),
+            // Not a whole number, or out of range: nothing counted rejected.
+            (
+                r#"{"partialSuccess":{"rejectedSpans":2.5,"errorMessage":"x"}}"#,
+                Signal::Traces,
+                Accepted::partial(0, "x"),
+            ),
+            (
+                r#"{"partialSuccess":{"rejectedSpans":1e300,"errorMessage":"x"}}"#,
+                Signal::Traces,
+                Accepted::partial(0, "x"),
+            ),
             (
                 r#"{"partialSuccess":null}"#,
                 Signal::Traces,

@@ -1228,3 +1228,26 @@ fn failures_and_successes_in_turn_are_summarised_not_logged_each_time() {
     assert!(ours("still failing") <= minutes, "{text}");
     assert!(ours("succeed again") <= minutes, "{text}");
 }
+
+// checklist 2.11, 2.15 e: a JSON partial success whose int64 count comes as
+// a float (`2.0`, from a collector that goes through doubles) still counts
+// the rejected spans.
+#[cfg(feature = "json")]
+#[test]
+fn a_json_partial_success_with_a_float_count_counts_the_rejected() {
+    let server = RawServer::start();
+    server.push(Some(response(
+        200,
+        "application/json",
+        br#"{"partialSuccess":{"rejectedSpans":2.0,"errorMessage":"h5 two too old"}}"#,
+        &[],
+    )));
+    let exporter = span_builder(&server.url("/v1/traces"), Protocol::HttpJson)
+        .build()
+        .unwrap();
+    export(&exporter, 5).unwrap();
+    let stats = traces(&exporter);
+    assert_eq!(stats.exported, 3);
+    assert_eq!(stats.dropped(DropReason::RejectedByServer), 2);
+    assert_eq!((stats.partial_successes, stats.retries), (1, 0));
+}
