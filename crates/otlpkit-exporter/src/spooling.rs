@@ -55,6 +55,10 @@ const IDLE_TICK: Duration = Duration::from_millis(250);
 /// How often, at most, a failing spool write is reported.
 const WRITE_FAILURE_INTERVAL: Duration = Duration::from_secs(60);
 
+/// How often, at most, an outage and a recovery are each said: a collector
+/// that fails and recovers in turn would otherwise log every flip.
+const OUTAGE_NOTICE_INTERVAL: Duration = Duration::from_secs(60);
+
 /// One exporter's spool lane and the state its drain shares with exports.
 #[derive(Debug)]
 pub(crate) struct Spooling {
@@ -75,6 +79,10 @@ pub(crate) struct Spooling {
     not_before: Mutex<Option<Instant>>,
     /// The collector is unreachable: said once, until it is back.
     outage: AtomicBool,
+    /// Limits how often an outage is said.
+    outage_notices: RateLimit,
+    /// Limits how often a recovery is said.
+    recovery_notices: RateLimit,
     /// Set to stop the drain (the exporter's shutdown is over).
     stop: watch::Sender<bool>,
     write_failures: RateLimit,
@@ -99,6 +107,8 @@ impl Spooling {
             failures: AtomicU32::new(0),
             not_before: Mutex::new(None),
             outage: AtomicBool::new(false),
+            outage_notices: RateLimit::new(OUTAGE_NOTICE_INTERVAL),
+            recovery_notices: RateLimit::new(OUTAGE_NOTICE_INTERVAL),
             stop,
             write_failures: RateLimit::new(WRITE_FAILURE_INTERVAL),
         }
@@ -176,7 +186,7 @@ impl Spooling {
             .lock()
             .unwrap_or_else(PoisonError::into_inner) =
             Some(otlpkit_core::saturating_deadline(Instant::now(), delay));
-        if !self.outage.swap(true, Ordering::AcqRel) {
+        if !self.outage.swap(true, Ordering::AcqRel) && self.outage_notices.ready() {
             diag::emit(
                 LogLevel::Warn,
                 format_args!(
@@ -193,7 +203,7 @@ impl Spooling {
 
     fn recovered(&self, inner: &Inner) {
         self.failures.store(0, Ordering::Release);
-        if self.outage.swap(false, Ordering::AcqRel) {
+        if self.outage.swap(false, Ordering::AcqRel) && self.recovery_notices.ready() {
             diag::emit(
                 LogLevel::Info,
                 format_args!(

@@ -1229,6 +1229,79 @@ fn failures_and_successes_in_turn_are_summarised_not_logged_each_time() {
     assert!(ours("succeed again") <= minutes, "{text}");
 }
 
+// The same with a disk spool: a collector that fails and recovers in turn
+// makes each batch wait in the spool and the drain deliver it; the outage
+// and the recovery are each said once, not at every flip.
+#[cfg(feature = "spool")]
+#[test]
+fn a_flapping_collector_behind_a_spool_is_not_logged_at_every_flip() {
+    const FLIPS: u64 = 12;
+    let receiver = Receiver::start().unwrap();
+    let dir = std::env::temp_dir().join(format!(
+        "otlpkit-http-faults-spool-flapping-{}",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    let url = traces_url(&receiver);
+    let exporter = span_builder(&url, Protocol::HttpProtobuf)
+        .with_spool_dir(&dir)
+        .build()
+        .unwrap();
+    let start = std::time::Instant::now();
+    for flip in 1..=FLIPS {
+        // The direct attempt fails and the batch goes to the spool; the
+        // drain's next attempt succeeds.
+        // Texts and sizes vary, so that no duplicate filter could hide a
+        // line.
+        receiver.push_fault(
+            otlpkit_testkit::Signal::Traces,
+            Fault::http_status(StatusCode::SERVICE_UNAVAILABLE)
+                .with_message(format!("flapping {flip}")),
+        );
+        export(&exporter, flip as usize).unwrap();
+        let (done, waited) = std::sync::mpsc::channel();
+        let exporter = &exporter;
+        std::thread::scope(|scope| {
+            scope.spawn(move || {
+                while traces(exporter).delivered_from_spool < flip * (flip + 1) / 2 {
+                    std::thread::sleep(Duration::from_millis(2));
+                }
+                let _ = done.send(());
+            });
+            assert!(
+                waited.recv_timeout(Duration::from_secs(60)).is_ok(),
+                "the drain did not deliver flip {flip}: {:?}",
+                traces(exporter)
+            );
+        });
+    }
+    let stats = traces(&exporter);
+    drop(exporter);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(
+        (
+            stats.spooled,
+            stats.delivered_from_spool,
+            stats.dropped_total()
+        ),
+        (FLIPS * (FLIPS + 1) / 2, FLIPS * (FLIPS + 1) / 2, 0)
+    );
+    let text = logs().text();
+    let ours = |words: &str| {
+        text.lines()
+            .filter(|line| line.contains(&url) && line.contains(words))
+            .count()
+    };
+    // Each kind of line at most once per started minute.
+    let minutes = usize::try_from(start.elapsed().as_secs() / 60).unwrap() + 1;
+    let outages = ours("wait in the spool");
+    assert!(
+        (1..=minutes).contains(&outages),
+        "{outages} outages: {text}"
+    );
+    assert!(ours("succeed again") <= minutes, "{text}");
+}
+
 // checklist 2.11, 2.15 e: a JSON partial success whose int64 count comes as
 // a float (`2.0`, from a collector that goes through doubles) still counts
 // the rejected spans.
