@@ -289,11 +289,14 @@ impl Grpc {
             Some(source) => self.classify_local(source),
             None => {
                 // A status the server (or a proxy) sent: checklist 2.2, 2.3.
-                if let Some(http_status) = plain_http_status(status.message()) {
+                if let Some(http_status) = plain_http_status(status) {
                     return plain_http_error(http_status);
                 }
                 if status.code() == tonic::Code::Unknown
-                    && status.message().contains("missing grpc-status trailer")
+                    && status.details().is_empty()
+                    && status
+                        .message()
+                        .starts_with("protocol error: missing grpc-status trailer")
                 {
                     // The response stream ended without its final status: a
                     // proxy cut it short, or the connection went away. No
@@ -400,21 +403,56 @@ fn is_local_size_limit(status: &Status, limit: usize) -> bool {
                 && message.starts_with("Error decompressing: size limit")))
 }
 
-/// The HTTP status of an answer in plain HTTP, not gRPC, as tonic words
-/// it: a body that is no gRPC message ("… while receiving response with
-/// status: 503 Service Unavailable") or no body and no `grpc-status`
-/// ("grpc-status header missing, mapped from HTTP status code 503").
-fn plain_http_status(message: &str) -> Option<u16> {
-    [
-        "while receiving response with status: ",
-        "mapped from HTTP status code ",
-    ]
-    .iter()
-    .find_map(|words| {
-        let (_, rest) = message.split_once(words)?;
-        let digits = rest.get(..3)?;
-        digits.parse().ok()
-    })
+/// The HTTP status of an answer in plain HTTP, not gRPC, from a status
+/// tonic made up for it: a body that is no gRPC message (`INTERNAL`,
+/// "protocol error: received message with invalid compression flag: …
+/// while receiving response with status: 503 Service Unavailable", or
+/// "Error decompressing: …, while receiving response with status: …"), or
+/// no body and no `grpc-status` ("grpc-status header missing, mapped from
+/// HTTP status code 503", with the code tonic maps that status to). A
+/// status a server sent is never re-coded, even when its message quotes
+/// those words: only tonic's own wording, at the start, with tonic's code
+/// and no details, is read.
+fn plain_http_status(status: &Status) -> Option<u16> {
+    if !status.details().is_empty() {
+        return None;
+    }
+    let message = status.message();
+    let leading_digits = |text: &str| -> Option<u16> {
+        let digits = text.get(..3)?;
+        let rest = &text[3..];
+        (digits.bytes().all(|b| b.is_ascii_digit()) && (rest.is_empty() || rest.starts_with(' ')))
+            .then(|| digits.parse().ok())
+            .flatten()
+    };
+    if let Some(number) =
+        message.strip_prefix("grpc-status header missing, mapped from HTTP status code ")
+    {
+        let http_status: u16 = number.parse().ok()?;
+        let tonic_code = GrpcCode::from_i32(status.code() as i32);
+        return (tonic_code == grpc_code_for_http(http_status)).then_some(http_status);
+    }
+    let undecodable = message
+        .starts_with("protocol error: received message with invalid compression flag: ")
+        || message.starts_with("Error decompressing: ");
+    if status.code() == tonic::Code::Internal && undecodable {
+        let (_, answered) = message.rsplit_once(" while receiving response with status: ")?;
+        return leading_digits(answered);
+    }
+    None
+}
+
+/// The gRPC code of an answer in plain HTTP (grpc/grpc
+/// `doc/http-grpc-status-mapping.md`), as tonic maps it.
+fn grpc_code_for_http(http_status: u16) -> GrpcCode {
+    match http_status {
+        400 => GrpcCode::Internal,
+        401 => GrpcCode::Unauthenticated,
+        403 => GrpcCode::PermissionDenied,
+        404 => GrpcCode::Unimplemented,
+        429 | 502 | 503 | 504 => GrpcCode::Unavailable,
+        _ => GrpcCode::Unknown,
+    }
 }
 
 /// The error for an answer in plain HTTP, coded by the gRPC specification's
@@ -424,14 +462,7 @@ fn plain_http_status(message: &str) -> Option<u16> {
 /// a server that does not speak gRPC at all, 404 and 415 as an OTLP/HTTP
 /// port gives them, point at the protocol and the port.
 fn plain_http_error(http_status: u16) -> ExportError {
-    let code = match http_status {
-        400 => GrpcCode::Internal,
-        401 => GrpcCode::Unauthenticated,
-        403 => GrpcCode::PermissionDenied,
-        404 => GrpcCode::Unimplemented,
-        429 | 502 | 503 | 504 => GrpcCode::Unavailable,
-        _ => GrpcCode::Unknown,
-    };
+    let code = grpc_code_for_http(http_status);
     let reason = tonic::codegen::http::StatusCode::from_u16(http_status)
         .ok()
         .and_then(|status| status.canonical_reason())
@@ -583,14 +614,23 @@ mod tests {
         let client = client();
         let retryable = [429, 502, 503, 504];
         for http_status in [400, 401, 403, 404, 415, 429, 500, 502, 503, 504] {
-            for message in [
-                format!(
+            let mapped = Status::new(
+                tonic::Code::from_i32(super::grpc_code_for_http(http_status) as i32),
+                format!("grpc-status header missing, mapped from HTTP status code {http_status}"),
+            );
+            for status in [
+                Status::internal(format!(
                     "protocol error: received message with invalid compression flag: 60 (valid \
                      flags are 0 and 1) while receiving response with status: {http_status} Some Reason"
-                ),
-                format!("grpc-status header missing, mapped from HTTP status code {http_status}"),
+                )),
+                Status::internal(format!(
+                    "Error decompressing: corrupt deflate stream, while receiving response with \
+                     status: {http_status} Some Reason"
+                )),
+                mapped,
             ] {
-                let error = client.classify(&Status::internal(message.clone()));
+                let message = status.message().to_owned();
+                let error = client.classify(&status);
                 assert_eq!(
                     error.is_retryable(),
                     retryable.contains(&http_status),
@@ -612,6 +652,49 @@ mod tests {
         let error = client.classify(&truncated);
         assert_eq!(error.kind(), ExportErrorKind::Connect);
         assert!(error.is_retryable());
+    }
+
+    /// A status the server sent keeps its code when its message quotes
+    /// tonic's words for a plain-HTTP answer (a gateway passing on an
+    /// upstream's error text): only statuses tonic made up are re-coded.
+    #[test]
+    fn a_servers_status_quoting_tonics_words_keeps_its_code() {
+        let client = client();
+        let cases = [
+            (
+                Status::unavailable(
+                    "forwarding failed: upstream said: grpc-status header missing, mapped from \
+                     HTTP status code 400",
+                ),
+                true,
+            ),
+            (
+                Status::unavailable("grpc-status header missing, mapped from HTTP status code 400"),
+                true,
+            ),
+            (
+                Status::invalid_argument(
+                    "grpc-status header missing, mapped from HTTP status code 503",
+                ),
+                false,
+            ),
+            (
+                Status::permission_denied(
+                    "bad: protocol error: received message with invalid compression flag: 1 \
+                     while receiving response with status: 503 Service Unavailable",
+                ),
+                false,
+            ),
+            (
+                Status::unknown("upstream: protocol error: missing grpc-status trailer"),
+                false,
+            ),
+        ];
+        for (status, retryable) in cases {
+            let error = client.classify(&status);
+            assert_eq!(error.is_retryable(), retryable, "{status:?}: {error}");
+            assert!(!error.to_string().contains("plain HTTP"), "{error}");
+        }
     }
 
     #[test]
