@@ -55,8 +55,9 @@ const IDLE_TICK: Duration = Duration::from_millis(250);
 /// How often, at most, a failing spool write is reported.
 const WRITE_FAILURE_INTERVAL: Duration = Duration::from_secs(60);
 
-/// How often, at most, an outage and a recovery are each said: a collector
-/// that fails and recovers in turn would otherwise log every flip.
+/// How often, at most, an outage is said (and so its recovery): a
+/// collector that fails and recovers in turn would otherwise log every
+/// flip.
 const OUTAGE_NOTICE_INTERVAL: Duration = Duration::from_secs(60);
 
 /// One exporter's spool lane and the state its drain shares with exports.
@@ -81,8 +82,9 @@ pub(crate) struct Spooling {
     outage: AtomicBool,
     /// Limits how often an outage is said.
     outage_notices: RateLimit,
-    /// Limits how often a recovery is said.
-    recovery_notices: RateLimit,
+    /// The current outage was said: its recovery is said too, so that the
+    /// last line about the collector is never a stale "failed".
+    outage_said: AtomicBool,
     /// Set to stop the drain (the exporter's shutdown is over).
     stop: watch::Sender<bool>,
     write_failures: RateLimit,
@@ -108,7 +110,7 @@ impl Spooling {
             not_before: Mutex::new(None),
             outage: AtomicBool::new(false),
             outage_notices: RateLimit::new(OUTAGE_NOTICE_INTERVAL),
-            recovery_notices: RateLimit::new(OUTAGE_NOTICE_INTERVAL),
+            outage_said: AtomicBool::new(false),
             stop,
             write_failures: RateLimit::new(WRITE_FAILURE_INTERVAL),
         }
@@ -187,6 +189,7 @@ impl Spooling {
             .unwrap_or_else(PoisonError::into_inner) =
             Some(otlpkit_core::saturating_deadline(Instant::now(), delay));
         if !self.outage.swap(true, Ordering::AcqRel) && self.outage_notices.ready() {
+            self.outage_said.store(true, Ordering::Release);
             diag::emit(
                 LogLevel::Warn,
                 format_args!(
@@ -203,7 +206,9 @@ impl Spooling {
 
     fn recovered(&self, inner: &Inner) {
         self.failures.store(0, Ordering::Release);
-        if self.outage.swap(false, Ordering::AcqRel) && self.recovery_notices.ready() {
+        if self.outage.swap(false, Ordering::AcqRel)
+            && self.outage_said.swap(false, Ordering::AcqRel)
+        {
             diag::emit(
                 LogLevel::Info,
                 format_args!(
