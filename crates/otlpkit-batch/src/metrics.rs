@@ -345,8 +345,13 @@ mod tests {
         }
     }
 
-    /// The value of `name`'s point whose `reason` is `reason`.
-    fn dropped(exporter: &InMemoryMetricExporter, name: &str, reason: &str) -> Option<u64> {
+    /// The value of `name`'s point whose `reason` is `reason`, or, for
+    /// `None`, of its point without attributes.
+    fn point_value(
+        exporter: &InMemoryMetricExporter,
+        name: &str,
+        reason: Option<&str>,
+    ) -> Option<u64> {
         let metrics = exporter.get_finished_metrics().unwrap();
         let metric = metrics
             .iter()
@@ -359,28 +364,22 @@ mod tests {
         };
         sum.data_points()
             .find(|point| {
-                point
-                    .attributes()
-                    .any(|kv| kv.key.as_str() == "reason" && kv.value.as_str() == reason)
+                let mut attributes = point.attributes();
+                match reason {
+                    Some(reason) => attributes
+                        .any(|kv| kv.key.as_str() == "reason" && kv.value.as_str() == reason),
+                    None => attributes.next().is_none(),
+                }
             })
             .map(|point| point.value())
     }
 
-    /// The value of `name`'s point without attributes.
+    fn dropped(exporter: &InMemoryMetricExporter, name: &str, reason: &str) -> Option<u64> {
+        point_value(exporter, name, Some(reason))
+    }
+
     fn total(exporter: &InMemoryMetricExporter, name: &str) -> Option<u64> {
-        let metrics = exporter.get_finished_metrics().unwrap();
-        let metric = metrics
-            .iter()
-            .rev()
-            .flat_map(|resource| resource.scope_metrics())
-            .flat_map(|scope| scope.metrics())
-            .find(|metric| metric.name() == name)?;
-        let AggregatedMetrics::U64(MetricData::Sum(sum)) = metric.data() else {
-            return None;
-        };
-        sum.data_points()
-            .find(|point| point.attributes().next().is_none())
-            .map(|point| point.value())
+        point_value(exporter, name, None)
     }
 
     #[test]
